@@ -1,0 +1,36 @@
+"""Evidence Vault: an encrypted store for worker testimonies and audit findings.
+
+The public API is what ``__all__`` lists; everything else is internal and may change.
+"""
+
+from vault.core import ImportResult, RecordSummary, Vault, VersionInfo
+from vault.crypto import KdfParams, Passphrase
+from vault.errors import (
+    AuthenticationError,
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    UsageError,
+    VaultError,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "ConflictError",
+    "ImportResult",
+    "IntegrityError",
+    "InvalidInputError",
+    "KdfParams",
+    "NotFoundError",
+    "Passphrase",
+    "PermissionDeniedError",
+    "RecordSummary",
+    "StorageError",
+    "UsageError",
+    "Vault",
+    "VaultError",
+    "VersionInfo",
+]

@@ -1,0 +1,464 @@
+"""``evault``: the custodian's command line, a thin layer over :class:`vault.Vault`.
+
+The CLI parses, calls the library, renders, and maps library errors to exit codes
+(see :mod:`vault.errors`). It never prints a traceback: an unexpected error prints
+its type only (messages could carry data), unless ``EVAULT_DEBUG=1``.
+
+Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity failure,
+5 invalid input, 6 not found, 7 already exists, 8 permission denied, 9 storage,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
+
+import click
+
+from vault.core import RecordSummary, Vault
+from vault.crypto import KdfParams, Passphrase
+from vault.errors import InvalidInputError, UsageError, VaultError
+from vault.schema import RECORD_TYPES
+from vault.sources import FORMATS, read_records
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEMO_MARKER = "demo-passphrase.txt"
+
+
+class _State:
+    def __init__(
+        self,
+        vault_dir: Path | None,
+        db_url: str | None,
+        passphrase_file: Path | None,
+        custodian: str | None,
+    ) -> None:
+        self.vault_dir = vault_dir
+        self.db_url = db_url
+        self.passphrase_file = passphrase_file
+        self.custodian = custodian
+
+    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> Passphrase:
+        if self.passphrase_file is not None:
+            return _read_passphrase_file(self.passphrase_file)
+        env = os.environ.get("EVAULT_PASSPHRASE")
+        if env:
+            return Passphrase(env)
+        return Passphrase(
+            click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+        )
+
+    @contextmanager
+    def open(self) -> Iterator[Vault]:
+        with Vault.open(
+            self.vault_dir,
+            self.passphrase(),
+            db_url=self.db_url,
+            custodian=self.custodian,
+        ) as v:
+            yield v
+
+
+def _read_passphrase_file(path: Path) -> Passphrase:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"passphrase file {path} is not UTF-8") from None
+    return Passphrase(text.splitlines()[0] if text.strip() else "")
+
+
+class _Group(click.Group):
+    """Turns library errors into one line on stderr and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VaultError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except Exception as exc:
+            if os.environ.get("EVAULT_DEBUG") == "1":
+                raise
+            _fail(
+                f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
+                1,
+            )
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"evault: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="evidence-vault", prog_name="evault")
+@click.option(
+    "--vault",
+    "vault_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="EVAULT_DIR",
+    help="Vault folder (or EVAULT_DIR).",
+)
+@click.option(
+    "--db-url",
+    envvar="EVAULT_DATABASE_URL",
+    help="Database URL instead of the folder's SQLite file, e.g. "
+    "postgresql+psycopg://user@host/db (or EVAULT_DATABASE_URL).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the passphrase from the first line of this file "
+    "(otherwise EVAULT_PASSPHRASE, otherwise a hidden prompt).",
+)
+@click.option(
+    "--custodian",
+    envvar="EVAULT_CUSTODIAN",
+    help="Custodian name, when the vault has several (or EVAULT_CUSTODIAN).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    vault_dir: Path | None,
+    db_url: str | None,
+    passphrase_file: Path | None,
+    custodian: str | None,
+) -> None:
+    """Evidence Vault: an encrypted store for worker testimonies and audit findings.
+
+    Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity
+    failure, 5 invalid input, 6 not found, 7 already exists, 8 permission denied,
+    9 storage error, 130 interrupted.
+    """
+    ctx.obj = _State(vault_dir, db_url, passphrase_file, custodian)
+
+
+@cli.command()
+@click.option("--name", "custodian", default="admin", show_default=True, help="First custodian.")
+@click.option(
+    "--kdf-memory-kib",
+    type=click.IntRange(min=1024),
+    default=64 * 1024,
+    show_default=True,
+    help="Argon2id memory in KiB (RFC 9106: 65536 or more).",
+)
+@click.option("--kdf-time-cost", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--kdf-parallelism", type=click.IntRange(min=1), default=4, show_default=True)
+@click.pass_obj
+def init(
+    state: _State, custodian: str, kdf_memory_kib: int, kdf_time_cost: int, kdf_parallelism: int
+) -> None:
+    """Create a new, empty vault and its first (admin) custodian."""
+    params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
+    if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
+        click.echo(
+            "evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True
+        )
+    passphrase = state.passphrase(confirm=True, prompt="New passphrase")
+    with Vault.create(
+        state.vault_dir, passphrase, db_url=state.db_url, custodian=custodian, kdf=params
+    ) as v:
+        click.echo(f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r}).")
+
+
+def _count_reader(stream: IO[bytes], bar: Any) -> IO[bytes]:
+    """Wrap a binary stream so reads advance a progress bar by bytes."""
+
+    class _Counting:
+        def __init__(self) -> None:
+            self.read_bytes = 0
+
+        def read(self, size: int = -1) -> bytes:
+            data = stream.read(size)
+            bar.update(len(data))
+            return data
+
+        def readline(self, size: int = -1) -> bytes:
+            data = stream.readline(size)
+            bar.update(len(data))
+            return data
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(stream, name)
+
+    return _Counting()  # type: ignore[return-value]
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Override the file format.")
+@_json_option
+@click.pass_obj
+def import_(state: _State, file: Path, fmt: str | None, as_json: bool) -> None:
+    """Import records from FILE (JSONL, JSON array or CSV) in one transaction.
+
+    A bad record aborts the whole import with nothing written. CSV columns use
+    dotted names such as worker.name; list cells hold a JSON array or values
+    separated by ';'.
+    """
+    name = "<stdin>" if str(file) == "-" else str(file)
+    if fmt is None:
+        from vault.sources import detect_format
+
+        fmt = detect_format(name) if name != "<stdin>" else "jsonl"
+    with state.open() as v:
+        if name == "<stdin>":
+            result = v.import_records(read_records(sys.stdin.buffer, name, fmt))
+        else:
+            try:
+                stream = file.open("rb")
+            except OSError as exc:
+                raise InvalidInputError(f"cannot read: {exc.strerror}", where=name) from None
+            with stream:
+                size = os.fstat(stream.fileno()).st_size
+                show = sys.stderr.isatty() and not as_json
+                with click.progressbar(
+                    length=size, label="Importing", file=sys.stderr, hidden=not show
+                ) as bar:
+                    result = v.import_records(
+                        read_records(_count_reader(stream, bar), name, fmt)
+                    )
+    if as_json:
+        click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
+    else:
+        parts = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
+        click.echo(f"Imported {result.count} records ({parts or 'none'}).")
+
+
+def _read_one(file: Path) -> tuple[str, Any]:
+    name = "<stdin>" if str(file) == "-" else str(file)
+    try:
+        raw = sys.stdin.buffer.read() if name == "<stdin>" else file.read_bytes()
+        return name, json.loads(raw.decode("utf-8-sig"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read: {exc.strerror}", where=name) from None
+    except UnicodeDecodeError:
+        raise InvalidInputError("not valid UTF-8", where=name) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=name
+        ) from None
+
+
+@cli.command()
+@click.argument(
+    "file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default="-"
+)
+@_json_option
+@click.pass_obj
+def add(state: _State, file: Path, as_json: bool) -> None:
+    """Add one record (a JSON object) from FILE, or from standard input."""
+    where, record = _read_one(file)
+    with state.open() as v:
+        summary = v.add(record, where=where)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(f"Added {summary.type} {summary.id}.")
+
+
+@cli.command()
+@click.argument("record_id")
+@click.option("--version", "version", type=click.IntRange(min=1), help="Show an earlier version.")
+@_json_option
+@click.pass_obj
+def show(state: _State, record_id: str, version: int | None, as_json: bool) -> None:
+    """Show one record, decrypted (the latest version unless --version N).
+
+    With --json the record is printed exactly as it was imported, on one line.
+    """
+    with state.open() as v:
+        record = v.get(record_id, version=version)
+        history = v.versions(record_id) if not as_json else []
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    shown = version or history[-1].version
+    click.echo(
+        f"# {record_id} · {record['type']} · version {shown} of {len(history)}", err=True
+    )
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+def _render_summaries(rows: Iterable[RecordSummary], as_json: bool) -> None:
+    if as_json:
+        out = click.get_text_stream("stdout")
+        out.write("[")
+        for i, row in enumerate(rows):
+            out.write(("," if i else "") + "\n" + json.dumps(row.to_dict(), ensure_ascii=False))
+        out.write("\n]\n")
+        return
+    count = 0
+    click.echo(f"{'ID':<24} {'TYPE':<10} {'VER':>3}  {'SITE':<16} DATE")
+    for row in rows:
+        count += 1
+        click.echo(
+            f"{row.id:<24} {row.type:<10} {row.version:>3}  {row.site_id or '-':<16} "
+            f"{row.date or '-'}"
+        )
+    click.echo(f"({count} record{'' if count == 1 else 's'})", err=True)
+
+
+@cli.command(name="list")
+@click.option("--type", "rtype", type=click.Choice(RECORD_TYPES), help="Only this record type.")
+@click.option("--site", help="Only records of this site id.")
+@_json_option
+@click.pass_obj
+def list_(state: _State, rtype: str | None, site: str | None, as_json: bool) -> None:
+    """List records (id, type, version, site, date); no sensitive field is shown."""
+    with state.open() as v:
+        _render_summaries(v.list(type=rtype, site=site), as_json)
+
+
+@cli.command()
+@click.option("--employee-id", help="Exact employee id (case-insensitive).")
+@click.option("--phone", help="Phone number, national or international format.")
+@click.option("--email", help="E-mail address (case-insensitive).")
+@click.option("--site", help="Site id.")
+@click.option("--country", help="Country (ISO code) for a national-format --phone.")
+@_json_option
+@click.pass_obj
+def find(
+    state: _State,
+    employee_id: str | None,
+    phone: str | None,
+    email: str | None,
+    site: str | None,
+    country: str | None,
+    as_json: bool,
+) -> None:
+    """Find records by exact value through keyed blind indexes.
+
+    The value is never stored or logged: it is matched by its keyed HMAC.
+    """
+    with state.open() as v:
+        rows = v.find(
+            employee_id=employee_id, phone=phone, email=email, site=site, region=country
+        )
+        _render_summaries(rows, as_json)
+
+
+@cli.command()
+@click.argument("record_id")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@_json_option
+@click.pass_obj
+def update(state: _State, record_id: str, file: Path, as_json: bool) -> None:
+    """Store FILE (the whole record, same id and type) as a new version of RECORD_ID.
+
+    Earlier versions stay readable with 'show --version N'.
+    """
+    where, record = _read_one(file)
+    with state.open() as v:
+        version = v.update(record_id, record, where=where)
+    if as_json:
+        click.echo(json.dumps({"id": record_id, "version": version}))
+    else:
+        click.echo(f"Updated {record_id}: now at version {version}.")
+
+
+@cli.command()
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the new passphrase from this file (otherwise EVAULT_NEW_PASSPHRASE, "
+    "otherwise a confirmed hidden prompt).",
+)
+@click.pass_obj
+def passwd(state: _State, new_passphrase_file: Path | None) -> None:
+    """Change your passphrase (rewraps your keys; no record is re-encrypted)."""
+    with state.open() as v:
+        if new_passphrase_file is not None:
+            new = _read_passphrase_file(new_passphrase_file)
+        elif os.environ.get("EVAULT_NEW_PASSPHRASE"):
+            new = Passphrase(os.environ["EVAULT_NEW_PASSPHRASE"])
+        else:
+            new = Passphrase(
+                click.prompt(
+                    "New passphrase", hide_input=True, confirmation_prompt=True, err=True
+                )
+            )
+        v.change_passphrase(new)
+        click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "demo_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("evault-demo"),
+    show_default=True,
+    help="Folder for the demo vault (recreated if it holds an earlier demo).",
+)
+def demo(demo_dir: Path) -> None:
+    """Create a vault from the bundled, fictional sample data and show it."""
+    if demo_dir.exists():
+        if not (demo_dir / DEMO_MARKER).exists():
+            raise UsageError(f"{demo_dir} exists and is not a demo folder; pass --dir")
+        shutil.rmtree(demo_dir)
+    demo_dir.mkdir(mode=0o700, parents=True)
+    vault_dir = demo_dir / "vault"
+    pass_file = demo_dir / DEMO_MARKER
+    passphrase = secrets.token_urlsafe(24)
+    fd = os.open(pass_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(passphrase + "\n")
+    sample = resources.files("vault") / "samples" / "evidence.jsonl"
+    click.echo(f"1. Creating a vault in {vault_dir} (Argon2id, 64 MiB, t=3, p=4) ...")
+    with Vault.create(vault_dir, Passphrase(passphrase)) as v:
+        with sample.open("rb") as stream:
+            result = v.import_records(read_records(stream, "samples/evidence.jsonl", "jsonl"))
+        parts = ", ".join(f"{n} {t}s" for t, n in sorted(result.by_type.items()))
+        click.echo(f"2. Imported the fictional sample data: {parts}.")
+        click.echo("3. The records (list shows no sensitive field):\n")
+        _render_summaries(v.list(), as_json=False)
+        click.echo("\n4. One testimony, decrypted for the custodian:\n")
+        click.echo(json.dumps(v.get("T-0001"), ensure_ascii=False, indent=2))
+        hits = v.find(employee_id="EMP-55001")
+        click.echo(
+            f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}"
+        )
+    quoted_vault = str(vault_dir)
+    click.echo(
+        f"""
+Where everything is:
+  vault folder     {vault_dir.resolve()}  (one encrypted SQLite file)
+  passphrase       {pass_file.resolve()}  (demo only; keep real ones out of files)
+  sample data      {sample}
+
+Try:
+  evault --vault {quoted_vault} --passphrase-file {pass_file} list --type testimony
+  evault --vault {quoted_vault} --passphrase-file {pass_file} show T-0002
+  evault --vault {quoted_vault} --passphrase-file {pass_file} find --phone 0812345678 --country TH
+"""
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="evault")

@@ -1,0 +1,872 @@
+"""The vault service: the operations the CLI, the HTTP API and other tools call.
+
+Invariants:
+
+* Every write (one record, a whole import file, an update, a passphrase change) is
+  one database transaction: a fault anywhere leaves nothing written.
+* Records are never overwritten: an update adds a version; earlier versions stay
+  readable with ``get(id, version=n)``.
+* References between records (``site_id``, ``evidence``) must resolve, within the
+  vault or the same import, before the transaction commits.
+* Nothing here logs, prints or puts a record value in an exception message.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final, Self
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from vault import crypto
+from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
+from vault.errors import (
+    AuthenticationError,
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    StorageError,
+    UsageError,
+    VaultError,
+)
+from vault.keys import Keyring, open_keyring, seal_keyring
+from vault.records import (
+    RecordCodec,
+    normalize_email,
+    normalize_employee_id,
+    phone_variants,
+)
+from vault.schema import validate_record
+from vault.sources import detect_format, read_records
+from vault.store import (
+    DB_FILENAME,
+    BlindIndexEntry,
+    Custodian,
+    Meta,
+    Record,
+    RecordLink,
+    RecordVersion,
+    Subject,
+    connect,
+    head_revision,
+    migrate,
+    schema_revision,
+    sqlite_url,
+    utcnow,
+)
+
+__all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
+
+FORMAT_VERSION: Final = "1"
+BATCH_SIZE: Final = 2_000
+_NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """What ``list`` and ``find`` return: no identity, narrative or special values."""
+
+    id: str
+    type: str
+    version: int
+    site_id: str | None
+    date: str | None
+    updated_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "site_id": self.site_id,
+            "date": self.date,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    version: int
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """How many records of each type one import added."""
+
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_type.values())
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A reference to a record not yet seen in this import."""
+
+    where: str
+    field: str
+    expected_type: str
+
+
+class _ImportBatch:
+    """Rows of up to BATCH_SIZE records, inserted together with executemany."""
+
+    def __init__(self) -> None:
+        self.subjects: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []
+        self.versions: list[dict[str, Any]] = []
+        self.indexes: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
+        self.refs: dict[str, str] = {}
+        self.wanted: dict[str, list[_Pending]] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+def _resolve_db_url(path: Path | None, db_url: str | None) -> str:
+    if db_url:
+        return db_url
+    if path is None:
+        raise UsageError("no vault given: pass --vault DIR (or set EVAULT_DIR) or --db-url")
+    return sqlite_url(path)
+
+
+class Vault:
+    """An unlocked vault. Use :meth:`create` or :meth:`open`, ideally as a context manager.
+
+    >>> with Vault.open(folder, passphrase) as v:      # doctest: +SKIP
+    ...     v.get("T-0001")
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        keyring: Keyring,
+        custodian: str,
+        role: str,
+        kek_version: int,
+        location: str,
+    ) -> None:
+        self._engine = engine
+        self._keys = keyring
+        self._codec = RecordCodec(keyring, kek_version)
+        self.custodian = custodian
+        self.role = role
+        self.location = location
+        self._closed = False
+        self._site_country: dict[str, str | None] = {}
+
+    def __repr__(self) -> str:
+        return f"Vault(vault_id={self.vault_id!r}, custodian={self.custodian!r})"
+
+    @property
+    def vault_id(self) -> str:
+        return self._keys.vault_id
+
+    # Lifecycle ---------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str] | None,
+        passphrase: Passphrase,
+        *,
+        db_url: str | None = None,
+        custodian: str = "admin",
+        kdf: KdfParams | None = None,
+    ) -> Self:
+        """Create a new vault (a folder with one SQLite file, or a database URL)."""
+        folder = Path(path) if path is not None else None
+        url = _resolve_db_url(folder, db_url)
+        if folder is not None and not db_url:
+            if (folder / DB_FILENAME).exists():
+                raise ConflictError(f"a vault already exists in {folder}")
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Create the file owner-only before SQLite does; its WAL and shared-memory
+            # files take the same mode.
+            os.close(os.open(folder / DB_FILENAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        engine = connect(url)
+        if schema_revision(engine) is not None:
+            engine.dispose()
+            raise ConflictError("the database already holds a vault")
+        migrate(engine)
+        params = kdf or KdfParams()
+        vault_id = crypto.random_token(16)
+        keyring = Keyring(vault_id, crypto.random_key())
+        signing = SigningKey.generate()
+        sealed_signing = crypto.seal(
+            keyring.signing_wrap_key(), signing.seed(), ("signing-key", vault_id)
+        )
+        now = utcnow()
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(Meta),
+                    [
+                        {"key": "vault_id", "value": vault_id},
+                        {"key": "format", "value": FORMAT_VERSION},
+                        {"key": "kek_version", "value": "1"},
+                        {"key": "created_at", "value": now.isoformat()},
+                        {"key": "signing_key", "value": base64.b64encode(sealed_signing).decode()},
+                        {"key": "signing_public_key", "value": signing.public_bytes().hex()},
+                    ],
+                )
+                conn.execute(
+                    insert(Custodian).values(
+                        name=_check_name(custodian),
+                        role="admin",
+                        kdf=json.dumps(params.to_dict()),
+                        keyring=seal_keyring(keyring, custodian, passphrase, params),
+                        created_at=now,
+                    )
+                )
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"cannot create the vault: {type(exc).__name__}") from None
+        return cls(engine, keyring, custodian, "admin", 1, _describe(folder, db_url))
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None,
+        passphrase: Passphrase,
+        *,
+        db_url: str | None = None,
+        custodian: str | None = None,
+    ) -> Self:
+        """Unlock an existing vault with a custodian's passphrase."""
+        folder = Path(path) if path is not None else None
+        url = _resolve_db_url(folder, db_url)
+        if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
+            raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
+        engine = connect(url)
+        try:
+            revision = schema_revision(engine)
+            if revision is None:
+                raise StorageError("the database holds no vault")
+            if revision != head_revision():
+                migrate(engine)
+            with engine.connect() as conn:
+                meta = dict(conn.execute(select(Meta.key, Meta.value)).tuples().all())
+                rows = conn.execute(select(*Custodian.__table__.c)).all()
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
+        except VaultError:
+            engine.dispose()
+            raise
+        if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
+            engine.dispose()
+            raise StorageError("the database holds no vault of a supported format")
+        chosen = _choose_custodian(rows, custodian)
+        try:
+            keyring = open_keyring(
+                meta["vault_id"],
+                chosen.name,
+                passphrase,
+                KdfParams.from_dict(json.loads(chosen.kdf)),
+                chosen.keyring,
+            )
+        except VaultError:
+            engine.dispose()
+            raise
+        return cls(
+            engine,
+            keyring,
+            chosen.name,
+            chosen.role,
+            int(meta["kek_version"]),
+            _describe(folder, db_url),
+        )
+
+    def close(self) -> None:
+        if not self._closed:
+            self._engine.dispose()
+            self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def change_passphrase(self, new: Passphrase, *, kdf: KdfParams | None = None) -> None:
+        """Rewrap this custodian's keyring under a new passphrase (fresh salt)."""
+        params = (kdf or KdfParams()).with_new_salt() if kdf is None else kdf
+        sealed = seal_keyring(self._keys, self.custodian, new, params)
+        with self._write() as conn:
+            conn.execute(
+                update(Custodian)
+                .where(Custodian.name == self.custodian)
+                .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
+            )
+
+    def signing_key(self) -> SigningKey:
+        with self._read() as conn:
+            sealed = conn.execute(select(Meta.value).where(Meta.key == "signing_key")).scalar_one()
+        seed = crypto.open_sealed(
+            self._keys.signing_wrap_key(),
+            base64.b64decode(sealed),
+            ("signing-key", self.vault_id),
+            what="the vault's signing key",
+        )
+        return SigningKey.from_seed(seed)
+
+    # Writes -------------------------------------------------------------------
+
+    def add(self, record: Mapping[str, Any], *, where: str = "record") -> RecordSummary:
+        """Validate and store one new record."""
+        self.import_records([(where, record)])
+        return self._summary_of(str(record["id"]))
+
+    def import_file(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        *,
+        fmt: str | None = None,
+        name: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ImportResult:
+        """Import a JSONL, JSON-array or CSV file in one transaction."""
+        if isinstance(source, (str, os.PathLike)):
+            label = name or os.fspath(source)
+            fmt = fmt or detect_format(label)
+            try:
+                stream = open(source, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise NotFoundError(f"cannot read {label}: {exc.strerror}") from None
+            with stream:
+                return self.import_records(read_records(stream, label, fmt), progress=progress)
+        label = name or "<stdin>"
+        return self.import_records(
+            read_records(source, label, fmt or detect_format(label)), progress=progress
+        )
+
+    def import_records(
+        self,
+        records: Iterable[tuple[str, Any]] | Iterable[Mapping[str, Any]],
+        *,
+        progress: ProgressCallback | None = None,
+    ) -> ImportResult:
+        """Validate, seal and store records in one transaction; all or nothing.
+
+        ``records`` yields ``(where, record)`` pairs, or bare records (then named by
+        their position). Forward references within the same import are allowed.
+        """
+        counts: dict[str, int] = {}
+        pending: dict[str, list[_Pending]] = {}
+        with self._write() as conn:
+            staged: list[tuple[str, dict[str, Any]]] = []
+            for n, item in enumerate(records, start=1):
+                where, raw = item if isinstance(item, tuple) else (f"record {n}", item)
+                record = validate_record(raw, where)
+                staged.append((where, record))
+                counts[record["type"]] = counts.get(record["type"], 0) + 1
+                if len(staged) >= BATCH_SIZE:
+                    self._import_batch(conn, staged, pending)
+                    if progress:
+                        progress(len(staged))
+                    staged = []
+            if staged:
+                self._import_batch(conn, staged, pending)
+                if progress:
+                    progress(len(staged))
+            self._check_pending(conn, pending)
+        return ImportResult(counts)
+
+    def update(self, record_id: str, record: Mapping[str, Any], *, where: str = "record") -> int:
+        """Store ``record`` as a new version of ``record_id``; returns the version number."""
+        with self._write() as conn:
+            ref = self._codec.reference(record_id)
+            row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no record {record_id}")
+            validated = validate_record(record, where, expect_type=row.type)
+            if validated["id"] != record_id:
+                raise InvalidInputError(
+                    f"field 'id' must stay {record_id!r} in an update", where=where
+                )
+            version = (
+                1
+                + conn.execute(
+                    select(func.max(RecordVersion.version)).where(RecordVersion.record_ref == ref)
+                ).scalar_one()
+            )
+            subject = self._subject(conn, row.subject_id, record_id) if row.subject_id else None
+            batch = _ImportBatch()
+            site_ref = self._site_ref(validated, ref)
+            if site_ref != row.site_ref:
+                conn.execute(update(Record).where(Record.ref == ref).values(site_ref=site_ref))
+            self._stage_version(batch, validated, where, ref, site_ref, version, subject)
+            conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref == ref))
+            conn.execute(delete(RecordLink).where(RecordLink.record_ref == ref))
+            pending: dict[str, list[_Pending]] = {}
+            self._flush(conn, batch, pending)
+            self._check_pending(conn, pending)
+        return version
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self._engine)
+
+    def _read(self) -> _Transaction:
+        return _Transaction(self._engine, write=False)
+
+    def _site_ref(self, record: Mapping[str, Any], ref: str) -> str:
+        if record["type"] == "site":
+            return ref
+        return self._codec.reference(record["site_id"])
+
+    def _import_batch(
+        self,
+        conn: Connection,
+        staged: list[tuple[str, dict[str, Any]]],
+        pending: dict[str, list[_Pending]],
+    ) -> None:
+        batch = _ImportBatch()
+        # One query finds earlier testimonies of the same workers (same employee id
+        # at the same site): they share one subject key, so erasure is one key.
+        matches: dict[bytes, str] = {}
+        for _where, record in staged:
+            if (mac := self._subject_mac(record)) is not None:
+                matches[mac] = ""
+        if matches:
+            found = (
+                conn.execute(
+                    select(BlindIndexEntry.mac, Record.subject_id)
+                    .join(Record, Record.ref == BlindIndexEntry.record_ref)
+                    .where(
+                        BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(matches))
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            for mac, subject_id in found:
+                if subject_id:
+                    matches[mac] = subject_id
+        subjects: dict[str, tuple[str, SecretKey] | None] = {}
+        for where, record in staged:
+            self._stage(conn, batch, record, where, matches, subjects)
+        self._flush(conn, batch, pending)
+
+    def _subject_mac(self, record: Mapping[str, Any]) -> bytes | None:
+        worker = record.get("worker")
+        if record["type"] != "testimony" or not isinstance(worker, dict):
+            return None
+        eid = worker.get("employee_id")
+        if not isinstance(eid, str):
+            return None
+        return self._codec.subject_match(self._codec.reference(record["site_id"]), eid)
+
+    def _stage(
+        self,
+        conn: Connection,
+        batch: _ImportBatch,
+        record: dict[str, Any],
+        where: str,
+        matches: dict[bytes, str],
+        subjects: dict[str, tuple[str, SecretKey] | None],
+    ) -> None:
+        rid = record["id"]
+        ref = self._codec.reference(rid)
+        if ref in batch.refs:
+            raise ConflictError(f"{where}: record id {rid} appears twice in this import")
+        rtype = record["type"]
+        site_ref = self._site_ref(record, ref)
+        if rtype == "site":
+            self._site_country[ref] = record["country"]
+        subject = None
+        if rtype == "testimony":
+            mac = self._subject_mac(record)
+            known = matches.get(mac, "") if mac is not None else ""
+            if known:
+                if known not in subjects:
+                    subjects[known] = self._subject(conn, known, f"record {rid}")
+                subject = subjects[known]
+            if subject is None:
+                subject = self._new_subject(batch)
+                if mac is not None:
+                    matches[mac] = subject[0]
+                    subjects[subject[0]] = subject
+        batch.records.append(
+            {
+                "ref": ref,
+                "type": rtype,
+                "site_ref": site_ref,
+                "subject_id": subject[0] if subject else None,
+                "created_at": utcnow(),
+            }
+        )
+        batch.refs[ref] = rid
+        self._stage_version(batch, record, where, ref, site_ref, 1, subject)
+
+    def _new_subject(self, batch: _ImportBatch) -> tuple[str, SecretKey]:
+        subject_id = crypto.random_token(16)
+        key, wrapped = self._codec.new_subject_key(subject_id)
+        batch.subjects.append(
+            {
+                "id": subject_id,
+                "wrapped_key": wrapped,
+                "kek_version": self._codec.kek_version,
+                "created_at": utcnow(),
+            }
+        )
+        return subject_id, key
+
+    def _stage_version(
+        self,
+        batch: _ImportBatch,
+        record: dict[str, Any],
+        where: str,
+        ref: str,
+        site_ref: str,
+        version: int,
+        subject: tuple[str, SecretKey] | None,
+    ) -> None:
+        rtype = record["type"]
+        sealed = self._codec.seal(record, rtype, ref, version, subject)
+        batch.versions.append(
+            {"record_ref": ref, "version": version, "created_at": utcnow(), **sealed.columns()}
+        )
+        if rtype == "testimony":
+            region = self._site_country.get(site_ref)
+            worker = record.get("worker")
+            if region is None and isinstance(worker, dict):
+                region = worker.get("nationality")
+            for kind, mac in set(self._codec.index_entries(record, region)):
+                batch.indexes.append({"record_ref": ref, "kind": kind, "mac": mac})
+            if (match := self._subject_mac(record)) is not None:
+                batch.indexes.append({"record_ref": ref, "kind": "subject", "mac": match})
+        if rtype != "site":
+            batch.wanted.setdefault(site_ref, []).append(_Pending(where, "site_id", "site"))
+        if rtype == "finding":
+            for target in dict.fromkeys(record.get("evidence") or ()):
+                target_ref = self._codec.reference(target)
+                batch.links.append({"record_ref": ref, "target_ref": target_ref})
+                batch.wanted.setdefault(target_ref, []).append(
+                    _Pending(where, "evidence", "testimony")
+                )
+
+    def _flush(
+        self, conn: Connection, batch: _ImportBatch, pending: dict[str, list[_Pending]]
+    ) -> None:
+        if batch.records:
+            clash = (
+                conn.execute(select(Record.ref).where(Record.ref.in_(list(batch.refs))))
+                .scalars()
+                .first()
+            )
+            if clash is not None:
+                raise ConflictError(
+                    f"record {batch.refs[clash]} already exists (use 'evault update')"
+                )
+        for model, rows in (
+            (Subject, batch.subjects),
+            (Record, batch.records),
+            (RecordVersion, batch.versions),
+            (BlindIndexEntry, batch.indexes),
+            (RecordLink, batch.links),
+        ):
+            if rows:
+                conn.execute(insert(model), rows)
+        if batch.wanted:
+            found = dict(
+                conn.execute(
+                    select(Record.ref, Record.type).where(Record.ref.in_(list(batch.wanted)))
+                )
+                .tuples()
+                .all()
+            )
+            for target, wants in batch.wanted.items():
+                for want in wants:
+                    if target not in found:
+                        pending.setdefault(target, []).append(want)
+                    elif found[target] != want.expected_type:
+                        raise InvalidInputError(
+                            f"field {want.field!r} must refer to a {want.expected_type}",
+                            where=want.where,
+                        )
+
+    def _check_pending(self, conn: Connection, pending: dict[str, list[_Pending]]) -> None:
+        targets = list(pending)
+        found: dict[str, str] = {}
+        for i in range(0, len(targets), 500):
+            chunk = targets[i : i + 500]
+            found.update(
+                conn.execute(select(Record.ref, Record.type).where(Record.ref.in_(chunk)))
+                .tuples()
+                .all()
+            )
+        for target, wants in pending.items():
+            for want in wants:
+                if target not in found:
+                    raise InvalidInputError(
+                        f"field {want.field!r} refers to a {want.expected_type} that is not "
+                        "in the vault or this import",
+                        where=want.where,
+                    )
+                if found[target] != want.expected_type:
+                    raise InvalidInputError(
+                        f"field {want.field!r} must refer to a {want.expected_type}",
+                        where=want.where,
+                    )
+
+    # Reads ------------------------------------------------------------------
+
+    def _subject(
+        self, conn: Connection, subject_id: str, what: str
+    ) -> tuple[str, SecretKey] | None:
+        wrapped = conn.execute(
+            select(Subject.wrapped_key).where(Subject.id == subject_id)
+        ).scalar_one_or_none()
+        if wrapped is None:
+            return None
+        return subject_id, self._codec.open_subject_key(subject_id, wrapped)
+
+    def get(self, record_id: str, *, version: int | None = None) -> dict[str, Any]:
+        """The record exactly as imported (latest version unless ``version`` is given)."""
+        ref = self._codec.reference(record_id)
+        what = f"record {record_id}"
+        with self._read() as conn:
+            row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no record {record_id}")
+            query = select(*RecordVersion.__table__.c).where(RecordVersion.record_ref == ref)
+            if version is None:
+                query = query.order_by(RecordVersion.version.desc()).limit(1)
+            else:
+                query = query.where(RecordVersion.version == version)
+            ver = conn.execute(query).one_or_none()
+            if ver is None:
+                raise NotFoundError(f"record {record_id} has no version {version}")
+            subject = self._subject(conn, row.subject_id, what) if row.subject_id else None
+            record = self._codec.open(_columns(ver), row.type, ref, ver.version, subject, what)
+        if record.get("id") != record_id:
+            raise IntegrityError(f"integrity check failed for {what}")
+        return record
+
+    def versions(self, record_id: str) -> list[VersionInfo]:
+        ref = self._codec.reference(record_id)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(RecordVersion.version, RecordVersion.created_at)
+                .where(RecordVersion.record_ref == ref)
+                .order_by(RecordVersion.version)
+            ).all()
+        if not rows:
+            raise NotFoundError(f"no record {record_id}")
+        return [VersionInfo(v, _aware(c)) for v, c in rows]
+
+    def list(self, *, type: str | None = None, site: str | None = None) -> Iterator[RecordSummary]:
+        """Summaries of the latest version of every record, optionally filtered."""
+        latest = (
+            select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
+            .group_by(RecordVersion.record_ref)
+            .subquery()
+        )
+        query = (
+            select(Record.ref, Record.type, *RecordVersion.__table__.c)
+            .join(latest, latest.c.record_ref == Record.ref)
+            .join(
+                RecordVersion,
+                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
+            )
+            .order_by(Record.created_at, Record.ref)
+        )
+        if type is not None:
+            query = query.where(Record.type == type)
+        if site is not None:
+            query = query.where(Record.site_ref == self._codec.reference(site))
+        yield from self._summaries(query)
+
+    def _summaries(self, query: Any) -> Iterator[RecordSummary]:
+        with self._read() as conn:
+            result = conn.execute(query.execution_options(yield_per=500))
+            for ver in result:
+                ref, rtype = ver.ref, ver.type
+                what = f"record ref {ref[:12]}"
+                order, fields = self._codec.open_operational(
+                    _columns(ver), rtype, ref, ver.version, what
+                )
+                del order
+                rid = fields.get("id")
+                if not isinstance(rid, str) or self._codec.reference(rid) != ref:
+                    raise IntegrityError(f"integrity check failed for {what}")
+                date_field = _DATE_FIELD.get(rtype)
+                yield RecordSummary(
+                    id=rid,
+                    type=rtype,
+                    version=ver.version,
+                    site_id=fields.get("site_id") if rtype != "site" else rid,
+                    date=fields.get(date_field) if date_field else None,
+                    updated_at=_aware(ver.created_at),
+                )
+
+    def _summary_of(self, record_id: str) -> RecordSummary:
+        ref = self._codec.reference(record_id)
+        for summary in self._summaries(self._latest_query([ref])):
+            return summary
+        raise NotFoundError(f"no record {record_id}")
+
+    def _latest_query(self, refs: builtins.list[str]) -> Any:
+        latest = (
+            select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
+            .where(RecordVersion.record_ref.in_(refs))
+            .group_by(RecordVersion.record_ref)
+            .subquery()
+        )
+        return (
+            select(Record.ref, Record.type, *RecordVersion.__table__.c)
+            .join(latest, latest.c.record_ref == Record.ref)
+            .join(
+                RecordVersion,
+                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
+            )
+            .order_by(Record.created_at, Record.ref)
+        )
+
+    def find(
+        self,
+        *,
+        employee_id: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        site: str | None = None,
+        region: str | None = None,
+    ) -> builtins.list[RecordSummary]:
+        """Exact-match lookup through blind indexes (and the keyed site reference).
+
+        With several criteria, records must match all of them.
+        """
+        sets: list[set[str]] = []
+        with self._read() as conn:
+            if employee_id is not None:
+                sets.append(self._lookup(conn, "employee_id", {normalize_employee_id(employee_id)}))
+            if phone is not None:
+                sets.append(self._lookup(conn, "phone", phone_variants(phone, region)))
+            if email is not None:
+                sets.append(self._lookup(conn, "email", {normalize_email(email)}))
+            if site is not None:
+                sets.append(
+                    set(
+                        conn.execute(
+                            select(Record.ref).where(Record.site_ref == self._codec.reference(site))
+                        ).scalars()
+                    )
+                )
+        if not sets:
+            raise UsageError("find needs --employee-id, --phone, --email or --site")
+        refs = set.intersection(*sets)
+        if not refs:
+            return []
+        return list(self._summaries(self._latest_query(sorted(refs))))
+
+    def _lookup(self, conn: Connection, kind: str, values: set[str]) -> set[str]:
+        macs = [self._codec.index_mac(kind, v) for v in values]
+        if not macs:
+            return set()
+        return set(
+            conn.execute(
+                select(BlindIndexEntry.record_ref).where(
+                    BlindIndexEntry.kind == kind, BlindIndexEntry.mac.in_(macs)
+                )
+            ).scalars()
+        )
+
+    def stats(self) -> dict[str, int]:
+        """Record counts by type (visible metadata, no decryption)."""
+        with self._read() as conn:
+            return dict(
+                conn.execute(select(Record.type, func.count()).group_by(Record.type)).tuples().all()
+            )
+
+
+class _Transaction:
+    """One database transaction that turns driver errors into StorageError."""
+
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self._engine = engine
+        self._write = write
+        self._cm: Any = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self._cm = self._engine.begin() if self._write else self._engine.connect()
+            conn: Connection = self._cm.__enter__()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {type(exc).__name__}") from None
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._cm.__exit__(exc_type, exc, tb)
+        except SQLAlchemyError as err:
+            raise StorageError(f"database error: {type(err).__name__}") from None
+        if isinstance(exc, SQLAlchemyError):
+            raise StorageError(f"database error: {type(exc).__name__}") from None
+
+
+def _columns(ver: Any) -> dict[str, Any]:
+    return {
+        "identity_data": ver.identity_data,
+        "special_key": ver.special_key,
+        "special_data": ver.special_data,
+        "narrative_key": ver.narrative_key,
+        "narrative_data": ver.narrative_data,
+        "operational_key": ver.operational_key,
+        "operational_data": ver.operational_data,
+    }
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _check_name(name: str) -> str:
+    if (
+        not name
+        or len(name) > 64
+        or not name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise InvalidInputError("a custodian name uses letters, digits, '-', '_' and '.'")
+    return name
+
+
+def _choose_custodian(rows: Iterable[Any], name: str | None) -> Any:
+    rows = list(rows)
+    if name is None:
+        if len(rows) == 1:
+            return rows[0]
+        raise UsageError("this vault has several custodians: pass --custodian NAME")
+    for row in rows:
+        if row.name == name:
+            return row
+    # Same message and exit code as a wrong passphrase: do not confirm who exists.
+    raise AuthenticationError(
+        f"wrong passphrase for custodian {name!r} (or the key record was altered)"
+    )
+
+
+def _describe(folder: Path | None, db_url: str | None) -> str:
+    if db_url:
+        # Never echo credentials that may sit in the URL.
+        scheme, _, rest = db_url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
+    assert folder is not None
+    return str(folder / DB_FILENAME)

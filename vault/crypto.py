@@ -1,0 +1,358 @@
+"""The only module of Evidence Vault that touches cryptographic primitives.
+
+Everything above this module speaks of sealing a value, opening it, wrapping a key
+and computing a blind index; it never sees AES, nonces or HMAC. Invariants kept here:
+
+* Keys are :class:`SecretKey` objects whose ``repr``/``str`` never show the bytes.
+* Every sealed value is AES-256-GCM with a fresh 96-bit random nonce and a header
+  ``b"EV" | format (1) | algorithm (1) | key version (4, big endian) | nonce (12)``.
+  The associated data is the header followed by a length-prefixed *context* (vault
+  id, record type, record reference, record version, field class, ...), so a
+  ciphertext moved to another row, field, version or vault fails to open, and so
+  does a header whose key version was altered.
+* Every failure to open or unwrap is one opaque :class:`~vault.errors.IntegrityError`
+  that names what the caller says (a record id), never why the check failed.
+* Passphrases go through Argon2id (RFC 9106) with parameters stored beside the salt.
+* Purpose keys come from HKDF-SHA256 with a purpose label as ``info``; blind indexes
+  and references are HMAC-SHA256 under purpose keys, never plain hashes.
+* Randomness comes from ``os.urandom`` (via ``secrets``) only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from vault.errors import IntegrityError, InvalidInputError
+
+__all__ = [
+    "KEY_SIZE",
+    "KdfParams",
+    "Passphrase",
+    "SecretKey",
+    "SigningKey",
+    "blind_index",
+    "blob_key_version",
+    "constant_time_equal",
+    "derive_passphrase_key",
+    "derive_subkey",
+    "keyed_reference",
+    "open_sealed",
+    "public_key_fingerprint",
+    "random_key",
+    "random_token",
+    "seal",
+    "sha256_hex",
+    "unwrap_key",
+    "verify_signature",
+    "wrap_key",
+]
+
+KEY_SIZE: Final = 32
+NONCE_SIZE: Final = 12
+TAG_SIZE: Final = 16
+_MAGIC: Final = b"EV"
+_FORMAT: Final = 1
+_ALG_AES256GCM: Final = 1
+_HEADER = struct.Struct(">2sBBI12s")
+HEADER_SIZE: Final = _HEADER.size
+
+Context = Sequence[str | int | bytes]
+
+
+class SecretKey:
+    """A 256-bit symmetric key. Its repr and str never show the key."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_SIZE:
+            raise ValueError("a SecretKey is 32 bytes")
+        self._key = bytes(key)
+
+    def __repr__(self) -> str:
+        return "SecretKey([secure])"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SecretKey):
+            return NotImplemented
+        return hmac.compare_digest(self._key, other._key)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a SecretKey cannot be pickled")
+
+    def expose(self) -> bytes:
+        """The raw key, for this module and for tests that need known answers."""
+        return self._key
+
+
+class Passphrase:
+    """A custodian passphrase. Its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not value:
+            raise InvalidInputError("the passphrase is empty")
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "Passphrase([secure])"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Passphrase cannot be pickled")
+
+    def encode(self) -> bytes:
+        return self._value.encode("utf-8")
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+
+@dataclass(frozen=True)
+class KdfParams:
+    """Argon2id parameters, stored in the vault beside the salt.
+
+    The defaults are RFC 9106's second recommended option (64 MiB, t=3, p=4) with a
+    16-byte salt.
+    """
+
+    memory_kib: int = 64 * 1024
+    time_cost: int = 3
+    parallelism: int = 4
+    salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+
+    def __post_init__(self) -> None:
+        if self.memory_kib < 8 * self.parallelism or self.time_cost < 1 or self.parallelism < 1:
+            raise InvalidInputError("Argon2id parameters out of range")
+        if len(self.salt) < 16:
+            raise InvalidInputError("the Argon2id salt must be at least 16 bytes")
+
+    def with_new_salt(self) -> KdfParams:
+        return KdfParams(self.memory_kib, self.time_cost, self.parallelism)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": "argon2id",
+            "version": 19,
+            "memory_kib": self.memory_kib,
+            "time_cost": self.time_cost,
+            "parallelism": self.parallelism,
+            "salt": base64.b64encode(self.salt).decode("ascii"),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> KdfParams:
+        if data.get("algorithm") != "argon2id" or data.get("version") != 19:
+            raise IntegrityError("unsupported key-derivation parameters")
+        try:
+            return cls(
+                memory_kib=int(data["memory_kib"]),
+                time_cost=int(data["time_cost"]),
+                parallelism=int(data["parallelism"]),
+                salt=base64.b64decode(data["salt"], validate=True),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise IntegrityError("malformed key-derivation parameters") from exc
+
+
+def random_key() -> SecretKey:
+    return SecretKey(secrets.token_bytes(KEY_SIZE))
+
+
+def random_token(nbytes: int = 16) -> str:
+    """A random identifier (hex); not a key."""
+    return secrets.token_hex(nbytes)
+
+
+def constant_time_equal(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def derive_passphrase_key(passphrase: Passphrase, params: KdfParams) -> SecretKey:
+    """Argon2id(passphrase, salt) -> the custodian key that unwraps the keyring."""
+    raw = hash_secret_raw(
+        secret=passphrase.encode(),
+        salt=params.salt,
+        time_cost=params.time_cost,
+        memory_cost=params.memory_kib,
+        parallelism=params.parallelism,
+        hash_len=KEY_SIZE,
+        type=Type.ID,
+    )
+    return SecretKey(raw)
+
+
+def derive_subkey(root: SecretKey, purpose: str, *, salt: bytes = b"") -> SecretKey:
+    """HKDF-SHA256(root, salt, info=purpose): one key per purpose, independent of the others."""
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_SIZE,
+        salt=salt or None,
+        info=b"evidence-vault/" + purpose.encode("utf-8"),
+    )
+    return SecretKey(hkdf.derive(root.expose()))
+
+
+def _encode_context(context: Context) -> bytes:
+    # Length-prefixed so that ("ab", "c") and ("a", "bc") never collide.
+    out = bytearray()
+    for part in context:
+        if isinstance(part, bytes):
+            raw = b"b" + part
+        elif isinstance(part, bool):
+            raise TypeError("context parts are str, int or bytes")
+        elif isinstance(part, int):
+            raw = b"i" + str(part).encode("ascii")
+        else:
+            raw = b"s" + part.encode("utf-8")
+        out += struct.pack(">I", len(raw)) + raw
+    return bytes(out)
+
+
+def _seal_from_parts(
+    key: SecretKey, nonce: bytes, plaintext: bytes, context: Context, key_version: int
+) -> bytes:
+    # Deterministic core of :func:`seal`, exposed for known-answer tests only.
+    header = _HEADER.pack(_MAGIC, _FORMAT, _ALG_AES256GCM, key_version, nonce)
+    aad = header + _encode_context(context)
+    return header + AESGCM(key.expose()).encrypt(nonce, plaintext, aad)
+
+
+def seal(key: SecretKey, plaintext: bytes, context: Context, *, key_version: int = 0) -> bytes:
+    """Encrypt and authenticate ``plaintext`` bound to ``context`` and ``key_version``."""
+    return _seal_from_parts(key, secrets.token_bytes(NONCE_SIZE), plaintext, context, key_version)
+
+
+def blob_key_version(blob: bytes) -> int:
+    """The key version a sealed blob claims; unverified until the blob is opened."""
+    if len(blob) < HEADER_SIZE + TAG_SIZE or blob[:2] != _MAGIC:
+        raise IntegrityError("integrity check failed")
+    return int(_HEADER.unpack_from(blob)[3])
+
+
+def open_sealed(key: SecretKey, blob: bytes, context: Context, *, what: str = "value") -> bytes:
+    """Verify and decrypt a sealed blob; any failure is one opaque IntegrityError."""
+    try:
+        magic, fmt, alg, _version, nonce = _HEADER.unpack_from(blob)
+    except struct.error:
+        raise IntegrityError(f"integrity check failed for {what}") from None
+    if magic != _MAGIC or fmt != _FORMAT or alg != _ALG_AES256GCM:
+        raise IntegrityError(f"integrity check failed for {what}")
+    header = blob[:HEADER_SIZE]
+    try:
+        return AESGCM(key.expose()).decrypt(
+            nonce, blob[HEADER_SIZE:], header + _encode_context(context)
+        )
+    except (InvalidTag, ValueError):
+        raise IntegrityError(f"integrity check failed for {what}") from None
+
+
+def wrap_key(kek: SecretKey, key: SecretKey, context: Context, *, key_version: int = 0) -> bytes:
+    """Seal a data key under a key-encryption key, bound to where it is used."""
+    return seal(kek, key.expose(), ("wrapped-key", *context), key_version=key_version)
+
+
+def unwrap_key(kek: SecretKey, blob: bytes, context: Context, *, what: str = "key") -> SecretKey:
+    raw = open_sealed(kek, blob, ("wrapped-key", *context), what=what)
+    if len(raw) != KEY_SIZE:
+        raise IntegrityError(f"integrity check failed for {what}")
+    return SecretKey(raw)
+
+
+def blind_index(key: SecretKey, kind: str, normalized: str) -> bytes:
+    """HMAC-SHA256 of a normalized value: equal inputs match, nothing else is learned."""
+    msg = kind.encode("utf-8") + b"\x00" + normalized.encode("utf-8")
+    return hmac.digest(key.expose(), msg, hashlib.sha256)
+
+
+def keyed_reference(key: SecretKey, *parts: str) -> str:
+    """A stable, keyed, non-reversible reference (hex, 128 bits) for a record id."""
+    return hmac.digest(key.expose(), _encode_context(parts), hashlib.sha256)[:16].hex()
+
+
+class SigningKey:
+    """The vault's Ed25519 key for signing manifests and checkpoints. Repr hides it."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: Ed25519PrivateKey) -> None:
+        self._key = key
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes) -> SigningKey:
+        try:
+            return cls(Ed25519PrivateKey.from_private_bytes(seed))
+        except ValueError:
+            raise IntegrityError("integrity check failed for the signing key") from None
+
+    def seed(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+
+    def public_bytes(self) -> bytes:
+        return self._key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+    def __repr__(self) -> str:
+        return "SigningKey([secure])"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a SigningKey cannot be pickled")
+
+
+def verify_signature(public_key: bytes, signature: bytes, message: bytes, *, what: str) -> None:
+    """Raise IntegrityError unless ``signature`` is a valid Ed25519 signature of ``message``."""
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        raise IntegrityError(f"signature verification failed for {what}") from None
+
+
+def public_key_fingerprint(public_key: bytes | str) -> str:
+    """SHA-256 fingerprint of a public key (raw bytes or its text form), as hex."""
+    data = public_key.encode("utf-8") if isinstance(public_key, str) else public_key
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_hex(chunks: Iterable[bytes]) -> str:
+    h = hashlib.sha256()
+    for c in chunks:
+        h.update(c)
+    return h.hexdigest()

@@ -1,0 +1,305 @@
+"""Sealing and opening record versions, blind indexes and references.
+
+This module turns a validated record into the sealed columns of one
+``record_versions`` row and back. Invariants:
+
+* Each key class present in a record gets its own fresh data key, wrapped by that
+  class's record KEK at the current version; identity fields are sealed under the
+  worker's subject key instead, so erasing a worker destroys exactly one key.
+* Every blob's associated data binds the vault id, record type, record reference,
+  record version and key class (and the subject id for identity), so a blob moved to
+  another row, record, version, class or vault fails to open.
+* Blind indexes are keyed HMACs of normalized values; nothing here stores plaintext.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import phonenumbers
+
+from vault import crypto
+from vault.crypto import SecretKey
+from vault.errors import IntegrityError
+from vault.keys import Keyring
+from vault.schema import FIELDS, KeyClass, flatten, unflatten
+
+__all__ = [
+    "INDEX_KINDS",
+    "RecordCodec",
+    "SealedVersion",
+    "normalize_email",
+    "normalize_employee_id",
+    "phone_variants",
+]
+
+INDEX_KINDS: Final = ("employee_id", "phone", "email")
+_SEALED_CLASSES: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATIONAL)
+_NON_DIGIT = re.compile(r"\D+")
+
+# Which key class seals each field, per record type (derived once from the contract).
+_KEY_CLASS: Final[dict[str, dict[str, KeyClass]]] = {
+    rtype: {path: spec.key_class for path, spec in specs.items()} for rtype, specs in FIELDS.items()
+}
+
+
+def normalize_employee_id(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def normalize_email(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def phone_variants(value: str, region: str | None) -> set[str]:
+    """Normalized forms of a phone number, so that national and international
+    spellings of one number meet: its digits, its national significant number and,
+    if it parses, E.164."""
+    out: set[str] = set()
+    digits = _NON_DIGIT.sub("", unicodedata.normalize("NFKC", value))
+    if len(digits) >= 5:
+        out.add("digits:" + digits)
+        if not value.lstrip().startswith("+"):
+            out.add("nsn:" + digits.lstrip("0"))
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return out
+    if phonenumbers.is_possible_number(parsed):
+        out.add("e164:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        out.add(f"nsn:{parsed.national_number}")
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SealedVersion:
+    """The sealed columns of one record version (what the database stores)."""
+
+    identity_data: bytes | None
+    special_key: bytes | None
+    special_data: bytes | None
+    narrative_key: bytes | None
+    narrative_data: bytes | None
+    operational_key: bytes
+    operational_data: bytes
+
+    def __repr__(self) -> str:
+        return "SealedVersion(...)"
+
+    def columns(self) -> dict[str, bytes | None]:
+        return {
+            "identity_data": self.identity_data,
+            "special_key": self.special_key,
+            "special_data": self.special_data,
+            "narrative_key": self.narrative_key,
+            "narrative_data": self.narrative_data,
+            "operational_key": self.operational_key,
+            "operational_data": self.operational_data,
+        }
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class RecordCodec:
+    """Seals and opens record versions for one unlocked vault."""
+
+    def __init__(self, keyring: Keyring, kek_version: int) -> None:
+        self._keys = keyring
+        self._vault_id = keyring.vault_id
+        self.kek_version = kek_version
+        self._ref_key = keyring.reference_key()
+
+    def __repr__(self) -> str:
+        return "RecordCodec([secure])"
+
+    # References and indexes -------------------------------------------------
+
+    def reference(self, record_id: str) -> str:
+        """The keyed reference under which a record id is stored."""
+        return crypto.keyed_reference(self._ref_key, record_id)
+
+    def index_mac(self, kind: str, normalized: str) -> bytes:
+        return crypto.blind_index(self._keys.blind_index_key(kind), kind, normalized)
+
+    def index_entries(
+        self, record: Mapping[str, Any], region: str | None
+    ) -> list[tuple[str, bytes]]:
+        """Blind-index entries ``(kind, mac)`` for a testimony's worker identifiers."""
+        worker = record.get("worker")
+        if not isinstance(worker, dict):
+            return []
+        out: list[tuple[str, bytes]] = []
+        if isinstance(eid := worker.get("employee_id"), str):
+            out.append(("employee_id", self.index_mac("employee_id", normalize_employee_id(eid))))
+        if isinstance(phone := worker.get("phone"), str):
+            out.extend(("phone", self.index_mac("phone", v)) for v in phone_variants(phone, region))
+        if isinstance(email := worker.get("email"), str):
+            out.append(("email", self.index_mac("email", normalize_email(email))))
+        return out
+
+    def subject_match(self, site_ref: str, employee_id: str) -> bytes:
+        """Links testimonies of one worker (same employee id at the same site)."""
+        return self.index_mac("subject", site_ref + "\x00" + normalize_employee_id(employee_id))
+
+    # Subject keys -------------------------------------------------------------
+
+    def _subject_context(self, subject_id: str) -> tuple[str, ...]:
+        return ("subject", self._vault_id, subject_id)
+
+    def new_subject_key(self, subject_id: str) -> tuple[SecretKey, bytes]:
+        key = crypto.random_key()
+        kek = self._keys.class_kek(KeyClass.IDENTITY, self.kek_version)
+        wrapped = crypto.wrap_key(
+            kek,
+            key,
+            (*self._subject_context(subject_id), self.kek_version),
+            key_version=self.kek_version,
+        )
+        return key, wrapped
+
+    def open_subject_key(self, subject_id: str, wrapped: bytes) -> SecretKey:
+        version = crypto.blob_key_version(wrapped)
+        kek = self._keys.class_kek(KeyClass.IDENTITY, version)
+        return crypto.unwrap_key(
+            kek,
+            wrapped,
+            (*self._subject_context(subject_id), version),
+            what="a worker's identity key",
+        )
+
+    # Record versions ------------------------------------------------------------
+
+    def _context(self, rtype: str, ref: str, version: int) -> tuple[str | int, ...]:
+        return (self._vault_id, "record", rtype, ref, version)
+
+    def seal(
+        self,
+        record: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        subject: tuple[str, SecretKey] | None,
+    ) -> SealedVersion:
+        """Seal a validated record as version ``version`` of ``ref``."""
+        classes = _KEY_CLASS[rtype]
+        parts: dict[KeyClass, dict[str, Any]] = {}
+        order: list[str] = []
+        for path, value in flatten(record):
+            order.append(path)
+            parts.setdefault(classes.get(path, KeyClass.OPERATIONAL), {})[path] = value
+        parts.setdefault(KeyClass.OPERATIONAL, {})
+        ctx = self._context(rtype, ref, version)
+
+        identity_data = None
+        if KeyClass.IDENTITY in parts:
+            if subject is None:
+                raise ValueError("identity fields need a subject key")
+            subject_id, subject_key = subject
+            identity_data = crypto.seal(
+                subject_key, _dumps(parts[KeyClass.IDENTITY]), (*ctx, "identity", subject_id)
+            )
+        sealed: dict[str, bytes | None] = {}
+        for kc in _SEALED_CLASSES:
+            fields = parts.get(kc)
+            if fields is None:
+                sealed[f"{kc.value}_key"] = sealed[f"{kc.value}_data"] = None
+                continue
+            payload = {"order": order, "fields": fields} if kc is KeyClass.OPERATIONAL else fields
+            dek = crypto.random_key()
+            kek = self._keys.class_kek(kc, self.kek_version)
+            sealed[f"{kc.value}_key"] = crypto.wrap_key(
+                kek, dek, (*ctx, kc.value, self.kek_version), key_version=self.kek_version
+            )
+            sealed[f"{kc.value}_data"] = crypto.seal(dek, _dumps(payload), (*ctx, kc.value))
+        op_key, op_data = sealed["operational_key"], sealed["operational_data"]
+        assert op_key is not None
+        assert op_data is not None
+        return SealedVersion(
+            identity_data=identity_data,
+            special_key=sealed["special_key"],
+            special_data=sealed["special_data"],
+            narrative_key=sealed["narrative_key"],
+            narrative_data=sealed["narrative_data"],
+            operational_key=op_key,
+            operational_data=op_data,
+        )
+
+    def _open_class(
+        self, kc: KeyClass, wrapped: bytes, data: bytes, ctx: tuple[str | int, ...], what: str
+    ) -> Any:
+        version = crypto.blob_key_version(wrapped)
+        kek = self._keys.class_kek(kc, version)
+        dek = crypto.unwrap_key(kek, wrapped, (*ctx, kc.value, version), what=what)
+        return _loads(crypto.open_sealed(dek, data, (*ctx, kc.value), what=what), what)
+
+    def open_operational(
+        self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
+    ) -> tuple[list[str], dict[str, Any]]:
+        """Open only the operational class: field order and operational/quasi values."""
+        ctx = self._context(rtype, ref, version)
+        payload = self._open_class(
+            KeyClass.OPERATIONAL,
+            columns["operational_key"],
+            columns["operational_data"],
+            ctx,
+            what,
+        )
+        if not isinstance(payload, dict) or not isinstance(payload.get("order"), list):
+            raise IntegrityError(f"integrity check failed for {what}")
+        fields = payload.get("fields")
+        if not isinstance(fields, dict):
+            raise IntegrityError(f"integrity check failed for {what}")
+        return payload["order"], fields
+
+    def open(
+        self,
+        columns: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        subject: tuple[str, SecretKey] | None,
+        what: str,
+        classes: Iterable[KeyClass] = tuple(KeyClass),
+    ) -> dict[str, Any]:
+        """Open a record version; classes not asked for (or erased) are left out."""
+        wanted = set(classes)
+        order, values = self.open_operational(columns, rtype, ref, version, what)
+        ctx = self._context(rtype, ref, version)
+        for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
+            wrapped, data = columns[f"{kc.value}_key"], columns[f"{kc.value}_data"]
+            if kc in wanted and wrapped is not None and data is not None:
+                values.update(self._open_class(kc, wrapped, data, ctx, what))
+        identity = columns["identity_data"]
+        if KeyClass.IDENTITY in wanted and identity is not None and subject is not None:
+            subject_id, key = subject
+            values.update(
+                _loads(
+                    crypto.open_sealed(key, identity, (*ctx, "identity", subject_id), what=what),
+                    what,
+                )
+            )
+        # A class whose blob was dropped from the row must not read as "field absent".
+        expected = {_KEY_CLASS[rtype].get(p, KeyClass.OPERATIONAL) for p in order}
+        for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
+            if kc in expected and columns[f"{kc.value}_data"] is None:
+                raise IntegrityError(f"integrity check failed for {what}")
+        if KeyClass.IDENTITY in expected and identity is None:
+            raise IntegrityError(f"integrity check failed for {what}")
+        return unflatten(order, values)
+
+
+def _loads(raw: bytes, what: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise IntegrityError(f"integrity check failed for {what}") from None
+    if not isinstance(value, dict):
+        raise IntegrityError(f"integrity check failed for {what}")
+    return value

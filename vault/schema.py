@@ -1,0 +1,377 @@
+"""The record contract: sites, testimonies and findings, their fields and classes.
+
+Invariants:
+
+* A record is a JSON object whose ``type`` is ``site``, ``testimony`` or ``finding``
+  and whose fields are exactly those below; an unknown field is an error, never kept.
+* Every field has a sensitivity class (identity, quasi, special, narrative,
+  operational) that policies speak of, and a *key class* that says which key seals
+  it. Quasi-identifiers are sealed with the operational key class, because every
+  export needs them to generalize; identity is sealed under the worker's subject key.
+* Validation errors name the place and the field, never the value.
+* :func:`flatten` and :func:`unflatten` split a record into per-key-class parts and
+  put it back together in the original key order, so a record reads back exactly as
+  it was imported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+import pycountry
+
+from vault.errors import InvalidInputError
+
+__all__ = [
+    "FIELDS",
+    "RECORD_TYPES",
+    "FieldSpec",
+    "KeyClass",
+    "Sensitivity",
+    "flatten",
+    "key_class_of",
+    "unflatten",
+    "validate_record",
+]
+
+
+class Sensitivity(StrEnum):
+    IDENTITY = "identity"
+    QUASI = "quasi"
+    SPECIAL = "special"
+    NARRATIVE = "narrative"
+    OPERATIONAL = "operational"
+
+
+class KeyClass(StrEnum):
+    """The classes that have keys of their own; a custodian may hold only some."""
+
+    IDENTITY = "identity"
+    SPECIAL = "special"
+    NARRATIVE = "narrative"
+    OPERATIONAL = "operational"
+
+
+def key_class_of(sensitivity: Sensitivity) -> KeyClass:
+    if sensitivity is Sensitivity.QUASI:
+        return KeyClass.OPERATIONAL
+    return KeyClass(sensitivity.value)
+
+
+RECORD_TYPES: Final = ("site", "testimony", "finding")
+SITE_KINDS: Final = ("mine", "smelter", "refinery", "manufacturing", "other")
+CHANNELS: Final = ("interview", "hotline", "survey", "union", "other")
+AUDIENCES: Final = ("union", "monitor", "buyers", "public")
+RISK_LEVELS: Final = ("low", "medium", "high")
+SEVERITIES: Final = ("low", "medium", "high", "critical")
+STATUSES: Final = ("open", "in_remediation", "remediated", "disputed")
+ALLEGATIONS: Final = (
+    "freedom_of_association",
+    "forced_labour",
+    "wages",
+    "working_hours",
+    "health_safety",
+    "discrimination",
+    "harassment",
+    "child_labour",
+    "other",
+)
+GENDERS: Final = ("female", "male", "non_binary", "other", "undisclosed")
+
+SHORT_TEXT: Final = 1_000
+LONG_TEXT: Final = 200_000
+MAX_LIST: Final = 1_000
+
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of the contract.
+
+    ``kind`` is one of: id, text, longtext, int, bool, date, enum, country, language,
+    ids, texts, enums, persons, group.
+    """
+
+    path: str
+    kind: str
+    sensitivity: Sensitivity
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def key_class(self) -> KeyClass:
+        return key_class_of(self.sensitivity)
+
+
+_I, _Q, _S, _N, _O = (
+    Sensitivity.IDENTITY,
+    Sensitivity.QUASI,
+    Sensitivity.SPECIAL,
+    Sensitivity.NARRATIVE,
+    Sensitivity.OPERATIONAL,
+)
+
+
+def _specs(*specs: FieldSpec) -> dict[str, FieldSpec]:
+    return {s.path: s for s in specs}
+
+
+FIELDS: Final[dict[str, dict[str, FieldSpec]]] = {
+    "site": _specs(
+        FieldSpec("type", "enum", _O, True, RECORD_TYPES),
+        FieldSpec("id", "id", _O, True),
+        FieldSpec("name", "text", _Q, True),
+        FieldSpec("kind", "enum", _O, True, SITE_KINDS),
+        FieldSpec("country", "country", _O, True),
+        FieldSpec("region", "text", _Q),
+        FieldSpec("operator", "text", _O),
+    ),
+    "testimony": _specs(
+        FieldSpec("type", "enum", _O, True, RECORD_TYPES),
+        FieldSpec("id", "id", _O, True),
+        FieldSpec("site_id", "id", _Q, True),
+        FieldSpec("received_on", "date", _O, True),
+        FieldSpec("channel", "enum", _O, False, CHANNELS),
+        FieldSpec("language", "language", _O),
+        FieldSpec("worker", "group", _O),
+        FieldSpec("worker.name", "text", _I),
+        FieldSpec("worker.employee_id", "text", _I),
+        FieldSpec("worker.phone", "text", _I),
+        FieldSpec("worker.email", "text", _I),
+        FieldSpec("worker.address", "text", _I),
+        FieldSpec("worker.gender", "enum", _Q, False, GENDERS),
+        FieldSpec("worker.birth_year", "int", _Q),
+        FieldSpec("worker.nationality", "country", _Q),
+        FieldSpec("worker.migrant", "bool", _Q),
+        FieldSpec("worker.job_title", "text", _Q),
+        FieldSpec("worker.department", "text", _Q),
+        FieldSpec("worker.union_member", "bool", _S),
+        FieldSpec("worker.union_name", "text", _S),
+        FieldSpec("persons_mentioned", "persons", _I),
+        FieldSpec("allegations", "enums", _O, False, ALLEGATIONS),
+        FieldSpec("narrative", "longtext", _N),
+        FieldSpec("consent", "group", _O),
+        FieldSpec("consent.share_with", "enums", _O, False, AUDIENCES),
+        FieldSpec("consent.recorded_on", "date", _O),
+        FieldSpec("consent.withdrawn", "bool", _O),
+        FieldSpec("risk", "group", _O),
+        FieldSpec("risk.retaliation", "enum", _O, False, RISK_LEVELS),
+    ),
+    "finding": _specs(
+        FieldSpec("type", "enum", _O, True, RECORD_TYPES),
+        FieldSpec("id", "id", _O, True),
+        FieldSpec("site_id", "id", _Q, True),
+        FieldSpec("audit_date", "date", _O, True),
+        FieldSpec("monitor", "text", _O),
+        FieldSpec("category", "enum", _O, False, ALLEGATIONS),
+        FieldSpec("standard_refs", "texts", _O),
+        FieldSpec("severity", "enum", _O, True, SEVERITIES),
+        FieldSpec("summary", "longtext", _N),
+        FieldSpec("details", "longtext", _N),
+        FieldSpec("evidence", "ids", _O),
+        FieldSpec("status", "enum", _O, True, STATUSES),
+        FieldSpec("remediation", "group", _O),
+        FieldSpec("remediation.plan", "longtext", _N),
+        FieldSpec("remediation.due", "date", _O),
+        FieldSpec("remediation.updated", "date", _O),
+    ),
+}
+
+_PERSON_KEYS: Final = ("name", "role")
+
+
+def _check_text(value: Any, limit: int, where: str, path: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidInputError(f"field {path!r} must be a string", where=where)
+    if not value.strip():
+        raise InvalidInputError(f"field {path!r} must not be empty", where=where)
+    if len(value) > limit:
+        raise InvalidInputError(f"field {path!r} is longer than {limit} characters", where=where)
+    if "\x00" in value:
+        raise InvalidInputError(f"field {path!r} contains a NUL character", where=where)
+
+
+def _check_date(value: Any, where: str, path: str) -> None:
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
+        raise InvalidInputError(f"field {path!r} must be a date YYYY-MM-DD", where=where)
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInputError(f"field {path!r} is not a valid date", where=where) from None
+
+
+def _check_list(value: Any, where: str, path: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidInputError(f"field {path!r} must be a list", where=where)
+    if len(value) > MAX_LIST:
+        raise InvalidInputError(f"field {path!r} has more than {MAX_LIST} items", where=where)
+    return value
+
+
+def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
+    path = spec.path
+    kind = spec.kind
+    if kind == "id":
+        if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+            raise InvalidInputError(
+                f"field {path!r} must be an identifier (letters, digits, . _ : -; "
+                "at most 128 characters)",
+                where=where,
+            )
+    elif kind == "text":
+        _check_text(value, SHORT_TEXT, where, path)
+    elif kind == "longtext":
+        _check_text(value, LONG_TEXT, where, path)
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInputError(f"field {path!r} must be an integer", where=where)
+        if path.endswith("birth_year") and not 1900 <= value <= dt.date.today().year:
+            raise InvalidInputError(f"field {path!r} is out of range", where=where)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise InvalidInputError(f"field {path!r} must be true or false", where=where)
+    elif kind == "date":
+        _check_date(value, where, path)
+    elif kind == "enum":
+        if not isinstance(value, str) or value not in spec.choices:
+            raise InvalidInputError(
+                f"field {path!r} must be one of: {', '.join(spec.choices)}", where=where
+            )
+    elif kind == "country":
+        if (
+            not isinstance(value, str)
+            or len(value) != 2
+            or not value.isupper()
+            or pycountry.countries.get(alpha_2=value) is None
+        ):
+            raise InvalidInputError(
+                f"field {path!r} must be an ISO 3166-1 alpha-2 code", where=where
+            )
+    elif kind == "language":
+        if not isinstance(value, str) or not _LANG_RE.fullmatch(value):
+            raise InvalidInputError(
+                f"field {path!r} must be a language tag such as 'vi' or 'th'", where=where
+            )
+    elif kind == "ids":
+        for item in _check_list(value, where, path):
+            if not isinstance(item, str) or not _ID_RE.fullmatch(item):
+                raise InvalidInputError(f"field {path!r} must list identifiers", where=where)
+    elif kind == "texts":
+        for item in _check_list(value, where, path):
+            _check_text(item, SHORT_TEXT, where, path)
+    elif kind == "enums":
+        items = _check_list(value, where, path)
+        for item in items:
+            if not isinstance(item, str) or item not in spec.choices:
+                raise InvalidInputError(
+                    f"field {path!r} items must be among: {', '.join(spec.choices)}", where=where
+                )
+        if len(set(items)) != len(items):
+            raise InvalidInputError(f"field {path!r} lists an item twice", where=where)
+    elif kind == "persons":
+        for i, person in enumerate(_check_list(value, where, path)):
+            if not isinstance(person, dict):
+                raise InvalidInputError(f"field {path}[{i}] must be an object", where=where)
+            for key in person:
+                if key not in _PERSON_KEYS:
+                    raise InvalidInputError(f"unknown field '{path}[{i}].{key}'", where=where)
+            if "name" not in person:
+                raise InvalidInputError(f"field '{path}[{i}].name' is required", where=where)
+            for key, item in person.items():
+                _check_text(item, SHORT_TEXT, where, f"{path}[{i}].{key}")
+    else:  # pragma: no cover - the table above is closed
+        raise AssertionError(kind)
+
+
+def validate_record(raw: Any, where: str, *, expect_type: str | None = None) -> dict[str, Any]:
+    """Check ``raw`` against the contract and return it (unchanged) as a record.
+
+    Raises :class:`InvalidInputError` naming ``where`` and the field on the first fault.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidInputError("a record must be a JSON object", where=where)
+    rtype = raw.get("type")
+    if rtype not in FIELDS:
+        raise InvalidInputError(
+            f"field 'type' must be one of: {', '.join(RECORD_TYPES)}", where=where
+        )
+    assert isinstance(rtype, str)
+    if expect_type is not None and rtype != expect_type:
+        raise InvalidInputError(
+            f"field 'type' cannot change from {expect_type!r} to {rtype!r}", where=where
+        )
+    specs = FIELDS[rtype]
+    rid = raw.get("id")
+    if isinstance(rid, str) and _ID_RE.fullmatch(rid):
+        where = f"{where}, record {rid}"
+    seen: set[str] = set()
+    for key, value in raw.items():
+        _validate_field(specs, key, value, where, seen)
+    for path, spec in specs.items():
+        if spec.required and path not in seen:
+            raise InvalidInputError(f"field {path!r} is required", where=where)
+    return raw
+
+
+def _validate_field(
+    specs: Mapping[str, FieldSpec], path: str, value: Any, where: str, seen: set[str]
+) -> None:
+    spec = specs.get(path)
+    if spec is None:
+        raise InvalidInputError(f"unknown field {path!r}", where=where)
+    seen.add(path)
+    if value is None:
+        if spec.required:
+            raise InvalidInputError(f"field {path!r} is required", where=where)
+        return
+    if spec.kind == "group":
+        if not isinstance(value, dict):
+            raise InvalidInputError(f"field {path!r} must be an object", where=where)
+        for key, sub in value.items():
+            if not isinstance(key, str) or "." in key:
+                raise InvalidInputError(f"unknown field '{path}.{key}'", where=where)
+            _validate_field(specs, f"{path}.{key}", sub, where, seen)
+        return
+    _check_value(spec, value, where)
+
+
+def flatten(record: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Yield ``(path, value)`` for every leaf of a validated record, in key order.
+
+    An empty group yields the group's own path with ``{}`` so it reads back as it was.
+    """
+    for key, value in record.items():
+        if isinstance(value, dict) and key in ("worker", "consent", "risk", "remediation"):
+            if not value:
+                yield key, {}
+            for sub, subvalue in value.items():
+                yield f"{key}.{sub}", subvalue
+        else:
+            yield key, value
+
+
+def unflatten(order: list[str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Rebuild a record from its field order and the field values one may see.
+
+    Fields whose class was not opened are left out.
+    """
+    out: dict[str, Any] = {}
+    for path in order:
+        if path not in values:
+            continue
+        value = values[path]
+        head, _, tail = path.partition(".")
+        if tail:
+            group = out.setdefault(head, {})
+            group[tail] = value
+        else:
+            out[head] = value
+    return out

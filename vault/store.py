@@ -1,0 +1,243 @@
+"""Storage: the SQLAlchemy models, the engine and the Alembic migrations.
+
+Invariants:
+
+* No column holds a plaintext value from a record except ``records.type``. Record
+  ids are stored as keyed references (HMAC), exact-match lookups as keyed blind
+  indexes, and every field value inside AEAD-sealed blobs.
+* Visible metadata is limited to what these columns show: counts, record types,
+  blob sizes, version numbers, key versions, timestamps, and which records share a
+  site or a worker (by reference, not by value). SECURITY.md lists it.
+* SQLite runs in WAL mode with foreign keys and ``secure_delete`` on; every
+  transaction starts with an explicit ``BEGIN`` so that a write is all or nothing.
+* The schema only changes through the migrations in ``vault/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from vault.errors import StorageError
+
+__all__ = [
+    "Base",
+    "BlindIndexEntry",
+    "Custodian",
+    "Meta",
+    "Record",
+    "RecordLink",
+    "RecordVersion",
+    "Subject",
+    "connect",
+    "head_revision",
+    "migrate",
+    "schema_revision",
+    "sqlite_url",
+    "utcnow",
+]
+
+DB_FILENAME = "vault.db"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    def __repr__(self) -> str:
+        # Rows hold sealed blobs and keyed references; show only the table name.
+        return f"<{type(self).__name__}>"
+
+
+class Meta(Base):
+    """Vault-wide settings that are not secret: vault id, current key versions."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Custodian(Base):
+    """A person who can unlock the vault: KDF parameters and the sealed keyring."""
+
+    __tablename__ = "custodians"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    kdf: Mapped[str] = mapped_column(Text)
+    keyring: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subject(Base):
+    """A worker (data subject): the key that seals their identity fields."""
+
+    __tablename__ = "subjects"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    kek_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Record(Base):
+    """One record; its content lives in :class:`RecordVersion` rows."""
+
+    __tablename__ = "records"
+    ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16), index=True)
+    site_ref: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    subject_id: Mapped[str | None] = mapped_column(
+        ForeignKey("subjects.id"), nullable=True, index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecordVersion(Base):
+    """One immutable version of a record: per key class a wrapped data key and a blob.
+
+    The identity blob has no data key of its own: it is sealed under the subject key.
+    """
+
+    __tablename__ = "record_versions"
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    identity_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    special_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    special_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    narrative_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    narrative_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    operational_key: Mapped[bytes] = mapped_column(LargeBinary)
+    operational_data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BlindIndexEntry(Base):
+    """Keyed HMAC of a normalized value (employee id, phone, e-mail) for exact match."""
+
+    __tablename__ = "blind_index"
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    __table_args__ = (Index("ix_blind_index_kind_mac", "kind", "mac"),)
+
+
+class RecordLink(Base):
+    """A reference from one record to another (a finding's evidence), by keyed reference."""
+
+    __tablename__ = "record_links"
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    )
+    target_ref: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / DB_FILENAME}"
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions start (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # IMMEDIATE takes the write lock at once: a transaction never fails half-way
+    # because another writer got there first.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def connect(url: str) -> Engine:
+    """An engine for ``url`` with the vault's connection settings."""
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_on_connect)
+            event.listen(engine, "begin", _sqlite_begin)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise StorageError(f"cannot use database URL: {type(exc).__name__}") from None
+    return engine
+
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def schema_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot read the database: {type(exc).__name__}") from None
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade (or with a revision, move) the schema inside one transaction."""
+    cfg = _alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            if revision == "base" or (
+                revision != "head" and _is_older(revision, schema_revision_of(conn))
+            ):
+                command.downgrade(cfg, revision)
+            else:
+                command.upgrade(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"schema migration failed: {type(exc).__name__}") from None
+
+
+def schema_revision_of(conn: Any) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def _is_older(target: str, current: str | None) -> bool:
+    if current is None:
+        return False
+    script = ScriptDirectory.from_config(_alembic_config())
+    return any(rev.revision == target for rev in script.iterate_revisions(current, "base"))
