@@ -175,9 +175,7 @@ def init(
     """Create a new, empty vault and its first (admin) custodian."""
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
     if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
-        click.echo(
-            "evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True
-        )
+        click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
     passphrase = state.passphrase(confirm=True, prompt="New passphrase")
     with Vault.create(
         state.vault_dir, passphrase, db_url=state.db_url, custodian=custodian, kdf=params
@@ -239,9 +237,7 @@ def import_(state: _State, file: Path, fmt: str | None, as_json: bool) -> None:
                 with click.progressbar(
                     length=size, label="Importing", file=sys.stderr, hidden=not show
                 ) as bar:
-                    result = v.import_records(
-                        read_records(_count_reader(stream, bar), name, fmt)
-                    )
+                    result = v.import_records(read_records(_count_reader(stream, bar), name, fmt))
     if as_json:
         click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
     else:
@@ -298,19 +294,18 @@ def show(state: _State, record_id: str, version: int | None, as_json: bool) -> N
         click.echo(json.dumps(record, ensure_ascii=False))
         return
     shown = version or history[-1].version
-    click.echo(
-        f"# {record_id} · {record['type']} · version {shown} of {len(history)}", err=True
-    )
+    click.echo(f"# {record_id} · {record['type']} · version {shown} of {len(history)}", err=True)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
 def _render_summaries(rows: Iterable[RecordSummary], as_json: bool) -> None:
     if as_json:
-        out = click.get_text_stream("stdout")
-        out.write("[")
+        # Streamed element by element: memory stays flat on large vaults.
+        click.echo("[", nl=False)
         for i, row in enumerate(rows):
-            out.write(("," if i else "") + "\n" + json.dumps(row.to_dict(), ensure_ascii=False))
-        out.write("\n]\n")
+            sep = "," if i else ""
+            click.echo(sep + "\n" + json.dumps(row.to_dict(), ensure_ascii=False), nl=False)
+        click.echo("\n]")
         return
     count = 0
     click.echo(f"{'ID':<24} {'TYPE':<10} {'VER':>3}  {'SITE':<16} DATE")
@@ -356,9 +351,7 @@ def find(
     The value is never stored or logged: it is matched by its keyed HMAC.
     """
     with state.open() as v:
-        rows = v.find(
-            employee_id=employee_id, phone=phone, email=email, site=site, region=country
-        )
+        rows = v.find(employee_id=employee_id, phone=phone, email=email, site=site, region=country)
         _render_summaries(rows, as_json)
 
 
@@ -398,9 +391,7 @@ def passwd(state: _State, new_passphrase_file: Path | None) -> None:
             new = Passphrase(os.environ["EVAULT_NEW_PASSPHRASE"])
         else:
             new = Passphrase(
-                click.prompt(
-                    "New passphrase", hide_input=True, confirmation_prompt=True, err=True
-                )
+                click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
             )
         v.change_passphrase(new)
         click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
@@ -440,9 +431,7 @@ def demo(demo_dir: Path) -> None:
         click.echo("\n4. One testimony, decrypted for the custodian:\n")
         click.echo(json.dumps(v.get("T-0001"), ensure_ascii=False, indent=2))
         hits = v.find(employee_id="EMP-55001")
-        click.echo(
-            f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}"
-        )
+        click.echo(f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}")
     quoted_vault = str(vault_dir)
     click.echo(
         f"""

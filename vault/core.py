@@ -263,7 +263,7 @@ class Vault:
             if revision != head_revision():
                 migrate(engine)
             with engine.connect() as conn:
-                meta = dict(conn.execute(select(Meta.key, Meta.value)).tuples().all())
+                meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
                 rows = conn.execute(select(*Custodian.__table__.c)).all()
         except SQLAlchemyError as exc:
             engine.dispose()
@@ -446,17 +446,11 @@ class Vault:
             if (mac := self._subject_mac(record)) is not None:
                 matches[mac] = ""
         if matches:
-            found = (
-                conn.execute(
-                    select(BlindIndexEntry.mac, Record.subject_id)
-                    .join(Record, Record.ref == BlindIndexEntry.record_ref)
-                    .where(
-                        BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(matches))
-                    )
-                )
-                .tuples()
-                .all()
-            )
+            found = conn.execute(
+                select(BlindIndexEntry.mac, Record.subject_id)
+                .join(Record, Record.ref == BlindIndexEntry.record_ref)
+                .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(matches)))
+            ).all()
             for mac, subject_id in found:
                 if subject_id:
                     matches[mac] = subject_id
@@ -589,9 +583,7 @@ class Vault:
             found = dict(
                 conn.execute(
                     select(Record.ref, Record.type).where(Record.ref.in_(list(batch.wanted)))
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             for target, wants in batch.wanted.items():
                 for want in wants:
@@ -609,9 +601,7 @@ class Vault:
         for i in range(0, len(targets), 500):
             chunk = targets[i : i + 500]
             found.update(
-                conn.execute(select(Record.ref, Record.type).where(Record.ref.in_(chunk)))
-                .tuples()
-                .all()
+                conn.execute(select(Record.ref, Record.type).where(Record.ref.in_(chunk))).all()
             )
         for target, wants in pending.items():
             for want in wants:
@@ -698,25 +688,27 @@ class Vault:
     def _summaries(self, query: Any) -> Iterator[RecordSummary]:
         with self._read() as conn:
             result = conn.execute(query.execution_options(yield_per=500))
-            for ver in result:
-                ref, rtype = ver.ref, ver.type
-                what = f"record ref {ref[:12]}"
-                order, fields = self._codec.open_operational(
-                    _columns(ver), rtype, ref, ver.version, what
-                )
-                del order
-                rid = fields.get("id")
-                if not isinstance(rid, str) or self._codec.reference(rid) != ref:
-                    raise IntegrityError(f"integrity check failed for {what}")
-                date_field = _DATE_FIELD.get(rtype)
-                yield RecordSummary(
-                    id=rid,
-                    type=rtype,
-                    version=ver.version,
-                    site_id=fields.get("site_id") if rtype != "site" else rid,
-                    date=fields.get(date_field) if date_field else None,
-                    updated_at=_aware(ver.created_at),
-                )
+            # Closed explicitly: a server-side cursor must not outlive an error.
+            with result:
+                for ver in result:
+                    ref, rtype = ver.ref, ver.type
+                    what = f"record ref {ref[:12]}"
+                    order, fields = self._codec.open_operational(
+                        _columns(ver), rtype, ref, ver.version, what
+                    )
+                    del order
+                    rid = fields.get("id")
+                    if not isinstance(rid, str) or self._codec.reference(rid) != ref:
+                        raise IntegrityError(f"integrity check failed for {what}")
+                    date_field = _DATE_FIELD.get(rtype)
+                    yield RecordSummary(
+                        id=rid,
+                        type=rtype,
+                        version=ver.version,
+                        site_id=fields.get("site_id") if rtype != "site" else rid,
+                        date=fields.get(date_field) if date_field else None,
+                        updated_at=_aware(ver.created_at),
+                    )
 
     def _summary_of(self, record_id: str) -> RecordSummary:
         ref = self._codec.reference(record_id)
@@ -792,9 +784,7 @@ class Vault:
     def stats(self) -> dict[str, int]:
         """Record counts by type (visible metadata, no decryption)."""
         with self._read() as conn:
-            return dict(
-                conn.execute(select(Record.type, func.count()).group_by(Record.type)).tuples().all()
-            )
+            return dict(conn.execute(select(Record.type, func.count()).group_by(Record.type)).all())
 
 
 class _Transaction:

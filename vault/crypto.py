@@ -206,15 +206,29 @@ def derive_passphrase_key(passphrase: Passphrase, params: KdfParams) -> SecretKe
     return SecretKey(raw)
 
 
+def _hkdf(ikm: bytes, salt: bytes | None, info: bytes, length: int) -> bytes:
+    # The one HKDF-SHA256 call (RFC 5869); tested against the RFC's vectors.
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
+
+
+def _aead_encrypt(key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    # The one AES-256-GCM encryption call; tested against NIST CAVS vectors.
+    return AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _aead_decrypt(key: bytes, nonce: bytes, ciphertext: bytes, aad: bytes, what: str) -> bytes:
+    # The one AES-256-GCM decryption call: the tag is checked before anything is
+    # released, and every failure becomes the same opaque IntegrityError.
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, aad)
+    except (InvalidTag, ValueError):
+        raise IntegrityError(f"integrity check failed for {what}") from None
+
+
 def derive_subkey(root: SecretKey, purpose: str, *, salt: bytes = b"") -> SecretKey:
     """HKDF-SHA256(root, salt, info=purpose): one key per purpose, independent of the others."""
-    hkdf = HKDF(
-        algorithm=hashes.SHA256(),
-        length=KEY_SIZE,
-        salt=salt or None,
-        info=b"evidence-vault/" + purpose.encode("utf-8"),
-    )
-    return SecretKey(hkdf.derive(root.expose()))
+    info = b"evidence-vault/" + purpose.encode("utf-8")
+    return SecretKey(_hkdf(root.expose(), salt or None, info, KEY_SIZE))
 
 
 def _encode_context(context: Context) -> bytes:
@@ -239,7 +253,7 @@ def _seal_from_parts(
     # Deterministic core of :func:`seal`, exposed for known-answer tests only.
     header = _HEADER.pack(_MAGIC, _FORMAT, _ALG_AES256GCM, key_version, nonce)
     aad = header + _encode_context(context)
-    return header + AESGCM(key.expose()).encrypt(nonce, plaintext, aad)
+    return header + _aead_encrypt(key.expose(), nonce, plaintext, aad)
 
 
 def seal(key: SecretKey, plaintext: bytes, context: Context, *, key_version: int = 0) -> bytes:
@@ -263,12 +277,8 @@ def open_sealed(key: SecretKey, blob: bytes, context: Context, *, what: str = "v
     if magic != _MAGIC or fmt != _FORMAT or alg != _ALG_AES256GCM:
         raise IntegrityError(f"integrity check failed for {what}")
     header = blob[:HEADER_SIZE]
-    try:
-        return AESGCM(key.expose()).decrypt(
-            nonce, blob[HEADER_SIZE:], header + _encode_context(context)
-        )
-    except (InvalidTag, ValueError):
-        raise IntegrityError(f"integrity check failed for {what}") from None
+    aad = header + _encode_context(context)
+    return _aead_decrypt(key.expose(), nonce, blob[HEADER_SIZE:], aad, what)
 
 
 def wrap_key(kek: SecretKey, key: SecretKey, context: Context, *, key_version: int = 0) -> bytes:

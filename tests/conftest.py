@@ -1,0 +1,104 @@
+"""Shared fixtures: fast Argon2id parameters for tests, and a vault on every backend.
+
+The ``backend`` fixture runs store tests on SQLite always, and on PostgreSQL too
+when ``EVAULT_TEST_DATABASE_URL`` is set (each test gets a schema of its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from vault import KdfParams, Passphrase, Vault
+
+PASSPHRASE = "correct horse battery staple"
+SAMPLES = Path(__file__).resolve().parent.parent / "vault" / "samples" / "evidence.jsonl"
+PG_URL = os.environ.get("EVAULT_TEST_DATABASE_URL")
+
+
+def fast_kdf() -> KdfParams:
+    # Test-only: real vaults use the RFC 9106 defaults (64 MiB, t=3, p=4).
+    return KdfParams(memory_kib=1024, time_cost=1, parallelism=1)
+
+
+def sample_records() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SAMPLES.read_text(encoding="utf-8").splitlines()]
+
+
+@dataclass
+class Backend:
+    name: str
+    folder: Path
+    db_url: str | None
+
+    def create(self, **kw: Any) -> Vault:
+        kw.setdefault("kdf", fast_kdf())
+        return Vault.create(self.folder, Passphrase(PASSPHRASE), db_url=self.db_url, **kw)
+
+    def open(self, passphrase: str = PASSPHRASE, **kw: Any) -> Vault:
+        return Vault.open(self.folder, Passphrase(passphrase), db_url=self.db_url, **kw)
+
+    def cli_args(self) -> list[str]:
+        args = ["--vault", str(self.folder)]
+        if self.db_url:
+            args += ["--db-url", self.db_url]
+        return args
+
+
+def _backends() -> list[Any]:
+    params: list[Any] = ["sqlite"]
+    params.append(
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="EVAULT_TEST_DATABASE_URL not set"),
+            ],
+        )
+    )
+    return params
+
+
+@pytest.fixture(params=_backends())
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", tmp_path / "vault", None)
+        return
+    assert PG_URL
+    schema = "evt_" + secrets.token_hex(6)
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    try:
+        yield Backend("postgres", tmp_path / "vault", f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_backend(tmp_path: Path) -> Backend:
+    return Backend("sqlite", tmp_path / "vault", None)
+
+
+@pytest.fixture
+def vault(backend: Backend) -> Iterator[Vault]:
+    with backend.create() as v:
+        yield v
+
+
+@pytest.fixture
+def loaded(backend: Backend) -> Iterator[Vault]:
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        yield v
