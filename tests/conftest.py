@@ -79,7 +79,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in PG_URL else "?"
     try:
-        yield Backend("postgres", tmp_path / "vault", f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+        yield Backend(
+            "postgres", tmp_path / "vault", f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+        )
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

@@ -24,7 +24,9 @@ def _variants(value: str) -> Iterator[bytes]:
             yield text.encode("utf-8")
             yield text.encode("utf-16-le")
             # Stripped of diacritics, as a scrubber or a lazy index might store it.
-            yield "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)).encode()
+            yield "".join(
+                c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
+            ).encode()
 
 
 def _assert_no_canary(blob: bytes, where: str) -> None:
@@ -46,8 +48,9 @@ def _stored_bytes(backend: Backend) -> Iterator[tuple[str, bytes]]:
     with engine.connect() as conn:
         for table in meta.sorted_tables:
             for row in conn.execute(table.select()):
-                yield table.name, b"".join(
-                    v if isinstance(v, bytes) else str(v).encode("utf-8") for v in row
+                yield (
+                    table.name,
+                    b"".join(v if isinstance(v, bytes) else str(v).encode("utf-8") for v in row),
                 )
     engine.dispose()
 

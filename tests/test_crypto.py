@@ -101,7 +101,9 @@ def test_ed25519_matches_rfc8032_vectors() -> None:
         assert key.sign(message) == bytes.fromhex(sig[:128])
         crypto.verify_signature(bytes.fromhex(pub), bytes.fromhex(sig[:128]), message, what="v")
         with pytest.raises(IntegrityError):
-            crypto.verify_signature(bytes.fromhex(pub), bytes.fromhex(sig[:128]), message + b"x", what="v")
+            crypto.verify_signature(
+                bytes.fromhex(pub), bytes.fromhex(sig[:128]), message + b"x", what="v"
+            )
 
 
 def test_known_answer_for_sealed_format() -> None:
@@ -119,7 +121,9 @@ def test_known_answer_for_sealed_format() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     plaintext=st.binary(max_size=2048),
-    context=st.lists(st.one_of(st.text(max_size=20), st.integers(0, 2**31), st.binary(max_size=8)), max_size=5),
+    context=st.lists(
+        st.one_of(st.text(max_size=20), st.integers(0, 2**31), st.binary(max_size=8)), max_size=5
+    ),
     version=st.integers(0, 2**32 - 1),
 )
 def test_seal_round_trip(plaintext: bytes, context: list[str | int | bytes], version: int) -> None:

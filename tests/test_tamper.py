@@ -87,8 +87,12 @@ def test_bit_flip_in_wrapped_subject_key_is_detected(
     ref = _ref(backend, "T-0002")
     sid = _get(engine, "SELECT subject_id FROM records WHERE ref = :r", r=ref)
     blob = _get(engine, "SELECT wrapped_key FROM subjects WHERE id = :s", s=sid)
-    _set(engine, "UPDATE subjects SET wrapped_key = :b WHERE id = :s",
-         b=_flip(blob, POSITIONS[position]), s=sid)
+    _set(
+        engine,
+        "UPDATE subjects SET wrapped_key = :b WHERE id = :s",
+        b=_flip(blob, POSITIONS[position]),
+        s=sid,
+    )
     _assert_detected(backend, "T-0002")
 
 
@@ -108,13 +112,21 @@ def test_swapping_a_class_between_records_is_detected(
     a, b = _ref(backend, "T-0001"), _ref(backend, "T-0003")
     # Move both the wrapped key and the data, as an insider copying a row would.
     for part in ("key", "data"):
-        blob = _get(engine, f"SELECT {column}_{part} FROM record_versions WHERE record_ref = :r", r=b)
-        _set(engine, f"UPDATE record_versions SET {column}_{part} = :v WHERE record_ref = :r",
-             v=blob, r=a)
+        blob = _get(
+            engine, f"SELECT {column}_{part} FROM record_versions WHERE record_ref = :r", r=b
+        )
+        _set(
+            engine,
+            f"UPDATE record_versions SET {column}_{part} = :v WHERE record_ref = :r",
+            v=blob,
+            r=a,
+        )
     _assert_detected(backend, "T-0001")
 
 
-def test_swapping_identity_between_records_is_detected(sample_vault: tuple[Backend, Engine]) -> None:
+def test_swapping_identity_between_records_is_detected(
+    sample_vault: tuple[Backend, Engine],
+) -> None:
     backend, engine = sample_vault
     a, b = _ref(backend, "T-0001"), _ref(backend, "T-0002")
     blob = _get(engine, "SELECT identity_data FROM record_versions WHERE record_ref = :r", r=b)
@@ -126,7 +138,9 @@ def test_swapping_identity_between_records_is_detected(sample_vault: tuple[Backe
     _assert_detected(backend, "T-0001")
 
 
-def test_swapping_two_fields_of_one_record_is_detected(sample_vault: tuple[Backend, Engine]) -> None:
+def test_swapping_two_fields_of_one_record_is_detected(
+    sample_vault: tuple[Backend, Engine],
+) -> None:
     backend, engine = sample_vault
     ref = _ref(backend, "T-0001")
     _set(
@@ -138,7 +152,9 @@ def test_swapping_two_fields_of_one_record_is_detected(sample_vault: tuple[Backe
     _assert_detected(backend, "T-0001")
 
 
-def test_rolling_back_to_an_older_ciphertext_is_detected(sample_vault: tuple[Backend, Engine]) -> None:
+def test_rolling_back_to_an_older_ciphertext_is_detected(
+    sample_vault: tuple[Backend, Engine],
+) -> None:
     backend, engine = sample_vault
     with backend.open() as v:
         rec = v.get("T-0001")
@@ -147,15 +163,31 @@ def test_rolling_back_to_an_older_ciphertext_is_detected(sample_vault: tuple[Bac
     ref, other = _ref(backend, "T-0001"), _ref(backend, "T-0003")
     # Version 1's blobs copied into version 2's row.
     for col in ("narrative_key", "narrative_data"):
-        old = _get(engine, f"SELECT {col} FROM record_versions WHERE record_ref = :r AND version = 1", r=ref)
-        _set(engine, f"UPDATE record_versions SET {col} = :b WHERE record_ref = :r AND version = 2",
-             b=old, r=ref)
+        old = _get(
+            engine,
+            f"SELECT {col} FROM record_versions WHERE record_ref = :r AND version = 1",
+            r=ref,
+        )
+        _set(
+            engine,
+            f"UPDATE record_versions SET {col} = :b WHERE record_ref = :r AND version = 2",
+            b=old,
+            r=ref,
+        )
     _assert_detected(backend, "T-0001")
     # Another row's older ciphertext into this row.
     for col in ("operational_key", "operational_data"):
-        old = _get(engine, f"SELECT {col} FROM record_versions WHERE record_ref = :r AND version = 1", r=other)
-        _set(engine, f"UPDATE record_versions SET {col} = :b WHERE record_ref = :r AND version = 2",
-             b=old, r=ref)
+        old = _get(
+            engine,
+            f"SELECT {col} FROM record_versions WHERE record_ref = :r AND version = 1",
+            r=other,
+        )
+        _set(
+            engine,
+            f"UPDATE record_versions SET {col} = :b WHERE record_ref = :r AND version = 2",
+            b=old,
+            r=ref,
+        )
     _assert_detected(backend, "T-0001")
     # The earlier, untouched version still reads correctly.
     with backend.open() as v:
@@ -190,16 +222,20 @@ def test_swapped_record_reference_is_detected_in_list(sample_vault: tuple[Backen
     backend, engine = sample_vault
     ref = _ref(backend, "SITE-001")
     blob = _get(engine, "SELECT operational_data FROM record_versions WHERE record_ref = :r", r=ref)
-    _set(engine, "UPDATE record_versions SET operational_data = :b WHERE record_ref = :r",
-         b=_flip(blob, -5), r=ref)
+    _set(
+        engine,
+        "UPDATE record_versions SET operational_data = :b WHERE record_ref = :r",
+        b=_flip(blob, -5),
+        r=ref,
+    )
     with backend.open() as v, pytest.raises(IntegrityError):
         list(v.list())
 
 
 def test_a_vault_id_change_breaks_every_key(sample_vault: tuple[Backend, Engine]) -> None:
     backend, engine = sample_vault
-    _set(engine, "UPDATE meta SET value = 'ffffffffffffffffffffffffffffffff' WHERE key = 'vault_id'")
+    _set(
+        engine, "UPDATE meta SET value = 'ffffffffffffffffffffffffffffffff' WHERE key = 'vault_id'"
+    )
     with pytest.raises(AuthenticationError):
         backend.open()
-
-

@@ -11,6 +11,7 @@ Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity failur
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets

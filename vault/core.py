@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import datetime as dt
 import json
 import os
@@ -257,43 +258,37 @@ class Vault:
             raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
         engine = connect(url)
         try:
-            revision = schema_revision(engine)
-            if revision is None:
-                raise StorageError("the database holds no vault")
-            if revision != head_revision():
-                migrate(engine)
+            return cls._unlock(engine, passphrase, custodian, _describe(folder, db_url))
+        except BaseException:
+            engine.dispose()
+            raise
+
+    @classmethod
+    def _unlock(
+        cls, engine: Engine, passphrase: Passphrase, custodian: str | None, location: str
+    ) -> Self:
+        revision = schema_revision(engine)
+        if revision is None:
+            raise StorageError("the database holds no vault")
+        if revision != head_revision():
+            migrate(engine)
+        try:
             with engine.connect() as conn:
                 meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
                 rows = conn.execute(select(*Custodian.__table__.c)).all()
         except SQLAlchemyError as exc:
-            engine.dispose()
             raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
-        except VaultError:
-            engine.dispose()
-            raise
         if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
-            engine.dispose()
             raise StorageError("the database holds no vault of a supported format")
         chosen = _choose_custodian(rows, custodian)
-        try:
-            keyring = open_keyring(
-                meta["vault_id"],
-                chosen.name,
-                passphrase,
-                KdfParams.from_dict(json.loads(chosen.kdf)),
-                chosen.keyring,
-            )
-        except VaultError:
-            engine.dispose()
-            raise
-        return cls(
-            engine,
-            keyring,
+        keyring = open_keyring(
+            meta["vault_id"],
             chosen.name,
-            chosen.role,
-            int(meta["kek_version"]),
-            _describe(folder, db_url),
+            passphrase,
+            KdfParams.from_dict(json.loads(chosen.kdf)),
+            chosen.keyring,
         )
+        return cls(engine, keyring, chosen.name, chosen.role, int(meta["kek_version"]), location)
 
     def close(self) -> None:
         if not self._closed:
@@ -351,8 +346,8 @@ class Vault:
                 stream = open(source, "rb")  # noqa: SIM115 - closed below
             except OSError as exc:
                 raise NotFoundError(f"cannot read {label}: {exc.strerror}") from None
-            with stream:
-                return self.import_records(read_records(stream, label, fmt), progress=progress)
+            with stream, contextlib.closing(read_records(stream, label, fmt)) as rows:
+                return self.import_records(rows, progress=progress)
         label = name or "<stdin>"
         return self.import_records(
             read_records(source, label, fmt or detect_format(label)), progress=progress

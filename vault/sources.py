@@ -12,10 +12,11 @@ separated by ``;``; ``persons_mentioned`` takes a JSON array of objects.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -43,7 +44,7 @@ def detect_format(name: str) -> str:
     return fmt
 
 
-def read_records(stream: IO[bytes], name: str, fmt: str) -> Iterator[tuple[str, Any]]:
+def read_records(stream: IO[bytes], name: str, fmt: str) -> Generator[tuple[str, Any]]:
     """Yield ``(where, raw_record)`` from a binary stream in the given format."""
     if fmt == "jsonl":
         yield from _read_jsonl(stream, name)
@@ -112,22 +113,23 @@ def _read_json(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
         body = _Prefixed(head, stream)
         for index, item in enumerate(ijson.items(body, "item", use_float=True), start=1):
             yield f"{name}: record {index}", item
-    except (ijson.JSONError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        kind = "truncated" if isinstance(exc, ijson.IncompleteJSONError) else "malformed"
-        raise InvalidInputError(f"{kind} JSON after record {index}", where=name) from None
+    except (ijson.JSONError, json.JSONDecodeError, UnicodeDecodeError):
+        # The parser cannot always tell a truncated file from a malformed one.
+        raise InvalidInputError(
+            f"malformed or truncated JSON after record {index}", where=name
+        ) from None
 
 
-class _Prefixed(io.RawIOBase):
+class _Prefixed:
     """A stream with bytes already read put back in front."""
 
     def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
         self._prefix = prefix
         self._stream = stream
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""
         if self._prefix:
             out, self._prefix = self._prefix, b""
             return out
@@ -191,7 +193,9 @@ def _read_csv(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
             "not valid UTF-8", where=f"{name}:line {reader.line_num + 1}"
         ) from None
     finally:
-        text.detach()
+        # Hand the byte stream back to its owner, who closes it.
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 def _csv_record(header: list[str], row: list[str], where: str) -> dict[str, Any]:
