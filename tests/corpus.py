@@ -99,5 +99,5 @@ def canary_strings() -> list[str]:
     for w in CANARY_WORKERS:
         out += [w["name"], w["employee_id"], w["phone"], w["email"], w["address"]]
         out += w["name"].split()
-    out += CANARY_PERSONS + ["CANARYNARRATIVEPHRASE", "CanaryUnionName"]
+    out += [*CANARY_PERSONS, "CANARYNARRATIVEPHRASE", "CanaryUnionName"]
     return out

@@ -76,7 +76,7 @@ def test_aes_gcm_decrypt_matches_nist_vectors_including_failures() -> None:
 
 def test_hkdf_matches_rfc5869_vectors() -> None:
     text = (VECTORS / "KDF" / "rfc-5869-HKDF-SHA256.txt").read_text()
-    cases = [c for c in text.split("COUNT = ")[1:]]
+    cases = list(text.split("COUNT = ")[1:])
     assert len(cases) == 3
     for case in cases:
         fields = {}

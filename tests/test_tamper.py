@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from conftest import SAMPLES, Backend
-from vault import AuthenticationError, IntegrityError, Vault
+from vault import AuthenticationError, IntegrityError
 from vault.crypto import HEADER_SIZE
 from vault.store import sqlite_url
 

@@ -29,7 +29,7 @@ from vault.core import RecordSummary, Vault
 from vault.crypto import KdfParams, Passphrase
 from vault.errors import InvalidInputError, UsageError, VaultError
 from vault.schema import RECORD_TYPES
-from vault.sources import FORMATS, read_records
+from vault.sources import FORMATS, detect_format, read_records
 
 __all__ = ["cli", "main"]
 
@@ -221,8 +221,6 @@ def import_(state: _State, file: Path, fmt: str | None, as_json: bool) -> None:
     """
     name = "<stdin>" if str(file) == "-" else str(file)
     if fmt is None:
-        from vault.sources import detect_format
-
         fmt = detect_format(name) if name != "<stdin>" else "jsonl"
     with state.open() as v:
         if name == "<stdin>":
@@ -238,7 +236,9 @@ def import_(state: _State, file: Path, fmt: str | None, as_json: bool) -> None:
                 with click.progressbar(
                     length=size, label="Importing", file=sys.stderr, hidden=not show
                 ) as bar:
-                    result = v.import_records(read_records(_count_reader(stream, bar), name, fmt))
+                    rows = read_records(_count_reader(stream, bar), name, fmt)
+                    with contextlib.closing(rows):
+                        result = v.import_records(rows)
     if as_json:
         click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
     else:

@@ -38,7 +38,6 @@ from vault.errors import (
     NotFoundError,
     StorageError,
     UsageError,
-    VaultError,
 )
 from vault.keys import Keyring, open_keyring, seal_keyring
 from vault.records import (
@@ -100,6 +99,8 @@ class RecordSummary:
 
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
+    """One stored version of a record and when it was written."""
+
     version: int
     created_at: dt.datetime
 
@@ -647,6 +648,7 @@ class Vault:
         return record
 
     def versions(self, record_id: str) -> list[VersionInfo]:
+        """Every stored version of a record, oldest first."""
         ref = self._codec.reference(record_id)
         with self._read() as conn:
             rows = conn.execute(

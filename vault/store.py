@@ -23,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import (
     DateTime,
     Engine,
@@ -228,6 +229,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                 command.downgrade(cfg, revision)
             else:
                 command.upgrade(cfg, revision)
+    except CommandError:
+        raise StorageError(
+            "the database schema has a revision this version does not know "
+            "(written by a newer Evidence Vault?)"
+        ) from None
     except SQLAlchemyError as exc:
         raise StorageError(f"schema migration failed: {type(exc).__name__}") from None
 
