@@ -44,7 +44,7 @@ from vault.records import (
     RecordCodec,
     normalize_email,
     normalize_employee_id,
-    phone_variants,
+    phone_key,
 )
 from vault.schema import validate_record
 from vault.sources import detect_format, read_records
@@ -129,6 +129,8 @@ class _ImportBatch:
     """Rows of up to BATCH_SIZE records, inserted together with executemany."""
 
     def __init__(self) -> None:
+        # One timestamp per batch: finer times would only add visible metadata.
+        self.now = utcnow()
         self.subjects: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.versions: list[dict[str, Any]] = []
@@ -173,6 +175,7 @@ class Vault:
         self.location = location
         self._closed = False
         self._site_country: dict[str, str | None] = {}
+        self._site_refs: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Vault(vault_id={self.vault_id!r}, custodian={self.custodian!r})"
@@ -409,7 +412,17 @@ class Vault:
             site_ref = self._site_ref(validated, ref)
             if site_ref != row.site_ref:
                 conn.execute(update(Record).where(Record.ref == ref).values(site_ref=site_ref))
-            self._stage_version(batch, validated, where, ref, site_ref, version, subject)
+            self._stage_version(
+                conn,
+                batch,
+                validated,
+                where,
+                ref,
+                site_ref,
+                version,
+                subject,
+                self._subject_mac(validated),
+            )
             conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref == ref))
             conn.execute(delete(RecordLink).where(RecordLink.record_ref == ref))
             pending: dict[str, list[_Pending]] = {}
@@ -426,7 +439,7 @@ class Vault:
     def _site_ref(self, record: Mapping[str, Any], ref: str) -> str:
         if record["type"] == "site":
             return ref
-        return self._codec.reference(record["site_id"])
+        return self._site_reference(record["site_id"])
 
     def _import_batch(
         self,
@@ -437,22 +450,20 @@ class Vault:
         batch = _ImportBatch()
         # One query finds earlier testimonies of the same workers (same employee id
         # at the same site): they share one subject key, so erasure is one key.
-        matches: dict[bytes, str] = {}
-        for _where, record in staged:
-            if (mac := self._subject_mac(record)) is not None:
-                matches[mac] = ""
+        macs = [self._subject_mac(record) for _where, record in staged]
+        matches: dict[bytes, str] = dict.fromkeys((m for m in macs if m is not None), "")
         if matches:
             found = conn.execute(
                 select(BlindIndexEntry.mac, Record.subject_id)
                 .join(Record, Record.ref == BlindIndexEntry.record_ref)
                 .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(matches)))
             ).all()
-            for mac, subject_id in found:
+            for found_mac, subject_id in found:
                 if subject_id:
-                    matches[mac] = subject_id
+                    matches[found_mac] = subject_id
         subjects: dict[str, tuple[str, SecretKey] | None] = {}
-        for where, record in staged:
-            self._stage(conn, batch, record, where, matches, subjects)
+        for (where, record), mac in zip(staged, macs, strict=True):
+            self._stage(conn, batch, record, where, mac, matches, subjects)
         self._flush(conn, batch, pending)
 
     def _subject_mac(self, record: Mapping[str, Any]) -> bytes | None:
@@ -462,7 +473,39 @@ class Vault:
         eid = worker.get("employee_id")
         if not isinstance(eid, str):
             return None
-        return self._codec.subject_match(self._codec.reference(record["site_id"]), eid)
+        return self._codec.subject_match(self._site_reference(record["site_id"]), eid)
+
+    def _site_reference(self, site_id: str) -> str:
+        # Sites are few and referenced by every record: remember their references.
+        ref = self._site_refs.get(site_id)
+        if ref is None:
+            ref = self._codec.reference(site_id)
+            if len(self._site_refs) < 100_000:
+                self._site_refs[site_id] = ref
+        return ref
+
+    def _region(self, conn: Connection, site_ref: str, record: Mapping[str, Any]) -> str | None:
+        """The site's country, to read national-format phone numbers; cached."""
+        if site_ref not in self._site_country:
+            country = None
+            row = conn.execute(
+                self._latest_query([site_ref]).where(Record.type == "site")
+            ).one_or_none()
+            if row is not None:
+                _order, fields = self._codec.open_operational(
+                    _columns(row), "site", site_ref, row.version, "a site record"
+                )
+                country = fields.get("country")
+            if len(self._site_country) < 100_000:
+                self._site_country[site_ref] = country if isinstance(country, str) else None
+            else:
+                return country if isinstance(country, str) else None
+        region = self._site_country[site_ref]
+        worker = record.get("worker")
+        if region is None and isinstance(worker, dict):
+            nationality = worker.get("nationality")
+            return nationality if isinstance(nationality, str) else None
+        return region
 
     def _stage(
         self,
@@ -470,6 +513,7 @@ class Vault:
         batch: _ImportBatch,
         record: dict[str, Any],
         where: str,
+        mac: bytes | None,
         matches: dict[bytes, str],
         subjects: dict[str, tuple[str, SecretKey] | None],
     ) -> None:
@@ -483,7 +527,6 @@ class Vault:
             self._site_country[ref] = record["country"]
         subject = None
         if rtype == "testimony":
-            mac = self._subject_mac(record)
             known = matches.get(mac, "") if mac is not None else ""
             if known:
                 if known not in subjects:
@@ -500,11 +543,11 @@ class Vault:
                 "type": rtype,
                 "site_ref": site_ref,
                 "subject_id": subject[0] if subject else None,
-                "created_at": utcnow(),
+                "created_at": batch.now,
             }
         )
         batch.refs[ref] = rid
-        self._stage_version(batch, record, where, ref, site_ref, 1, subject)
+        self._stage_version(conn, batch, record, where, ref, site_ref, 1, subject, mac)
 
     def _new_subject(self, batch: _ImportBatch) -> tuple[str, SecretKey]:
         subject_id = crypto.random_token(16)
@@ -514,13 +557,14 @@ class Vault:
                 "id": subject_id,
                 "wrapped_key": wrapped,
                 "kek_version": self._codec.kek_version,
-                "created_at": utcnow(),
+                "created_at": batch.now,
             }
         )
         return subject_id, key
 
     def _stage_version(
         self,
+        conn: Connection,
         batch: _ImportBatch,
         record: dict[str, Any],
         where: str,
@@ -528,21 +572,19 @@ class Vault:
         site_ref: str,
         version: int,
         subject: tuple[str, SecretKey] | None,
+        subject_mac: bytes | None,
     ) -> None:
         rtype = record["type"]
         sealed = self._codec.seal(record, rtype, ref, version, subject)
         batch.versions.append(
-            {"record_ref": ref, "version": version, "created_at": utcnow(), **sealed.columns()}
+            {"record_ref": ref, "version": version, "created_at": batch.now, **sealed.columns()}
         )
         if rtype == "testimony":
-            region = self._site_country.get(site_ref)
-            worker = record.get("worker")
-            if region is None and isinstance(worker, dict):
-                region = worker.get("nationality")
+            region = self._region(conn, site_ref, record)
             for kind, mac in set(self._codec.index_entries(record, region)):
                 batch.indexes.append({"record_ref": ref, "kind": kind, "mac": mac})
-            if (match := self._subject_mac(record)) is not None:
-                batch.indexes.append({"record_ref": ref, "kind": "subject", "mac": match})
+            if subject_mac is not None:
+                batch.indexes.append({"record_ref": ref, "kind": "subject", "mac": subject_mac})
         if rtype != "site":
             batch.wanted.setdefault(site_ref, []).append(_Pending(where, "site_id", "site"))
         if rtype == "finding":
@@ -674,7 +716,7 @@ class Vault:
                 RecordVersion,
                 (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
             )
-            .order_by(Record.created_at, Record.ref)
+            .order_by(Record.seq)
         )
         if type is not None:
             query = query.where(Record.type == type)
@@ -727,7 +769,7 @@ class Vault:
                 RecordVersion,
                 (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
             )
-            .order_by(Record.created_at, Record.ref)
+            .order_by(Record.seq)
         )
 
     def find(
@@ -748,7 +790,8 @@ class Vault:
             if employee_id is not None:
                 sets.append(self._lookup(conn, "employee_id", {normalize_employee_id(employee_id)}))
             if phone is not None:
-                sets.append(self._lookup(conn, "phone", phone_variants(phone, region)))
+                key = phone_key(phone, region)
+                sets.append(self._lookup(conn, "phone", {key} if key else set()))
             if email is not None:
                 sets.append(self._lookup(conn, "email", {normalize_email(email)}))
             if site is not None:

@@ -232,19 +232,20 @@ def derive_subkey(root: SecretKey, purpose: str, *, salt: bytes = b"") -> Secret
 
 
 def _encode_context(context: Context) -> bytes:
-    # Length-prefixed so that ("ab", "c") and ("a", "bc") never collide.
-    out = bytearray()
+    # Length-prefixed and typed, so that ("ab", "c") and ("a", "bc") never collide.
+    out: list[bytes] = []
     for part in context:
-        if isinstance(part, bytes):
-            raw = b"b" + part
-        elif isinstance(part, bool):
-            raise TypeError("context parts are str, int or bytes")
-        elif isinstance(part, int):
-            raw = b"i" + str(part).encode("ascii")
-        else:
+        if isinstance(part, str):
             raw = b"s" + part.encode("utf-8")
-        out += struct.pack(">I", len(raw)) + raw
-    return bytes(out)
+        elif isinstance(part, bytes):
+            raw = b"b" + part
+        elif type(part) is int:
+            raw = b"i%d" % part
+        else:
+            raise TypeError("context parts are str, int or bytes")
+        out.append(len(raw).to_bytes(4, "big"))
+        out.append(raw)
+    return b"".join(out)
 
 
 def _seal_from_parts(

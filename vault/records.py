@@ -35,7 +35,7 @@ __all__ = [
     "SealedVersion",
     "normalize_email",
     "normalize_employee_id",
-    "phone_variants",
+    "phone_key",
 ]
 
 INDEX_KINDS: Final = ("employee_id", "phone", "email")
@@ -56,24 +56,34 @@ def normalize_email(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().casefold()
 
 
-def phone_variants(value: str, region: str | None) -> set[str]:
-    """Normalized forms of a phone number, so that national and international
-    spellings of one number meet: its digits, its national significant number and,
-    if it parses, E.164."""
-    out: set[str] = set()
-    digits = _NON_DIGIT.sub("", unicodedata.normalize("NFKC", value))
-    if len(digits) >= 5:
-        out.add("digits:" + digits)
-        if not value.lstrip().startswith("+"):
-            out.add("nsn:" + digits.lstrip("0"))
-    try:
-        parsed = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return out
-    if phonenumbers.is_possible_number(parsed):
-        out.add("e164:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-        out.add(f"nsn:{parsed.national_number}")
-    return out
+_CALLING_CODES: Final = frozenset(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def phone_key(value: str, region: str | None) -> str | None:
+    """The national significant number of a phone number, so that international
+    (+84 912 345 678) and national (0912 345 678) spellings of one number meet.
+
+    International numbers lose their calling code by table look-up (calling codes
+    are prefix-free); national numbers go through ``phonenumbers`` when the country
+    is known, which also drops trunk prefixes other than 0.
+    """
+    text = unicodedata.normalize("NFKC", value).strip()
+    digits = _NON_DIGIT.sub("", text)
+    if len(digits) < 5:
+        return None
+    if text.startswith(("+", "00")):
+        international = digits[2:] if text.startswith("00") else digits
+        for size in (1, 2, 3):
+            if international[:size] in _CALLING_CODES:
+                return international[size:].lstrip("0") or None
+        return digits.lstrip("0")
+    if region:
+        try:
+            parsed = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return digits.lstrip("0")
+        return str(parsed.national_number)
+    return digits.lstrip("0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +148,8 @@ class RecordCodec:
         out: list[tuple[str, bytes]] = []
         if isinstance(eid := worker.get("employee_id"), str):
             out.append(("employee_id", self.index_mac("employee_id", normalize_employee_id(eid))))
-        if isinstance(phone := worker.get("phone"), str):
-            out.extend(("phone", self.index_mac("phone", v)) for v in phone_variants(phone, region))
+        if isinstance(phone := worker.get("phone"), str) and (key := phone_key(phone, region)):
+            out.append(("phone", self.index_mac("phone", key)))
         if isinstance(email := worker.get("email"), str):
             out.append(("email", self.index_mac("email", normalize_email(email))))
         return out

@@ -106,7 +106,9 @@ class Record(Base):
     """One record; its content lives in :class:`RecordVersion` rows."""
 
     __tablename__ = "records"
-    ref: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Insertion order; other tables refer to the keyed reference, not to this.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
     type: Mapped[str] = mapped_column(String(16), index=True)
     site_ref: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     subject_id: Mapped[str | None] = mapped_column(

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 21:11:01.254544
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "records",
+        sa.Column("seq", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("ref", sa.String(length=32), nullable=False),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("site_ref", sa.String(length=32), nullable=True),
@@ -55,7 +55,8 @@ def upgrade() -> None:
             ["subject_id"],
             ["subjects.id"],
         ),
-        sa.PrimaryKeyConstraint("ref"),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("ref"),
     )
     with op.batch_alter_table("records", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_records_site_ref"), ["site_ref"], unique=False)
