@@ -43,6 +43,7 @@ from vault.errors import IntegrityError, InvalidInputError
 
 __all__ = [
     "KEY_SIZE",
+    "Context",
     "KdfParams",
     "Passphrase",
     "SecretKey",
@@ -73,7 +74,31 @@ _ALG_AES256GCM: Final = 1
 _HEADER = struct.Struct(">2sBBI12s")
 HEADER_SIZE: Final = _HEADER.size
 
-Context = Sequence[str | int | bytes]
+ContextPart = str | int | bytes
+
+
+class Context(bytes):
+    """Associated data, encoded once (length-prefixed, typed parts).
+
+    Build with :meth:`of` and add parts with :meth:`extend`; encoding a record's
+    common prefix once keeps sealing a record's classes cheap.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, *parts: ContextPart) -> Context:
+        return cls(_encode_context(parts))
+
+    def extend(self, *parts: ContextPart) -> Context:
+        return Context(self + _encode_context(parts))
+
+
+AnyContext = Context | Sequence[ContextPart]
+
+
+def _context_bytes(context: AnyContext) -> bytes:
+    return context if isinstance(context, Context) else _encode_context(context)
 
 
 class SecretKey:
@@ -231,7 +256,7 @@ def derive_subkey(root: SecretKey, purpose: str, *, salt: bytes = b"") -> Secret
     return SecretKey(_hkdf(root.expose(), salt or None, info, KEY_SIZE))
 
 
-def _encode_context(context: Context) -> bytes:
+def _encode_context(context: Sequence[ContextPart]) -> bytes:
     # Length-prefixed and typed, so that ("ab", "c") and ("a", "bc") never collide.
     out: list[bytes] = []
     for part in context:
@@ -249,15 +274,15 @@ def _encode_context(context: Context) -> bytes:
 
 
 def _seal_from_parts(
-    key: SecretKey, nonce: bytes, plaintext: bytes, context: Context, key_version: int
+    key: SecretKey, nonce: bytes, plaintext: bytes, context: AnyContext, key_version: int
 ) -> bytes:
     # Deterministic core of :func:`seal`, exposed for known-answer tests only.
     header = _HEADER.pack(_MAGIC, _FORMAT, _ALG_AES256GCM, key_version, nonce)
-    aad = header + _encode_context(context)
+    aad = header + _context_bytes(context)
     return header + _aead_encrypt(key.expose(), nonce, plaintext, aad)
 
 
-def seal(key: SecretKey, plaintext: bytes, context: Context, *, key_version: int = 0) -> bytes:
+def seal(key: SecretKey, plaintext: bytes, context: AnyContext, *, key_version: int = 0) -> bytes:
     """Encrypt and authenticate ``plaintext`` bound to ``context`` and ``key_version``."""
     return _seal_from_parts(key, secrets.token_bytes(NONCE_SIZE), plaintext, context, key_version)
 
@@ -269,7 +294,7 @@ def blob_key_version(blob: bytes) -> int:
     return int(_HEADER.unpack_from(blob)[3])
 
 
-def open_sealed(key: SecretKey, blob: bytes, context: Context, *, what: str = "value") -> bytes:
+def open_sealed(key: SecretKey, blob: bytes, context: AnyContext, *, what: str = "value") -> bytes:
     """Verify and decrypt a sealed blob; any failure is one opaque IntegrityError."""
     try:
         magic, fmt, alg, _version, nonce = _HEADER.unpack_from(blob)
@@ -278,17 +303,24 @@ def open_sealed(key: SecretKey, blob: bytes, context: Context, *, what: str = "v
     if magic != _MAGIC or fmt != _FORMAT or alg != _ALG_AES256GCM:
         raise IntegrityError(f"integrity check failed for {what}")
     header = blob[:HEADER_SIZE]
-    aad = header + _encode_context(context)
+    aad = header + _context_bytes(context)
     return _aead_decrypt(key.expose(), nonce, blob[HEADER_SIZE:], aad, what)
 
 
-def wrap_key(kek: SecretKey, key: SecretKey, context: Context, *, key_version: int = 0) -> bytes:
-    """Seal a data key under a key-encryption key, bound to where it is used."""
-    return seal(kek, key.expose(), ("wrapped-key", *context), key_version=key_version)
+_WRAPPED_KEY = Context.of("wrapped-key")
 
 
-def unwrap_key(kek: SecretKey, blob: bytes, context: Context, *, what: str = "key") -> SecretKey:
-    raw = open_sealed(kek, blob, ("wrapped-key", *context), what=what)
+def wrap_key(kek: SecretKey, key: SecretKey, context: AnyContext, *, key_version: int = 0) -> bytes:
+    """Seal a data key under a key-encryption key, bound to where it is used.
+
+    The "wrapped-key" label keeps a wrapped key from ever opening as a sealed value.
+    """
+    aad = Context(_WRAPPED_KEY + _context_bytes(context))
+    return seal(kek, key.expose(), aad, key_version=key_version)
+
+
+def unwrap_key(kek: SecretKey, blob: bytes, context: AnyContext, *, what: str = "key") -> SecretKey:
+    raw = open_sealed(kek, blob, Context(_WRAPPED_KEY + _context_bytes(context)), what=what)
     if len(raw) != KEY_SIZE:
         raise IntegrityError(f"integrity check failed for {what}")
     return SecretKey(raw)

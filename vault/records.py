@@ -24,7 +24,7 @@ from typing import Any, Final
 import phonenumbers
 
 from vault import crypto
-from vault.crypto import SecretKey
+from vault.crypto import Context, SecretKey
 from vault.errors import IntegrityError
 from vault.keys import Keyring
 from vault.schema import FIELDS, KeyClass, flatten, unflatten
@@ -40,9 +40,14 @@ __all__ = [
 
 INDEX_KINDS: Final = ("employee_id", "phone", "email")
 _SEALED_CLASSES: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATIONAL)
+_SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
 
 # Which key class seals each field, per record type (derived once from the contract).
+_KEY_CLASS_NAME: Final[dict[str, dict[str, str]]] = {
+    rtype: {path: spec.key_class.value for path, spec in specs.items()}
+    for rtype, specs in FIELDS.items()
+}
 _KEY_CLASS: Final[dict[str, dict[str, KeyClass]]] = {
     rtype: {path: spec.key_class for path, spec in specs.items()} for rtype, specs in FIELDS.items()
 }
@@ -125,6 +130,8 @@ class RecordCodec:
         self._vault_id = keyring.vault_id
         self.kek_version = kek_version
         self._ref_key = keyring.reference_key()
+        # The keys every new record version is sealed with, looked up once.
+        self._current_keks = {kc.value: keyring.class_kek(kc, kek_version) for kc in KeyClass}
 
     def __repr__(self) -> str:
         return "RecordCodec([secure])"
@@ -186,8 +193,8 @@ class RecordCodec:
 
     # Record versions ------------------------------------------------------------
 
-    def _context(self, rtype: str, ref: str, version: int) -> tuple[str | int, ...]:
-        return (self._vault_id, "record", rtype, ref, version)
+    def _context(self, rtype: str, ref: str, version: int) -> Context:
+        return Context.of(self._vault_id, "record", rtype, ref, version)
 
     def seal(
         self,
@@ -198,36 +205,42 @@ class RecordCodec:
         subject: tuple[str, SecretKey] | None,
     ) -> SealedVersion:
         """Seal a validated record as version ``version`` of ``ref``."""
-        classes = _KEY_CLASS[rtype]
-        parts: dict[KeyClass, dict[str, Any]] = {}
+        # Plain strings in this loop: enum hashing costs more than the crypto here.
+        classes = _KEY_CLASS_NAME[rtype]
+        parts: dict[str, dict[str, Any]] = {}
         order: list[str] = []
         for path, value in flatten(record):
             order.append(path)
-            parts.setdefault(classes.get(path, KeyClass.OPERATIONAL), {})[path] = value
-        parts.setdefault(KeyClass.OPERATIONAL, {})
+            name = classes.get(path, "operational")
+            fields = parts.get(name)
+            if fields is None:
+                fields = parts[name] = {}
+            fields[path] = value
+        parts.setdefault("operational", {})
         ctx = self._context(rtype, ref, version)
 
         identity_data = None
-        if KeyClass.IDENTITY in parts:
+        if "identity" in parts:
             if subject is None:
                 raise ValueError("identity fields need a subject key")
             subject_id, subject_key = subject
             identity_data = crypto.seal(
-                subject_key, _dumps(parts[KeyClass.IDENTITY]), (*ctx, "identity", subject_id)
+                subject_key, _dumps(parts["identity"]), ctx.extend("identity", subject_id)
             )
         sealed: dict[str, bytes | None] = {}
-        for kc in _SEALED_CLASSES:
-            fields = parts.get(kc)
+        kv = self.kek_version
+        for name in _SEALED_CLASS_NAMES:
+            fields = parts.get(name)
             if fields is None:
-                sealed[f"{kc.value}_key"] = sealed[f"{kc.value}_data"] = None
+                sealed[name + "_key"] = sealed[name + "_data"] = None
                 continue
-            payload = {"order": order, "fields": fields} if kc is KeyClass.OPERATIONAL else fields
+            payload = {"order": order, "fields": fields} if name == "operational" else fields
             dek = crypto.random_key()
-            kek = self._keys.class_kek(kc, self.kek_version)
-            sealed[f"{kc.value}_key"] = crypto.wrap_key(
-                kek, dek, (*ctx, kc.value, self.kek_version), key_version=self.kek_version
+            class_ctx = ctx.extend(name)
+            sealed[name + "_key"] = crypto.wrap_key(
+                self._current_keks[name], dek, class_ctx.extend(kv), key_version=kv
             )
-            sealed[f"{kc.value}_data"] = crypto.seal(dek, _dumps(payload), (*ctx, kc.value))
+            sealed[name + "_data"] = crypto.seal(dek, _dumps(payload), class_ctx)
         op_key, op_data = sealed["operational_key"], sealed["operational_data"]
         assert op_key is not None
         assert op_data is not None
@@ -242,12 +255,13 @@ class RecordCodec:
         )
 
     def _open_class(
-        self, kc: KeyClass, wrapped: bytes, data: bytes, ctx: tuple[str | int, ...], what: str
+        self, kc: KeyClass, wrapped: bytes, data: bytes, ctx: Context, what: str
     ) -> Any:
         version = crypto.blob_key_version(wrapped)
         kek = self._keys.class_kek(kc, version)
-        dek = crypto.unwrap_key(kek, wrapped, (*ctx, kc.value, version), what=what)
-        return _loads(crypto.open_sealed(dek, data, (*ctx, kc.value), what=what), what)
+        class_ctx = ctx.extend(kc.value)
+        dek = crypto.unwrap_key(kek, wrapped, class_ctx.extend(version), what=what)
+        return _loads(crypto.open_sealed(dek, data, class_ctx, what=what), what)
 
     def open_operational(
         self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
@@ -291,7 +305,9 @@ class RecordCodec:
             subject_id, key = subject
             values.update(
                 _loads(
-                    crypto.open_sealed(key, identity, (*ctx, "identity", subject_id), what=what),
+                    crypto.open_sealed(
+                        key, identity, ctx.extend("identity", subject_id), what=what
+                    ),
                     what,
                 )
             )
