@@ -57,6 +57,7 @@ from vault.store import (
     RecordLink,
     RecordVersion,
     Subject,
+    bulk_insert,
     connect,
     head_revision,
     migrate,
@@ -615,8 +616,7 @@ class Vault:
             (BlindIndexEntry, batch.indexes),
             (RecordLink, batch.links),
         ):
-            if rows:
-                conn.execute(insert(model), rows)
+            bulk_insert(conn, model, rows)
         if batch.wanted:
             found = dict(
                 conn.execute(
