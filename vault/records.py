@@ -118,8 +118,12 @@ class SealedVersion:
         }
 
 
+# One encoder for all: json.dumps with options builds a new encoder per call.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 class RecordCodec:
