@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import SITES, write_jsonl  # noqa: E402
+from synthetic import SITES, write_jsonl
 
-from vault import KdfParams, Passphrase, Vault  # noqa: E402
+from vault import KdfParams, Passphrase, Vault
 
 
 def _peak_rss_mib() -> float:
@@ -95,8 +95,12 @@ def main() -> None:
         base_n, base_t, base_rss = _run(_sqlite_baseline, path)
         vault_n, vault_t, vault_rss = _run(_vault_import, path)
         base_rate, vault_rate = base_n / base_t, vault_n / vault_t
-        print(f"sqlite3 plaintext rows : {base_rate:>10,.0f} records/s  peak RSS {base_rss:6.1f} MiB")
-        print(f"vault encrypted import : {vault_rate:>10,.0f} records/s  peak RSS {vault_rss:6.1f} MiB")
+        print(
+            f"sqlite3 plaintext rows : {base_rate:>10,.0f} records/s  peak RSS {base_rss:6.1f} MiB"
+        )
+        print(
+            f"vault encrypted import : {vault_rate:>10,.0f} records/s  peak RSS {vault_rss:6.1f} MiB"
+        )
         print(f"ratio vault/plaintext  : {vault_rate / base_rate:.3f}  (target >= 0.25)")
         print(f"vault testimonies/s    : {vault_rate:,.0f}  (target >= 10,000)")
         if args.memory_check:

@@ -50,7 +50,9 @@ def testimonies(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
                 "department": f"line {rng.randint(1, 9)}",
                 "union_member": rng.random() < 0.3,
             },
-            "persons_mentioned": [{"name": f"{rng.choice(FIRST)} Supervisor", "role": "supervisor"}],
+            "persons_mentioned": [
+                {"name": f"{rng.choice(FIRST)} Supervisor", "role": "supervisor"}
+            ],
             "allegations": rng.sample(ALLEGATIONS, 2),
             "narrative": (
                 f"{first} {last} {i} says the shift lasted {rng.randint(10, 16)} hours and "

@@ -1,0 +1,41 @@
+"""The README's examples run as written."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _python_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_readme_has_python_examples() -> None:
+    assert _python_blocks()
+
+
+@pytest.mark.parametrize("index", range(len(_python_blocks())))
+def test_readme_python_example_runs(
+    index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samples = tmp_path / "vault" / "samples"
+    samples.mkdir(parents=True)
+    shutil.copy(ROOT / "vault" / "samples" / "evidence.jsonl", samples)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_python_blocks()[index], f"README.md example {index}", "exec"), {})  # noqa: S102
+
+
+def test_readme_quick_start_is_two_commands() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)```", quick, flags=re.DOTALL)
+    assert len(commands) == 2
+    assert all(len(c.strip().splitlines()) == 1 for c in commands)
+    assert "evault demo" in commands[0]
+    assert "pytest" in commands[1]
