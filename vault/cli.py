@@ -28,6 +28,8 @@ import click
 from vault.core import RecordSummary, Vault
 from vault.crypto import KdfParams, Passphrase
 from vault.errors import InvalidInputError, UsageError, VaultError
+from vault.export import verify_export
+from vault.policy import Policy, find_policy, load_policy, shipped_policies
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_records
 
@@ -396,6 +398,220 @@ def passwd(state: _State, new_passphrase_file: Path | None) -> None:
             )
         v.change_passphrase(new)
         click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
+
+
+@cli.group()
+def recipient() -> None:
+    """Manage export recipients (a name and an age public key)."""
+
+
+@recipient.command(name="add")
+@click.argument("name")
+@click.argument("public_key", metavar="AGE_PUBLIC_KEY")
+@_json_option
+@click.pass_obj
+def recipient_add(state: _State, name: str, public_key: str, as_json: bool) -> None:
+    """Register NAME with AGE_PUBLIC_KEY (age1..., as printed by age-keygen -y)."""
+    with state.open() as v:
+        fingerprint = v.add_recipient(name, public_key)
+    if as_json:
+        click.echo(json.dumps({"name": name, "fingerprint": fingerprint}))
+    else:
+        click.echo(f"Added recipient {name} (key fingerprint {fingerprint[:16]}).")
+
+
+@recipient.command(name="list")
+@_json_option
+@click.pass_obj
+def recipient_list(state: _State, as_json: bool) -> None:
+    """List registered recipients."""
+    with state.open() as v:
+        rows = v.recipients()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<24} {row['fingerprint'][:16]}  {row['public_key']}")
+
+
+@recipient.command(name="remove")
+@click.argument("name")
+@click.pass_obj
+def recipient_remove(state: _State, name: str) -> None:
+    """Remove a recipient (past exports stay recorded)."""
+    with state.open() as v:
+        v.remove_recipient(name)
+    click.echo(f"Removed recipient {name}.")
+
+
+@cli.group()
+def policy() -> None:
+    """Check, explain and list redaction policies."""
+
+
+@policy.command(name="check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def policy_check(file: Path) -> None:
+    """Validate a policy FILE; errors name the line and key."""
+    p = load_policy(file)
+    click.echo(f"{file}: valid policy {p.name!r} for audience {p.audience!r} (sha256 {p.sha256}).")
+
+
+@policy.command(name="explain")
+@click.argument("name")
+@click.pass_obj
+def policy_explain(state: _State, name: str) -> None:
+    """Print, field by field, what policy NAME (a shipped name or a file) does."""
+    for line in _find_policy(state, name).explain():
+        click.echo(line)
+
+
+@policy.command(name="list")
+def policy_list() -> None:
+    """List the shipped policies."""
+    for name in shipped_policies():
+        p = find_policy(name)
+        click.echo(f"{name:<10} {p.description}")
+
+
+def _find_policy(state: _State, name: str) -> Policy:
+    extra = (state.vault_dir / "policies",) if state.vault_dir else ()
+    return find_policy(name, extra)
+
+
+@cli.command(name="export")
+@click.option("--policy", "policy_name", required=True, help="Policy name or file.")
+@click.option("--recipient", "recipient_name", help="Registered recipient.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Export file.")
+@click.option("--preview", is_flag=True, help="Show what would go out; write nothing.")
+@click.option("--limit", type=click.IntRange(min=1), help="With --preview: show N records.")
+@_json_option
+@click.pass_obj
+def export_(
+    state: _State,
+    policy_name: str,
+    recipient_name: str | None,
+    out: Path | None,
+    preview: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Export records under a policy, signed and encrypted to one recipient.
+
+    The file is an age-encrypted tar of manifest.json, manifest.sig,
+    signing-key.pem and records.jsonl; the recipient opens it with
+    'age -d -i key.txt FILE | tar -x' and checks it with 'evault verify-export'.
+    With --preview, the records that would go out are printed for the custodian's
+    eyes only, and nothing is written or sent.
+    """
+    p = _find_policy(state, policy_name)
+    if preview:
+        if recipient_name or out:
+            raise UsageError("--preview writes nothing: leave out --recipient and --out")
+        with state.open() as v:
+            pv = v.preview(p, limit=limit)
+            for record in pv.records:
+                click.echo(json.dumps(record, ensure_ascii=False))
+        counts = pv.result.to_dict()
+        click.echo(
+            json.dumps({"preview": True, "policy": p.name, "counts": counts})
+            if as_json
+            else _counts_text(counts),
+            err=not as_json,
+        )
+        return
+    if not recipient_name or not out:
+        raise UsageError("export needs --recipient and --out (or --preview)")
+    with state.open() as v:
+        manifest = v.export(p, recipient_name, out)
+    if as_json:
+        click.echo(json.dumps(manifest, ensure_ascii=False))
+        return
+    click.echo(
+        f"Exported to {out} for {recipient_name} under policy {p.name} "
+        f"(export {manifest['export_id']})."
+    )
+    click.echo(_counts_text(manifest["counts"]))
+
+
+def _counts_text(counts: dict[str, Any]) -> str:
+    inc = ", ".join(f"{n} {t}" for t, n in counts["included"].items()) or "nothing"
+    exc = ", ".join(f"{n} {r}" for r, n in counts["excluded"].items()) or "none"
+    return f"Included: {inc}. Left out: {exc}."
+
+
+@cli.command(name="exports")
+@_json_option
+@click.pass_obj
+def exports_(state: _State, as_json: bool) -> None:
+    """List past exports: when, by whom, policy and its hash, recipient, counts."""
+    with state.open() as v:
+        rows = v.exports()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['created_at']}  {r['export_id'][:12]}  {r['policy']:<8} "
+            f"-> {r['recipient']:<16} by {r['custodian']}  "
+            f"{sum(r['counts']['included'].values())} included"
+        )
+
+
+@cli.command(name="verify-export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--identity",
+    "identity",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="age identity (key) file.",
+)
+@click.option(
+    "--signer",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The vault's public signing key (PEM) to pin; see 'evault signing-key'.",
+)
+@_json_option
+def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: bool) -> None:
+    """Decrypt an export and check its signature and every record's hash.
+
+    Needs no vault. Any change to the file or its contents fails (exit code 4).
+    """
+    report = verify_export(file, identity, signer)
+    if as_json:
+        click.echo(json.dumps({"valid": True, **report.to_dict()}))
+        return
+    click.echo(f"OK: export {report.export_id} from vault {report.vault_id}")
+    click.echo(
+        f"  policy {report.policy} (sha256 {report.policy_sha256[:16]}…), "
+        f"for {report.recipient}, created {report.created_at}"
+    )
+    click.echo(f"  {report.lines} record lines, every hash matches the signed manifest")
+    pin = (
+        "pinned with --signer"
+        if report.signer_pinned
+        else ("NOT pinned: pass --signer to check who signed")
+    )
+    click.echo(f"  signed by key {report.signer_fingerprint[:16]}… ({pin})")
+
+
+@cli.command(name="signing-key")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the PEM here instead of printing it.",
+)
+@click.pass_obj
+def signing_key(state: _State, out: Path | None) -> None:
+    """Print the vault's public signing key (PEM), for recipients to pin."""
+    with state.open() as v:
+        pem = v.public_signing_key_pem()
+    if out:
+        out.write_bytes(pem)
+        click.echo(f"Wrote {out}.")
+    else:
+        click.echo(pem.decode().rstrip())
 
 
 @cli.command()

@@ -28,7 +28,7 @@ from typing import IO, Any, Final, Self
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault import crypto
+from vault import crypto, sharing
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
     AuthenticationError,
@@ -40,13 +40,15 @@ from vault.errors import (
     UsageError,
 )
 from vault.keys import Keyring, open_keyring, seal_keyring
+from vault.policy import Policy
 from vault.records import (
     RecordCodec,
     normalize_email,
     normalize_employee_id,
     phone_key,
 )
-from vault.schema import validate_record
+from vault.redaction import SiteInfo
+from vault.schema import KeyClass, validate_record
 from vault.sources import detect_format, read_records
 from vault.store import (
     DB_FILENAME,
@@ -64,12 +66,14 @@ from vault.store import (
     schema_revision,
     sqlite_url,
     utcnow,
+    write_transaction,
 )
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
 FORMAT_VERSION: Final = "1"
 BATCH_SIZE: Final = 2_000
+_NO_IDENTITY: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATIONAL)
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
 
@@ -221,7 +225,7 @@ class Vault:
         )
         now = utcnow()
         try:
-            with engine.begin() as conn:
+            with write_transaction(engine) as conn:
                 conn.execute(
                     insert(Meta),
                     [
@@ -316,6 +320,10 @@ class Vault:
                 .where(Custodian.name == self.custodian)
                 .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
             )
+
+    def public_signing_key_pem(self) -> bytes:
+        """The vault's Ed25519 public key (SubjectPublicKeyInfo PEM)."""
+        return crypto.public_key_pem(self.signing_key().public_bytes())
 
     def signing_key(self) -> SigningKey:
         with self._read() as conn:
@@ -826,6 +834,104 @@ class Vault:
         with self._read() as conn:
             return dict(conn.execute(select(Record.type, func.count()).group_by(Record.type)).all())
 
+    # Exports ----------------------------------------------------------------
+
+    def export_counts(self) -> dict[str, int]:
+        return self.stats()
+
+    def export_sites(self) -> dict[str, SiteInfo]:
+        """Site reference -> id, country, region, for filters and generalization."""
+        out: dict[str, SiteInfo] = {}
+        for site_ref, record in self.export_records(frozenset({"site"}), identity=False):
+            assert record is not None
+            out[site_ref] = SiteInfo(record["id"], record["country"], record.get("region"))
+        return out
+
+    def export_records(
+        self, types: frozenset[str], *, identity: bool, site_ref: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """Latest versions, by site then insertion order, decrypted.
+
+        With ``identity``, testimonies whose identity cannot be opened (erased)
+        come as ``None``: an export that needs identity terms leaves them out.
+        """
+        latest = (
+            select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
+            .group_by(RecordVersion.record_ref)
+            .subquery()
+        )
+        query = (
+            select(
+                Record.ref,
+                Record.type,
+                Record.site_ref,
+                Record.subject_id,
+                Subject.wrapped_key,
+                *RecordVersion.__table__.c,
+            )
+            .join(latest, latest.c.record_ref == Record.ref)
+            .join(
+                RecordVersion,
+                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
+            )
+            .outerjoin(Subject, Subject.id == Record.subject_id)
+            .where(Record.type.in_(sorted(types)))
+            .order_by(Record.site_ref, Record.seq)
+        )
+        if site_ref is not None:
+            query = query.where(Record.site_ref == site_ref)
+        classes = tuple(KeyClass) if identity else _NO_IDENTITY
+        with self._read() as conn:
+            result = conn.execute(query.execution_options(yield_per=500))
+            with result:
+                for row in result:
+                    what = f"record ref {row.ref[:12]}"
+                    subject = None
+                    if row.type == "testimony" and identity:
+                        if row.wrapped_key is None:
+                            yield row.site_ref, None
+                            continue
+                        subject = (
+                            row.subject_id,
+                            self._codec.open_subject_key(row.subject_id, row.wrapped_key),
+                        )
+                    record = self._codec.open(
+                        _columns(row),
+                        row.type,
+                        row.ref,
+                        row.version,
+                        subject,
+                        what,
+                        classes=classes,
+                    )
+                    yield row.site_ref, record
+
+    def add_recipient(self, name: str, public_key: str) -> str:
+        """Register an export recipient by age public key; returns its fingerprint."""
+        return sharing.add_recipient(self._engine, _check_name(name), public_key)
+
+    def recipients(self) -> builtins.list[dict[str, Any]]:
+        """Registered recipients: name, public key, fingerprint, when added."""
+        return sharing.list_recipients(self._engine)
+
+    def remove_recipient(self, name: str) -> None:
+        sharing.remove_recipient(self._engine, name)
+
+    def export(self, policy: Policy, recipient: str, out: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write a signed, age-encrypted export for a registered recipient.
+
+        Returns the manifest (without the per-line hashes). Recorded in the vault.
+        """
+        return sharing.export(self, self._engine, self._keys, policy, recipient, Path(out))
+
+    def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
+        """What an export under ``policy`` would contain; nothing is written."""
+        return sharing.preview(self, self._keys, policy, limit=limit)
+
+    def exports(self) -> builtins.list[dict[str, Any]]:
+        """Past exports: id, time, custodian, policy and hash, recipient, counts."""
+        return sharing.list_exports(self._engine)
+
 
 class _Transaction:
     """One database transaction that turns driver errors into StorageError."""
@@ -837,7 +943,7 @@ class _Transaction:
 
     def __enter__(self) -> Connection:
         try:
-            self._cm = self._engine.begin() if self._write else self._engine.connect()
+            self._cm = write_transaction(self._engine) if self._write else self._engine.connect()
             conn: Connection = self._cm.__enter__()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {type(exc).__name__}") from None

@@ -56,9 +56,12 @@ __all__ = [
     "keyed_reference",
     "open_sealed",
     "public_key_fingerprint",
+    "public_key_from_pem",
+    "public_key_pem",
     "random_key",
     "random_token",
     "seal",
+    "sha256",
     "sha256_hex",
     "unwrap_key",
     "verify_signature",
@@ -388,10 +391,38 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes, *, wha
         raise IntegrityError(f"signature verification failed for {what}") from None
 
 
+def public_key_pem(public_key: bytes) -> bytes:
+    """An Ed25519 public key as SubjectPublicKeyInfo PEM (what openssl reads)."""
+    return Ed25519PublicKey.from_public_bytes(public_key).public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def public_key_from_pem(data: bytes) -> bytes:
+    """The raw Ed25519 public key in a PEM (or hex) text; ValueError if it is none."""
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError:
+        try:
+            raw = bytes.fromhex(data.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            raise ValueError("not a PEM or hex Ed25519 public key") from None
+        Ed25519PublicKey.from_public_bytes(raw)
+        return raw
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def public_key_fingerprint(public_key: bytes | str) -> str:
     """SHA-256 fingerprint of a public key (raw bytes or its text form), as hex."""
     data = public_key.encode("utf-8") if isinstance(public_key, str) else public_key
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 digest (hashes of export lines, policies, manifests)."""
+    return hashlib.sha256(data).digest()
 
 
 def sha256_hex(chunks: Iterable[bytes]) -> str:

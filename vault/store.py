@@ -15,7 +15,9 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,9 @@ __all__ = [
     "Base",
     "BlindIndexEntry",
     "Custodian",
+    "ExportRecord",
     "Meta",
+    "Recipient",
     "Record",
     "RecordLink",
     "RecordVersion",
@@ -59,6 +63,7 @@ __all__ = [
     "schema_revision",
     "sqlite_url",
     "utcnow",
+    "write_transaction",
 ]
 
 DB_FILENAME = "vault.db"
@@ -163,6 +168,31 @@ class RecordLink(Base):
     target_ref: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
 
+class Recipient(Base):
+    """A registered export recipient: a name and an age public key (not secret)."""
+
+    __tablename__ = "recipients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExportRecord(Base):
+    """One export that left the vault: who, when, under which policy, to whom, counts."""
+
+    __tablename__ = "exports"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    custodian: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(64))
+    recipient_fingerprint: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[str] = mapped_column(Text)
+
+
 def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert many rows of one shape with the driver's executemany.
 
@@ -221,9 +251,20 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE takes the write lock at once: a transaction never fails half-way
-    # because another writer got there first.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A write transaction takes the write lock at once (IMMEDIATE), so it never
+    # fails half-way because another writer got there first; reads stay deferred
+    # so that several may run at once.
+    if conn.get_execution_options().get("evault_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed on success, rolled back on any error."""
+    with engine.connect().execution_options(evault_write=True) as conn, conn.begin():
+        yield conn
 
 
 def connect(url: str) -> Engine:
@@ -267,7 +308,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade (or with a revision, move) the schema inside one transaction."""
     cfg = _alembic_config()
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             cfg.attributes["connection"] = conn
             if revision == "base" or (
                 revision != "head" and _is_older(revision, schema_revision_of(conn))

@@ -1,0 +1,1 @@
+"""The redaction policies shipped with Evidence Vault (YAML files beside this one)."""

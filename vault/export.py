@@ -1,0 +1,599 @@
+"""Policy-driven exports: gates, k-anonymity, and the signed, age-encrypted archive.
+
+An export is one file: an age-encrypted (``pyrage``, the standard age format) tar
+holding
+
+* ``manifest.json`` — export id, vault id, policy name and SHA-256 of its text,
+  recipient name and key fingerprint, creation time, counts included and excluded
+  by reason, and the SHA-256 of each line of ``records.jsonl``;
+* ``manifest.sig`` — the raw Ed25519 signature of ``manifest.json`` by the vault;
+* ``signing-key.pem`` — the vault's public signing key (SubjectPublicKeyInfo);
+* ``records.jsonl`` — one redacted record (or aggregate cell) per line.
+
+A recipient opens it with ``age -d -i key.txt FILE | tar -x``; :func:`verify_export`
+checks it anywhere, without a vault.
+
+Invariants: records are produced as a stream and spooled only as age ciphertext (to
+a key that lives in memory for the duration of the export), so no plaintext reaches
+the disk but the final, encrypted file, which appears under its name only when
+complete. Memory does not grow with the number of records, except 32 bytes per
+exported line for the manifest's hashes. Every record left out is counted by reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tarfile
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final, Protocol
+
+import pyrage
+
+from vault import crypto
+from vault.crypto import SigningKey
+from vault.errors import IntegrityError, InvalidInputError, NotFoundError
+from vault.policy import Policy
+from vault.redaction import MAX_LEVEL, Redactor, SiteInfo
+from vault.schema import FIELDS, Sensitivity
+from vault.scrub import site_terms_from
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "ExportResult",
+    "RecordSource",
+    "VerifyReport",
+    "parse_recipient",
+    "plan_records",
+    "verify_export",
+    "write_archive",
+]
+
+EXPORT_FORMAT: Final = "evidence-vault-export/1"
+MEMBERS: Final = ("manifest.json", "manifest.sig", "signing-key.pem", "records.jsonl")
+_CHUNK: Final = 64 * 1024
+_DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+
+
+class RecordSource(Protocol):
+    """What an export needs from a vault (implemented by :class:`vault.Vault`)."""
+
+    def export_sites(self) -> dict[str, SiteInfo]: ...
+
+    def export_counts(self) -> dict[str, int]: ...
+
+    def export_records(
+        self, types: frozenset[str], *, identity: bool, site_ref: str | None = None
+    ) -> Iterator[tuple[str, dict[str, Any] | None]]: ...
+
+
+@dataclass
+class ExportResult:
+    """Counts of one export (or preview)."""
+
+    included: Counter[str] = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
+    level: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "included": dict(sorted(self.included.items())),
+            "excluded": dict(sorted(self.excluded.items())),
+        }
+
+
+def parse_recipient(text: str) -> Any:
+    """An age recipient (``age1…``) or SSH public key, or InvalidInputError."""
+    value = text.strip()
+    try:
+        if value.startswith("age1"):
+            return pyrage.x25519.Recipient.from_str(value)
+        if value.startswith(("ssh-ed25519 ", "ssh-rsa ")):
+            return pyrage.ssh.Recipient.from_str(value)
+    except pyrage.RecipientError:
+        pass
+    raise InvalidInputError("not an age public key (age1…) or SSH public key")
+
+
+def _consent_reason(record: Mapping[str, Any], audience: str) -> str | None:
+    consent = record.get("consent")
+    if not isinstance(consent, dict) or not consent.get("share_with"):
+        return "no_consent"
+    if consent.get("withdrawn") is True:
+        return "consent_withdrawn"
+    if audience not in consent["share_with"]:
+        return "consent_excludes_audience"
+    return None
+
+
+def _gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> str | None:
+    """Why a record is left out, or None when the filters and consent let it through."""
+    rtype = record["type"]
+    site_id = record["id"] if rtype == "site" else record.get("site_id")
+    if policy.sites is not None and site_id not in policy.sites:
+        return "site_filter"
+    if policy.countries is not None and (site is None or site.country not in policy.countries):
+        return "country_filter"
+    date_field = _DATE_FIELD.get(rtype)
+    if date_field and (policy.date_from or policy.date_to):
+        day = dt.date.fromisoformat(record[date_field])
+        if (policy.date_from and day < policy.date_from) or (
+            policy.date_to and day > policy.date_to
+        ):
+            return "date_filter"
+    if (
+        rtype == "finding"
+        and policy.statuses is not None
+        and record["status"] not in policy.statuses
+    ):
+        return "status_filter"
+    if rtype == "testimony":
+        return _consent_reason(record, policy.audience)
+    return None
+
+
+def _aggregate_keys(
+    policy: Policy, record: Mapping[str, Any], site: SiteInfo | None
+) -> list[tuple[Any, ...]]:
+    assert policy.aggregate is not None
+    rtype = record["type"]
+    dims: list[list[Any]] = []
+    for dim in policy.aggregate.by:
+        if dim == "type":
+            dims.append([rtype])
+        elif dim == "site.country":
+            dims.append([site.country if site else None])
+        elif dim == "site.kind":
+            dims.append([None])
+        elif dim == "allegation":
+            values = record.get("allegations") if rtype == "testimony" else [record.get("category")]
+            dims.append(list(values or [None]))
+        elif dim == "year":
+            date_field = _DATE_FIELD.get(rtype)
+            dims.append([record[date_field][:4] if date_field else None])
+        else:
+            dims.append([record.get(dim)])
+    keys: list[tuple[Any, ...]] = [()]
+    for values in dims:
+        keys = [(*k, v) for k in keys for v in values]
+    return keys
+
+
+def plan_records(
+    source: RecordSource, policy: Policy, redactor: Redactor, result: ExportResult
+) -> Iterator[dict[str, Any]]:
+    """Yield the redacted records (or aggregate cells) of an export, counting as it goes."""
+    sites = source.export_sites()
+    types = (
+        frozenset(policy.types) if policy.aggregate is None else frozenset({"testimony", "finding"})
+    )
+    for rtype, count in source.export_counts().items():
+        if rtype not in types and count:
+            result.excluded["type_not_exported"] += count
+
+    if policy.aggregate is not None:
+        yield from _aggregate(source, policy, sites, types, result)
+        return
+
+    # Pass 1: group sizes of the testimonies that pass the gates, at every level.
+    groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
+    ka = policy.k_anonymity
+    if "testimony" in types and ka is not None:
+        for site_ref, record in source.export_records(frozenset({"testimony"}), identity=False):
+            if record is None:
+                continue
+            site = sites.get(site_ref)
+            if _gate(policy, record, site) is None:
+                for level in range(MAX_LEVEL + 1):
+                    groups[level][redactor.quasi_key(record, level, site)] += 1
+        total = sum(groups[0].values())
+        result.level = MAX_LEVEL
+        for level in range(MAX_LEVEL + 1):
+            small = sum(n for n in groups[level].values() if n < ka.k)
+            if total == 0 or small / total <= ka.max_suppression:
+                result.level = level
+                break
+    chosen = groups[result.level]
+
+    # Pass 2, site by site: the site's identity terms feed the scrubber, then its
+    # records go out.
+    scrubbing = any(
+        a.kind == "scrub"
+        for rules in policy.types.values()
+        for a in (*rules.rules.values(), *rules.high_risk.values())
+    )
+    needs_identity = "testimony" in types and any(
+        policy.types["testimony"].action_for("testimony", path, high_risk=high).kind != "drop"
+        for path, spec in FIELDS["testimony"].items()
+        if spec.sensitivity is Sensitivity.IDENTITY
+        for high in (False, True)
+    )
+    current: str | None = None
+    for site_ref, record in source.export_records(types, identity=needs_identity):
+        if record is None:
+            result.excluded["identity_unavailable"] += 1
+            continue
+        site = sites.get(site_ref)
+        if scrubbing and site_ref != current:
+            current = site_ref
+            people = (
+                r
+                for _ref, r in source.export_records(
+                    frozenset({"testimony"}), identity=True, site_ref=site_ref
+                )
+                if r is not None
+            )
+            redactor.scrubber.load_site(site_terms_from(people, site.country if site else None))
+        reason = _gate(policy, record, site)
+        level = 0
+        if reason is None and record["type"] == "testimony" and ka is not None:
+            level = result.level
+            if chosen[redactor.quasi_key(record, level, site)] < ka.k:
+                reason = "k_anonymity"
+        if reason is not None:
+            result.excluded[reason] += 1
+            continue
+        result.included[record["type"]] += 1
+        yield redactor.redact(record, level=level, site=site)
+
+
+def _aggregate(
+    source: RecordSource,
+    policy: Policy,
+    sites: Mapping[str, SiteInfo],
+    types: frozenset[str],
+    result: ExportResult,
+) -> Iterator[dict[str, Any]]:
+    assert policy.aggregate is not None
+    cells: Counter[tuple[Any, ...]] = Counter()
+    members: Counter[tuple[Any, ...]] = Counter()
+    for site_ref, record in source.export_records(types, identity=False):
+        if record is None:
+            continue
+        site = sites.get(site_ref)
+        reason = _gate(policy, record, site)
+        if reason is not None:
+            result.excluded[reason] += 1
+            continue
+        for key in _aggregate_keys(policy, record, site):
+            cells[key] += 1
+        members[(record["type"],)] += 1
+    threshold = policy.aggregate.suppress_at_or_below
+    for key, count in sorted(cells.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
+        if count <= threshold:
+            result.excluded["small_cell"] += count
+            continue
+        result.included["count"] += 1
+        yield {"type": "count", **dict(zip(policy.aggregate.by, key, strict=True)), "count": count}
+
+
+class _IterReader:
+    """A readable file over an iterator of bytes, for pyrage to pull from."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._buffer = bytearray()
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            self._buffer += chunk
+        if size < 0:
+            out, self._buffer = bytes(self._buffer), bytearray()
+        else:
+            out = bytes(self._buffer[:size])
+            del self._buffer[:size]
+        return out
+
+
+def _tar_member(name: str, size: int, mtime: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = mtime
+    info.mode = 0o600
+    return info.tobuf(format=tarfile.PAX_FORMAT)
+
+
+def _padding(size: int) -> bytes:
+    return b"\0" * (-size % tarfile.BLOCKSIZE)
+
+
+@dataclass
+class _Spooled:
+    """records.jsonl, spooled as age ciphertext, with its hashes and size."""
+
+    file: IO[bytes]
+    identity: Any
+    size: int
+    line_hashes: bytearray
+
+    def lines_sha256(self) -> list[str]:
+        h = self.line_hashes
+        return [h[i : i + 32].hex() for i in range(0, len(h), 32)]
+
+
+def _spool(records: Iterable[dict[str, Any]], folder: Path) -> _Spooled:
+    identity = pyrage.x25519.Identity.generate()
+    hashes = bytearray()
+    size = 0
+
+    def lines() -> Iterator[bytes]:
+        nonlocal size
+        for record in records:
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            hashes.extend(crypto.sha256(line))
+            size += len(line)
+            yield line
+
+    spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - returned open
+    try:
+        pyrage.encrypt_io(_IterReader(lines()), spool, [identity.to_public()])
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return _Spooled(spool, identity, size, hashes)
+
+
+@contextlib.contextmanager
+def _decrypted(spooled: _Spooled) -> Iterator[IO[bytes]]:
+    """Stream the spool's plaintext through a pipe (pyrage only pushes)."""
+    read_fd, write_fd = os.pipe()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as sink:
+                pyrage.decrypt_io(spooled.file, sink, [spooled.identity])
+        except BaseException as exc:  # reported by the reader below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    with os.fdopen(read_fd, "rb") as source:
+        try:
+            yield source
+        finally:
+            # Drain so the writer never blocks on a full pipe.
+            while source.read(_CHUNK):
+                pass
+    thread.join()
+    if errors:
+        raise IntegrityError("the export spool could not be read back") from None
+
+
+def write_archive(
+    out: Path,
+    records: Iterable[dict[str, Any]],
+    *,
+    recipient: Any,
+    signing_key: SigningKey,
+    manifest: dict[str, Any],
+    finish: Callable[[dict[str, Any]], None],
+) -> Path:
+    """Write the encrypted export beside ``out`` and return the temporary path.
+
+    ``finish`` completes the manifest once all records are counted; the caller moves
+    the file to ``out`` (after recording the export) or deletes it.
+    """
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise NotFoundError(f"no folder {folder} for the export")
+    spooled = _spool(records, folder)
+    with spooled.file:
+        finish(manifest)
+        hashes = spooled.lines_sha256()
+        manifest["records"] = {
+            "file": "records.jsonl",
+            "lines": len(hashes),
+            "bytes": spooled.size,
+            "sha256": hashes,
+        }
+        manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode()
+        signature = signing_key.sign(manifest_bytes)
+        public_pem = crypto.public_key_pem(signing_key.public_bytes())
+        mtime = int(dt.datetime.fromisoformat(manifest["created_at"]).timestamp())
+        with _decrypted(spooled) as body:
+
+            def tar_stream() -> Iterator[bytes]:
+                for name, data in (
+                    ("manifest.json", manifest_bytes),
+                    ("manifest.sig", signature),
+                    ("signing-key.pem", public_pem),
+                ):
+                    yield _tar_member(name, len(data), mtime) + data + _padding(len(data))
+                yield _tar_member("records.jsonl", spooled.size, mtime)
+                remaining = spooled.size
+                while remaining:
+                    chunk = body.read(min(_CHUNK, remaining))
+                    if not chunk:
+                        raise IntegrityError("the export spool ended early")
+                    remaining -= len(chunk)
+                    yield chunk
+                yield _padding(spooled.size) + b"\0" * (2 * tarfile.BLOCKSIZE)
+
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".evault-export-")
+            try:
+                with os.fdopen(fd, "wb") as sink:
+                    pyrage.encrypt_io(_IterReader(tar_stream()), sink, [recipient])
+                    sink.flush()
+                    os.fsync(sink.fileno())
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+                raise
+    return Path(tmp_name)
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify_export` checked; it raises instead of returning a failure."""
+
+    export_id: str
+    vault_id: str
+    policy: str
+    policy_sha256: str
+    recipient: str
+    created_at: str
+    signer_fingerprint: str
+    signer_pinned: bool
+    lines: int
+    counts: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def load_identities(path: Path) -> list[Any]:
+    """age identities from a key file (as written by age-keygen)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise InvalidInputError("cannot read the identity file", where=str(path)) from None
+    identities = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            identities.append(pyrage.x25519.Identity.from_str(line))
+        except pyrage.IdentityError:
+            raise InvalidInputError("not an age identity", where=f"{path}:line {lineno}") from None
+    if not identities:
+        raise InvalidInputError("no age identity in the file", where=str(path))
+    return identities
+
+
+def _load_signer(path: Path) -> bytes:
+    try:
+        return crypto.public_key_from_pem(path.read_bytes())
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), where=str(path)) from None
+
+
+def verify_export(path: Path, identity_file: Path, signer: Path | None = None) -> VerifyReport:
+    """Decrypt and check an export: signature, manifest, and every record line's hash.
+
+    Raises :class:`IntegrityError` on any mismatch. Works without a vault.
+    """
+    identities = load_identities(identity_file)
+    try:
+        source = path.open("rb")
+    except OSError as exc:
+        raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
+    read_fd, write_fd = os.pipe()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with os.fdopen(write_fd, "wb") as sink:
+                pyrage.decrypt_io(source, sink, identities)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        with os.fdopen(read_fd, "rb") as plain:
+            report = _verify_tar(plain, signer)
+            while plain.read(_CHUNK):
+                pass
+    finally:
+        thread.join()
+        source.close()
+    if errors:
+        raise IntegrityError("cannot decrypt the export (wrong identity, or the file was altered)")
+    return report
+
+
+def _verify_tar(plain: IO[bytes], signer: Path | None) -> VerifyReport:
+    seen: dict[str, bytes] = {}
+    manifest: dict[str, Any] | None = None
+    try:
+        with tarfile.open(fileobj=plain, mode="r|") as tar:
+            for member in tar:
+                if member.name not in MEMBERS or member.name in seen or not member.isfile():
+                    raise IntegrityError(f"unexpected member {member.name!r} in the export")
+                handle = tar.extractfile(member)
+                assert handle is not None
+                if member.name != "records.jsonl":
+                    if member.size > 256 * 2**20:
+                        raise IntegrityError(f"{member.name} is implausibly large")
+                    seen[member.name] = handle.read()
+                    if member.name == "signing-key.pem":
+                        manifest = _check_manifest(seen, signer)
+                    continue
+                if manifest is None:
+                    raise IntegrityError("records.jsonl comes before a verified manifest")
+                seen[member.name] = b""
+                _check_records(handle, manifest)
+    except tarfile.TarError:
+        raise IntegrityError("the export is not a valid archive (truncated or altered)") from None
+    if set(seen) != set(MEMBERS) or manifest is None:
+        missing = ", ".join(sorted(set(MEMBERS) - set(seen)))
+        raise IntegrityError(f"the export is missing {missing}")
+    fingerprint = crypto.public_key_fingerprint(crypto.public_key_from_pem(seen["signing-key.pem"]))
+    return VerifyReport(
+        export_id=manifest["export_id"],
+        vault_id=manifest["vault_id"],
+        policy=manifest["policy"]["name"],
+        policy_sha256=manifest["policy"]["sha256"],
+        recipient=manifest["recipient"]["name"],
+        created_at=manifest["created_at"],
+        signer_fingerprint=fingerprint,
+        signer_pinned=signer is not None,
+        lines=manifest["records"]["lines"],
+        counts=manifest["counts"],
+    )
+
+
+def _check_manifest(seen: Mapping[str, bytes], signer: Path | None) -> dict[str, Any]:
+    if "manifest.json" not in seen or "manifest.sig" not in seen:
+        raise IntegrityError("the export's manifest or signature is missing or out of order")
+    try:
+        included_raw = crypto.public_key_from_pem(seen["signing-key.pem"])
+    except ValueError:
+        raise IntegrityError("the export's signing key is malformed") from None
+    if signer is not None:
+        expected = _load_signer(signer)
+        if not crypto.constant_time_equal(expected, included_raw):
+            raise IntegrityError("the export was not signed by the expected signer")
+    crypto.verify_signature(
+        included_raw, seen["manifest.sig"], seen["manifest.json"], what="the export manifest"
+    )
+    try:
+        manifest = json.loads(seen["manifest.json"])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise IntegrityError("the export manifest is not JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
+        raise IntegrityError("the export manifest has an unknown format")
+    return manifest
+
+
+def _check_records(handle: IO[bytes], manifest: Mapping[str, Any]) -> None:
+    info = manifest.get("records")
+    if not isinstance(info, dict) or not isinstance(info.get("sha256"), list):
+        raise IntegrityError("the export manifest lists no record hashes")
+    expected: list[str] = info["sha256"]
+    count = 0
+    for count, line in enumerate(handle, start=1):
+        if count > len(expected):
+            raise IntegrityError(
+                f"records.jsonl has more lines than the manifest ({len(expected)})"
+            )
+        digest = crypto.sha256(line).hex()
+        if not crypto.constant_time_equal(digest.encode(), expected[count - 1].encode()):
+            raise IntegrityError(f"record line {count} does not match the manifest")
+    if count != len(expected):
+        raise IntegrityError(f"records.jsonl has {count} lines, the manifest lists {len(expected)}")

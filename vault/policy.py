@@ -1,0 +1,562 @@
+"""Redaction policies: a declarative YAML file per audience, validated on load.
+
+A policy says, per record type, what each field becomes in an export. Invariants:
+
+* **Deny by default.** A field that no rule names is dropped. A rule names a field
+  (``worker.name``) or a sensitivity class (``identity``, ``quasi``, ``special``,
+  ``narrative``, ``operational``); a field rule wins over a class rule.
+* **Empty or unknown is an error, never "allow".** An unknown key, action, field,
+  class or record type, an empty rule, a missing audience: each is refused with the
+  file, line and key.
+* Loading never executes anything: YAML is read with the safe loader, node by node,
+  so every error can name its line.
+
+The file format (see the shipped policies in ``policies/`` for commented examples)::
+
+    policy: union                  # name, must match the file name
+    audience: union                # who receives it; consent must cover it
+    description: ...
+    k_anonymity: {k: 5, quasi_identifiers: [...], max_suppression: 0.2}
+    filters: {sites: [...], countries: [...], from: 2026-01-01, to: ..., status: [...]}
+    records:
+      testimony:
+        rules: {identity: drop, narrative: scrub, worker.birth_year: {generalize: 5}}
+        high_risk: {narrative: drop}        # replaces rules when retaliation is high
+      finding: {rules: {...}}
+      site: {rules: {...}}
+    aggregate: {by: [...], suppress_at_or_below: 3}   # counts only, instead of records
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from vault import crypto
+from vault.errors import InvalidInputError, NotFoundError
+from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, Sensitivity
+
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "Aggregate",
+    "KAnonymity",
+    "Policy",
+    "TypeRules",
+    "find_policy",
+    "load_policy",
+    "parse_policy",
+    "shipped_policies",
+]
+
+ACTIONS: Final = ("keep", "drop", "mask", "pseudonymize", "generalize", "scrub")
+CLASS_NAMES: Final = tuple(s.value for s in Sensitivity)
+DATE_LEVELS: Final = ("month", "quarter", "year")
+SITE_LEVELS: Final = ("region", "country")
+TEXT_FIELDS: Final = frozenset({"narrative", "summary", "details", "remediation.plan"})
+AGGREGATE_KEYS: Final = (
+    "type",
+    "site.country",
+    "site.kind",
+    "allegation",
+    "category",
+    "severity",
+    "status",
+    "year",
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    """What one field becomes: ``kind`` and its one parameter, if any."""
+
+    kind: str
+    param: Any = None
+
+    def describe(self) -> str:
+        if self.kind == "mask":
+            return f"mask (keep the last {self.param} characters)"
+        if self.kind == "pseudonymize":
+            scope = "stable per recipient" if self.param == "recipient" else "fresh per export"
+            return f"pseudonymize (keyed HMAC, {scope})"
+        if self.kind == "generalize":
+            return f"generalize to {self.param}"
+        if self.kind == "scrub":
+            limit = f", cut to {self.param} characters" if self.param else ""
+            return f"scrub identity terms, phones, e-mails, long numbers{limit}"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class TypeRules:
+    """The rules for one record type; fields not covered are dropped."""
+
+    rules: dict[str, Action]
+    high_risk: dict[str, Action] = field(default_factory=dict)
+
+    def action_for(self, rtype: str, path: str, *, high_risk: bool = False) -> Action:
+        """The action for a field: high-risk override, field rule, class rule, else drop."""
+        spec = FIELDS[rtype][path]
+        for table in (self.high_risk, self.rules) if high_risk else (self.rules,):
+            if path in table:
+                return table[path]
+            if spec.sensitivity.value in table:
+                return table[spec.sensitivity.value]
+        return Action("drop")
+
+
+@dataclass(frozen=True)
+class KAnonymity:
+    k: int
+    quasi_identifiers: tuple[str, ...]
+    max_suppression: float
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    by: tuple[str, ...]
+    suppress_at_or_below: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy. ``sha256`` is of the exact file text."""
+
+    name: str
+    audience: str
+    description: str
+    types: dict[str, TypeRules]
+    k_anonymity: KAnonymity | None
+    sites: frozenset[str] | None
+    countries: frozenset[str] | None
+    date_from: dt.date | None
+    date_to: dt.date | None
+    statuses: frozenset[str] | None
+    aggregate: Aggregate | None
+    source: str
+    sha256: str
+    text: str = field(repr=False)
+
+    def explain(self) -> list[str]:
+        """Field by field, what the policy does: for `evault policy explain`."""
+        out = [f"policy {self.name} (audience: {self.audience}; sha256 {self.sha256[:16]}…)"]
+        if self.description:
+            out.append(f"  {self.description}")
+        out.append("  default: every field not named below is dropped")
+        gates = [
+            "consent: testimonies only if consent.share_with covers "
+            f"{self.audience!r} and consent is not withdrawn"
+        ]
+        if self.k_anonymity:
+            ka = self.k_anonymity
+            gates.append(
+                f"k-anonymity: k={ka.k} over {', '.join(ka.quasi_identifiers)}; smaller "
+                f"groups are generalized further or suppressed (at most "
+                f"{ka.max_suppression:.0%} suppressed before coarsening)"
+            )
+        for label, value in (
+            ("sites", self.sites),
+            ("countries", self.countries),
+            ("finding status", self.statuses),
+        ):
+            if value:
+                gates.append(f"only {label}: {', '.join(sorted(value))}")
+        if self.date_from or self.date_to:
+            gates.append(f"dates from {self.date_from or '…'} to {self.date_to or '…'}")
+        out += [f"  gate: {g}" for g in gates]
+        if self.aggregate:
+            out.append(
+                f"  output: counts only, by {', '.join(self.aggregate.by)}; cells of "
+                f"{self.aggregate.suppress_at_or_below} or fewer are suppressed"
+            )
+            return out
+        for rtype in RECORD_TYPES:
+            rules = self.types.get(rtype)
+            if rules is None:
+                out.append(f"  {rtype}: not exported")
+                continue
+            out.append(f"  {rtype}:")
+            for path, spec in FIELDS[rtype].items():
+                if spec.kind == "group" or path == "type":
+                    continue
+                action = rules.action_for(rtype, path)
+                line = f"    {path:<24} {spec.sensitivity.value:<12} {action.describe()}"
+                if rules.high_risk:
+                    risky = rules.action_for(rtype, path, high_risk=True)
+                    if risky != action:
+                        line += f"; if retaliation risk is high: {risky.describe()}"
+                out.append(line)
+        return out
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader; we walk its node tree ourselves to keep line numbers."""
+
+
+def _err(source: str, node: yaml.Node | None, key: str, message: str) -> InvalidInputError:
+    line = f":line {node.start_mark.line + 1}" if node is not None else ""
+    return InvalidInputError(f"{key}: {message}" if key else message, where=f"{source}{line}")
+
+
+def _mapping(source: str, node: yaml.Node, key: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise _err(source, node, key, "must be a mapping")
+    out: list[tuple[str, yaml.Node, yaml.Node]] = []
+    seen: set[str] = set()
+    for k, v in node.value:
+        if not isinstance(k, yaml.ScalarNode):
+            raise _err(source, k, key, "keys must be plain names")
+        if k.value in seen:
+            raise _err(source, k, f"{key}.{k.value}" if key else k.value, "appears twice")
+        seen.add(k.value)
+        out.append((k.value, k, v))
+    return out
+
+
+def _scalar(source: str, node: yaml.Node, key: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise _err(source, node, key, "must be a single value")
+    # The safe constructor turns the node into int, float, bool, date or str.
+    return _Loader("").construct_object(node)
+
+
+def _string(source: str, node: yaml.Node, key: str) -> str:
+    value = _scalar(source, node, key)
+    if not isinstance(value, str) or not value.strip():
+        raise _err(source, node, key, "must be a non-empty string")
+    return value
+
+
+def _string_list(source: str, node: yaml.Node, key: str) -> list[str]:
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise _err(source, node, key, "must be a non-empty list")
+    return [_string(source, item, key) for item in node.value]
+
+
+def _date(source: str, node: yaml.Node, key: str) -> dt.date:
+    value = _scalar(source, node, key)
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _err(source, node, key, "must be a date YYYY-MM-DD") from None
+
+
+def _action(source: str, rtype: str, path: str, node: yaml.Node, key: str) -> Action:
+    if isinstance(node, yaml.ScalarNode):
+        name = _scalar(source, node, key)
+        if name in ("keep", "drop"):
+            return Action(name)
+        if name == "scrub":
+            return _check_action(source, rtype, path, Action("scrub"), node, key)
+        if name in ("mask", "pseudonymize", "generalize"):
+            raise _err(source, node, key, f"{name!r} needs a parameter, e.g. {{{name}: …}}")
+        raise _err(source, node, key, f"unknown action {name!r}; use one of {', '.join(ACTIONS)}")
+    items = _mapping(source, node, key)
+    if len(items) != 1:
+        raise _err(source, node, key, "a rule is one action")
+    name, knode, vnode = items[0]
+    if name not in ACTIONS:
+        raise _err(source, knode, key, f"unknown action {name!r}; use one of {', '.join(ACTIONS)}")
+    param = _scalar(source, vnode, f"{key}.{name}")
+    return _check_action(source, rtype, path, Action(name, param), vnode, key)
+
+
+def _check_action(
+    source: str, rtype: str, path: str, action: Action, node: yaml.Node, key: str
+) -> Action:
+    kind, param = action.kind, action.param
+    specs = FIELDS[rtype]
+    targets = (
+        [p for p, s in specs.items() if s.sensitivity.value == path and s.kind != "group"]
+        if path in CLASS_NAMES
+        else [path]
+    )
+    if kind == "mask":
+        if isinstance(param, bool) or not isinstance(param, int) or not 0 <= param <= 8:
+            raise _err(source, node, key, "mask keeps 0 to 8 trailing characters")
+    elif kind == "pseudonymize":
+        if param not in ("recipient", "export"):
+            raise _err(source, node, key, "pseudonymize scope is 'recipient' or 'export'")
+    elif kind == "scrub":
+        if param is not None and (
+            isinstance(param, bool) or not isinstance(param, int) or param < 20
+        ):
+            raise _err(source, node, key, "scrub takes a maximum length of 20 or more")
+        for target in targets:
+            if target not in TEXT_FIELDS:
+                raise _err(source, node, key, f"scrub applies to free text, not {target!r}")
+    elif kind == "generalize":
+        for target in targets:
+            spec = specs[target]
+            if target.endswith("birth_year"):
+                ok = param in (5, 10, 20)
+                hint = "a band of 5, 10 or 20 years"
+            elif spec.kind == "date":
+                ok = param in DATE_LEVELS
+                hint = "month, quarter or year"
+            elif target == "site_id":
+                ok = param in SITE_LEVELS
+                hint = "region or country"
+            else:
+                raise _err(source, node, key, f"{target!r} cannot be generalized")
+            if not ok:
+                raise _err(source, node, key, f"generalize {target!r} to {hint}")
+    return action
+
+
+def _type_rules(source: str, rtype: str, node: yaml.Node, key: str) -> TypeRules:
+    rules: dict[str, Action] = {}
+    high_risk: dict[str, Action] = {}
+    for name, knode, vnode in _mapping(source, node, key):
+        sub = f"{key}.{name}"
+        if name == "high_risk" and rtype != "testimony":
+            raise _err(source, knode, sub, "only testimonies carry a retaliation risk")
+        if name not in ("rules", "high_risk"):
+            raise _err(source, knode, sub, "unknown key; use rules or high_risk")
+        target = rules if name == "rules" else high_risk
+        entries = _mapping(source, vnode, sub)
+        if not entries:
+            raise _err(source, vnode, sub, "is empty; a policy must say what it exports")
+        for path, pnode, anode in entries:
+            psub = f"{sub}.{path}"
+            spec = FIELDS[rtype].get(path)
+            if path not in CLASS_NAMES and (spec is None or spec.kind == "group"):
+                raise _err(source, pnode, psub, f"unknown field or class for {rtype}")
+            if path == "type":
+                raise _err(source, pnode, psub, "the record type is always exported")
+            target[path] = _action(source, rtype, path, anode, psub)
+    if not rules:
+        raise _err(source, node, key, "needs rules")
+    return TypeRules(rules, high_risk)
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    """Validate policy text; errors name ``source``, the line and the key."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = f":line {mark.line + 1}" if mark is not None else ""
+        raise InvalidInputError(f"malformed YAML: {exc.problem}", where=f"{source}{line}") from None
+    except yaml.YAMLError:
+        raise InvalidInputError("malformed YAML", where=source) from None
+    if root is None:
+        raise InvalidInputError(
+            "the policy is empty; an empty policy exports nothing and is refused", where=source
+        )
+    top = {name: (knode, vnode) for name, knode, vnode in _mapping(source, root, "")}
+    allowed = {
+        "policy",
+        "audience",
+        "description",
+        "k_anonymity",
+        "filters",
+        "records",
+        "aggregate",
+    }
+    for name, (knode, _v) in top.items():
+        if name not in allowed:
+            raise _err(source, knode, name, f"unknown key; use {', '.join(sorted(allowed))}")
+    for required in ("policy", "audience"):
+        if required not in top:
+            raise _err(source, root, required, "is required")
+    name = _string(source, top["policy"][1], "policy")
+    audience = _string(source, top["audience"][1], "audience")
+    if audience not in AUDIENCES:
+        raise _err(source, top["audience"][1], "audience", f"must be one of {', '.join(AUDIENCES)}")
+    description = (
+        _string(source, top["description"][1], "description") if "description" in top else ""
+    )
+
+    if ("records" in top) == ("aggregate" in top):
+        raise _err(source, root, "records", "a policy has either records or aggregate")
+    types: dict[str, TypeRules] = {}
+    if "records" in top:
+        for rtype, knode, vnode in _mapping(source, top["records"][1], "records"):
+            if rtype not in RECORD_TYPES:
+                raise _err(source, knode, f"records.{rtype}", "unknown record type")
+            types[rtype] = _type_rules(source, rtype, vnode, f"records.{rtype}")
+        if not types:
+            raise _err(source, top["records"][1], "records", "is empty")
+
+    ka = None
+    if "k_anonymity" in top:
+        ka = _k_anonymity(source, top["k_anonymity"][1], types)
+    elif "testimony" in types:
+        raise _err(
+            source,
+            root,
+            "k_anonymity",
+            "is required when testimonies are exported (default k is 5)",
+        )
+
+    filters = (
+        {n: (k, v) for n, k, v in _mapping(source, top["filters"][1], "filters")}
+        if "filters" in top
+        else {}
+    )
+    for fname, (knode, _v) in filters.items():
+        if fname not in ("sites", "countries", "from", "to", "status"):
+            raise _err(
+                source,
+                knode,
+                f"filters.{fname}",
+                "unknown filter; use sites, countries, from, to or status",
+            )
+    statuses = None
+    if "status" in filters:
+        statuses = frozenset(_string_list(source, filters["status"][1], "filters.status"))
+        for s in statuses:
+            if s not in STATUSES:
+                raise _err(source, filters["status"][1], "filters.status", f"unknown status {s!r}")
+    agg = None
+    if "aggregate" in top:
+        agg = _aggregate(source, top["aggregate"][1])
+    return Policy(
+        name=name,
+        audience=audience,
+        description=description,
+        types=types,
+        k_anonymity=ka,
+        sites=frozenset(_string_list(source, filters["sites"][1], "filters.sites"))
+        if "sites" in filters
+        else None,
+        countries=frozenset(_string_list(source, filters["countries"][1], "filters.countries"))
+        if "countries" in filters
+        else None,
+        date_from=_date(source, filters["from"][1], "filters.from") if "from" in filters else None,
+        date_to=_date(source, filters["to"][1], "filters.to") if "to" in filters else None,
+        statuses=statuses,
+        aggregate=agg,
+        source=source,
+        sha256=crypto.sha256(text.encode("utf-8")).hex(),
+        text=text,
+    )
+
+
+def _k_anonymity(source: str, node: yaml.Node, types: Mapping[str, TypeRules]) -> KAnonymity:
+    items = {n: (k, v) for n, k, v in _mapping(source, node, "k_anonymity")}
+    for name, (knode, _v) in items.items():
+        if name not in ("k", "quasi_identifiers", "max_suppression"):
+            raise _err(source, knode, f"k_anonymity.{name}", "unknown key")
+    k = 5
+    if "k" in items:
+        k = _scalar(source, items["k"][1], "k_anonymity.k")
+        if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+            raise _err(source, items["k"][1], "k_anonymity.k", "must be an integer of 2 or more")
+    if "quasi_identifiers" not in items:
+        raise _err(source, node, "k_anonymity.quasi_identifiers", "is required")
+    qnode = items["quasi_identifiers"][1]
+    quasi = _string_list(source, qnode, "k_anonymity.quasi_identifiers")
+    for q in quasi:
+        spec = FIELDS["testimony"].get(q)
+        if spec is None or spec.sensitivity is not Sensitivity.QUASI:
+            raise _err(
+                source,
+                qnode,
+                "k_anonymity.quasi_identifiers",
+                f"{q!r} is not a quasi-identifier of a testimony",
+            )
+    max_sup = 0.2
+    if "max_suppression" in items:
+        max_sup = _scalar(source, items["max_suppression"][1], "k_anonymity.max_suppression")
+        if (
+            isinstance(max_sup, bool)
+            or not isinstance(max_sup, (int, float))
+            or not 0 <= max_sup <= 1
+        ):
+            raise _err(
+                source,
+                items["max_suppression"][1],
+                "k_anonymity.max_suppression",
+                "must be a fraction between 0 and 1",
+            )
+    return KAnonymity(k, tuple(quasi), float(max_sup))
+
+
+def _aggregate(source: str, node: yaml.Node) -> Aggregate:
+    items = {n: (k, v) for n, k, v in _mapping(source, node, "aggregate")}
+    for name, (knode, _v) in items.items():
+        if name not in ("by", "suppress_at_or_below"):
+            raise _err(source, knode, f"aggregate.{name}", "unknown key")
+    if "by" not in items:
+        raise _err(source, node, "aggregate.by", "is required")
+    by = _string_list(source, items["by"][1], "aggregate.by")
+    for key in by:
+        if key not in AGGREGATE_KEYS:
+            raise _err(
+                source,
+                items["by"][1],
+                "aggregate.by",
+                f"unknown dimension {key!r}; use {', '.join(AGGREGATE_KEYS)}",
+            )
+    threshold = 3
+    if "suppress_at_or_below" in items:
+        threshold = _scalar(
+            source, items["suppress_at_or_below"][1], "aggregate.suppress_at_or_below"
+        )
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+            raise _err(
+                source,
+                items["suppress_at_or_below"][1],
+                "aggregate.suppress_at_or_below",
+                "must be an integer of 1 or more",
+            )
+    return Aggregate(tuple(by), threshold)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(p)) from None
+    if len(raw) > 1_000_000:
+        raise InvalidInputError("policy file larger than 1 MB", where=str(p))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInputError("not valid UTF-8", where=str(p)) from None
+    policy = parse_policy(text, str(p))
+    if p.suffix in (".yaml", ".yml") and p.stem != policy.name:
+        raise InvalidInputError(
+            f"policy: the name {policy.name!r} does not match the file name {p.name!r}",
+            where=str(p),
+        )
+    return policy
+
+
+def shipped_policies() -> dict[str, str]:
+    """Names and texts of the policies shipped with Evidence Vault."""
+    folder = resources.files("vault.shipped_policies")
+    return {
+        entry.name.removesuffix(".yaml"): entry.read_text(encoding="utf-8")
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    }
+
+
+def find_policy(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Policy:
+    """A policy by file path, by name in ``extra_dirs``, or by shipped name."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        return load_policy(candidate)
+    for folder in extra_dirs:
+        path = folder / f"{name_or_path}.yaml"
+        if path.is_file():
+            return load_policy(path)
+    shipped = shipped_policies()
+    if name_or_path in shipped:
+        return parse_policy(shipped[name_or_path], f"policies/{name_or_path}.yaml")
+    raise NotFoundError(
+        f"no policy {name_or_path!r}; shipped policies: {', '.join(sorted(shipped))}"
+    )

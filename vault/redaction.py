@@ -1,0 +1,196 @@
+"""Applying a policy to one decrypted record: field actions and generalization.
+
+Invariants:
+
+* A field is in the output only if the policy's action for it is not ``drop``; the
+  record type is always there. Nothing else is added.
+* Pseudonyms are keyed HMACs (never plain hashes): under a key derived per recipient
+  (stable across exports to that recipient, unlinkable between recipients) or a
+  random key per export. Record ids, ``site_id`` and ``evidence`` share one domain so
+  references between exported records still resolve.
+* Generalization can be made coarser by a *level* (k-anonymity): level 0 is what the
+  policy says; each level up coarsens every quasi-identifier one step, and the top
+  level drops them all.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from vault import crypto
+from vault.crypto import SecretKey
+from vault.policy import Action, Policy
+from vault.schema import FIELDS, flatten, unflatten
+from vault.scrub import Scrubber
+
+__all__ = ["MAX_LEVEL", "Redactor", "SiteInfo"]
+
+MAX_LEVEL: Final = 3
+_ID_FIELDS: Final = frozenset({"id", "site_id", "evidence"})
+_BIRTH_LADDER: Final = (10, 20)
+_DATE_LADDER: Final = ("quarter", "year")
+_SITE_LADDER: Final = ("region", "country")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteInfo:
+    """What generalization and filters need to know of a site."""
+
+    id: str
+    country: str
+    region: str | None
+
+
+def _band(year: int, width: int) -> str:
+    start = year - year % width
+    return f"{start}-{start + width - 1}"
+
+
+def _date(value: str, level: str) -> str:
+    if level == "month":
+        return value[:7]
+    if level == "quarter":
+        return f"{value[:4]}-Q{(int(value[5:7]) - 1) // 3 + 1}"
+    return value[:4]
+
+
+def _site(info: SiteInfo | None, level: str) -> str | None:
+    if info is None:
+        return None
+    if level == "region" and info.region:
+        return f"{info.country} / {info.region}"
+    return info.country
+
+
+class Redactor:
+    """Applies one policy to records, with one pseudonym key and one scrubber."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        recipient_key: SecretKey,
+        scrubber: Scrubber,
+        *,
+        export_key: SecretKey,
+    ) -> None:
+        self.policy = policy
+        self._keys = {"recipient": recipient_key, "export": export_key}
+        self.scrubber = scrubber
+        self._quasi = (
+            frozenset(policy.k_anonymity.quasi_identifiers) if policy.k_anonymity else frozenset()
+        )
+
+    def __repr__(self) -> str:
+        return f"Redactor(policy={self.policy.name!r})"
+
+    def pseudonym(self, scope: str, domain: str, value: str) -> str:
+        digest = crypto.blind_index(self._keys[scope], domain, value)
+        return "P-" + base64.b32encode(digest[:10]).decode("ascii").lower()
+
+    def _pseudonymize(self, scope: str, path: str, value: Any) -> Any:
+        domain = "record-id" if path in _ID_FIELDS else path
+        if isinstance(value, list):
+            return [self.pseudonym(scope, domain, str(v)) for v in value]
+        return self.pseudonym(scope, domain, str(value))
+
+    def _apply(
+        self, action: Action, path: str, value: Any, level: int, site: SiteInfo | None
+    ) -> tuple[bool, Any]:
+        """``(present, value)`` for one field under one action and level."""
+        kind = action.kind
+        if path in self._quasi and level > 0:
+            return self._coarser(action, path, value, level, site)
+        if kind == "keep":
+            return True, value
+        if kind == "drop":
+            return False, None
+        if kind == "mask":
+            text = str(value)
+            keep = int(action.param)
+            hidden = max(len(text) - keep, 0)
+            return True, "•" * hidden + (text[hidden:] if keep else "")
+        if kind == "pseudonymize":
+            return True, self._pseudonymize(str(action.param), path, value)
+        if kind == "generalize":
+            return self._generalize(path, value, action.param, site)
+        if kind == "scrub":
+            return True, self.scrubber.scrub(str(value), action.param)
+        raise AssertionError(kind)  # pragma: no cover - policies are validated
+
+    def _generalize(
+        self, path: str, value: Any, param: Any, site: SiteInfo | None
+    ) -> tuple[bool, Any]:
+        if path.endswith("birth_year"):
+            return True, _band(int(value), int(param))
+        if path == "site_id":
+            result = _site(site, str(param))
+            return result is not None, result
+        return True, _date(str(value), str(param))
+
+    def _coarser(
+        self, action: Action, path: str, value: Any, level: int, site: SiteInfo | None
+    ) -> tuple[bool, Any]:
+        # Each level coarsens one step beyond the policy; the top level drops.
+        if action.kind == "drop" or level >= MAX_LEVEL:
+            return False, None
+        step = level - 1
+        if path.endswith("birth_year"):
+            width = _BIRTH_LADDER[step]
+            if action.kind == "generalize" and int(action.param) > width:
+                width = int(action.param)
+            return True, _band(int(value), width)
+        if path == "site_id":
+            return self._generalize(path, value, _SITE_LADDER[step], site)
+        if FIELDS["testimony"][path].kind == "date":
+            return True, _date(str(value), _DATE_LADDER[step])
+        # Categorical values (gender, nationality, ...) have no coarser form:
+        # they stay until the top level drops them.
+        return self._apply(action, path, value, 0, site)
+
+    def redact(
+        self,
+        record: Mapping[str, Any],
+        *,
+        level: int = 0,
+        site: SiteInfo | None = None,
+    ) -> dict[str, Any]:
+        """The record as the policy lets this audience see it."""
+        rtype = record["type"]
+        rules = self.policy.types[rtype]
+        risk = record.get("risk")
+        high = isinstance(risk, dict) and risk.get("retaliation") == "high"
+        order: list[str] = []
+        values: dict[str, Any] = {"type": rtype}
+        for path, value in flatten(record):
+            order.append(path)
+            if path == "type" or value is None or isinstance(value, dict):
+                continue
+            action = rules.action_for(rtype, path, high_risk=high)
+            present, out = self._apply(action, path, value, level, site)
+            if present:
+                values[path] = out
+        return unflatten(order, values)
+
+    def quasi_key(
+        self, record: Mapping[str, Any], level: int, site: SiteInfo | None
+    ) -> tuple[Any, ...]:
+        """The exported quasi-identifier values of a testimony at a level."""
+        if self.policy.k_anonymity is None:
+            return ()
+        rules = self.policy.types["testimony"]
+        risk = record.get("risk")
+        high = isinstance(risk, dict) and risk.get("retaliation") == "high"
+        flat = dict(flatten(record))
+        out: list[Any] = []
+        for path in self.policy.k_anonymity.quasi_identifiers:
+            value = flat.get(path)
+            if value is None:
+                out.append(None)
+                continue
+            action = rules.action_for("testimony", path, high_risk=high)
+            present, result = self._apply(action, path, value, level, site)
+            out.append(result if present else None)
+        return tuple(out)

@@ -1,0 +1,282 @@
+"""Free-text scrubbing without a language model.
+
+A :class:`Scrubber` replaces, in narratives, summaries and details:
+
+* every identity term the vault knows for the site being exported: each worker's
+  name and each part of it, employee id, phone, e-mail and address, and every person
+  named in ``persons_mentioned`` — in any letter case, with or without diacritics
+  (Nguyễn = NGUYEN = nguyen), with punctuation or a possessive around it, and inside
+  scripts written without spaces (Thai, Chinese, Japanese, Lao, Khmer, Myanmar);
+* phone numbers in any national or international format (``phonenumbers``),
+  e-mail addresses, and runs of six or more digits (ID numbers).
+
+Replacements are typed and consistent within one export: ``[WORKER-3]``,
+``[PERSON-7]``, ``[NAME]`` (a name part shared by several people), ``[EMPLOYEE-ID]``,
+``[PHONE]``, ``[EMAIL]``, ``[ADDRESS]``, ``[NUMBER]``.
+
+Matching runs one Aho–Corasick automaton (``pyahocorasick``) over a folded copy of
+the text (NFKD, combining marks removed, case-folded, a few letters that do not
+decompose mapped by hand), so its cost does not grow with the number of names.
+Invariant: scrubbing only ever removes information; when in doubt it replaces.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import ahocorasick
+import phonenumbers
+
+__all__ = ["Scrubber", "SiteTerms", "fold"]
+
+# Letters that NFKD does not decompose into a base letter and a mark.
+_EXTRA_FOLD: Final = str.maketrans(
+    {
+        "đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "ı": "i",
+        "ł": "l",
+        "ø": "o",
+        "ŧ": "t",
+        "æ": "ae",
+        "œ": "oe",
+        "ŋ": "n",
+        "ʼ": "'",
+        "’": "'",
+        "‘": "'",
+    }
+)
+_NO_SPACE_SCRIPTS: Final = (
+    "THAI",
+    "CJK",
+    "LAO",
+    "KHMER",
+    "MYANMAR",
+    "HIRAGANA",
+    "KATAKANA",
+    "TIBETAN",
+    "IDEOGRAPHIC",
+)
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
+_DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
+_SPLIT = re.compile(r"[\s,;:()\[\]{}\"'“”‘’«»/\\|.]+")
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_REPEATED_TOKEN = re.compile(r"(\[[A-Z]+(?:-\d+)?\])(?:\s+\1)+")
+MIN_PART: Final = 2
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(c: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", c)
+    base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return base.casefold().translate(_EXTRA_FOLD)
+
+
+def fold(text: str) -> tuple[str, list[int]]:
+    """Fold ``text`` for matching; also return, per folded character, its source index."""
+    if text.isascii():
+        return text.lower(), list(range(len(text)))
+    out: list[str] = []
+    index: list[int] = []
+    for i, c in enumerate(text):
+        f = _fold_char(c)
+        out.append(f)
+        index.extend([i] * len(f))
+    return "".join(out), index
+
+
+@functools.lru_cache(maxsize=8192)
+def _no_space_script(c: str) -> bool:
+    return unicodedata.name(c, "").startswith(_NO_SPACE_SCRIPTS)
+
+
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() and not _no_space_script(c)
+
+
+@dataclass
+class SiteTerms:
+    """Identity terms of one site: ``(text, token kind, person key)``."""
+
+    terms: list[tuple[str, str, str]]
+    regions: set[str]
+
+    def __init__(self) -> None:
+        self.terms = []
+        self.regions = set()
+
+    def add_person(self, name: str, kind: str, key: str) -> None:
+        """A name: the whole of it and each part, typed WORKER or PERSON."""
+        name = name.strip()
+        if not name:
+            return
+        self.terms.append((name, kind, key))
+        # "Name (nickname)" is also written without the part in brackets.
+        core = _BRACKETED.sub(" ", name).strip()
+        if core and core != name:
+            self.terms.append((core, kind, key))
+        parts = [p for p in _SPLIT.split(name) if p]
+        for part in parts:
+            if len(part) >= MIN_PART and part.casefold() not in ("fictional",):
+                self.terms.append((part, kind, key))
+        # A name in a script without spaces is often used without its first
+        # character (the family name): 王小明 -> 小明.
+        if len(name) >= 3 and all(_no_space_script(c) for c in name):
+            self.terms.append((name[1:], kind, key))
+
+    def add_identifier(self, value: str, kind: str) -> None:
+        value = value.strip()
+        if len(value) >= 3:
+            self.terms.append((value, kind, value))
+
+
+class Scrubber:
+    """Replaces identity terms and contact data in free text, for one export."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, dict[str, int]] = {"WORKER": {}, "PERSON": {}}
+        self._automaton: ahocorasick.Automaton | None = None
+        self._regions: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return "Scrubber(...)"
+
+    def _token(self, kind: str, key: str) -> str:
+        if kind not in self._numbers:
+            return f"[{kind}]"
+        table = self._numbers[kind]
+        if key not in table:
+            table[key] = sum(len(t) for t in self._numbers.values()) + 1
+        return f"[{kind}-{table[key]}]"
+
+    def load_site(self, site: SiteTerms) -> None:
+        """Build the automaton for one site's terms (replacing the previous site's)."""
+        owners: dict[str, set[tuple[str, str]]] = {}
+        for text, kind, key in site.terms:
+            folded, _ = fold(text)
+            folded = folded.strip()
+            if folded:
+                owners.setdefault(folded, set()).add((kind, key))
+        automaton = ahocorasick.Automaton()
+        for folded, who in owners.items():
+            if len(who) == 1:
+                (kind, key) = next(iter(who))
+                token = self._token(kind, key)
+            else:
+                kinds = {k for k, _ in who}
+                # A part several people share cannot name one of them: say only
+                # that a name stood here.
+                token = "[NAME]" if kinds <= {"WORKER", "PERSON"} else f"[{min(kinds)}]"
+            boundary = not any(_no_space_script(c) for c in folded)
+            automaton.add_word(folded, (len(folded), token, boundary))
+        if len(automaton):
+            automaton.make_automaton()
+            self._automaton = automaton
+        else:
+            self._automaton = None
+        self._regions = tuple(sorted(r for r in site.regions if r))
+
+    def scrub(self, text: str, limit: int | None = None) -> str:
+        """The text with every known identity term and contact detail replaced."""
+        text = self._replace_terms(text)
+        text = _EMAIL.sub("[EMAIL]", text)
+        text = self._replace_phones(text)
+        text = _DIGIT_RUN.sub(_number_or_date, text)
+        if limit is not None and len(text) > limit:
+            text = text[: limit - 1].rstrip() + "…"
+        return text
+
+    def _replace_terms(self, text: str) -> str:
+        if self._automaton is None:
+            return text
+        folded, index = fold(text)
+        spans: list[tuple[int, int, str]] = []
+        for end, (length, token, boundary) in self._automaton.iter(folded):
+            start = end - length + 1
+            if boundary and (
+                (start > 0 and _is_word_char(folded[start - 1]))
+                or (end + 1 < len(folded) and _is_word_char(folded[end + 1]))
+            ):
+                continue
+            spans.append((start, end + 1, token))
+        if not spans:
+            return text
+        # Leftmost, then longest; overlapping shorter matches are dropped.
+        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        out: list[str] = []
+        cursor = 0
+        for start, end, token in spans:
+            src_start = index[start]
+            src_end = index[end - 1] + 1
+            if src_start < cursor:
+                continue
+            # Extend over combining marks that belonged to the last matched letter.
+            while src_end < len(text) and unicodedata.combining(text[src_end]):
+                src_end += 1
+            out.append(text[cursor:src_start])
+            out.append(token)
+            cursor = src_end
+        out.append(text[cursor:])
+        # "[WORKER-3] [WORKER-3]" (given and family name matched apart) reads as one.
+        return _REPEATED_TOKEN.sub(r"\1", "".join(out))
+
+    def _replace_phones(self, text: str) -> str:
+        spans: list[tuple[int, int]] = []
+        for region in (*self._regions, "ZZ"):
+            for match in phonenumbers.PhoneNumberMatcher(text, region):
+                spans.append((match.start, match.end))
+        if not spans:
+            return text
+        out: list[str] = []
+        cursor = 0
+        for start, end in sorted(spans):
+            if start < cursor:
+                cursor = max(cursor, end)
+                continue
+            out.append(text[cursor:start])
+            out.append("[PHONE]")
+            cursor = end
+        out.append(text[cursor:])
+        return "".join(out)
+
+
+def _number_or_date(match: re.Match[str]) -> str:
+    value = match.group(0)
+    return value if _DATE_LIKE.fullmatch(value) else "[NUMBER]"
+
+
+def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -> SiteTerms:
+    """Collect the identity terms of a site's testimonies (decrypted with identity)."""
+    terms = SiteTerms()
+    if country:
+        terms.regions.add(country)
+    for record in records:
+        worker = record.get("worker")
+        if isinstance(worker, dict):
+            if isinstance(worker.get("nationality"), str):
+                terms.regions.add(worker["nationality"])
+            if isinstance(worker.get("name"), str):
+                # Keyed by the folded name: one worker's testimonies share a number.
+                terms.add_person(worker["name"], "WORKER", fold(worker["name"])[0])
+            for field, kind in (
+                ("employee_id", "EMPLOYEE-ID"),
+                ("phone", "PHONE"),
+                ("email", "EMAIL"),
+                ("address", "ADDRESS"),
+            ):
+                if isinstance(worker.get(field), str):
+                    terms.add_identifier(worker[field], kind)
+        persons = record.get("persons_mentioned")
+        if isinstance(persons, list):
+            for person in persons:
+                if isinstance(person, dict) and isinstance(person.get("name"), str):
+                    name = person["name"]
+                    terms.add_person(name, "PERSON", fold(name)[0])
+    return terms
