@@ -60,6 +60,11 @@ EXPORT_FORMAT: Final = "evidence-vault-export/1"
 MEMBERS: Final = ("manifest.json", "manifest.sig", "signing-key.pem", "records.jsonl")
 _CHUNK: Final = 64 * 1024
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+_CELL_NAMES: Final = {
+    "type": "record_type",
+    "site.country": "site_country",
+    "site.kind": "site_kind",
+}
 
 
 class RecordSource(Protocol):
@@ -271,7 +276,11 @@ def _aggregate(
             result.excluded["small_cell"] += count
             continue
         result.included["count"] += 1
-        yield {"type": "count", **dict(zip(policy.aggregate.by, key, strict=True)), "count": count}
+        cell = {
+            _CELL_NAMES.get(dim, dim): value
+            for dim, value in zip(policy.aggregate.by, key, strict=True)
+        }
+        yield {"type": "count", **cell, "count": count}
 
 
 class _IterReader:

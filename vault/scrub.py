@@ -126,10 +126,12 @@ class SiteTerms:
         for part in parts:
             if len(part) >= MIN_PART and part.casefold() not in ("fictional",):
                 self.terms.append((part, kind, key))
-        # A name in a script without spaces is often used without its first
-        # character (the family name): 王小明 -> 小明.
-        if len(name) >= 3 and all(_no_space_script(c) for c in name):
+        # A name in a script without spaces is often used without its family name,
+        # or the family name alone (老李): 王小明 -> 小明, 王. Replacing every use of
+        # a one-character family name over-redacts; that is the safe side.
+        if len(name) >= 2 and all(_no_space_script(c) for c in name):
             self.terms.append((name[1:], kind, key))
+            self.terms.append((name[:1], kind, key))
 
     def add_identifier(self, value: str, kind: str) -> None:
         value = value.strip()
