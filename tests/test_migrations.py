@@ -58,3 +58,19 @@ def test_open_refuses_an_unknown_schema_revision(backend: Backend) -> None:
     engine.dispose()
     with backend.open() as v:
         assert v.get("T-0001") == sample_records()[4]
+
+
+def test_0002_adds_recipients_and_exports_to_a_0001_vault(backend: Backend) -> None:
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+    engine = connect(_url(backend))
+    migrate(engine, "0001")
+    assert "recipients" not in inspect(engine).get_table_names()
+    engine.dispose()
+    # Opening upgrades the schema in place; the records are untouched.
+    with backend.open() as v:
+        assert v.get("T-0001") == sample_records()[4]
+        assert v.recipients() == []
+    engine = connect(_url(backend))
+    assert schema_revision(engine) == head_revision() == "0002"
+    engine.dispose()

@@ -28,7 +28,7 @@ import click
 from vault.core import RecordSummary, Vault
 from vault.crypto import KdfParams, Passphrase
 from vault.errors import InvalidInputError, UsageError, VaultError
-from vault.export import verify_export
+from vault.export import verify_export, write_age_identity
 from vault.policy import Policy, find_policy, load_policy, shipped_policies
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_records
@@ -649,18 +649,40 @@ def demo(demo_dir: Path) -> None:
         click.echo(json.dumps(v.get("T-0001"), ensure_ascii=False, indent=2))
         hits = v.find(employee_id="EMP-55001")
         click.echo(f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}")
-    quoted_vault = str(vault_dir)
+        key_file = demo_dir / "union-recipient-key.txt"
+        public = write_age_identity(key_file)
+        v.add_recipient("demo-union", public)
+        export_file = demo_dir / "union-export.age"
+        manifest = v.export(find_policy("union"), "demo-union", export_file)
+        click.echo(
+            f"\n6. Exported under the 'union' policy to {export_file.name} (age-encrypted, "
+            f"signed): {_counts_text(manifest['counts'])}"
+        )
+        signer = demo_dir / "vault-signing-key.pem"
+        signer.write_bytes(v.public_signing_key_pem())
+    report = verify_export(export_file, key_file, signer)
+    click.echo(
+        f"7. Verified as the recipient would: signature by the pinned vault key, "
+        f"{report.lines} record lines, every hash matches."
+    )
+    vault_args = f"--vault {vault_dir} --passphrase-file {pass_file}"
     click.echo(
         f"""
 Where everything is:
-  vault folder     {vault_dir.resolve()}  (one encrypted SQLite file)
-  passphrase       {pass_file.resolve()}  (demo only; keep real ones out of files)
-  sample data      {sample}
+  vault folder      {vault_dir.resolve()}  (one encrypted SQLite file)
+  passphrase        {pass_file.resolve()}  (demo only; keep real ones out of files)
+  sample data       {sample}
+  export            {export_file.resolve()}
+  recipient's key   {key_file.resolve()}
+  vault public key  {signer.resolve()}
 
 Try:
-  evault --vault {quoted_vault} --passphrase-file {pass_file} list --type testimony
-  evault --vault {quoted_vault} --passphrase-file {pass_file} show T-0002
-  evault --vault {quoted_vault} --passphrase-file {pass_file} find --phone 0812345678 --country TH
+  evault {vault_args} list --type testimony
+  evault {vault_args} show T-0002
+  evault {vault_args} find --phone 0812345678 --country TH
+  evault {vault_args} policy explain union
+  evault verify-export {export_file} --identity {key_file} --signer {signer}
+  age -d -i {key_file} {export_file} | tar -xO records.jsonl
 """
     )
 

@@ -53,6 +53,7 @@ __all__ = [
     "parse_recipient",
     "plan_records",
     "verify_export",
+    "write_age_identity",
     "write_archive",
 ]
 
@@ -460,6 +461,16 @@ class VerifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def write_age_identity(path: Path) -> str:
+    """Create an age identity file (mode 0600, as age-keygen writes it); return its recipient."""
+    identity = pyrage.x25519.Identity.generate()
+    public = str(identity.to_public())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"# public key: {public}\n{identity}\n")
+    return public
 
 
 def load_identities(path: Path) -> list[Any]:

@@ -205,6 +205,8 @@ def _err(source: str, node: yaml.Node | None, key: str, message: str) -> Invalid
 
 
 def _mapping(source: str, node: yaml.Node, key: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+        raise _err(source, node, key, "is empty; a policy must say what it exports")
     if not isinstance(node, yaml.MappingNode):
         raise _err(source, node, key, "must be a mapping")
     out: list[tuple[str, yaml.Node, yaml.Node]] = []
@@ -222,8 +224,12 @@ def _mapping(source: str, node: yaml.Node, key: str) -> list[tuple[str, yaml.Nod
 def _scalar(source: str, node: yaml.Node, key: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise _err(source, node, key, "must be a single value")
-    # The safe constructor turns the node into int, float, bool, date or str.
-    return _Loader("").construct_object(node)
+    # The safe constructor turns the node into int, float, bool, date or str, and
+    # refuses any other tag (no object is ever built from a policy file).
+    try:
+        return _Loader("").construct_object(node)
+    except yaml.YAMLError:
+        raise _err(source, node, key, "malformed YAML value (unsupported tag)") from None
 
 
 def _string(source: str, node: yaml.Node, key: str) -> str:
