@@ -27,6 +27,7 @@ from typing import IO, Any, Final, Self
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from vault import crypto, sharing
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
@@ -73,7 +74,7 @@ __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
 FORMAT_VERSION: Final = "1"
 BATCH_SIZE: Final = 2_000
-_NO_IDENTITY: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATIONAL)
+_OTHER_VERSION = aliased(RecordVersion)
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
 
@@ -842,23 +843,27 @@ class Vault:
     def export_sites(self) -> dict[str, SiteInfo]:
         """Site reference -> id, country, region, for filters and generalization."""
         out: dict[str, SiteInfo] = {}
-        for site_ref, record in self.export_records(frozenset({"site"}), identity=False):
+        for site_ref, record in self.export_records(
+            frozenset({"site"}), classes=frozenset({"operational"})
+        ):
             assert record is not None
             out[site_ref] = SiteInfo(record["id"], record["country"], record.get("region"))
         return out
 
     def export_records(
-        self, types: frozenset[str], *, identity: bool, site_ref: str | None = None
+        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """Latest versions, by site then insertion order, decrypted.
+        """Latest versions, by site then insertion order, with the key classes asked for.
 
         With ``identity``, testimonies whose identity cannot be opened (erased)
         come as ``None``: an export that needs identity terms leaves them out.
         """
-        latest = (
-            select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
-            .group_by(RecordVersion.record_ref)
-            .subquery()
+        # The latest version through a correlated look-up on the primary key, so a
+        # query for one site costs that site's records, not the whole table.
+        newest = (
+            select(func.max(_OTHER_VERSION.version))
+            .where(_OTHER_VERSION.record_ref == Record.ref)
+            .scalar_subquery()
         )
         query = (
             select(
@@ -869,10 +874,10 @@ class Vault:
                 Subject.wrapped_key,
                 *RecordVersion.__table__.c,
             )
-            .join(latest, latest.c.record_ref == Record.ref)
+            .select_from(Record)
             .join(
                 RecordVersion,
-                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
+                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == newest),
             )
             .outerjoin(Subject, Subject.id == Record.subject_id)
             .where(Record.type.in_(sorted(types)))
@@ -880,7 +885,8 @@ class Vault:
         )
         if site_ref is not None:
             query = query.where(Record.site_ref == site_ref)
-        classes = tuple(KeyClass) if identity else _NO_IDENTITY
+        identity = "identity" in classes
+        wanted = tuple(KeyClass(c) for c in sorted(classes))
         with self._read() as conn:
             result = conn.execute(query.execution_options(yield_per=500))
             with result:
@@ -902,7 +908,7 @@ class Vault:
                         row.version,
                         subject,
                         what,
-                        classes=classes,
+                        classes=wanted,
                     )
                     yield row.site_ref, record
 

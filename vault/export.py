@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import tarfile
@@ -61,6 +62,8 @@ EXPORT_FORMAT: Final = "evidence-vault-export/1"
 MEMBERS: Final = ("manifest.json", "manifest.sig", "signing-key.pem", "records.jsonl")
 _CHUNK: Final = 64 * 1024
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+_OPERATIONAL: Final = frozenset({"operational"})
+_ALL_CLASSES: Final = frozenset({"identity", "special", "narrative", "operational"})
 _CELL_NAMES: Final = {
     "type": "record_type",
     "site.country": "site_country",
@@ -76,7 +79,7 @@ class RecordSource(Protocol):
     def export_counts(self) -> dict[str, int]: ...
 
     def export_records(
-        self, types: frozenset[str], *, identity: bool, site_ref: str | None = None
+        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, dict[str, Any] | None]]: ...
 
 
@@ -192,13 +195,16 @@ def plan_records(
     groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
     ka = policy.k_anonymity
     if "testimony" in types and ka is not None:
-        for site_ref, record in source.export_records(frozenset({"testimony"}), identity=False):
+        for site_ref, record in source.export_records(
+            frozenset({"testimony"}), classes=_OPERATIONAL
+        ):
             if record is None:
                 continue
             site = sites.get(site_ref)
             if _gate(policy, record, site) is None:
-                for level in range(MAX_LEVEL + 1):
-                    groups[level][redactor.quasi_key(record, level, site)] += 1
+                keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
+                for level, key in enumerate(keys):
+                    groups[level][key] += 1
         total = sum(groups[0].values())
         result.level = MAX_LEVEL
         for level in range(MAX_LEVEL + 1):
@@ -208,7 +214,8 @@ def plan_records(
                 break
     chosen = groups[result.level]
 
-    # Pass 2, site by site: the site's identity terms feed the scrubber, then its
+    # Pass 2, site by site: the site's records are read once (the largest site
+    # bounds memory); its testimonies' identity terms feed the scrubber, then its
     # records go out.
     scrubbing = any(
         a.kind == "scrub"
@@ -221,33 +228,34 @@ def plan_records(
         if spec.sensitivity is Sensitivity.IDENTITY
         for high in (False, True)
     )
-    current: str | None = None
-    for site_ref, record in source.export_records(types, identity=needs_identity):
-        if record is None:
-            result.excluded["identity_unavailable"] += 1
-            continue
+    scan = types | {"testimony"} if scrubbing else types
+    classes = _ALL_CLASSES if needs_identity or scrubbing else _ALL_CLASSES - {"identity"}
+    rows = source.export_records(frozenset(scan), classes=classes)
+    for site_ref, group in itertools.groupby(rows, key=lambda row: row[0]):
+        batch = [record for _ref, record in group]
         site = sites.get(site_ref)
-        if scrubbing and site_ref != current:
-            current = site_ref
-            people = (
-                r
-                for _ref, r in source.export_records(
-                    frozenset({"testimony"}), identity=True, site_ref=site_ref
-                )
-                if r is not None
-            )
+        if scrubbing:
+            people = (r for r in batch if r is not None and r["type"] == "testimony")
             redactor.scrubber.load_site(site_terms_from(people, site.country if site else None))
-        reason = _gate(policy, record, site)
-        level = 0
-        if reason is None and record["type"] == "testimony" and ka is not None:
-            level = result.level
-            if chosen[redactor.quasi_key(record, level, site)] < ka.k:
-                reason = "k_anonymity"
-        if reason is not None:
-            result.excluded[reason] += 1
-            continue
-        result.included[record["type"]] += 1
-        yield redactor.redact(record, level=level, site=site)
+        for record in batch:
+            if record is None:
+                # A testimony whose identity was erased cannot be scrubbed of it.
+                if "testimony" in types:
+                    result.excluded["identity_unavailable"] += 1
+                continue
+            if record["type"] not in types:
+                continue
+            reason = _gate(policy, record, site)
+            level = 0
+            if reason is None and record["type"] == "testimony" and ka is not None:
+                level = result.level
+                if chosen[redactor.quasi_key(record, level, site)] < ka.k:
+                    reason = "k_anonymity"
+            if reason is not None:
+                result.excluded[reason] += 1
+                continue
+            result.included[record["type"]] += 1
+            yield redactor.redact(record, level=level, site=site)
 
 
 def _aggregate(
@@ -260,7 +268,7 @@ def _aggregate(
     assert policy.aggregate is not None
     cells: Counter[tuple[Any, ...]] = Counter()
     members: Counter[tuple[Any, ...]] = Counter()
-    for site_ref, record in source.export_records(types, identity=False):
+    for site_ref, record in source.export_records(types, classes=_OPERATIONAL):
         if record is None:
             continue
         site = sites.get(site_ref)
@@ -290,8 +298,17 @@ class _IterReader:
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks = iter(chunks)
         self._buffer = bytearray()
+        self.error: BaseException | None = None
 
     def read(self, size: int = -1) -> bytes:
+        try:
+            return self._read(size)
+        except BaseException as exc:
+            # pyrage turns any error into its own; keep ours to re-raise.
+            self.error = exc
+            raise
+
+    def _read(self, size: int) -> bytes:
         while size < 0 or len(self._buffer) < size:
             chunk = next(self._chunks, None)
             if chunk is None:
@@ -303,6 +320,16 @@ class _IterReader:
             out = bytes(self._buffer[:size])
             del self._buffer[:size]
         return out
+
+
+def _encrypt(reader: _IterReader, sink: IO[bytes], recipient: Any) -> None:
+    """age-encrypt what ``reader`` yields; errors of the producer come out as they were."""
+    try:
+        pyrage.encrypt_io(reader, sink, [recipient])
+    except pyrage.EncryptError:
+        if reader.error is not None:
+            raise reader.error from None
+        raise
 
 
 def _tar_member(name: str, size: int, mtime: int) -> bytes:
@@ -345,8 +372,9 @@ def _spool(records: Iterable[dict[str, Any]], folder: Path) -> _Spooled:
             yield line
 
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - returned open
+    reader = _IterReader(lines())
     try:
-        pyrage.encrypt_io(_IterReader(lines()), spool, [identity.to_public()])
+        _encrypt(reader, spool, identity.to_public())
     except BaseException:
         spool.close()
         raise
@@ -434,7 +462,7 @@ def write_archive(
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".evault-export-")
             try:
                 with os.fdopen(fd, "wb") as sink:
-                    pyrage.encrypt_io(_IterReader(tar_stream()), sink, [recipient])
+                    _encrypt(_IterReader(tar_stream()), sink, recipient)
                     sink.flush()
                     os.fsync(sink.fileno())
             except BaseException:

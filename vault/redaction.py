@@ -79,6 +79,7 @@ class Redactor:
         self.policy = policy
         self._keys = {"recipient": recipient_key, "export": export_key}
         self.scrubber = scrubber
+        self._action_cache: dict[tuple[str, bool], dict[str, Action]] = {}
         self._quasi = (
             frozenset(policy.k_anonymity.quasi_identifiers) if policy.k_anonymity else frozenset()
         )
@@ -159,38 +160,61 @@ class Redactor:
     ) -> dict[str, Any]:
         """The record as the policy lets this audience see it."""
         rtype = record["type"]
-        rules = self.policy.types[rtype]
-        risk = record.get("risk")
-        high = isinstance(risk, dict) and risk.get("retaliation") == "high"
+        actions = self._actions(rtype, _high_risk(record))
         order: list[str] = []
         values: dict[str, Any] = {"type": rtype}
         for path, value in flatten(record):
             order.append(path)
             if path == "type" or value is None or isinstance(value, dict):
                 continue
-            action = rules.action_for(rtype, path, high_risk=high)
+            action = actions[path]
+            if action.kind == "drop" and path not in self._quasi:
+                continue
             present, out = self._apply(action, path, value, level, site)
             if present:
                 values[path] = out
         return unflatten(order, values)
 
+    def quasi_keys(
+        self, record: Mapping[str, Any], site: SiteInfo | None, levels: range
+    ) -> list[tuple[Any, ...]]:
+        """The exported quasi-identifier values of a testimony, at each level."""
+        if self.policy.k_anonymity is None:
+            return [() for _ in levels]
+        actions = self._actions("testimony", _high_risk(record))
+        flat = dict(flatten(record))
+        quasi = [
+            (path, flat.get(path), actions[path])
+            for path in self.policy.k_anonymity.quasi_identifiers
+        ]
+        out = []
+        for level in levels:
+            key: list[Any] = []
+            for path, value, action in quasi:
+                if value is None:
+                    key.append(None)
+                    continue
+                present, result = self._apply(action, path, value, level, site)
+                key.append(result if present else None)
+            out.append(tuple(key))
+        return out
+
     def quasi_key(
         self, record: Mapping[str, Any], level: int, site: SiteInfo | None
     ) -> tuple[Any, ...]:
-        """The exported quasi-identifier values of a testimony at a level."""
-        if self.policy.k_anonymity is None:
-            return ()
-        rules = self.policy.types["testimony"]
-        risk = record.get("risk")
-        high = isinstance(risk, dict) and risk.get("retaliation") == "high"
-        flat = dict(flatten(record))
-        out: list[Any] = []
-        for path in self.policy.k_anonymity.quasi_identifiers:
-            value = flat.get(path)
-            if value is None:
-                out.append(None)
-                continue
-            action = rules.action_for("testimony", path, high_risk=high)
-            present, result = self._apply(action, path, value, level, site)
-            out.append(result if present else None)
-        return tuple(out)
+        """The exported quasi-identifier values of a testimony at one level."""
+        return self.quasi_keys(record, site, range(level, level + 1))[0]
+
+    def _actions(self, rtype: str, high: bool) -> dict[str, Action]:
+        # Resolved once per record type and risk: field rule, class rule, or drop.
+        cached = self._action_cache.get((rtype, high))
+        if cached is None:
+            rules = self.policy.types[rtype]
+            cached = {path: rules.action_for(rtype, path, high_risk=high) for path in FIELDS[rtype]}
+            self._action_cache[(rtype, high)] = cached
+        return cached
+
+
+def _high_risk(record: Mapping[str, Any]) -> bool:
+    risk = record.get("risk")
+    return isinstance(risk, dict) and risk.get("retaliation") == "high"

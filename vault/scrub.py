@@ -32,7 +32,7 @@ from typing import Final
 import ahocorasick
 import phonenumbers
 
-__all__ = ["Scrubber", "SiteTerms", "fold"]
+__all__ = ["Scrubber", "SiteTerms", "fold", "fold_text", "site_terms_from"]
 
 # Letters that NFKD does not decompose into a base letter and a mark.
 _EXTRA_FOLD: Final = str.maketrans(
@@ -64,6 +64,7 @@ _NO_SPACE_SCRIPTS: Final = (
     "IDEOGRAPHIC",
 )
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_MAYBE_PHONE = re.compile(r"\d(?:[\s().\-/]*\d){4,}")
 _DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
 _DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
 _SPLIT = re.compile(r"[\s,;:()\[\]{}\"'“”‘’«»/\\|.]+")
@@ -77,6 +78,13 @@ def _fold_char(c: str) -> str:
     decomposed = unicodedata.normalize("NFKD", c)
     base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return base.casefold().translate(_EXTRA_FOLD)
+
+
+def fold_text(text: str) -> str:
+    """The folded form of ``text`` alone (see :func:`fold`)."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(c) for c in text)
 
 
 def fold(text: str) -> tuple[str, list[int]]:
@@ -162,8 +170,7 @@ class Scrubber:
         """Build the automaton for one site's terms (replacing the previous site's)."""
         owners: dict[str, set[tuple[str, str]]] = {}
         for text, kind, key in site.terms:
-            folded, _ = fold(text)
-            folded = folded.strip()
+            folded = fold_text(text).strip()
             if folded:
                 owners.setdefault(folded, set()).add((kind, key))
         automaton = ahocorasick.Automaton()
@@ -230,6 +237,9 @@ class Scrubber:
         return _REPEATED_TOKEN.sub(r"\1", "".join(out))
 
     def _replace_phones(self, text: str) -> str:
+        # The matcher is slow; most narratives hold no run of digits long enough.
+        if not _MAYBE_PHONE.search(text):
+            return text
         spans: list[tuple[int, int]] = []
         for region in (*self._regions, "ZZ"):
             for match in phonenumbers.PhoneNumberMatcher(text, region):
@@ -266,7 +276,7 @@ def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -
                 terms.regions.add(worker["nationality"])
             if isinstance(worker.get("name"), str):
                 # Keyed by the folded name: one worker's testimonies share a number.
-                terms.add_person(worker["name"], "WORKER", fold(worker["name"])[0])
+                terms.add_person(worker["name"], "WORKER", fold_text(worker["name"]))
             for field, kind in (
                 ("employee_id", "EMPLOYEE-ID"),
                 ("phone", "PHONE"),
@@ -280,5 +290,5 @@ def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -
             for person in persons:
                 if isinstance(person, dict) and isinstance(person.get("name"), str):
                     name = person["name"]
-                    terms.add_person(name, "PERSON", fold(name)[0])
+                    terms.add_person(name, "PERSON", fold_text(name))
     return terms
