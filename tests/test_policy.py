@@ -68,6 +68,11 @@ def _err(text: str) -> str:
         (BASE.replace("id: keep", "id: {mask: 99}"), "mask keeps 0 to 8"),
         (BASE.replace("id: keep", "id: {mask: 2, keep: 1}"), "a rule is one action"),
         (BASE.replace("id: keep", "id: {pseudonymize: forever}"), "pseudonymize scope"),
+        (BASE.replace("id: keep", "worker.migrant: {mask: 2}"), "mask applies to short text"),
+        (
+            BASE.replace("id: keep", "narrative: {pseudonymize: export}"),
+            "pseudonymize applies to ids",
+        ),
         (BASE.replace("id: keep", "worker.gender: {generalize: 5}"), "cannot be generalized"),
         (BASE.replace("id: keep", "worker.birth_year: {generalize: 7}"), "a band of 5, 10 or 20"),
         (BASE.replace("id: keep", "received_on: {generalize: week}"), "month, quarter or year"),

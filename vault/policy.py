@@ -288,9 +288,17 @@ def _check_action(
     if kind == "mask":
         if isinstance(param, bool) or not isinstance(param, int) or not 0 <= param <= 8:
             raise _err(source, node, key, "mask keeps 0 to 8 trailing characters")
+        for target in targets:
+            if specs[target].kind not in ("text", "id"):
+                raise _err(source, node, key, f"mask applies to short text, not {target!r}")
     elif kind == "pseudonymize":
         if param not in ("recipient", "export"):
             raise _err(source, node, key, "pseudonymize scope is 'recipient' or 'export'")
+        for target in targets:
+            if specs[target].kind not in ("text", "id", "ids"):
+                raise _err(
+                    source, node, key, f"pseudonymize applies to ids and short text, not {target!r}"
+                )
     elif kind == "scrub":
         if param is not None and (
             isinstance(param, bool) or not isinstance(param, int) or param < 20
