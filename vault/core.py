@@ -843,7 +843,7 @@ class Vault:
     def export_sites(self) -> dict[str, SiteInfo]:
         """Site reference -> id, country, region, for filters and generalization."""
         out: dict[str, SiteInfo] = {}
-        for site_ref, record in self.export_records(
+        for site_ref, _subject, record in self.export_records(
             frozenset({"site"}), classes=frozenset({"operational"})
         ):
             assert record is not None
@@ -852,11 +852,12 @@ class Vault:
 
     def export_records(
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
-    ) -> Iterator[tuple[str, dict[str, Any] | None]]:
-        """Latest versions, by site then insertion order, with the key classes asked for.
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+        """``(site_ref, subject, record)`` for the latest versions, by site then
+        insertion order, with the key classes asked for.
 
-        With ``identity``, testimonies whose identity cannot be opened (erased)
-        come as ``None``: an export that needs identity terms leaves them out.
+        ``subject`` is the worker's subject id while their identity key exists, else
+        None. With ``identity`` asked for, such a testimony comes as None.
         """
         # The latest version through a correlated look-up on the primary key, so a
         # query for one site costs that site's records, not the whole table.
@@ -893,9 +894,10 @@ class Vault:
                 for row in result:
                     what = f"record ref {row.ref[:12]}"
                     subject = None
+                    alive = row.subject_id if row.wrapped_key is not None else None
                     if row.type == "testimony" and identity:
-                        if row.wrapped_key is None:
-                            yield row.site_ref, None
+                        if alive is None:
+                            yield row.site_ref, None, None
                             continue
                         subject = (
                             row.subject_id,
@@ -910,7 +912,7 @@ class Vault:
                         what,
                         classes=wanted,
                     )
-                    yield row.site_ref, record
+                    yield row.site_ref, alive, record
 
     def add_recipient(self, name: str, public_key: str) -> str:
         """Register an export recipient by age public key; returns its fingerprint."""

@@ -27,6 +27,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import random
 import tarfile
 import tempfile
 import threading
@@ -62,6 +63,7 @@ EXPORT_FORMAT: Final = "evidence-vault-export/1"
 MEMBERS: Final = ("manifest.json", "manifest.sig", "signing-key.pem", "records.jsonl")
 _CHUNK: Final = 64 * 1024
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+_SHUFFLE: Final = random.SystemRandom()
 _OPERATIONAL: Final = frozenset({"operational"})
 _ALL_CLASSES: Final = frozenset({"identity", "special", "narrative", "operational"})
 _CELL_NAMES: Final = {
@@ -80,7 +82,7 @@ class RecordSource(Protocol):
 
     def export_records(
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
-    ) -> Iterator[tuple[str, dict[str, Any] | None]]: ...
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]: ...
 
 
 @dataclass
@@ -90,6 +92,7 @@ class ExportResult:
     included: Counter[str] = field(default_factory=Counter)
     excluded: Counter[str] = field(default_factory=Counter)
     level: int = 0
+    evidence_links_removed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,32 +194,6 @@ def plan_records(
         yield from _aggregate(source, policy, sites, types, result)
         return
 
-    # Pass 1: group sizes of the testimonies that pass the gates, at every level.
-    groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
-    ka = policy.k_anonymity
-    if "testimony" in types and ka is not None:
-        for site_ref, record in source.export_records(
-            frozenset({"testimony"}), classes=_OPERATIONAL
-        ):
-            if record is None:
-                continue
-            site = sites.get(site_ref)
-            if _gate(policy, record, site) is None:
-                keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
-                for level, key in enumerate(keys):
-                    groups[level][key] += 1
-        total = sum(groups[0].values())
-        result.level = MAX_LEVEL
-        for level in range(MAX_LEVEL + 1):
-            small = sum(n for n in groups[level].values() if n < ka.k)
-            if total == 0 or small / total <= ka.max_suppression:
-                result.level = level
-                break
-    chosen = groups[result.level]
-
-    # Pass 2, site by site: the site's records are read once (the largest site
-    # bounds memory); its testimonies' identity terms feed the scrubber, then its
-    # records go out.
     scrubbing = any(
         a.kind == "scrub"
         for rules in policy.types.values()
@@ -228,18 +205,39 @@ def plan_records(
         if spec.sensitivity is Sensitivity.IDENTITY
         for high in (False, True)
     )
-    scan = types | {"testimony"} if scrubbing else types
-    classes = _ALL_CLASSES if needs_identity or scrubbing else _ALL_CLASSES - {"identity"}
+    # Testimonies whose identity cannot be opened (erased) cannot be scrubbed of it:
+    # they are left out, and so must not count towards any group.
+    identity_required = needs_identity or scrubbing
+    ka = policy.k_anonymity
+    chosen: Counter[tuple[Any, ...]] = Counter()
+    if "testimony" in types and ka is not None:
+        chosen = _choose_level(source, policy, redactor, sites, identity_required, result)
+    # Once the site is coarsened, a finding's evidence list would tie testimonies
+    # back to the finding's site: the links are left out.
+    drop_evidence = ka is not None and result.level > 0 and "site_id" in ka.quasi_identifiers
+    result.evidence_links_removed = drop_evidence
+
+    # Sites first and apart, so that no testimony is written next to its site.
+    if "site" in types:
+        yield from _sites(source, policy, redactor, sites, result)
+
+    # Pass 2, site by site: the site's records are read once (the largest site
+    # bounds memory) and written in random order; its testimonies' identity terms
+    # feed the scrubber first.
+    scan = (types | {"testimony"} if scrubbing else types) - {"site"}
+    classes = _ALL_CLASSES if identity_required else _ALL_CLASSES - {"identity"}
     rows = source.export_records(frozenset(scan), classes=classes)
-    for site_ref, group in itertools.groupby(rows, key=lambda row: row[0]):
-        batch = [record for _ref, record in group]
+    for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
+        batch = [(subject, record) for _ref, subject, record in site_rows]
+        _SHUFFLE.shuffle(batch)
         site = sites.get(site_ref)
         if scrubbing:
-            people = (r for r in batch if r is not None and r["type"] == "testimony")
+            people = (r for _s, r in batch if r is not None and r["type"] == "testimony")
             redactor.scrubber.load_site(site_terms_from(people, site.country if site else None))
-        for record in batch:
-            if record is None:
-                # A testimony whose identity was erased cannot be scrubbed of it.
+        for subject, record in batch:
+            if record is None or (
+                identity_required and record["type"] == "testimony" and subject is None
+            ):
                 if "testimony" in types:
                     result.excluded["identity_unavailable"] += 1
                 continue
@@ -255,7 +253,70 @@ def plan_records(
                 result.excluded[reason] += 1
                 continue
             result.included[record["type"]] += 1
-            yield redactor.redact(record, level=level, site=site)
+            out = redactor.redact(record, level=level, site=site)
+            if drop_evidence and record["type"] == "finding":
+                out.pop("evidence", None)
+            yield out
+
+
+def _sites(
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    sites: Mapping[str, SiteInfo],
+    result: ExportResult,
+) -> Iterator[dict[str, Any]]:
+    for ref, _subject, record in source.export_records(
+        frozenset({"site"}), classes=_ALL_CLASSES - {"identity"}
+    ):
+        assert record is not None
+        reason = _gate(policy, record, sites.get(ref))
+        if reason is not None:
+            result.excluded[reason] += 1
+            continue
+        result.included["site"] += 1
+        yield redactor.redact(record)
+
+
+def _choose_level(
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    sites: Mapping[str, SiteInfo],
+    identity_required: bool,
+    result: ExportResult,
+) -> Counter[tuple[Any, ...]]:
+    """Pass 1: distinct workers per quasi-identifier group at every level; set the
+    lowest level that suppresses at most ``max_suppression``, return its groups.
+
+    A worker's testimonies all belong to one site, so counting distinct workers
+    needs only one site's worth of memory at a time.
+    """
+    ka = policy.k_anonymity
+    assert ka is not None
+    groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
+    rows = source.export_records(frozenset({"testimony"}), classes=_OPERATIONAL)
+    for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
+        site = sites.get(site_ref)
+        seen: set[tuple[int, tuple[Any, ...], str]] = set()
+        for _ref, subject, record in site_rows:
+            if record is None or (identity_required and subject is None):
+                continue
+            if _gate(policy, record, site) is None:
+                keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
+                worker = subject or str(record["id"])
+                for level, key in enumerate(keys):
+                    if (level, key, worker) not in seen:
+                        seen.add((level, key, worker))
+                        groups[level][key] += 1
+    total = sum(groups[0].values())
+    result.level = MAX_LEVEL
+    for level in range(MAX_LEVEL + 1):
+        small = sum(n for n in groups[level].values() if n < ka.k)
+        if total == 0 or small / total <= ka.max_suppression:
+            result.level = level
+            break
+    return groups[result.level]
 
 
 def _aggregate(
@@ -268,7 +329,7 @@ def _aggregate(
     assert policy.aggregate is not None
     cells: Counter[tuple[Any, ...]] = Counter()
     members: Counter[tuple[Any, ...]] = Counter()
-    for site_ref, record in source.export_records(types, classes=_OPERATIONAL):
+    for site_ref, _subject, record in source.export_records(types, classes=_OPERATIONAL):
         if record is None:
             continue
         site = sites.get(site_ref)
@@ -282,7 +343,9 @@ def _aggregate(
     threshold = policy.aggregate.suppress_at_or_below
     for key, count in sorted(cells.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
         if count <= threshold:
-            result.excluded["small_cell"] += count
+            # Say how many cells were held back, not how many records they held:
+            # the size of a suppressed cell is what suppression hides.
+            result.excluded["small_cells"] += 1
             continue
         result.included["count"] += 1
         cell = {

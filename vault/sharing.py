@@ -144,6 +144,8 @@ def export(
 
     def finish(m: dict[str, Any]) -> None:
         m["counts"] = result.to_dict()
+        if result.evidence_links_removed:
+            m["evidence_links_removed"] = True
         if policy.k_anonymity is not None:
             m["k_anonymity"] = {
                 "k": policy.k_anonymity.k,
