@@ -380,3 +380,55 @@ def test_custom_policy_is_deny_by_default(corpus_vault: Vault) -> None:
     assert lines
     assert all(set(r) == {"type", "country"} for r in lines)
     assert pv.result.excluded["type_not_exported"] == 52
+
+
+def test_k_anonymity_counts_workers_not_testimonies(backend: Backend, tmp_path: Path) -> None:
+    records = export_corpus()
+    # One worker, three testimonies, a profile no one else at the site shares.
+    base = next(r for r in records if r["id"] == "XT-VN-05")
+    base["worker"].update(birth_year=1961, nationality="LA")
+    for n in range(2):
+        follow_up = json.loads(json.dumps(base))
+        follow_up["id"] = f"XT-VN-05-{n}"
+        records.append(follow_up)
+    with backend.create() as v:
+        v.import_records(records)
+        members, _manifest = _export(v, "union", tmp_path)
+    lines = [json.loads(x) for x in members["records.jsonl"].splitlines()]
+    assert not any(r.get("worker", {}).get("nationality") == "LA" for r in lines)
+    assert not any(r.get("worker", {}).get("birth_year") == "1960-1964" for r in lines)
+
+
+def test_sites_come_first_and_evidence_goes_when_sites_are_coarsened(
+    backend: Backend, tmp_path: Path
+) -> None:
+    records = export_corpus()
+    for r in records:
+        if r["type"] == "testimony":
+            # Every worker a birth year of their own: groups only form once coarsened.
+            r["worker"]["birth_year"] = 1950 + int(r["id"][-2:])
+    with backend.create() as v:
+        v.import_records(records)
+        members, manifest = _export(v, "union", tmp_path)
+    types = [json.loads(x)["type"] for x in members["records.jsonl"].splitlines()]
+    n_sites = types.count("site")
+    assert types[:n_sites] == ["site"] * n_sites
+    assert "site" not in types[n_sites:]
+    if manifest["k_anonymity"]["generalization_level"] > 0:
+        assert manifest.get("evidence_links_removed") is True
+        findings = [
+            json.loads(x) for x in members["records.jsonl"].splitlines() if b'"finding"' in x
+        ]
+        assert findings
+        assert all("evidence" not in f for f in findings)
+
+
+def test_suppressed_cells_are_counted_as_cells(backend: Backend, tmp_path: Path) -> None:
+    records = export_corpus()
+    lone = next(r for r in records if r["id"] == "XT-CZ-03")
+    lone["allegations"] = ["child_labour"]
+    with backend.create() as v:
+        v.import_records(records)
+        members, manifest = _export(v, "public", tmp_path)
+    assert manifest["counts"]["excluded"]["small_cells"] >= 1
+    assert b"child_labour" not in members["records.jsonl"]

@@ -187,3 +187,33 @@ def test_field_rule_wins_over_class_rule() -> None:
     assert rules.action_for("testimony", "channel").kind == "keep"
     assert rules.action_for("testimony", "language").kind == "drop"
     assert rules.action_for("testimony", "narrative").kind == "drop"  # named by nothing
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        ("worker.name: keep", "identity fields may only be dropped or pseudonymized"),
+        ("worker.phone: {mask: 4}", "identity fields may only be dropped or pseudonymized"),
+        ("identity: keep", "identity fields may only be dropped or pseudonymized"),
+        ("worker.job_title: keep", "must be listed in k_anonymity.quasi_identifiers"),
+        ("quasi: keep", "must be listed in k_anonymity.quasi_identifiers"),
+    ],
+)
+def test_the_floor_under_every_policy(rules: str, expected: str) -> None:
+    assert expected in _err(BASE.replace("id: keep", f"id: keep\n      {rules}"))
+
+
+def test_public_audience_gets_testimonies_only_as_counts() -> None:
+    assert "only as aggregate counts" in _err(BASE.replace("audience: union", "audience: public"))
+    findings_only = "policy: t\naudience: public\nrecords:\n  finding: {rules: {status: keep}}\n"
+    assert parse_policy(findings_only, "t.yaml").audience == "public"
+
+
+def test_a_bare_name_never_loads_a_stray_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "union").write_text(
+        "policy: union\naudience: union\nrecords:\n  site: {rules: {id: keep}}\n"
+    )
+    assert find_policy("union").sha256 == parse_policy(shipped_policies()["union"], "x").sha256

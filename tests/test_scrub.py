@@ -176,3 +176,50 @@ def test_property_unspaced_names_never_survive(name: str, before: str, after: st
     out = s.scrub(before + name + after)
     assert name not in out
     assert "[WORKER-" in out
+
+
+def test_hyphenated_names_ids_addresses_and_invisible_characters() -> None:
+    s = _scrubber(
+        {
+            "name": "Marie-Claire Dubois",
+            "employee_id": "EMP-55001",
+            "address": "Dormitory B Room 14, Lotus Street 5",
+        },
+        country="FR",
+    )
+    out = s.scrub(
+        "Marie told us; badge 55001 was taken; she sleeps in Dormitory B Room 14. "
+        "Later Cla\u00adire said Du\u200bbois was right."
+    )
+    for secret in ("Marie", "55001", "Dormitory B Room 14", "Cla\u00adire", "Du\u200bbois"):
+        assert secret not in out, secret
+
+
+def test_only_real_dates_escape_the_number_rule() -> None:
+    s = _scrubber(HUONG)
+    out = s.scrub("On 2026-03-14 and 14.03.2026 and 3/14/2026; ids 001.23.4567 and 12.34.5678.")
+    assert "2026-03-14" in out
+    assert "14.03.2026" in out
+    assert "3/14/2026" in out
+    assert "001.23.4567" not in out
+    assert "12.34.5678" not in out
+
+
+def test_numbering_per_record_does_not_link_records() -> None:
+    records = [{"worker": {"name": "Jean Dubois"}}, {"worker": {"name": "Ana Silva"}}]
+    per_record = Scrubber("record")
+    per_record.load_site(site_terms_from(records, "FR"))
+    per_record.start_record()
+    first = per_record.scrub("I, Jean Dubois, saw it.")
+    per_record.start_record()
+    second = per_record.scrub("Ana Silva says Dubois was fired.")
+    # Each record numbers from 1: the "[WORKER-1]" of one is not the other's.
+    assert first == "I, [WORKER-1], saw it."
+    assert second == "[WORKER-1] says [WORKER-2] was fired."
+    per_export = Scrubber("export")
+    per_export.load_site(site_terms_from(records, "FR"))
+    per_export.start_record()
+    a = per_export.scrub("I, Jean Dubois, saw it.")
+    per_export.start_record()
+    b = per_export.scrub("Ana Silva says Dubois was fired.")
+    assert re.findall(r"\[WORKER-\d\]", a)[0] == re.findall(r"\[WORKER-\d\]", b)[1]

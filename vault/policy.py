@@ -30,6 +30,7 @@ The file format (see the shipped policies in ``policies/`` for commented example
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -60,6 +61,18 @@ CLASS_NAMES: Final = tuple(s.value for s in Sensitivity)
 DATE_LEVELS: Final = ("month", "quarter", "year")
 SITE_LEVELS: Final = ("region", "country")
 TEXT_FIELDS: Final = frozenset({"narrative", "summary", "details", "remediation.plan"})
+_TOP_KEYS: Final = frozenset(
+    {
+        "policy",
+        "audience",
+        "description",
+        "k_anonymity",
+        "filters",
+        "records",
+        "aggregate",
+        "scrub_tokens",
+    }
+)
 AGGREGATE_KEYS: Final = (
     "type",
     "site.country",
@@ -142,10 +155,19 @@ class Policy:
     source: str
     sha256: str
     text: str = field(repr=False)
+    scrub_tokens: str = "record"
 
     def explain(self) -> list[str]:
         """Field by field, what the policy does: for `evault policy explain`."""
         out = [f"policy {self.name} (audience: {self.audience}; sha256 {self.sha256[:16]}…)"]
+        out.append(
+            "  scrubbed names are numbered "
+            + (
+                "consistently across the whole export"
+                if self.scrub_tokens == "export"
+                else "afresh in each record (no link between records)"
+            )
+        )
         if self.description:
             out.append(f"  {self.description}")
         out.append("  default: every field not named below is dropped")
@@ -367,18 +389,9 @@ def parse_policy(text: str, source: str) -> Policy:
             "the policy is empty; an empty policy exports nothing and is refused", where=source
         )
     top = {name: (knode, vnode) for name, knode, vnode in _mapping(source, root, "")}
-    allowed = {
-        "policy",
-        "audience",
-        "description",
-        "k_anonymity",
-        "filters",
-        "records",
-        "aggregate",
-    }
     for name, (knode, _v) in top.items():
-        if name not in allowed:
-            raise _err(source, knode, name, f"unknown key; use {', '.join(sorted(allowed))}")
+        if name not in _TOP_KEYS:
+            raise _err(source, knode, name, f"unknown key; use {', '.join(sorted(_TOP_KEYS))}")
     for required in ("policy", "audience"):
         if required not in top:
             raise _err(source, root, required, "is required")
@@ -412,28 +425,17 @@ def parse_policy(text: str, source: str) -> Policy:
             "is required when testimonies are exported (default k is 5)",
         )
 
-    filters = (
-        {n: (k, v) for n, k, v in _mapping(source, top["filters"][1], "filters")}
-        if "filters" in top
-        else {}
-    )
-    for fname, (knode, _v) in filters.items():
-        if fname not in ("sites", "countries", "from", "to", "status"):
-            raise _err(
-                source,
-                knode,
-                f"filters.{fname}",
-                "unknown filter; use sites, countries, from, to or status",
-            )
-    statuses = None
-    if "status" in filters:
-        statuses = frozenset(_string_list(source, filters["status"][1], "filters.status"))
-        for s in statuses:
-            if s not in STATUSES:
-                raise _err(source, filters["status"][1], "filters.status", f"unknown status {s!r}")
+    filters = _filters(source, top["filters"][1]) if "filters" in top else {}
+    statuses = _statuses(source, filters)
     agg = None
     if "aggregate" in top:
         agg = _aggregate(source, top["aggregate"][1])
+    scrub_tokens = "record"
+    if "scrub_tokens" in top:
+        scrub_tokens = _string(source, top["scrub_tokens"][1], "scrub_tokens")
+        if scrub_tokens not in ("record", "export"):
+            raise _err(source, top["scrub_tokens"][1], "scrub_tokens", "must be record or export")
+    _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
         audience=audience,
@@ -453,7 +455,79 @@ def parse_policy(text: str, source: str) -> Policy:
         source=source,
         sha256=crypto.sha256(text.encode("utf-8")).hex(),
         text=text,
+        scrub_tokens=scrub_tokens,
     )
+
+
+def _check_floor(
+    source: str,
+    top: Mapping[str, tuple[yaml.Node, yaml.Node]],
+    audience: str,
+    types: Mapping[str, TypeRules],
+    ka: KAnonymity | None,
+) -> None:
+    """What no policy may do, whatever it says: the floor under every audience."""
+    rules = types.get("testimony")
+    where = top["records"][1] if "records" in top else None
+    if rules is None:
+        return
+    if audience == "public":
+        raise _err(
+            source,
+            where,
+            "records.testimony",
+            "the public audience receives testimonies only as aggregate counts",
+        )
+    quasi = set(ka.quasi_identifiers) if ka else set()
+    for path, spec in FIELDS["testimony"].items():
+        if spec.kind == "group":
+            continue
+        for high in (False, True):
+            action = rules.action_for("testimony", path, high_risk=high)
+            if spec.sensitivity is Sensitivity.IDENTITY and action.kind in ("keep", "mask"):
+                raise _err(
+                    source,
+                    where,
+                    f"records.testimony.rules.{path}",
+                    "identity fields may only be dropped or pseudonymized",
+                )
+            if (
+                spec.sensitivity is Sensitivity.QUASI
+                and action.kind != "drop"
+                and path not in quasi
+            ):
+                raise _err(
+                    source,
+                    where,
+                    f"records.testimony.rules.{path}",
+                    "an exported quasi-identifier must be listed in k_anonymity.quasi_identifiers",
+                )
+
+
+def _filters(source: str, node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    filters = {n: (k, v) for n, k, v in _mapping(source, node, "filters")}
+    for fname, (knode, _v) in filters.items():
+        if fname not in ("sites", "countries", "from", "to", "status"):
+            raise _err(
+                source,
+                knode,
+                f"filters.{fname}",
+                "unknown filter; use sites, countries, from, to or status",
+            )
+    return filters
+
+
+def _statuses(
+    source: str, filters: Mapping[str, tuple[yaml.Node, yaml.Node]]
+) -> frozenset[str] | None:
+    if "status" not in filters:
+        return None
+    node = filters["status"][1]
+    statuses = frozenset(_string_list(source, node, "filters.status"))
+    for status in statuses:
+        if status not in STATUSES:
+            raise _err(source, node, "filters.status", f"unknown status {status!r}")
+    return statuses
 
 
 def _k_anonymity(source: str, node: yaml.Node, types: Mapping[str, TypeRules]) -> KAnonymity:
@@ -562,7 +636,9 @@ def shipped_policies() -> dict[str, str]:
 def find_policy(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Policy:
     """A policy by file path, by name in ``extra_dirs``, or by shipped name."""
     candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+    # A bare name is only ever a name: a stray file called "union" in the working
+    # folder must not stand in for the shipped policy.
+    if candidate.suffix in (".yaml", ".yml") or os.sep in name_or_path:
         return load_policy(candidate)
     for folder in extra_dirs:
         path = folder / f"{name_or_path}.yaml"

@@ -110,8 +110,9 @@ class Redactor:
             return False, None
         if kind == "mask":
             text = str(value)
-            keep = int(action.param)
-            hidden = max(len(text) - keep, 0)
+            # Never show more than half of a value, whatever the policy asks.
+            keep = min(int(action.param), len(text) // 2)
+            hidden = len(text) - keep
             return True, "•" * hidden + (text[hidden:] if keep else "")
         if kind == "pseudonymize":
             return True, self._pseudonymize(str(action.param), path, value)
@@ -160,6 +161,7 @@ class Redactor:
     ) -> dict[str, Any]:
         """The record as the policy lets this audience see it."""
         rtype = record["type"]
+        self.scrubber.start_record()
         actions = self._actions(rtype, _high_risk(record))
         order: list[str] = []
         values: dict[str, Any] = {"type": rtype}

@@ -22,6 +22,7 @@ Invariant: scrubbing only ever removes information; when in doubt it replaces.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 import unicodedata
@@ -67,7 +68,9 @@ _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _MAYBE_PHONE = re.compile(r"\d(?:[\s().\-/]*\d){4,}")
 _DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
 _DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
-_SPLIT = re.compile(r"[\s,;:()\[\]{}\"'“”‘’«»/\\|.]+")
+_SPLIT = re.compile(r"[\s,;:()\[\]{}\"'“”‘’«»/\\|._\-‐‑–—]+")
+_ADDRESS_SPLIT = re.compile(r"[,;\n]+")
+_ID_DIGITS = re.compile(r"\d{4,}")
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _REPEATED_TOKEN = re.compile(r"(\[[A-Z]+(?:-\d+)?\])(?:\s+\1)+")
 MIN_PART: Final = 2
@@ -75,6 +78,10 @@ MIN_PART: Final = 2
 
 @functools.lru_cache(maxsize=8192)
 def _fold_char(c: str) -> str:
+    # Invisible format characters (soft hyphen, zero-width joiners) and the Arabic
+    # tatweel must not split a name into pieces that no longer match.
+    if c == "\u0640" or unicodedata.category(c) == "Cf":
+        return ""
     decomposed = unicodedata.normalize("NFKD", c)
     base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return base.casefold().translate(_EXTRA_FOLD)
@@ -142,15 +149,33 @@ class SiteTerms:
             self.terms.append((name[:1], kind, key))
 
     def add_identifier(self, value: str, kind: str) -> None:
+        """An identifier, and the pieces of it people write on their own: the digits
+        of an employee id (EMP-55001 -> 55001), each line of an address."""
         value = value.strip()
         if len(value) >= 3:
             self.terms.append((value, kind, value))
+        if kind == "EMPLOYEE-ID":
+            for digits in _ID_DIGITS.findall(value):
+                self.terms.append((digits, kind, value))
+        elif kind == "ADDRESS":
+            for segment in _ADDRESS_SPLIT.split(value):
+                if len(segment.strip()) >= 5:
+                    self.terms.append((segment.strip(), kind, value))
 
 
 class Scrubber:
-    """Replaces identity terms and contact data in free text, for one export."""
+    """Replaces identity terms and contact data in free text, for one export.
 
-    def __init__(self) -> None:
+    ``numbering`` says how far ``[WORKER-n]``/``[PERSON-n]`` stay consistent:
+    ``"export"`` (a reader can follow one person across records — which also tells
+    that the author of one testimony is the person another one names) or
+    ``"record"`` (numbers restart in each record; nothing links records).
+    """
+
+    def __init__(self, numbering: str = "record") -> None:
+        if numbering not in ("export", "record"):
+            raise ValueError("numbering is 'export' or 'record'")
+        self._per_record = numbering == "record"
         self._numbers: dict[str, dict[str, int]] = {"WORKER": {}, "PERSON": {}}
         self._automaton: ahocorasick.Automaton | None = None
         self._regions: tuple[str, ...] = ()
@@ -158,8 +183,14 @@ class Scrubber:
     def __repr__(self) -> str:
         return "Scrubber(...)"
 
+    def start_record(self) -> None:
+        """Called before each record; restarts numbering when it is per record."""
+        if self._per_record:
+            for table in self._numbers.values():
+                table.clear()
+
     def _token(self, kind: str, key: str) -> str:
-        if kind not in self._numbers:
+        if kind not in self._numbers or not key:
             return f"[{kind}]"
         table = self._numbers[kind]
         if key not in table:
@@ -177,14 +208,13 @@ class Scrubber:
         for folded, who in owners.items():
             if len(who) == 1:
                 (kind, key) = next(iter(who))
-                token = self._token(kind, key)
             else:
                 kinds = {k for k, _ in who}
                 # A part several people share cannot name one of them: say only
                 # that a name stood here.
-                token = "[NAME]" if kinds <= {"WORKER", "PERSON"} else f"[{min(kinds)}]"
+                kind, key = ("NAME" if kinds <= {"WORKER", "PERSON"} else min(kinds)), ""
             boundary = not any(_no_space_script(c) for c in folded)
-            automaton.add_word(folded, (len(folded), token, boundary))
+            automaton.add_word(folded, (len(folded), kind, key, boundary))
         if len(automaton):
             automaton.make_automaton()
             self._automaton = automaton
@@ -206,22 +236,22 @@ class Scrubber:
         if self._automaton is None:
             return text
         folded, index = fold(text)
-        spans: list[tuple[int, int, str]] = []
-        for end, (length, token, boundary) in self._automaton.iter(folded):
+        spans: list[tuple[int, int, str, str]] = []
+        for end, (length, kind, key, boundary) in self._automaton.iter(folded):
             start = end - length + 1
             if boundary and (
                 (start > 0 and _is_word_char(folded[start - 1]))
                 or (end + 1 < len(folded) and _is_word_char(folded[end + 1]))
             ):
                 continue
-            spans.append((start, end + 1, token))
+            spans.append((start, end + 1, kind, key))
         if not spans:
             return text
         # Leftmost, then longest; overlapping shorter matches are dropped.
         spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
         out: list[str] = []
         cursor = 0
-        for start, end, token in spans:
+        for start, end, kind, key in spans:
             src_start = index[start]
             src_end = index[end - 1] + 1
             if src_start < cursor:
@@ -230,7 +260,7 @@ class Scrubber:
             while src_end < len(text) and unicodedata.combining(text[src_end]):
                 src_end += 1
             out.append(text[cursor:src_start])
-            out.append(token)
+            out.append(self._token(kind, key))
             cursor = src_end
         out.append(text[cursor:])
         # "[WORKER-3] [WORKER-3]" (given and family name matched apart) reads as one.
@@ -261,7 +291,24 @@ class Scrubber:
 
 def _number_or_date(match: re.Match[str]) -> str:
     value = match.group(0)
-    return value if _DATE_LIKE.fullmatch(value) else "[NUMBER]"
+    return value if _is_date(value) else "[NUMBER]"
+
+
+def _is_date(value: str) -> bool:
+    """A real calendar date (2026-03-14, 14.03.2026, 3/14/2026), not a number shaped so."""
+    m = _DATE_LIKE.fullmatch(value)
+    if m is None:
+        return False
+    parts = [int(p) for p in re.split(r"[-./]", value)]
+    orders = ((0, 1, 2), (2, 1, 0), (2, 0, 1))  # Y-M-D, D.M.Y, M/D/Y
+    for y, mo, d in orders:
+        if 1900 <= parts[y] <= 2100:
+            try:
+                dt.date(parts[y], parts[mo], parts[d])
+            except ValueError:
+                continue
+            return True
+    return False
 
 
 def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -> SiteTerms:

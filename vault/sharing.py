@@ -107,7 +107,7 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
         if recipient_fingerprint
         else crypto.random_key()
     )
-    return Redactor(policy, recipient_key, Scrubber(), export_key=export_key)
+    return Redactor(policy, recipient_key, Scrubber(policy.scrub_tokens), export_key=export_key)
 
 
 def export(
