@@ -588,12 +588,15 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
         f"for {report.recipient}, created {report.created_at}"
     )
     click.echo(f"  {report.lines} record lines, every hash matches the signed manifest")
-    pin = (
-        "pinned with --signer"
-        if report.signer_pinned
-        else ("NOT pinned: pass --signer to check who signed")
-    )
+    pin = "pinned with --signer" if report.signer_pinned else "NOT pinned"
     click.echo(f"  signed by key {report.signer_fingerprint[:16]}… ({pin})")
+    if not report.signer_pinned:
+        # Anyone who knows the recipient's public key can make a self-consistent file.
+        click.echo(
+            "evault: warning: the signer is not verified; pass --signer with the vault's "
+            "public key obtained from its custodian",
+            err=True,
+        )
 
 
 @cli.command(name="signing-key")
