@@ -41,6 +41,8 @@ class Backend:
 
     def create(self, **kw: Any) -> Vault:
         kw.setdefault("kdf", fast_kdf())
+        # Most tests read whole records; approvals have tests of their own.
+        kw.setdefault("identity_approvals", 0)
         return Vault.create(self.folder, Passphrase(PASSPHRASE), db_url=self.db_url, **kw)
 
     def open(self, passphrase: str = PASSPHRASE, **kw: Any) -> Vault:

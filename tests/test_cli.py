@@ -17,7 +17,16 @@ from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
 from vault.cli import cli
 from vault.store import sqlite_url
 
-FAST_INIT = ["--kdf-memory-kib", "1024", "--kdf-time-cost", "1", "--kdf-parallelism", "1"]
+FAST_INIT = [
+    "--kdf-memory-kib",
+    "1024",
+    "--kdf-time-cost",
+    "1",
+    "--kdf-parallelism",
+    "1",
+    "--identity-approvals",
+    "0",
+]
 
 
 @pytest.fixture
@@ -71,7 +80,7 @@ def test_show_json_prints_the_record_exactly_as_imported(
 ) -> None:
     for line in SAMPLES.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
-        result = runner.invoke(cli, [*cli_vault, "show", record["id"], "--json"])
+        result = runner.invoke(cli, [*cli_vault, "show", record["id"], "--identity", "--json"])
         assert result.exit_code == 0
         assert json.loads(result.output) == record
         assert result.output.strip() == json.dumps(record, ensure_ascii=False)
@@ -106,7 +115,9 @@ def test_add_update_and_versions(runner: CliRunner, cli_vault: list[str], tmp_pa
     path.write_text(json.dumps(changed), encoding="utf-8")
     result = runner.invoke(cli, [*cli_vault, "update", "T-0100", str(path), "--json"])
     assert json.loads(result.output) == {"id": "T-0100", "version": 2}
-    result = runner.invoke(cli, [*cli_vault, "show", "T-0100", "--version", "1", "--json"])
+    result = runner.invoke(
+        cli, [*cli_vault, "show", "T-0100", "--version", "1", "--identity", "--json"]
+    )
     assert json.loads(result.output) == rec
     result = runner.invoke(cli, [*cli_vault, "show", "T-0100"])
     assert "version 2 of 2" in result.output
@@ -123,7 +134,16 @@ def test_passwd(
     result = runner.invoke(cli, [*cli_vault, "list"])
     assert result.exit_code == 3
     result = runner.invoke(
-        cli, [*sqlite_backend.cli_args(), "--passphrase-file", str(new), "show", "T-0001", "--json"]
+        cli,
+        [
+            *sqlite_backend.cli_args(),
+            "--passphrase-file",
+            str(new),
+            "show",
+            "T-0001",
+            "--identity",
+            "--json",
+        ],
     )
     assert result.exit_code == 0
     assert json.loads(result.output) == sample_records()[4]
@@ -243,7 +263,7 @@ def test_real_subprocess_run_and_no_traceback(tmp_path: Path, pass_file: Path) -
     subprocess.run([*run, "init", *FAST_INIT], env=env, check=True, capture_output=True)
     subprocess.run([*run, "import", str(SAMPLES)], env=env, check=True, capture_output=True)
     out = subprocess.run(
-        [*run, "show", "T-0003", "--json"], env=env, check=True, capture_output=True
+        [*run, "show", "T-0003", "--identity", "--json"], env=env, check=True, capture_output=True
     )
     assert json.loads(out.stdout) == sample_records()[6]
     bad = subprocess.run(

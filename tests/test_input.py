@@ -221,7 +221,7 @@ def test_csv_import_with_dotted_columns(vault: Vault, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert vault.import_file(path).by_type == {"site": 1, "testimony": 1}
-    assert vault.get("T-1") == {
+    assert vault.get("T-1", identity=True) == {
         "type": "testimony",
         "id": "T-1",
         "site_id": "S-1",
@@ -238,4 +238,4 @@ def test_json_array_import(backend: Backend, tmp_path: Path) -> None:
     path.write_text(json.dumps(sample_records(), ensure_ascii=False), encoding="utf-8")
     with backend.create() as v:
         assert v.import_file(path).count == len(sample_records())
-        assert v.get("T-0004") == sample_records()[7]
+        assert v.get("T-0004", identity=True) == sample_records()[7]

@@ -57,10 +57,10 @@ def test_open_refuses_an_unknown_schema_revision(backend: Backend) -> None:
         conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{head_revision()}'")
     engine.dispose()
     with backend.open() as v:
-        assert v.get("T-0001") == sample_records()[4]
+        assert v.get("T-0001", identity=True) == sample_records()[4]
 
 
-def test_0002_adds_recipients_and_exports_to_a_0001_vault(backend: Backend) -> None:
+def test_a_0001_vault_upgrades_to_head_on_open(backend: Backend) -> None:
     with backend.create() as v:
         v.import_file(SAMPLES)
     engine = connect(_url(backend))
@@ -69,8 +69,8 @@ def test_0002_adds_recipients_and_exports_to_a_0001_vault(backend: Backend) -> N
     engine.dispose()
     # Opening upgrades the schema in place; the records are untouched.
     with backend.open() as v:
-        assert v.get("T-0001") == sample_records()[4]
+        assert v.get("T-0001", identity=True) == sample_records()[4]
         assert v.recipients() == []
     engine = connect(_url(backend))
-    assert schema_revision(engine) == head_revision() == "0002"
+    assert schema_revision(engine) == head_revision() == "0003"
     engine.dispose()

@@ -58,7 +58,7 @@ def _flip(blob: bytes, pos: int) -> bytes:
 
 def _assert_detected(backend: Backend, record_id: str) -> None:
     with backend.open() as v, pytest.raises(IntegrityError) as err:
-        v.get(record_id)
+        v.get(record_id, identity=True)
     assert "integrity check failed" in str(err.value)
 
 
@@ -157,9 +157,12 @@ def test_rolling_back_to_an_older_ciphertext_is_detected(
 ) -> None:
     backend, engine = sample_vault
     with backend.open() as v:
-        rec = v.get("T-0001")
+        rec = v.get("T-0001", identity=True)
         v.update("T-0001", {**rec, "narrative": "second version"})
-        v.update("T-0003", {**v.get("T-0003"), "narrative": "other record, second version"})
+        v.update(
+            "T-0003",
+            {**v.get("T-0003", identity=True), "narrative": "other record, second version"},
+        )
     ref, other = _ref(backend, "T-0001"), _ref(backend, "T-0003")
     # Version 1's blobs copied into version 2's row.
     for col in ("narrative_key", "narrative_data"):
@@ -191,7 +194,7 @@ def test_rolling_back_to_an_older_ciphertext_is_detected(
     _assert_detected(backend, "T-0001")
     # The earlier, untouched version still reads correctly.
     with backend.open() as v:
-        assert v.get("T-0001", version=1) == rec
+        assert v.get("T-0001", version=1, identity=True) == rec
 
 
 def test_renumbering_a_version_is_detected(sample_vault: tuple[Backend, Engine]) -> None:

@@ -12,6 +12,7 @@ Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity failur
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import secrets
@@ -64,6 +65,12 @@ class _State:
 
     @contextmanager
     def open(self) -> Iterator[Vault]:
+        token = os.environ.get("EVAULT_SESSION")
+        if token:
+            # A session never falls back to a prompt: a stale one is an error.
+            with Vault.open_session(self.vault_dir, token, db_url=self.db_url) as v:
+                yield v
+            return
         with Vault.open(
             self.vault_dir,
             self.passphrase(),
@@ -71,6 +78,24 @@ class _State:
             custodian=self.custodian,
         ) as v:
             yield v
+
+
+def _new_passphrase(file: Path | None, what: str = "New passphrase") -> Passphrase:
+    if file is not None:
+        return _read_passphrase_file(file)
+    env = os.environ.get("EVAULT_NEW_PASSPHRASE")
+    if env:
+        return Passphrase(env)
+    return Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
+
+
+def _new_passphrase_option(f: F) -> F:
+    return click.option(
+        "--new-passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the new passphrase from this file (otherwise EVAULT_NEW_PASSPHRASE, "
+        "otherwise a confirmed hidden prompt).",
+    )(f)
 
 
 def _read_passphrase_file(path: Path) -> Passphrase:
@@ -171,9 +196,21 @@ def cli(
 )
 @click.option("--kdf-time-cost", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--kdf-parallelism", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--identity-approvals",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Other custodians who must approve before anyone sees identity fields.",
+)
 @click.pass_obj
 def init(
-    state: _State, custodian: str, kdf_memory_kib: int, kdf_time_cost: int, kdf_parallelism: int
+    state: _State,
+    custodian: str,
+    kdf_memory_kib: int,
+    kdf_time_cost: int,
+    kdf_parallelism: int,
+    identity_approvals: int,
 ) -> None:
     """Create a new, empty vault and its first (admin) custodian."""
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
@@ -181,7 +218,12 @@ def init(
         click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
     passphrase = state.passphrase(confirm=True, prompt="New passphrase")
     with Vault.create(
-        state.vault_dir, passphrase, db_url=state.db_url, custodian=custodian, kdf=params
+        state.vault_dir,
+        passphrase,
+        db_url=state.db_url,
+        custodian=custodian,
+        kdf=params,
+        identity_approvals=identity_approvals,
     ) as v:
         click.echo(f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r}).")
 
@@ -283,15 +325,21 @@ def add(state: _State, file: Path, as_json: bool) -> None:
 @cli.command()
 @click.argument("record_id")
 @click.option("--version", "version", type=click.IntRange(min=1), help="Show an earlier version.")
+@click.option(
+    "--identity",
+    is_flag=True,
+    help="Include identity fields (needs an approved identity request; audited).",
+)
 @_json_option
 @click.pass_obj
-def show(state: _State, record_id: str, version: int | None, as_json: bool) -> None:
+def show(state: _State, record_id: str, version: int | None, identity: bool, as_json: bool) -> None:
     """Show one record, decrypted (the latest version unless --version N).
 
-    With --json the record is printed exactly as it was imported, on one line.
+    Identity fields stay sealed unless --identity is given with an approved request.
+    With --json the record is printed as it was imported, on one line.
     """
     with state.open() as v:
-        record = v.get(record_id, version=version)
+        record = v.get(record_id, version=version, identity=identity)
         history = v.versions(record_id) if not as_json else []
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False))
@@ -388,15 +436,7 @@ def update(state: _State, record_id: str, file: Path, as_json: bool) -> None:
 def passwd(state: _State, new_passphrase_file: Path | None) -> None:
     """Change your passphrase (rewraps your keys; no record is re-encrypted)."""
     with state.open() as v:
-        if new_passphrase_file is not None:
-            new = _read_passphrase_file(new_passphrase_file)
-        elif os.environ.get("EVAULT_NEW_PASSPHRASE"):
-            new = Passphrase(os.environ["EVAULT_NEW_PASSPHRASE"])
-        else:
-            new = Passphrase(
-                click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True)
-            )
-        v.change_passphrase(new)
+        v.change_passphrase(_new_passphrase(new_passphrase_file))
         click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
 
 
@@ -617,6 +657,416 @@ def signing_key(state: _State, out: Path | None) -> None:
         click.echo(pem.decode().rstrip())
 
 
+# Custodians, sessions, identity approvals -------------------------------------------
+
+
+@cli.group()
+def custodian() -> None:
+    """Manage custodians: roles (admin, custodian, exporter, auditor) and clearances."""
+
+
+@custodian.command(name="add")
+@click.argument("name")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "custodian", "exporter", "auditor"])
+)
+@click.option(
+    "--classes",
+    default="",
+    help="Field classes, comma-separated: identity,"
+    "special,narrative,operational (custodians and exporters always get operational).",
+)
+@click.option(
+    "--policies",
+    default="",
+    help="For exporters: the policies they may export under, comma-separated.",
+)
+@_new_passphrase_option
+@click.pass_obj
+def custodian_add(
+    state: _State,
+    name: str,
+    role: str,
+    classes: str,
+    policies: str,
+    new_passphrase_file: Path | None,
+) -> None:
+    """Add custodian NAME with their own passphrase (asked for, or from a file)."""
+    with state.open() as v:
+        v.add_custodian(
+            name,
+            _new_passphrase(new_passphrase_file, f"Passphrase for {name}"),
+            role=role,
+            classes=[c.strip() for c in classes.split(",") if c.strip()],
+            policies=[p.strip() for p in policies.split(",") if p.strip()],
+        )
+    click.echo(f"Added custodian {name} ({role}).")
+
+
+@custodian.command(name="list")
+@_json_option
+@click.pass_obj
+def custodian_list(state: _State, as_json: bool) -> None:
+    """List custodians, roles and clearances."""
+    with state.open() as v:
+        rows = v.custodians()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        extra = f" policies={','.join(r['policies'])}" if r["policies"] else ""
+        click.echo(f"{r['name']:<20} {r['role']:<10} classes={','.join(r['classes'])}{extra}")
+
+
+@custodian.command(name="remove")
+@click.argument("name")
+@click.pass_obj
+def custodian_remove(state: _State, name: str) -> None:
+    """Remove a custodian; their keys are destroyed and their passphrase opens nothing."""
+    with state.open() as v:
+        v.remove_custodian(name)
+    click.echo(f"Removed custodian {name}.")
+
+
+@custodian.command(name="passwd")
+@_new_passphrase_option
+@click.pass_obj
+def custodian_passwd(state: _State, new_passphrase_file: Path | None) -> None:
+    """Change your own passphrase (same as 'evault passwd')."""
+    with state.open() as v:
+        v.change_passphrase(_new_passphrase(new_passphrase_file))
+        click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
+
+
+def _duration(text: str) -> dt.timedelta:
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return dt.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    except (KeyError, ValueError, IndexError):
+        raise UsageError(f"a duration such as 30s, 15m or 2h, not {text!r}") from None
+
+
+@cli.command()
+@click.option("--ttl", default="15m", show_default=True, help="How long: 30s, 15m, 2h.")
+@_json_option
+@click.pass_obj
+def unlock(state: _State, ttl: str, as_json: bool) -> None:
+    """Unlock once and print a session token for EVAULT_SESSION.
+
+    Commands run with EVAULT_SESSION set skip the passphrase (and Argon2id); an
+    ended, expired or wrong token is an error, never a prompt.
+    """
+    with state.open() as v:
+        token, expires = v.unlock(_duration(ttl))
+    if as_json:
+        click.echo(json.dumps({"token": token, "expires_at": expires.isoformat()}))
+        return
+    click.echo(token)
+    click.echo(
+        f"# export EVAULT_SESSION=<the line above>   (until {expires:%H:%M:%S} UTC)", err=True
+    )
+
+
+@cli.command()
+@click.pass_obj
+def lock(state: _State) -> None:
+    """End the session in EVAULT_SESSION (its keys are deleted from the vault)."""
+    token = os.environ.get("EVAULT_SESSION")
+    if not token:
+        raise UsageError("EVAULT_SESSION is not set")
+    with state.open() as v:
+        v.lock(token)
+    click.echo("Session ended; unset EVAULT_SESSION.")
+
+
+@cli.group()
+def identity() -> None:
+    """Request, approve and refuse access to a worker's identity fields."""
+
+
+@identity.command(name="request")
+@click.argument("record_id")
+@click.option("--reason", required=True, help="Why (sealed at rest; shown to approvers).")
+@click.pass_obj
+def identity_request(state: _State, record_id: str, reason: str) -> None:
+    """Ask to see RECORD_ID's identity fields; another custodian must approve."""
+    with state.open() as v:
+        request_id = v.request_identity(record_id, reason)
+    click.echo(request_id)
+
+
+@identity.command(name="approve")
+@click.argument("request_id")
+@click.pass_obj
+def identity_approve(state: _State, request_id: str) -> None:
+    """Approve another custodian's identity request."""
+    with state.open() as v:
+        v.decide_identity(request_id, approve=True)
+    click.echo(f"Approved {request_id}.")
+
+
+@identity.command(name="refuse")
+@click.argument("request_id")
+@click.pass_obj
+def identity_refuse(state: _State, request_id: str) -> None:
+    """Refuse another custodian's identity request."""
+    with state.open() as v:
+        v.decide_identity(request_id, approve=False)
+    click.echo(f"Refused {request_id}.")
+
+
+@identity.command(name="list")
+@_json_option
+@click.pass_obj
+def identity_list(state: _State, as_json: bool) -> None:
+    """List identity requests, their reasons and decisions."""
+    with state.open() as v:
+        rows = v.identity_requests()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['id']}  {r['requester']:<16} {r['created_at'][:19]}  "
+            f"{r['decisions'] or 'pending'}  {r['reason']}"
+        )
+
+
+# Audit, recovery, rotation, erasure, retention -----------------------------------------
+
+
+@cli.group(name="audit")
+def audit_() -> None:
+    """Show, verify and checkpoint the tamper-evident audit log."""
+
+
+@audit_.command(name="show")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]))
+@click.option("--record", "record_id", help="Only entries about this record id.")
+@_json_option
+@click.pass_obj
+def audit_show(
+    state: _State, since: dt.datetime | None, record_id: str | None, as_json: bool
+) -> None:
+    """List audit entries (who, what, when; never a record value)."""
+    with state.open() as v:
+        rows = v.audit_entries(
+            since=since.replace(tzinfo=dt.UTC) if since else None, record_id=record_id
+        )
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows]))
+        return
+    for r in rows:
+        click.echo(
+            f"{r.seq:>6} {r.at}  {r.actor:<16} {r.action:<20} "
+            f"{json.dumps(r.details, sort_keys=True)}"
+        )
+
+
+@audit_.command(name="verify")
+@click.option(
+    "--against",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A checkpoint file kept elsewhere.",
+)
+@_json_option
+@click.pass_obj
+def audit_verify(state: _State, against: Path | None, as_json: bool) -> None:
+    """Check every entry of the chain (exit code 4 on any tampering)."""
+    with state.open() as v:
+        report = v.audit_verify(against)
+    if as_json:
+        click.echo(json.dumps({"valid": True, **report.to_dict()}))
+        return
+    extra = f", consistent with the checkpoint at {report.checkpoint_size}" if against else ""
+    click.echo(f"OK: {report.size} entries, head {report.head[:16]}…{extra}")
+
+
+@audit_.command(name="checkpoint")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def audit_checkpoint(state: _State, out: Path) -> None:
+    """Write a signed checkpoint (size and head of the log) to keep elsewhere."""
+    with state.open() as v:
+        cp = v.audit_checkpoint()
+    out.write_text(json.dumps(cp, indent=1) + "\n", encoding="utf-8")
+    click.echo(f"Wrote checkpoint of {cp['size']} entries to {out}.")
+
+
+@cli.group()
+def recovery() -> None:
+    """Shamir recovery shares (SLIP-39 words) for a lost admin passphrase."""
+
+
+@recovery.command(name="split")
+@click.option("--shares", type=click.IntRange(1, 16), required=True)
+@click.option("--threshold", type=click.IntRange(1, 16), required=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each share to its own file (0600) instead of printing.",
+)
+@click.pass_obj
+def recovery_split(state: _State, shares: int, threshold: int, out_dir: Path | None) -> None:
+    """Create recovery shares; any THRESHOLD of them restore admin access.
+
+    Give each share to a different trusted person. Words carry a checksum, so a
+    mistyped share is refused rather than silently wrong.
+    """
+    with state.open() as v:
+        words = v.recovery_split(shares, threshold)
+    if out_dir is None:
+        for i, share in enumerate(words, start=1):
+            click.echo(f"share {i}: {share}")
+        return
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for i, share in enumerate(words, start=1):
+        path = out_dir / f"share-{i}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(share + "\n")
+    click.echo(f"Wrote {shares} shares to {out_dir} (any {threshold} restore).")
+
+
+@recovery.command(name="restore")
+@click.option(
+    "--share-file",
+    "share_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file with one share.",
+)
+@click.option(
+    "--admin",
+    "admin_name",
+    default="admin",
+    show_default=True,
+    help="The admin custodian whose passphrase is set.",
+)
+@_new_passphrase_option
+@click.pass_obj
+def recovery_restore(
+    state: _State,
+    share_files: tuple[Path, ...],
+    admin_name: str,
+    new_passphrase_file: Path | None,
+) -> None:
+    """Combine shares (files, or typed one per line, empty line to end) and set a
+    new admin passphrase."""
+    shares = [f.read_text(encoding="utf-8").strip() for f in share_files]
+    if not shares:
+        while line := click.prompt(
+            "share (empty to finish)", default="", show_default=False, err=True
+        ).strip():
+            shares.append(line)
+    new = _new_passphrase(new_passphrase_file)
+    with Vault.recover(state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name):
+        pass
+    click.echo(f"Restored: custodian {admin_name!r} has a new passphrase.")
+
+
+@cli.command(name="rotate-keys")
+@click.option("--reencrypt", is_flag=True, help="Also re-seal all data under new data keys.")
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True)
+@_json_option
+@click.pass_obj
+def rotate_keys(state: _State, reencrypt: bool, batch: int, as_json: bool) -> None:
+    """Create a new key-encryption key version and rewrap every data key.
+
+    Works in batches, each one transaction: safe to interrupt; run it again to
+    carry on. No record is ever unreadable on the way.
+    """
+    with state.open() as v:
+        report = v.rotate_keys(reencrypt=reencrypt, batch=batch)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    else:
+        click.echo(
+            f"Rotated to key version {report.target}: {report.records} record "
+            f"versions and {report.subjects} worker keys rewrapped."
+        )
+
+
+@cli.command(name="retire-keys")
+@click.option("--below", type=click.IntRange(min=2), required=True)
+@click.pass_obj
+def retire_keys(state: _State, below: int) -> None:
+    """Refuse key versions below N from now on (after a finished rotation)."""
+    with state.open() as v:
+        v.retire_keys(below)
+    click.echo(f"Key versions below {below} are retired.")
+
+
+@cli.command(name="erase-subject")
+@click.option("--testimony", "testimony_id", help="A testimony of the worker.")
+@click.option("--employee-id", help="The worker's employee id (blind-indexed).")
+@click.option("--phone", help="The worker's phone (blind-indexed).")
+@click.option("--country", help="Country for a national-format --phone.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def erase_subject(
+    state: _State,
+    testimony_id: str | None,
+    employee_id: str | None,
+    phone: str | None,
+    country: str | None,
+    yes: bool,
+) -> None:
+    """Destroy a worker's identity key: their identity fields can never be opened
+    again from this vault. Backups taken before keep the key (see SECURITY.md)."""
+    if not yes:
+        click.confirm("Erase this worker's identity for good?", abort=True, err=True)
+    with state.open() as v:
+        n = v.erase_subject(
+            testimony_id=testimony_id, employee_id=employee_id, phone=phone, region=country
+        )
+    click.echo(f"Erased {n} worker identity key(s).")
+
+
+@cli.group()
+def retention() -> None:
+    """Erase identities after a set time: set the rule, then run it (e.g. from cron)."""
+
+
+@retention.command(name="set")
+@click.option(
+    "--days-after-remediation",
+    type=click.IntRange(min=0),
+    help="Erase identities this many days after a citing finding is remediated.",
+)
+@click.option("--off", is_flag=True, help="Remove the rule.")
+@click.pass_obj
+def retention_set(state: _State, days_after_remediation: int | None, off: bool) -> None:
+    """Set (or remove) the retention rule."""
+    if off == (days_after_remediation is not None):
+        raise UsageError("give --days-after-remediation N or --off")
+    with state.open() as v:
+        v.set_retention(None if off else days_after_remediation)
+    click.echo(
+        "Retention rule removed."
+        if off
+        else f"Identities go {days_after_remediation} days after remediation."
+    )
+
+
+@retention.command(name="run")
+@click.option("--dry-run", is_flag=True, help="Say what is due; erase nothing.")
+@_json_option
+@click.pass_obj
+def retention_run(state: _State, dry_run: bool, as_json: bool) -> None:
+    """Apply the retention rule (audited)."""
+    with state.open() as v:
+        result = v.run_retention(dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        verb = "would erase" if dry_run else "erased"
+        click.echo(
+            f"{result['due']} worker identities due; {verb} "
+            f"{result['due'] if dry_run else result['erased']}."
+        )
+
+
 @cli.command()
 @click.option(
     "--dir",
@@ -648,8 +1098,27 @@ def demo(demo_dir: Path) -> None:
         click.echo(f"2. Imported the fictional sample data: {parts}.")
         click.echo("3. The records (list shows no sensitive field):\n")
         _render_summaries(v.list(), as_json=False)
-        click.echo("\n4. One testimony, decrypted for the custodian:\n")
+        click.echo("\n4. One testimony, decrypted; the worker's identity stays sealed:\n")
         click.echo(json.dumps(v.get("T-0001"), ensure_ascii=False, indent=2))
+        reviewer_pass = secrets.token_urlsafe(24)
+        reviewer_file = demo_dir / "reviewer-passphrase.txt"
+        fd = os.open(reviewer_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(reviewer_pass + "\n")
+        v.add_custodian(
+            "reviewer",
+            Passphrase(reviewer_pass),
+            role="custodian",
+            classes=["identity", "special", "narrative", "operational"],
+        )
+        request_id = v.request_identity("T-0001", "Demo: follow-up interview needs contact")
+        with Vault.open(vault_dir, Passphrase(reviewer_pass), custodian="reviewer") as r:
+            r.decide_identity(request_id, approve=True)
+        worker = v.get("T-0001", identity=True)["worker"]
+        click.echo(
+            f"\n   Identity after a request and a second custodian's approval (audited): "
+            f"{worker['name']}, {worker['phone']}"
+        )
         hits = v.find(employee_id="EMP-55001")
         click.echo(f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}")
         key_file = demo_dir / "union-recipient-key.txt"
@@ -668,7 +1137,7 @@ def demo(demo_dir: Path) -> None:
         f"7. Verified as the recipient would: signature by the pinned vault key, "
         f"{report.lines} record lines, every hash matches."
     )
-    vault_args = f"--vault {vault_dir} --passphrase-file {pass_file}"
+    vault_args = f"--vault {vault_dir} --custodian admin --passphrase-file {pass_file}"
     click.echo(
         f"""
 Where everything is:
@@ -678,12 +1147,15 @@ Where everything is:
   export            {export_file.resolve()}
   recipient's key   {key_file.resolve()}
   vault public key  {signer.resolve()}
+  second custodian  reviewer, passphrase in {reviewer_file.resolve()}
 
 Try:
   evault {vault_args} list --type testimony
   evault {vault_args} show T-0002
   evault {vault_args} find --phone 0812345678 --country TH
   evault {vault_args} policy explain union
+  evault {vault_args} audit show
+  evault {vault_args} audit verify
   evault verify-export {export_file} --identity {key_file} --signer {signer}
   age -d -i {key_file} {export_file} | tar -xO records.jsonl
 """

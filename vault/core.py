@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Self
@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from vault import crypto, sharing
+from vault import audit, crypto, custody, lifecycle, sharing
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
     AuthenticationError,
@@ -37,10 +37,11 @@ from vault.errors import (
     IntegrityError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     StorageError,
     UsageError,
 )
-from vault.keys import Keyring, open_keyring, seal_keyring
+from vault.keys import Grant, Keyring, open_keyring, seal_keyring
 from vault.policy import Policy
 from vault.records import (
     RecordCodec,
@@ -169,16 +170,21 @@ class Vault:
         engine: Engine,
         keyring: Keyring,
         custodian: str,
-        role: str,
-        kek_version: int,
+        grant: Grant,
+        meta: Mapping[str, str],
         location: str,
     ) -> None:
         self._engine = engine
         self._keys = keyring
-        self._codec = RecordCodec(keyring, kek_version)
+        self._codec = RecordCodec(
+            keyring, int(meta["kek_version"]), int(meta.get("min_kek_version", "1"))
+        )
         self.custodian = custodian
-        self.role = role
+        self.grant = grant
+        self.role = grant.role
         self.location = location
+        self.identity_approvals = int(meta.get("identity_approvals", "1"))
+        self.min_kek_version = int(meta.get("min_kek_version", "1"))
         self._closed = False
         self._site_country: dict[str, str | None] = {}
         self._site_refs: dict[str, str] = {}
@@ -201,8 +207,15 @@ class Vault:
         db_url: str | None = None,
         custodian: str = "admin",
         kdf: KdfParams | None = None,
+        identity_approvals: int = 1,
     ) -> Self:
-        """Create a new vault (a folder with one SQLite file, or a database URL)."""
+        """Create a new vault (a folder with one SQLite file, or a database URL).
+
+        ``identity_approvals`` is how many other custodians must approve before
+        anyone sees a worker's identity fields (0 turns the requirement off).
+        """
+        if identity_approvals < 0:
+            raise UsageError("identity_approvals cannot be negative")
         folder = Path(path) if path is not None else None
         url = _resolve_db_url(folder, db_url)
         if folder is not None and not db_url:
@@ -219,7 +232,8 @@ class Vault:
         migrate(engine)
         params = kdf or KdfParams()
         vault_id = crypto.random_token(16)
-        keyring = Keyring(vault_id, crypto.random_key())
+        keyring = Keyring.new(vault_id)
+        admin = Grant("admin")
         signing = SigningKey.generate()
         sealed_signing = crypto.seal(
             keyring.signing_wrap_key(), signing.seed(), ("signing-key", vault_id)
@@ -233,6 +247,8 @@ class Vault:
                         {"key": "vault_id", "value": vault_id},
                         {"key": "format", "value": FORMAT_VERSION},
                         {"key": "kek_version", "value": "1"},
+                        {"key": "min_kek_version", "value": "1"},
+                        {"key": "identity_approvals", "value": str(identity_approvals)},
                         {"key": "created_at", "value": now.isoformat()},
                         {"key": "signing_key", "value": base64.b64encode(sealed_signing).decode()},
                         {"key": "signing_public_key", "value": signing.public_bytes().hex()},
@@ -243,14 +259,22 @@ class Vault:
                         name=_check_name(custodian),
                         role="admin",
                         kdf=json.dumps(params.to_dict()),
-                        keyring=seal_keyring(keyring, custodian, passphrase, params),
+                        keyring=seal_keyring(keyring, custodian, admin, passphrase, params),
                         created_at=now,
                     )
+                )
+                audit.append(
+                    conn,
+                    keyring.audit_key(),
+                    custodian,
+                    "vault-created",
+                    details={"identity_approvals": identity_approvals},
                 )
         except SQLAlchemyError as exc:
             engine.dispose()
             raise StorageError(f"cannot create the vault: {type(exc).__name__}") from None
-        return cls(engine, keyring, custodian, "admin", 1, _describe(folder, db_url))
+        meta = {"kek_version": "1", "identity_approvals": str(identity_approvals)}
+        return cls(engine, keyring, custodian, admin, meta, _describe(folder, db_url))
 
     @classmethod
     def open(
@@ -291,14 +315,47 @@ class Vault:
         if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
             raise StorageError("the database holds no vault of a supported format")
         chosen = _choose_custodian(rows, custodian)
+        grant = _grant_of(chosen)
         keyring = open_keyring(
             meta["vault_id"],
             chosen.name,
-            passphrase,
-            KdfParams.from_dict(json.loads(chosen.kdf)),
+            grant,
             chosen.keyring,
+            passphrase=passphrase,
+            params=KdfParams.from_dict(json.loads(chosen.kdf)),
         )
-        return cls(engine, keyring, chosen.name, chosen.role, int(meta["kek_version"]), location)
+        return cls(engine, keyring, chosen.name, grant, meta, location)
+
+    @classmethod
+    def open_session(
+        cls,
+        path: str | os.PathLike[str] | None,
+        token: str,
+        *,
+        db_url: str | None = None,
+    ) -> Self:
+        """Open a vault with an unlock-session token (no passphrase, no Argon2id)."""
+        folder = Path(path) if path is not None else None
+        url = _resolve_db_url(folder, db_url)
+        if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
+            raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
+        engine = connect(url)
+        try:
+            with engine.connect() as conn:
+                meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
+                name, keyring = custody.open_session(conn, meta["vault_id"], token)
+                row = conn.execute(
+                    select(*Custodian.__table__.c).where(Custodian.name == name)
+                ).one_or_none()
+            if row is None:
+                raise AuthenticationError("the session's custodian no longer exists")
+            return cls(engine, keyring, name, _grant_of(row), meta, _describe(folder, db_url))
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
+        except BaseException:
+            engine.dispose()
+            raise
 
     def close(self) -> None:
         if not self._closed:
@@ -314,13 +371,376 @@ class Vault:
     def change_passphrase(self, new: Passphrase, *, kdf: KdfParams | None = None) -> None:
         """Rewrap this custodian's keyring under a new passphrase (fresh salt)."""
         params = (kdf or KdfParams()).with_new_salt() if kdf is None else kdf
-        sealed = seal_keyring(self._keys, self.custodian, new, params)
+        sealed = seal_keyring(self._keys, self.custodian, self.grant, new, params)
         with self._write() as conn:
             conn.execute(
                 update(Custodian)
                 .where(Custodian.name == self.custodian)
                 .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
             )
+            self._audit(conn, "passphrase-changed")
+
+    # Custodians, sessions, approvals, recovery -------------------------------------
+
+    def add_custodian(
+        self,
+        name: str,
+        passphrase: Passphrase,
+        *,
+        role: str,
+        classes: Iterable[str] = (),
+        policies: Iterable[str] = (),
+        kdf: KdfParams | None = None,
+    ) -> None:
+        """Add a custodian with their own passphrase, role and field-class clearances.
+
+        Custodians and exporters always hold the operational class (every record
+        needs it); an auditor holds no record keys at all.
+        """
+        self._require("admin")
+        wanted = set(classes)
+        if role in ("custodian", "exporter"):
+            wanted.add("operational")
+        elif role in ("admin", "auditor"):
+            wanted = set()
+        grant = Grant(role, frozenset(wanted), frozenset(policies if role == "exporter" else ()))
+        with self._write() as conn:
+            custody.add_custodian(
+                conn, self._keys, _check_name(name), grant, passphrase, kdf or KdfParams()
+            )
+            self._audit(conn, "custodian-added", details={"name": name, **grant.to_dict()})
+
+    def remove_custodian(self, name: str) -> None:
+        """Remove a custodian: their sealed keys are deleted; their passphrase opens nothing."""
+        self._require("admin")
+        with self._write() as conn:
+            custody.remove_custodian(conn, name, self.custodian)
+            self._audit(conn, "custodian-removed", details={"name": name})
+        self._checkpoint_wal()
+
+    def custodians(self) -> builtins.list[dict[str, Any]]:
+        """Custodians with their roles and clearances."""
+        with self._write() as conn:
+            self._audit(conn, "custodians-listed")
+            return custody.list_custodians(conn)
+
+    def unlock(self, ttl: dt.timedelta = dt.timedelta(minutes=15)) -> tuple[str, dt.datetime]:
+        """Start a session; returns the token (for EVAULT_SESSION) and its expiry."""
+        if not dt.timedelta(seconds=1) <= ttl <= dt.timedelta(hours=12):
+            raise UsageError("a session lasts between 1 second and 12 hours")
+        with self._write() as conn:
+            token, expires = custody.start_session(
+                conn, self._keys, self.custodian, self.grant, ttl
+            )
+            self._audit(conn, "session-started", details={"expires_at": expires.isoformat()})
+        return token, expires
+
+    def lock(self, token: str) -> None:
+        """End a session (its sealed keys are deleted)."""
+        with self._write() as conn:
+            custody.end_session(conn, token)
+            self._audit(conn, "session-ended")
+
+    def request_identity(self, record_id: str, reason: str) -> str:
+        """Ask to see a worker's identity fields; returns the request id."""
+        self._require("admin", "custodian")
+        if not self._keys.holds_class(KeyClass.IDENTITY):
+            raise PermissionDeniedError(
+                f"custodian {self.custodian!r} has no clearance for identity fields"
+            )
+        ref = self._codec.reference(record_id)
+        with self._write() as conn:
+            if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
+                raise NotFoundError(f"no record {record_id}")
+            request_id = custody.request_identity(conn, self._keys, self.custodian, ref, reason)
+            self._audit(conn, "identity-requested", refs=[ref], details={"request": request_id})
+        return request_id
+
+    def decide_identity(self, request_id: str, *, approve: bool) -> None:
+        """Approve or refuse another custodian's identity request."""
+        self._require("admin", "custodian")
+        with self._write() as conn:
+            ref = custody.decide_identity(conn, request_id, self.custodian, approve)
+            self._audit(
+                conn,
+                "identity-approved" if approve else "identity-refused",
+                refs=[ref],
+                details={"request": request_id},
+            )
+
+    def identity_requests(self) -> builtins.list[dict[str, Any]]:
+        """Identity requests with their reasons and decisions."""
+        self._require("admin", "custodian")
+        with self._write() as conn:
+            self._audit(conn, "identity-requests-listed")
+            return custody.requests(conn, self._keys)
+
+    def recovery_split(self, shares: int, threshold: int) -> builtins.list[str]:
+        """Create ``shares`` SLIP-39 recovery shares, any ``threshold`` of which restore."""
+        self._require("admin")
+        with self._write() as conn:
+            out = custody.recovery_split(conn, self._keys, shares, threshold)
+            self._audit(conn, "recovery-split", details={"shares": shares, "threshold": threshold})
+        return out
+
+    @classmethod
+    def recover(
+        cls,
+        path: str | os.PathLike[str] | None,
+        shares: Iterable[str],
+        new_passphrase: Passphrase,
+        *,
+        db_url: str | None = None,
+        custodian: str = "admin",
+        kdf: KdfParams | None = None,
+    ) -> Self:
+        """Restore access with recovery shares: set a new passphrase for an admin."""
+        folder = Path(path) if path is not None else None
+        url = _resolve_db_url(folder, db_url)
+        if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
+            raise NotFoundError(f"no vault in {folder}")
+        engine = connect(url)
+        try:
+            with engine.connect() as conn:
+                meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
+                keyring = custody.recovery_restore(conn, meta["vault_id"], shares)
+            params = kdf or KdfParams()
+            admin = Grant("admin")
+            vault = cls(engine, keyring, custodian, admin, meta, _describe(folder, db_url))
+            with vault._write() as conn:
+                sealed = seal_keyring(keyring, custodian, admin, new_passphrase, params)
+                row = conn.execute(
+                    select(Custodian.role).where(Custodian.name == custodian)
+                ).one_or_none()
+                if row is None:
+                    conn.execute(
+                        insert(Custodian).values(
+                            name=_check_name(custodian),
+                            role="admin",
+                            kdf=json.dumps(params.to_dict()),
+                            keyring=sealed,
+                            created_at=utcnow(),
+                        )
+                    )
+                elif row.role != "admin":
+                    raise UsageError(f"custodian {custodian!r} is not an admin")
+                else:
+                    conn.execute(
+                        update(Custodian)
+                        .where(Custodian.name == custodian)
+                        .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
+                    )
+                vault._audit(conn, "recovery-restored", details={"custodian": custodian})
+            return vault
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
+        except BaseException:
+            engine.dispose()
+            raise
+
+    # Rotation, erasure, retention -------------------------------------------------
+
+    def rotate_keys(
+        self,
+        *,
+        reencrypt: bool = False,
+        batch: int = lifecycle.BATCH,
+        progress: ProgressCallback | None = None,
+    ) -> lifecycle.RotationReport:
+        """New KEK version; rewrap every data and subject key (resumable, in batches)."""
+        self._require("admin")
+        report = lifecycle.rotate(
+            self._write,
+            self._keys,
+            self._audit,
+            reencrypt=reencrypt,
+            batch=batch,
+            progress=progress,
+        )
+        self._codec = RecordCodec(self._keys, report.target, self._codec.min_version)
+        return report
+
+    def retire_keys(self, below: int) -> None:
+        """Refuse to open anything wrapped under a KEK version below ``below``."""
+        self._require("admin")
+        lifecycle.retire(self._write, below, self._audit)
+        self._codec.min_version = below
+
+    def erase_subject(
+        self,
+        *,
+        testimony_id: str | None = None,
+        employee_id: str | None = None,
+        phone: str | None = None,
+        region: str | None = None,
+    ) -> int:
+        """Destroy a worker's identity key(s): found by testimony id or blind index.
+
+        Their identity fields can never be opened again from this vault; the rest of
+        their testimonies stays. Returns the number of keys destroyed.
+        """
+        self._require("admin")
+        index: list[tuple[str, bytes]] = []
+        if employee_id is not None:
+            index.append(
+                (
+                    "employee_id",
+                    self._codec.index_mac("employee_id", normalize_employee_id(employee_id)),
+                )
+            )
+        if phone is not None and (key := phone_key(phone, region)):
+            index.append(("phone", self._codec.index_mac("phone", key)))
+        refs = [self._codec.reference(testimony_id)] if testimony_id is not None else []
+        if not refs and not index:
+            raise UsageError("erase-subject needs --testimony, --employee-id or --phone")
+        with self._write() as conn:
+            subjects = lifecycle.subjects_for(conn, self._codec, record_refs=refs, index=index)
+            if not subjects:
+                raise NotFoundError("no worker matches")
+            erased = lifecycle.erase_subjects(conn, subjects, self._audit)
+        self._checkpoint_wal()
+        return erased
+
+    def set_retention(self, days_after_remediation: int | None) -> None:
+        """Erase identities this many days after a citing finding is remediated."""
+        self._require("admin")
+        with self._write() as conn:
+            conn.execute(delete(Meta).where(Meta.key == "retention_days"))
+            if days_after_remediation is not None:
+                if days_after_remediation < 0:
+                    raise UsageError("retention days cannot be negative")
+                conn.execute(
+                    insert(Meta).values(key="retention_days", value=str(days_after_remediation))
+                )
+            self._audit(conn, "retention-set", details={"days": days_after_remediation})
+
+    def run_retention(self, *, dry_run: bool = False) -> dict[str, Any]:
+        """Apply the retention setting: erase identities that are due."""
+        self._require("admin")
+        with self._read() as conn:
+            days = conn.execute(
+                select(Meta.value).where(Meta.key == "retention_days")
+            ).scalar_one_or_none()
+        if days is None:
+            raise UsageError("no retention is set ('evault retention set --days N')")
+
+        def open_finding(row: Any) -> dict[str, Any]:
+            return self._codec.open(
+                _columns(row),
+                "finding",
+                row.ref,
+                row.version,
+                None,
+                f"record ref {row.ref[:12]}",
+                classes=(KeyClass.OPERATIONAL,),
+            )
+
+        due = lifecycle.retention_candidates(self._engine, open_finding, int(days))
+        refs = sorted({self._codec.reference(t) for t in due})
+        with self._write() as conn:
+            subjects = lifecycle.subjects_for(conn, self._codec, record_refs=refs)
+            alive = set(
+                conn.execute(
+                    select(Subject.id).where(
+                        Subject.id.in_(sorted(subjects)), Subject.wrapped_key.is_not(None)
+                    )
+                ).scalars()
+            )
+            erased = 0
+            if not dry_run:
+                erased = lifecycle.erase_subjects(conn, alive, self._audit)
+            self._audit(
+                conn,
+                "retention-run",
+                details={"dry_run": dry_run, "due": len(alive), "erased": erased},
+            )
+        if erased:
+            self._checkpoint_wal()
+        return {"days": int(days), "due": len(alive), "erased": erased, "dry_run": dry_run}
+
+    # Audit log ----------------------------------------------------------------------
+
+    def audit_entries(
+        self, *, since: dt.datetime | None = None, record_id: str | None = None
+    ) -> builtins.list[audit.AuditRecord]:
+        """Audit entries (oldest first), optionally since a time or for one record."""
+        self._require("admin", "auditor")
+        ref = self._codec.reference(record_id) if record_id else None
+        self._audit_now("audit-read")
+        with self._read() as conn:
+            return builtins.list(audit.entries(conn, since=since, ref=ref))
+
+    def audit_verify(self, against: str | os.PathLike[str] | None = None) -> audit.AuditReport:
+        """Verify the whole chain (and against a checkpoint file); raises on tampering."""
+        self._require("admin", "auditor")
+        with self._read() as conn:
+            public = bytes.fromhex(
+                conn.execute(
+                    select(Meta.value).where(Meta.key == "signing_public_key")
+                ).scalar_one()
+            )
+            report = audit.verify(
+                conn,
+                self._keys.audit_key(),
+                checkpoint_file=Path(against) if against is not None else None,
+                public_key=public,
+            )
+        self._audit_now("audit-verified", details={"size": report.size})
+        return report
+
+    def audit_checkpoint(self) -> dict[str, Any]:
+        """A signed checkpoint (size and head) to keep outside the vault."""
+        self._require("admin", "auditor")
+        with self._write() as conn:
+            self._audit(conn, "audit-checkpoint")
+        with self._read() as conn:
+            sealed = conn.execute(select(Meta.value).where(Meta.key == "signing_key")).scalar_one()
+            seed = crypto.open_sealed(
+                self._signing_wrap(),
+                base64.b64decode(sealed),
+                ("signing-key", self.vault_id),
+                what="the vault's signing key",
+            )
+            return audit.checkpoint(
+                conn, self._keys.audit_key(), SigningKey.from_seed(seed), self.vault_id
+            )
+
+    def _signing_wrap(self) -> SecretKey:
+        return self._keys.signing_wrap_key()
+
+    def _checkpoint_wal(self) -> None:
+        """Fold the write-ahead log into the database file and empty it (SQLite), so
+        that deleted key bytes do not linger in the WAL."""
+        if self._engine.dialect.name == "sqlite":
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # Permissions and audit ------------------------------------------------------
+
+    def _require(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise PermissionDeniedError(
+                f"custodian {self.custodian!r} ({self.role}) may not do this; "
+                f"it needs the role {' or '.join(roles)}"
+            )
+
+    def _audit(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        refs: Sequence[str] = (),
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        audit.append(
+            conn, self._keys.audit_key(), self.custodian, action, refs=refs, details=details
+        )
+
+    def _audit_now(self, action: str, **kw: Any) -> None:
+        """An entry in a transaction of its own, written before any data is returned."""
+        with self._write() as conn:
+            self._audit(conn, action, **kw)
 
     def public_signing_key_pem(self) -> bytes:
         """The vault's Ed25519 public key (SubjectPublicKeyInfo PEM)."""
@@ -378,6 +798,7 @@ class Vault:
         ``records`` yields ``(where, record)`` pairs, or bare records (then named by
         their position). Forward references within the same import are allowed.
         """
+        self._require("admin", "custodian")
         counts: dict[str, int] = {}
         pending: dict[str, list[_Pending]] = {}
         with self._write() as conn:
@@ -397,10 +818,12 @@ class Vault:
                 if progress:
                     progress(len(staged))
             self._check_pending(conn, pending)
+            self._audit(conn, "import", details={"records": dict(sorted(counts.items()))})
         return ImportResult(counts)
 
     def update(self, record_id: str, record: Mapping[str, Any], *, where: str = "record") -> int:
         """Store ``record`` as a new version of ``record_id``; returns the version number."""
+        self._require("admin", "custodian")
         with self._write() as conn:
             ref = self._codec.reference(record_id)
             row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
@@ -438,6 +861,7 @@ class Vault:
             pending: dict[str, list[_Pending]] = {}
             self._flush(conn, batch, pending)
             self._check_pending(conn, pending)
+            self._audit(conn, "update", refs=[ref], details={"version": version})
         return version
 
     def _write(self) -> _Transaction:
@@ -587,7 +1011,13 @@ class Vault:
         rtype = record["type"]
         sealed = self._codec.seal(record, rtype, ref, version, subject)
         batch.versions.append(
-            {"record_ref": ref, "version": version, "created_at": batch.now, **sealed.columns()}
+            {
+                "record_ref": ref,
+                "version": version,
+                "created_at": batch.now,
+                "kek_version": self._codec.kek_version,
+                **sealed.columns(),
+            }
         )
         if rtype == "testimony":
             region = self._region(conn, site_ref, record)
@@ -676,11 +1106,20 @@ class Vault:
             return None
         return subject_id, self._codec.open_subject_key(subject_id, wrapped)
 
-    def get(self, record_id: str, *, version: int | None = None) -> dict[str, Any]:
-        """The record exactly as imported (latest version unless ``version`` is given)."""
+    def get(
+        self, record_id: str, *, version: int | None = None, identity: bool = False
+    ) -> dict[str, Any]:
+        """The record as imported (latest version unless ``version`` is given).
+
+        Only the field classes this custodian's keys open are included. A worker's
+        identity fields are included only with ``identity=True``, which needs an
+        approved identity request (see :meth:`request_identity`) unless the vault
+        requires no approvals; that access is audited.
+        """
+        self._require("admin", "custodian")
         ref = self._codec.reference(record_id)
         what = f"record {record_id}"
-        with self._read() as conn:
+        with self._write() as conn:
             row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
             if row is None:
                 raise NotFoundError(f"no record {record_id}")
@@ -692,16 +1131,40 @@ class Vault:
             ver = conn.execute(query).one_or_none()
             if ver is None:
                 raise NotFoundError(f"record {record_id} has no version {version}")
-            subject = self._subject(conn, row.subject_id, what) if row.subject_id else None
-            record = self._codec.open(_columns(ver), row.type, ref, ver.version, subject, what)
+            classes = [kc for kc in KeyClass if self._keys.holds_class(kc)]
+            subject = None
+            if identity:
+                if not self._keys.holds_class(KeyClass.IDENTITY):
+                    raise PermissionDeniedError(
+                        f"custodian {self.custodian!r} has no clearance for identity fields"
+                    )
+                request = custody.approved_request(
+                    conn, self.custodian, ref, self.identity_approvals
+                )
+                if row.subject_id:
+                    subject = self._subject(conn, row.subject_id, what)
+                self._audit(
+                    conn,
+                    "identity-access",
+                    refs=[ref],
+                    details={"request": request, "version": ver.version},
+                )
+            else:
+                classes = [kc for kc in classes if kc is not KeyClass.IDENTITY]
+            self._audit(conn, "read", refs=[ref], details={"version": ver.version})
+            record = self._codec.open(
+                _columns(ver), row.type, ref, ver.version, subject, what, classes=classes
+            )
         if record.get("id") != record_id:
             raise IntegrityError(f"integrity check failed for {what}")
         return record
 
     def versions(self, record_id: str) -> list[VersionInfo]:
         """Every stored version of a record, oldest first."""
+        self._require("admin", "custodian")
         ref = self._codec.reference(record_id)
-        with self._read() as conn:
+        with self._write() as conn:
+            self._audit(conn, "versions", refs=[ref])
             rows = conn.execute(
                 select(RecordVersion.version, RecordVersion.created_at)
                 .where(RecordVersion.record_ref == ref)
@@ -713,6 +1176,8 @@ class Vault:
 
     def list(self, *, type: str | None = None, site: str | None = None) -> Iterator[RecordSummary]:
         """Summaries of the latest version of every record, optionally filtered."""
+        self._require("admin", "custodian")
+        self._audit_now("list", details={"type": type, "site_filter": site is not None})
         latest = (
             select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
             .group_by(RecordVersion.record_ref)
@@ -794,6 +1259,7 @@ class Vault:
 
         With several criteria, records must match all of them.
         """
+        self._require("admin", "custodian")
         sets: list[set[str]] = []
         with self._read() as conn:
             if employee_id is not None:
@@ -813,6 +1279,17 @@ class Vault:
                 )
         if not sets:
             raise UsageError("find needs --employee-id, --phone, --email or --site")
+        by = [
+            k
+            for k, v in (
+                ("employee_id", employee_id),
+                ("phone", phone),
+                ("email", email),
+                ("site", site),
+            )
+            if v is not None
+        ]
+        self._audit_now("find", details={"by": by})
         refs = set.intersection(*sets)
         if not refs:
             return []
@@ -916,25 +1393,42 @@ class Vault:
 
     def add_recipient(self, name: str, public_key: str) -> str:
         """Register an export recipient by age public key; returns its fingerprint."""
-        return sharing.add_recipient(self._engine, _check_name(name), public_key)
+        self._require("admin")
+        return sharing.add_recipient(self._engine, _check_name(name), public_key, self._audit)
 
     def recipients(self) -> builtins.list[dict[str, Any]]:
         """Registered recipients: name, public key, fingerprint, when added."""
         return sharing.list_recipients(self._engine)
 
     def remove_recipient(self, name: str) -> None:
-        sharing.remove_recipient(self._engine, name)
+        """Remove a recipient; past exports stay recorded."""
+        self._require("admin")
+        sharing.remove_recipient(self._engine, name, self._audit)
 
     def export(self, policy: Policy, recipient: str, out: str | os.PathLike[str]) -> dict[str, Any]:
         """Write a signed, age-encrypted export for a registered recipient.
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
         """
-        return sharing.export(self, self._engine, self._keys, policy, recipient, Path(out))
+        self._may_export(policy)
+        return sharing.export(
+            self, self._engine, self._keys, policy, recipient, Path(out), self._audit
+        )
 
     def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
         """What an export under ``policy`` would contain; nothing is written."""
+        self._may_export(policy)
+        self._audit_now(
+            "export-preview", details={"policy": policy.name, "policy_sha256": policy.sha256}
+        )
         return sharing.preview(self, self._keys, policy, limit=limit)
+
+    def _may_export(self, policy: Policy) -> None:
+        self._require("admin", "exporter")
+        if self.role == "exporter" and policy.name not in self.grant.policies:
+            raise PermissionDeniedError(
+                f"custodian {self.custodian!r} is not granted the policy {policy.name!r}"
+            )
 
     def exports(self) -> builtins.list[dict[str, Any]]:
         """Past exports: id, time, custodian, policy and hash, recipient, counts."""
@@ -990,6 +1484,14 @@ def _check_name(name: str) -> str:
     ):
         raise InvalidInputError("a custodian name uses letters, digits, '-', '_' and '.'")
     return name
+
+
+def _grant_of(row: Any) -> Grant:
+    return Grant(
+        row.role,
+        frozenset(c for c in row.classes.split(",") if c),
+        frozenset(p for p in row.policies.split(",") if p),
+    )
 
 
 def _choose_custodian(rows: Iterable[Any], name: str | None) -> Any:

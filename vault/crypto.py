@@ -53,6 +53,7 @@ __all__ = [
     "constant_time_equal",
     "derive_passphrase_key",
     "derive_subkey",
+    "hmac_sha256",
     "keyed_reference",
     "open_sealed",
     "public_key_fingerprint",
@@ -333,6 +334,11 @@ def blind_index(key: SecretKey, kind: str, normalized: str) -> bytes:
     """HMAC-SHA256 of a normalized value: equal inputs match, nothing else is learned."""
     msg = kind.encode("utf-8") + b"\x00" + normalized.encode("utf-8")
     return hmac.digest(key.expose(), msg, hashlib.sha256)
+
+
+def hmac_sha256(key: SecretKey, data: bytes) -> bytes:
+    """HMAC-SHA256 (audit chain links)."""
+    return hmac.digest(key.expose(), data, hashlib.sha256)
 
 
 def keyed_reference(key: SecretKey, *parts: str) -> str:

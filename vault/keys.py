@@ -1,43 +1,98 @@
-"""The key hierarchy above :mod:`vault.crypto`.
+"""The key hierarchy above :mod:`vault.crypto`, and what each custodian holds.
 
 ::
 
     passphrase --Argon2id(salt, params)--> custodian key
-    custodian key --AEAD unwrap--> keyring (the vault master key, 256 bits, random)
-    master key --HKDF--> class root keys (identity, special, narrative, operational)
-                         blind-index key, record-reference key, pseudonym root key,
-                         audit MAC key, signing-key wrapping key
+    custodian key --AEAD unwrap--> keyring (bound to vault, custodian, role, grants)
+    master key (random, 256 bits) --HKDF--> root keys:
+        class/identity, class/special, class/narrative, class/operational,
+        blind-index, reference, pseudonym, audit, signing-wrap
     class root --HKDF--> record KEK of that class, version n
     record KEK --wraps--> per-record, per-class data keys and (identity) subject keys
 
-Invariants: derived keys are cached per open vault and never leave this object
-except through the typed accessors; the keyring is sealed to its custodian's name
-and the vault id, so a keyring row copied to another custodian or vault fails.
+Invariants:
+
+* An admin's keyring holds the master key. Any other custodian's keyring holds only
+  the root keys their role and clearances need: a custodian without ``identity``
+  holds no key from which an identity field can be opened, so no code path can
+  show one. Asking a keyring for a key it does not hold raises
+  :class:`~vault.errors.PermissionDeniedError`.
+* The keyring is sealed with its custodian's name, role, classes and policy grants
+  as associated data: editing the role or grants in the database makes the keyring
+  fail to open, so the library's permission checks cannot be widened by a row edit.
+* Derived keys are cached per open vault and leave this object only through typed
+  accessors.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from vault import crypto
 from vault.crypto import KdfParams, Passphrase, SecretKey
-from vault.errors import AuthenticationError, IntegrityError
+from vault.errors import AuthenticationError, IntegrityError, PermissionDeniedError
 from vault.schema import KeyClass
 
-__all__ = ["Keyring", "open_keyring", "seal_keyring"]
+__all__ = [
+    "ROLES",
+    "Grant",
+    "Keyring",
+    "open_keyring",
+    "seal_keyring",
+    "seal_keyring_with_key",
+]
+
+ROLES: Final = ("admin", "custodian", "exporter", "auditor")
+_PURPOSES: Final = ("blind-index", "reference", "pseudonym", "audit", "signing-wrap")
+# What each role needs besides class roots.
+_ROLE_PURPOSES: Final = {
+    "admin": _PURPOSES,
+    "custodian": _PURPOSES,
+    "exporter": _PURPOSES,
+    "auditor": ("audit", "reference"),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A custodian's role, field-class clearances and (for exporters) policies."""
+
+    role: str
+    classes: frozenset[str] = field(default_factory=frozenset)
+    policies: frozenset[str] = field(default_factory=frozenset)
+
+    def context(self) -> tuple[str, ...]:
+        return (
+            self.role,
+            ",".join(sorted(self.classes)),
+            ",".join(sorted(self.policies)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "role": self.role,
+            "classes": sorted(self.classes),
+            "policies": sorted(self.policies),
+        }
 
 
 class Keyring:
     """The keys one unlocked custodian holds. Its repr never shows them."""
 
-    __slots__ = ("_cache", "_master", "vault_id")
+    __slots__ = ("_cache", "_roots", "vault_id")
 
-    def __init__(self, vault_id: str, master: SecretKey) -> None:
+    def __init__(self, vault_id: str, roots: dict[str, SecretKey]) -> None:
         self.vault_id = vault_id
-        self._master = master
+        self._roots = dict(roots)
         self._cache: dict[str, SecretKey] = {}
+
+    @classmethod
+    def new(cls, vault_id: str) -> Keyring:
+        return cls(vault_id, {"master": crypto.random_key()})
 
     def __repr__(self) -> str:
         return f"Keyring(vault_id={self.vault_id!r}, keys=[secure])"
@@ -47,63 +102,127 @@ class Keyring:
     def __reduce__(self) -> Any:
         raise TypeError("a Keyring cannot be pickled")
 
-    def _derive(self, purpose: str) -> SecretKey:
-        key = self._cache.get(purpose)
+    @property
+    def is_master(self) -> bool:
+        return "master" in self._roots
+
+    def holds_class(self, key_class: KeyClass) -> bool:
+        return self.is_master or f"class/{key_class.value}" in self._roots
+
+    def _root(self, name: str) -> SecretKey:
+        key = self._roots.get(name)
+        if key is not None:
+            return key
+        master = self._roots.get("master")
+        if master is None:
+            raise PermissionDeniedError(f"this custodian holds no key for {name}")
+        key = crypto.derive_subkey(master, name, salt=self.vault_id.encode("ascii"))
+        self._roots[name] = key
+        return key
+
+    def _derive(self, root: str, purpose: str) -> SecretKey:
+        label = f"{root}|{purpose}"
+        key = self._cache.get(label)
         if key is None:
-            key = crypto.derive_subkey(self._master, purpose, salt=self.vault_id.encode("ascii"))
-            self._cache[purpose] = key
+            key = crypto.derive_subkey(self._root(root), purpose)
+            self._cache[label] = key
         return key
 
     def class_kek(self, key_class: KeyClass, version: int) -> SecretKey:
         """The key-encryption key of a field class at a key version."""
-        return self._derive(f"kek/{key_class.value}/v{version}")
+        return self._derive(f"class/{key_class.value}", f"kek/v{version}")
 
     def blind_index_key(self, kind: str) -> SecretKey:
-        return self._derive(f"blind-index/{kind}")
+        return self._derive("blind-index", kind)
 
     def reference_key(self) -> SecretKey:
-        return self._derive("record-reference")
+        return self._derive("reference", "record-reference")
 
     def pseudonym_root(self) -> SecretKey:
-        return self._derive("pseudonym-root")
+        return self._derive("pseudonym", "pseudonym-root")
 
     def audit_key(self) -> SecretKey:
-        return self._derive("audit-mac")
+        return self._derive("audit", "audit-mac")
 
     def signing_wrap_key(self) -> SecretKey:
-        return self._derive("signing-key-wrap")
+        return self._derive("signing-wrap", "signing-key-wrap")
+
+    def restricted(self, grant: Grant) -> Keyring:
+        """A keyring with only what ``grant`` allows (derived from this one)."""
+        if grant.role == "admin":
+            return Keyring(self.vault_id, {"master": self._root("master")})
+        names = [f"class/{c}" for c in sorted(grant.classes)]
+        names += list(_ROLE_PURPOSES[grant.role])
+        return Keyring(self.vault_id, {name: self._root(name) for name in names})
 
     def to_payload(self) -> bytes:
         return json.dumps(
-            {"master": base64.b64encode(self._master.expose()).decode("ascii")}
+            {
+                name: base64.b64encode(key.expose()).decode("ascii")
+                for name, key in sorted(self._roots.items())
+                if name == "master" or "master" not in self._roots
+            }
         ).encode("ascii")
 
+    @classmethod
+    def from_payload(cls, vault_id: str, payload: bytes) -> Keyring:
+        try:
+            data = json.loads(payload)
+            roots = {
+                str(name): SecretKey(base64.b64decode(value, validate=True))
+                for name, value in data.items()
+            }
+        except (ValueError, TypeError, AttributeError):
+            raise IntegrityError("integrity check failed for the keyring") from None
+        return cls(vault_id, roots)
 
-def _keyring_context(vault_id: str, custodian: str) -> tuple[str, ...]:
-    return ("keyring", vault_id, custodian)
+
+def _keyring_context(vault_id: str, custodian: str, grant: Grant) -> tuple[str, ...]:
+    return ("keyring", vault_id, custodian, *grant.context())
+
+
+def seal_keyring_with_key(
+    keyring: Keyring, key: SecretKey, label: Iterable[str], grant: Grant
+) -> bytes:
+    """Seal a keyring under a key that is not a passphrase (sessions, recovery)."""
+    return crypto.seal(
+        key, keyring.to_payload(), _keyring_context(keyring.vault_id, "/".join(label), grant)
+    )
 
 
 def seal_keyring(
-    keyring: Keyring, custodian: str, passphrase: Passphrase, params: KdfParams
+    keyring: Keyring, custodian: str, grant: Grant, passphrase: Passphrase, params: KdfParams
 ) -> bytes:
-    """Wrap the keyring for one custodian under their passphrase-derived key."""
+    """Wrap a keyring for one custodian under their passphrase-derived key."""
     ckey = crypto.derive_passphrase_key(passphrase, params)
-    return crypto.seal(ckey, keyring.to_payload(), _keyring_context(keyring.vault_id, custodian))
+    return crypto.seal(
+        ckey, keyring.to_payload(), _keyring_context(keyring.vault_id, custodian, grant)
+    )
 
 
 def open_keyring(
-    vault_id: str, custodian: str, passphrase: Passphrase, params: KdfParams, sealed: bytes
+    vault_id: str,
+    custodian: str,
+    grant: Grant,
+    sealed: bytes,
+    *,
+    passphrase: Passphrase | None = None,
+    params: KdfParams | None = None,
+    key: SecretKey | None = None,
+    label: Iterable[str] | None = None,
 ) -> Keyring:
-    """Unwrap a custodian's keyring; a wrong passphrase is an AuthenticationError."""
-    ckey = crypto.derive_passphrase_key(passphrase, params)
+    """Unwrap a keyring; a wrong passphrase (or altered row) is an AuthenticationError."""
+    if key is None:
+        assert passphrase is not None
+        assert params is not None
+        key = crypto.derive_passphrase_key(passphrase, params)
+        who = custodian
+    else:
+        who = "/".join(label or ())
     try:
-        payload = crypto.open_sealed(ckey, sealed, _keyring_context(vault_id, custodian))
+        payload = crypto.open_sealed(key, sealed, _keyring_context(vault_id, who, grant))
     except IntegrityError:
         raise AuthenticationError(
             f"wrong passphrase for custodian {custodian!r} (or the key record was altered)"
         ) from None
-    try:
-        master = base64.b64decode(json.loads(payload)["master"], validate=True)
-        return Keyring(vault_id, SecretKey(master))
-    except (ValueError, KeyError, TypeError):
-        raise IntegrityError("integrity check failed for the keyring") from None
+    return Keyring.from_payload(vault_id, payload)

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,7 +52,10 @@ class SigningSource(RecordSource, Protocol):
     def signing_key(self) -> SigningKey: ...
 
 
-def add_recipient(engine: Engine, name: str, public_key: str) -> str:
+Auditor = Callable[..., None]
+
+
+def add_recipient(engine: Engine, name: str, public_key: str, audit: Auditor) -> str:
     parse_recipient(public_key)
     key = public_key.strip()
     fingerprint = crypto.public_key_fingerprint(key)
@@ -63,6 +66,7 @@ def add_recipient(engine: Engine, name: str, public_key: str) -> str:
                     name=name, public_key=key, fingerprint=fingerprint, created_at=utcnow()
                 )
             )
+            audit(conn, "recipient-added", details={"name": name, "fingerprint": fingerprint})
     except DBIntegrityError:
         raise ConflictError(f"a recipient named {name!r} exists already") from None
     except SQLAlchemyError as exc:
@@ -84,10 +88,11 @@ def list_recipients(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
-def remove_recipient(engine: Engine, name: str) -> None:
+def remove_recipient(engine: Engine, name: str, audit: Auditor) -> None:
     with write_transaction(engine) as conn:
         if conn.execute(delete(Recipient).where(Recipient.name == name)).rowcount == 0:
             raise NotFoundError(f"no recipient {name!r}")
+        audit(conn, "recipient-removed", details={"name": name})
 
 
 def _recipient(engine: Engine, name: str) -> Any:
@@ -117,6 +122,7 @@ def export(
     policy: Policy,
     recipient_name: str,
     out: Path,
+    audit: Auditor,
 ) -> dict[str, Any]:
     row = _recipient(engine, recipient_name)
     recipient = parse_recipient(row.public_key)
@@ -174,6 +180,17 @@ def export(
                     recipient_fingerprint=row.fingerprint,
                     counts=json.dumps(manifest["counts"]),
                 )
+            )
+            audit(
+                conn,
+                "export",
+                details={
+                    "export_id": manifest["export_id"],
+                    "policy": policy.name,
+                    "policy_sha256": policy.sha256,
+                    "recipient": row.name,
+                    "counts": manifest["counts"],
+                },
             )
             os.replace(tmp, out)
     except BaseException:

@@ -46,15 +46,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from vault.errors import StorageError
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "BlindIndexEntry",
     "Custodian",
     "ExportRecord",
+    "IdentityDecision",
+    "IdentityRequest",
     "Meta",
     "Recipient",
     "Record",
     "RecordLink",
     "RecordVersion",
+    "Session",
     "Subject",
     "bulk_insert",
     "connect",
@@ -94,6 +98,10 @@ class Custodian(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
+    # Field classes and (for exporters) policies, comma-separated; also bound into
+    # the sealed keyring, so an edit here makes the keyring fail to open.
+    classes: Mapped[str] = mapped_column(Text, server_default="")
+    policies: Mapped[str] = mapped_column(Text, server_default="")
     kdf: Mapped[str] = mapped_column(Text)
     keyring: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -137,6 +145,8 @@ class RecordVersion(Base):
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The KEK version that wraps this row's data keys (key rotation finds old rows).
+    kek_version: Mapped[int] = mapped_column(Integer, server_default="1", index=True)
     identity_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     special_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     special_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -191,6 +201,54 @@ class ExportRecord(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     recipient_fingerprint: Mapped[str] = mapped_column(String(64))
     counts: Mapped[str] = mapped_column(Text)
+
+
+class Session(Base):
+    """An unlocked session: the keyring sealed under a key only the token holds."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    custodian: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    keyring: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditEntry(Base):
+    """One entry of the tamper-evident audit log (a keyed hash chain)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    refs: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class IdentityRequest(Base):
+    """A request to see one record's identity fields, with a sealed reason."""
+
+    __tablename__ = "identity_requests"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(64))
+    record_ref: Mapped[str] = mapped_column(String(32), index=True)
+    reason: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdentityDecision(Base):
+    """One custodian's approval or refusal of an identity request."""
+
+    __tablename__ = "identity_decisions"
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("identity_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    custodian: Mapped[str] = mapped_column(String(64), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(8))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,257 @@
+"""The tamper-evident audit log: a keyed hash chain with signed checkpoints.
+
+Invariants:
+
+* Every entry is appended inside the transaction of the operation it records; if
+  the entry cannot be written, the transaction — and so the operation — fails.
+* Entry ``n`` carries ``mac_n = HMAC(audit key, mac_{n-1} || canonical(entry_n))``
+  with ``mac_0`` all zeros. The head (size and last mac) is kept in ``meta`` with
+  its own HMAC tag, so truncating the log, or editing, deleting, inserting or
+  reordering an entry, breaks verification.
+* A checkpoint is the head signed with the vault's Ed25519 key. Kept elsewhere, it
+  detects even a rewrite of the whole log by someone who holds the audit key.
+* Entries hold who, what, when, keyed record references and non-sensitive details
+  (counts, policy hashes, recipient names); never a record value.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from sqlalchemy import Connection, insert, select, update
+
+from vault import crypto
+from vault.crypto import SecretKey, SigningKey
+from vault.errors import IntegrityError, InvalidInputError
+from vault.store import AuditEntry, Meta, utcnow
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "AuditRecord",
+    "AuditReport",
+    "append",
+    "checkpoint",
+    "entries",
+    "verify",
+]
+
+CHECKPOINT_FORMAT: Final = "evidence-vault-audit-checkpoint/1"
+_GENESIS: Final = bytes(32)
+_HEAD_KEY: Final = "audit_head"
+
+
+def _timestamp(at: dt.datetime) -> str:
+    aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(seq: int, at: str, actor: str, action: str, refs: str, details: str) -> bytes:
+    return json.dumps([seq, at, actor, action, refs, details], separators=(",", ":")).encode()
+
+
+def _mac(key: SecretKey, previous: bytes, body: bytes) -> bytes:
+    return crypto.hmac_sha256(key, previous + body)
+
+
+def _head_tag(key: SecretKey, size: int, mac: bytes) -> str:
+    return crypto.hmac_sha256(key, b"head" + str(size).encode() + mac).hex()
+
+
+def _read_head(conn: Connection, key: SecretKey, *, lock: bool) -> tuple[int, bytes]:
+    query = select(Meta.value).where(Meta.key == _HEAD_KEY)
+    if lock and conn.dialect.name == "postgresql":
+        # Appends are serialized on the head row (SQLite writers are already serial).
+        query = query.with_for_update()
+    raw = conn.execute(query).scalar_one_or_none()
+    if raw is None:
+        return 0, _GENESIS
+    try:
+        head = json.loads(raw)
+        size, mac, tag = int(head["size"]), bytes.fromhex(head["mac"]), str(head["tag"])
+    except (ValueError, KeyError, TypeError):
+        raise IntegrityError("integrity check failed for the audit log head") from None
+    if not crypto.constant_time_equal(tag.encode(), _head_tag(key, size, mac).encode()):
+        raise IntegrityError("integrity check failed for the audit log head")
+    return size, mac
+
+
+def append(
+    conn: Connection,
+    key: SecretKey,
+    actor: str,
+    action: str,
+    *,
+    refs: Sequence[str] = (),
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Append one entry in the caller's transaction; returns its sequence number."""
+    size, previous = _read_head(conn, key, lock=True)
+    seq = size + 1
+    at = utcnow()
+    refs_text = json.dumps(list(refs), separators=(",", ":"))
+    details_text = json.dumps(details or {}, sort_keys=True, separators=(",", ":"))
+    mac = _mac(
+        key, previous, _canonical(seq, _timestamp(at), actor, action, refs_text, details_text)
+    )
+    conn.execute(
+        insert(AuditEntry).values(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            refs=refs_text,
+            details=details_text,
+            mac=mac,
+        )
+    )
+    head = json.dumps({"size": seq, "mac": mac.hex(), "tag": _head_tag(key, seq, mac)})
+    if size == 0:
+        conn.execute(insert(Meta).values(key=_HEAD_KEY, value=head))
+    else:
+        conn.execute(update(Meta).where(Meta.key == _HEAD_KEY).values(value=head))
+    return seq
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    refs: list[str]
+    details: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def entries(
+    conn: Connection, *, since: dt.datetime | None = None, ref: str | None = None
+) -> Iterator[AuditRecord]:
+    """Entries in order (not verified: run :func:`verify` for that)."""
+    query = select(AuditEntry).order_by(AuditEntry.seq)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if ref is not None:
+        query = query.where(AuditEntry.refs.contains(f'"{ref}"'))
+    for row in conn.execute(query.execution_options(yield_per=1000)).scalars():
+        yield AuditRecord(
+            row.seq,
+            _timestamp(row.at),
+            row.actor,
+            row.action,
+            json.loads(row.refs),
+            json.loads(row.details),
+        )
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """A verified log: its size and head; checked against a checkpoint or not."""
+
+    size: int
+    head: str
+    checkpoint_size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def verify(
+    conn: Connection,
+    key: SecretKey,
+    *,
+    checkpoint_file: Path | None = None,
+    public_key: bytes | None = None,
+) -> AuditReport:
+    """Recompute the chain; raise IntegrityError on any edit, gap, reorder or truncation."""
+    expected: tuple[int, str] | None = None
+    if checkpoint_file is not None:
+        assert public_key is not None
+        expected = _read_checkpoint(checkpoint_file, public_key)
+    previous = _GENESIS
+    seq = 0
+    rows = conn.execute(
+        select(
+            AuditEntry.seq,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.action,
+            AuditEntry.refs,
+            AuditEntry.details,
+            AuditEntry.mac,
+        )
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=5000)
+    )
+    checked_at_checkpoint = False
+    with rows:
+        for row in rows:
+            seq += 1
+            if row.seq != seq:
+                raise IntegrityError(f"the audit log is broken at entry {seq} (missing or moved)")
+            mac = _mac(
+                key,
+                previous,
+                _canonical(
+                    row.seq, _timestamp(row.at), row.actor, row.action, row.refs, row.details
+                ),
+            )
+            if not crypto.constant_time_equal(mac, row.mac):
+                raise IntegrityError(f"the audit log is broken at entry {seq} (altered)")
+            previous = mac
+            if expected is not None and seq == expected[0]:
+                if not crypto.constant_time_equal(mac.hex().encode(), expected[1].encode()):
+                    raise IntegrityError(
+                        f"the audit log differs from the checkpoint at entry {seq}"
+                    )
+                checked_at_checkpoint = True
+    size, head = _read_head(conn, key, lock=False)
+    if size != seq or not crypto.constant_time_equal(head, previous):
+        raise IntegrityError(
+            f"the audit log is truncated or extended: {seq} entries, the head says {size}"
+        )
+    if expected is not None and not checked_at_checkpoint:
+        raise IntegrityError(
+            f"the audit log has {seq} entries, fewer than the checkpoint's {expected[0]}"
+        )
+    return AuditReport(seq, previous.hex(), expected[0] if expected else None)
+
+
+def checkpoint(
+    conn: Connection, key: SecretKey, signing_key: SigningKey, vault_id: str
+) -> dict[str, Any]:
+    """A signed statement of the log's current size and head."""
+    size, head = _read_head(conn, key, lock=False)
+    body = {
+        "format": CHECKPOINT_FORMAT,
+        "vault_id": vault_id,
+        "size": size,
+        "head": head.hex(),
+        "created_at": _timestamp(utcnow()),
+        "signer": crypto.public_key_fingerprint(signing_key.public_bytes()),
+    }
+    message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return {**body, "signature": base64.b64encode(signing_key.sign(message)).decode()}
+
+
+def _read_checkpoint(path: Path, public_key: bytes) -> tuple[int, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        signature = base64.b64decode(data.pop("signature"), validate=True)
+        size, head = int(data["size"]), str(data["head"])
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InvalidInputError("not an audit checkpoint", where=str(path)) from None
+    if data.get("format") != CHECKPOINT_FORMAT:
+        raise InvalidInputError("not an audit checkpoint", where=str(path))
+    message = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    crypto.verify_signature(public_key, signature, message, what="the audit checkpoint")
+    return size, head

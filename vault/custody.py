@@ -1,0 +1,342 @@
+"""Custodians, unlock sessions, identity approvals and recovery shares.
+
+Invariants:
+
+* Each custodian's keyring is sealed under their own passphrase and bound to their
+  role and grants; removing a custodian deletes that sealed keyring (with SQLite's
+  ``secure_delete`` the bytes are overwritten), so the old passphrase opens nothing.
+* A session token is ``<id>.<key>``: the database holds the keyring sealed under
+  ``key`` and an expiry; the key exists only in the token. Ending a session deletes
+  the row. An unknown, ended or expired token is an error, never a re-prompt.
+* Identity fields open only for a request with a reason (sealed at rest) that
+  ``approvals`` custodians other than the requester approved and nobody refused,
+  for that record, before it expires.
+* Recovery: the master key sealed under a random recovery key, which is split into
+  SLIP-39 mnemonic shares (``shamir-mnemonic``; each share carries a checksum that
+  catches typos). Fewer shares than the threshold reveal nothing about the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any, Final
+
+import shamir_mnemonic
+from sqlalchemy import Connection, delete, insert, select
+
+from vault import crypto
+from vault.crypto import KdfParams, Passphrase, SecretKey
+from vault.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UsageError,
+)
+from vault.keys import ROLES, Grant, Keyring, open_keyring, seal_keyring, seal_keyring_with_key
+from vault.schema import KeyClass
+from vault.store import (
+    Custodian,
+    IdentityDecision,
+    IdentityRequest,
+    Meta,
+    Session,
+    utcnow,
+)
+
+__all__ = [
+    "add_custodian",
+    "approved_request",
+    "decide_identity",
+    "list_custodians",
+    "open_session",
+    "recovery_restore",
+    "recovery_split",
+    "remove_custodian",
+    "request_identity",
+    "start_session",
+]
+
+TOKEN_PREFIX: Final = "evs1_"  # noqa: S105 - a format prefix, not a secret
+REQUEST_TTL: Final = dt.timedelta(hours=24)
+_RECOVERY: Final = "recovery"
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# Custodians ---------------------------------------------------------------------
+
+
+def add_custodian(
+    conn: Connection,
+    keyring: Keyring,
+    name: str,
+    grant: Grant,
+    passphrase: Passphrase,
+    params: KdfParams,
+) -> None:
+    if grant.role not in ROLES:
+        raise InvalidInputError(f"unknown role {grant.role!r}; use {', '.join(ROLES)}")
+    for c in grant.classes:
+        if c not in {k.value for k in KeyClass}:
+            raise InvalidInputError(f"unknown field class {c!r}")
+    if conn.execute(select(Custodian.id).where(Custodian.name == name)).first():
+        raise ConflictError(f"a custodian named {name!r} exists already")
+    conn.execute(
+        insert(Custodian).values(
+            name=name,
+            role=grant.role,
+            classes=",".join(sorted(grant.classes)),
+            policies=",".join(sorted(grant.policies)),
+            kdf=json.dumps(params.to_dict()),
+            keyring=seal_keyring(keyring.restricted(grant), name, grant, passphrase, params),
+            created_at=utcnow(),
+        )
+    )
+
+
+def remove_custodian(conn: Connection, name: str, remover: str) -> None:
+    if name == remover:
+        raise UsageError("a custodian cannot remove themselves")
+    rows = conn.execute(select(Custodian.name, Custodian.role)).all()
+    if name not in {r.name for r in rows}:
+        raise NotFoundError(f"no custodian {name!r}")
+    admins = [r.name for r in rows if r.role == "admin"]
+    if admins == [name]:
+        raise UsageError("the last admin cannot be removed")
+    conn.execute(delete(Session).where(Session.custodian == name))
+    conn.execute(delete(Custodian).where(Custodian.name == name))
+
+
+def list_custodians(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(*Custodian.__table__.c).order_by(Custodian.name)).all()
+    return [
+        {
+            "name": r.name,
+            "role": r.role,
+            "classes": ["all"] if r.role == "admin" else [c for c in r.classes.split(",") if c],
+            "policies": [p for p in r.policies.split(",") if p],
+            "created_at": _aware(r.created_at).isoformat(),
+        }
+        for r in rows
+    ]
+
+
+# Sessions -------------------------------------------------------------------------
+
+
+def start_session(
+    conn: Connection, keyring: Keyring, custodian: str, grant: Grant, ttl: dt.timedelta
+) -> tuple[str, dt.datetime]:
+    session_id = crypto.random_token(16)
+    key = crypto.random_key()
+    now = utcnow()
+    expires = now + ttl
+    conn.execute(
+        insert(Session).values(
+            id=session_id,
+            custodian=custodian,
+            created_at=now,
+            expires_at=expires,
+            keyring=seal_keyring_with_key(keyring, key, ("session", session_id, custodian), grant),
+        )
+    )
+    token = TOKEN_PREFIX + session_id + "." + base64.urlsafe_b64encode(key.expose()).decode()
+    return token, expires
+
+
+def _parse_token(token: str) -> tuple[str, SecretKey]:
+    try:
+        if not token.startswith(TOKEN_PREFIX):
+            raise ValueError
+        session_id, _, raw = token[len(TOKEN_PREFIX) :].partition(".")
+        key = SecretKey(base64.urlsafe_b64decode(raw.encode()))
+        bytes.fromhex(session_id)
+    except ValueError:
+        raise AuthenticationError("EVAULT_SESSION is not a session token") from None
+    return session_id, key
+
+
+def open_session(conn: Connection, vault_id: str, token: str) -> tuple[str, Keyring]:
+    session_id, key = _parse_token(token)
+    row = conn.execute(select(*Session.__table__.c).where(Session.id == session_id)).one_or_none()
+    if row is None:
+        raise AuthenticationError("the session has ended or never existed; unlock again")
+    if _aware(row.expires_at) <= utcnow():
+        raise AuthenticationError("the session has expired; unlock again")
+    custodian = conn.execute(
+        select(*Custodian.__table__.c).where(Custodian.name == row.custodian)
+    ).one_or_none()
+    if custodian is None:
+        raise AuthenticationError("the session's custodian no longer exists")
+    grant = Grant(
+        custodian.role,
+        frozenset(c for c in custodian.classes.split(",") if c),
+        frozenset(p for p in custodian.policies.split(",") if p),
+    )
+    keyring = open_keyring(
+        vault_id,
+        row.custodian,
+        grant,
+        row.keyring,
+        key=key,
+        label=("session", session_id, row.custodian),
+    )
+    return row.custodian, keyring
+
+
+def end_session(conn: Connection, token: str) -> None:
+    session_id, _key = _parse_token(token)
+    if conn.execute(delete(Session).where(Session.id == session_id)).rowcount == 0:
+        raise AuthenticationError("the session has ended or never existed")
+
+
+# Identity approvals ----------------------------------------------------------------
+
+
+def request_identity(
+    conn: Connection, keyring: Keyring, requester: str, ref: str, reason: str
+) -> str:
+    if len(reason.strip()) < 10:
+        raise InvalidInputError("state a reason of at least 10 characters")
+    request_id = crypto.random_token(8)
+    now = utcnow()
+    sealed = crypto.seal(
+        keyring.reference_key(),
+        reason.encode("utf-8"),
+        ("identity-request", keyring.vault_id, request_id),
+    )
+    conn.execute(
+        insert(IdentityRequest).values(
+            id=request_id,
+            requester=requester,
+            record_ref=ref,
+            reason=sealed,
+            created_at=now,
+            expires_at=now + REQUEST_TTL,
+        )
+    )
+    return request_id
+
+
+def requests(conn: Connection, keyring: Keyring) -> list[dict[str, Any]]:
+    out = []
+    for row in conn.execute(
+        select(*IdentityRequest.__table__.c).order_by(IdentityRequest.created_at)
+    ).all():
+        reason = crypto.open_sealed(
+            keyring.reference_key(),
+            row.reason,
+            ("identity-request", keyring.vault_id, row.id),
+            what="an identity request",
+        ).decode("utf-8")
+        decisions = conn.execute(
+            select(IdentityDecision.custodian, IdentityDecision.decision).where(
+                IdentityDecision.request_id == row.id
+            )
+        ).all()
+        out.append(
+            {
+                "id": row.id,
+                "requester": row.requester,
+                "record_ref": row.record_ref,
+                "reason": reason,
+                "created_at": _aware(row.created_at).isoformat(),
+                "expires_at": _aware(row.expires_at).isoformat(),
+                "decisions": {d.custodian: d.decision for d in decisions},
+            }
+        )
+    return out
+
+
+def decide_identity(conn: Connection, request_id: str, custodian: str, approve: bool) -> str:
+    row = conn.execute(
+        select(*IdentityRequest.__table__.c).where(IdentityRequest.id == request_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no identity request {request_id}")
+    if row.requester == custodian:
+        raise PermissionDeniedError("a custodian cannot decide on their own request")
+    if _aware(row.expires_at) <= utcnow():
+        raise PermissionDeniedError(f"identity request {request_id} has expired")
+    if conn.execute(
+        select(IdentityDecision.decision).where(
+            IdentityDecision.request_id == request_id, IdentityDecision.custodian == custodian
+        )
+    ).first():
+        raise ConflictError(f"custodian {custodian!r} has already decided on {request_id}")
+    decision = "approve" if approve else "refuse"
+    conn.execute(
+        insert(IdentityDecision).values(
+            request_id=request_id, custodian=custodian, decision=decision, at=utcnow()
+        )
+    )
+    return str(row.record_ref)
+
+
+def approved_request(conn: Connection, custodian: str, ref: str, approvals: int) -> str | None:
+    """The id of a live, approved request by ``custodian`` for ``ref``, or raise."""
+    if approvals == 0:
+        return None
+    now = utcnow()
+    for row in conn.execute(
+        select(IdentityRequest.id, IdentityRequest.expires_at).where(
+            IdentityRequest.requester == custodian, IdentityRequest.record_ref == ref
+        )
+    ).all():
+        if _aware(row.expires_at) <= now:
+            continue
+        decisions = [
+            d
+            for (d,) in conn.execute(
+                select(IdentityDecision.decision).where(IdentityDecision.request_id == row.id)
+            ).all()
+        ]
+        if "refuse" not in decisions and decisions.count("approve") >= approvals:
+            return str(row.id)
+    raise PermissionDeniedError(
+        "identity fields need an approved request: 'evault identity request' and the "
+        f"approval of {approvals} other custodian(s)"
+    )
+
+
+# Recovery ------------------------------------------------------------------------------
+
+
+def recovery_split(conn: Connection, keyring: Keyring, shares: int, threshold: int) -> list[str]:
+    if not keyring.is_master:
+        raise PermissionDeniedError("only an admin can create recovery shares")
+    if not 1 <= threshold <= shares <= 16 or (threshold == 1 and shares > 1):
+        raise UsageError("use 2 <= threshold <= shares <= 16 (or 1 of 1)")
+    secret = crypto.random_key()
+    sealed = seal_keyring_with_key(keyring, secret, (_RECOVERY,), Grant("admin"))
+    value = json.dumps(
+        {"sealed": base64.b64encode(sealed).decode(), "shares": shares, "threshold": threshold}
+    )
+    conn.execute(delete(Meta).where(Meta.key == _RECOVERY))
+    conn.execute(insert(Meta).values(key=_RECOVERY, value=value))
+    groups = shamir_mnemonic.generate_mnemonics(
+        1, [(threshold, shares)], secret.expose(), b"", extendable=False
+    )
+    return list(groups[0])
+
+
+def recovery_restore(conn: Connection, vault_id: str, mnemonics: Iterable[str]) -> Keyring:
+    raw = conn.execute(select(Meta.value).where(Meta.key == _RECOVERY)).scalar_one_or_none()
+    if raw is None:
+        raise NotFoundError("this vault has no recovery shares ('evault recovery split')")
+    try:
+        secret = shamir_mnemonic.combine_mnemonics([" ".join(m.split()) for m in mnemonics])
+    except shamir_mnemonic.MnemonicError as exc:
+        # The library says which check failed (checksum, count, mismatch): no secret.
+        raise InvalidInputError(f"recovery shares refused: {exc}") from None
+    sealed = base64.b64decode(json.loads(raw)["sealed"])
+    return open_keyring(
+        vault_id, "admin", Grant("admin"), sealed, key=SecretKey(secret), label=(_RECOVERY,)
+    )

@@ -1,0 +1,238 @@
+"""Key rotation, erasure of a worker's identity, and retention.
+
+Invariants:
+
+* Rotation never leaves a record unreadable: the new KEK version becomes current
+  first (in one transaction), then rows are rewrapped in batches, each batch one
+  transaction. Every row is at all times wrapped under a version whose KEK the
+  vault can derive, so killing the process at any point loses nothing and a rerun
+  carries on. Old versions are retired (refused on read) only once no row uses them.
+* Erasure destroys a worker's subject key and their blind-index entries in one
+  transaction; the identity blobs that remain can never be opened again. On SQLite
+  the write-ahead log is then checkpointed and truncated, and ``secure_delete``
+  has already overwritten the key's bytes in the database file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from vault.errors import UsageError
+from vault.keys import Keyring
+from vault.records import RecordCodec
+from vault.store import BlindIndexEntry, Meta, Record, RecordVersion, Subject, utcnow
+
+__all__ = ["RotationReport", "erase_subjects", "retire", "rotate"]
+
+BATCH: Final = 500
+_SEALED: Final = ("special", "narrative", "operational")
+
+Audit = Callable[..., None]
+Transaction = Callable[[], Any]
+
+
+@dataclass
+class RotationReport:
+    target: int
+    records: int = 0
+    subjects: int = 0
+    reencrypted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _meta(conn: Connection, key: str) -> str | None:
+    value = conn.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    if _meta(conn, key) is None:
+        conn.execute(insert(Meta).values(key=key, value=value))
+    else:
+        conn.execute(update(Meta).where(Meta.key == key).values(value=value))
+
+
+def rotate(
+    write: Transaction,
+    keys: Keyring,
+    audit: Audit,
+    *,
+    reencrypt: bool = False,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> RotationReport:
+    """Make a new KEK version current and rewrap every data key under it.
+
+    Resumable: if a rotation was interrupted, this carries it on instead of starting
+    another (``rotation_target`` in meta).
+    """
+    with write() as conn:
+        current = int(_meta(conn, "kek_version") or "1")
+        target_text = _meta(conn, "rotation_target")
+        if target_text is None:
+            target = current + 1
+            _set_meta(conn, "rotation_target", str(target))
+            _set_meta(conn, "kek_version", str(target))
+            audit(conn, "rotation-started", details={"target": target, "reencrypt": reencrypt})
+        else:
+            target = int(target_text)
+    codec = RecordCodec(keys, target)
+    report = RotationReport(target, reencrypted=reencrypt)
+    while True:
+        with write() as conn:
+            rows = conn.execute(
+                select(Record.ref, Record.type, *RecordVersion.__table__.c)
+                .join(Record, Record.ref == RecordVersion.record_ref)
+                .where(RecordVersion.kek_version < target)
+                .limit(batch)
+            ).all()
+            for row in rows:
+                conn.execute(
+                    update(RecordVersion)
+                    .where(
+                        RecordVersion.record_ref == row.ref, RecordVersion.version == row.version
+                    )
+                    .values(
+                        **codec.rewrap(
+                            row._mapping, row.type, row.ref, row.version, reencrypt=reencrypt
+                        ),
+                        kek_version=target,
+                    )
+                )
+            if rows:
+                audit(conn, "rotation-batch", details={"target": target, "records": len(rows)})
+        report.records += len(rows)
+        if progress and rows:
+            progress(len(rows))
+        if len(rows) < batch:
+            break
+    while True:
+        with write() as conn:
+            subjects = conn.execute(
+                select(Subject.id, Subject.wrapped_key)
+                .where(Subject.kek_version < target, Subject.wrapped_key.is_not(None))
+                .limit(batch)
+            ).all()
+            for sid, wrapped in subjects:
+                key = codec.open_subject_key(sid, wrapped)
+                conn.execute(
+                    update(Subject)
+                    .where(Subject.id == sid)
+                    .values(wrapped_key=codec.wrap_subject_key(sid, key), kek_version=target)
+                )
+            if subjects:
+                audit(conn, "rotation-batch", details={"target": target, "subjects": len(subjects)})
+        report.subjects += len(subjects)
+        if len(subjects) < batch:
+            break
+    with write() as conn:
+        conn.execute(delete(Meta).where(Meta.key == "rotation_target"))
+        audit(conn, "rotation-finished", details=report.to_dict())
+    return report
+
+
+def retire(write: Transaction, below: int, audit: Audit) -> None:
+    """Refuse KEK versions below ``below`` from now on; only once nothing uses them."""
+    with write() as conn:
+        current = int(_meta(conn, "kek_version") or "1")
+        if below > current:
+            raise UsageError(f"cannot retire the current key version {current}")
+        if _meta(conn, "rotation_target") is not None:
+            raise UsageError("a rotation is unfinished: run 'evault rotate-keys' again first")
+        left = conn.execute(
+            select(func.count()).select_from(RecordVersion).where(RecordVersion.kek_version < below)
+        ).scalar_one()
+        left += conn.execute(
+            select(func.count())
+            .select_from(Subject)
+            .where(Subject.kek_version < below, Subject.wrapped_key.is_not(None))
+        ).scalar_one()
+        if left:
+            raise UsageError(f"{left} keys still use a version below {below}; rotate first")
+        _set_meta(conn, "min_kek_version", str(below))
+        audit(conn, "keys-retired", details={"below": below})
+
+
+def subjects_for(
+    conn: Connection,
+    codec: RecordCodec,
+    *,
+    record_refs: Iterable[str] = (),
+    index: Iterable[tuple[str, bytes]] = (),
+) -> set[str]:
+    """Subject ids of testimonies given by reference or by blind-index value."""
+    refs = set(record_refs)
+    for kind, mac in index:
+        refs |= set(
+            conn.execute(
+                select(BlindIndexEntry.record_ref).where(
+                    BlindIndexEntry.kind == kind, BlindIndexEntry.mac == mac
+                )
+            ).scalars()
+        )
+    if not refs:
+        return set()
+    found = conn.execute(
+        select(Record.subject_id).where(Record.ref.in_(sorted(refs)), Record.type == "testimony")
+    ).scalars()
+    # A worker's testimonies at one site share one subject key: erasing it covers
+    # all of them.
+    return {s for s in found if s}
+
+
+def erase_subjects(conn: Connection, subject_ids: set[str], audit: Audit) -> int:
+    """Destroy the subject keys and every blind-index entry of their records."""
+    if not subject_ids:
+        return 0
+    ids = sorted(subject_ids)
+    refs = list(conn.execute(select(Record.ref).where(Record.subject_id.in_(ids))).scalars())
+    conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref.in_(refs)))
+    erased = conn.execute(
+        update(Subject)
+        .where(Subject.id.in_(ids), Subject.wrapped_key.is_not(None))
+        .values(wrapped_key=None, erased_at=utcnow())
+    ).rowcount
+    audit(conn, "subject-erased", refs=refs, details={"subjects": len(ids), "keys": erased})
+    return int(erased)
+
+
+def retention_candidates(
+    engine: Engine,
+    open_finding: Callable[[Any], dict[str, Any]],
+    days: int,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Ids of testimonies whose identity should go: cited as evidence by findings
+    remediated (``remediation.updated``) more than ``days`` days ago."""
+    cutoff = (now or utcnow()).date() - dt.timedelta(days=days)
+    due: list[str] = []
+    latest = (
+        select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
+        .group_by(RecordVersion.record_ref)
+        .subquery()
+    )
+    query = (
+        select(Record.ref, Record.type, *RecordVersion.__table__.c)
+        .join(latest, latest.c.record_ref == Record.ref)
+        .join(
+            RecordVersion,
+            (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
+        )
+        .where(Record.type == "finding")
+    )
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            finding = open_finding(row)
+            if finding.get("status") != "remediated":
+                continue
+            updated = (finding.get("remediation") or {}).get("updated")
+            if updated and dt.date.fromisoformat(updated) <= cutoff:
+                due += list(finding.get("evidence") or [])
+    return due
