@@ -135,12 +135,12 @@ def entries(
     conn: Connection, *, since: dt.datetime | None = None, ref: str | None = None
 ) -> Iterator[AuditRecord]:
     """Entries in order (not verified: run :func:`verify` for that)."""
-    query = select(AuditEntry).order_by(AuditEntry.seq)
+    query = select(*AuditEntry.__table__.c).order_by(AuditEntry.seq)
     if since is not None:
         query = query.where(AuditEntry.at >= since)
     if ref is not None:
         query = query.where(AuditEntry.refs.contains(f'"{ref}"'))
-    for row in conn.execute(query.execution_options(yield_per=1000)).scalars():
+    for row in conn.execute(query.execution_options(yield_per=1000)):
         yield AuditRecord(
             row.seq,
             _timestamp(row.at),
