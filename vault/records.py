@@ -25,7 +25,7 @@ import phonenumbers
 
 from vault import crypto
 from vault.crypto import Context, SecretKey
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, PermissionDeniedError
 from vault.keys import Keyring
 from vault.schema import FIELDS, KeyClass, flatten, unflatten
 
@@ -136,7 +136,11 @@ class RecordCodec:
         self.min_version = min_version
         self._ref_key = keyring.reference_key()
         # The keys every new record version is sealed with, looked up once.
-        self._current_keks = {kc.value: keyring.class_kek(kc, kek_version) for kc in KeyClass}
+        self._current_keks = {
+            kc.value: keyring.class_kek(kc, kek_version)
+            for kc in KeyClass
+            if keyring.holds_class(kc)
+        }
 
     def __repr__(self) -> str:
         return "RecordCodec([secure])"
@@ -252,9 +256,10 @@ class RecordCodec:
             payload = {"order": order, "fields": fields} if name == "operational" else fields
             dek = crypto.random_key()
             class_ctx = ctx.extend(name)
-            sealed[name + "_key"] = crypto.wrap_key(
-                self._current_keks[name], dek, class_ctx.extend(kv), key_version=kv
-            )
+            kek = self._current_keks.get(name)
+            if kek is None:
+                raise PermissionDeniedError(f"this custodian holds no key for class/{name}")
+            sealed[name + "_key"] = crypto.wrap_key(kek, dek, class_ctx.extend(kv), key_version=kv)
             sealed[name + "_data"] = crypto.seal(dek, _dumps(payload), class_ctx)
         op_key, op_data = sealed["operational_key"], sealed["operational_data"]
         assert op_key is not None
