@@ -87,7 +87,7 @@ def test_a_retired_version_cannot_come_back(backend: Backend) -> None:
         )
     engine.dispose()
     with backend.open() as v:
-        rid = next(s.id for s in v.list() if v._codec.reference(s.id) == old.record_ref)
+        rid = next(s.id for s in list(v.list()) if v._codec.reference(s.id) == old.record_ref)
         with pytest.raises(IntegrityError):
             v.get(rid)
     assert ref
