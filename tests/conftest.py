@@ -85,9 +85,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
             "postgres", tmp_path / "vault", f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
         )
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+        try:
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        finally:
+            admin.dispose()
 
 
 @pytest.fixture

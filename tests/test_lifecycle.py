@@ -51,14 +51,12 @@ def test_rotation_rewraps_everything_and_old_versions_can_retire(backend: Backen
             assert v.get(rid, identity=True) == rec
         with pytest.raises(UsageError):
             v.retire_keys(3)
-        blobs = (
-            _engine(backend)
-            .connect()
-            .execute(text("SELECT DISTINCT kek_version FROM record_versions"))
-            .scalars()
-            .all()
-        )
-        assert blobs == [2]
+        engine = _engine(backend)
+        with engine.connect() as conn:
+            blobs = conn.execute(text("SELECT DISTINCT kek_version FROM record_versions"))
+            versions = blobs.scalars().all()
+        engine.dispose()
+        assert versions == [2]
         report = v.rotate_keys(reencrypt=True)
         assert report.target == 3
         for rid, rec in list(before.items())[:10]:
