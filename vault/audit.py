@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from vault import crypto
 from vault.crypto import SecretKey, SigningKey
 from vault.errors import IntegrityError, InvalidInputError
-from vault.store import AuditEntry, Meta, utcnow
+from vault.store import AuditEntry, Base, utcnow
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -46,13 +46,29 @@ _GENESIS: Final = bytes(32)
 _HEAD_KEY: Final = "audit_head"
 
 
-def _timestamp(at: dt.datetime) -> str:
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+
+def _timestamp(at: dt.datetime | int) -> str:
+    if isinstance(at, int):
+        at = _EPOCH + at * _MICROSECOND
     aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
     return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _canonical(seq: int, at: str, actor: str, action: str, refs: str, details: str) -> bytes:
-    return json.dumps([seq, at, actor, action, refs, details], separators=(",", ":")).encode()
+def _micros(at: dt.datetime) -> int:
+    # Exact integer microseconds since the epoch: the same on every database driver.
+    aware = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return (aware - _EPOCH) // _MICROSECOND
+
+
+def _canonical(seq: int, at: int, actor: str, action: str, refs: str, details: str) -> bytes:
+    # Length-prefixed, so no field can run into the next.
+    return (
+        f"{seq}\n{at}\n{len(actor)}:{actor}{len(action)}:{action}"
+        f"{len(refs)}:{refs}{len(details)}:{details}"
+    ).encode()
 
 
 def _mac(key: SecretKey, previous: bytes, body: bytes) -> bytes:
@@ -63,12 +79,26 @@ def _head_tag(key: SecretKey, size: int, mac: bytes) -> str:
     return crypto.hmac_sha256(key, b"head" + str(size).encode() + mac).hex()
 
 
+# Statements built once: appends happen inside every operation, so their cost is
+# the cost of statement construction as much as of the database.
+_META = Base.metadata.tables["meta"]
+_LOG = Base.metadata.tables["audit_log"]
+_HEAD_SELECT = select(_META.c.value).where(_META.c.key == _HEAD_KEY)
+_HEAD_SELECT_LOCKED = _HEAD_SELECT.with_for_update()
+_HEAD_INSERT = insert(_META)
+_HEAD_UPDATE = update(_META).where(_META.c.key == _HEAD_KEY).values(value=bindparam("head"))
+_ENTRY_INSERT = insert(_LOG)
+
+
 def _read_head(conn: Connection, key: SecretKey, *, lock: bool) -> tuple[int, bytes]:
-    query = select(Meta.value).where(Meta.key == _HEAD_KEY)
-    if lock and conn.dialect.name == "postgresql":
-        # Appends are serialized on the head row (SQLite writers are already serial).
-        query = query.with_for_update()
-    raw = conn.execute(query).scalar_one_or_none()
+    # Within one transaction the head this module last wrote is still the head:
+    # skip reading it again (a rolled-back transaction is a different object).
+    cached = conn.info.get(_HEAD_KEY)
+    if lock and cached is not None and cached[0] is conn.get_transaction():
+        return cached[1], cached[2]
+    # Appends are serialized on the head row (SQLite writers are already serial).
+    locked = lock and conn.dialect.name == "postgresql"
+    raw = conn.execute(_HEAD_SELECT_LOCKED if locked else _HEAD_SELECT).scalar_one_or_none()
     if raw is None:
         return 0, _GENESIS
     try:
@@ -93,28 +123,28 @@ def append(
     """Append one entry in the caller's transaction; returns its sequence number."""
     size, previous = _read_head(conn, key, lock=True)
     seq = size + 1
-    at = utcnow()
+    at = _micros(utcnow())
     refs_text = json.dumps(list(refs), separators=(",", ":"))
     details_text = json.dumps(details or {}, sort_keys=True, separators=(",", ":"))
-    mac = _mac(
-        key, previous, _canonical(seq, _timestamp(at), actor, action, refs_text, details_text)
-    )
+    mac = _mac(key, previous, _canonical(seq, at, actor, action, refs_text, details_text))
     conn.execute(
-        insert(AuditEntry).values(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            refs=refs_text,
-            details=details_text,
-            mac=mac,
-        )
+        _ENTRY_INSERT,
+        {
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "refs": refs_text,
+            "details": details_text,
+            "mac": mac,
+        },
     )
     head = json.dumps({"size": seq, "mac": mac.hex(), "tag": _head_tag(key, seq, mac)})
     if size == 0:
-        conn.execute(insert(Meta).values(key=_HEAD_KEY, value=head))
+        conn.execute(_HEAD_INSERT, {"key": _HEAD_KEY, "value": head})
     else:
-        conn.execute(update(Meta).where(Meta.key == _HEAD_KEY).values(value=head))
+        conn.execute(_HEAD_UPDATE, {"head": head})
+    conn.info[_HEAD_KEY] = (conn.get_transaction(), seq, mac)
     return seq
 
 
@@ -137,7 +167,7 @@ def entries(
     """Entries in order (not verified: run :func:`verify` for that)."""
     query = select(*AuditEntry.__table__.c).order_by(AuditEntry.seq)
     if since is not None:
-        query = query.where(AuditEntry.at >= since)
+        query = query.where(AuditEntry.at >= _micros(since))
     if ref is not None:
         query = query.where(AuditEntry.refs.contains(f'"{ref}"'))
     for row in conn.execute(query.execution_options(yield_per=1000)):
@@ -199,9 +229,7 @@ def verify(
             mac = _mac(
                 key,
                 previous,
-                _canonical(
-                    row.seq, _timestamp(row.at), row.actor, row.action, row.refs, row.details
-                ),
+                _canonical(row.seq, row.at, row.actor, row.action, row.refs, row.details),
             )
             if not crypto.constant_time_equal(mac, row.mac):
                 raise IntegrityError(f"the audit log is broken at entry {seq} (altered)")
