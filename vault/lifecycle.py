@@ -20,17 +20,34 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from vault.errors import UsageError
 from vault.keys import Keyring
 from vault.records import RecordCodec
-from vault.store import BlindIndexEntry, Meta, Record, RecordVersion, Subject, utcnow
+from vault.store import Base, BlindIndexEntry, Meta, Record, RecordVersion, Subject, utcnow
 
 __all__ = ["RotationReport", "erase_subjects", "retire", "rotate"]
 
 BATCH: Final = 500
 _SEALED: Final = ("special", "narrative", "operational")
+
+_VERSIONS = Base.metadata.tables["record_versions"]
+_SUBJECTS = Base.metadata.tables["subjects"]
+_REWRAPPED: Final = tuple(f"{c}_{p}" for c in _SEALED for p in ("key", "data"))
+# One statement for a whole batch (executemany): rotation rewrites every row.
+_UPDATE_VERSION = (
+    update(_VERSIONS)
+    .where(
+        _VERSIONS.c.record_ref == bindparam("b_ref"), _VERSIONS.c.version == bindparam("b_version")
+    )
+    .values({c: bindparam(c) for c in (*_REWRAPPED, "kek_version")})
+)
+_UPDATE_SUBJECT = (
+    update(_SUBJECTS)
+    .where(_SUBJECTS.c.id == bindparam("b_id"))
+    .values(wrapped_key=bindparam("wrapped_key"), kek_version=bindparam("kek_version"))
+)
 
 Audit = Callable[..., None]
 Transaction = Callable[[], Any]
@@ -93,19 +110,22 @@ def rotate(
                 .where(RecordVersion.kek_version < target)
                 .limit(batch)
             ).all()
+            params = []
             for row in rows:
-                conn.execute(
-                    update(RecordVersion)
-                    .where(
-                        RecordVersion.record_ref == row.ref, RecordVersion.version == row.version
-                    )
-                    .values(
-                        **codec.rewrap(
-                            row._mapping, row.type, row.ref, row.version, reencrypt=reencrypt
-                        ),
-                        kek_version=target,
-                    )
+                columns = dict(row._mapping)
+                columns.update(
+                    codec.rewrap(row._mapping, row.type, row.ref, row.version, reencrypt=reencrypt)
                 )
+                params.append(
+                    {
+                        "b_ref": row.ref,
+                        "b_version": row.version,
+                        **{c: columns[c] for c in _REWRAPPED},
+                        "kek_version": target,
+                    }
+                )
+            if params:
+                conn.execute(_UPDATE_VERSION, params)
             if rows:
                 audit(conn, "rotation-batch", details={"target": target, "records": len(rows)})
         report.records += len(rows)
@@ -120,12 +140,19 @@ def rotate(
                 .where(Subject.kek_version < target, Subject.wrapped_key.is_not(None))
                 .limit(batch)
             ).all()
-            for sid, wrapped in subjects:
-                key = codec.open_subject_key(sid, wrapped)
+            if subjects:
                 conn.execute(
-                    update(Subject)
-                    .where(Subject.id == sid)
-                    .values(wrapped_key=codec.wrap_subject_key(sid, key), kek_version=target)
+                    _UPDATE_SUBJECT,
+                    [
+                        {
+                            "b_id": sid,
+                            "wrapped_key": codec.wrap_subject_key(
+                                sid, codec.open_subject_key(sid, wrapped)
+                            ),
+                            "kek_version": target,
+                        }
+                        for sid, wrapped in subjects
+                    ],
                 )
             if subjects:
                 audit(conn, "rotation-batch", details={"target": target, "subjects": len(subjects)})
