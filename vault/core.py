@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ from vault.errors import (
     UsageError,
 )
 from vault.keys import Grant, Keyring, open_keyring, seal_keyring
-from vault.policy import Policy
+from vault.policy import Policy, find_policy
 from vault.records import (
     RecordCodec,
     normalize_email,
@@ -70,6 +71,7 @@ from vault.store import (
     utcnow,
     write_transaction,
 )
+from vault.store import Session as SessionRow
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
@@ -378,7 +380,10 @@ class Vault:
                 .where(Custodian.name == self.custodian)
                 .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
             )
+            # Sessions opened under the old passphrase end with it.
+            conn.execute(delete(SessionRow).where(SessionRow.custodian == self.custodian))
             self._audit(conn, "passphrase-changed")
+        self._checkpoint_wal()
 
     # Custodians, sessions, approvals, recovery -------------------------------------
 
@@ -389,21 +394,27 @@ class Vault:
         *,
         role: str,
         classes: Iterable[str] = (),
-        policies: Iterable[str] = (),
+        policies: Iterable[Policy | str] = (),
         kdf: KdfParams | None = None,
     ) -> None:
         """Add a custodian with their own passphrase, role and field-class clearances.
 
         Custodians and exporters always hold the operational class (every record
-        needs it); an auditor holds no record keys at all.
+        needs it); an auditor holds no record keys at all. An exporter is granted
+        policies by their exact text: a policy (or a shipped policy's name) is
+        recorded with its SHA-256, so a different file with the same name is refused.
         """
         self._require("admin")
+        granted = set()
+        for p in policies:
+            policy = p if isinstance(p, Policy) else find_policy(p)
+            granted.add(f"{policy.name}:{policy.sha256}")
         wanted = set(classes)
         if role in ("custodian", "exporter"):
             wanted.add("operational")
         elif role in ("admin", "auditor"):
             wanted = set()
-        grant = Grant(role, frozenset(wanted), frozenset(policies if role == "exporter" else ()))
+        grant = Grant(role, frozenset(wanted), frozenset(granted if role == "exporter" else ()))
         with self._write() as conn:
             custody.add_custodian(
                 conn, self._keys, _check_name(name), grant, passphrase, kdf or KdfParams()
@@ -504,6 +515,8 @@ class Vault:
             with engine.connect() as conn:
                 meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
                 keyring = custody.recovery_restore(conn, meta["vault_id"], shares)
+            if not keyring.is_master:
+                raise IntegrityError("integrity check failed for the recovery key record")
             params = kdf or KdfParams()
             admin = Grant("admin")
             vault = cls(engine, keyring, custodian, admin, meta, _describe(folder, db_url))
@@ -530,6 +543,7 @@ class Vault:
                         .where(Custodian.name == custodian)
                         .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
                     )
+                conn.execute(delete(SessionRow).where(SessionRow.custodian == custodian))
                 vault._audit(conn, "recovery-restored", details={"custodian": custodian})
             return vault
         except SQLAlchemyError as exc:
@@ -711,14 +725,30 @@ class Vault:
 
     def _checkpoint_wal(self) -> None:
         """Fold the write-ahead log into the database file and empty it (SQLite), so
-        that deleted key bytes do not linger in the WAL."""
-        if self._engine.dialect.name == "sqlite":
+        that deleted key bytes do not linger in the WAL. Another process reading the
+        vault can hold the checkpoint up: then this says so rather than pass silently."""
+        if self._engine.dialect.name != "sqlite":
+            return
+        for _attempt in range(50):
             with self._engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+            if busy is not None and busy[0] == 0:
+                return
+            time.sleep(0.1)
+        raise StorageError(
+            "done, but another process is reading the vault, so the old key bytes may "
+            "remain in the write-ahead log until it closes; run the command again then"
+        )
 
     # Permissions and audit ------------------------------------------------------
 
     def _require(self, *roles: str) -> None:
+        # An admin is one who holds the master key: a row that merely says "admin"
+        # (written by someone with database access) is not enough.
+        if self.role == "admin" and not self._keys.is_master:
+            raise PermissionDeniedError(
+                f"custodian {self.custodian!r} is recorded as admin but holds no master key"
+            )
         if self.role not in roles:
             raise PermissionDeniedError(
                 f"custodian {self.custodian!r} ({self.role}) may not do this; "
@@ -737,6 +767,19 @@ class Vault:
             conn, self._keys.audit_key(), self.custodian, action, refs=refs, details=details
         )
 
+    def _refresh_key_version(self, conn: Connection) -> None:
+        # A rotation may have happened since this vault was opened: new data must be
+        # wrapped under the version that is current now, never a retired one.
+        versions = dict(
+            conn.execute(
+                select(Meta.key, Meta.value).where(Meta.key.in_(("kek_version", "min_kek_version")))
+            ).all()
+        )
+        current = int(versions.get("kek_version", "1"))
+        minimum = int(versions.get("min_kek_version", "1"))
+        if (current, minimum) != (self._codec.kek_version, self._codec.min_version):
+            self._codec = RecordCodec(self._keys, current, minimum)
+
     def _audit_now(self, action: str, **kw: Any) -> None:
         """An entry in a transaction of its own, written before any data is returned."""
         with self._write() as conn:
@@ -744,9 +787,9 @@ class Vault:
 
     def public_signing_key_pem(self) -> bytes:
         """The vault's Ed25519 public key (SubjectPublicKeyInfo PEM)."""
-        return crypto.public_key_pem(self.signing_key().public_bytes())
+        return crypto.public_key_pem(self._signing_key().public_bytes())
 
-    def signing_key(self) -> SigningKey:
+    def _signing_key(self) -> SigningKey:
         with self._read() as conn:
             sealed = conn.execute(select(Meta.value).where(Meta.key == "signing_key")).scalar_one()
         seed = crypto.open_sealed(
@@ -802,6 +845,7 @@ class Vault:
         counts: dict[str, int] = {}
         pending: dict[str, list[_Pending]] = {}
         with self._write() as conn:
+            self._refresh_key_version(conn)
             staged: list[tuple[str, dict[str, Any]]] = []
             for n, item in enumerate(records, start=1):
                 where, raw = item if isinstance(item, tuple) else (f"record {n}", item)
@@ -825,6 +869,7 @@ class Vault:
         """Store ``record`` as a new version of ``record_id``; returns the version number."""
         self._require("admin", "custodian")
         with self._write() as conn:
+            self._refresh_key_version(conn)
             ref = self._codec.reference(record_id)
             row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
             if row is None:
@@ -1309,25 +1354,26 @@ class Vault:
 
     def stats(self) -> dict[str, int]:
         """Record counts by type (visible metadata, no decryption)."""
+        self._require("admin", "custodian", "exporter", "auditor")
         with self._read() as conn:
             return dict(conn.execute(select(Record.type, func.count()).group_by(Record.type)).all())
 
     # Exports ----------------------------------------------------------------
 
-    def export_counts(self) -> dict[str, int]:
+    def _export_counts(self) -> dict[str, int]:
         return self.stats()
 
-    def export_sites(self) -> dict[str, SiteInfo]:
+    def _export_sites(self) -> dict[str, SiteInfo]:
         """Site reference -> id, country, region, for filters and generalization."""
         out: dict[str, SiteInfo] = {}
-        for site_ref, _subject, record in self.export_records(
+        for site_ref, _subject, record in self._export_records(
             frozenset({"site"}), classes=frozenset({"operational"})
         ):
             assert record is not None
             out[site_ref] = SiteInfo(record["id"], record["country"], record.get("region"))
         return out
 
-    def export_records(
+    def _export_records(
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
         """``(site_ref, subject, record)`` for the latest versions, by site then
@@ -1398,6 +1444,7 @@ class Vault:
 
     def recipients(self) -> builtins.list[dict[str, Any]]:
         """Registered recipients: name, public key, fingerprint, when added."""
+        self._require("admin", "exporter")
         return sharing.list_recipients(self._engine)
 
     def remove_recipient(self, name: str) -> None:
@@ -1412,7 +1459,13 @@ class Vault:
         """
         self._may_export(policy)
         return sharing.export(
-            self, self._engine, self._keys, policy, recipient, Path(out), self._audit
+            _ExportSource(self),
+            self._engine,
+            self._keys,
+            policy,
+            recipient,
+            Path(out),
+            self._audit,
         )
 
     def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
@@ -1421,18 +1474,46 @@ class Vault:
         self._audit_now(
             "export-preview", details={"policy": policy.name, "policy_sha256": policy.sha256}
         )
-        return sharing.preview(self, self._keys, policy, limit=limit)
+        return sharing.preview(_ExportSource(self), self._keys, policy, limit=limit)
 
     def _may_export(self, policy: Policy) -> None:
         self._require("admin", "exporter")
-        if self.role == "exporter" and policy.name not in self.grant.policies:
+        if self.role == "exporter" and f"{policy.name}:{policy.sha256}" not in self.grant.policies:
             raise PermissionDeniedError(
-                f"custodian {self.custodian!r} is not granted the policy {policy.name!r}"
+                f"custodian {self.custodian!r} is not granted the policy {policy.name!r} "
+                "(with this exact text)"
             )
 
     def exports(self) -> builtins.list[dict[str, Any]]:
         """Past exports: id, time, custodian, policy and hash, recipient, counts."""
+        self._require("admin", "exporter", "auditor")
         return sharing.list_exports(self._engine)
+
+
+class _ExportSource:
+    """What an export may read of a vault, handed only to the export service."""
+
+    def __init__(self, vault: Vault) -> None:
+        self._vault = vault
+        self.custodian = vault.custodian
+
+    @property
+    def vault_id(self) -> str:
+        return self._vault.vault_id
+
+    def export_counts(self) -> dict[str, int]:
+        return self._vault._export_counts()
+
+    def export_sites(self) -> dict[str, SiteInfo]:
+        return self._vault._export_sites()
+
+    def export_records(
+        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+        return self._vault._export_records(types, classes=classes, site_ref=site_ref)
+
+    def signing_key(self) -> SigningKey:
+        return self._vault._signing_key()
 
 
 class _Transaction:

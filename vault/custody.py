@@ -144,11 +144,19 @@ def start_session(
             custodian=custodian,
             created_at=now,
             expires_at=expires,
-            keyring=seal_keyring_with_key(keyring, key, ("session", session_id, custodian), grant),
+            keyring=seal_keyring_with_key(
+                keyring, key, _session_label(session_id, custodian, expires), grant
+            ),
         )
     )
     token = TOKEN_PREFIX + session_id + "." + base64.urlsafe_b64encode(key.expose()).decode()
     return token, expires
+
+
+def _session_label(session_id: str, custodian: str, expires: dt.datetime) -> tuple[str, ...]:
+    # The expiry is bound into the sealed keyring: moving it in the database (or
+    # restoring an old row) makes the keyring fail to open.
+    return ("session", session_id, custodian, str(int(_aware(expires).timestamp())))
 
 
 def _parse_token(token: str) -> tuple[str, SecretKey]:
@@ -186,7 +194,7 @@ def open_session(conn: Connection, vault_id: str, token: str) -> tuple[str, Keyr
         grant,
         row.keyring,
         key=key,
-        label=("session", session_id, row.custodian),
+        label=_session_label(session_id, row.custodian, row.expires_at),
     )
     return row.custodian, keyring
 

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 ROLES: Final = ("admin", "custodian", "exporter", "auditor")
-_PURPOSES: Final = ("blind-index", "reference", "pseudonym", "audit", "signing-wrap")
+_PURPOSES: Final = ("reference", "pseudonym", "audit", "signing-wrap")
 # What each role needs besides class roots.
 _ROLE_PURPOSES: Final = {
     "admin": _PURPOSES,
@@ -133,7 +133,10 @@ class Keyring:
         return self._derive(f"class/{key_class.value}", f"kek/v{version}")
 
     def blind_index_key(self, kind: str) -> SecretKey:
-        return self._derive("blind-index", kind)
+        # Blind indexes are of identity values (employee id, phone, e-mail): whoever
+        # could test guesses against them could recover identities, so they hang
+        # under the identity class root.
+        return self._derive("class/identity", f"blind-index/{kind}")
 
     def reference_key(self) -> SecretKey:
         return self._derive("reference", "record-reference")

@@ -126,6 +126,13 @@ def export(
 ) -> dict[str, Any]:
     row = _recipient(engine, recipient_name)
     recipient = parse_recipient(row.public_key)
+    # Recorded before anything is produced: no export exists without a trace.
+    with write_transaction(engine) as conn:
+        audit(
+            conn,
+            "export-started",
+            details={"policy": policy.name, "policy_sha256": policy.sha256, "recipient": row.name},
+        )
     signing = source.signing_key()
     redactor = _redactor(keys, policy, row.fingerprint)
     result = ExportResult()
@@ -192,11 +199,12 @@ def export(
                     "counts": manifest["counts"],
                 },
             )
-            os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    # The file takes its name only once its record and audit entry are committed.
+    os.replace(tmp, out)
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     return summary
