@@ -168,3 +168,19 @@ def test_verify_counts_grow_and_entries_are_ordered(logged: Backend) -> None:
         seqs = [e.seq for e in v.audit_entries()]
         assert seqs == sorted(seqs) == list(range(1, len(seqs) + 1))
     assert isinstance(Vault, type)
+
+
+def test_an_auditor_can_checkpoint_and_verify(backend: Backend, tmp_path: Path) -> None:
+    from conftest import fast_kdf
+    from vault import Passphrase
+
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        v.add_custodian("aud", Passphrase("aud passphrase"), role="auditor", kdf=fast_kdf())
+    with backend.open("aud passphrase", custodian="aud") as a:
+        cp = tmp_path / "cp.json"
+        cp.write_text(json.dumps(a.audit_checkpoint()))
+        assert a.audit_verify(cp).checkpoint_size is not None
+    other = tmp_path / "other"
+    with Vault.create(other, Passphrase("x"), kdf=fast_kdf()) as o, pytest.raises(IntegrityError):
+        o.audit_verify(cp)

@@ -279,3 +279,91 @@ def test_keyring_bound_to_vault(backend: Backend) -> None:
     with pytest.raises(AuthenticationError):
         backend.open("ben passphrase", custodian="ana")
     assert IntegrityError
+
+
+def test_exporter_grant_is_bound_to_the_policy_text(backend: Backend, tmp_path: Path) -> None:
+    _team(backend)
+    forged = tmp_path / "union.yaml"
+    forged.write_text(
+        find_policy("union").text.replace("narrative: scrub", "narrative: keep"), encoding="utf-8"
+    )
+    with _as(backend, "exp") as v:
+        assert list(v.preview(find_policy("union")).records)
+        with pytest.raises(PermissionDeniedError, match="exact text"):
+            v.preview(find_policy(str(forged)))
+
+
+def test_a_row_that_says_admin_is_not_an_admin(backend: Backend) -> None:
+    _team(backend)
+    # A custodian with database access re-labels their own keyring as an admin's.
+    from vault.keys import Grant, seal_keyring
+
+    with _as(backend, "ana") as ana:
+        sealed = seal_keyring(ana._keys, "fake", Grant("admin"), Passphrase("f"), fast_kdf())
+        import json as _json
+
+        kdf = _json.dumps(fast_kdf().to_dict())
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO custodians (name, role, classes, policies, kdf, keyring, created_at) "
+                "VALUES ('fake', 'admin', '', '', :k, :r, CURRENT_TIMESTAMP)"
+            ),
+            {"k": kdf, "r": sealed},
+        )
+    engine.dispose()
+    with pytest.raises(AuthenticationError):
+        backend.open("f", custodian="fake")  # the salt differs: nothing opens
+    with _as(backend, "ana") as ana:
+        ana.grant = Grant("admin")
+        ana.role = "admin"  # even a caller who flips the attribute ...
+        with pytest.raises(PermissionDeniedError, match="no master key"):
+            ana.remove_custodian("ben")  # ... holds no master key
+
+
+def test_session_expiry_cannot_be_moved(backend: Backend) -> None:
+    _team(backend)
+    with backend.open(custodian="admin") as v:
+        token, _ = v.unlock(dt.timedelta(minutes=1))
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE sessions SET expires_at = :e"),
+            {"e": dt.datetime.now(dt.UTC) + dt.timedelta(days=30)},
+        )
+    engine.dispose()
+    with pytest.raises(AuthenticationError):
+        Vault.open_session(backend.folder, token, db_url=backend.db_url)
+
+
+def test_a_passphrase_change_ends_sessions(backend: Backend) -> None:
+    _team(backend)
+    with backend.open(custodian="admin") as v:
+        token, _ = v.unlock(dt.timedelta(minutes=5))
+        v.change_passphrase(Passphrase("a new one entirely"), kdf=fast_kdf())
+    with pytest.raises(AuthenticationError):
+        Vault.open_session(backend.folder, token, db_url=backend.db_url)
+
+
+def test_blind_indexes_need_the_identity_class(backend: Backend) -> None:
+    _team(backend, approvals=0)
+    with _as(backend, "cy") as v:
+        assert v.find(site="SITE-001")
+        with pytest.raises(PermissionDeniedError):
+            v.find(employee_id="EMP-55001")
+    with _as(backend, "ana") as v:
+        assert [s.id for s in v.find(employee_id="EMP-55001")] == ["T-0001"]
+
+
+def test_a_writer_opened_before_a_rotation_uses_the_new_key_version(backend: Backend) -> None:
+    with backend.create() as admin:
+        admin.import_file(SAMPLES)
+        admin.add_custodian(
+            "ana", Passphrase("ana passphrase"), role="custodian", classes=ALL, kdf=fast_kdf()
+        )
+    with _as(backend, "ana") as ana, backend.open(custodian="admin") as admin:
+        admin.rotate_keys()
+        admin.retire_keys(2)
+        ana.add(sample_records()[0] | {"id": "SITE-099"})
+        assert admin.get("SITE-099")["id"] == "SITE-099"

@@ -199,12 +199,13 @@ def verify(
     *,
     checkpoint_file: Path | None = None,
     public_key: bytes | None = None,
+    vault_id: str | None = None,
 ) -> AuditReport:
     """Recompute the chain; raise IntegrityError on any edit, gap, reorder or truncation."""
     expected: tuple[int, str] | None = None
     if checkpoint_file is not None:
         assert public_key is not None
-        expected = _read_checkpoint(checkpoint_file, public_key)
+        expected = _read_checkpoint(checkpoint_file, public_key, vault_id)
     previous = _GENESIS
     seq = 0
     rows = conn.execute(
@@ -269,7 +270,7 @@ def checkpoint(
     return {**body, "signature": base64.b64encode(signing_key.sign(message)).decode()}
 
 
-def _read_checkpoint(path: Path, public_key: bytes) -> tuple[int, str]:
+def _read_checkpoint(path: Path, public_key: bytes, vault_id: str | None) -> tuple[int, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         signature = base64.b64decode(data.pop("signature"), validate=True)
@@ -282,4 +283,6 @@ def _read_checkpoint(path: Path, public_key: bytes) -> tuple[int, str]:
         raise InvalidInputError("not an audit checkpoint", where=str(path))
     message = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     crypto.verify_signature(public_key, signature, message, what="the audit checkpoint")
+    if vault_id is not None and data.get("vault_id") != vault_id:
+        raise IntegrityError("the audit checkpoint belongs to another vault")
     return size, head

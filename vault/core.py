@@ -699,6 +699,7 @@ class Vault:
                 self._keys.audit_key(),
                 checkpoint_file=Path(against) if against is not None else None,
                 public_key=public,
+                vault_id=self.vault_id,
             )
         self._audit_now("audit-verified", details={"size": report.size})
         return report

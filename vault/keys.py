@@ -53,7 +53,7 @@ _ROLE_PURPOSES: Final = {
     "admin": _PURPOSES,
     "custodian": _PURPOSES,
     "exporter": _PURPOSES,
-    "auditor": ("audit", "reference"),
+    "auditor": ("audit", "reference", "signing-wrap"),
 }
 
 
