@@ -657,6 +657,67 @@ def signing_key(state: _State, out: Path | None) -> None:
         click.echo(pem.decode().rstrip())
 
 
+# Evidence files -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("record_id")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--description", help="What the file shows (sealed).")
+@_json_option
+@click.pass_obj
+def attach(
+    state: _State, record_id: str, file: Path, description: str | None, as_json: bool
+) -> None:
+    """Seal FILE (any size, streamed) to RECORD_ID; its SHA-256 enters the audit log."""
+    with state.open() as v:
+        info = v.attach(record_id, file, description=description)
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"{info.id}  {info.media_type}  {info.size} bytes  sha256 {info.sha256}")
+
+
+@cli.command(name="attachments")
+@click.argument("record_id")
+@_json_option
+@click.pass_obj
+def attachments_(state: _State, record_id: str, as_json: bool) -> None:
+    """List a record's evidence files."""
+    with state.open() as v:
+        rows = v.attachments(record_id)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r.id}  {r.media_type:<24} {r.size:>12}  {r.name}  {r.description or ''}")
+
+
+@cli.command()
+@click.argument("attachment_id")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def extract(state: _State, attachment_id: str, out: Path) -> None:
+    """Write the original file to --out (only after every chunk verified)."""
+    with state.open() as v:
+        info = v.extract(attachment_id, out)
+    click.echo(f"Wrote {out} ({info.size} bytes, sha256 {info.sha256}).")
+
+
+@cli.command(name="verify-attachment")
+@click.argument("attachment_id")
+@_json_option
+@click.pass_obj
+def verify_attachment(state: _State, attachment_id: str, as_json: bool) -> None:
+    """Re-hash the decrypted file against the SHA-256 taken at intake (exit 4 if not)."""
+    with state.open() as v:
+        info = v.verify_attachment(attachment_id)
+    if as_json:
+        click.echo(json.dumps({"valid": True, "sha256": info.sha256, "size": info.size}))
+    else:
+        click.echo(f"OK: {attachment_id} matches its intake SHA-256 {info.sha256}.")
+
+
 # Custodians, sessions, identity approvals -------------------------------------------
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
+from vault import attachments as evidence
 from vault import audit, crypto, custody, lifecycle, sharing
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
@@ -552,6 +553,83 @@ class Vault:
         except BaseException:
             engine.dispose()
             raise
+
+    # Evidence files ------------------------------------------------------------------
+
+    def attach(
+        self,
+        record_id: str,
+        source: str | os.PathLike[str],
+        *,
+        description: str | None = None,
+    ) -> evidence.AttachmentInfo:
+        """Seal a file (streamed, any size) to a record, in one transaction.
+
+        The intake SHA-256, size, detected media type, custodian and time go into the
+        audit log: the chain of custody.
+        """
+        self._require("admin", "custodian")
+        path = Path(source)
+        ref = self._codec.reference(record_id)
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+        with stream, self._write() as conn:
+            self._refresh_key_version(conn)
+            if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
+                raise NotFoundError(f"no record {record_id}")
+            info = evidence.store(
+                conn,
+                self._keys,
+                self._codec.kek_version,
+                ref,
+                record_id,
+                stream,
+                path.name,
+                description,
+            )
+            self._audit(
+                conn,
+                "attachment-added",
+                refs=[ref],
+                details={
+                    "attachment": info.id,
+                    "sha256": info.sha256,
+                    "size": info.size,
+                    "media_type": info.media_type,
+                },
+            )
+        return info
+
+    def attachments(self, record_id: str) -> builtins.list[evidence.AttachmentInfo]:
+        """The evidence files of a record (name, description, type, size, SHA-256)."""
+        self._require("admin", "custodian")
+        ref = self._codec.reference(record_id)
+        with self._write() as conn:
+            self._audit(conn, "attachments-listed", refs=[ref])
+            return evidence.list_for(conn, self._keys, ref)
+
+    def extract(self, attachment_id: str, out: str | os.PathLike[str]) -> evidence.AttachmentInfo:
+        """Write the original file, byte for byte, after verifying every chunk."""
+        self._require("admin", "custodian")
+        with self._write() as conn:
+            ref, _info = evidence.info_of(conn, self._keys, attachment_id)
+            self._audit(
+                conn, "attachment-extracted", refs=[ref], details={"attachment": attachment_id}
+            )
+        with self._read() as conn:
+            return evidence.extract_to(conn, self._keys, attachment_id, Path(out))
+
+    def verify_attachment(self, attachment_id: str) -> evidence.AttachmentInfo:
+        """Re-hash the decrypted file against its intake SHA-256; raises on mismatch."""
+        self._require("admin", "custodian", "auditor")
+        with self._read() as conn:
+            info = evidence.verify(conn, self._keys, attachment_id)
+        self._audit_now(
+            "attachment-verified", details={"attachment": attachment_id, "sha256": info.sha256}
+        )
+        return info
 
     # Rotation, erasure, retention -------------------------------------------------
 

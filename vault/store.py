@@ -47,6 +47,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from vault.errors import StorageError
 
 __all__ = [
+    "Attachment",
+    "AttachmentChunk",
     "AuditEntry",
     "Base",
     "BlindIndexEntry",
@@ -251,6 +253,32 @@ class IdentityDecision(Base):
     custodian: Mapped[str] = mapped_column(String(64), primary_key=True)
     decision: Mapped[str] = mapped_column(String(8))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(Base):
+    """An evidence file: its data key and sealed description; chunks hold the bytes."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("records.ref", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kek_version: Mapped[int] = mapped_column(Integer)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)
+    chunks: Mapped[int] = mapped_column(Integer)
+
+
+class AttachmentChunk(Base):
+    """One sealed chunk of an attachment (STREAM construction)."""
+
+    __tablename__ = "attachment_chunks"
+    attachment_id: Mapped[str] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
