@@ -86,7 +86,10 @@ def _err(text: str) -> str:
             ).replace("id: keep", "id: keep"),
             "only testimonies carry",
         ),
-        (BASE.replace("    rules:\n", "    regulations:\n"), "unknown key; use rules or high_risk"),
+        (
+            BASE.replace("    rules:\n", "    regulations:\n"),
+            "unknown key; use rules, high_risk or attachments",
+        ),
         (BASE.replace("k: 5", "k: 1"), "k_anonymity.k: must be an integer of 2 or more"),
         (BASE.replace("k: 5", "k: five"), "k_anonymity.k: must be an integer"),
         (BASE.replace("[site_id]", "[worker.name]"), "is not a quasi-identifier"),

@@ -1594,6 +1594,15 @@ class _ExportSource:
     def signing_key(self) -> SigningKey:
         return self._vault._signing_key()
 
+    def export_attachments(self, record_id: str) -> builtins.list[evidence.AttachmentInfo]:
+        ref = self._vault._codec.reference(record_id)
+        with self._vault._read() as conn:
+            return evidence.list_for(conn, self._vault._keys, ref)
+
+    def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]:
+        with self._vault._read() as conn:
+            yield from evidence.iter_plaintext(conn, self._vault._keys, attachment_id)
+
 
 class _Transaction:
     """One database transaction that turns driver errors into StorageError."""

@@ -46,6 +46,7 @@ from vault.policy import Policy
 from vault.redaction import MAX_LEVEL, Redactor, SiteInfo
 from vault.schema import FIELDS, Sensitivity
 from vault.scrub import site_terms_from
+from vault.strip import STRIPPABLE, StripError, strip
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -84,6 +85,10 @@ class RecordSource(Protocol):
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]: ...
 
+    def export_attachments(self, record_id: str) -> list[Any]: ...
+
+    def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]: ...
+
 
 @dataclass
 class ExportResult:
@@ -93,6 +98,7 @@ class ExportResult:
     excluded: Counter[str] = field(default_factory=Counter)
     level: int = 0
     evidence_links_removed: bool = False
+    files: FileSpool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,10 +259,130 @@ def plan_records(
                 result.excluded[reason] += 1
                 continue
             result.included[record["type"]] += 1
-            out = redactor.redact(record, level=level, site=site)
-            if drop_evidence and record["type"] == "finding":
-                out.pop("evidence", None)
-            yield out
+            yield _output(source, policy, redactor, result, record, level, site, drop_evidence)
+
+
+def _output(
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    result: ExportResult,
+    record: dict[str, Any],
+    level: int,
+    site: SiteInfo | None,
+    drop_evidence: bool,
+) -> dict[str, Any]:
+    out = redactor.redact(record, level=level, site=site)
+    if drop_evidence and record["type"] == "finding":
+        out.pop("evidence", None)
+    mode = policy.types[record["type"]].attachments
+    if mode != "drop" and result.files is not None:
+        names = _export_files(source, record, out, mode, redactor, result)
+        if names:
+            out["attachments"] = names
+    return out
+
+
+_EXTENSIONS: Final = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/tiff": ".tif",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "application/pdf": ".pdf",
+    "audio/mpeg": ".mp3",
+    "audio/x-wav": ".wav",
+    "audio/wav": ".wav",
+    "audio/x-flac": ".flac",
+    "audio/ogg": ".ogg",
+    "audio/mp4": ".m4a",
+    "audio/m4a": ".m4a",
+    "audio/x-m4a": ".m4a",
+}
+
+
+def _export_files(
+    source: RecordSource,
+    record: Mapping[str, Any],
+    out: dict[str, Any],
+    mode: str,
+    redactor: Redactor,
+    result: ExportResult,
+) -> list[str]:
+    """Add a record's evidence files to the export: stripped or original, renamed."""
+    assert result.files is not None
+    names: list[str] = []
+    for info in source.export_attachments(str(record["id"])):
+        name = (
+            "attachments/"
+            + redactor.pseudonym("export", "file", info.id)
+            + _EXTENSIONS.get(info.media_type, ".bin")
+        )
+        entry: dict[str, Any] = {
+            "name": name,
+            "media_type": info.media_type,
+            "record": out.get("id"),
+        }
+        if mode == "strip":
+            if info.media_type not in STRIPPABLE:
+                result.excluded["attachment_cannot_be_stripped"] += 1
+                continue
+            try:
+                data = strip(b"".join(source.attachment_chunks(info.id)), info.media_type)
+            except StripError:
+                result.excluded["attachment_cannot_be_stripped"] += 1
+                continue
+            entry["stripped_from_sha256"] = info.sha256
+            result.files.add(name, [data], entry)
+        else:
+            result.files.add(name, source.attachment_chunks(info.id), entry)
+        result.included["attachment"] += 1
+        names.append(name)
+    return names
+
+
+class FileSpool:
+    """Exported files, each spooled as age ciphertext until the archive is written."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._identity = pyrage.x25519.Identity.generate()
+        self.entries: list[tuple[dict[str, Any], IO[bytes]]] = []
+
+    def add(self, name: str, chunks: Iterable[bytes], entry: dict[str, Any]) -> None:
+        hasher = crypto.sha256_hasher()
+        size = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                hasher.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        spool = tempfile.TemporaryFile(dir=self._folder)  # noqa: SIM115 - kept open
+        try:
+            _encrypt(_IterReader(counted()), spool, self._identity.to_public())
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        entry.update(size=size, sha256=hasher.hexdigest())
+        self.entries.append((entry, spool))
+
+    def manifest(self) -> list[dict[str, Any]]:
+        return [dict(entry) for entry, _spool in self.entries]
+
+    def close(self) -> None:
+        for _entry, spool in self.entries:
+            spool.close()
+
+    @contextlib.contextmanager
+    def plaintext(self, index: int) -> Iterator[IO[bytes]]:
+        _entry, spool = self.entries[index]
+        spooled = _Spooled(spool, self._identity, 0, bytearray())
+        with _decrypted(spooled) as body:
+            yield body
 
 
 def _sites(
@@ -472,6 +598,16 @@ def _decrypted(spooled: _Spooled) -> Iterator[IO[bytes]]:
         raise IntegrityError("the export spool could not be read back") from None
 
 
+def _copy(source: IO[bytes], size: int) -> Iterator[bytes]:
+    remaining = size
+    while remaining:
+        chunk = source.read(min(_CHUNK, remaining))
+        if not chunk:
+            raise IntegrityError("an export spool ended early")
+        remaining -= len(chunk)
+        yield chunk
+
+
 def write_archive(
     out: Path,
     records: Iterable[dict[str, Any]],
@@ -480,6 +616,7 @@ def write_archive(
     signing_key: SigningKey,
     manifest: dict[str, Any],
     finish: Callable[[dict[str, Any]], None],
+    files: FileSpool | None = None,
 ) -> Path:
     """Write the encrypted export beside ``out`` and return the temporary path.
 
@@ -499,6 +636,8 @@ def write_archive(
             "bytes": spooled.size,
             "sha256": hashes,
         }
+        if files is not None and files.entries:
+            manifest["files"] = files.manifest()
         manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode()
         signature = signing_key.sign(manifest_bytes)
         public_pem = crypto.public_key_pem(signing_key.public_bytes())
@@ -513,14 +652,15 @@ def write_archive(
                 ):
                     yield _tar_member(name, len(data), mtime) + data + _padding(len(data))
                 yield _tar_member("records.jsonl", spooled.size, mtime)
-                remaining = spooled.size
-                while remaining:
-                    chunk = body.read(min(_CHUNK, remaining))
-                    if not chunk:
-                        raise IntegrityError("the export spool ended early")
-                    remaining -= len(chunk)
-                    yield chunk
-                yield _padding(spooled.size) + b"\0" * (2 * tarfile.BLOCKSIZE)
+                yield from _copy(body, spooled.size)
+                yield _padding(spooled.size)
+                for i, (entry, _spool) in enumerate(files.entries if files else ()):
+                    assert files is not None
+                    yield _tar_member(entry["name"], entry["size"], mtime)
+                    with files.plaintext(i) as content:
+                        yield from _copy(content, entry["size"])
+                    yield _padding(entry["size"])
+                yield b"\0" * (2 * tarfile.BLOCKSIZE)
 
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".evault-export-")
             try:
@@ -634,10 +774,20 @@ def _verify_tar(plain: IO[bytes], signer: Path | None) -> VerifyReport:
     try:
         with tarfile.open(fileobj=plain, mode="r|") as tar:
             for member in tar:
-                if member.name not in MEMBERS or member.name in seen or not member.isfile():
+                if (
+                    member.name in seen
+                    or not member.isfile()
+                    or (member.name not in MEMBERS and not member.name.startswith("attachments/"))
+                ):
                     raise IntegrityError(f"unexpected member {member.name!r} in the export")
                 handle = tar.extractfile(member)
                 assert handle is not None
+                if member.name.startswith("attachments/"):
+                    if manifest is None or "records.jsonl" not in seen:
+                        raise IntegrityError("a file comes before the verified records")
+                    seen[member.name] = b""
+                    _check_file(handle, member.name, manifest)
+                    continue
                 if member.name != "records.jsonl":
                     if member.size > 256 * 2**20:
                         raise IntegrityError(f"{member.name} is implausibly large")
@@ -651,8 +801,10 @@ def _verify_tar(plain: IO[bytes], signer: Path | None) -> VerifyReport:
                 _check_records(handle, manifest)
     except tarfile.TarError:
         raise IntegrityError("the export is not a valid archive (truncated or altered)") from None
-    if set(seen) != set(MEMBERS) or manifest is None:
-        missing = ", ".join(sorted(set(MEMBERS) - set(seen)))
+    listed = {f["name"] for f in (manifest or {}).get("files", [])}
+    expected_members = set(MEMBERS) | listed
+    if set(seen) != expected_members or manifest is None:
+        missing = ", ".join(sorted(expected_members - set(seen)))
         raise IntegrityError(f"the export is missing {missing}")
     fingerprint = crypto.public_key_fingerprint(crypto.public_key_from_pem(seen["signing-key.pem"]))
     return VerifyReport(
@@ -690,6 +842,19 @@ def _check_manifest(seen: Mapping[str, bytes], signer: Path | None) -> dict[str,
     if not isinstance(manifest, dict) or manifest.get("format") != EXPORT_FORMAT:
         raise IntegrityError("the export manifest has an unknown format")
     return manifest
+
+
+def _check_file(handle: IO[bytes], name: str, manifest: Mapping[str, Any]) -> None:
+    entries = [f for f in manifest.get("files", []) if f.get("name") == name]
+    if len(entries) != 1:
+        raise IntegrityError(f"{name} is not listed in the manifest")
+    hasher = crypto.sha256_hasher()
+    while chunk := handle.read(_CHUNK):
+        hasher.update(chunk)
+    if not crypto.constant_time_equal(
+        hasher.hexdigest().encode(), str(entries[0].get("sha256")).encode()
+    ):
+        raise IntegrityError(f"{name} does not match the manifest")
 
 
 def _check_records(handle: IO[bytes], manifest: Mapping[str, Any]) -> None:

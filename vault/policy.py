@@ -73,6 +73,7 @@ _TOP_KEYS: Final = frozenset(
         "scrub_tokens",
     }
 )
+ATTACHMENT_ACTIONS: Final = ("drop", "strip", "original")
 AGGREGATE_KEYS: Final = (
     "type",
     "site.country",
@@ -112,6 +113,7 @@ class TypeRules:
 
     rules: dict[str, Action]
     high_risk: dict[str, Action] = field(default_factory=dict)
+    attachments: str = "drop"
 
     def action_for(self, rtype: str, path: str, *, high_risk: bool = False) -> Action:
         """The action for a field: high-risk override, field rule, class rule, else drop."""
@@ -214,6 +216,15 @@ class Policy:
                     if risky != action:
                         line += f"; if retaliation risk is high: {risky.describe()}"
                 out.append(line)
+            if rules.attachments != "drop":
+                out.append(
+                    f"    {'(attachments)':<24} {'files':<12} "
+                    + (
+                        "metadata stripped, neutral names"
+                        if rules.attachments == "strip"
+                        else "original files, neutral names"
+                    )
+                )
         return out
 
 
@@ -351,12 +362,18 @@ def _check_action(
 def _type_rules(source: str, rtype: str, node: yaml.Node, key: str) -> TypeRules:
     rules: dict[str, Action] = {}
     high_risk: dict[str, Action] = {}
+    files = "drop"
     for name, knode, vnode in _mapping(source, node, key):
         sub = f"{key}.{name}"
+        if name == "attachments":
+            files = _scalar(source, vnode, sub)
+            if files not in ATTACHMENT_ACTIONS:
+                raise _err(source, vnode, sub, "must be drop, strip or original")
+            continue
         if name == "high_risk" and rtype != "testimony":
             raise _err(source, knode, sub, "only testimonies carry a retaliation risk")
         if name not in ("rules", "high_risk"):
-            raise _err(source, knode, sub, "unknown key; use rules or high_risk")
+            raise _err(source, knode, sub, "unknown key; use rules, high_risk or attachments")
         target = rules if name == "rules" else high_risk
         entries = _mapping(source, vnode, sub)
         if not entries:
@@ -371,7 +388,7 @@ def _type_rules(source: str, rtype: str, node: yaml.Node, key: str) -> TypeRules
             target[path] = _action(source, rtype, path, anode, psub)
     if not rules:
         raise _err(source, node, key, "needs rules")
-    return TypeRules(rules, high_risk)
+    return TypeRules(rules, high_risk, files)
 
 
 def parse_policy(text: str, source: str) -> Policy:
@@ -467,8 +484,16 @@ def _check_floor(
     ka: KAnonymity | None,
 ) -> None:
     """What no policy may do, whatever it says: the floor under every audience."""
-    rules = types.get("testimony")
     where = top["records"][1] if "records" in top else None
+    for rtype, type_rules in types.items():
+        if type_rules.attachments == "original" and audience not in ("union", "monitor"):
+            raise _err(
+                source,
+                where,
+                f"records.{rtype}.attachments",
+                "original files go only to the union and the monitor; use strip",
+            )
+    rules = types.get("testimony")
     if rules is None:
         return
     if audience == "public":

@@ -27,6 +27,7 @@ from vault.errors import ConflictError, NotFoundError, StorageError
 from vault.export import (
     EXPORT_FORMAT,
     ExportResult,
+    FileSpool,
     RecordSource,
     parse_recipient,
     plan_records,
@@ -136,6 +137,7 @@ def export(
     signing = source.signing_key()
     redactor = _redactor(keys, policy, row.fingerprint)
     result = ExportResult()
+    result.files = FileSpool(out.resolve().parent)
     now = utcnow().replace(microsecond=0)
     manifest: dict[str, Any] = {
         "format": EXPORT_FORMAT,
@@ -166,14 +168,18 @@ def export(
                 "generalization_level": result.level,
             }
 
-    tmp = write_archive(
-        out,
-        plan_records(source, policy, redactor, result),
-        recipient=recipient,
-        signing_key=signing,
-        manifest=manifest,
-        finish=finish,
-    )
+    try:
+        tmp = write_archive(
+            out,
+            plan_records(source, policy, redactor, result),
+            recipient=recipient,
+            signing_key=signing,
+            manifest=manifest,
+            finish=finish,
+            files=result.files,
+        )
+    finally:
+        result.files.close()
     try:
         with write_transaction(engine) as conn:
             conn.execute(
@@ -207,6 +213,7 @@ def export(
     os.replace(tmp, out)
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
+    summary.pop("files", None)
     return summary
 
 
