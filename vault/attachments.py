@@ -33,7 +33,7 @@ from vault.crypto import SecretKey
 from vault.errors import IntegrityError, InvalidInputError, NotFoundError
 from vault.keys import Keyring
 from vault.schema import KeyClass
-from vault.store import Base, utcnow
+from vault.store import AttachmentChunk, Base, bulk_insert, utcnow
 
 __all__ = ["AttachmentInfo", "extract_to", "iter_plaintext", "list_for", "store"]
 
@@ -126,7 +126,7 @@ def store(
         )
         index += 1
         if len(batch) >= _BATCH or last:
-            conn.execute(insert(_CHUNKS), batch)
+            bulk_insert(conn, AttachmentChunk, batch)
             batch = []
         if last:
             break
