@@ -158,3 +158,70 @@ def test_memory_stays_flat_whatever_the_file_size(sqlite_backend: Backend, tmp_p
     small, large = peak(8 << 20), peak(160 << 20)
     assert large < small + 24, f"peak RSS grew from {small} MiB to {large} MiB"
     assert isinstance(Vault, type)
+
+
+def _records_with_files() -> list[dict[str, object]]:
+    import copy
+
+    from conftest import sample_records
+
+    records = sample_records()
+    rec = copy.deepcopy(records[5])
+    rec["id"] = "T-FILES"
+    rec["attachments"] = ["photos/room.jpg", "audio/interview.bin"]
+    return [*records, rec]
+
+
+def _write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
+    import json
+
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+
+
+@pytest.mark.parametrize("packaging", ["folder", "zip"])
+def test_import_with_a_folder_or_zip_of_files(
+    backend: Backend, tmp_path: Path, packaging: str
+) -> None:
+    import zipfile
+
+    folder = tmp_path / "export"
+    (folder / "photos").mkdir(parents=True)
+    (folder / "audio").mkdir()
+    (folder / "photos" / "room.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(300))
+    (folder / "audio" / "interview.bin").write_bytes(os.urandom(STREAM_CHUNK + 5))
+    source: Path = folder
+    if packaging == "zip":
+        source = tmp_path / "survey.zip"
+        with zipfile.ZipFile(source, "w") as zf:
+            for f in folder.rglob("*"):
+                if f.is_file():
+                    zf.write(f, f.relative_to(folder).as_posix())
+    data = tmp_path / "records.jsonl"
+    _write_jsonl(data, _records_with_files())
+    with backend.create() as v:
+        assert v.import_file(data, files=source).count == 12
+        files = v.attachments("T-FILES")
+        assert sorted(f.name for f in files) == ["interview.bin", "room.jpg"]
+        out = tmp_path / "room.out"
+        v.extract(next(f.id for f in files if f.name == "room.jpg"), out)
+        assert out.read_bytes() == (folder / "photos" / "room.jpg").read_bytes()
+        assert "attachments" not in v.get("T-FILES")
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "/etc/passwd", "photos/missing.jpg"])
+def test_import_refuses_bad_file_paths_and_writes_nothing(
+    backend: Backend, tmp_path: Path, path: str
+) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (tmp_path / "secret.txt").write_text("outside")
+    records = _records_with_files()
+    records[-1]["attachments"] = [path]
+    data = tmp_path / "records.jsonl"
+    _write_jsonl(data, records)
+    from vault import InvalidInputError
+
+    with backend.create() as v:
+        with pytest.raises(InvalidInputError, match="line 12"):
+            v.import_file(data, files=folder)
+        assert v.stats() == {}

@@ -20,9 +20,10 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final
 
 import filetype
@@ -35,7 +36,14 @@ from vault.keys import Keyring
 from vault.schema import KeyClass
 from vault.store import AttachmentChunk, Base, bulk_insert, utcnow
 
-__all__ = ["AttachmentInfo", "extract_to", "iter_plaintext", "list_for", "store"]
+__all__ = [
+    "AttachmentInfo",
+    "AttachmentSource",
+    "extract_to",
+    "iter_plaintext",
+    "list_for",
+    "store",
+]
 
 _ATTACHMENTS = Base.metadata.tables["attachments"]
 _CHUNKS = Base.metadata.tables["attachment_chunks"]
@@ -60,6 +68,48 @@ class AttachmentInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+class AttachmentSource:
+    """Files that import records name by relative path: a folder or a zip archive,
+    as survey tools export them. Paths may not leave the folder or archive."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        if self.path.is_dir():
+            self._root = self.path.resolve()
+        elif zipfile.is_zipfile(self.path):
+            self._zip = zipfile.ZipFile(self.path)
+        else:
+            raise InvalidInputError("not a folder or a zip archive", where=str(self.path))
+
+    def __enter__(self) -> AttachmentSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+    def open(self, relative: str, where: str) -> IO[bytes]:
+        parts = PurePosixPath(relative).parts
+        if not relative or relative.startswith(("/", "\\")) or ".." in parts or "\\" in relative:
+            raise InvalidInputError(
+                f"field 'attachments' must hold relative paths inside {self.path.name}", where=where
+            )
+        if self._zip is not None:
+            try:
+                return self._zip.open(relative)
+            except KeyError:
+                raise InvalidInputError(
+                    f"field 'attachments': no such file in {self.path.name}", where=where
+                ) from None
+        full = (self._root / relative).resolve()
+        if not full.is_relative_to(self._root) or not full.is_file():
+            raise InvalidInputError(
+                f"field 'attachments': no such file in {self.path.name}", where=where
+            )
+        return full.open("rb")
 
 
 def _context(vault_id: str, attachment_id: str, kek_version: int) -> tuple[str | int, ...]:

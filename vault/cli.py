@@ -26,6 +26,7 @@ from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
+from vault.attachments import AttachmentSource
 from vault.core import RecordSummary, Vault
 from vault.crypto import KdfParams, Passphrase
 from vault.errors import InvalidInputError, UsageError, VaultError
@@ -254,21 +255,28 @@ def _count_reader(stream: IO[bytes], bar: Any) -> IO[bytes]:
 @cli.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Override the file format.")
+@click.option(
+    "--files",
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder or zip with the evidence files records name in 'attachments'.",
+)
 @_json_option
 @click.pass_obj
-def import_(state: _State, file: Path, fmt: str | None, as_json: bool) -> None:
+def import_(state: _State, file: Path, fmt: str | None, files: Path | None, as_json: bool) -> None:
     """Import records from FILE (JSONL, JSON array or CSV) in one transaction.
 
     A bad record aborts the whole import with nothing written. CSV columns use
     dotted names such as worker.name; list cells hold a JSON array or values
-    separated by ';'.
+    separated by ';'. With --files, a record may list evidence files by relative path
+    in an "attachments" field; they are sealed to it in the same transaction.
     """
     name = "<stdin>" if str(file) == "-" else str(file)
     if fmt is None:
         fmt = detect_format(name) if name != "<stdin>" else "jsonl"
-    with state.open() as v:
+    with state.open() as v, contextlib.ExitStack() as stack:
+        source = stack.enter_context(AttachmentSource(files)) if files else None
         if name == "<stdin>":
-            result = v.import_records(read_records(sys.stdin.buffer, name, fmt))
+            result = v.import_records(read_records(sys.stdin.buffer, name, fmt), files=source)
         else:
             try:
                 stream = file.open("rb")
@@ -282,7 +290,7 @@ def import_(state: _State, file: Path, fmt: str | None, as_json: bool) -> None:
                 ) as bar:
                     rows = read_records(_count_reader(stream, bar), name, fmt)
                     with contextlib.closing(rows):
-                        result = v.import_records(rows)
+                        result = v.import_records(rows, files=source)
     if as_json:
         click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
     else:

@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final, Self
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -893,8 +893,23 @@ class Vault:
         fmt: str | None = None,
         name: str | None = None,
         progress: ProgressCallback | None = None,
+        files: str | os.PathLike[str] | None = None,
     ) -> ImportResult:
-        """Import a JSONL, JSON-array or CSV file in one transaction."""
+        """Import a JSONL, JSON-array or CSV file in one transaction (with the
+        evidence files it names from a folder or zip, if ``files`` is given)."""
+        if files is not None:
+            with evidence.AttachmentSource(files) as source_files:
+                return self._import_file(source, fmt, name, progress, source_files)
+        return self._import_file(source, fmt, name, progress, None)
+
+    def _import_file(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        fmt: str | None,
+        name: str | None,
+        progress: ProgressCallback | None,
+        files: evidence.AttachmentSource | None,
+    ) -> ImportResult:
         if isinstance(source, (str, os.PathLike)):
             label = name or os.fspath(source)
             fmt = fmt or detect_format(label)
@@ -903,10 +918,12 @@ class Vault:
             except OSError as exc:
                 raise NotFoundError(f"cannot read {label}: {exc.strerror}") from None
             with stream, contextlib.closing(read_records(stream, label, fmt)) as rows:
-                return self.import_records(rows, progress=progress)
+                return self.import_records(rows, progress=progress, files=files)
         label = name or "<stdin>"
         return self.import_records(
-            read_records(source, label, fmt or detect_format(label)), progress=progress
+            read_records(source, label, fmt or detect_format(label)),
+            progress=progress,
+            files=files,
         )
 
     def import_records(
@@ -914,11 +931,15 @@ class Vault:
         records: Iterable[tuple[str, Any]] | Iterable[Mapping[str, Any]],
         *,
         progress: ProgressCallback | None = None,
+        files: evidence.AttachmentSource | None = None,
     ) -> ImportResult:
         """Validate, seal and store records in one transaction; all or nothing.
 
         ``records`` yields ``(where, record)`` pairs, or bare records (then named by
         their position). Forward references within the same import are allowed.
+        With ``files`` (a folder or zip), a record may list ``attachments`` by
+        relative path: they are sealed to it in the same transaction (and are not
+        part of the stored record).
         """
         self._require("admin", "custodian")
         counts: dict[str, int] = {}
@@ -926,23 +947,67 @@ class Vault:
         with self._write() as conn:
             self._refresh_key_version(conn)
             staged: list[tuple[str, dict[str, Any]]] = []
+            wanted_files: list[tuple[str, str, list[str]]] = []
             for n, item in enumerate(records, start=1):
                 where, raw = item if isinstance(item, tuple) else (f"record {n}", item)
+                if files is not None and isinstance(raw, dict) and "attachments" in raw:
+                    raw = dict(raw)
+                    paths = raw.pop("attachments")
+                    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                        raise InvalidInputError(
+                            "field 'attachments' must list file paths", where=where
+                        )
+                    wanted_files.append((where, str(raw.get("id")), paths))
                 record = validate_record(raw, where)
                 staged.append((where, record))
                 counts[record["type"]] = counts.get(record["type"], 0) + 1
                 if len(staged) >= BATCH_SIZE:
                     self._import_batch(conn, staged, pending)
+                    self._import_files(conn, files, wanted_files)
                     if progress:
                         progress(len(staged))
                     staged = []
             if staged:
                 self._import_batch(conn, staged, pending)
+                self._import_files(conn, files, wanted_files)
                 if progress:
                     progress(len(staged))
             self._check_pending(conn, pending)
             self._audit(conn, "import", details={"records": dict(sorted(counts.items()))})
         return ImportResult(counts)
+
+    def _import_files(
+        self,
+        conn: Connection,
+        files: evidence.AttachmentSource | None,
+        wanted: builtins.list[tuple[str, str, builtins.list[str]]],
+    ) -> None:
+        while wanted and files is not None:
+            where, record_id, paths = wanted.pop(0)
+            ref = self._codec.reference(record_id)
+            for relative in paths:
+                with files.open(relative, where) as stream:
+                    info = evidence.store(
+                        conn,
+                        self._keys,
+                        self._codec.kek_version,
+                        ref,
+                        record_id,
+                        stream,
+                        PurePosixPath(relative).name,
+                        None,
+                    )
+                self._audit(
+                    conn,
+                    "attachment-added",
+                    refs=[ref],
+                    details={
+                        "attachment": info.id,
+                        "sha256": info.sha256,
+                        "size": info.size,
+                        "media_type": info.media_type,
+                    },
+                )
 
     def update(self, record_id: str, record: Mapping[str, Any], *, where: str = "record") -> int:
         """Store ``record`` as a new version of ``record_id``; returns the version number."""
