@@ -66,6 +66,7 @@ from vault.store import (
     bulk_insert,
     connect,
     head_revision,
+    latest_versions,
     migrate,
     schema_revision,
     sqlite_url,
@@ -151,6 +152,17 @@ class _ImportBatch:
 
     def __len__(self) -> int:
         return len(self.records)
+
+
+def _existing(
+    path: str | os.PathLike[str] | None, db_url: str | None
+) -> tuple[Path | None, Engine]:
+    """The folder and an engine for a vault that must already exist."""
+    folder = Path(path) if path is not None else None
+    url = _resolve_db_url(folder, db_url)
+    if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
+        raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
+    return folder, connect(url)
 
 
 def _resolve_db_url(path: Path | None, db_url: str | None) -> str:
@@ -289,11 +301,7 @@ class Vault:
         custodian: str | None = None,
     ) -> Self:
         """Unlock an existing vault with a custodian's passphrase."""
-        folder = Path(path) if path is not None else None
-        url = _resolve_db_url(folder, db_url)
-        if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
-            raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
-        engine = connect(url)
+        folder, engine = _existing(path, db_url)
         try:
             return cls._unlock(engine, passphrase, custodian, _describe(folder, db_url))
         except BaseException:
@@ -338,11 +346,7 @@ class Vault:
         db_url: str | None = None,
     ) -> Self:
         """Open a vault with an unlock-session token (no passphrase, no Argon2id)."""
-        folder = Path(path) if path is not None else None
-        url = _resolve_db_url(folder, db_url)
-        if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
-            raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
-        engine = connect(url)
+        folder, engine = _existing(path, db_url)
         try:
             with engine.connect() as conn:
                 meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
@@ -507,11 +511,7 @@ class Vault:
         kdf: KdfParams | None = None,
     ) -> Self:
         """Restore access with recovery shares: set a new passphrase for an admin."""
-        folder = Path(path) if path is not None else None
-        url = _resolve_db_url(folder, db_url)
-        if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
-            raise NotFoundError(f"no vault in {folder}")
-        engine = connect(url)
+        folder, engine = _existing(path, db_url)
         try:
             with engine.connect() as conn:
                 meta = dict(conn.execute(select(Meta.key, Meta.value)).all())
@@ -1367,20 +1367,7 @@ class Vault:
         """Summaries of the latest version of every record, optionally filtered."""
         self._require("admin", "custodian")
         self._audit_now("list", details={"type": type, "site_filter": site is not None})
-        latest = (
-            select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
-            .group_by(RecordVersion.record_ref)
-            .subquery()
-        )
-        query = (
-            select(Record.ref, Record.type, *RecordVersion.__table__.c)
-            .join(latest, latest.c.record_ref == Record.ref)
-            .join(
-                RecordVersion,
-                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
-            )
-            .order_by(Record.seq)
-        )
+        query = latest_versions().order_by(Record.seq)
         if type is not None:
             query = query.where(Record.type == type)
         if site is not None:
@@ -1419,21 +1406,7 @@ class Vault:
         raise NotFoundError(f"no record {record_id}")
 
     def _latest_query(self, refs: builtins.list[str]) -> Any:
-        latest = (
-            select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
-            .where(RecordVersion.record_ref.in_(refs))
-            .group_by(RecordVersion.record_ref)
-            .subquery()
-        )
-        return (
-            select(Record.ref, Record.type, *RecordVersion.__table__.c)
-            .join(latest, latest.c.record_ref == Record.ref)
-            .join(
-                RecordVersion,
-                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
-            )
-            .order_by(Record.seq)
-        )
+        return latest_versions(refs).order_by(Record.seq)
 
     def find(
         self,

@@ -25,7 +25,16 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, sele
 from vault.errors import UsageError
 from vault.keys import Keyring
 from vault.records import RecordCodec
-from vault.store import Base, BlindIndexEntry, Meta, Record, RecordVersion, Subject, utcnow
+from vault.store import (
+    Base,
+    BlindIndexEntry,
+    Meta,
+    Record,
+    RecordVersion,
+    Subject,
+    latest_versions,
+    utcnow,
+)
 
 __all__ = ["RotationReport", "erase_subjects", "retire", "rotate"]
 
@@ -240,20 +249,7 @@ def retention_candidates(
     remediated (``remediation.updated``) more than ``days`` days ago."""
     cutoff = (now or utcnow()).date() - dt.timedelta(days=days)
     due: list[str] = []
-    latest = (
-        select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
-        .group_by(RecordVersion.record_ref)
-        .subquery()
-    )
-    query = (
-        select(Record.ref, Record.type, *RecordVersion.__table__.c)
-        .join(latest, latest.c.record_ref == Record.ref)
-        .join(
-            RecordVersion,
-            (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == latest.c.v),
-        )
-        .where(Record.type == "finding")
-    )
+    query = latest_versions().where(Record.type == "finding")
     with engine.connect() as conn:
         for row in conn.execute(query):
             finding = open_finding(row)

@@ -39,7 +39,9 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
     insert,
+    select,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,6 +68,7 @@ __all__ = [
     "bulk_insert",
     "connect",
     "head_revision",
+    "latest_versions",
     "migrate",
     "schema_revision",
     "sqlite_url",
@@ -279,6 +282,24 @@ class AttachmentChunk(Base):
     )
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+def latest_versions(refs: list[str] | None = None) -> Any:
+    """``SELECT`` of the newest version of every record (or of ``refs`` only): record
+    ref and type, then the version row's columns. Callers add filters and order."""
+    grouped = select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
+    if refs is not None:
+        # Filter before grouping: a look-up of a few records stays a few index reads.
+        grouped = grouped.where(RecordVersion.record_ref.in_(refs))
+    newest = grouped.group_by(RecordVersion.record_ref).subquery()
+    return (
+        select(Record.ref, Record.type, *RecordVersion.__table__.c)
+        .join(newest, newest.c.record_ref == Record.ref)
+        .join(
+            RecordVersion,
+            (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == newest.c.v),
+        )
+    )
 
 
 def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
