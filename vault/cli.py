@@ -27,6 +27,7 @@ from typing import IO, Any, NoReturn, TypeVar
 import click
 
 from vault.attachments import AttachmentSource
+from vault.backup import restore_backup, verify_backup
 from vault.core import RecordSummary, Vault
 from vault.crypto import KdfParams, Passphrase
 from vault.errors import InvalidInputError, UsageError, VaultError
@@ -724,6 +725,60 @@ def verify_attachment(state: _State, attachment_id: str, as_json: bool) -> None:
         click.echo(json.dumps({"valid": True, "sha256": info.sha256, "size": info.size}))
     else:
         click.echo(f"OK: {attachment_id} matches its intake SHA-256 {info.sha256}.")
+
+
+# Backups ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--to",
+    "recipient",
+    required=True,
+    help="A registered recipient's name, or an age public key (age1...).",
+)
+@click.pass_obj
+def backup(state: _State, out: Path, recipient: str) -> None:
+    """Write a consistent, age-encrypted snapshot of the vault (SQLite).
+
+    A backup keeps what the vault holds when it is taken, including the keys of
+    workers erased later: set its retention accordingly.
+    """
+    with state.open() as v:
+        size = v.backup(out, recipient)
+    click.echo(f"Wrote {out} ({size} bytes).")
+
+
+@cli.command(name="verify-backup")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--identity", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@_json_option
+def verify_backup_(file: Path, identity: Path, as_json: bool) -> None:
+    """Decrypt a backup privately and check its database (needs no vault)."""
+    report = verify_backup(file, identity)
+    if as_json:
+        click.echo(json.dumps({"valid": True, **report}))
+    else:
+        click.echo(
+            f"OK: vault {report['vault_id']}, {report['records']} records, "
+            f"{report['audit_entries']} audit entries."
+        )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--identity", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def restore(state: _State, file: Path, identity: Path) -> None:
+    """Restore a backup into a new, empty vault folder (--vault / EVAULT_DIR)."""
+    if state.vault_dir is None:
+        raise UsageError("restore needs --vault DIR (a new, empty folder)")
+    report = restore_backup(file, identity, state.vault_dir)
+    click.echo(
+        f"Restored vault {report['vault_id']} ({report['records']} records) into "
+        f"{state.vault_dir}; run 'evault audit verify' once unlocked."
+    )
 
 
 # Custodians, sessions, identity approvals -------------------------------------------

@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased
 
 from vault import attachments as evidence
 from vault import audit, crypto, custody, lifecycle, sharing
+from vault import backup as backup_mod
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
     AuthenticationError,
@@ -630,6 +631,22 @@ class Vault:
             "attachment-verified", details={"attachment": attachment_id, "sha256": info.sha256}
         )
         return info
+
+    # Backups -------------------------------------------------------------------------
+
+    def backup(self, out: str | os.PathLike[str], recipient: str) -> int:
+        """An age-encrypted, consistent snapshot of an SQLite vault (for PostgreSQL,
+        use pg_dump). ``recipient`` is a registered recipient's name or an age key."""
+        self._require("admin")
+        if self._engine.dialect.name != "sqlite":
+            raise UsageError("back up a PostgreSQL vault with pg_dump (see README)")
+        key = recipient
+        for row in self.recipients():
+            if row["name"] == recipient:
+                key = row["public_key"]
+        self._audit_now("backup", details={"recipient": recipient})
+        db_file = Path(self._engine.url.database or "")
+        return backup_mod.make_backup(db_file, Path(out), key)
 
     # Rotation, erasure, retention -------------------------------------------------
 

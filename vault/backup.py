@@ -1,0 +1,109 @@
+"""Backups: a consistent snapshot of an SQLite vault, age-encrypted to a recipient.
+
+Invariants: the snapshot comes from SQLite's online backup API (a consistent copy
+even while the vault is in use); it is written to disk only inside the vault's own
+folder permissions (0600) and only as age ciphertext at its destination; restoring
+refuses to overwrite a vault. The snapshot holds what the vault holds: sealed fields
+and wrapped keys — including the keys of workers erased after it was taken
+(SECURITY.md says what that means for retention).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyrage
+
+from vault.errors import ConflictError, IntegrityError, InvalidInputError, UsageError
+from vault.export import load_identities, parse_recipient
+from vault.store import DB_FILENAME
+
+__all__ = ["make_backup", "restore_backup", "verify_backup"]
+
+
+def make_backup(db_file: Path, out: Path, recipient: str) -> int:
+    """Write an age-encrypted snapshot of ``db_file`` to ``out``; returns its size."""
+    to = parse_recipient(recipient)
+    folder = out.resolve().parent
+    if not folder.is_dir():
+        raise InvalidInputError("no such folder", where=str(folder))
+    fd, snapshot = tempfile.mkstemp(dir=db_file.parent, prefix=".evault-backup-")
+    os.close(fd)
+    try:
+        source = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+        target = sqlite3.connect(snapshot)
+        with contextlib.closing(source), contextlib.closing(target):
+            source.backup(target)
+        fd, tmp_out = tempfile.mkstemp(dir=folder, prefix=".evault-backup-")
+        with open(snapshot, "rb") as plain, os.fdopen(fd, "wb") as sink:
+            pyrage.encrypt_io(plain, sink, [to])
+            sink.flush()
+            os.fsync(sink.fileno())
+        os.replace(tmp_out, out)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(snapshot)
+    return out.stat().st_size
+
+
+def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
+    identities = load_identities(identity)
+    try:
+        src = backup.open("rb")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(backup)) from None
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with src, os.fdopen(fd, "wb") as sink:
+            pyrage.decrypt_io(src, sink, identities)
+    except (pyrage.DecryptError, OSError, ValueError):
+        # A wrong key, a flipped byte and a truncated file all end here.
+        raise IntegrityError(
+            "cannot decrypt the backup (wrong identity, or it was altered)"
+        ) from None
+
+
+def _check(db: Path) -> dict[str, Any]:
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        with contextlib.closing(conn):
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            records = conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+            audit = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+    except sqlite3.DatabaseError:
+        raise IntegrityError("the backup does not hold a vault database") from None
+    if ok != "ok" or "vault_id" not in meta:
+        raise IntegrityError("the backup's database fails its integrity check")
+    return {"vault_id": meta["vault_id"], "records": records, "audit_entries": audit}
+
+
+def verify_backup(backup: Path, identity: Path) -> dict[str, Any]:
+    """Decrypt into a private temporary folder, check the database, remove it."""
+    with tempfile.TemporaryDirectory(prefix="evault-verify-") as tmp:
+        os.chmod(tmp, 0o700)
+        db = Path(tmp) / DB_FILENAME
+        _decrypt_to(backup, identity, db)
+        return _check(db)
+
+
+def restore_backup(backup: Path, identity: Path, folder: Path) -> dict[str, Any]:
+    """Restore into a new vault folder (never over an existing vault)."""
+    if (folder / DB_FILENAME).exists():
+        raise ConflictError(f"a vault already exists in {folder}")
+    if folder.exists() and any(folder.iterdir()):
+        raise UsageError(f"{folder} is not empty")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    db = folder / DB_FILENAME
+    try:
+        _decrypt_to(backup, identity, db)
+        return _check(db)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            db.unlink()
+        raise
