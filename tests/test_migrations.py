@@ -72,5 +72,6 @@ def test_a_0001_vault_upgrades_to_head_on_open(backend: Backend) -> None:
         assert v.get("T-0001", identity=True) == sample_records()[4]
         assert v.recipients() == []
     engine = connect(_url(backend))
-    assert schema_revision(engine) == head_revision() == "0004"
+    assert schema_revision(engine) == head_revision()
+    assert head_revision() > "0001"
     engine.dispose()

@@ -727,6 +727,95 @@ def verify_attachment(state: _State, attachment_id: str, as_json: bool) -> None:
         click.echo(f"OK: {attachment_id} matches its intake SHA-256 {info.sha256}.")
 
 
+# HTTP API -----------------------------------------------------------------------------
+
+
+@cli.group()
+def token() -> None:
+    """Bearer tokens for the HTTP API (shown once; only a hash is kept)."""
+
+
+@token.command(name="create")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["custodian", "exporter", "auditor"]))
+@click.option("--classes", default="", help="Field classes, comma-separated.")
+@click.option("--policies", default="", help="For exporters: policies, comma-separated.")
+@click.option("--expires", default="30d", show_default=True, help="e.g. 12h, 30d; 'never'.")
+@click.pass_obj
+def token_create(
+    state: _State, name: str, role: str, classes: str, policies: str, expires: str
+) -> None:
+    """Create a token and print it once."""
+    ttl = (
+        None
+        if expires == "never"
+        else (dt.timedelta(days=int(expires[:-1])) if expires.endswith("d") else _duration(expires))
+    )
+    with state.open() as v:
+        secret, _row = v.create_token(
+            name,
+            role=role,
+            classes=[c for c in classes.split(",") if c],
+            policies=[p for p in policies.split(",") if p],
+            expires=ttl,
+        )
+    click.echo(secret)
+
+
+@token.command(name="list")
+@_json_option
+@click.pass_obj
+def token_list(state: _State, as_json: bool) -> None:
+    """List tokens (never the secrets)."""
+    with state.open() as v:
+        rows = v.tokens()
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        state_text = "revoked" if r["revoked"] else f"expires {r['expires_at'] or 'never'}"
+        click.echo(f"{r['name']:<20} {r['role']:<10} {state_text}")
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@click.pass_obj
+def token_revoke(state: _State, name: str) -> None:
+    """Revoke a token at once."""
+    with state.open() as v:
+        v.revoke_token(name)
+    click.echo(f"Revoked {name}.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8600, show_default=True, type=int)
+@click.option("--ssl-certfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--ssl-keyfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def serve(
+    state: _State, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None
+) -> None:
+    """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
+
+    Behind a network, give --ssl-certfile and --ssl-keyfile (uvicorn's TLS).
+    """
+    # Imported here: the web stack loads only for the server, not for every command.
+    import uvicorn  # noqa: PLC0415
+
+    from vault.api import create_app  # noqa: PLC0415
+
+    with state.open() as v:
+        uvicorn.run(
+            create_app(v),
+            host=host,
+            port=port,
+            log_level="warning",
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        )
+
+
 # Backups ----------------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from vault import attachments as evidence
-from vault import audit, crypto, custody, lifecycle, sharing
+from vault import audit, crypto, custody, lifecycle, sharing, tokens
 from vault import backup as backup_mod
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
@@ -202,6 +202,7 @@ class Vault:
         self.identity_approvals = int(meta.get("identity_approvals", "1"))
         self.min_kek_version = int(meta.get("min_kek_version", "1"))
         self._closed = False
+        self._owns_engine = True
         self._site_country: dict[str, str | None] = {}
         self._site_refs: dict[str, str] = {}
 
@@ -367,7 +368,8 @@ class Vault:
 
     def close(self) -> None:
         if not self._closed:
-            self._engine.dispose()
+            if self._owns_engine:
+                self._engine.dispose()
             self._closed = True
 
     def __enter__(self) -> Self:
@@ -631,6 +633,61 @@ class Vault:
             "attachment-verified", details={"attachment": attachment_id, "sha256": info.sha256}
         )
         return info
+
+    # API tokens ----------------------------------------------------------------------
+
+    def create_token(
+        self,
+        name: str,
+        *,
+        role: str,
+        classes: Iterable[str] = (),
+        policies: Iterable[Policy | str] = (),
+        expires: dt.timedelta | None = None,
+    ) -> tuple[str, dict[str, Any]]:
+        """A bearer token for the HTTP API; returned once, stored only as a hash."""
+        self._require("admin")
+        granted = set()
+        for p in policies:
+            policy = p if isinstance(p, Policy) else find_policy(p)
+            granted.add(f"{policy.name}:{policy.sha256}")
+        wanted = set(classes) | ({"operational"} if role in ("custodian", "exporter") else set())
+        if role in ("admin", "auditor"):
+            wanted = set()
+        grant = Grant(role, frozenset(wanted), frozenset(granted if role == "exporter" else ()))
+        with self._write() as conn:
+            token, row = tokens.create(conn, _check_name(name), grant, expires)
+            self._audit(conn, "token-created", details={"name": name, **grant.to_dict()})
+        return token, row
+
+    def tokens(self) -> builtins.list[dict[str, Any]]:
+        """API tokens (never the token itself)."""
+        self._require("admin")
+        with self._read() as conn:
+            return tokens.list_tokens(conn)
+
+    def revoke_token(self, name: str) -> None:
+        """Revoke an API token at once."""
+        self._require("admin")
+        with self._write() as conn:
+            tokens.revoke(conn, name)
+            self._audit(conn, "token-revoked", details={"name": name})
+
+    def for_token(self, token: str) -> Vault:
+        """A view of this (admin-unlocked) vault restricted to a token's grant: the
+        library's role checks and the keys themselves then bound what it can do."""
+        with self._read() as conn:
+            name, grant = tokens.authenticate(conn, token)
+        view = type(self).__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view._keys = self._keys.restricted(grant)
+        view._codec = RecordCodec(view._keys, self._codec.kek_version, self._codec.min_version)
+        view.custodian = f"token:{name}"
+        view.grant = grant
+        view.role = grant.role
+        view._owns_engine = False
+        view._closed = False
+        return view
 
     # Backups -------------------------------------------------------------------------
 

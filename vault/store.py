@@ -49,6 +49,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from vault.errors import StorageError
 
 __all__ = [
+    "ApiToken",
     "Attachment",
     "AttachmentChunk",
     "AuditEntry",
@@ -282,6 +283,21 @@ class AttachmentChunk(Base):
     )
     idx: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApiToken(Base):
+    """A bearer token for the HTTP API: only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    classes: Mapped[str] = mapped_column(Text, server_default="")
+    policies: Mapped[str] = mapped_column(Text, server_default="")
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 def latest_versions(refs: list[str] | None = None) -> Any:
