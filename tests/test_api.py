@@ -167,3 +167,17 @@ def test_roles_bound_what_a_token_can_do(server: tuple[str, Vault, Path]) -> Non
 def test_health_needs_no_token(server: tuple[str, Vault, Path]) -> None:
     base, _vault, _key = server
     assert httpx.get(base + "/health").json() == {"status": "ok"}
+
+
+def test_the_committed_openapi_document_matches_the_app(tmp_path: Path) -> None:
+    import json
+
+    from conftest import fast_kdf
+    from vault import Passphrase
+
+    committed = Path(__file__).resolve().parent.parent / "openapi.json"
+    with Vault.create(tmp_path / "v", Passphrase("x"), kdf=fast_kdf()) as v:
+        spec = create_app(v, export_dir=tmp_path).openapi()
+    assert json.loads(committed.read_text()) == json.loads(json.dumps(spec, sort_keys=True)), (
+        "openapi.json drifted: regenerate it from vault.api.create_app"
+    )
