@@ -169,6 +169,29 @@ def create_app(vault: Vault, *, export_dir: Path | None = None) -> FastAPI:
         rows = v.find(employee_id=employee_id, phone=phone, email=email, site=site, region=country)
         return [s.to_dict() for s in rows]
 
+    @app.post("/records/{record_id}/attachments", status_code=201)
+    async def attach(
+        record_id: str,
+        request: Request,
+        v: Vault = auth,
+        name: str = "upload",
+        description: str | None = None,
+    ) -> Any:
+        # Held in memory only up to MAX_BODY (the middleware refuses more): no
+        # plaintext copy of the file is written anywhere but sealed into the vault.
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return _error(413, "too_large", f"files are limited to {MAX_BODY} bytes")
+        info = v.attach(record_id, io.BytesIO(bytes(body)), name=name, description=description)
+        return {
+            "id": info.id,
+            "media_type": info.media_type,
+            "size": info.size,
+            "sha256": info.sha256,
+        }
+
     @app.post("/exports", status_code=201)
     def create_export(body: dict[str, str], v: Vault = auth) -> dict[str, Any]:
         policy = find_policy(str(body.get("policy", "")))

@@ -562,22 +562,28 @@ class Vault:
     def attach(
         self,
         record_id: str,
-        source: str | os.PathLike[str],
+        source: str | os.PathLike[str] | IO[bytes],
         *,
         description: str | None = None,
+        name: str | None = None,
     ) -> evidence.AttachmentInfo:
-        """Seal a file (streamed, any size) to a record, in one transaction.
+        """Seal a file (a path, or a binary stream with ``name``) to a record, streamed,
+        in one transaction.
 
         The intake SHA-256, size, detected media type, custodian and time go into the
         audit log: the chain of custody.
         """
         self._require("admin", "custodian")
-        path = Path(source)
+        if isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            try:
+                stream: IO[bytes] = path.open("rb")
+            except OSError as exc:
+                raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+            label = name or path.name
+        else:
+            stream, label = source, name or "upload"
         ref = self._codec.reference(record_id)
-        try:
-            stream = path.open("rb")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
         with stream, self._write() as conn:
             self._refresh_key_version(conn)
             if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
@@ -589,7 +595,7 @@ class Vault:
                 ref,
                 record_id,
                 stream,
-                path.name,
+                label,
                 description,
             )
             self._audit(
