@@ -1,0 +1,137 @@
+"""HTTP API on loopback vs. the Python API in-process: adds and reads.
+
+Starts a real uvicorn server on 127.0.0.1, then C concurrent clients (threads with
+httpx) add R records and read them back; in the same run, the same operations go
+through the Python API directly. Prints requests/s, p50/p99 latency, and the ratio.
+
+    python bench/api.py [--requests 2000] [--clients 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from vault import KdfParams, Passphrase, Vault
+from vault.api import create_app
+
+
+def _record(i: int, prefix: str) -> dict[str, Any]:
+    return {
+        "type": "finding",
+        "id": f"{prefix}-{i:06d}",
+        "site_id": "S",
+        "audit_date": "2026-09-01",
+        "severity": "high",
+        "status": "open",
+        "summary": f"Finding {i}.",
+    }
+
+
+def _percentiles(latencies: list[float]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    return (
+        statistics.median(ordered) * 1000,
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as t:
+        kdf = KdfParams(memory_kib=1024, time_cost=1, parallelism=1)
+        vault = Vault.create(Path(t) / "v", Passphrase("benchmark"), kdf=kdf, identity_approvals=0)
+        vault.add({"type": "site", "id": "S", "name": "Plant", "kind": "mine", "country": "CD"})
+        token, _ = vault.create_token("bench", role="custodian", classes=["narrative"])
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(vault, export_dir=Path(t)),
+                host="127.0.0.1",
+                port=port,
+                log_level="error",
+            )
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        base = f"http://127.0.0.1:{port}"
+        while True:
+            try:
+                httpx.get(base + "/health")
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+        headers = {"Authorization": f"Bearer {token}"}
+        results: dict[str, list[float]] = {"add": [], "read": []}
+        lock = threading.Lock()
+
+        def work(i: int) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+                t0 = time.perf_counter()
+                client.post("/records", json=_record(i, "API")).raise_for_status()
+                t1 = time.perf_counter()
+                client.get(f"/records/API-{i:06d}").raise_for_status()
+                t2 = time.perf_counter()
+            with lock:
+                results["add"].append(t1 - t0)
+                results["read"].append(t2 - t1)
+
+        n = args.requests // 2
+        start = time.perf_counter()
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(work, range(n)))
+        api_elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        with (
+            ThreadPoolExecutor(args.clients) as pool,
+            httpx.Client(base_url=base, headers=headers, timeout=60) as client,
+        ):
+            list(
+                pool.map(lambda i: client.get(f"/records/API-{i:06d}").raise_for_status(), range(n))
+            )
+        api_reads = n / (time.perf_counter() - start)
+
+        view = vault.for_token(token)
+        start = time.perf_counter()
+        for i in range(n):
+            view.add(_record(i, "PY"))
+        py_adds = n / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for i in range(n):
+            view.get(f"PY-{i:06d}")
+        py_reads = n / (time.perf_counter() - start)
+        server.should_exit = True
+        thread.join(timeout=10)
+        vault.close()
+
+    add50, add99 = _percentiles(results["add"])
+    read50, read99 = _percentiles(results["read"])
+    print(f"{args.requests} requests, {args.clients} concurrent clients, loopback")
+    print(f"API mixed add+read : {args.requests / api_elapsed:8.0f} req/s")
+    print(f"API add  p50 {add50:6.1f} ms  p99 {add99:6.1f} ms")
+    print(f"API read p50 {read50:6.1f} ms  p99 {read99:6.1f} ms")
+    print(
+        f"API reads          : {api_reads:8.0f} req/s   in-process reads {py_reads:8.0f}/s   "
+        f"ratio {api_reads / py_reads:.3f} (target >= 0.5)"
+    )
+    print(f"in-process adds    : {py_adds:8.0f}/s")
+
+
+if __name__ == "__main__":
+    main()
