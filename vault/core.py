@@ -64,6 +64,7 @@ from vault.store import (
     RecordLink,
     RecordVersion,
     Subject,
+    as_utc,
     bulk_insert,
     connect,
     head_revision,
@@ -413,16 +414,7 @@ class Vault:
         recorded with its SHA-256, so a different file with the same name is refused.
         """
         self._require("admin")
-        granted = set()
-        for p in policies:
-            policy = p if isinstance(p, Policy) else find_policy(p)
-            granted.add(f"{policy.name}:{policy.sha256}")
-        wanted = set(classes)
-        if role in ("custodian", "exporter"):
-            wanted.add("operational")
-        elif role in ("admin", "auditor"):
-            wanted = set()
-        grant = Grant(role, frozenset(wanted), frozenset(granted if role == "exporter" else ()))
+        grant = _grant_for(role, classes, policies)
         with self._write() as conn:
             custody.add_custodian(
                 conn, self._keys, _check_name(name), grant, passphrase, kdf or KdfParams()
@@ -588,27 +580,32 @@ class Vault:
             self._refresh_key_version(conn)
             if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
                 raise NotFoundError(f"no record {record_id}")
-            info = evidence.store(
-                conn,
-                self._keys,
-                self._codec.kek_version,
-                ref,
-                record_id,
-                stream,
-                label,
-                description,
-            )
-            self._audit(
-                conn,
-                "attachment-added",
-                refs=[ref],
-                details={
-                    "attachment": info.id,
-                    "sha256": info.sha256,
-                    "size": info.size,
-                    "media_type": info.media_type,
-                },
-            )
+            return self._store_attachment(conn, ref, record_id, stream, label, description)
+
+    def _store_attachment(
+        self,
+        conn: Connection,
+        ref: str,
+        record_id: str,
+        stream: IO[bytes],
+        name: str,
+        description: str | None,
+    ) -> evidence.AttachmentInfo:
+        """Seal one file into the caller's transaction and log its chain of custody."""
+        info = evidence.store(
+            conn, self._keys, self._codec.kek_version, ref, record_id, stream, name, description
+        )
+        self._audit(
+            conn,
+            "attachment-added",
+            refs=[ref],
+            details={
+                "attachment": info.id,
+                "sha256": info.sha256,
+                "size": info.size,
+                "media_type": info.media_type,
+            },
+        )
         return info
 
     def attachments(self, record_id: str) -> builtins.list[evidence.AttachmentInfo]:
@@ -653,14 +650,7 @@ class Vault:
     ) -> tuple[str, dict[str, Any]]:
         """A bearer token for the HTTP API; returned once, stored only as a hash."""
         self._require("admin")
-        granted = set()
-        for p in policies:
-            policy = p if isinstance(p, Policy) else find_policy(p)
-            granted.add(f"{policy.name}:{policy.sha256}")
-        wanted = set(classes) | ({"operational"} if role in ("custodian", "exporter") else set())
-        if role in ("admin", "auditor"):
-            wanted = set()
-        grant = Grant(role, frozenset(wanted), frozenset(granted if role == "exporter" else ()))
+        grant = _grant_for(role, classes, policies)
         with self._write() as conn:
             token, row = tokens.create(conn, _check_name(name), grant, expires)
             self._audit(conn, "token-created", details={"name": name, **grant.to_dict()})
@@ -1067,27 +1057,9 @@ class Vault:
             ref = self._codec.reference(record_id)
             for relative in paths:
                 with files.open(relative, where) as stream:
-                    info = evidence.store(
-                        conn,
-                        self._keys,
-                        self._codec.kek_version,
-                        ref,
-                        record_id,
-                        stream,
-                        PurePosixPath(relative).name,
-                        None,
+                    self._store_attachment(
+                        conn, ref, record_id, stream, PurePosixPath(relative).name, None
                     )
-                self._audit(
-                    conn,
-                    "attachment-added",
-                    refs=[ref],
-                    details={
-                        "attachment": info.id,
-                        "sha256": info.sha256,
-                        "size": info.size,
-                        "media_type": info.media_type,
-                    },
-                )
 
     def update(self, record_id: str, record: Mapping[str, Any], *, where: str = "record") -> int:
         """Store ``record`` as a new version of ``record_id``; returns the version number."""
@@ -1441,7 +1413,7 @@ class Vault:
             ).all()
         if not rows:
             raise NotFoundError(f"no record {record_id}")
-        return [VersionInfo(v, _aware(c)) for v, c in rows]
+        return [VersionInfo(v, as_utc(c)) for v, c in rows]
 
     def list(self, *, type: str | None = None, site: str | None = None) -> Iterator[RecordSummary]:
         """Summaries of the latest version of every record, optionally filtered."""
@@ -1476,7 +1448,7 @@ class Vault:
                         version=ver.version,
                         site_id=fields.get("site_id") if rtype != "site" else rid,
                         date=fields.get(date_field) if date_field else None,
-                        updated_at=_aware(ver.created_at),
+                        updated_at=as_utc(ver.created_at),
                     )
 
     def _summary_of(self, record_id: str) -> RecordSummary:
@@ -1759,10 +1731,6 @@ def _columns(ver: Any) -> dict[str, Any]:
     }
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _check_name(name: str) -> str:
     if (
         not name
@@ -1773,12 +1741,24 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _grant_for(role: str, classes: Iterable[str], policies: Iterable[Policy | str]) -> Grant:
+    """What a new custodian or token of ``role`` holds: custodians and exporters always
+    get the operational class, admins and auditors no class keys of their own, and
+    exporters their policies bound to the exact text (name and SHA-256)."""
+    wanted = set(classes)
+    if role in ("custodian", "exporter"):
+        wanted.add("operational")
+    elif role in ("admin", "auditor"):
+        wanted = set()
+    granted = set()
+    for p in policies:
+        policy = p if isinstance(p, Policy) else find_policy(p)
+        granted.add(f"{policy.name}:{policy.sha256}")
+    return Grant(role, frozenset(wanted), frozenset(granted if role == "exporter" else ()))
+
+
 def _grant_of(row: Any) -> Grant:
-    return Grant(
-        row.role,
-        frozenset(c for c in row.classes.split(",") if c),
-        frozenset(p for p in row.policies.split(",") if p),
-    )
+    return Grant.from_columns(row.role, row.classes, row.policies)
 
 
 def _choose_custodian(rows: Iterable[Any], name: str | None) -> Any:

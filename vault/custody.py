@@ -45,6 +45,7 @@ from vault.store import (
     IdentityRequest,
     Meta,
     Session,
+    as_utc,
     utcnow,
 )
 
@@ -64,10 +65,6 @@ __all__ = [
 TOKEN_PREFIX: Final = "evs1_"  # noqa: S105 - a format prefix, not a secret
 REQUEST_TTL: Final = dt.timedelta(hours=24)
 _RECOVERY: Final = "recovery"
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 # Custodians ---------------------------------------------------------------------
@@ -122,7 +119,7 @@ def list_custodians(conn: Connection) -> list[dict[str, Any]]:
             "role": r.role,
             "classes": ["all"] if r.role == "admin" else [c for c in r.classes.split(",") if c],
             "policies": [p for p in r.policies.split(",") if p],
-            "created_at": _aware(r.created_at).isoformat(),
+            "created_at": as_utc(r.created_at).isoformat(),
         }
         for r in rows
     ]
@@ -156,7 +153,7 @@ def start_session(
 def _session_label(session_id: str, custodian: str, expires: dt.datetime) -> tuple[str, ...]:
     # The expiry is bound into the sealed keyring: moving it in the database (or
     # restoring an old row) makes the keyring fail to open.
-    return ("session", session_id, custodian, str(int(_aware(expires).timestamp())))
+    return ("session", session_id, custodian, str(int(as_utc(expires).timestamp())))
 
 
 def _parse_token(token: str) -> tuple[str, SecretKey]:
@@ -176,18 +173,14 @@ def open_session(conn: Connection, vault_id: str, token: str) -> tuple[str, Keyr
     row = conn.execute(select(*Session.__table__.c).where(Session.id == session_id)).one_or_none()
     if row is None:
         raise AuthenticationError("the session has ended or never existed; unlock again")
-    if _aware(row.expires_at) <= utcnow():
+    if as_utc(row.expires_at) <= utcnow():
         raise AuthenticationError("the session has expired; unlock again")
     custodian = conn.execute(
         select(*Custodian.__table__.c).where(Custodian.name == row.custodian)
     ).one_or_none()
     if custodian is None:
         raise AuthenticationError("the session's custodian no longer exists")
-    grant = Grant(
-        custodian.role,
-        frozenset(c for c in custodian.classes.split(",") if c),
-        frozenset(p for p in custodian.policies.split(",") if p),
-    )
+    grant = Grant.from_columns(custodian.role, custodian.classes, custodian.policies)
     keyring = open_keyring(
         vault_id,
         row.custodian,
@@ -255,8 +248,8 @@ def requests(conn: Connection, keyring: Keyring) -> list[dict[str, Any]]:
                 "requester": row.requester,
                 "record_ref": row.record_ref,
                 "reason": reason,
-                "created_at": _aware(row.created_at).isoformat(),
-                "expires_at": _aware(row.expires_at).isoformat(),
+                "created_at": as_utc(row.created_at).isoformat(),
+                "expires_at": as_utc(row.expires_at).isoformat(),
                 "decisions": {d.custodian: d.decision for d in decisions},
             }
         )
@@ -271,7 +264,7 @@ def decide_identity(conn: Connection, request_id: str, custodian: str, approve: 
         raise NotFoundError(f"no identity request {request_id}")
     if row.requester == custodian:
         raise PermissionDeniedError("a custodian cannot decide on their own request")
-    if _aware(row.expires_at) <= utcnow():
+    if as_utc(row.expires_at) <= utcnow():
         raise PermissionDeniedError(f"identity request {request_id} has expired")
     if conn.execute(
         select(IdentityDecision.decision).where(
@@ -298,7 +291,7 @@ def approved_request(conn: Connection, custodian: str, ref: str, approvals: int)
             IdentityRequest.requester == custodian, IdentityRequest.record_ref == ref
         )
     ).all():
-        if _aware(row.expires_at) <= now:
+        if as_utc(row.expires_at) <= now:
             continue
         decisions = [
             d

@@ -65,6 +65,15 @@ class Grant:
     classes: frozenset[str] = field(default_factory=frozenset)
     policies: frozenset[str] = field(default_factory=frozenset)
 
+    @classmethod
+    def from_columns(cls, role: str, classes: str, policies: str) -> Grant:
+        """A grant as stored: comma-separated classes and policies."""
+        return cls(
+            role,
+            frozenset(c for c in classes.split(",") if c),
+            frozenset(p for p in policies.split(",") if p),
+        )
+
     def context(self) -> tuple[str, ...]:
         return (
             self.role,

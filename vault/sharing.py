@@ -9,7 +9,6 @@ root and the recipient's key fingerprint; per export, random and forgotten.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -37,7 +36,7 @@ from vault.keys import Keyring
 from vault.policy import Policy
 from vault.redaction import Redactor
 from vault.scrub import Scrubber
-from vault.store import ExportRecord, Recipient, utcnow, write_transaction
+from vault.store import ExportRecord, Recipient, as_utc, utcnow, write_transaction
 
 __all__ = ["Preview", "add_recipient", "export", "list_exports", "list_recipients", "preview"]
 
@@ -83,7 +82,7 @@ def list_recipients(engine: Engine) -> list[dict[str, Any]]:
             "name": r.name,
             "public_key": r.public_key,
             "fingerprint": r.fingerprint,
-            "created_at": _aware(r.created_at).isoformat(),
+            "created_at": as_utc(r.created_at).isoformat(),
         }
         for r in rows
     ]
@@ -252,7 +251,7 @@ def list_exports(engine: Engine) -> list[dict[str, Any]]:
     return [
         {
             "export_id": r.id,
-            "created_at": _aware(r.created_at).isoformat(),
+            "created_at": as_utc(r.created_at).isoformat(),
             "custodian": r.custodian,
             "policy": r.policy,
             "policy_sha256": r.policy_sha256,
@@ -262,7 +261,3 @@ def list_exports(engine: Engine) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

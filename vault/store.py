@@ -66,6 +66,7 @@ __all__ = [
     "RecordVersion",
     "Session",
     "Subject",
+    "as_utc",
     "bulk_insert",
     "connect",
     "head_revision",
@@ -82,6 +83,11 @@ DB_FILENAME = "vault.db"
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite returns naive ones)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class Base(DeclarativeBase):

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select, update
 from vault import crypto
 from vault.errors import AuthenticationError, ConflictError, NotFoundError
 from vault.keys import Grant
-from vault.store import ApiToken, utcnow
+from vault.store import ApiToken, as_utc, utcnow
 
 __all__ = ["PREFIX", "authenticate", "create", "list_tokens", "revoke"]
 
@@ -50,26 +50,20 @@ def create(
     return token, {k: v for k, v in row.items() if k != "token_hash"}
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def list_tokens(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(select(*ApiToken.__table__.c).order_by(ApiToken.name)).all()
     out = []
     for r in rows:
-        expires, revoked = _aware(r.expires_at), _aware(r.revoked_at)
+        expires = as_utc(r.expires_at) if r.expires_at else None
         out.append(
             {
                 "name": r.name,
                 "role": r.role,
                 "classes": [c for c in r.classes.split(",") if c],
                 "policies": [p.split(":")[0] for p in r.policies.split(",") if p],
-                "created_at": _aware(r.created_at).isoformat(),  # type: ignore[union-attr]
+                "created_at": as_utc(r.created_at).isoformat(),
                 "expires_at": expires.isoformat() if expires else None,
-                "revoked": revoked is not None,
+                "revoked": r.revoked_at is not None,
             }
         )
     return out
@@ -95,14 +89,10 @@ def authenticate(conn: Connection, token: str) -> tuple[str, Grant]:
     ).one_or_none()
     if row is None or row.revoked_at is not None:
         raise refused
-    expires = _aware(row.expires_at)
+    expires = as_utc(row.expires_at) if row.expires_at else None
     if expires is not None and expires <= utcnow():
         raise refused
     if not crypto.constant_time_equal(row.token_hash, _digest(token)):
         raise refused
-    grant = Grant(
-        row.role,
-        frozenset(c for c in row.classes.split(",") if c),
-        frozenset(p for p in row.policies.split(",") if p),
-    )
+    grant = Grant.from_columns(row.role, row.classes, row.policies)
     return str(row.name), grant
