@@ -1,7 +1,9 @@
-"""schemathesis against the served OpenAPI document: no server error on any input."""
+"""schemathesis against the served OpenAPI document: no server error and no response
+that breaks the document (status code, content type, body schema), for any input."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -13,9 +15,16 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
-from conftest import SAMPLES, Backend
+from conftest import SAMPLES, Backend, sample_records
 from vault.api import create_app
 
 
@@ -48,6 +57,33 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     vault.close()
 
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+# JSON Lines bodies for /records/import: sample records with fields dropped or
+# changed, and arbitrary bytes.
+_line = st.builds(
+    lambda record, drop, extra: json.dumps(
+        {k: v for k, v in record.items() if k not in drop} | extra
+    ),
+    st.sampled_from(sample_records()),
+    st.sets(st.sampled_from(["id", "type", "site_id", "narrative", "worker", "consent"])),
+    st.dictionaries(st.sampled_from(["id", "unknown", "severity"]), st.text(max_size=8)),
+)
+schemathesis.openapi.media_type(
+    "application/x-ndjson",
+    st.one_of(
+        st.lists(_line, max_size=4).map(lambda lines: "\n".join(lines).encode()),
+        st.binary(max_size=64),
+    ),
+)
+
+
 def test_no_server_error_for_any_generated_request(live: tuple[str, str]) -> None:
     base, token = live
     schema = schemathesis.openapi.from_url(base + "/openapi.json")
@@ -58,11 +94,11 @@ def test_no_server_error_for_any_generated_request(live: tuple[str, str]) -> Non
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
         def run(case: Any) -> None:
             response = case.call(base_url=base, headers=headers)
             calls.append(response.status_code)
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(response, checks=CHECKS)
 
         run()
     assert len(calls) >= 40

@@ -8,9 +8,13 @@ Invariants:
   library's checks and the keys themselves bound what a token can do. Every
   request that touches records is audited under the token's name.
 * Errors are JSON ``{"error": {"code", "message"}}`` with a stable code; messages
-  are the library's, which never contain a record value.
-* Request bodies are limited in size; repeated failed authentications from one
-  client are slowed down with 429 responses.
+  are the library's, which never contain a record value, and a request that fails
+  validation is described by where it failed, never by what it held.
+* Request bodies are limited in size as they arrive (Starlette's body limit, which
+  does not trust Content-Length); repeated failed authentications from one client
+  are answered with 429 for a while.
+* Authentication and the vault call run together in one worker thread per request;
+  the event loop only moves bytes.
 """
 
 from __future__ import annotations
@@ -20,12 +24,18 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar
 
-from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import Body, FastAPI, Query, Request, Security
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from vault.core import Vault
 from vault.errors import (
@@ -43,10 +53,10 @@ from vault.export import EXPORT_FORMAT
 from vault.policy import find_policy
 from vault.sources import read_records
 
-__all__ = ["MAX_BODY", "create_app"]
+__all__ = ["FAILED_AUTH_LIMIT", "MAX_BODY", "create_app", "openapi_document"]
 
 MAX_BODY: Final = 16 * 1024 * 1024
-_FAILURES_ALLOWED: Final = 10
+FAILED_AUTH_LIMIT: Final = 10
 _FAILURE_WINDOW: Final = 60.0
 _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
     (UsageError, 400, "usage"),
@@ -58,16 +68,115 @@ _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
     (IntegrityError, 500, "integrity_failure"),
     (StorageError, 503, "storage"),
 ]
+# Errors the HTTP layer itself answers (no route, wrong method, body too large).
+_HTTP_CODES: Final = {
+    404: ("not_found", "no such endpoint"),
+    405: ("method_not_allowed", "this endpoint does not take that method"),
+    413: ("too_large", f"request bodies are limited to {MAX_BODY} bytes"),
+}
+_T = TypeVar("_T")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable error code.")
+    message: str = Field(description="One line for people; never holds a record value.")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str
+
+
+class RecordSummary(BaseModel):
+    id: str
+    type: str
+    version: int
+    site_id: str | None
+    date: str | None
+    updated_at: str
+
+
+class ImportResult(BaseModel):
+    imported: int
+    by_type: dict[str, int]
+
+
+class AttachmentReceipt(BaseModel):
+    id: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="A policy name: shipped, or in the server's --policy-dir.",
+    )
+    recipient: str = Field(max_length=200, description="A registered recipient's name.")
+
+
+class FindRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    employee_id: str | None = Field(None, max_length=200)
+    phone: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    site: str | None = Field(None, max_length=200)
+    country: str | None = Field(None, max_length=200)
+
+
+class ExportCreated(BaseModel):
+    format: str
+    export_id: str
+    counts: dict[str, dict[str, int]] = Field(
+        description="Records included by type, and excluded by reason."
+    )
+    download: str
+
+
+class AuditVerified(BaseModel):
+    valid: bool
+    size: int
+    head: str
+    checkpoint_size: int | None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        s: {"model": ErrorBody, "description": "An error (see `error.code`)."} for s in statuses
+    }
+
+
+# What any authenticated endpoint may answer besides success.
+_AUTHED = _errors(400, 401, 403, 404, 413, 422, 429, 500, 503)
+_KNOWN_FIELDS: Final = frozenset(ExportRequest.model_fields) | frozenset(FindRequest.model_fields)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """Where a request failed validation, from names the API declares only."""
+    part = str(loc[0]) if loc else "request"
+    if part == "body":
+        field = str(loc[1]) if len(loc) > 1 and str(loc[1]) in _KNOWN_FIELDS else None
+        return f"request body field {field!r}" if field else "request body"
+    name = str(loc[1]) if len(loc) > 1 else "?"
+    return f"{part} parameter {name!r}"
+
+
 class _Throttle:
     """Failed authentications per client in a sliding window."""
 
-    def __init__(self) -> None:
+    def __init__(self, allowed: int) -> None:
+        self._allowed = allowed
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -76,20 +185,99 @@ class _Throttle:
             window = self._failures[client]
             while window and window[0] < time.monotonic() - _FAILURE_WINDOW:
                 window.popleft()
-            return len(window) >= _FAILURES_ALLOWED
+            if not window:
+                del self._failures[client]
+            return len(window) >= self._allowed
 
     def fail(self, client: str) -> None:
         with self._lock:
             self._failures[client].append(time.monotonic())
 
 
-def create_app(vault: Vault, *, export_dir: Path | None = None) -> FastAPI:
-    """The API for one unlocked (admin) vault."""
+class _Throttled(Exception):
+    pass
+
+
+class _Caller:
+    """One request's credentials; :meth:`run` authenticates and acts in a worker thread."""
+
+    def __init__(self, vault: Vault, throttle: _Throttle, client: str, token: str | None) -> None:
+        self._vault = vault
+        self._throttle = throttle
+        self._client = client
+        self._token = token
+
+    def _view(self) -> Vault:
+        if not self._token:
+            self._throttle.fail(self._client)
+            raise AuthenticationError("a bearer token is required")
+        try:
+            return self._vault.for_token(self._token)
+        except AuthenticationError:
+            self._throttle.fail(self._client)
+            raise
+
+    async def run(self, action: Callable[[Vault], _T]) -> _T:
+        return await run_in_threadpool(lambda: action(self._view()))
+
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `evault token create`.")
+
+
+async def _caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+) -> _Caller:
+    throttle: _Throttle = request.app.state.throttle
+    client = request.client.host if request.client else "unknown"
+    if throttle.blocked(client):
+        raise _Throttled()
+    token = credentials.credentials.strip() if credentials else None
+    return _Caller(request.app.state.vault, throttle, client, token)
+
+
+Auth = Annotated[_Caller, Security(_caller)]
+
+
+def create_app(
+    vault: Vault,
+    *,
+    export_dir: Path | None = None,
+    policy_dirs: tuple[Path, ...] = (),
+    failed_auth_limit: int = FAILED_AUTH_LIMIT,
+) -> FastAPI:
+    """The API for one unlocked (admin) vault; export files go to ``export_dir``.
+
+    A client that fails authentication ``failed_auth_limit`` times within a minute
+    gets 429 until the oldest failure is a minute old. Exports name their policy;
+    it is looked up in ``policy_dirs``, then among the shipped ones (never as a path
+    a client chooses).
+    """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
-    exports = export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-"))
-    app = FastAPI(title="Evidence Vault", version="1", docs_url=None, redoc_url=None)
-    throttle = _Throttle()
+    app = _build(export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs)
+    app.state.vault = vault
+    app.state.throttle = _Throttle(failed_auth_limit)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document (the one the server serves), without a vault."""
+    return _build(Path(), ()).openapi()
+
+
+def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
+    app = FastAPI(
+        title="Evidence Vault",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=MAX_BODY,
+        description=(
+            "Every endpoint but /health needs `Authorization: Bearer <token>` "
+            '(`evault token create`). Errors are `{"error": {"code", "message"}}`.'
+        ),
+    )
 
     @app.exception_handler(VaultError)
     async def vault_error(_request: Request, exc: VaultError) -> JSONResponse:
@@ -98,127 +286,182 @@ def create_app(vault: Vault, *, export_dir: Path | None = None) -> FastAPI:
                 return _error(status, code, str(exc))
         return _error(500, "error", str(exc))
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return _error(413, "too_large", f"request bodies are limited to {MAX_BODY} bytes")
-        return await call_next(request)
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code, message = _HTTP_CODES.get(exc.status_code, ("http_error", "request refused"))
+        return _error(exc.status_code, code, message)
 
-    def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Vault:
-        client = request.client.host if request.client else "unknown"
-        if throttle.blocked(client):
-            raise _Throttled()
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            throttle.fail(client)
-            raise AuthenticationError("a bearer token is required")
-        try:
-            return vault.for_token(token.strip())
-        except AuthenticationError:
-            throttle.fail(client)
-            raise
-
-    class _Throttled(Exception):
-        pass
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Pydantic's own report echoes the input; only where and what kind go back.
+        first = exc.errors()[0] if exc.errors() else {}
+        where = _where(tuple(first.get("loc", ())))
+        return _error(422, "invalid_input", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(_Throttled)
     async def throttled(_request: Request, _exc: _Throttled) -> JSONResponse:
         return _error(429, "too_many_failures", "too many failed authentications; wait")
 
-    auth = Depends(caller)
-
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def health() -> Health:
+        """Liveness; needs no token."""
+        return Health(status="ok")
 
-    @app.post("/records", status_code=201)
-    def add_record(record: dict[str, Any], v: Vault = auth) -> dict[str, Any]:
-        return v.add(record, where="request body").to_dict()
+    @app.post("/records", status_code=201, responses=_AUTHED)
+    async def add_record(
+        record: Annotated[dict[str, Any], Body(description="One record (see README).")],
+        c: Auth,
+    ) -> RecordSummary:
+        """Add one record (roles admin, custodian)."""
+        summary = await c.run(lambda v: v.add(record, where="request body"))
+        return RecordSummary(**summary.to_dict())
 
-    @app.post("/records/import", status_code=201)
-    async def import_records(request: Request, v: Vault = auth) -> dict[str, Any]:
+    @app.post(
+        "/records/import",
+        status_code=201,
+        responses=_AUTHED,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def import_records(request: Request, c: Auth) -> ImportResult:
+        """Import JSON Lines, all or nothing (roles admin, custodian)."""
         body = await request.body()
-        if len(body) > MAX_BODY:
-            return {"error": "too large"}  # pragma: no cover - the middleware stops it
-        rows = read_records(io.BytesIO(body), "request body", "jsonl")
-        result = v.import_records(rows)
-        return {"imported": result.count, "by_type": result.by_type}
+        result = await c.run(
+            lambda v: v.import_records(read_records(io.BytesIO(body), "request body", "jsonl"))
+        )
+        return ImportResult(imported=result.count, by_type=result.by_type)
 
-    @app.get("/records")
-    def list_records(
-        v: Vault = auth, type: str | None = None, site: str | None = None
-    ) -> list[dict[str, Any]]:
-        return [s.to_dict() for s in v.list(type=type, site=site)]
+    @app.get("/records", responses=_AUTHED)
+    async def list_records(
+        c: Auth, type: str | None = None, site: str | None = None
+    ) -> list[RecordSummary]:
+        """Newest versions, newest first (roles admin, custodian)."""
+        rows = await c.run(lambda v: [s.to_dict() for s in v.list(type=type, site=site)])
+        return [RecordSummary(**r) for r in rows]
 
-    @app.get("/records/{record_id}")
-    def get_record(record_id: str, v: Vault = auth, version: int | None = None) -> dict[str, Any]:
-        return v.get(record_id, version=version)
+    @app.get("/records/{record_id}", responses=_AUTHED)
+    async def get_record(
+        record_id: str, c: Auth, version: Annotated[int | None, Query(ge=1)] = None
+    ) -> dict[str, Any]:
+        """A record: only the field classes the token's keys open (audited)."""
+        return await c.run(lambda v: v.get(record_id, version=version))
 
-    @app.get("/find")
-    def find(
-        v: Vault = auth,
-        employee_id: str | None = None,
-        phone: str | None = None,
-        email: str | None = None,
-        site: str | None = None,
-        country: str | None = None,
-    ) -> list[dict[str, Any]]:
-        rows = v.find(employee_id=employee_id, phone=phone, email=email, site=site, region=country)
-        return [s.to_dict() for s in rows]
+    @app.post("/find", responses=_AUTHED)
+    async def find(query: FindRequest, c: Auth) -> list[RecordSummary]:
+        """Records by blind-indexed value (identifiers need the identity class).
 
-    @app.post("/records/{record_id}/attachments", status_code=201)
+        A POST with a JSON body, so that identifiers never appear in a URL (and so
+        in no proxy or access log).
+        """
+        rows = await c.run(
+            lambda v: [
+                s.to_dict()
+                for s in v.find(
+                    employee_id=query.employee_id,
+                    phone=query.phone,
+                    email=query.email,
+                    site=query.site,
+                    region=query.country,
+                )
+            ]
+        )
+        return [RecordSummary(**r) for r in rows]
+
+    @app.post(
+        "/records/{record_id}/attachments",
+        status_code=201,
+        responses=_AUTHED,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        },
+    )
     async def attach(
         record_id: str,
         request: Request,
-        v: Vault = auth,
-        name: str = "upload",
-        description: str | None = None,
-    ) -> Any:
-        # Held in memory only up to MAX_BODY (the middleware refuses more): no
-        # plaintext copy of the file is written anywhere but sealed into the vault.
+        c: Auth,
+        name: Annotated[str, Query(max_length=255)] = "upload",
+        description: Annotated[str | None, Query(max_length=1000)] = None,
+    ) -> AttachmentReceipt:
+        """Seal an evidence file to a record (roles admin, custodian).
+
+        The body is read as it arrives, up to the size limit, and held in memory
+        only: no plaintext copy of the file is written anywhere, and the vault's
+        write lock is not held while a slow client sends.
+        """
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_BODY:
-                return _error(413, "too_large", f"files are limited to {MAX_BODY} bytes")
-        info = v.attach(record_id, io.BytesIO(bytes(body)), name=name, description=description)
-        return {
-            "id": info.id,
-            "media_type": info.media_type,
-            "size": info.size,
-            "sha256": info.sha256,
-        }
+        info = await c.run(
+            lambda v: v.attach(
+                record_id, io.BytesIO(bytes(body)), name=name, description=description
+            )
+        )
+        return AttachmentReceipt(
+            id=info.id, media_type=info.media_type, size=info.size, sha256=info.sha256
+        )
 
-    @app.post("/exports", status_code=201)
-    def create_export(body: dict[str, str], v: Vault = auth) -> dict[str, Any]:
-        policy = find_policy(str(body.get("policy", "")))
-        recipient = str(body.get("recipient", ""))
-        out = exports / f"export-{time.time_ns()}.age"
-        manifest = v.export(policy, recipient, out)
-        final = exports / f"{manifest['export_id']}.age"
-        out.rename(final)
-        return {
-            "format": EXPORT_FORMAT,
-            "export_id": manifest["export_id"],
-            "counts": manifest["counts"],
-            "download": f"/exports/{manifest['export_id']}",
-        }
+    @app.post("/exports", status_code=201, responses=_AUTHED)
+    async def create_export(body: ExportRequest, c: Auth) -> ExportCreated:
+        """Export under a policy to a registered recipient (roles admin, exporter)."""
 
-    @app.get("/exports/{export_id}")
-    def download_export(export_id: str, v: Vault = auth) -> FileResponse:
-        known = {e["export_id"] for e in v.exports()}
-        path = exports / f"{export_id}.age"
-        if export_id not in known or not path.is_file():
-            raise NotFoundError(f"no export {export_id} on this server")
+        def run(v: Vault) -> dict[str, Any]:
+            policy = find_policy(body.policy, policy_dirs)
+            out = exports / f"export-{time.time_ns()}.age"
+            manifest = v.export(policy, body.recipient, out)
+            out.rename(exports / f"{manifest['export_id']}.age")
+            return manifest
+
+        manifest = await c.run(run)
+        return ExportCreated(
+            format=EXPORT_FORMAT,
+            export_id=manifest["export_id"],
+            counts=manifest["counts"],
+            download=f"/exports/{manifest['export_id']}",
+        )
+
+    @app.get(
+        "/exports/{export_id}",
+        response_class=FileResponse,
+        responses={
+            200: {
+                "description": "The age-encrypted export.",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            **_AUTHED,
+        },
+    )
+    async def download_export(
+        export_id: Annotated[str, PathParam(pattern="^[0-9a-f]{32}$")], c: Auth
+    ) -> FileResponse:
+        """An export file, for the token that made it or an admin (audited)."""
+
+        def run(v: Vault) -> Path:
+            v.release_export(export_id)
+            path = exports / f"{export_id}.age"
+            if not path.is_file():
+                raise NotFoundError(f"export {export_id} is not on this server")
+            return path
+
+        path = await c.run(run)
         return FileResponse(
             path, media_type="application/octet-stream", filename=f"{export_id}.age"
         )
 
-    @app.get("/audit/verify")
-    def audit_verify(v: Vault = auth) -> dict[str, Any]:
-        return {"valid": True, **v.audit_verify().to_dict()}
+    @app.get("/audit/verify", responses=_AUTHED)
+    async def audit_verify(c: Auth) -> AuditVerified:
+        """Recompute the audit chain (roles admin, auditor)."""
+        report = await c.run(lambda v: v.audit_verify())
+        return AuditVerified(valid=True, **report.to_dict())
 
     return app

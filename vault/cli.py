@@ -792,28 +792,61 @@ def token_revoke(state: _State, name: str) -> None:
 @click.option("--port", default=8600, show_default=True, type=int)
 @click.option("--ssl-certfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--ssl-keyfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--export-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where export files wait to be downloaded (default: a new temporary folder).",
+)
+@click.option(
+    "--policy-dir",
+    "policy_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
+)
 @click.pass_obj
 def serve(
-    state: _State, host: str, port: int, ssl_certfile: Path | None, ssl_keyfile: Path | None
+    state: _State,
+    host: str,
+    port: int,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+    export_dir: Path | None,
+    policy_dirs: tuple[Path, ...],
 ) -> None:
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
 
     Behind a network, give --ssl-certfile and --ssl-keyfile (uvicorn's TLS).
+    No access log is written: URLs carry record ids.
     """
     # Imported here: the web stack loads only for the server, not for every command.
     import uvicorn  # noqa: PLC0415
 
     from vault.api import create_app  # noqa: PLC0415
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    if export_dir is not None:
+        export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with state.open() as v:
         uvicorn.run(
-            create_app(v),
+            create_app(v, export_dir=export_dir, policy_dirs=policy_dirs),
             host=host,
             port=port,
             log_level="warning",
+            access_log=False,
+            server_header=False,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it."""
+    from vault.api import openapi_document  # noqa: PLC0415
+
+    click.echo(json.dumps(openapi_document(), indent=2, sort_keys=True))
 
 
 # Backups ----------------------------------------------------------------------------

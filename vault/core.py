@@ -1658,6 +1658,22 @@ class Vault:
         self._require("admin", "exporter", "auditor")
         return sharing.list_exports(self._engine)
 
+    def release_export(self, export_id: str) -> dict[str, Any]:
+        """Record that an export file is handed out, and return its entry.
+
+        Only the custodian (or token) that made it, or an admin, may have it; the
+        hand-over is audited. The file is encrypted to its recipient either way: this
+        keeps who fetched which file on the record.
+        """
+        self._require("admin", "exporter")
+        for row in self.exports():
+            if row["export_id"] == export_id and (
+                self.role == "admin" or row["custodian"] == self.custodian
+            ):
+                self._audit_now("export-released", details={"export_id": export_id})
+                return row
+        raise NotFoundError(f"no export {export_id} for {self.custodian!r}")
+
 
 class _ExportSource:
     """What an export may read of a vault, handed only to the export service."""

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -391,10 +393,28 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+# SQLite has one writer at a time; threads of one process that wait in its busy
+# handler sleep in growing steps (up to 100 ms), so they queue on a lock instead.
+# Other processes still wait in the busy handler.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _SQLITE_WRITERS_LOCK:
+        return _SQLITE_WRITERS.setdefault(engine, threading.RLock())
+
+
 @contextlib.contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any error."""
-    with engine.connect().execution_options(evault_write=True) as conn, conn.begin():
+    with (
+        _writer_lock(engine),
+        engine.connect().execution_options(evault_write=True) as conn,
+        conn.begin(),
+    ):
         yield conn
 
 
