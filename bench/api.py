@@ -1,8 +1,9 @@
 """HTTP API on loopback vs. the Python API in-process: adds and reads.
 
-Starts a real uvicorn server on 127.0.0.1, then C concurrent clients (threads with
-httpx) add R records and read them back; in the same run, the same operations go
-through the Python API directly. Prints requests/s, p50/p99 latency, and the ratio.
+Starts `evault serve` on 127.0.0.1 in a process of its own, as a deployment runs it,
+then C concurrent clients (threads with httpx) add records and read them back; in the
+same run, the same operations go through the Python API directly (a token's view, in
+this process). Prints requests/s, p50/p99 latency, and the ratio of reads.
 
     python bench/api.py [--requests 2000] [--clients 8]
 """
@@ -10,8 +11,11 @@ through the Python API directly. Prints requests/s, p50/p99 latency, and the rat
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,10 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from vault import KdfParams, Passphrase, Vault
-from vault.api import create_app
 
 
 def _record(i: int, prefix: str) -> dict[str, Any]:
@@ -56,25 +58,23 @@ def main() -> None:
         vault = Vault.create(Path(t) / "v", Passphrase("benchmark"), kdf=kdf, identity_approvals=0)
         vault.add({"type": "site", "id": "S", "name": "Plant", "kind": "mine", "country": "CD"})
         token, _ = vault.create_token("bench", role="custodian", classes=["narrative"])
+        vault.close()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(vault, export_dir=Path(t)),
-                host="127.0.0.1",
-                port=port,
-                log_level="error",
-            )
+        evault = Path(sys.executable).with_name("evault")
+        server = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
+            [str(evault), "--vault", str(Path(t) / "v"), "serve", "--port", str(port)],
+            env={**os.environ, "EVAULT_PASSPHRASE": "benchmark"},
         )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
         base = f"http://127.0.0.1:{port}"
         while True:
             try:
                 httpx.get(base + "/health")
                 break
             except httpx.TransportError:
+                if server.poll() is not None:
+                    raise SystemExit("evault serve did not start") from None
                 time.sleep(0.05)
 
         headers = {"Authorization": f"Bearer {token}"}
@@ -107,6 +107,9 @@ def main() -> None:
             )
         api_reads = n / (time.perf_counter() - start)
 
+        server.terminate()
+        server.wait(timeout=30)
+        vault = Vault.open(Path(t) / "v", Passphrase("benchmark"))
         view = vault.for_token(token)
         start = time.perf_counter()
         for i in range(n):
@@ -116,8 +119,6 @@ def main() -> None:
         for i in range(n):
             view.get(f"PY-{i:06d}")
         py_reads = n / (time.perf_counter() - start)
-        server.should_exit = True
-        thread.join(timeout=10)
         vault.close()
 
     add50, add99 = _percentiles(results["add"])

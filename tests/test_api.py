@@ -22,7 +22,7 @@ import uvicorn
 from exporting import new_identity
 
 from conftest import SAMPLES, Backend, sample_records
-from vault import Vault
+from vault import AuthenticationError, Vault
 from vault.api import FAILED_AUTH_LIMIT, MAX_BODY, create_app, openapi_document
 from vault.export import verify_export
 
@@ -311,3 +311,28 @@ def test_the_served_document_is_the_committed_one(server: tuple[str, Vault, Path
     base, _vault, _key = server
     committed = Path(__file__).resolve().parent.parent / "openapi.json"
     assert httpx.get(base + "/openapi.json").json() == json.loads(committed.read_text())
+
+
+def test_a_revoked_or_expired_token_stops_at_once_even_when_known(
+    server: tuple[str, Vault, Path],
+) -> None:
+    base, vault, _key = server
+    token, _ = vault.create_token("soon", role="custodian", classes=["narrative"])
+    brief, _ = vault.create_token(
+        "brief", role="custodian", classes=["narrative"], expires=dt.timedelta(seconds=1)
+    )
+    view = vault.for_token(token)  # handed out while the token is live
+    with httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get("/records/T-0001", headers=_auth(token)).status_code == 200
+        assert client.get("/records/T-0001", headers=_auth(brief)).status_code == 200
+        vault.revoke_token("soon")
+        time.sleep(1.1)
+        for t in (token, brief):
+            r = client.get("/records/T-0001", headers=_auth(t))
+            assert r.status_code == 401, r.text
+            r = client.post("/records", json={"type": "site"}, headers=_auth(t))
+            assert r.status_code == 401, r.text
+    with pytest.raises(AuthenticationError):
+        view.get("T-0001")
+    with pytest.raises(AuthenticationError):
+        list(view.list())

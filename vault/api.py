@@ -28,13 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Body, FastAPI, Query, Request, Security
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from vault.core import Vault
@@ -201,9 +202,17 @@ class _Throttled(Exception):
 class _Caller:
     """One request's credentials; :meth:`run` authenticates and acts in a worker thread."""
 
-    def __init__(self, vault: Vault, throttle: _Throttle, client: str, token: str | None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        throttle: _Throttle,
+        limiter: CapacityLimiter,
+        client: str,
+        token: str | None,
+    ) -> None:
         self._vault = vault
         self._throttle = throttle
+        self._limiter = limiter
         self._client = client
         self._token = token
 
@@ -218,7 +227,7 @@ class _Caller:
             raise
 
     async def run(self, action: Callable[[Vault], _T]) -> _T:
-        return await run_in_threadpool(lambda: action(self._view()))
+        return await anyio.to_thread.run_sync(lambda: action(self._view()), limiter=self._limiter)
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `evault token create`.")
@@ -233,7 +242,8 @@ async def _caller(
     if throttle.blocked(client):
         raise _Throttled()
     token = credentials.credentials.strip() if credentials else None
-    return _Caller(request.app.state.vault, throttle, client, token)
+    state = request.app.state
+    return _Caller(state.vault, throttle, state.limiter, client, token)
 
 
 Auth = Annotated[_Caller, Security(_caller)]
@@ -245,19 +255,25 @@ def create_app(
     export_dir: Path | None = None,
     policy_dirs: tuple[Path, ...] = (),
     failed_auth_limit: int = FAILED_AUTH_LIMIT,
+    threads: int | None = None,
 ) -> FastAPI:
     """The API for one unlocked (admin) vault; export files go to ``export_dir``.
 
     A client that fails authentication ``failed_auth_limit`` times within a minute
     gets 429 until the oldest failure is a minute old. Exports name their policy;
     it is looked up in ``policy_dirs``, then among the shipped ones (never as a path
-    a client chooses).
+    a client chooses). At most ``threads`` requests work on the vault at once: by
+    default one on SQLite, which has one writer at a time (more threads would only
+    contend for the interpreter while the writer waits), and eight on PostgreSQL.
     """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
     app = _build(export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs)
     app.state.vault = vault
     app.state.throttle = _Throttle(failed_auth_limit)
+    if threads is None:
+        threads = 1 if vault.backend == "sqlite" else 8
+    app.state.limiter = CapacityLimiter(threads)
     return app
 
 

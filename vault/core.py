@@ -17,6 +17,7 @@ import base64
 import builtins
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import re
@@ -84,6 +85,7 @@ BATCH_SIZE: Final = 2_000
 _OTHER_VERSION = aliased(RecordVersion)
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+_TOKEN_VIEWS: Final = 1024  # grants of valid tokens kept in memory (see for_token)
 
 ProgressCallback = Callable[[int], None]
 
@@ -204,6 +206,8 @@ class Vault:
         self.min_kek_version = int(meta.get("min_kek_version", "1"))
         self._closed = False
         self._owns_engine = True
+        # Token hash -> (name, grant, restricted keyring, checking engine): see for_token.
+        self._token_views: dict[bytes, tuple[str, Grant, Keyring, Engine]] = {}
         self._site_country: dict[str, str | None] = {}
         self._site_refs: dict[str, str] = {}
 
@@ -213,6 +217,11 @@ class Vault:
     @property
     def vault_id(self) -> str:
         return self._keys.vault_id
+
+    @property
+    def backend(self) -> str:
+        """The database: ``sqlite`` or ``postgresql``."""
+        return str(self._engine.dialect.name)
 
     # Lifecycle ---------------------------------------------------------------
 
@@ -671,13 +680,32 @@ class Vault:
 
     def for_token(self, token: str) -> Vault:
         """A view of this (admin-unlocked) vault restricted to a token's grant: the
-        library's role checks and the keys themselves then bound what it can do."""
-        with self._read() as conn:
-            name, grant = tokens.authenticate(conn, token)
+        library's role checks and the keys themselves then bound what it can do.
+
+        Every transaction the view opens first checks, inside that transaction, that
+        the token is still live, so a revocation or expiry ends even a view already
+        handed out. What a valid token was granted is kept in memory (grants never
+        change), so a request costs no extra round trip to the database.
+        """
+        self._require("admin")
+        token_hash = tokens.digest(token)
+        known = self._token_views.get(token_hash)
+        if known is None:
+            with self._read() as conn:
+                name, grant = tokens.authenticate(conn, token)
+            keys = self._keys.restricted(grant)
+            engine: Engine = self._engine.execution_options(
+                evault_on_begin=functools.partial(tokens.check_live, token_hash=token_hash)
+            )
+            if len(self._token_views) >= _TOKEN_VIEWS:
+                self._token_views.clear()
+            known = self._token_views[token_hash] = (name, grant, keys, engine)
+        name, grant, keys, view_engine = known
         view = type(self).__new__(type(self))
         view.__dict__.update(self.__dict__)
-        view._keys = self._keys.restricted(grant)
-        view._codec = RecordCodec(view._keys, self._codec.kek_version, self._codec.min_version)
+        view._engine = view_engine
+        view._keys = keys
+        view._codec = RecordCodec(keys, self._codec.kek_version, self._codec.min_version)
         view.custodian = f"token:{name}"
         view.grant = grant
         view.role = grant.role

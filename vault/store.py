@@ -21,7 +21,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from alembic import command
 from alembic.config import Config
@@ -383,6 +383,17 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+ON_BEGIN: Final = "evault_on_begin"
+
+
+def _on_begin(conn: Any) -> None:
+    # A check that must hold in every transaction of an engine made with
+    # execution_options(evault_on_begin=check): it runs first, inside the transaction.
+    check = conn.get_execution_options().get(ON_BEGIN)
+    if check is not None:
+        check(conn)
+
+
 def _sqlite_begin(conn: Any) -> None:
     # A write transaction takes the write lock at once (IMMEDIATE), so it never
     # fails half-way because another writer got there first; reads stay deferred
@@ -396,7 +407,7 @@ def _sqlite_begin(conn: Any) -> None:
 # SQLite has one writer at a time; threads of one process that wait in its busy
 # handler sleep in growing steps (up to 100 ms), so they queue on a lock instead.
 # Other processes still wait in the busy handler.
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_LOCK = threading.Lock()
 
 
@@ -404,7 +415,8 @@ def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
     with _SQLITE_WRITERS_LOCK:
-        return _SQLITE_WRITERS.setdefault(engine, threading.RLock())
+        # Keyed by the pool, which engines made with execution_options() share.
+        return _SQLITE_WRITERS.setdefault(engine.pool, threading.RLock())
 
 
 @contextlib.contextmanager
@@ -427,6 +439,7 @@ def connect(url: str) -> Engine:
             event.listen(engine, "begin", _sqlite_begin)
         else:
             engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "begin", _on_begin)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise StorageError(f"cannot use database URL: {type(exc).__name__}") from None
     return engine

@@ -20,13 +20,42 @@ from vault.errors import AuthenticationError, ConflictError, NotFoundError
 from vault.keys import Grant
 from vault.store import ApiToken, as_utc, utcnow
 
-__all__ = ["PREFIX", "authenticate", "create", "list_tokens", "revoke"]
+__all__ = ["PREFIX", "authenticate", "check_live", "create", "digest", "list_tokens", "revoke"]
 
 PREFIX: Final = "evt1_"
 
 
+_REFUSED: Final = "invalid, expired or revoked token"
+
+
 def _digest(token: str) -> bytes:
     return crypto.sha256(token.encode("utf-8"))
+
+
+def digest(token: str) -> bytes:
+    """What the database keeps of a token; AuthenticationError if it cannot be one."""
+    if not token.startswith(PREFIX) or len(token) > 128:
+        raise AuthenticationError(_REFUSED)
+    return _digest(token)
+
+
+def check_live(conn: Connection, token_hash: bytes) -> None:
+    """AuthenticationError unless the token exists, is not revoked and has not expired.
+
+    Run inside the transaction of each operation a token's view performs, so that a
+    revocation or expiry takes effect at once, even for a view already handed out.
+    """
+    row = conn.execute(
+        select(ApiToken.token_hash, ApiToken.revoked_at, ApiToken.expires_at).where(
+            ApiToken.token_hash == token_hash
+        )
+    ).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationError(_REFUSED)
+    if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
+        raise AuthenticationError(_REFUSED)
+    if not crypto.constant_time_equal(row.token_hash, token_hash):
+        raise AuthenticationError(_REFUSED)
 
 
 def create(
@@ -81,18 +110,11 @@ def revoke(conn: Connection, name: str) -> None:
 
 def authenticate(conn: Connection, token: str) -> tuple[str, Grant]:
     """The token's name and grant, or AuthenticationError (one message for all causes)."""
-    refused = AuthenticationError("invalid, expired or revoked token")
-    if not token.startswith(PREFIX) or len(token) > 128:
-        raise refused
+    token_hash = digest(token)
+    check_live(conn, token_hash)
     row = conn.execute(
-        select(*ApiToken.__table__.c).where(ApiToken.token_hash == _digest(token))
-    ).one_or_none()
-    if row is None or row.revoked_at is not None:
-        raise refused
-    expires = as_utc(row.expires_at) if row.expires_at else None
-    if expires is not None and expires <= utcnow():
-        raise refused
-    if not crypto.constant_time_equal(row.token_hash, _digest(token)):
-        raise refused
-    grant = Grant.from_columns(row.role, row.classes, row.policies)
-    return str(row.name), grant
+        select(ApiToken.name, ApiToken.role, ApiToken.classes, ApiToken.policies).where(
+            ApiToken.token_hash == token_hash
+        )
+    ).one()
+    return str(row.name), Grant.from_columns(row.role, row.classes, row.policies)
