@@ -184,3 +184,61 @@ def test_an_auditor_can_checkpoint_and_verify(backend: Backend, tmp_path: Path) 
     other = tmp_path / "other"
     with Vault.create(other, Passphrase("x"), kdf=fast_kdf()) as o, pytest.raises(IntegrityError):
         o.audit_verify(cp)
+
+
+def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event
+
+    from vault import audit as audit_mod
+
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        # Hold the first group's transaction open until seven more reads queue up.
+        queued = threading.Event()
+        first = threading.Event()
+        commits: list[int] = []
+        group = v._audit_group
+        real = group._transaction
+
+        def slow_first() -> Any:
+            if not first.is_set():
+                first.set()
+                assert queued.wait(10)
+            return real()
+
+        group._transaction = slow_first
+        event.listen(v._engine, "commit", lambda _c: commits.append(1))
+        ids = [r["id"] for r in sample_records()][:8]
+        with ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(v.get, ids[0])]
+            assert first.wait(10)
+            futures += [pool.submit(v.get, i) for i in ids[1:]]
+            for _ in range(1000):
+                if len(group._queue) >= 7:
+                    break
+                threading.Event().wait(0.01)
+            queued.set()
+            records = [f.result(timeout=30) for f in futures]
+        assert [r["id"] for r in records] == ids
+        assert len(commits) == 2  # one for the first read, one for the seven queued
+        v.audit_verify()
+        reads = [e for e in v.audit_entries() if e.action == "read"]
+        assert sorted(e.refs[0] for e in reads) == sorted(v._codec.reference(i) for i in ids)
+
+        # A group that cannot be written fails every read in it, and returns nothing.
+        def broken() -> Any:
+            raise audit_mod.StorageError("disk full")
+
+        group._transaction = broken
+        with ThreadPoolExecutor(4) as pool:
+            failures = [pool.submit(v.get, "T-0001") for _ in range(4)]
+            for f in failures:
+                with pytest.raises(audit_mod.StorageError):
+                    f.result(timeout=30)
+        group._transaction = real
+        v.audit_verify()
+        assert len([e for e in v.audit_entries() if e.action == "read"]) == 8
+        assert v.get("T-0002")["id"] == "T-0002"

@@ -17,9 +17,11 @@ Invariants:
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -28,7 +30,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from vault import crypto
 from vault.crypto import SecretKey, SigningKey
-from vault.errors import IntegrityError, InvalidInputError
+from vault.errors import IntegrityError, InvalidInputError, StorageError
 from vault.store import AuditEntry, Base, utcnow
 
 __all__ = [
@@ -146,6 +148,91 @@ def append(
         conn.execute(_HEAD_UPDATE, {"head": head})
     conn.info[_HEAD_KEY] = (conn.get_transaction(), seq, mac)
     return seq
+
+
+class _Waiting:
+    __slots__ = ("action", "actor", "details", "done", "error", "key", "refs")
+
+    def __init__(
+        self,
+        key: SecretKey,
+        actor: str,
+        action: str,
+        refs: Sequence[str],
+        details: dict[str, Any] | None,
+    ) -> None:
+        self.key, self.actor, self.action, self.refs, self.details = (
+            key,
+            actor,
+            action,
+            refs,
+            details,
+        )
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+def _again(error: BaseException) -> BaseException:
+    # Each waiting thread raises an error of its own (tracebacks are per raise).
+    if isinstance(error, IntegrityError):
+        return IntegrityError(str(error))
+    return StorageError("the audit log could not be written")
+
+
+class GroupCommit:
+    """Appends from concurrent threads written together: one transaction, and one
+    disk flush, for all entries that arrive while the previous group is written.
+
+    Each caller returns only once its own entry is committed; if a group fails, every
+    caller in it gets the error (fail closed). A caller alone writes its entry at
+    once, as :func:`append` in a transaction of its own would. Call it outside any
+    transaction of the same thread.
+    """
+
+    def __init__(
+        self, transaction: Callable[[], contextlib.AbstractContextManager[Connection]]
+    ) -> None:
+        self._transaction = transaction
+        self._lock = threading.Lock()
+        self._queue: list[_Waiting] = []
+        self._writing = False
+
+    def append(
+        self,
+        key: SecretKey,
+        actor: str,
+        action: str,
+        *,
+        refs: Sequence[str] = (),
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        mine = _Waiting(key, actor, action, refs, details)
+        with self._lock:
+            self._queue.append(mine)
+            lead = not self._writing
+            self._writing = True
+        if lead:
+            self._write_groups()
+        mine.done.wait()
+        if mine.error is not None:
+            raise mine.error if lead else _again(mine.error)
+
+    def _write_groups(self) -> None:
+        while True:
+            with self._lock:
+                group, self._queue = self._queue, []
+                if not group:
+                    self._writing = False
+                    return
+            try:
+                with self._transaction() as conn:
+                    for w in group:
+                        append(conn, w.key, w.actor, w.action, refs=w.refs, details=w.details)
+            except BaseException as exc:  # every waiter must wake, whatever happened
+                for w in group:
+                    w.error = exc
+            for w in group:
+                w.done.set()
 
 
 @dataclass(frozen=True)

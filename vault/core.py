@@ -206,6 +206,8 @@ class Vault:
         self.min_kek_version = int(meta.get("min_kek_version", "1"))
         self._closed = False
         self._owns_engine = True
+        # Audit entries of reads from concurrent threads, committed together.
+        self._audit_group = audit.GroupCommit(self._write)
         # Token hash -> (name, grant, restricted keyring, checking engine): see for_token.
         self._token_views: dict[bytes, tuple[str, Grant, Keyring, Engine]] = {}
         self._site_country: dict[str, str | None] = {}
@@ -1388,21 +1390,10 @@ class Vault:
         self._require("admin", "custodian")
         ref = self._codec.reference(record_id)
         what = f"record {record_id}"
-        with self._write() as conn:
-            row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
-            if row is None:
-                raise NotFoundError(f"no record {record_id}")
-            query = select(*RecordVersion.__table__.c).where(RecordVersion.record_ref == ref)
-            if version is None:
-                query = query.order_by(RecordVersion.version.desc()).limit(1)
-            else:
-                query = query.where(RecordVersion.version == version)
-            ver = conn.execute(query).one_or_none()
-            if ver is None:
-                raise NotFoundError(f"record {record_id} has no version {version}")
-            classes = [kc for kc in KeyClass if self._keys.holds_class(kc)]
-            subject = None
-            if identity:
+        if identity:
+            # Approval, subject key and audit entry in one write transaction.
+            with self._write() as conn:
+                row, ver = self._load(conn, ref, record_id, version)
                 if not self._keys.holds_class(KeyClass.IDENTITY):
                     raise PermissionDeniedError(
                         f"custodian {self.custodian!r} has no clearance for identity fields"
@@ -1410,23 +1401,54 @@ class Vault:
                 request = custody.approved_request(
                     conn, self.custodian, ref, self.identity_approvals
                 )
-                if row.subject_id:
-                    subject = self._subject(conn, row.subject_id, what)
+                subject = self._subject(conn, row.subject_id, what) if row.subject_id else None
                 self._audit(
                     conn,
                     "identity-access",
                     refs=[ref],
                     details={"request": request, "version": ver.version},
                 )
-            else:
-                classes = [kc for kc in classes if kc is not KeyClass.IDENTITY]
-            self._audit(conn, "read", refs=[ref], details={"version": ver.version})
+                self._audit(conn, "read", refs=[ref], details={"version": ver.version})
+            classes = [kc for kc in KeyClass if self._keys.holds_class(kc)]
             record = self._codec.open(
                 _columns(ver), row.type, ref, ver.version, subject, what, classes=classes
+            )
+        else:
+            with self._read() as conn:
+                row, ver = self._load(conn, ref, record_id, version)
+            classes = [
+                kc for kc in KeyClass if kc is not KeyClass.IDENTITY and self._keys.holds_class(kc)
+            ]
+            record = self._codec.open(
+                _columns(ver), row.type, ref, ver.version, None, what, classes=classes
+            )
+            # Committed before the record is returned; concurrent reads share a commit.
+            self._audit_group.append(
+                self._keys.audit_key(),
+                self.custodian,
+                "read",
+                refs=[ref],
+                details={"version": ver.version},
             )
         if record.get("id") != record_id:
             raise IntegrityError(f"integrity check failed for {what}")
         return record
+
+    def _load(
+        self, conn: Connection, ref: str, record_id: str, version: int | None
+    ) -> tuple[Any, Any]:
+        row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no record {record_id}")
+        query = select(*RecordVersion.__table__.c).where(RecordVersion.record_ref == ref)
+        if version is None:
+            query = query.order_by(RecordVersion.version.desc()).limit(1)
+        else:
+            query = query.where(RecordVersion.version == version)
+        ver = conn.execute(query).one_or_none()
+        if ver is None:
+            raise NotFoundError(f"record {record_id} has no version {version}")
+        return row, ver
 
     def versions(self, record_id: str) -> list[VersionInfo]:
         """Every stored version of a record, oldest first."""
