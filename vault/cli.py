@@ -804,6 +804,14 @@ def token_revoke(state: _State, name: str) -> None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
 )
+@click.option(
+    "--max-connections",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Connections served at once; more get 503. Bounds memory: each upload is "
+    "held in memory (up to 16 MiB) until it is sealed.",
+)
 @click.pass_obj
 def serve(
     state: _State,
@@ -813,6 +821,7 @@ def serve(
     ssl_keyfile: Path | None,
     export_dir: Path | None,
     policy_dirs: tuple[Path, ...],
+    max_connections: int,
 ) -> None:
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
 
@@ -836,6 +845,7 @@ def serve(
             log_level="warning",
             access_log=False,
             server_header=False,
+            limit_concurrency=max_connections,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )

@@ -1,0 +1,158 @@
+"""`evault serve` as a deployment runs it: its own process, unlocked once, over TLS."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _serve(
+    backend: Backend, *args: str, scheme: str = "http", verify: ssl.SSLContext | bool = False
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault", *backend.cli_args(), "serve", "--port", str(port), *args],
+        env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"{scheme}://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            if proc.poll() is not None:
+                break
+            try:
+                httpx.get(base + "/health", verify=verify, timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.communicate(timeout=30)
+
+
+def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
+    backend: Backend, tmp_path: Path
+) -> None:
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        token, _ = v.create_token("tool", role="custodian", classes=["identity", "narrative"])
+    testimony = sample_records()[4]
+    with _serve(backend, "--export-dir", str(tmp_path / "exports")) as (base, proc):
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+            r = c.get(f"/records/{testimony['id']}")
+            assert r.status_code == 200, r.text
+            assert r.json()["narrative"] == testimony["narrative"]
+            r = c.post("/find", json={"employee_id": testimony["worker"]["employee_id"]})
+            assert [x["id"] for x in r.json()] == ["T-0001"]
+            assert c.get("/records/NO-SUCH").status_code == 404
+            assert "server" not in {k.lower() for k in r.headers}
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    logged = out + err
+    for secret in (
+        token,
+        testimony["id"],
+        testimony["narrative"][:20],
+        testimony["worker"]["employee_id"],
+        "NO-SUCH",
+    ):
+        assert secret not in logged, logged
+    assert (tmp_path / "exports").is_dir()
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_file.chmod(0o600)
+    return cert_file, key_file
+
+
+def test_evault_serve_over_tls(tmp_path: Path) -> None:
+    backend = Backend("sqlite", tmp_path / "vault", None)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        token, _ = v.create_token("tool", role="auditor")
+    cert, key = _self_signed(tmp_path)
+    trust = ssl.create_default_context(cafile=str(cert))
+    tls = ("--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    with _serve(backend, *tls, scheme="https", verify=trust) as (base, _proc):
+        headers = {"Authorization": f"Bearer {token}"}
+        r = httpx.get(base + "/audit/verify", headers=headers, verify=trust)
+        assert r.status_code == 200
+        assert r.json()["valid"] is True
+        with pytest.raises(httpx.TransportError):
+            # Not trusted without the certificate; plain HTTP gets no answer.
+            httpx.get(base + "/health", verify=True)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(base.replace("https", "http") + "/health", timeout=2)
+
+
+def test_evault_serve_refuses_half_a_tls_setup(tmp_path: Path) -> None:
+    backend = Backend("sqlite", tmp_path / "vault", None)
+    backend.create().close()
+    cert, _key = _self_signed(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", *backend.cli_args(), "serve", "--ssl-certfile", str(cert)],
+        env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--ssl-keyfile" in done.stderr
+    assert "Traceback" not in done.stderr
