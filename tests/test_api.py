@@ -278,8 +278,14 @@ def test_error_bodies_never_echo_what_was_sent(server: tuple[str, Vault, Path]) 
             client.post("/exports", json={"policy": canary, "recipient": "x"}),
             client.post("/records/import", content=f'{{"x": "{canary}"'.encode()),
             client.get("/records/T-0001", params={"version": canary}),
+            client.get("/records/T-0001", params={"version": str(2**70)}),
             client.request("DELETE", "/records/T-0001"),
             client.get("/nowhere/" + canary),
+            client.post("/records", json={"type": "testimony", "worker": {canary: "x"}}),
+            client.post("/records", json={"type": "site", canary: "x"}),
+            client.post("/records/import", content=json.dumps({canary: 1}).encode()),
+            client.get("/records/" + canary),
+            client.post(f"/records/{canary}/attachments", content=b"x"),
         ]
     for r in attempts:
         assert 400 <= r.status_code < 500, r.text
@@ -327,12 +333,58 @@ def test_a_revoked_or_expired_token_stops_at_once_even_when_known(
         assert client.get("/records/T-0001", headers=_auth(brief)).status_code == 200
         vault.revoke_token("soon")
         time.sleep(1.1)
+        # Every endpoint, including those a live custodian token would be refused
+        # (403) or told off (400) by before any transaction, answers 401.
         for t in (token, brief):
-            r = client.get("/records/T-0001", headers=_auth(t))
-            assert r.status_code == 401, r.text
-            r = client.post("/records", json={"type": "site"}, headers=_auth(t))
+            for method, path, body, _allowed in ENDPOINTS:
+                url = path.format(export="0" * 32)
+                r = client.request(method, url, headers=_auth(t), **_body(body, "late"))
+                assert r.status_code == 401, (method, url, r.text)
+            r = client.post("/find", json={}, headers=_auth(t))
             assert r.status_code == 401, r.text
     with pytest.raises(AuthenticationError):
         view.get("T-0001")
     with pytest.raises(AuthenticationError):
         list(view.list())
+
+
+def test_authentication_comes_before_the_body_is_read(server: tuple[str, Vault, Path]) -> None:
+    base, _vault, _key = server
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(4):
+            yield b"[" * (1 << 20)
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for path in ("/records", "/find", "/records/import"):
+            # Over any body limit, and not JSON: a 401 shows nothing was read first.
+            r = client.post(path, content=chunks(), headers=_auth("evt1_" + "x" * 43))
+            assert r.status_code == 401, (path, r.text)
+
+
+def test_an_unexpected_error_is_a_json_500_that_names_no_value(
+    server: tuple[str, Vault, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, vault, _key = server
+    token, _ = vault.create_token("w", role="custodian", classes=["narrative"])
+
+    def broken(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("Nguyen Thi Canary 0912345678")
+
+    monkeypatch.setattr(Vault, "get", broken)
+    r = httpx.get(base + "/records/T-0001", headers=_auth(token), timeout=30)
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal", "message": "internal error (RuntimeError)"}}
+
+
+def test_the_failure_throttle_forgets_old_clients_and_stays_bounded() -> None:
+    from vault import api
+
+    throttle = api._Throttle(3)
+    for i in range(api._THROTTLE_CLIENTS + 500):
+        throttle.fail(f"198.51.{i // 256}.{i % 256}")
+    assert len(throttle._failures) <= api._THROTTLE_CLIENTS
+    for _ in range(3):
+        throttle.fail("203.0.113.9")
+    assert throttle.blocked("203.0.113.9")
+    assert not throttle.blocked("203.0.113.10")

@@ -121,6 +121,21 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+def test_forwarded_headers_do_not_evade_the_failure_throttle(tmp_path: Path) -> None:
+    backend = Backend("sqlite", tmp_path / "vault", None)
+    backend.create().close()
+    with _serve(backend) as (base, _proc), httpx.Client(base_url=base, timeout=10) as c:
+        codes = [
+            c.get(
+                "/records",
+                headers={"Authorization": "Bearer evt1_wrong", "X-Forwarded-For": f"192.0.2.{i}"},
+            ).status_code
+            for i in range(12)
+        ]
+    assert codes[:10] == [401] * 10
+    assert codes[10:] == [429, 429]
+
+
 def test_evault_serve_over_tls(tmp_path: Path) -> None:
     backend = Backend("sqlite", tmp_path / "vault", None)
     with backend.create() as v:

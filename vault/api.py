@@ -13,17 +13,18 @@ Invariants:
 * Request bodies are limited in size as they arrive (Starlette's body limit, which
   does not trust Content-Length); repeated failed authentications from one client
   are answered with 429 for a while.
-* Authentication and the vault call run together in one worker thread per request;
-  the event loop only moves bytes.
+* A request is authenticated from its headers before its body is read; the vault
+  work then runs in a worker thread (one at a time on SQLite).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar
@@ -37,6 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vault.core import Vault
 from vault.errors import (
@@ -54,9 +56,14 @@ from vault.export import EXPORT_FORMAT
 from vault.policy import find_policy
 from vault.sources import read_records
 
-__all__ = ["FAILED_AUTH_LIMIT", "MAX_BODY", "create_app", "openapi_document"]
+__all__ = ["FAILED_AUTH_LIMIT", "MAX_BODY", "MAX_JSON", "create_app", "openapi_document"]
 
-MAX_BODY: Final = 16 * 1024 * 1024
+MAX_BODY: Final = 16 * 1024 * 1024  # imports and evidence files
+MAX_JSON: Final = 1024 * 1024  # one record, a search, an export request
+_OPEN_PATHS: Final = frozenset({"/health", "/openapi.json"})
+_CALLER: Final = "evault_caller"
+_THROTTLE_CLIENTS: Final = 10_000
+_log = logging.getLogger("evault.api")
 FAILED_AUTH_LIMIT: Final = 10
 _FAILURE_WINDOW: Final = 60.0
 _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
@@ -73,7 +80,10 @@ _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
 _HTTP_CODES: Final = {
     404: ("not_found", "no such endpoint"),
     405: ("method_not_allowed", "this endpoint does not take that method"),
-    413: ("too_large", f"request bodies are limited to {MAX_BODY} bytes"),
+    413: (
+        "too_large",
+        f"request bodies are limited to {MAX_JSON} bytes ({MAX_BODY} for imports and files)",
+    ),
 }
 _T = TypeVar("_T")
 
@@ -152,6 +162,13 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
+def _vault_error(exc: VaultError) -> JSONResponse:
+    for cls, status, code in _STATUS:
+        if isinstance(exc, cls):
+            return _error(status, code, str(exc))
+    return _error(500, "error", str(exc))
+
+
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         s: {"model": ErrorBody, "description": "An error (see `error.code`)."} for s in statuses
@@ -174,60 +191,139 @@ def _where(loc: tuple[Any, ...]) -> str:
 
 
 class _Throttle:
-    """Failed authentications per client in a sliding window."""
+    """Failed authentications per client address in a sliding window."""
 
     def __init__(self, allowed: int) -> None:
         self._allowed = allowed
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def _expire(self, client: str, now: float) -> deque[float] | None:
+        window = self._failures.get(client)
+        while window and window[0] < now - _FAILURE_WINDOW:
+            window.popleft()
+        if window is not None and not window:
+            del self._failures[client]
+            return None
+        return window
 
     def blocked(self, client: str) -> bool:
         with self._lock:
-            window = self._failures[client]
-            while window and window[0] < time.monotonic() - _FAILURE_WINDOW:
-                window.popleft()
-            if not window:
-                del self._failures[client]
-            return len(window) >= self._allowed
+            window = self._expire(client, time.monotonic())
+            return window is not None and len(window) >= self._allowed
 
     def fail(self, client: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._failures[client].append(time.monotonic())
-
-
-class _Throttled(Exception):
-    pass
+            window = self._expire(client, now)
+            if window is None:
+                if len(self._failures) >= _THROTTLE_CLIENTS:
+                    # Memory stays bounded: forget clients whose window has passed,
+                    # then, if need be, the longest-known one.
+                    for other in list(self._failures):
+                        self._expire(other, now)
+                    if len(self._failures) >= _THROTTLE_CLIENTS:
+                        del self._failures[next(iter(self._failures))]
+                window = self._failures[client] = deque(maxlen=self._allowed)
+            window.append(now)
 
 
 class _Caller:
-    """One request's credentials; :meth:`run` authenticates and acts in a worker thread."""
+    """One authenticated request: :meth:`run` acts on its vault view in a worker thread."""
 
     def __init__(
         self,
         vault: Vault,
+        view: Vault,
+        token: str,
+        client: str,
         throttle: _Throttle,
         limiter: CapacityLimiter,
-        client: str,
-        token: str | None,
     ) -> None:
         self._vault = vault
+        self._view = view
+        self._token = token
+        self._client = client
         self._throttle = throttle
         self._limiter = limiter
-        self._client = client
-        self._token = token
 
-    def _view(self) -> Vault:
-        if not self._token:
-            self._throttle.fail(self._client)
-            raise AuthenticationError("a bearer token is required")
+    def _act(self, action: Callable[[Vault], _T]) -> _T:
         try:
-            return self._vault.for_token(self._token)
+            return action(self._view)
         except AuthenticationError:
             self._throttle.fail(self._client)
             raise
+        except VaultError:
+            # A refusal that came before any transaction (a role check, say) must not
+            # tell the holder of a since revoked token more than any other refusal.
+            self._vault.check_token(self._token)
+            raise
 
     async def run(self, action: Callable[[Vault], _T]) -> _T:
-        return await anyio.to_thread.run_sync(lambda: action(self._view()), limiter=self._limiter)
+        return await anyio.to_thread.run_sync(self._act, action, limiter=self._limiter)
+
+
+def _bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+class _Authenticate:
+    """Authenticates every request but the open ones from its headers, before any
+    body is read or parsed; answers anything that escapes the handlers with a JSON
+    500 that names only the kind of error."""
+
+    def __init__(
+        self, app: ASGIApp, vault: Vault, throttle: _Throttle, limiter: CapacityLimiter
+    ) -> None:
+        self._app = app
+        self._vault = vault
+        self._throttle = throttle
+        self._limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+            await self._app(scope, receive, send)
+            return
+        # The socket's peer: the server is run without trusting forwarded headers.
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        if self._throttle.blocked(client):
+            await _error(429, "too_many_failures", "too many failed authentications; wait")(
+                scope, receive, send
+            )
+            return
+        token = _bearer_token(scope)
+        try:
+            if token is None:
+                raise AuthenticationError("a bearer token is required")
+            view = await anyio.to_thread.run_sync(
+                self._vault.for_token, token, limiter=self._limiter
+            )
+        except VaultError as exc:
+            if isinstance(exc, AuthenticationError):
+                self._throttle.fail(client)
+            await _vault_error(exc)(scope, receive, send)
+            return
+        caller = _Caller(self._vault, view, token, client, self._throttle, self._limiter)
+        scope.setdefault("state", {})[_CALLER] = caller
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, tracked)
+        except Exception as exc:
+            _log.error("internal error (%s)", type(exc).__name__)
+            if not started:
+                await _error(500, "internal", f"internal error ({type(exc).__name__})")(
+                    scope, receive, send
+                )
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `evault token create`.")
@@ -235,15 +331,11 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `evault token c
 
 async def _caller(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> _Caller:
-    throttle: _Throttle = request.app.state.throttle
-    client = request.client.host if request.client else "unknown"
-    if throttle.blocked(client):
-        raise _Throttled()
-    token = credentials.credentials.strip() if credentials else None
-    state = request.app.state
-    return _Caller(state.vault, throttle, state.limiter, client, token)
+    # _Authenticate has run: every route that depends on this is behind it.
+    caller: _Caller = getattr(request.state, _CALLER)
+    return caller
 
 
 Auth = Annotated[_Caller, Security(_caller)]
@@ -269,11 +361,14 @@ def create_app(
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
     app = _build(export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs)
-    app.state.vault = vault
-    app.state.throttle = _Throttle(failed_auth_limit)
     if threads is None:
         threads = 1 if vault.backend == "sqlite" else 8
-    app.state.limiter = CapacityLimiter(threads)
+    app.add_middleware(
+        _Authenticate,
+        vault=vault,
+        throttle=_Throttle(failed_auth_limit),
+        limiter=CapacityLimiter(threads),
+    )
     return app
 
 
@@ -288,7 +383,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         version="1",
         docs_url=None,
         redoc_url=None,
-        max_body_size=MAX_BODY,
+        max_body_size=MAX_JSON,
         description=(
             "Every endpoint but /health needs `Authorization: Bearer <token>` "
             '(`evault token create`). Errors are `{"error": {"code", "message"}}`.'
@@ -297,10 +392,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
 
     @app.exception_handler(VaultError)
     async def vault_error(_request: Request, exc: VaultError) -> JSONResponse:
-        for cls, status, code in _STATUS:
-            if isinstance(exc, cls):
-                return _error(status, code, str(exc))
-        return _error(500, "error", str(exc))
+        return _vault_error(exc)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -313,10 +405,6 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         where = _where(tuple(first.get("loc", ())))
         return _error(422, "invalid_input", f"{where}: {first.get('msg', 'invalid')}")
-
-    @app.exception_handler(_Throttled)
-    async def throttled(_request: Request, _exc: _Throttled) -> JSONResponse:
-        return _error(429, "too_many_failures", "too many failed authentications; wait")
 
     @app.get("/health")
     async def health() -> Health:
@@ -336,6 +424,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         "/records/import",
         status_code=201,
         responses=_AUTHED,
+        max_body_size=MAX_BODY,
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -371,7 +460,9 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         },
     )
     async def get_record(
-        record_id: str, c: Auth, version: Annotated[int | None, Query(ge=1)] = None
+        record_id: str,
+        c: Auth,
+        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> JSONResponse:
         """A record: only the field classes the token's keys open (audited)."""
         # Records are JSON already: no model to validate them against twice.
@@ -402,6 +493,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         "/records/{record_id}/attachments",
         status_code=201,
         responses=_AUTHED,
+        max_body_size=MAX_BODY,
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -474,10 +566,10 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         """An export file, for the token that made it or an admin (audited)."""
 
         def run(v: Vault) -> Path:
-            v.release_export(export_id)
             path = exports / f"{export_id}.age"
             if not path.is_file():
                 raise NotFoundError(f"export {export_id} is not on this server")
+            v.release_export(export_id)
             return path
 
         path = await c.run(run)

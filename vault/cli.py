@@ -826,7 +826,9 @@ def serve(
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
 
     Behind a network, give --ssl-certfile and --ssl-keyfile (uvicorn's TLS).
-    No access log is written: URLs carry record ids.
+    No access log is written: URLs carry record ids. Forwarded headers are not
+    trusted: behind a reverse proxy, the proxy is the one client the failed-login
+    throttle sees, so give the proxy limits of its own.
     """
     # Imported here: the web stack loads only for the server, not for every command.
     import uvicorn  # noqa: PLC0415
@@ -846,6 +848,8 @@ def serve(
             access_log=False,
             server_header=False,
             limit_concurrency=max_connections,
+            # The peer address is the client: X-Forwarded-For is anyone's to write.
+            proxy_headers=False,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )

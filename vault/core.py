@@ -54,7 +54,7 @@ from vault.records import (
     phone_key,
 )
 from vault.redaction import SiteInfo
-from vault.schema import KeyClass, validate_record
+from vault.schema import KeyClass, shown_id, validate_record
 from vault.sources import detect_format, read_records
 from vault.store import (
     DB_FILENAME,
@@ -85,6 +85,7 @@ BATCH_SIZE: Final = 2_000
 _OTHER_VERSION = aliased(RecordVersion)
 _NAME_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+_MAX_VERSION: Final = 2**31 - 1
 _TOKEN_VIEWS: Final = 1024  # grants of valid tokens kept in memory (see for_token)
 
 ProgressCallback = Callable[[int], None]
@@ -473,7 +474,7 @@ class Vault:
         ref = self._codec.reference(record_id)
         with self._write() as conn:
             if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
-                raise NotFoundError(f"no record {record_id}")
+                raise NotFoundError(f"no record {shown_id(record_id)}")
             request_id = custody.request_identity(conn, self._keys, self.custodian, ref, reason)
             self._audit(conn, "identity-requested", refs=[ref], details={"request": request_id})
         return request_id
@@ -590,7 +591,7 @@ class Vault:
         with stream, self._write() as conn:
             self._refresh_key_version(conn)
             if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
-                raise NotFoundError(f"no record {record_id}")
+                raise NotFoundError(f"no record {shown_id(record_id)}")
             return self._store_attachment(conn, ref, record_id, stream, label, description)
 
     def _store_attachment(
@@ -714,6 +715,13 @@ class Vault:
         view._owns_engine = False
         view._closed = False
         return view
+
+    def check_token(self, token: str) -> None:
+        """AuthenticationError unless ``token`` exists, is not revoked and has not
+        expired (the check every transaction of a token's view makes)."""
+        token_hash = tokens.digest(token)
+        with self._read() as conn:
+            tokens.check_live(conn, token_hash)
 
     # Backups -------------------------------------------------------------------------
 
@@ -1099,7 +1107,7 @@ class Vault:
             ref = self._codec.reference(record_id)
             row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
             if row is None:
-                raise NotFoundError(f"no record {record_id}")
+                raise NotFoundError(f"no record {shown_id(record_id)}")
             validated = validate_record(record, where, expect_type=row.type)
             if validated["id"] != record_id:
                 raise InvalidInputError(
@@ -1389,7 +1397,7 @@ class Vault:
         """
         self._require("admin", "custodian")
         ref = self._codec.reference(record_id)
-        what = f"record {record_id}"
+        what = f"record {shown_id(record_id)}"
         if identity:
             # Approval, subject key and audit entry in one write transaction.
             with self._write() as conn:
@@ -1437,9 +1445,11 @@ class Vault:
     def _load(
         self, conn: Connection, ref: str, record_id: str, version: int | None
     ) -> tuple[Any, Any]:
+        if version is not None and not 1 <= version <= _MAX_VERSION:
+            raise NotFoundError(f"record {shown_id(record_id)} has no version {version}")
         row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
         if row is None:
-            raise NotFoundError(f"no record {record_id}")
+            raise NotFoundError(f"no record {shown_id(record_id)}")
         query = select(*RecordVersion.__table__.c).where(RecordVersion.record_ref == ref)
         if version is None:
             query = query.order_by(RecordVersion.version.desc()).limit(1)
@@ -1447,7 +1457,7 @@ class Vault:
             query = query.where(RecordVersion.version == version)
         ver = conn.execute(query).one_or_none()
         if ver is None:
-            raise NotFoundError(f"record {record_id} has no version {version}")
+            raise NotFoundError(f"record {shown_id(record_id)} has no version {version}")
         return row, ver
 
     def versions(self, record_id: str) -> list[VersionInfo]:
@@ -1462,7 +1472,7 @@ class Vault:
                 .order_by(RecordVersion.version)
             ).all()
         if not rows:
-            raise NotFoundError(f"no record {record_id}")
+            raise NotFoundError(f"no record {shown_id(record_id)}")
         return [VersionInfo(v, as_utc(c)) for v, c in rows]
 
     def list(self, *, type: str | None = None, site: str | None = None) -> Iterator[RecordSummary]:
@@ -1505,7 +1515,7 @@ class Vault:
         ref = self._codec.reference(record_id)
         for summary in self._summaries(self._latest_query([ref])):
             return summary
-        raise NotFoundError(f"no record {record_id}")
+        raise NotFoundError(f"no record {shown_id(record_id)}")
 
     def _latest_query(self, refs: builtins.list[str]) -> Any:
         return latest_versions(refs).order_by(Record.seq)

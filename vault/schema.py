@@ -35,6 +35,7 @@ __all__ = [
     "Sensitivity",
     "flatten",
     "key_class_of",
+    "shown_id",
     "unflatten",
     "validate_record",
 ]
@@ -88,6 +89,30 @@ LONG_TEXT: Final = 200_000
 MAX_LIST: Final = 1_000
 
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
+# What an unknown field's name may look like to be repeated in a message: anything
+# else (a name, a phone number pasted as a key) is not.
+_FIELD_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39})*(\[\d+\])?")
+
+
+def shown_id(value: object) -> str:
+    """A record id as messages may show it: only if it has the grammar of an id."""
+    if isinstance(value, str) and _ID_RE.fullmatch(value):
+        return value
+    return "(not a valid record id)"
+
+
+def _unknown(path: str, key: str | None = None) -> str:
+    name = path if key is None else f"{path}.{key}"
+    parts = [p for p in re.split(r"\[\d+\]\.?", name) if p]
+    if all(_FIELD_NAME_RE.fullmatch(p) for p in parts):
+        return f"unknown field {name!r}"
+    return (
+        f"unknown field under {path.split('.', maxsplit=1)[0]!r}"
+        if key is not None
+        else "unknown field"
+    )
+
+
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
@@ -282,7 +307,7 @@ def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
                 raise InvalidInputError(f"field {path}[{i}] must be an object", where=where)
             for key in person:
                 if key not in _PERSON_KEYS:
-                    raise InvalidInputError(f"unknown field '{path}[{i}].{key}'", where=where)
+                    raise InvalidInputError(_unknown(f"{path}[{i}]", str(key)), where=where)
             if "name" not in person:
                 raise InvalidInputError(f"field '{path}[{i}].name' is required", where=where)
             for key, item in person.items():
@@ -326,7 +351,7 @@ def _validate_field(
 ) -> None:
     spec = specs.get(path)
     if spec is None:
-        raise InvalidInputError(f"unknown field {path!r}", where=where)
+        raise InvalidInputError(_unknown(path), where=where)
     seen.add(path)
     if value is None:
         if spec.required:
@@ -337,7 +362,7 @@ def _validate_field(
             raise InvalidInputError(f"field {path!r} must be an object", where=where)
         for key, sub in value.items():
             if not isinstance(key, str) or "." in key:
-                raise InvalidInputError(f"unknown field '{path}.{key}'", where=where)
+                raise InvalidInputError(_unknown(path, str(key)), where=where)
             _validate_field(specs, f"{path}.{key}", sub, where, seen)
         return
     _check_value(spec, value, where)
