@@ -299,8 +299,14 @@ class _Authenticate:
         try:
             if token is None:
                 raise AuthenticationError("a bearer token is required")
-            view = await anyio.to_thread.run_sync(
-                self._vault.for_token, token, limiter=self._limiter
+            # A token seen before costs no database round trip, so no thread either.
+            known = self._vault.known_token_view(token)
+            view = (
+                known
+                if known is not None
+                else await anyio.to_thread.run_sync(
+                    self._vault.for_token, token, limiter=self._limiter
+                )
             )
         except VaultError as exc:
             if isinstance(exc, AuthenticationError):

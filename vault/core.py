@@ -690,19 +690,30 @@ class Vault:
         handed out. What a valid token was granted is kept in memory (grants never
         change), so a request costs no extra round trip to the database.
         """
-        self._require("admin")
+        view = self.known_token_view(token)
+        if view is not None:
+            return view
         token_hash = tokens.digest(token)
-        known = self._token_views.get(token_hash)
+        with self._read() as conn:
+            name, grant = tokens.authenticate(conn, token)
+        engine: Engine = self._engine.execution_options(
+            evault_on_begin=functools.partial(tokens.check_live, token_hash=token_hash)
+        )
+        if len(self._token_views) >= _TOKEN_VIEWS:
+            self._token_views.clear()
+        self._token_views[token_hash] = (name, grant, self._keys.restricted(grant), engine)
+        view = self.known_token_view(token)
+        assert view is not None
+        return view
+
+    def known_token_view(self, token: str) -> Vault | None:
+        """:meth:`for_token` for a token this vault has already authenticated, without
+        touching the database (the view's transactions still check the token), or
+        None. Cheap enough to call where blocking is not allowed."""
+        self._require("admin")
+        known = self._token_views.get(tokens.digest(token))
         if known is None:
-            with self._read() as conn:
-                name, grant = tokens.authenticate(conn, token)
-            keys = self._keys.restricted(grant)
-            engine: Engine = self._engine.execution_options(
-                evault_on_begin=functools.partial(tokens.check_live, token_hash=token_hash)
-            )
-            if len(self._token_views) >= _TOKEN_VIEWS:
-                self._token_views.clear()
-            known = self._token_views[token_hash] = (name, grant, keys, engine)
+            return None
         name, grant, keys, view_engine = known
         view = type(self).__new__(type(self))
         view.__dict__.update(self.__dict__)
