@@ -121,6 +121,7 @@ def main() -> None:
                     )
                 )
                 rounds.append(n / (time.perf_counter() - start))
+        print("API read rounds (req/s):", " ".join(f"{r:.0f}" for r in rounds))
         api_reads = statistics.median(rounds)
 
         server.terminate()

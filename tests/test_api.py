@@ -13,6 +13,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -388,3 +389,43 @@ def test_the_failure_throttle_forgets_old_clients_and_stays_bounded() -> None:
         throttle.fail("203.0.113.9")
     assert throttle.blocked("203.0.113.9")
     assert not throttle.blocked("203.0.113.10")
+
+
+def test_long_vault_work_never_holds_up_the_server(
+    server: tuple[str, Vault, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    base, vault, _key = server
+    token, _ = vault.create_token("w", role="custodian", classes=["narrative"])
+    started, release = threading.Event(), threading.Event()
+    real = Vault.list
+
+    def slow_list(self: Vault, **kw: Any) -> Any:
+        started.set()
+        assert release.wait(30)
+        return real(self, **kw)
+
+    monkeypatch.setattr(Vault, "list", slow_list)
+    with (
+        httpx.Client(base_url=base, headers=_auth(token), timeout=30) as client,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        listing = pool.submit(client.get, "/records")
+        try:
+            assert started.wait(10)
+            t0 = time.monotonic()
+            assert httpx.get(base + "/health", timeout=5).status_code == 200
+            assert time.monotonic() - t0 < 2
+            reading = pool.submit(client.get, "/records/T-0001")
+            if vault.backend == "sqlite":
+                # One request at a time works on an SQLite vault: the read waits its
+                # turn (in a thread, not on the event loop) instead of running beside.
+                time.sleep(0.3)
+                assert not reading.done()
+            else:
+                assert reading.result(timeout=10).status_code == 200
+        finally:
+            release.set()
+        assert listing.result(timeout=30).status_code == 200
+        assert reading.result(timeout=30).status_code == 200

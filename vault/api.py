@@ -259,7 +259,15 @@ class _Caller:
             self._vault.check_token(self._token)
             raise
 
-    async def run(self, action: Callable[[Vault], _T]) -> _T:
+    async def run(self, action: Callable[[Vault], _T], *, brief: bool = False) -> _T:
+        """``action`` on the caller's view, in a worker thread; or, if it is ``brief``
+        (bounded work, like reading one record), the server works on the vault one
+        request at a time (the SQLite default) and none is under way, on the event
+        loop itself: a thread hand-off costs more than such a read, and two threads of
+        one process only take turns anyway. Long work never runs on the loop.
+        """
+        if brief and self._limiter.total_tokens == 1 and self._limiter.borrowed_tokens == 0:
+            return self._act(action)
         return await anyio.to_thread.run_sync(self._act, action, limiter=self._limiter)
 
 
@@ -472,7 +480,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
     ) -> JSONResponse:
         """A record: only the field classes the token's keys open (audited)."""
         # Records are JSON already: no model to validate them against twice.
-        return JSONResponse(await c.run(lambda v: v.get(record_id, version=version)))
+        return JSONResponse(await c.run(lambda v: v.get(record_id, version=version), brief=True))
 
     @app.post("/find", responses=_AUTHED)
     async def find(query: FindRequest, c: Auth) -> list[RecordSummary]:
