@@ -175,6 +175,11 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a body the handler reads itself (not parsed by FastAPI)."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+
+
 # What any authenticated endpoint may answer besides success.
 _AUTHED = _errors(400, 401, 403, 404, 413, 422, 429, 500, 503)
 _KNOWN_FIELDS: Final = frozenset(ExportRequest.model_fields) | frozenset(FindRequest.model_fields)
@@ -439,12 +444,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         status_code=201,
         responses=_AUTHED,
         max_body_size=MAX_BODY,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
-            }
-        },
+        openapi_extra=_raw_body("application/x-ndjson", {"type": "string"}),
     )
     async def import_records(request: Request, c: Auth) -> ImportResult:
         """Import JSON Lines, all or nothing (roles admin, custodian)."""
@@ -508,14 +508,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         status_code=201,
         responses=_AUTHED,
         max_body_size=MAX_BODY,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                },
-            }
-        },
+        openapi_extra=_raw_body("application/octet-stream", {"type": "string", "format": "binary"}),
     )
     async def attach(
         record_id: str,
