@@ -343,6 +343,10 @@ def test_a_revoked_or_expired_token_stops_at_once_even_when_known(
                 assert r.status_code == 401, (method, url, r.text)
             r = client.post("/find", json={}, headers=_auth(t))
             assert r.status_code == 401, r.text
+            # Refusals by the HTTP layer itself, too: no route, a malformed body.
+            assert client.get("/nowhere", headers=_auth(t)).status_code == 401
+            r = client.post("/find", json={"phone": [1]}, headers=_auth(t))
+            assert r.status_code == 401, r.text
     with pytest.raises(AuthenticationError):
         view.get("T-0001")
     with pytest.raises(AuthenticationError):
@@ -429,3 +433,74 @@ def test_long_vault_work_never_holds_up_the_server(
             release.set()
         assert listing.result(timeout=30).status_code == 200
         assert reading.result(timeout=30).status_code == 200
+
+
+def test_a_read_never_waits_on_the_event_loop_for_another_writer(
+    server: tuple[str, Vault, Path],
+) -> None:
+    import sqlite3
+    import threading
+
+    base, vault, _key = server
+    if vault.backend != "sqlite":
+        pytest.skip("the event loop serves reads itself on SQLite only")
+    token, _ = vault.create_token("r", role="custodian", classes=["narrative"])
+    with httpx.Client(base_url=base, headers=_auth(token), timeout=30) as client:
+        assert client.get("/records/T-0001").status_code == 200  # the token is known now
+        # Another process (here: another connection) holds the write lock.
+        other = sqlite3.connect(str(vault._engine.url.database), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        result: list[int] = []
+        reader = threading.Thread(
+            target=lambda: result.append(client.get("/records/T-0002").status_code)
+        )
+        reader.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        assert httpx.get(base + "/health", timeout=5).status_code == 200
+        assert time.monotonic() - t0 < 1
+        assert not result  # the read waits for the lock, in a thread
+        other.execute("COMMIT")
+        other.close()
+        reader.join(timeout=30)
+    assert result == [200]
+
+
+def test_a_known_token_gets_through_while_its_address_is_blocked(
+    backend: Backend, tmp_path: Path
+) -> None:
+    vault = backend.create()
+    token, _ = vault.create_token("ok", role="auditor")
+    with _serving(create_app(vault, export_dir=tmp_path)) as base, httpx.Client(base_url=base) as c:
+        assert c.get("/audit/verify", headers=_auth(token)).status_code == 200
+        for _ in range(FAILED_AUTH_LIMIT):
+            assert c.get("/audit/verify", headers=_auth("evt1_wrong")).status_code == 401
+        assert c.get("/audit/verify", headers=_auth("evt1_wrong")).status_code == 429
+        assert c.get("/audit/verify", headers=_auth(token)).status_code == 200
+    vault.close()
+
+
+def test_export_requests_echo_no_recipient_and_no_policy_file(
+    server: tuple[str, Vault, Path], tmp_path: Path
+) -> None:
+    base, vault, _key = server
+    exporter, _ = vault.create_token(
+        "x", role="exporter", classes=["identity", "special", "narrative"], policies=["union"]
+    )
+    auditor, _ = vault.create_token("a", role="auditor")
+    canary = "Maria Nguyen +84 912"
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.post(
+            "/exports", json={"policy": "union", "recipient": canary}, headers=_auth(exporter)
+        )
+        assert r.status_code == 404
+        assert "Maria" not in r.text
+        # Not an exporter: refused before any policy is looked up.
+        r = client.post(
+            "/exports", json={"policy": "union", "recipient": "ituc"}, headers=_auth(auditor)
+        )
+        assert r.status_code == 403
+        r = client.post(
+            "/exports", json={"policy": "nosuch", "recipient": "ituc"}, headers=_auth(auditor)
+        )
+        assert r.status_code == 403

@@ -19,6 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import tempfile
@@ -55,6 +56,7 @@ from vault.errors import (
 from vault.export import EXPORT_FORMAT
 from vault.policy import find_policy
 from vault.sources import read_records
+from vault.store import no_wait
 
 __all__ = ["FAILED_AUTH_LIMIT", "MAX_BODY", "MAX_JSON", "create_app", "openapi_document"]
 
@@ -63,6 +65,7 @@ MAX_JSON: Final = 1024 * 1024  # one record, a search, an export request
 _OPEN_PATHS: Final = frozenset({"/health", "/openapi.json"})
 _CALLER: Final = "evault_caller"
 _THROTTLE_CLIENTS: Final = 10_000
+_NO_LIMIT: Final = contextlib.nullcontext()
 _log = logging.getLogger("evault.api")
 FAILED_AUTH_LIMIT: Final = 10
 _FAILURE_WINDOW: Final = 60.0
@@ -272,8 +275,22 @@ class _Caller:
         one process only take turns anyway. Long work never runs on the loop.
         """
         if brief and self._limiter.total_tokens == 1 and self._limiter.borrowed_tokens == 0:
-            return self._act(action)
+            try:
+                with no_wait():  # never wait on the loop for another process's write
+                    return self._act(action)
+            except StorageError:
+                pass  # the database is busy (or failing): do it, or fail, in a thread
         return await anyio.to_thread.run_sync(self._act, action, limiter=self._limiter)
+
+    async def ensure_live(self) -> None:
+        """AuthenticationError (401) if the token was revoked or has expired."""
+        try:
+            await anyio.to_thread.run_sync(
+                self._vault.check_token, self._token, limiter=self._limiter
+            )
+        except AuthenticationError:
+            self._throttle.fail(self._client)
+            raise
 
 
 def _bearer_token(scope: Scope) -> str | None:
@@ -290,12 +307,18 @@ class _Authenticate:
     500 that names only the kind of error."""
 
     def __init__(
-        self, app: ASGIApp, vault: Vault, throttle: _Throttle, limiter: CapacityLimiter
+        self,
+        app: ASGIApp,
+        vault: Vault,
+        throttle: _Throttle,
+        limiter: CapacityLimiter,
+        bodies: CapacityLimiter,
     ) -> None:
         self._app = app
         self._vault = vault
         self._throttle = throttle
         self._limiter = limiter
+        self._bodies = bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
@@ -303,17 +326,19 @@ class _Authenticate:
             return
         # The socket's peer: the server is run without trusting forwarded headers.
         client = scope["client"][0] if scope.get("client") else "unknown"
-        if self._throttle.blocked(client):
+        token = _bearer_token(scope)
+        # A token this server has authenticated before costs no database round trip,
+        # so no thread either; and it gets through even while its address is blocked,
+        # which it may share with others (behind a proxy, say).
+        known = self._vault.known_token_view(token) if token else None
+        if known is None and self._throttle.blocked(client):
             await _error(429, "too_many_failures", "too many failed authentications; wait")(
                 scope, receive, send
             )
             return
-        token = _bearer_token(scope)
         try:
             if token is None:
                 raise AuthenticationError("a bearer token is required")
-            # A token seen before costs no database round trip, so no thread either.
-            known = self._vault.known_token_view(token)
             view = (
                 known
                 if known is not None
@@ -329,6 +354,8 @@ class _Authenticate:
         caller = _Caller(self._vault, view, token, client, self._throttle, self._limiter)
         scope.setdefault("state", {})[_CALLER] = caller
         started = False
+        # Bodies are held in memory until they are sealed: only so many at once.
+        bodies = self._bodies if scope["method"] not in ("GET", "HEAD") else _NO_LIMIT
 
         async def tracked(message: Message) -> None:
             nonlocal started
@@ -336,13 +363,26 @@ class _Authenticate:
             await send(message)
 
         try:
-            await self._app(scope, receive, tracked)
+            async with bodies:
+                await self._app(scope, receive, tracked)
         except Exception as exc:
             _log.error("internal error (%s)", type(exc).__name__)
             if not started:
                 await _error(500, "internal", f"internal error ({type(exc).__name__})")(
                     scope, receive, send
                 )
+
+
+async def _revoked(request: Request) -> JSONResponse | None:
+    # A refusal by the HTTP layer (no route, bad body) to a token known from before
+    # must not tell the holder of a since revoked token more than a 401 would.
+    caller: _Caller | None = getattr(request.state, _CALLER, None)
+    if caller is not None:
+        try:
+            await caller.ensure_live()
+        except VaultError as exc:
+            return _vault_error(exc)
+    return None
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `evault token create`.")
@@ -367,6 +407,7 @@ def create_app(
     policy_dirs: tuple[Path, ...] = (),
     failed_auth_limit: int = FAILED_AUTH_LIMIT,
     threads: int | None = None,
+    bodies: int = 8,
 ) -> FastAPI:
     """The API for one unlocked (admin) vault; export files go to ``export_dir``.
 
@@ -376,6 +417,8 @@ def create_app(
     a client chooses). At most ``threads`` requests work on the vault at once: by
     default one on SQLite, which has one writer at a time (more threads would only
     contend for the interpreter while the writer waits), and eight on PostgreSQL.
+    At most ``bodies`` requests with a body (held in memory until sealed: up to
+    16 MiB each) are served at once; others wait their turn after authentication.
     """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
@@ -387,6 +430,7 @@ def create_app(
         vault=vault,
         throttle=_Throttle(failed_auth_limit),
         limiter=CapacityLimiter(threads),
+        bodies=CapacityLimiter(bodies),
     )
     return app
 
@@ -414,12 +458,16 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         return _vault_error(exc)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if (refused := await _revoked(request)) is not None:
+            return refused
         code, message = _HTTP_CODES.get(exc.status_code, ("http_error", "request refused"))
         return _error(exc.status_code, code, message)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if (refused := await _revoked(request)) is not None:
+            return refused
         # Pydantic's own report echoes the input; only where and what kind go back.
         first = exc.errors()[0] if exc.errors() else {}
         where = _where(tuple(first.get("loc", ())))
@@ -448,6 +496,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
     )
     async def import_records(request: Request, c: Auth) -> ImportResult:
         """Import JSON Lines, all or nothing (roles admin, custodian)."""
+        await c.ensure_live()  # before up to 16 MiB are read
         body = await request.body()
         result = await c.run(
             lambda v: v.import_records(read_records(io.BytesIO(body), "request body", "jsonl"))
@@ -523,6 +572,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         only: no plaintext copy of the file is written anywhere, and the vault's
         write lock is not held while a slow client sends.
         """
+        await c.ensure_live()  # before up to 16 MiB are read
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -540,7 +590,13 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         """Export under a policy to a registered recipient (roles admin, exporter)."""
 
         def run(v: Vault) -> dict[str, Any]:
-            policy = find_policy(body.policy, policy_dirs)
+            if v.role not in ("admin", "exporter"):  # before a policy is even looked up
+                raise PermissionDeniedError(f"{v.custodian!r} ({v.role}) may not export")
+            try:
+                policy = find_policy(body.policy, policy_dirs)
+            except VaultError:
+                # Neither a file's path nor its parse errors are a client's business.
+                raise NotFoundError(f"no usable policy {body.policy!r} on this server") from None
             out = exports / f"export-{time.time_ns()}.age"
             manifest = v.export(policy, body.recipient, out)
             out.rename(exports / f"{manifest['export_id']}.age")

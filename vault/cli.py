@@ -805,12 +805,12 @@ def token_revoke(state: _State, name: str) -> None:
     help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
 )
 @click.option(
-    "--max-connections",
-    default=64,
+    "--max-bodies",
+    default=8,
     show_default=True,
-    type=click.IntRange(1, 10_000),
-    help="Connections served at once; more get 503. Bounds memory: each upload is "
-    "held in memory (up to 16 MiB) until it is sealed.",
+    type=click.IntRange(1, 1000),
+    help="Requests with a body served at once (each is held in memory, up to 16 MiB, "
+    "until it is sealed); others wait their turn.",
 )
 @click.pass_obj
 def serve(
@@ -821,14 +821,16 @@ def serve(
     ssl_keyfile: Path | None,
     export_dir: Path | None,
     policy_dirs: tuple[Path, ...],
-    max_connections: int,
+    max_bodies: int,
 ) -> None:
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
 
     Behind a network, give --ssl-certfile and --ssl-keyfile (uvicorn's TLS).
     No access log is written: URLs carry record ids. Forwarded headers are not
     trusted: behind a reverse proxy, the proxy is the one client the failed-login
-    throttle sees, so give the proxy limits of its own.
+    throttle sees, so give the proxy limits of its own. Facing a network, put a
+    proxy with connection and header timeouts in front (uvicorn has none for a
+    connection that sends nothing).
     """
     # Imported here: the web stack loads only for the server, not for every command.
     import uvicorn  # noqa: PLC0415
@@ -841,13 +843,12 @@ def serve(
         export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with state.open() as v:
         uvicorn.run(
-            create_app(v, export_dir=export_dir, policy_dirs=policy_dirs),
+            create_app(v, export_dir=export_dir, policy_dirs=policy_dirs, bodies=max_bodies),
             host=host,
             port=port,
             log_level="warning",
             access_log=False,
             server_header=False,
-            limit_concurrency=max_connections,
             # The peer address is the client: X-Forwarded-For is anyone's to write.
             proxy_headers=False,
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,

@@ -711,7 +711,10 @@ class Vault:
         touching the database (the view's transactions still check the token), or
         None. Cheap enough to call where blocking is not allowed."""
         self._require("admin")
-        known = self._token_views.get(tokens.digest(token))
+        try:
+            known = self._token_views.get(tokens.digest(token))
+        except AuthenticationError:
+            return None
         if known is None:
             return None
         name, grant, keys, view_engine = known

@@ -36,6 +36,7 @@ __all__ = [
     "flatten",
     "key_class_of",
     "shown_id",
+    "shown_name",
     "unflatten",
     "validate_record",
 ]
@@ -92,6 +93,16 @@ _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 # What an unknown field's name may look like to be repeated in a message: anything
 # else (a name, a phone number pasted as a key) is not.
 _FIELD_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39})*(\[\d+\])?")
+
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def shown_name(value: object) -> str:
+    """A custodian, recipient or token name as messages may show it (quoted)."""
+    if isinstance(value, str) and _NAME_RE.fullmatch(value):
+        return repr(value)
+    return "(not a valid name)"
 
 
 def shown_id(value: object) -> str:

@@ -35,6 +35,7 @@ from vault.export import (
 from vault.keys import Keyring
 from vault.policy import Policy
 from vault.redaction import Redactor
+from vault.schema import shown_name as _shown
 from vault.scrub import Scrubber
 from vault.store import ExportRecord, Recipient, as_utc, utcnow, write_transaction
 
@@ -91,7 +92,7 @@ def list_recipients(engine: Engine) -> list[dict[str, Any]]:
 def remove_recipient(engine: Engine, name: str, audit: Auditor) -> None:
     with write_transaction(engine) as conn:
         if conn.execute(delete(Recipient).where(Recipient.name == name)).rowcount == 0:
-            raise NotFoundError(f"no recipient {name!r}")
+            raise NotFoundError(f"no recipient {_shown(name)}")
         audit(conn, "recipient-removed", details={"name": name})
 
 
@@ -101,7 +102,7 @@ def _recipient(engine: Engine, name: str) -> Any:
             select(*Recipient.__table__.c).where(Recipient.name == name)
         ).one_or_none()
     if row is None:
-        raise NotFoundError(f"no recipient {name!r} (add one with 'evault recipient add')")
+        raise NotFoundError(f"no recipient {_shown(name)} (add one with 'evault recipient add')")
     return row
 
 

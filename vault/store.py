@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import threading
 import weakref
@@ -371,6 +372,9 @@ def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / DB_FILENAME}"
 
 
+_BUSY_TIMEOUT_MS: Final = 10_000
+
+
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the driver, decide when transactions start (see _sqlite_begin).
     dbapi_conn.isolation_level = None
@@ -379,7 +383,7 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     cur.close()
 
 
@@ -394,14 +398,35 @@ def _on_begin(conn: Any) -> None:
         check(conn)
 
 
+_NO_WAIT: contextvars.ContextVar[bool] = contextvars.ContextVar("evault_no_wait", default=False)
+
+
+@contextlib.contextmanager
+def no_wait() -> Iterator[None]:
+    """Within this block an SQLite write transaction that would have to wait for
+    another writer fails at once (StorageError) instead: for callers that must not
+    block, and will do the work elsewhere instead."""
+    token = _NO_WAIT.set(True)
+    try:
+        yield
+    finally:
+        _NO_WAIT.reset(token)
+
+
 def _sqlite_begin(conn: Any) -> None:
     # A write transaction takes the write lock at once (IMMEDIATE), so it never
     # fails half-way because another writer got there first; reads stay deferred
     # so that several may run at once.
-    if conn.get_execution_options().get("evault_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    if not conn.get_execution_options().get("evault_write"):
         conn.exec_driver_sql("BEGIN")
+    elif _NO_WAIT.get():
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # SQLite has one writer at a time; threads of one process that wait in its busy
