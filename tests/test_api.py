@@ -504,3 +504,69 @@ def test_export_requests_echo_no_recipient_and_no_policy_file(
             "/exports", json={"policy": "nosuch", "recipient": "ituc"}, headers=_auth(auditor)
         )
         assert r.status_code == 403
+
+
+def _raw_request(base: str, head: str, body: bytes = b"", wait: float = 10) -> bytes:
+    """Send a request's head and part of a body on a raw socket; return what comes back."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(head.encode() + body)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+                if b"\r\n\r\n" in b"".join(chunks) and b"}" in chunks[-1]:
+                    break
+        except TimeoutError:
+            pass
+        return b"".join(chunks)
+
+
+def test_a_revoked_token_is_forgotten_throttled_and_holds_no_body_slot(
+    backend: Backend, tmp_path: Path
+) -> None:
+    vault = backend.create()
+    vault.import_file(SAMPLES)
+    token, _ = vault.create_token("gone", role="custodian", classes=["narrative"])
+    with _serving(create_app(vault, export_dir=tmp_path, bodies=1)) as base:
+        with httpx.Client(base_url=base, headers=_auth(token), timeout=10) as c:
+            assert c.get("/records/T-0001").status_code == 200
+            vault.revoke_token("gone")
+            # A body that never comes: refused at once, before it could hold the slot.
+            t0 = time.monotonic()
+            reply = _raw_request(
+                base,
+                "POST /records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n",
+            )
+            assert reply.startswith(b"HTTP/1.1 401"), reply[:80]
+            assert time.monotonic() - t0 < 5
+            codes = [c.get("/records/T-0001").status_code for _ in range(FAILED_AUTH_LIMIT + 1)]
+        assert set(codes[: FAILED_AUTH_LIMIT - 1]) == {401}
+        assert codes[-1] == 429
+    vault.close()
+
+
+def test_a_body_that_does_not_arrive_in_time_gets_408(backend: Backend, tmp_path: Path) -> None:
+    vault = backend.create()
+    vault.import_file(SAMPLES)
+    token, _ = vault.create_token("slow", role="custodian", classes=["narrative"])
+    app = create_app(vault, export_dir=tmp_path, body_seconds=1, failed_auth_limit=10_000)
+    with _serving(app) as base:
+        t0 = time.monotonic()
+        reply = _raw_request(
+            base,
+            "POST /records/T-0001/attachments HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: 1000\r\n\r\n",
+            b"x" * 10,
+        )
+        assert reply.startswith(b"HTTP/1.1 408"), reply[:80]
+        assert b'"timeout"' in reply
+        assert time.monotonic() - t0 < 8
+        # Nothing was sealed, and the server goes on serving.
+        assert vault.attachments("T-0001") == []
+        r = httpx.get(base + "/records/T-0001", headers=_auth(token), timeout=10)
+        assert r.status_code == 200
+        r = httpx.get(base + "/records/", headers=_auth(token), timeout=10)
+        assert r.status_code == 404  # no redirect that would tell a token from another
+    vault.close()

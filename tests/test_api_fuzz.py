@@ -94,7 +94,12 @@ def test_no_server_error_for_any_generated_request(live: tuple[str, str]) -> Non
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=30,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case: Any) -> None:
             response = case.call(base_url=base, headers=headers)
             calls.append(response.status_code)

@@ -92,6 +92,15 @@ BAD_RECORDS["evidence points at a site"] = (
     "'evidence' must refer to a testimony",
 )
 
+BAD_RECORDS["half a UTF-16 pair in a narrative"] = (
+    _testimony(narrative="Worker said \ud800 nothing more"),
+    "field 'narrative' is not valid Unicode text",
+)
+BAD_RECORDS["half a UTF-16 pair in a site name"] = (
+    {**sample_records()[0], "id": "SITE-NEW", "name": "Plant \udcff"},
+    "field 'name' is not valid Unicode text",
+)
+
 
 def _snapshot(v: Vault) -> list[Any]:
     return [s.to_dict() for s in v.list()] + [v.stats()]

@@ -58,10 +58,18 @@ from vault.policy import find_policy
 from vault.sources import read_records
 from vault.store import no_wait
 
-__all__ = ["FAILED_AUTH_LIMIT", "MAX_BODY", "MAX_JSON", "create_app", "openapi_document"]
+__all__ = [
+    "BODY_SECONDS",
+    "FAILED_AUTH_LIMIT",
+    "MAX_BODY",
+    "MAX_JSON",
+    "create_app",
+    "openapi_document",
+]
 
 MAX_BODY: Final = 16 * 1024 * 1024  # imports and evidence files
 MAX_JSON: Final = 1024 * 1024  # one record, a search, an export request
+BODY_SECONDS: Final = 300.0  # 16 MiB at about 450 kbit/s
 _OPEN_PATHS: Final = frozenset({"/health", "/openapi.json"})
 _CALLER: Final = "evault_caller"
 _THROTTLE_CLIENTS: Final = 10_000
@@ -184,7 +192,7 @@ def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 # What any authenticated endpoint may answer besides success.
-_AUTHED = _errors(400, 401, 403, 404, 413, 422, 429, 500, 503)
+_AUTHED = _errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 503)
 _KNOWN_FIELDS: Final = frozenset(ExportRequest.model_fields) | frozenset(FindRequest.model_fields)
 
 
@@ -254,6 +262,9 @@ class _Caller:
         self._client = client
         self._throttle = throttle
         self._limiter = limiter
+        # Brief work may run on the event loop only where it never waits there: an
+        # SQLite vault worked on one request at a time (see run).
+        self._inline = vault.backend == "sqlite" and limiter.total_tokens == 1
 
     def _act(self, action: Callable[[Vault], _T]) -> _T:
         try:
@@ -274,7 +285,7 @@ class _Caller:
         loop itself: a thread hand-off costs more than such a read, and two threads of
         one process only take turns anyway. Long work never runs on the loop.
         """
-        if brief and self._limiter.total_tokens == 1 and self._limiter.borrowed_tokens == 0:
+        if brief and self._inline and self._limiter.borrowed_tokens == 0:
             try:
                 with no_wait():  # never wait on the loop for another process's write
                     return self._act(action)
@@ -301,6 +312,26 @@ def _bearer_token(scope: Scope) -> str | None:
     return None
 
 
+def _body_deadline(receive: Receive, seconds: float) -> Receive:
+    """``receive`` that raises TimeoutError if the request body is not complete within
+    ``seconds`` of the first call; what comes after the body (a disconnect) may wait."""
+    deadline: float | None = None
+    done = False
+
+    async def timed() -> Message:
+        nonlocal deadline, done
+        if done:
+            return await receive()
+        if deadline is None:
+            deadline = anyio.current_time() + seconds
+        with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+            message = await receive()
+        done = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return timed
+
+
 class _Authenticate:
     """Authenticates every request but the open ones from its headers, before any
     body is read or parsed; answers anything that escapes the handlers with a JSON
@@ -313,12 +344,14 @@ class _Authenticate:
         throttle: _Throttle,
         limiter: CapacityLimiter,
         bodies: CapacityLimiter,
+        body_seconds: float,
     ) -> None:
         self._app = app
         self._vault = vault
         self._throttle = throttle
         self._limiter = limiter
         self._bodies = bodies
+        self._body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
@@ -352,10 +385,21 @@ class _Authenticate:
             await _vault_error(exc)(scope, receive, send)
             return
         caller = _Caller(self._vault, view, token, client, self._throttle, self._limiter)
+        has_body = scope["method"] not in ("GET", "HEAD")
+        if has_body and known is not None:
+            # A token authenticated earlier may have been revoked since: check before
+            # it may hold one of the few body slots.
+            try:
+                await caller.ensure_live()
+            except VaultError as exc:
+                await _vault_error(exc)(scope, receive, send)
+                return
         scope.setdefault("state", {})[_CALLER] = caller
         started = False
-        # Bodies are held in memory until they are sealed: only so many at once.
-        bodies = self._bodies if scope["method"] not in ("GET", "HEAD") else _NO_LIMIT
+        # Bodies are held in memory until they are sealed: only so many at once, and
+        # each must arrive within a deadline.
+        bodies = self._bodies if has_body else _NO_LIMIT
+        receive = _body_deadline(receive, self._body_seconds)
 
         async def tracked(message: Message) -> None:
             nonlocal started
@@ -365,6 +409,11 @@ class _Authenticate:
         try:
             async with bodies:
                 await self._app(scope, receive, tracked)
+        except TimeoutError:
+            if not started:
+                await _error(408, "timeout", "the request body did not arrive in time")(
+                    scope, receive, send
+                )
         except Exception as exc:
             _log.error("internal error (%s)", type(exc).__name__)
             if not started:
@@ -408,6 +457,7 @@ def create_app(
     failed_auth_limit: int = FAILED_AUTH_LIMIT,
     threads: int | None = None,
     bodies: int = 8,
+    body_seconds: float = BODY_SECONDS,
 ) -> FastAPI:
     """The API for one unlocked (admin) vault; export files go to ``export_dir``.
 
@@ -418,7 +468,8 @@ def create_app(
     default one on SQLite, which has one writer at a time (more threads would only
     contend for the interpreter while the writer waits), and eight on PostgreSQL.
     At most ``bodies`` requests with a body (held in memory until sealed: up to
-    16 MiB each) are served at once; others wait their turn after authentication.
+    16 MiB each) are served at once; others wait their turn after authentication;
+    a body that has not arrived within ``body_seconds`` gets 408.
     """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
@@ -431,6 +482,7 @@ def create_app(
         throttle=_Throttle(failed_auth_limit),
         limiter=CapacityLimiter(threads),
         bodies=CapacityLimiter(bodies),
+        body_seconds=body_seconds,
     )
     return app
 
@@ -446,6 +498,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         version="1",
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,
         max_body_size=MAX_JSON,
         description=(
             "Every endpoint but /health needs `Authorization: Bearer <token>` "

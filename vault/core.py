@@ -697,7 +697,7 @@ class Vault:
         with self._read() as conn:
             name, grant = tokens.authenticate(conn, token)
         engine: Engine = self._engine.execution_options(
-            evault_on_begin=functools.partial(tokens.check_live, token_hash=token_hash)
+            evault_on_begin=functools.partial(self._check_live, token_hash)
         )
         if len(self._token_views) >= _TOKEN_VIEWS:
             self._token_views.clear()
@@ -735,7 +735,16 @@ class Vault:
         expired (the check every transaction of a token's view makes)."""
         token_hash = tokens.digest(token)
         with self._read() as conn:
+            self._check_live(token_hash, conn)
+
+    def _check_live(self, token_hash: bytes, conn: Connection) -> None:
+        # A token found dead is forgotten: from then on it is authenticated (and
+        # throttled) afresh, like any unknown token.
+        try:
             tokens.check_live(conn, token_hash)
+        except AuthenticationError:
+            self._token_views.pop(token_hash, None)
+            raise
 
     # Backups -------------------------------------------------------------------------
 

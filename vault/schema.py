@@ -124,6 +124,7 @@ def _unknown(path: str, key: str | None = None) -> str:
     )
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
@@ -233,6 +234,9 @@ def _check_text(value: Any, limit: int, where: str, path: str) -> None:
         raise InvalidInputError(f"field {path!r} is longer than {limit} characters", where=where)
     if "\x00" in value:
         raise InvalidInputError(f"field {path!r} contains a NUL character", where=where)
+    if _SURROGATE_RE.search(value):
+        # JSON may escape half of a UTF-16 pair ("\ud800"): not text, and not storable.
+        raise InvalidInputError(f"field {path!r} is not valid Unicode text", where=where)
 
 
 def _check_date(value: Any, where: str, path: str) -> None:
