@@ -570,3 +570,25 @@ def test_a_body_that_does_not_arrive_in_time_gets_408(backend: Backend, tmp_path
         r = httpx.get(base + "/records/", headers=_auth(token), timeout=10)
         assert r.status_code == 404  # no redirect that would tell a token from another
     vault.close()
+
+
+def test_export_files_are_deleted_after_their_days(
+    server: tuple[str, Vault, Path], tmp_path: Path
+) -> None:
+    import os
+
+    base, vault, _key = server
+    exporter, _ = vault.create_token(
+        "x", role="exporter", classes=["identity", "special", "narrative"], policies=["union"]
+    )
+    body = {"policy": "union", "recipient": "ituc"}
+    with httpx.Client(base_url=base, headers=_auth(exporter), timeout=30) as client:
+        old = client.post("/exports", json=body).json()
+        old_file = tmp_path / "exports" / f"{old['export_id']}.age"
+        assert old_file.is_file()
+        eight_days_ago = time.time() - 8 * 86400
+        os.utime(old_file, (eight_days_ago, eight_days_ago))
+        new = client.post("/exports", json=body).json()
+        assert not old_file.exists()
+        assert client.get(old["download"]).status_code == 404
+        assert client.get(new["download"]).status_code == 200

@@ -458,6 +458,7 @@ def create_app(
     threads: int | None = None,
     bodies: int = 8,
     body_seconds: float = BODY_SECONDS,
+    export_days: float = 7,
 ) -> FastAPI:
     """The API for one unlocked (admin) vault; export files go to ``export_dir``.
 
@@ -469,11 +470,14 @@ def create_app(
     contend for the interpreter while the writer waits), and eight on PostgreSQL.
     At most ``bodies`` requests with a body (held in memory until sealed: up to
     16 MiB each) are served at once; others wait their turn after authentication;
-    a body that has not arrived within ``body_seconds`` gets 408.
+    a body that has not arrived within ``body_seconds`` gets 408. Export files are
+    deleted ``export_days`` after they were made.
     """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
-    app = _build(export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs)
+    app = _build(
+        export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs, export_days
+    )
     if threads is None:
         threads = 1 if vault.backend == "sqlite" else 8
     app.add_middleware(
@@ -492,7 +496,16 @@ def openapi_document() -> dict[str, Any]:
     return _build(Path(), ()).openapi()
 
 
-def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
+def _sweep(exports: Path, keep_days: float) -> None:
+    """Delete export files older than ``keep_days`` (they wait only to be fetched)."""
+    cutoff = time.time() - keep_days * 86400
+    for path in exports.glob("*.age"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def _build(exports: Path, policy_dirs: tuple[Path, ...], keep_days: float = 7) -> FastAPI:
     app = FastAPI(
         title="Evidence Vault",
         version="1",
@@ -650,6 +663,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
             except VaultError:
                 # Neither a file's path nor its parse errors are a client's business.
                 raise NotFoundError(f"no usable policy {body.policy!r} on this server") from None
+            _sweep(exports, keep_days)
             out = exports / f"export-{time.time_ns()}.age"
             manifest = v.export(policy, body.recipient, out)
             out.rename(exports / f"{manifest['export_id']}.age")
@@ -682,6 +696,7 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...]) -> FastAPI:
         """An export file, for the token that made it or an admin (audited)."""
 
         def run(v: Vault) -> Path:
+            _sweep(exports, keep_days)
             path = exports / f"{export_id}.age"
             if not path.is_file():
                 raise NotFoundError(f"export {export_id} is not on this server")

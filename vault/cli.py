@@ -805,6 +805,13 @@ def token_revoke(state: _State, name: str) -> None:
     help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
 )
 @click.option(
+    "--export-days",
+    default=7.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Delete export files this many days after they were made.",
+)
+@click.option(
     "--max-bodies",
     default=8,
     show_default=True,
@@ -822,6 +829,7 @@ def serve(
     export_dir: Path | None,
     policy_dirs: tuple[Path, ...],
     max_bodies: int,
+    export_days: float,
 ) -> None:
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
 
@@ -843,7 +851,13 @@ def serve(
         export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with state.open() as v:
         uvicorn.run(
-            create_app(v, export_dir=export_dir, policy_dirs=policy_dirs, bodies=max_bodies),
+            create_app(
+                v,
+                export_dir=export_dir,
+                policy_dirs=policy_dirs,
+                bodies=max_bodies,
+                export_days=export_days,
+            ),
             host=host,
             port=port,
             log_level="warning",
