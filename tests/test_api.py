@@ -74,17 +74,19 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+ALL_CLASSES = ["identity", "special", "narrative"]
+
+
+def _exporter(vault: Vault, name: str) -> str:
+    """An exporter token for the union policy, holding the classes that policy reads."""
+    token, _ = vault.create_token(name, role="exporter", classes=ALL_CLASSES, policies=["union"])
+    return token
+
+
 def test_the_full_path_through_the_api(server: tuple[str, Vault, Path], tmp_path: Path) -> None:
     base, vault, key = server
-    writer, _ = vault.create_token(
-        "intake", role="custodian", classes=["identity", "special", "narrative"]
-    )
-    exporter, _ = vault.create_token(
-        "exports",
-        role="exporter",
-        classes=["identity", "special", "narrative"],
-        policies=["union"],
-    )
+    writer, _ = vault.create_token("intake", role="custodian", classes=ALL_CLASSES)
+    exporter = _exporter(vault, "exports")
     with httpx.Client(base_url=base, timeout=30) as client:
         new = sample_records()[4] | {"id": "T-API"}
         r = client.post("/records", json=new, headers=_auth(writer))
@@ -150,12 +152,11 @@ def _body(body: Any, role: str) -> dict[str, Any]:
 
 def test_the_authorisation_matrix(server: tuple[str, Vault, Path]) -> None:
     base, vault, _key = server
-    all_classes = ["identity", "special", "narrative"]
     tokens = {
         role: vault.create_token(
             f"t-{role}",
             role=role,
-            classes=all_classes,
+            classes=ALL_CLASSES,
             policies=["union"] if role == "exporter" else [],
         )[0]
         for role in ROLES
@@ -211,9 +212,8 @@ def test_an_export_file_goes_only_to_the_token_that_made_it(
     server: tuple[str, Vault, Path],
 ) -> None:
     base, vault, _key = server
-    classes = ["identity", "special", "narrative"]
-    maker, _ = vault.create_token("maker", role="exporter", classes=classes, policies=["union"])
-    other, _ = vault.create_token("other", role="exporter", classes=classes, policies=["union"])
+    maker = _exporter(vault, "maker")
+    other = _exporter(vault, "other")
     with httpx.Client(base_url=base, timeout=30) as client:
         made = client.post(
             "/exports", json={"policy": "union", "recipient": "ituc"}, headers=_auth(maker)
@@ -484,9 +484,7 @@ def test_export_requests_echo_no_recipient_and_no_policy_file(
     server: tuple[str, Vault, Path], tmp_path: Path
 ) -> None:
     base, vault, _key = server
-    exporter, _ = vault.create_token(
-        "x", role="exporter", classes=["identity", "special", "narrative"], policies=["union"]
-    )
+    exporter = _exporter(vault, "x")
     auditor, _ = vault.create_token("a", role="auditor")
     canary = "Maria Nguyen +84 912"
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -578,9 +576,7 @@ def test_export_files_are_deleted_after_their_days(
     import os
 
     base, vault, _key = server
-    exporter, _ = vault.create_token(
-        "x", role="exporter", classes=["identity", "special", "narrative"], policies=["union"]
-    )
+    exporter = _exporter(vault, "x")
     body = {"policy": "union", "recipient": "ituc"}
     with httpx.Client(base_url=base, headers=_auth(exporter), timeout=30) as client:
         old = client.post("/exports", json=body).json()

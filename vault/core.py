@@ -690,21 +690,24 @@ class Vault:
         handed out. What a valid token was granted is kept in memory (grants never
         change), so a request costs no extra round trip to the database.
         """
-        view = self.known_token_view(token)
-        if view is not None:
-            return view
+        self._require("admin")
         token_hash = tokens.digest(token)
-        with self._read() as conn:
-            name, grant = tokens.authenticate(conn, token)
-        engine: Engine = self._engine.execution_options(
-            evault_on_begin=functools.partial(self._check_live, token_hash)
-        )
-        if len(self._token_views) >= _TOKEN_VIEWS:
-            self._token_views.clear()
-        self._token_views[token_hash] = (name, grant, self._keys.restricted(grant), engine)
-        view = self.known_token_view(token)
-        assert view is not None
-        return view
+        known = self._token_views.get(token_hash)
+        if known is None:
+            with self._read() as conn:
+                name, grant = tokens.authenticate(conn, token)
+            engine: Engine = self._engine.execution_options(
+                evault_on_begin=functools.partial(self._check_live, token_hash)
+            )
+            if len(self._token_views) >= _TOKEN_VIEWS:
+                self._token_views.clear()
+            known = self._token_views[token_hash] = (
+                name,
+                grant,
+                self._keys.restricted(grant),
+                engine,
+            )
+        return self._token_view(*known)
 
     def known_token_view(self, token: str) -> Vault | None:
         """:meth:`for_token` for a token this vault has already authenticated, without
@@ -715,12 +718,12 @@ class Vault:
             known = self._token_views.get(tokens.digest(token))
         except AuthenticationError:
             return None
-        if known is None:
-            return None
-        name, grant, keys, view_engine = known
+        return None if known is None else self._token_view(*known)
+
+    def _token_view(self, name: str, grant: Grant, keys: Keyring, engine: Engine) -> Vault:
         view = type(self).__new__(type(self))
         view.__dict__.update(self.__dict__)
-        view._engine = view_engine
+        view._engine = engine
         view._keys = keys
         view._codec = RecordCodec(keys, self._codec.kek_version, self._codec.min_version)
         view.custodian = f"token:{name}"

@@ -45,8 +45,13 @@ def check_live(conn: Connection, token_hash: bytes) -> None:
     Run inside the transaction of each operation a token's view performs, so that a
     revocation or expiry takes effect at once, even for a view already handed out.
     """
+    _live_row(conn, token_hash)
+
+
+def _live_row(conn: Connection, token_hash: bytes, *columns: Any) -> Any:
+    # The liveness columns and any others the caller needs, in one query.
     row = conn.execute(
-        select(ApiToken.token_hash, ApiToken.revoked_at, ApiToken.expires_at).where(
+        select(ApiToken.token_hash, ApiToken.revoked_at, ApiToken.expires_at, *columns).where(
             ApiToken.token_hash == token_hash
         )
     ).one_or_none()
@@ -56,6 +61,7 @@ def check_live(conn: Connection, token_hash: bytes) -> None:
         raise AuthenticationError(_REFUSED)
     if not crypto.constant_time_equal(row.token_hash, token_hash):
         raise AuthenticationError(_REFUSED)
+    return row
 
 
 def create(
@@ -110,11 +116,7 @@ def revoke(conn: Connection, name: str) -> None:
 
 def authenticate(conn: Connection, token: str) -> tuple[str, Grant]:
     """The token's name and grant, or AuthenticationError (one message for all causes)."""
-    token_hash = digest(token)
-    check_live(conn, token_hash)
-    row = conn.execute(
-        select(ApiToken.name, ApiToken.role, ApiToken.classes, ApiToken.policies).where(
-            ApiToken.token_hash == token_hash
-        )
-    ).one()
+    row = _live_row(
+        conn, digest(token), ApiToken.name, ApiToken.role, ApiToken.classes, ApiToken.policies
+    )
     return str(row.name), Grant.from_columns(row.role, row.classes, row.policies)
