@@ -55,7 +55,7 @@ from vault.records import (
 )
 from vault.redaction import SiteInfo
 from vault.schema import KeyClass, shown_id, validate_record
-from vault.sources import detect_format, read_records
+from vault.sources import open_records
 from vault.store import (
     DB_FILENAME,
     BlindIndexEntry,
@@ -71,6 +71,7 @@ from vault.store import (
     head_revision,
     latest_versions,
     migrate,
+    no_wait,
     schema_revision,
     sqlite_url,
     utcnow,
@@ -225,6 +226,12 @@ class Vault:
     def backend(self) -> str:
         """The database: ``sqlite`` or ``postgresql``."""
         return str(self._engine.dialect.name)
+
+    def no_wait(self) -> contextlib.AbstractContextManager[None]:
+        """Within this block a write that would have to wait for another process's
+        write fails at once with StorageError instead (SQLite): for callers that must
+        not block, such as an event loop, and will do the work elsewhere."""
+        return no_wait()
 
     # Lifecycle ---------------------------------------------------------------
 
@@ -1028,37 +1035,22 @@ class Vault:
         name: str | None = None,
         progress: ProgressCallback | None = None,
         files: str | os.PathLike[str] | None = None,
+        read_progress: ProgressCallback | None = None,
     ) -> ImportResult:
         """Import a JSONL, JSON-array or CSV file in one transaction (with the
-        evidence files it names from a folder or zip, if ``files`` is given)."""
-        if files is not None:
-            with evidence.AttachmentSource(files) as source_files:
-                return self._import_file(source, fmt, name, progress, source_files)
-        return self._import_file(source, fmt, name, progress, None)
+        evidence files it names from a folder or zip, if ``files`` is given).
 
-    def _import_file(
-        self,
-        source: str | os.PathLike[str] | IO[bytes],
-        fmt: str | None,
-        name: str | None,
-        progress: ProgressCallback | None,
-        files: evidence.AttachmentSource | None,
-    ) -> ImportResult:
-        if isinstance(source, (str, os.PathLike)):
-            label = name or os.fspath(source)
-            fmt = fmt or detect_format(label)
-            try:
-                stream = open(source, "rb")  # noqa: SIM115 - closed below
-            except OSError as exc:
-                raise NotFoundError(f"cannot read {label}: {exc.strerror}") from None
-            with stream, contextlib.closing(read_records(stream, label, fmt)) as rows:
-                return self.import_records(rows, progress=progress, files=files)
-        label = name or "<stdin>"
-        return self.import_records(
-            read_records(source, label, fmt or detect_format(label)),
-            progress=progress,
-            files=files,
-        )
+        ``source`` is a path (format from its suffix) or a binary stream (named
+        ``name``, JSON Lines unless ``fmt`` or the name's suffix says otherwise).
+        ``progress`` is called with the records of each stored batch,
+        ``read_progress`` with the bytes of each read.
+        """
+        with contextlib.ExitStack() as stack:
+            attached = stack.enter_context(evidence.AttachmentSource(files)) if files else None
+            rows = stack.enter_context(
+                open_records(source, fmt=fmt, name=name, read_progress=read_progress)
+            )
+            return self.import_records(rows, progress=progress, files=attached)
 
     def import_records(
         self,

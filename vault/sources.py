@@ -16,22 +16,24 @@ import contextlib
 import csv
 import io
 import json
-from collections.abc import Generator, Iterator
+import os
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 import ijson
 
 from vault.errors import InvalidInputError
 from vault.schema import FIELDS
 
-__all__ = ["FORMATS", "MAX_RECORD_BYTES", "detect_format", "read_records"]
+__all__ = ["FORMATS", "MAX_RECORD_BYTES", "STDIN", "detect_format", "open_records", "read_records"]
 
 FORMATS: Final = ("jsonl", "json", "csv")
 MAX_RECORD_BYTES: Final = 4 * 1024 * 1024
 _SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
+STDIN: Final = "<stdin>"
 
 
 def detect_format(name: str) -> str:
@@ -42,6 +44,61 @@ def detect_format(name: str) -> str:
             where=name,
         )
     return fmt
+
+
+@contextlib.contextmanager
+def open_records(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    fmt: str | None = None,
+    name: str | None = None,
+    read_progress: Callable[[int], None] | None = None,
+) -> Iterator[Iterator[tuple[str, Any]]]:
+    """``(where, raw_record)`` pairs from a file path or a binary stream.
+
+    A path's format comes from its suffix unless ``fmt`` says otherwise. A stream is
+    named ``name`` (default ``<stdin>``); a name without a suffix reads as JSON Lines.
+    ``read_progress`` is called with the number of bytes of each read. An unreadable
+    file is an :class:`InvalidInputError` (exit 5) naming it.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        label = name or os.fspath(source)
+        fmt = fmt or detect_format(label)
+        try:
+            stream: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read: {exc.strerror}", where=label) from None
+    else:
+        label = name or STDIN
+        fmt = fmt or (detect_format(label) if Path(label).suffix else "jsonl")
+        stream = contextlib.nullcontext(source)  # type: ignore[assignment]
+    with stream as opened:
+        reader = opened
+        if read_progress is not None:
+            reader = cast(IO[bytes], _Counting(opened, read_progress))
+        with contextlib.closing(read_records(reader, label, fmt)) as rows:
+            yield rows
+
+
+class _Counting:
+    """A binary stream that reports how many bytes each read returned."""
+
+    def __init__(self, stream: IO[bytes], report: Callable[[int], None]) -> None:
+        self._stream = stream
+        self._report = report
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._report(len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self._stream.readline(size)
+        self._report(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def read_records(stream: IO[bytes], name: str, fmt: str) -> Generator[tuple[str, Any]]:
