@@ -73,6 +73,7 @@ from vault.store import (
     migrate,
     no_wait,
     schema_revision,
+    single_writer,
     sqlite_url,
     utcnow,
     write_transaction,
@@ -226,6 +227,12 @@ class Vault:
     def backend(self) -> str:
         """The database: ``sqlite`` or ``postgresql``."""
         return str(self._engine.dialect.name)
+
+    @property
+    def single_writer(self) -> bool:
+        """Whether the database takes one writer at a time (SQLite): a server gains
+        nothing from more than one thread of vault work."""
+        return single_writer(self._engine)
 
     def no_wait(self) -> contextlib.AbstractContextManager[None]:
         """Within this block a write that would have to wait for another process's

@@ -76,6 +76,7 @@ __all__ = [
     "latest_versions",
     "migrate",
     "schema_revision",
+    "single_writer",
     "sqlite_url",
     "utcnow",
     "write_transaction",
@@ -434,6 +435,12 @@ def _sqlite_begin(conn: Any) -> None:
 # Other processes still wait in the busy handler.
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_LOCK = threading.Lock()
+
+
+def single_writer(engine: Engine) -> bool:
+    """Whether the database takes one writer at a time (SQLite): more threads of one
+    process would only take turns for its write lock."""
+    return bool(engine.dialect.name == "sqlite")
 
 
 def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
