@@ -31,8 +31,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         kdf = KdfParams(memory_kib=64 * 1024, time_cost=3, parallelism=4)
         v = Vault.create(Path(tmp) / "v", Passphrase("benchmark passphrase"), kdf=kdf)
-        key = v._keys.audit_key()
-        engine = v._engine
+        key = v._ctx.keys.audit_key()
+        engine = v._ctx.engine
         details = {"records": {"testimony": 1}, "policy_sha256": "0" * 64}
         refs = ["0123456789abcdef0123456789abcdef"]
 

@@ -30,6 +30,7 @@ from synthetic import write_jsonl
 from vault import KdfParams, Passphrase, Vault
 from vault.export import write_age_identity
 from vault.policy import find_policy
+from vault.sharing import ExportSource
 
 PASS = Passphrase("benchmark passphrase")
 
@@ -43,7 +44,9 @@ def _decrypt_only(folder: str, out: mp.Queue) -> None:  # type: ignore[type-arg]
         start = time.perf_counter()
         n = sum(
             1
-            for _ref, _subject, r in v._export_records(  # the export's own reader, no policy work
+            for _ref, _subject, r in ExportSource(
+                v._ctx
+            ).export_records(  # the export's own reader, no policy work
                 frozenset({"testimony"}),
                 classes=frozenset({"identity", "special", "narrative", "operational"}),
             )

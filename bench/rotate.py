@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import write_jsonl
 
 from vault import KdfParams, Passphrase, Vault
+from vault.sharing import ExportSource
 
 
 def main() -> None:
@@ -33,7 +34,9 @@ def main() -> None:
             start = time.perf_counter()
             n = sum(
                 1
-                for _ in v._export_records(  # the export's own reader, no policy work
+                for _ in ExportSource(
+                    v._ctx
+                ).export_records(  # the export's own reader, no policy work
                     frozenset({"site", "testimony"}),
                     classes=frozenset({"identity", "special", "narrative", "operational"}),
                 )

@@ -448,7 +448,7 @@ def test_a_read_never_waits_on_the_event_loop_for_another_writer(
     with httpx.Client(base_url=base, headers=_auth(token), timeout=30) as client:
         assert client.get("/records/T-0001").status_code == 200  # the token is known now
         # Another process (here: another connection) holds the write lock.
-        other = sqlite3.connect(str(vault._engine.url.database), isolation_level=None)
+        other = sqlite3.connect(str(vault._ctx.engine.url.database), isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         result: list[int] = []
         reader = threading.Thread(

@@ -43,7 +43,7 @@ def test_operations_leave_entries(logged: Backend) -> None:
         assert "update" in actions
         assert actions[-1] == "audit-read"  # reading the log is recorded too
         assert v.audit_verify().size == len(entries)
-        ref = v._codec.reference("F-0001")
+        ref = v._ctx.codec.reference("F-0001")
         assert [e.action for e in v.audit_entries(record_id="F-0001")] == ["update"]
         assert all(ref in e.refs for e in v.audit_entries(record_id="F-0001"))
 
@@ -115,7 +115,7 @@ def test_a_rewritten_log_is_caught_by_an_earlier_checkpoint(
         # a shorter, self-consistent log.
         from vault import audit as audit_mod
 
-        key = v._keys.audit_key()
+        key = v._ctx.keys.audit_key()
     _sql(logged, "DELETE FROM audit_log")
     _sql(logged, "DELETE FROM meta WHERE key = 'audit_head'")
     engine = create_engine(logged.db_url or sqlite_url(logged.folder))
@@ -200,7 +200,7 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         queued = threading.Event()
         first = threading.Event()
         commits: list[int] = []
-        group = v._audit_group
+        group = v._ctx.audit_group
         real = group._transaction
 
         def slow_first() -> Any:
@@ -210,7 +210,7 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
             return real()
 
         group._transaction = slow_first
-        event.listen(v._engine, "commit", lambda _c: commits.append(1))
+        event.listen(v._ctx.engine, "commit", lambda _c: commits.append(1))
         ids = [r["id"] for r in sample_records()][:8]
         with ThreadPoolExecutor(8) as pool:
             futures = [pool.submit(v.get, ids[0])]
@@ -226,7 +226,7 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         assert len(commits) == 2  # one for the first read, one for the seven queued
         v.audit_verify()
         reads = [e for e in v.audit_entries() if e.action == "read"]
-        assert sorted(e.refs[0] for e in reads) == sorted(v._codec.reference(i) for i in ids)
+        assert sorted(e.refs[0] for e in reads) == sorted(v._ctx.codec.reference(i) for i in ids)
 
         # A group that cannot be written fails every read in it, and returns nothing.
         def broken() -> Any:

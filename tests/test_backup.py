@@ -10,7 +10,7 @@ from exporting import new_identity
 from test_cli import FAST_INIT
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
-from vault import ConflictError, IntegrityError, UsageError
+from vault import ConflictError, IntegrityError, Passphrase, Vault
 from vault.backup import restore_backup, verify_backup
 from vault.cli import cli
 
@@ -78,4 +78,6 @@ def test_backup_cli(sqlite_backend: Backend, tmp_path: Path) -> None:
         cli, ["--vault", str(tmp_path / "new"), "restore", str(out), "--identity", str(key)]
     )
     assert r.exit_code == 7
-    assert UsageError
+    assert "already exists" in r.output  # refused before a byte of the vault is touched
+    with Vault.open(tmp_path / "new", Passphrase(PASSPHRASE)) as restored:
+        restored.audit_verify()

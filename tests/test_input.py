@@ -11,7 +11,7 @@ import pytest
 
 from conftest import Backend, sample_records
 from vault import ConflictError, InvalidInputError, Vault
-from vault.core import BATCH_SIZE
+from vault.ingest import BATCH_SIZE
 
 
 def _testimony(**changes: Any) -> dict[str, Any]:

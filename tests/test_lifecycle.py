@@ -76,7 +76,7 @@ def test_a_retired_version_cannot_come_back(backend: Backend) -> None:
             ).first()
         v.rotate_keys()
         v.retire_keys(2)
-        ref = v._codec.reference("T-0001")
+        ref = v._ctx.codec.reference("T-0001")
     with engine.begin() as conn:
         # Put a version-1 wrapped key back (a rollback by someone with the file).
         conn.execute(
@@ -85,7 +85,7 @@ def test_a_retired_version_cannot_come_back(backend: Backend) -> None:
         )
     engine.dispose()
     with backend.open() as v:
-        rid = next(s.id for s in list(v.list()) if v._codec.reference(s.id) == old.record_ref)
+        rid = next(s.id for s in list(v.list()) if v._ctx.codec.reference(s.id) == old.record_ref)
         with pytest.raises(IntegrityError):
             v.get(rid)
     assert ref
@@ -161,7 +161,7 @@ def test_erasure_destroys_the_worker_key_everywhere(backend: Backend) -> None:
                     "SELECT s.id, s.wrapped_key FROM subjects s JOIN records r ON r.subject_id = s.id "
                     "WHERE r.ref = :r"
                 ),
-                {"r": v._codec.reference("T-0001")},
+                {"r": v._ctx.codec.reference("T-0001")},
             ).one()
         assert v.find(employee_id="EMP-55001")
         assert v.erase_subject(employee_id="EMP-55001") == 1

@@ -37,7 +37,7 @@ def sample_vault(backend: Backend) -> Iterator[tuple[Backend, Engine]]:
 
 def _ref(backend: Backend, record_id: str) -> str:
     with backend.open() as v:
-        return v._codec.reference(record_id)
+        return v._ctx.codec.reference(record_id)
 
 
 def _get(engine: Engine, sql: str, **params: Any) -> Any:

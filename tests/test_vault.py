@@ -162,9 +162,9 @@ def test_testimonies_of_one_worker_share_one_subject_key(vault: Vault) -> None:
 
     from vault.store import Record
 
-    with vault._engine.connect() as conn:
+    with vault._ctx.engine.connect() as conn:
         subjects = dict(conn.execute(select(Record.ref, Record.subject_id)).all())
-    ref = vault._codec.reference
+    ref = vault._ctx.codec.reference
     assert subjects[ref("T-0001")] == subjects[ref("T-0001-b")]
     # Same employee id at another site is another worker.
     assert subjects[ref("T-0001")] != subjects[ref("T-0001-c")]
@@ -227,8 +227,8 @@ def test_open_without_a_vault(tmp_path: Any) -> None:
 
 
 def test_vault_and_its_parts_hide_keys_in_repr(loaded: Vault) -> None:
-    text = repr(loaded) + repr(loaded._keys) + repr(loaded._codec) + str(loaded._keys)
-    master = loaded._keys._roots["master"].expose()
+    text = repr(loaded) + repr(loaded._ctx.keys) + repr(loaded._ctx.codec) + str(loaded._ctx.keys)
+    master = loaded._ctx.keys._roots["master"].expose()
     assert master.hex() not in text
     assert PASSPHRASE not in text
-    assert "[secure]" in repr(loaded._keys)
+    assert "[secure]" in repr(loaded._ctx.keys)

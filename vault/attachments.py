@@ -30,19 +30,25 @@ import filetype
 from sqlalchemy import Connection, insert, select, update
 
 from vault import crypto
+from vault.context import Context
 from vault.crypto import SecretKey
 from vault.errors import IntegrityError, InvalidInputError, NotFoundError
-from vault.keys import Keyring
-from vault.schema import KeyClass
-from vault.store import AttachmentChunk, Base, bulk_insert, utcnow
+from vault.keys import KeyClass, Keyring
+from vault.schema import shown_id
+from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
 
 __all__ = [
     "AttachmentInfo",
     "AttachmentSource",
+    "attach",
+    "attachments_of",
+    "extract",
     "extract_to",
     "iter_plaintext",
     "list_for",
     "store",
+    "store_logged",
+    "verify_attachment",
 ]
 
 _ATTACHMENTS = Base.metadata.tables["attachments"]
@@ -304,4 +310,88 @@ def verify(conn: Connection, keys: Keyring, attachment_id: str) -> AttachmentInf
         hasher.hexdigest().encode(), info.sha256.encode()
     ):
         raise IntegrityError(f"attachment {attachment_id} does not match its intake hash")
+    return info
+
+
+# The service: role checks, transactions and the chain of custody ---------------------
+
+
+def attach(
+    ctx: Context,
+    record_id: str,
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    description: str | None,
+    name: str | None,
+) -> AttachmentInfo:
+    """Seal a file (a path, or a binary stream with ``name``) to a record, streamed, in
+    one transaction."""
+    ctx.require("admin", "custodian")
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            stream: IO[bytes] = path.open("rb")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
+        label = name or path.name
+    else:
+        stream, label = source, name or "upload"
+    ref = ctx.codec.reference(record_id)
+    with stream, ctx.write() as conn:
+        ctx.refresh_key_version(conn)
+        if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
+            raise NotFoundError(f"no record {shown_id(record_id)}")
+        return store_logged(ctx, conn, ref, record_id, stream, label, description)
+
+
+def store_logged(
+    ctx: Context,
+    conn: Connection,
+    ref: str,
+    record_id: str,
+    stream: IO[bytes],
+    name: str,
+    description: str | None,
+) -> AttachmentInfo:
+    """Seal one file into the caller's transaction and log its chain of custody: the
+    intake SHA-256, size, detected media type, custodian and time."""
+    info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
+    ctx.audit(
+        conn,
+        "attachment-added",
+        refs=[ref],
+        details={
+            "attachment": info.id,
+            "sha256": info.sha256,
+            "size": info.size,
+            "media_type": info.media_type,
+        },
+    )
+    return info
+
+
+def attachments_of(ctx: Context, record_id: str) -> list[AttachmentInfo]:
+    ctx.require("admin", "custodian")
+    ref = ctx.codec.reference(record_id)
+    with ctx.write() as conn:
+        ctx.audit(conn, "attachments-listed", refs=[ref])
+        return list_for(conn, ctx.keys, ref)
+
+
+def extract(ctx: Context, attachment_id: str, out: str | os.PathLike[str]) -> AttachmentInfo:
+    ctx.require("admin", "custodian")
+    with ctx.write() as conn:
+        ref, _info = info_of(conn, ctx.keys, attachment_id)
+        ctx.audit(conn, "attachment-extracted", refs=[ref], details={"attachment": attachment_id})
+    with ctx.read() as conn:
+        return extract_to(conn, ctx.keys, attachment_id, Path(out))
+
+
+def verify_attachment(ctx: Context, attachment_id: str) -> AttachmentInfo:
+    ctx.require("admin", "custodian", "auditor")
+    with ctx.read() as conn:
+        info = verify(conn, ctx.keys, attachment_id)
+    ctx.audit_now(
+        "attachment-verified", details={"attachment": attachment_id, "sha256": info.sha256}
+    )
     return info

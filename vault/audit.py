@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypedDict, cast
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
@@ -37,6 +37,8 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "AuditRecord",
     "AuditReport",
+    "Checkpoint",
+    "GroupCommit",
     "append",
     "checkpoint",
     "entries",
@@ -98,9 +100,9 @@ def _read_head(conn: Connection, key: SecretKey, *, lock: bool) -> tuple[int, by
     cached = conn.info.get(_HEAD_KEY)
     if lock and cached is not None and cached[0] is conn.get_transaction():
         return cached[1], cached[2]
-    # Appends are serialized on the head row (SQLite writers are already serial).
-    locked = lock and conn.dialect.name == "postgresql"
-    raw = conn.execute(_HEAD_SELECT_LOCKED if locked else _HEAD_SELECT).scalar_one_or_none()
+    # Appends are serialized on the head row (SQLite writers are already serial, and
+    # its dialect renders no FOR UPDATE).
+    raw = conn.execute(_HEAD_SELECT_LOCKED if lock else _HEAD_SELECT).scalar_one_or_none()
     if raw is None:
         return 0, _GENESIS
     try:
@@ -340,9 +342,21 @@ def verify(
     return AuditReport(seq, previous.hex(), expected[0] if expected else None)
 
 
+class Checkpoint(TypedDict):
+    """A signed statement of the audit log's size and head, to keep elsewhere."""
+
+    format: str
+    vault_id: str
+    size: int
+    head: str
+    created_at: str
+    signer: str
+    signature: str
+
+
 def checkpoint(
     conn: Connection, key: SecretKey, signing_key: SigningKey, vault_id: str
-) -> dict[str, Any]:
+) -> Checkpoint:
     """A signed statement of the log's current size and head."""
     size, head = _read_head(conn, key, lock=False)
     body = {
@@ -354,7 +368,8 @@ def checkpoint(
         "signer": crypto.public_key_fingerprint(signing_key.public_bytes()),
     }
     message = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return {**body, "signature": base64.b64encode(signing_key.sign(message)).decode()}
+    signature = base64.b64encode(signing_key.sign(message)).decode()
+    return cast(Checkpoint, {**body, "signature": signature})
 
 
 def _read_checkpoint(path: Path, public_key: bytes, vault_id: str | None) -> tuple[int, str]:

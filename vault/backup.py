@@ -19,11 +19,28 @@ from typing import Any
 
 import pyrage
 
+from vault.context import Context
 from vault.errors import ConflictError, IntegrityError, InvalidInputError, UsageError
 from vault.export import load_identities, parse_recipient
-from vault.store import DB_FILENAME
+from vault.sharing import list_recipients
+from vault.store import DB_FILENAME, sqlite_file
 
-__all__ = ["make_backup", "restore_backup", "verify_backup"]
+__all__ = ["backup", "make_backup", "restore_backup", "verify_backup"]
+
+
+def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
+    """An age-encrypted snapshot of an SQLite vault to a registered recipient's name or
+    an age key; returns its size."""
+    ctx.require("admin")
+    db_file = sqlite_file(ctx.engine)
+    if db_file is None:
+        raise UsageError("back up a PostgreSQL vault with pg_dump (see README)")
+    key = recipient
+    for row in list_recipients(ctx):
+        if row["name"] == recipient:
+            key = row["public_key"]
+    ctx.audit_now("backup", details={"recipient": recipient})
+    return make_backup(db_file, Path(out), key)
 
 
 def make_backup(db_file: Path, out: Path, recipient: str) -> int:

@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import secrets
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -65,7 +65,6 @@ __all__ = [
     "seal",
     "sha256",
     "sha256_hasher",
-    "sha256_hex",
     "stream_open_chunk",
     "stream_seal_chunk",
     "unwrap_key",
@@ -463,10 +462,3 @@ def public_key_fingerprint(public_key: bytes | str) -> str:
 def sha256(data: bytes) -> bytes:
     """SHA-256 digest (hashes of export lines, policies, manifests)."""
     return hashlib.sha256(data).digest()
-
-
-def sha256_hex(chunks: Iterable[bytes]) -> str:
-    h = hashlib.sha256()
-    for c in chunks:
-        h.update(c)
-    return h.hexdigest()

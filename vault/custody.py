@@ -22,12 +22,13 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final, TypedDict
 
 import shamir_mnemonic
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from vault import crypto
+from vault.context import Context
 from vault.crypto import KdfParams, Passphrase, SecretKey
 from vault.errors import (
     AuthenticationError,
@@ -37,23 +38,41 @@ from vault.errors import (
     PermissionDeniedError,
     UsageError,
 )
-from vault.keys import ROLES, Grant, Keyring, open_keyring, seal_keyring, seal_keyring_with_key
-from vault.schema import KeyClass
+from vault.keys import (
+    ROLES,
+    Grant,
+    KeyClass,
+    Keyring,
+    Role,
+    is_role,
+    open_keyring,
+    seal_keyring,
+    seal_keyring_with_key,
+)
+from vault.policy import Policy, find_policy
+from vault.schema import check_name, shown_id
 from vault.store import (
     Custodian,
     IdentityDecision,
     IdentityRequest,
     Meta,
+    Record,
     Session,
     as_utc,
     utcnow,
 )
 
 __all__ = [
+    "CustodianInfo",
+    "IdentityRequestInfo",
     "add_custodian",
     "approved_request",
+    "change_passphrase",
+    "custodians",
     "decide_identity",
-    "list_custodians",
+    "end_session",
+    "grant_for",
+    "identity_requests",
     "open_session",
     "recovery_restore",
     "recovery_split",
@@ -70,49 +89,90 @@ _RECOVERY: Final = "recovery"
 # Custodians ---------------------------------------------------------------------
 
 
+class CustodianInfo(TypedDict):
+    """A custodian as :func:`custodians` lists them (never their keys)."""
+
+    name: str
+    role: str
+    classes: list[str]
+    policies: list[str]
+    created_at: str
+
+
+def grant_for(role: str, classes: Iterable[str], policies: Iterable[Policy | str]) -> Grant:
+    """What a new custodian or token of ``role`` holds: custodians and exporters always
+    get the operational class, admins and auditors no class keys of their own, and
+    exporters their policies bound to the exact text (name and SHA-256)."""
+    if not is_role(role):
+        raise InvalidInputError(f"unknown role {role!r}; use {', '.join(ROLES)}")
+    checked: Role = role
+    wanted = set(classes)
+    if checked in ("custodian", "exporter"):
+        wanted.add("operational")
+    elif checked in ("admin", "auditor"):
+        wanted = set()
+    granted = set()
+    for p in policies:
+        policy = p if isinstance(p, Policy) else find_policy(p)
+        granted.add(f"{policy.name}:{policy.sha256}")
+    return Grant(checked, frozenset(wanted), frozenset(granted if checked == "exporter" else ()))
+
+
 def add_custodian(
-    conn: Connection,
-    keyring: Keyring,
+    ctx: Context,
     name: str,
-    grant: Grant,
     passphrase: Passphrase,
-    params: KdfParams,
+    *,
+    role: str,
+    classes: Iterable[str],
+    policies: Iterable[Policy | str],
+    kdf: KdfParams | None,
 ) -> None:
-    if grant.role not in ROLES:
-        raise InvalidInputError(f"unknown role {grant.role!r}; use {', '.join(ROLES)}")
+    ctx.require("admin")
+    grant = grant_for(role, classes, policies)
     for c in grant.classes:
         if c not in {k.value for k in KeyClass}:
             raise InvalidInputError(f"unknown field class {c!r}")
-    if conn.execute(select(Custodian.id).where(Custodian.name == name)).first():
-        raise ConflictError(f"a custodian named {name!r} exists already")
-    conn.execute(
-        insert(Custodian).values(
-            name=name,
-            role=grant.role,
-            classes=",".join(sorted(grant.classes)),
-            policies=",".join(sorted(grant.policies)),
-            kdf=json.dumps(params.to_dict()),
-            keyring=seal_keyring(keyring.restricted(grant), name, grant, passphrase, params),
-            created_at=utcnow(),
+    params = kdf or KdfParams()
+    with ctx.write() as conn:
+        check_name(name)
+        if conn.execute(select(Custodian.id).where(Custodian.name == name)).first():
+            raise ConflictError(f"a custodian named {name!r} exists already")
+        conn.execute(
+            insert(Custodian).values(
+                name=name,
+                role=grant.role,
+                classes=",".join(sorted(grant.classes)),
+                policies=",".join(sorted(grant.policies)),
+                kdf=json.dumps(params.to_dict()),
+                keyring=seal_keyring(ctx.keys.restricted(grant), name, grant, passphrase, params),
+                created_at=utcnow(),
+            )
         )
-    )
+        ctx.audit(conn, "custodian-added", details={"name": name, **grant.to_dict()})
 
 
-def remove_custodian(conn: Connection, name: str, remover: str) -> None:
-    if name == remover:
-        raise UsageError("a custodian cannot remove themselves")
-    rows = conn.execute(select(Custodian.name, Custodian.role)).all()
-    if name not in {r.name for r in rows}:
-        raise NotFoundError(f"no custodian {name!r}")
-    admins = [r.name for r in rows if r.role == "admin"]
-    if admins == [name]:
-        raise UsageError("the last admin cannot be removed")
-    conn.execute(delete(Session).where(Session.custodian == name))
-    conn.execute(delete(Custodian).where(Custodian.name == name))
+def remove_custodian(ctx: Context, name: str) -> None:
+    ctx.require("admin")
+    with ctx.write() as conn:
+        if name == ctx.actor:
+            raise UsageError("a custodian cannot remove themselves")
+        rows = conn.execute(select(Custodian.name, Custodian.role)).all()
+        if name not in {r.name for r in rows}:
+            raise NotFoundError(f"no custodian {name!r}")
+        admins = [r.name for r in rows if r.role == "admin"]
+        if admins == [name]:
+            raise UsageError("the last admin cannot be removed")
+        conn.execute(delete(Session).where(Session.custodian == name))
+        conn.execute(delete(Custodian).where(Custodian.name == name))
+        ctx.audit(conn, "custodian-removed", details={"name": name})
+    ctx.checkpoint_wal()
 
 
-def list_custodians(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(*Custodian.__table__.c).order_by(Custodian.name)).all()
+def custodians(ctx: Context) -> list[CustodianInfo]:
+    with ctx.write() as conn:
+        ctx.audit(conn, "custodians-listed")
+        rows = conn.execute(select(*Custodian.__table__.c).order_by(Custodian.name)).all()
     return [
         {
             "name": r.name,
@@ -125,27 +185,46 @@ def list_custodians(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
+def change_passphrase(ctx: Context, new: Passphrase, kdf: KdfParams | None) -> None:
+    """Rewrap this custodian's keyring under a new passphrase (fresh salt)."""
+    params = (kdf or KdfParams()).with_new_salt() if kdf is None else kdf
+    sealed = seal_keyring(ctx.keys, ctx.actor, ctx.grant, new, params)
+    with ctx.write() as conn:
+        conn.execute(
+            update(Custodian)
+            .where(Custodian.name == ctx.actor)
+            .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
+        )
+        # Sessions opened under the old passphrase end with it.
+        conn.execute(delete(Session).where(Session.custodian == ctx.actor))
+        ctx.audit(conn, "passphrase-changed")
+    ctx.checkpoint_wal()
+
+
 # Sessions -------------------------------------------------------------------------
 
 
-def start_session(
-    conn: Connection, keyring: Keyring, custodian: str, grant: Grant, ttl: dt.timedelta
-) -> tuple[str, dt.datetime]:
+def start_session(ctx: Context, ttl: dt.timedelta) -> tuple[str, dt.datetime]:
+    """A session token (for EVAULT_SESSION) and its expiry."""
+    if not dt.timedelta(seconds=1) <= ttl <= dt.timedelta(hours=12):
+        raise UsageError("a session lasts between 1 second and 12 hours")
     session_id = crypto.random_token(16)
     key = crypto.random_key()
     now = utcnow()
     expires = now + ttl
-    conn.execute(
-        insert(Session).values(
-            id=session_id,
-            custodian=custodian,
-            created_at=now,
-            expires_at=expires,
-            keyring=seal_keyring_with_key(
-                keyring, key, _session_label(session_id, custodian, expires), grant
-            ),
+    with ctx.write() as conn:
+        conn.execute(
+            insert(Session).values(
+                id=session_id,
+                custodian=ctx.actor,
+                created_at=now,
+                expires_at=expires,
+                keyring=seal_keyring_with_key(
+                    ctx.keys, key, _session_label(session_id, ctx.actor, expires), ctx.grant
+                ),
+            )
         )
-    )
+        ctx.audit(conn, "session-started", details={"expires_at": expires.isoformat()})
     token = TOKEN_PREFIX + session_id + "." + base64.urlsafe_b64encode(key.expose()).decode()
     return token, expires
 
@@ -192,93 +271,125 @@ def open_session(conn: Connection, vault_id: str, token: str) -> tuple[str, Keyr
     return row.custodian, keyring
 
 
-def end_session(conn: Connection, token: str) -> None:
+def end_session(ctx: Context, token: str) -> None:
+    """End a session: its sealed keys are deleted."""
     session_id, _key = _parse_token(token)
-    if conn.execute(delete(Session).where(Session.id == session_id)).rowcount == 0:
-        raise AuthenticationError("the session has ended or never existed")
+    with ctx.write() as conn:
+        if conn.execute(delete(Session).where(Session.id == session_id)).rowcount == 0:
+            raise AuthenticationError("the session has ended or never existed")
+        ctx.audit(conn, "session-ended")
 
 
 # Identity approvals ----------------------------------------------------------------
 
 
-def request_identity(
-    conn: Connection, keyring: Keyring, requester: str, ref: str, reason: str
-) -> str:
-    if len(reason.strip()) < 10:
-        raise InvalidInputError("state a reason of at least 10 characters")
-    request_id = crypto.random_token(8)
-    now = utcnow()
-    sealed = crypto.seal(
-        keyring.reference_key(),
-        reason.encode("utf-8"),
-        ("identity-request", keyring.vault_id, request_id),
-    )
-    conn.execute(
-        insert(IdentityRequest).values(
-            id=request_id,
-            requester=requester,
-            record_ref=ref,
-            reason=sealed,
-            created_at=now,
-            expires_at=now + REQUEST_TTL,
+class IdentityRequestInfo(TypedDict):
+    """An identity request with its reason and decisions."""
+
+    id: str
+    requester: str
+    record_ref: str
+    reason: str
+    created_at: str
+    expires_at: str
+    decisions: dict[str, str]
+
+
+def request_identity(ctx: Context, record_id: str, reason: str) -> str:
+    ctx.require("admin", "custodian")
+    if not ctx.keys.holds_class(KeyClass.IDENTITY):
+        raise PermissionDeniedError(f"custodian {ctx.actor!r} has no clearance for identity fields")
+    ref = ctx.codec.reference(record_id)
+    with ctx.write() as conn:
+        if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
+            raise NotFoundError(f"no record {shown_id(record_id)}")
+        if len(reason.strip()) < 10:
+            raise InvalidInputError("state a reason of at least 10 characters")
+        request_id = crypto.random_token(8)
+        now = utcnow()
+        sealed = crypto.seal(
+            ctx.keys.reference_key(),
+            reason.encode("utf-8"),
+            ("identity-request", ctx.vault_id, request_id),
         )
-    )
+        conn.execute(
+            insert(IdentityRequest).values(
+                id=request_id,
+                requester=ctx.actor,
+                record_ref=ref,
+                reason=sealed,
+                created_at=now,
+                expires_at=now + REQUEST_TTL,
+            )
+        )
+        ctx.audit(conn, "identity-requested", refs=[ref], details={"request": request_id})
     return request_id
 
 
-def requests(conn: Connection, keyring: Keyring) -> list[dict[str, Any]]:
-    out = []
-    for row in conn.execute(
-        select(*IdentityRequest.__table__.c).order_by(IdentityRequest.created_at)
-    ).all():
-        reason = crypto.open_sealed(
-            keyring.reference_key(),
-            row.reason,
-            ("identity-request", keyring.vault_id, row.id),
-            what="an identity request",
-        ).decode("utf-8")
-        decisions = conn.execute(
-            select(IdentityDecision.custodian, IdentityDecision.decision).where(
-                IdentityDecision.request_id == row.id
+def identity_requests(ctx: Context) -> list[IdentityRequestInfo]:
+    ctx.require("admin", "custodian")
+    out: list[IdentityRequestInfo] = []
+    with ctx.write() as conn:
+        ctx.audit(conn, "identity-requests-listed")
+        for row in conn.execute(
+            select(*IdentityRequest.__table__.c).order_by(IdentityRequest.created_at)
+        ).all():
+            reason = crypto.open_sealed(
+                ctx.keys.reference_key(),
+                row.reason,
+                ("identity-request", ctx.vault_id, row.id),
+                what="an identity request",
+            ).decode("utf-8")
+            decisions = conn.execute(
+                select(IdentityDecision.custodian, IdentityDecision.decision).where(
+                    IdentityDecision.request_id == row.id
+                )
+            ).all()
+            out.append(
+                {
+                    "id": row.id,
+                    "requester": row.requester,
+                    "record_ref": row.record_ref,
+                    "reason": reason,
+                    "created_at": as_utc(row.created_at).isoformat(),
+                    "expires_at": as_utc(row.expires_at).isoformat(),
+                    "decisions": {d.custodian: d.decision for d in decisions},
+                }
             )
-        ).all()
-        out.append(
-            {
-                "id": row.id,
-                "requester": row.requester,
-                "record_ref": row.record_ref,
-                "reason": reason,
-                "created_at": as_utc(row.created_at).isoformat(),
-                "expires_at": as_utc(row.expires_at).isoformat(),
-                "decisions": {d.custodian: d.decision for d in decisions},
-            }
-        )
     return out
 
 
-def decide_identity(conn: Connection, request_id: str, custodian: str, approve: bool) -> str:
-    row = conn.execute(
-        select(*IdentityRequest.__table__.c).where(IdentityRequest.id == request_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"no identity request {request_id}")
-    if row.requester == custodian:
-        raise PermissionDeniedError("a custodian cannot decide on their own request")
-    if as_utc(row.expires_at) <= utcnow():
-        raise PermissionDeniedError(f"identity request {request_id} has expired")
-    if conn.execute(
-        select(IdentityDecision.decision).where(
-            IdentityDecision.request_id == request_id, IdentityDecision.custodian == custodian
+def decide_identity(ctx: Context, request_id: str, *, approve: bool) -> None:
+    ctx.require("admin", "custodian")
+    custodian = ctx.actor
+    with ctx.write() as conn:
+        row = conn.execute(
+            select(*IdentityRequest.__table__.c).where(IdentityRequest.id == request_id)
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no identity request {request_id}")
+        if row.requester == custodian:
+            raise PermissionDeniedError("a custodian cannot decide on their own request")
+        if as_utc(row.expires_at) <= utcnow():
+            raise PermissionDeniedError(f"identity request {request_id} has expired")
+        if conn.execute(
+            select(IdentityDecision.decision).where(
+                IdentityDecision.request_id == request_id, IdentityDecision.custodian == custodian
+            )
+        ).first():
+            raise ConflictError(f"custodian {custodian!r} has already decided on {request_id}")
+        decision = "approve" if approve else "refuse"
+        conn.execute(
+            insert(IdentityDecision).values(
+                request_id=request_id, custodian=custodian, decision=decision, at=utcnow()
+            )
         )
-    ).first():
-        raise ConflictError(f"custodian {custodian!r} has already decided on {request_id}")
-    decision = "approve" if approve else "refuse"
-    conn.execute(
-        insert(IdentityDecision).values(
-            request_id=request_id, custodian=custodian, decision=decision, at=utcnow()
+        ctx.audit(
+            conn,
+            "identity-approved" if approve else "identity-refused",
+            refs=[str(row.record_ref)],
+            details={"request": request_id},
         )
-    )
-    return str(row.record_ref)
 
 
 def approved_request(conn: Connection, custodian: str, ref: str, approvals: int) -> str | None:
@@ -310,7 +421,10 @@ def approved_request(conn: Connection, custodian: str, ref: str, approvals: int)
 # Recovery ------------------------------------------------------------------------------
 
 
-def recovery_split(conn: Connection, keyring: Keyring, shares: int, threshold: int) -> list[str]:
+def recovery_split(ctx: Context, shares: int, threshold: int) -> list[str]:
+    """``shares`` SLIP-39 recovery shares, any ``threshold`` of which restore."""
+    ctx.require("admin")
+    keyring = ctx.keys
     if not keyring.is_master:
         raise PermissionDeniedError("only an admin can create recovery shares")
     if not 1 <= threshold <= shares <= 16 or (threshold == 1 and shares > 1):
@@ -320,8 +434,10 @@ def recovery_split(conn: Connection, keyring: Keyring, shares: int, threshold: i
     value = json.dumps(
         {"sealed": base64.b64encode(sealed).decode(), "shares": shares, "threshold": threshold}
     )
-    conn.execute(delete(Meta).where(Meta.key == _RECOVERY))
-    conn.execute(insert(Meta).values(key=_RECOVERY, value=value))
+    with ctx.write() as conn:
+        conn.execute(delete(Meta).where(Meta.key == _RECOVERY))
+        conn.execute(insert(Meta).values(key=_RECOVERY, value=value))
+        ctx.audit(conn, "recovery-split", details={"shares": shares, "threshold": threshold})
     groups = shamir_mnemonic.generate_mnemonics(
         1, [(threshold, shares)], secret.expose(), b"", extendable=False
     )

@@ -30,23 +30,43 @@ import base64
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from enum import StrEnum
+from typing import Any, Final, Literal, TypeGuard
 
 from vault import crypto
 from vault.crypto import KdfParams, Passphrase, SecretKey
 from vault.errors import AuthenticationError, IntegrityError, PermissionDeniedError
-from vault.schema import KeyClass
 
 __all__ = [
     "ROLES",
     "Grant",
+    "KeyClass",
     "Keyring",
+    "Role",
+    "is_role",
     "open_keyring",
     "seal_keyring",
     "seal_keyring_with_key",
 ]
 
-ROLES: Final = ("admin", "custodian", "exporter", "auditor")
+
+class KeyClass(StrEnum):
+    """The field classes that have keys of their own; a custodian may hold only some."""
+
+    IDENTITY = "identity"
+    SPECIAL = "special"
+    NARRATIVE = "narrative"
+    OPERATIONAL = "operational"
+
+
+Role = Literal["admin", "custodian", "exporter", "auditor"]
+ROLES: Final[tuple[Role, ...]] = ("admin", "custodian", "exporter", "auditor")
+
+
+def is_role(value: str) -> TypeGuard[Role]:
+    return value in ROLES
+
+
 _PURPOSES: Final = ("reference", "pseudonym", "audit", "signing-wrap")
 # What each role needs besides class roots.
 _ROLE_PURPOSES: Final = {
@@ -61,13 +81,16 @@ _ROLE_PURPOSES: Final = {
 class Grant:
     """A custodian's role, field-class clearances and (for exporters) policies."""
 
-    role: str
+    role: Role
     classes: frozenset[str] = field(default_factory=frozenset)
     policies: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def from_columns(cls, role: str, classes: str, policies: str) -> Grant:
-        """A grant as stored: comma-separated classes and policies."""
+        """A grant as stored: comma-separated classes and policies. A role this
+        version does not know can only have been written by someone else."""
+        if not is_role(role):
+            raise IntegrityError("integrity check failed for a stored role")
         return cls(
             role,
             frozenset(c for c in classes.split(",") if c),

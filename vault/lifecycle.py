@@ -18,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from vault.errors import UsageError
-from vault.keys import Keyring
-from vault.records import RecordCodec
+from vault.context import Context
+from vault.errors import NotFoundError, UsageError
+from vault.keys import KeyClass
+from vault.records import RecordCodec, normalize_employee_id, phone_key
 from vault.store import (
     Base,
     BlindIndexEntry,
@@ -33,10 +34,19 @@ from vault.store import (
     RecordVersion,
     Subject,
     latest_versions,
+    sealed_columns,
     utcnow,
 )
 
-__all__ = ["RotationReport", "erase_subjects", "retire", "rotate"]
+__all__ = [
+    "RetentionReport",
+    "RotationReport",
+    "erase_subject",
+    "retire",
+    "rotate",
+    "run_retention",
+    "set_retention",
+]
 
 BATCH: Final = 500
 _SEALED: Final = ("special", "narrative", "operational")
@@ -57,9 +67,6 @@ _UPDATE_SUBJECT = (
     .where(_SUBJECTS.c.id == bindparam("b_id"))
     .values(wrapped_key=bindparam("wrapped_key"), kek_version=bindparam("kek_version"))
 )
-
-Audit = Callable[..., None]
-Transaction = Callable[[], Any]
 
 
 @dataclass
@@ -86,9 +93,7 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
 
 
 def rotate(
-    write: Transaction,
-    keys: Keyring,
-    audit: Audit,
+    ctx: Context,
     *,
     reencrypt: bool = False,
     batch: int = BATCH,
@@ -99,6 +104,8 @@ def rotate(
     Resumable: if a rotation was interrupted, this carries it on instead of starting
     another (``rotation_target`` in meta).
     """
+    ctx.require("admin")
+    write, keys, audit = ctx.write, ctx.keys, ctx.audit
     with write() as conn:
         current = int(_meta(conn, "kek_version") or "1")
         target_text = _meta(conn, "rotation_target")
@@ -121,9 +128,9 @@ def rotate(
             ).all()
             params = []
             for row in rows:
-                columns = dict(row._mapping)
+                columns = sealed_columns(row)
                 columns.update(
-                    codec.rewrap(row._mapping, row.type, row.ref, row.version, reencrypt=reencrypt)
+                    codec.rewrap(columns, row.type, row.ref, row.version, reencrypt=reencrypt)
                 )
                 params.append(
                     {
@@ -144,11 +151,15 @@ def rotate(
             break
     while True:
         with write() as conn:
-            subjects = conn.execute(
-                select(Subject.id, Subject.wrapped_key)
-                .where(Subject.kek_version < target, Subject.wrapped_key.is_not(None))
-                .limit(batch)
-            ).all()
+            subjects: list[tuple[str, bytes]] = [
+                (sid, wrapped)
+                for sid, wrapped in conn.execute(
+                    select(Subject.id, Subject.wrapped_key)
+                    .where(Subject.kek_version < target, Subject.wrapped_key.is_not(None))
+                    .limit(batch)
+                )
+                if wrapped is not None
+            ]
             if subjects:
                 conn.execute(
                     _UPDATE_SUBJECT,
@@ -171,12 +182,14 @@ def rotate(
     with write() as conn:
         conn.execute(delete(Meta).where(Meta.key == "rotation_target"))
         audit(conn, "rotation-finished", details=report.to_dict())
+    ctx.codec = RecordCodec(keys, report.target, ctx.codec.min_version)
     return report
 
 
-def retire(write: Transaction, below: int, audit: Audit) -> None:
+def retire(ctx: Context, below: int) -> None:
     """Refuse KEK versions below ``below`` from now on; only once nothing uses them."""
-    with write() as conn:
+    ctx.require("admin")
+    with ctx.write() as conn:
         current = int(_meta(conn, "kek_version") or "1")
         if below > current:
             raise UsageError(f"cannot retire the current key version {current}")
@@ -193,10 +206,97 @@ def retire(write: Transaction, below: int, audit: Audit) -> None:
         if left:
             raise UsageError(f"{left} keys still use a version below {below}; rotate first")
         _set_meta(conn, "min_kek_version", str(below))
-        audit(conn, "keys-retired", details={"below": below})
+        ctx.audit(conn, "keys-retired", details={"below": below})
+    ctx.codec.min_version = below
 
 
-def subjects_for(
+def erase_subject(
+    ctx: Context,
+    *,
+    testimony_id: str | None,
+    employee_id: str | None,
+    phone: str | None,
+    region: str | None,
+) -> int:
+    """Destroy a worker's identity key(s), found by testimony id or blind index."""
+    ctx.require("admin")
+    codec = ctx.codec
+    index: list[tuple[str, bytes]] = []
+    if employee_id is not None:
+        index.append(
+            ("employee_id", codec.index_mac("employee_id", normalize_employee_id(employee_id)))
+        )
+    if phone is not None and (key := phone_key(phone, region)):
+        index.append(("phone", codec.index_mac("phone", key)))
+    refs = [codec.reference(testimony_id)] if testimony_id is not None else []
+    if not refs and not index:
+        raise UsageError("erase-subject needs --testimony, --employee-id or --phone")
+    with ctx.write() as conn:
+        subjects = _subjects_for(conn, codec, record_refs=refs, index=index)
+        if not subjects:
+            raise NotFoundError("no worker matches")
+        erased = _erase_subjects(ctx, conn, subjects)
+    ctx.checkpoint_wal()
+    return erased
+
+
+def set_retention(ctx: Context, days_after_remediation: int | None) -> None:
+    """Erase identities this many days after a citing finding is remediated."""
+    ctx.require("admin")
+    with ctx.write() as conn:
+        conn.execute(delete(Meta).where(Meta.key == "retention_days"))
+        if days_after_remediation is not None:
+            if days_after_remediation < 0:
+                raise UsageError("retention days cannot be negative")
+            conn.execute(
+                insert(Meta).values(key="retention_days", value=str(days_after_remediation))
+            )
+        ctx.audit(conn, "retention-set", details={"days": days_after_remediation})
+
+
+class RetentionReport(TypedDict):
+    """What a retention run found due and erased."""
+
+    days: int
+    due: int
+    erased: int
+    dry_run: bool
+
+
+def run_retention(ctx: Context, *, dry_run: bool) -> RetentionReport:
+    """Apply the retention setting: erase identities that are due."""
+    ctx.require("admin")
+    with ctx.read() as conn:
+        days = conn.execute(
+            select(Meta.value).where(Meta.key == "retention_days")
+        ).scalar_one_or_none()
+    if days is None:
+        raise UsageError("no retention is set ('evault retention set --days-after-remediation N')")
+    due = _retention_candidates(ctx, int(days))
+    refs = sorted({ctx.codec.reference(t) for t in due})
+    with ctx.write() as conn:
+        subjects = _subjects_for(conn, ctx.codec, record_refs=refs)
+        alive = set(
+            conn.execute(
+                select(Subject.id).where(
+                    Subject.id.in_(sorted(subjects)), Subject.wrapped_key.is_not(None)
+                )
+            ).scalars()
+        )
+        erased = 0
+        if not dry_run:
+            erased = _erase_subjects(ctx, conn, alive)
+        ctx.audit(
+            conn,
+            "retention-run",
+            details={"dry_run": dry_run, "due": len(alive), "erased": erased},
+        )
+    if erased:
+        ctx.checkpoint_wal()
+    return {"days": int(days), "due": len(alive), "erased": erased, "dry_run": dry_run}
+
+
+def _subjects_for(
     conn: Connection,
     codec: RecordCodec,
     *,
@@ -223,7 +323,7 @@ def subjects_for(
     return {s for s in found if s}
 
 
-def erase_subjects(conn: Connection, subject_ids: set[str], audit: Audit) -> int:
+def _erase_subjects(ctx: Context, conn: Connection, subject_ids: set[str]) -> int:
     """Destroy the subject keys and every blind-index entry of their records."""
     if not subject_ids:
         return 0
@@ -235,24 +335,27 @@ def erase_subjects(conn: Connection, subject_ids: set[str], audit: Audit) -> int
         .where(Subject.id.in_(ids), Subject.wrapped_key.is_not(None))
         .values(wrapped_key=None, erased_at=utcnow())
     ).rowcount
-    audit(conn, "subject-erased", refs=refs, details={"subjects": len(ids), "keys": erased})
+    ctx.audit(conn, "subject-erased", refs=refs, details={"subjects": len(ids), "keys": erased})
     return int(erased)
 
 
-def retention_candidates(
-    engine: Engine,
-    open_finding: Callable[[Any], dict[str, Any]],
-    days: int,
-    now: dt.datetime | None = None,
-) -> list[str]:
+def _retention_candidates(ctx: Context, days: int, now: dt.datetime | None = None) -> list[str]:
     """Ids of testimonies whose identity should go: cited as evidence by findings
     remediated (``remediation.updated``) more than ``days`` days ago."""
     cutoff = (now or utcnow()).date() - dt.timedelta(days=days)
     due: list[str] = []
     query = latest_versions().where(Record.type == "finding")
-    with engine.connect() as conn:
+    with ctx.read() as conn:
         for row in conn.execute(query):
-            finding = open_finding(row)
+            finding = ctx.codec.open(
+                sealed_columns(row),
+                "finding",
+                row.ref,
+                row.version,
+                None,
+                f"record ref {row.ref[:12]}",
+                classes=(KeyClass.OPERATIONAL,),
+            )
             if finding.get("status") != "remediated":
                 continue
             updated = (finding.get("remediation") or {}).get("updated")

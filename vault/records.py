@@ -26,11 +26,10 @@ import phonenumbers
 from vault import crypto
 from vault.crypto import Context, SecretKey
 from vault.errors import IntegrityError, PermissionDeniedError
-from vault.keys import Keyring
-from vault.schema import FIELDS, KeyClass, flatten, unflatten
+from vault.keys import KeyClass, Keyring
+from vault.schema import RECORD_SPECS, flatten, unflatten
 
 __all__ = [
-    "INDEX_KINDS",
     "RecordCodec",
     "SealedVersion",
     "normalize_email",
@@ -38,19 +37,9 @@ __all__ = [
     "phone_key",
 ]
 
-INDEX_KINDS: Final = ("employee_id", "phone", "email")
 _SEALED_CLASSES: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATIONAL)
 _SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
-
-# Which key class seals each field, per record type (derived once from the contract).
-_KEY_CLASS_NAME: Final[dict[str, dict[str, str]]] = {
-    rtype: {path: spec.key_class.value for path, spec in specs.items()}
-    for rtype, specs in FIELDS.items()
-}
-_KEY_CLASS: Final[dict[str, dict[str, KeyClass]]] = {
-    rtype: {path: spec.key_class for path, spec in specs.items()} for rtype, specs in FIELDS.items()
-}
 
 
 def normalize_employee_id(value: str) -> str:
@@ -225,12 +214,15 @@ class RecordCodec:
     ) -> SealedVersion:
         """Seal a validated record as version ``version`` of ``ref``."""
         # Plain strings in this loop: enum hashing costs more than the crypto here.
-        classes = _KEY_CLASS_NAME[rtype]
+        classes = RECORD_SPECS[rtype].key_class_names
         parts: dict[str, dict[str, Any]] = {}
         order: list[str] = []
         for path, value in flatten(record):
             order.append(path)
-            name = classes.get(path, "operational")
+            name = classes.get(path)
+            if name is None:
+                # Fail closed: a field the contract does not class is sealed nowhere.
+                raise ValueError("a field without a key class cannot be sealed")
             fields = parts.get(name)
             if fields is None:
                 fields = parts[name] = {}
@@ -363,11 +355,12 @@ class RecordCodec:
                 )
             )
         # A class whose blob was dropped from the row must not read as "field absent".
-        expected = {_KEY_CLASS[rtype].get(p, KeyClass.OPERATIONAL) for p in order}
+        class_of = RECORD_SPECS[rtype].key_class_names
+        expected = {class_of.get(p, "operational") for p in order}
         for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
-            if kc in expected and columns[f"{kc.value}_data"] is None:
+            if kc.value in expected and columns[f"{kc.value}_data"] is None:
                 raise IntegrityError(f"integrity check failed for {what}")
-        if KeyClass.IDENTITY in expected and identity is None:
+        if KeyClass.IDENTITY.value in expected and identity is None:
             raise IntegrityError(f"integrity check failed for {what}")
         return unflatten(order, values)
 

@@ -17,6 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,13 +27,17 @@ from typing import Any, Final
 import pycountry
 
 from vault.errors import InvalidInputError
+from vault.keys import KeyClass
 
 __all__ = [
+    "DATE_FIELDS",
     "FIELDS",
+    "RECORD_SPECS",
     "RECORD_TYPES",
     "FieldSpec",
-    "KeyClass",
+    "RecordType",
     "Sensitivity",
+    "check_name",
     "flatten",
     "key_class_of",
     "shown_id",
@@ -45,15 +50,6 @@ __all__ = [
 class Sensitivity(StrEnum):
     IDENTITY = "identity"
     QUASI = "quasi"
-    SPECIAL = "special"
-    NARRATIVE = "narrative"
-    OPERATIONAL = "operational"
-
-
-class KeyClass(StrEnum):
-    """The classes that have keys of their own; a custodian may hold only some."""
-
-    IDENTITY = "identity"
     SPECIAL = "special"
     NARRATIVE = "narrative"
     OPERATIONAL = "operational"
@@ -103,6 +99,17 @@ def shown_name(value: object) -> str:
     if isinstance(value, str) and _NAME_RE.fullmatch(value):
         return repr(value)
     return "(not a valid name)"
+
+
+def check_name(name: str) -> str:
+    """A custodian, token or recipient name, as the vault accepts it."""
+    if (
+        not name
+        or len(name) > 64
+        or not name.replace("-", "").replace("_", "").replace(".", "").isalnum()
+    ):
+        raise InvalidInputError("a custodian name uses letters, digits, '-', '_' and '.'")
+    return name
 
 
 def shown_id(value: object) -> str:
@@ -161,66 +168,105 @@ def _specs(*specs: FieldSpec) -> dict[str, FieldSpec]:
     return {s.path: s for s in specs}
 
 
-FIELDS: Final[dict[str, dict[str, FieldSpec]]] = {
-    "site": _specs(
-        FieldSpec("type", "enum", _O, True, RECORD_TYPES),
-        FieldSpec("id", "id", _O, True),
-        FieldSpec("name", "text", _Q, True),
-        FieldSpec("kind", "enum", _O, True, SITE_KINDS),
-        FieldSpec("country", "country", _O, True),
-        FieldSpec("region", "text", _Q),
-        FieldSpec("operator", "text", _O),
+@dataclass(frozen=True)
+class RecordType:
+    """One record type of the contract: its fields (with their classes), and the date
+    field it is filed under. Everything else about a type is derived from this."""
+
+    name: str
+    date_field: str | None
+    fields: dict[str, FieldSpec]
+
+    @functools.cached_property
+    def groups(self) -> frozenset[str]:
+        """Fields that hold other fields (``worker``): split into their leaves."""
+        return frozenset(p for p, spec in self.fields.items() if spec.kind == "group")
+
+    @functools.cached_property
+    def key_class_names(self) -> dict[str, str]:
+        """Which key class seals each field (plain strings: they are hashed per field)."""
+        return {p: spec.key_class.value for p, spec in self.fields.items()}
+
+
+RECORD_SPECS: Final[dict[str, RecordType]] = {
+    "site": RecordType(
+        "site",
+        None,
+        _specs(
+            FieldSpec("type", "enum", _O, True, RECORD_TYPES),
+            FieldSpec("id", "id", _O, True),
+            FieldSpec("name", "text", _Q, True),
+            FieldSpec("kind", "enum", _O, True, SITE_KINDS),
+            FieldSpec("country", "country", _O, True),
+            FieldSpec("region", "text", _Q),
+            FieldSpec("operator", "text", _O),
+        ),
     ),
-    "testimony": _specs(
-        FieldSpec("type", "enum", _O, True, RECORD_TYPES),
-        FieldSpec("id", "id", _O, True),
-        FieldSpec("site_id", "id", _Q, True),
-        FieldSpec("received_on", "date", _O, True),
-        FieldSpec("channel", "enum", _O, False, CHANNELS),
-        FieldSpec("language", "language", _O),
-        FieldSpec("worker", "group", _O),
-        FieldSpec("worker.name", "text", _I),
-        FieldSpec("worker.employee_id", "text", _I),
-        FieldSpec("worker.phone", "text", _I),
-        FieldSpec("worker.email", "text", _I),
-        FieldSpec("worker.address", "text", _I),
-        FieldSpec("worker.gender", "enum", _Q, False, GENDERS),
-        FieldSpec("worker.birth_year", "int", _Q),
-        FieldSpec("worker.nationality", "country", _Q),
-        FieldSpec("worker.migrant", "bool", _Q),
-        FieldSpec("worker.job_title", "text", _Q),
-        FieldSpec("worker.department", "text", _Q),
-        FieldSpec("worker.union_member", "bool", _S),
-        FieldSpec("worker.union_name", "text", _S),
-        FieldSpec("persons_mentioned", "persons", _I),
-        FieldSpec("allegations", "enums", _O, False, ALLEGATIONS),
-        FieldSpec("narrative", "longtext", _N),
-        FieldSpec("consent", "group", _O),
-        FieldSpec("consent.share_with", "enums", _O, False, AUDIENCES),
-        FieldSpec("consent.recorded_on", "date", _O),
-        FieldSpec("consent.withdrawn", "bool", _O),
-        FieldSpec("risk", "group", _O),
-        FieldSpec("risk.retaliation", "enum", _O, False, RISK_LEVELS),
+    "testimony": RecordType(
+        "testimony",
+        "received_on",
+        _specs(
+            FieldSpec("type", "enum", _O, True, RECORD_TYPES),
+            FieldSpec("id", "id", _O, True),
+            FieldSpec("site_id", "id", _Q, True),
+            FieldSpec("received_on", "date", _O, True),
+            FieldSpec("channel", "enum", _O, False, CHANNELS),
+            FieldSpec("language", "language", _O),
+            FieldSpec("worker", "group", _O),
+            FieldSpec("worker.name", "text", _I),
+            FieldSpec("worker.employee_id", "text", _I),
+            FieldSpec("worker.phone", "text", _I),
+            FieldSpec("worker.email", "text", _I),
+            FieldSpec("worker.address", "text", _I),
+            FieldSpec("worker.gender", "enum", _Q, False, GENDERS),
+            FieldSpec("worker.birth_year", "int", _Q),
+            FieldSpec("worker.nationality", "country", _Q),
+            FieldSpec("worker.migrant", "bool", _Q),
+            FieldSpec("worker.job_title", "text", _Q),
+            FieldSpec("worker.department", "text", _Q),
+            FieldSpec("worker.union_member", "bool", _S),
+            FieldSpec("worker.union_name", "text", _S),
+            FieldSpec("persons_mentioned", "persons", _I),
+            FieldSpec("allegations", "enums", _O, False, ALLEGATIONS),
+            FieldSpec("narrative", "longtext", _N),
+            FieldSpec("consent", "group", _O),
+            FieldSpec("consent.share_with", "enums", _O, False, AUDIENCES),
+            FieldSpec("consent.recorded_on", "date", _O),
+            FieldSpec("consent.withdrawn", "bool", _O),
+            FieldSpec("risk", "group", _O),
+            FieldSpec("risk.retaliation", "enum", _O, False, RISK_LEVELS),
+        ),
     ),
-    "finding": _specs(
-        FieldSpec("type", "enum", _O, True, RECORD_TYPES),
-        FieldSpec("id", "id", _O, True),
-        FieldSpec("site_id", "id", _Q, True),
-        FieldSpec("audit_date", "date", _O, True),
-        FieldSpec("monitor", "text", _O),
-        FieldSpec("category", "enum", _O, False, ALLEGATIONS),
-        FieldSpec("standard_refs", "texts", _O),
-        FieldSpec("severity", "enum", _O, True, SEVERITIES),
-        FieldSpec("summary", "longtext", _N),
-        FieldSpec("details", "longtext", _N),
-        FieldSpec("evidence", "ids", _O),
-        FieldSpec("status", "enum", _O, True, STATUSES),
-        FieldSpec("remediation", "group", _O),
-        FieldSpec("remediation.plan", "longtext", _N),
-        FieldSpec("remediation.due", "date", _O),
-        FieldSpec("remediation.updated", "date", _O),
+    "finding": RecordType(
+        "finding",
+        "audit_date",
+        _specs(
+            FieldSpec("type", "enum", _O, True, RECORD_TYPES),
+            FieldSpec("id", "id", _O, True),
+            FieldSpec("site_id", "id", _Q, True),
+            FieldSpec("audit_date", "date", _O, True),
+            FieldSpec("monitor", "text", _O),
+            FieldSpec("category", "enum", _O, False, ALLEGATIONS),
+            FieldSpec("standard_refs", "texts", _O),
+            FieldSpec("severity", "enum", _O, True, SEVERITIES),
+            FieldSpec("summary", "longtext", _N),
+            FieldSpec("details", "longtext", _N),
+            FieldSpec("evidence", "ids", _O),
+            FieldSpec("status", "enum", _O, True, STATUSES),
+            FieldSpec("remediation", "group", _O),
+            FieldSpec("remediation.plan", "longtext", _N),
+            FieldSpec("remediation.due", "date", _O),
+            FieldSpec("remediation.updated", "date", _O),
+        ),
     ),
 }
+FIELDS: Final[dict[str, dict[str, FieldSpec]]] = {
+    t: spec.fields for t, spec in RECORD_SPECS.items()
+}
+DATE_FIELDS: Final[dict[str, str]] = {
+    t: spec.date_field for t, spec in RECORD_SPECS.items() if spec.date_field is not None
+}
+
 
 _PERSON_KEYS: Final = ("name", "role")
 
@@ -388,8 +434,9 @@ def flatten(record: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
 
     An empty group yields the group's own path with ``{}`` so it reads back as it was.
     """
+    groups = RECORD_SPECS[record["type"]].groups
     for key, value in record.items():
-        if isinstance(value, dict) and key in ("worker", "consent", "risk", "remediation"):
+        if key in groups and isinstance(value, dict):
             if not value:
                 yield key, {}
             for sub, subvalue in value.items():

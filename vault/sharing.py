@@ -1,9 +1,11 @@
-"""Recipients and exports: the service layer between the vault and :mod:`vault.export`.
+"""Recipients and exports: the service between the vault and :mod:`vault.export`.
 
 Invariants: an export file appears under its name only if its record in the vault
 was written in the same step (the rename happens inside the transaction); a preview
 writes nothing. Pseudonym keys: per recipient, derived from the vault's pseudonym
-root and the recipient's key fingerprint; per export, random and forgotten.
+root and the recipient's key fingerprint; per export, random and forgotten. The
+export code reads the vault only through :class:`ExportSource`, which opens the
+classes it is asked for and nothing else.
 """
 
 from __future__ import annotations
@@ -11,72 +13,204 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, TypedDict
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
-from vault import crypto
-from vault.crypto import SigningKey
-from vault.errors import ConflictError, NotFoundError, StorageError
+from vault import attachments, crypto
+from vault.context import Context
+from vault.errors import ConflictError, NotFoundError, PermissionDeniedError
 from vault.export import (
     EXPORT_FORMAT,
     ExportResult,
     FileSpool,
-    RecordSource,
     parse_recipient,
     plan_records,
     write_archive,
 )
-from vault.keys import Keyring
+from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
-from vault.redaction import Redactor
+from vault.redaction import Redactor, SiteInfo
+from vault.schema import check_name
 from vault.schema import shown_name as _shown
 from vault.scrub import Scrubber
-from vault.store import ExportRecord, Recipient, as_utc, utcnow, write_transaction
+from vault.store import (
+    ExportRecord,
+    Recipient,
+    Record,
+    RecordVersion,
+    Subject,
+    as_utc,
+    record_counts,
+    sealed_columns,
+    utcnow,
+)
 
-__all__ = ["Preview", "add_recipient", "export", "list_exports", "list_recipients", "preview"]
+__all__ = [
+    "ExportInfo",
+    "ExportSource",
+    "Preview",
+    "RecipientInfo",
+    "add_recipient",
+    "export",
+    "list_exports",
+    "list_recipients",
+    "preview",
+    "release_export",
+    "remove_recipient",
+]
+
+_OTHER_VERSION = aliased(RecordVersion)
 
 
-class SigningSource(RecordSource, Protocol):
-    """A record source that can also sign (the vault)."""
+class RecipientInfo(TypedDict):
+    """A registered recipient."""
 
+    name: str
+    public_key: str
+    fingerprint: str
+    created_at: str
+
+
+class ExportInfo(TypedDict):
+    """A past export as the vault recorded it."""
+
+    export_id: str
+    created_at: str
     custodian: str
-
-    @property
-    def vault_id(self) -> str: ...
-
-    def signing_key(self) -> SigningKey: ...
-
-
-Auditor = Callable[..., None]
+    policy: str
+    policy_sha256: str
+    recipient: str
+    recipient_fingerprint: str
+    counts: dict[str, Any]
 
 
-def add_recipient(engine: Engine, name: str, public_key: str, audit: Auditor) -> str:
+class ExportSource:
+    """What an export may read of a vault, handed only to the export code."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def export_counts(self) -> dict[str, int]:
+        with self._ctx.read() as conn:
+            return record_counts(conn)
+
+    def export_sites(self) -> dict[str, SiteInfo]:
+        """Site reference -> id, country, region, for filters and generalization."""
+        out: dict[str, SiteInfo] = {}
+        for site_ref, _subject, record in self.export_records(
+            frozenset({"site"}), classes=frozenset({"operational"})
+        ):
+            assert record is not None
+            out[site_ref] = SiteInfo(record["id"], record["country"], record.get("region"))
+        return out
+
+    def export_records(
+        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+        """``(site_ref, subject, record)`` for the latest versions, by site then
+        insertion order, with the key classes asked for.
+
+        ``subject`` is the worker's subject id while their identity key exists, else
+        None. With ``identity`` asked for, such a testimony comes as None.
+        """
+        codec = self._ctx.codec
+        # The latest version through a correlated look-up on the primary key, so a
+        # query for one site costs that site's records, not the whole table.
+        newest = (
+            select(func.max(_OTHER_VERSION.version))
+            .where(_OTHER_VERSION.record_ref == Record.ref)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Record.ref,
+                Record.type,
+                Record.site_ref,
+                Record.subject_id,
+                Subject.wrapped_key,
+                *RecordVersion.__table__.c,
+            )
+            .select_from(Record)
+            .join(
+                RecordVersion,
+                (RecordVersion.record_ref == Record.ref) & (RecordVersion.version == newest),
+            )
+            .outerjoin(Subject, Subject.id == Record.subject_id)
+            .where(Record.type.in_(sorted(types)))
+            .order_by(Record.site_ref, Record.seq)
+        )
+        if site_ref is not None:
+            query = query.where(Record.site_ref == site_ref)
+        identity = "identity" in classes
+        wanted = tuple(KeyClass(c) for c in sorted(classes))
+        with self._ctx.read() as conn:
+            result = conn.execute(query.execution_options(yield_per=500))
+            with result:
+                for row in result:
+                    what = f"record ref {row.ref[:12]}"
+                    subject = None
+                    alive = row.subject_id if row.wrapped_key is not None else None
+                    if row.type == "testimony" and identity:
+                        if alive is None:
+                            yield row.site_ref, None, None
+                            continue
+                        subject = (
+                            row.subject_id,
+                            codec.open_subject_key(row.subject_id, row.wrapped_key),
+                        )
+                    record = codec.open(
+                        sealed_columns(row),
+                        row.type,
+                        row.ref,
+                        row.version,
+                        subject,
+                        what,
+                        classes=wanted,
+                    )
+                    yield row.site_ref, alive, record
+
+    def export_attachments(self, record_id: str) -> list[attachments.AttachmentInfo]:
+        ref = self._ctx.codec.reference(record_id)
+        with self._ctx.read() as conn:
+            return attachments.list_for(conn, self._ctx.keys, ref)
+
+    def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]:
+        with self._ctx.read() as conn:
+            yield from attachments.iter_plaintext(conn, self._ctx.keys, attachment_id)
+
+
+# Recipients -------------------------------------------------------------------------
+
+
+def add_recipient(ctx: Context, name: str, public_key: str) -> str:
+    """Register an export recipient by age public key; returns its fingerprint."""
+    ctx.require("admin")
+    check_name(name)
     parse_recipient(public_key)
     key = public_key.strip()
     fingerprint = crypto.public_key_fingerprint(key)
-    try:
-        with write_transaction(engine) as conn:
+    with ctx.write() as conn:
+        try:
             conn.execute(
                 insert(Recipient).values(
                     name=name, public_key=key, fingerprint=fingerprint, created_at=utcnow()
                 )
             )
-            audit(conn, "recipient-added", details={"name": name, "fingerprint": fingerprint})
-    except DBIntegrityError:
-        raise ConflictError(f"a recipient named {name!r} exists already") from None
-    except SQLAlchemyError as exc:
-        raise StorageError(f"database error: {type(exc).__name__}") from None
+        except DBIntegrityError:
+            raise ConflictError(f"a recipient named {name!r} exists already") from None
+        ctx.audit(conn, "recipient-added", details={"name": name, "fingerprint": fingerprint})
     return fingerprint
 
 
-def list_recipients(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+def list_recipients(ctx: Context) -> list[RecipientInfo]:
+    ctx.require("admin", "exporter")
+    with ctx.read() as conn:
         rows = conn.execute(select(*Recipient.__table__.c).order_by(Recipient.name)).all()
     return [
         {
@@ -89,21 +223,31 @@ def list_recipients(engine: Engine) -> list[dict[str, Any]]:
     ]
 
 
-def remove_recipient(engine: Engine, name: str, audit: Auditor) -> None:
-    with write_transaction(engine) as conn:
+def remove_recipient(ctx: Context, name: str) -> None:
+    ctx.require("admin")
+    with ctx.write() as conn:
         if conn.execute(delete(Recipient).where(Recipient.name == name)).rowcount == 0:
             raise NotFoundError(f"no recipient {_shown(name)}")
-        audit(conn, "recipient-removed", details={"name": name})
+        ctx.audit(conn, "recipient-removed", details={"name": name})
 
 
-def _recipient(engine: Engine, name: str) -> Any:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(*Recipient.__table__.c).where(Recipient.name == name)
-        ).one_or_none()
+def _recipient(conn: Connection, name: str) -> Any:
+    row = conn.execute(select(*Recipient.__table__.c).where(Recipient.name == name)).one_or_none()
     if row is None:
         raise NotFoundError(f"no recipient {_shown(name)} (add one with 'evault recipient add')")
     return row
+
+
+# Exports -----------------------------------------------------------------------------
+
+
+def _may_export(ctx: Context, policy: Policy) -> None:
+    ctx.require("admin", "exporter")
+    if ctx.role == "exporter" and f"{policy.name}:{policy.sha256}" not in ctx.grant.policies:
+        raise PermissionDeniedError(
+            f"custodian {ctx.actor!r} is not granted the policy {policy.name!r} "
+            "(with this exact text)"
+        )
 
 
 def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) -> Redactor:
@@ -117,34 +261,34 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
 
 
 def export(
-    source: SigningSource,
-    engine: Engine,
-    keys: Keyring,
-    policy: Policy,
-    recipient_name: str,
-    out: Path,
-    audit: Auditor,
+    ctx: Context, policy: Policy, recipient_name: str, out: str | os.PathLike[str]
 ) -> dict[str, Any]:
-    row = _recipient(engine, recipient_name)
+    """Write a signed, age-encrypted export; returns the manifest without per-line
+    hashes."""
+    _may_export(ctx, policy)
+    out = Path(out)
+    with ctx.read() as conn:
+        row = _recipient(conn, recipient_name)
     recipient = parse_recipient(row.public_key)
     # Recorded before anything is produced: no export exists without a trace.
-    with write_transaction(engine) as conn:
-        audit(
+    with ctx.write() as conn:
+        ctx.audit(
             conn,
             "export-started",
             details={"policy": policy.name, "policy_sha256": policy.sha256, "recipient": row.name},
         )
-    signing = source.signing_key()
-    redactor = _redactor(keys, policy, row.fingerprint)
+    signing = ctx.signing_key()
+    redactor = _redactor(ctx.keys, policy, row.fingerprint)
+    source = ExportSource(ctx)
     result = ExportResult()
     result.files = FileSpool(out.resolve().parent)
     now = utcnow().replace(microsecond=0)
     manifest: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "export_id": crypto.random_token(16),
-        "vault_id": source.vault_id,
+        "vault_id": ctx.vault_id,
         "created_at": now.isoformat(),
-        "custodian": source.custodian,
+        "custodian": ctx.actor,
         "policy": {"name": policy.name, "sha256": policy.sha256, "audience": policy.audience},
         "recipient": {
             "name": row.name,
@@ -181,12 +325,12 @@ def export(
     finally:
         result.files.close()
     try:
-        with write_transaction(engine) as conn:
+        with ctx.write() as conn:
             conn.execute(
                 insert(ExportRecord).values(
                     id=manifest["export_id"],
                     created_at=now,
-                    custodian=source.custodian,
+                    custodian=ctx.actor,
                     policy=policy.name,
                     policy_sha256=policy.sha256,
                     recipient=row.name,
@@ -194,7 +338,7 @@ def export(
                     counts=json.dumps(manifest["counts"]),
                 )
             )
-            audit(
+            ctx.audit(
                 conn,
                 "export",
                 details={
@@ -225,12 +369,13 @@ class Preview:
     result: ExportResult = field(default_factory=ExportResult)
 
 
-def preview(
-    source: RecordSource, keys: Keyring, policy: Policy, *, limit: int | None = None
-) -> Preview:
+def preview(ctx: Context, policy: Policy, *, limit: int | None = None) -> Preview:
+    """What an export under ``policy`` would contain; nothing is written."""
+    _may_export(ctx, policy)
+    ctx.audit_now("export-preview", details={"policy": policy.name, "policy_sha256": policy.sha256})
     result = ExportResult()
-    redactor = _redactor(keys, policy, None)
-    records = plan_records(source, policy, redactor, result)
+    redactor = _redactor(ctx.keys, policy, None)
+    records = plan_records(ExportSource(ctx), policy, redactor, result)
 
     def limited() -> Iterator[dict[str, Any]]:
         for n, record in enumerate(records):
@@ -244,8 +389,10 @@ def preview(
     return Preview(limited(), result)
 
 
-def list_exports(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
+def list_exports(ctx: Context) -> list[ExportInfo]:
+    """Past exports: id, time, custodian, policy and hash, recipient, counts."""
+    ctx.require("admin", "exporter", "auditor")
+    with ctx.read() as conn:
         rows = conn.execute(
             select(*ExportRecord.__table__.c).order_by(ExportRecord.created_at)
         ).all()
@@ -262,3 +409,13 @@ def list_exports(engine: Engine) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def release_export(ctx: Context, export_id: str) -> ExportInfo:
+    """Record that an export file is handed out (only to its maker or an admin)."""
+    ctx.require("admin", "exporter")
+    for row in list_exports(ctx):
+        if row["export_id"] == export_id and (ctx.role == "admin" or row["custodian"] == ctx.actor):
+            ctx.audit_now("export-released", details={"export_id": export_id})
+            return row
+    raise NotFoundError(f"no export {export_id} for {ctx.actor!r}")

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,12 +72,16 @@ __all__ = [
     "Subject",
     "as_utc",
     "bulk_insert",
+    "checkpoint_wal",
     "connect",
     "head_revision",
     "latest_versions",
     "migrate",
+    "record_counts",
     "schema_revision",
+    "sealed_columns",
     "single_writer",
+    "sqlite_file",
     "sqlite_url",
     "utcnow",
     "write_transaction",
@@ -328,6 +333,28 @@ def latest_versions(refs: list[str] | None = None) -> Any:
     )
 
 
+_SEALED_COLUMNS: Final = (
+    "identity_data",
+    "special_key",
+    "special_data",
+    "narrative_key",
+    "narrative_data",
+    "operational_key",
+    "operational_data",
+)
+
+
+def sealed_columns(row: Any) -> dict[str, Any]:
+    """The sealed columns of a version row, as the record codec opens them."""
+    return {name: getattr(row, name) for name in _SEALED_COLUMNS}
+
+
+def record_counts(conn: Connection) -> dict[str, int]:
+    """How many records of each type (visible metadata: no decryption)."""
+    rows = conn.execute(select(Record.type, func.count()).group_by(Record.type)).all()
+    return {str(rtype): int(n) for rtype, n in rows}
+
+
 def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert many rows of one shape with the driver's executemany.
 
@@ -435,6 +462,31 @@ def _sqlite_begin(conn: Any) -> None:
 # Other processes still wait in the busy handler.
 _SQLITE_WRITERS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
 _SQLITE_WRITERS_LOCK = threading.Lock()
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of an SQLite vault; None for a database server."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return Path(engine.url.database or "")
+
+
+def checkpoint_wal(engine: Engine) -> None:
+    """Fold the write-ahead log into the database file and empty it (SQLite), so
+    that deleted key bytes do not linger in the WAL. Another process reading the
+    vault can hold the checkpoint up: then this says so rather than pass silently."""
+    if engine.dialect.name != "sqlite":
+        return
+    for _attempt in range(50):
+        with engine.connect() as conn:
+            busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+        if busy is not None and busy[0] == 0:
+            return
+        time.sleep(0.1)
+    raise StorageError(
+        "done, but another process is reading the vault, so the old key bytes may "
+        "remain in the write-ahead log until it closes; run the command again then"
+    )
 
 
 def single_writer(engine: Engine) -> bool:

@@ -11,18 +11,60 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Any, Final
+import functools
+from collections.abc import Iterable
+from typing import Any, Final, TypedDict
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from vault import crypto
+from vault.context import Context
+from vault.custody import grant_for
 from vault.errors import AuthenticationError, ConflictError, NotFoundError
-from vault.keys import Grant
+from vault.keys import Grant, Keyring
+from vault.policy import Policy
+from vault.schema import check_name
 from vault.store import ApiToken, as_utc, utcnow
 
-__all__ = ["PREFIX", "authenticate", "check_live", "create", "digest", "list_tokens", "revoke"]
+__all__ = [
+    "PREFIX",
+    "NewToken",
+    "TokenInfo",
+    "TokenViews",
+    "authenticate",
+    "check_live",
+    "create",
+    "digest",
+    "list_tokens",
+    "revoke",
+]
 
 PREFIX: Final = "evt1_"
+_TOKEN_VIEWS: Final = 1024  # grants of valid tokens kept in memory (see TokenViews)
+
+
+class NewToken(TypedDict):
+    """A token's row as created (the token itself is returned once, beside it)."""
+
+    id: str
+    name: str
+    role: str
+    classes: str
+    policies: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+class TokenInfo(TypedDict):
+    """A token as :func:`list_tokens` shows it: never the token or its hash."""
+
+    name: str
+    role: str
+    classes: list[str]
+    policies: list[str]
+    created_at: str
+    expires_at: str | None
+    revoked: bool
 
 
 _REFUSED: Final = "invalid, expired or revoked token"
@@ -65,29 +107,42 @@ def _live_row(conn: Connection, token_hash: bytes, *columns: Any) -> Any:
 
 
 def create(
-    conn: Connection, name: str, grant: Grant, expires: dt.timedelta | None
-) -> tuple[str, dict[str, Any]]:
-    if conn.execute(select(ApiToken.id).where(ApiToken.name == name)).first():
-        raise ConflictError(f"a token named {name!r} exists already")
+    ctx: Context,
+    name: str,
+    *,
+    role: str,
+    classes: Iterable[str],
+    policies: Iterable[Policy | str],
+    expires: dt.timedelta | None,
+) -> tuple[str, NewToken]:
+    """A bearer token for the HTTP API; returned once, stored only as a hash."""
+    ctx.require("admin")
+    grant = grant_for(role, classes, policies)
     token = PREFIX + base64.urlsafe_b64encode(crypto.random_key().expose()).decode().rstrip("=")
-    now = utcnow()
-    row = {
-        "id": crypto.random_token(8),
-        "name": name,
-        "role": grant.role,
-        "classes": ",".join(sorted(grant.classes)),
-        "policies": ",".join(sorted(grant.policies)),
-        "token_hash": _digest(token),
-        "created_at": now,
-        "expires_at": now + expires if expires else None,
-    }
-    conn.execute(insert(ApiToken).values(**row))
-    return token, {k: v for k, v in row.items() if k != "token_hash"}
+    with ctx.write() as conn:
+        check_name(name)
+        if conn.execute(select(ApiToken.id).where(ApiToken.name == name)).first():
+            raise ConflictError(f"a token named {name!r} exists already")
+        now = utcnow()
+        row: NewToken = {
+            "id": crypto.random_token(8),
+            "name": name,
+            "role": grant.role,
+            "classes": ",".join(sorted(grant.classes)),
+            "policies": ",".join(sorted(grant.policies)),
+            "created_at": now,
+            "expires_at": now + expires if expires else None,
+        }
+        conn.execute(insert(ApiToken).values(**row, token_hash=_digest(token)))
+        ctx.audit(conn, "token-created", details={"name": name, **grant.to_dict()})
+    return token, row
 
 
-def list_tokens(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(select(*ApiToken.__table__.c).order_by(ApiToken.name)).all()
-    out = []
+def list_tokens(ctx: Context) -> list[TokenInfo]:
+    ctx.require("admin")
+    with ctx.read() as conn:
+        rows = conn.execute(select(*ApiToken.__table__.c).order_by(ApiToken.name)).all()
+    out: list[TokenInfo] = []
     for r in rows:
         expires = as_utc(r.expires_at) if r.expires_at else None
         out.append(
@@ -104,14 +159,17 @@ def list_tokens(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
-def revoke(conn: Connection, name: str) -> None:
-    done = conn.execute(
-        update(ApiToken)
-        .where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    ).rowcount
-    if not done:
-        raise NotFoundError(f"no live token named {name!r}")
+def revoke(ctx: Context, name: str) -> None:
+    ctx.require("admin")
+    with ctx.write() as conn:
+        done = conn.execute(
+            update(ApiToken)
+            .where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ).rowcount
+        if not done:
+            raise NotFoundError(f"no live token named {name!r}")
+        ctx.audit(conn, "token-revoked", details={"name": name})
 
 
 def authenticate(conn: Connection, token: str) -> tuple[str, Grant]:
@@ -120,3 +178,63 @@ def authenticate(conn: Connection, token: str) -> tuple[str, Grant]:
         conn, digest(token), ApiToken.name, ApiToken.role, ApiToken.classes, ApiToken.policies
     )
     return str(row.name), Grant.from_columns(row.role, row.classes, row.policies)
+
+
+class TokenViews:
+    """Contexts restricted to tokens' grants, made from an admin's context.
+
+    Every transaction a view opens first checks, inside that transaction, that the
+    token is still live, so a revocation or expiry ends even a view already handed
+    out. What a valid token was granted is kept in memory (grants never change), so a
+    request costs no extra round trip; a token found dead is forgotten, and from then
+    on is authenticated (and throttled) afresh, like any unknown token.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        # Token hash -> (name, grant, restricted keyring, checking engine).
+        self._known: dict[bytes, tuple[str, Grant, Keyring, Engine]] = {}
+
+    def view(self, token: str) -> Context:
+        self._ctx.require("admin")
+        token_hash = digest(token)
+        known = self._known.get(token_hash)
+        if known is None:
+            with self._ctx.read() as conn:
+                name, grant = authenticate(conn, token)
+            engine: Engine = self._ctx.engine.execution_options(
+                evault_on_begin=functools.partial(self._check_live, token_hash)
+            )
+            if len(self._known) >= _TOKEN_VIEWS:
+                self._known.clear()
+            known = self._known[token_hash] = (
+                name,
+                grant,
+                self._ctx.keys.restricted(grant),
+                engine,
+            )
+        return self._derive(*known)
+
+    def known_view(self, token: str) -> Context | None:
+        """A view for a token already authenticated, without touching the database."""
+        self._ctx.require("admin")
+        try:
+            known = self._known.get(digest(token))
+        except AuthenticationError:
+            return None
+        return None if known is None else self._derive(*known)
+
+    def check(self, token: str) -> None:
+        token_hash = digest(token)
+        with self._ctx.read() as conn:
+            self._check_live(token_hash, conn)
+
+    def _derive(self, name: str, grant: Grant, keys: Keyring, engine: Engine) -> Context:
+        return self._ctx.derive(engine, keys, f"token:{name}", grant)
+
+    def _check_live(self, token_hash: bytes, conn: Connection) -> None:
+        try:
+            check_live(conn, token_hash)
+        except AuthenticationError:
+            self._known.pop(token_hash, None)
+            raise

@@ -1,0 +1,54 @@
+"""The audit log as admins and auditors use it: read it, verify it, checkpoint it.
+
+The chain itself (appending, verifying, signing a head) is :mod:`vault.audit`; this
+module adds the role checks and records each use of the log in the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from sqlalchemy import select
+
+from vault import audit
+from vault.context import Context
+from vault.store import Meta
+
+__all__ = ["checkpoint", "entries", "verify"]
+
+
+def entries(
+    ctx: Context, *, since: dt.datetime | None, record_id: str | None
+) -> list[audit.AuditRecord]:
+    ctx.require("admin", "auditor")
+    ref = ctx.codec.reference(record_id) if record_id else None
+    ctx.audit_now("audit-read")
+    with ctx.read() as conn:
+        return list(audit.entries(conn, since=since, ref=ref))
+
+
+def verify(ctx: Context, against: str | os.PathLike[str] | None) -> audit.AuditReport:
+    ctx.require("admin", "auditor")
+    with ctx.read() as conn:
+        public = bytes.fromhex(
+            conn.execute(select(Meta.value).where(Meta.key == "signing_public_key")).scalar_one()
+        )
+        report = audit.verify(
+            conn,
+            ctx.keys.audit_key(),
+            checkpoint_file=Path(against) if against is not None else None,
+            public_key=public,
+            vault_id=ctx.vault_id,
+        )
+    ctx.audit_now("audit-verified", details={"size": report.size})
+    return report
+
+
+def checkpoint(ctx: Context) -> audit.Checkpoint:
+    ctx.require("admin", "auditor")
+    ctx.audit_now("audit-checkpoint")
+    signing = ctx.signing_key()
+    with ctx.read() as conn:
+        return audit.checkpoint(conn, ctx.keys.audit_key(), signing, ctx.vault_id)

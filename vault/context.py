@@ -1,0 +1,224 @@
+"""What every service works with: one :class:`Context` per unlocked vault (or view).
+
+A context holds the engine, the keyring, the record codec, the acting custodian (or
+``token:NAME``) with their grant, and the audit log. Services take a context and
+follow one transaction convention:
+
+* ``ctx.write()`` is one write transaction: committed on success, rolled back on any
+  error, every driver error turned into :class:`~vault.errors.StorageError`;
+* ``ctx.read()`` is a read-only connection with the same error handling;
+* an operation's audit entry is appended in its own write transaction
+  (``ctx.audit(conn, ...)``), so a write that cannot be logged does not happen;
+  reads log before they return (``ctx.audit_now``, or ``ctx.audit_group`` for
+  concurrent reads that share one commit).
+
+Role checks (``ctx.require``) are the first line; the keys a context holds are the
+second: a custodian without a class's key cannot open it, whatever the role says.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from vault import audit, crypto
+from vault.crypto import SecretKey, SigningKey
+from vault.errors import PermissionDeniedError, StorageError
+from vault.keys import Grant, Keyring, Role
+from vault.records import RecordCodec
+from vault.store import Meta, Subject, checkpoint_wal, write_transaction
+
+__all__ = ["Context", "ProgressCallback", "SiteCache", "Transaction"]
+
+ProgressCallback = Callable[[int], None]
+_SITE_CACHE = 100_000  # sites are few; this only bounds a hostile import
+
+
+class Transaction:
+    """One database transaction that turns driver errors into StorageError."""
+
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self._engine = engine
+        self._write = write
+        self._cm: Any = None
+
+    def __enter__(self) -> Connection:
+        try:
+            self._cm = write_transaction(self._engine) if self._write else self._engine.connect()
+            conn: Connection = self._cm.__enter__()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {type(exc).__name__}") from None
+        return conn
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._cm.__exit__(exc_type, exc, tb)
+        except SQLAlchemyError as err:
+            raise StorageError(f"database error: {type(err).__name__}") from None
+        if isinstance(exc, SQLAlchemyError):
+            raise StorageError(f"database error: {type(exc).__name__}") from None
+
+
+class SiteCache:
+    """Keyed references and countries of sites, which every record refers to.
+
+    Shared by a vault and the token views made from it; bounded, so a hostile
+    import of many sites costs look-ups, not memory.
+    """
+
+    def __init__(self) -> None:
+        self.refs: dict[str, str] = {}
+        self.country: dict[str, str | None] = {}
+
+    def remember_ref(self, site_id: str, ref: str) -> None:
+        if len(self.refs) < _SITE_CACHE:
+            self.refs[site_id] = ref
+
+    def remember_country(self, site_ref: str, country: str | None) -> bool:
+        """Keep a site's country; False when the cache is full (nothing kept)."""
+        if len(self.country) >= _SITE_CACHE and site_ref not in self.country:
+            return False
+        self.country[site_ref] = country
+        return True
+
+
+class Context:
+    """The shared state of one unlocked vault, or of a view restricted to a token."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        keys: Keyring,
+        actor: str,
+        grant: Grant,
+        *,
+        kek_version: int,
+        min_kek_version: int,
+        identity_approvals: int,
+    ) -> None:
+        self.engine = engine
+        self.keys = keys
+        self.codec = RecordCodec(keys, kek_version, min_kek_version)
+        self.actor = actor
+        self.grant = grant
+        self.identity_approvals = identity_approvals
+        self.sites = SiteCache()
+        # Audit entries of reads from concurrent threads, committed together.
+        self.audit_group = audit.GroupCommit(self.write)
+
+    def __repr__(self) -> str:
+        return f"Context(vault_id={self.vault_id!r}, actor={self.actor!r})"
+
+    @property
+    def vault_id(self) -> str:
+        return self.keys.vault_id
+
+    @property
+    def role(self) -> Role:
+        return self.grant.role
+
+    def derive(self, engine: Engine, keys: Keyring, actor: str, grant: Grant) -> Context:
+        """A context for a view of this vault with other keys (a token's): it shares
+        the site cache and the group commit of reads."""
+        view = Context.__new__(Context)
+        view.__dict__.update(self.__dict__)
+        view.engine = engine
+        view.keys = keys
+        view.codec = RecordCodec(keys, self.codec.kek_version, self.codec.min_version)
+        view.actor = actor
+        view.grant = grant
+        return view
+
+    # Transactions ------------------------------------------------------------------
+
+    def write(self) -> Transaction:
+        return Transaction(self.engine)
+
+    def read(self) -> Transaction:
+        return Transaction(self.engine, write=False)
+
+    def checkpoint_wal(self) -> None:
+        """Let no deleted key bytes linger in a write-ahead log (see store)."""
+        checkpoint_wal(self.engine)
+
+    def refresh_key_version(self, conn: Connection) -> None:
+        """A rotation may have happened since this vault was opened: new data must be
+        wrapped under the version that is current now, never a retired one."""
+        versions = dict(
+            conn.execute(
+                select(Meta.key, Meta.value).where(Meta.key.in_(("kek_version", "min_kek_version")))
+            ).all()
+        )
+        current = int(versions.get("kek_version", "1"))
+        minimum = int(versions.get("min_kek_version", "1"))
+        if (current, minimum) != (self.codec.kek_version, self.codec.min_version):
+            self.codec = RecordCodec(self.keys, current, minimum)
+
+    # Permissions and audit -----------------------------------------------------------
+
+    def require(self, *roles: Role) -> None:
+        # An admin is one who holds the master key: a row that merely says "admin"
+        # (written by someone with database access) is not enough.
+        if self.role == "admin" and not self.keys.is_master:
+            raise PermissionDeniedError(
+                f"custodian {self.actor!r} is recorded as admin but holds no master key"
+            )
+        if self.role not in roles:
+            raise PermissionDeniedError(
+                f"custodian {self.actor!r} ({self.role}) may not do this; "
+                f"it needs the role {' or '.join(roles)}"
+            )
+
+    def audit(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        refs: Sequence[str] = (),
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """An entry in the caller's transaction: it commits with the operation or not
+        at all."""
+        audit.append(conn, self.keys.audit_key(), self.actor, action, refs=refs, details=details)
+
+    def audit_now(
+        self, action: str, *, refs: Sequence[str] = (), details: dict[str, Any] | None = None
+    ) -> None:
+        """An entry in a transaction of its own, written before any data is returned."""
+        with self.write() as conn:
+            self.audit(conn, action, refs=refs, details=details)
+
+    def audit_read(
+        self, action: str, *, refs: Sequence[str] = (), details: dict[str, Any] | None = None
+    ) -> None:
+        """An entry committed before a read returns; concurrent reads share a commit."""
+        self.audit_group.append(
+            self.keys.audit_key(), self.actor, action, refs=refs, details=details
+        )
+
+    # Keys held in the database ---------------------------------------------------------
+
+    def signing_key(self) -> SigningKey:
+        """The vault's Ed25519 key (exports, checkpoints), opened with this keyring."""
+        with self.read() as conn:
+            sealed = conn.execute(select(Meta.value).where(Meta.key == "signing_key")).scalar_one()
+        seed = crypto.open_sealed(
+            self.keys.signing_wrap_key(),
+            base64.b64decode(sealed),
+            ("signing-key", self.vault_id),
+            what="the vault's signing key",
+        )
+        return SigningKey.from_seed(seed)
+
+    def subject_key(self, conn: Connection, subject_id: str) -> tuple[str, SecretKey] | None:
+        """A worker's identity key, or None once it was erased."""
+        wrapped = conn.execute(
+            select(Subject.wrapped_key).where(Subject.id == subject_id)
+        ).scalar_one_or_none()
+        if wrapped is None:
+            return None
+        return subject_id, self.codec.open_subject_key(subject_id, wrapped)

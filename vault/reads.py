@@ -1,0 +1,260 @@
+"""Reading records: one record (any version), its versions, summaries, look-ups, counts.
+
+Invariants:
+
+* Only the field classes the context's keys open are returned. Identity fields need
+  ``identity=True``, an approved request (unless the vault requires none) and the
+  identity key; that access is audited in the same transaction as the approval
+  check.
+* Every read is in the audit log before anything is returned (fail closed).
+* Summaries (``list``, ``find``) open only the operational class: no identity,
+  narrative or special value is in them.
+* A record read back must carry the id it was asked for; a sealed blob moved to
+  another record fails here even if it opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection, select
+
+from vault import custody
+from vault.context import Context
+from vault.errors import IntegrityError, NotFoundError, PermissionDeniedError, UsageError
+from vault.keys import KeyClass
+from vault.records import normalize_email, normalize_employee_id, phone_key
+from vault.schema import DATE_FIELDS, shown_id
+from vault.store import (
+    BlindIndexEntry,
+    Record,
+    RecordVersion,
+    as_utc,
+    latest_versions,
+    record_counts,
+    sealed_columns,
+)
+
+__all__ = [
+    "RecordSummary",
+    "VersionInfo",
+    "find",
+    "get",
+    "list_records",
+    "stats",
+    "summary_of",
+    "versions",
+]
+
+_MAX_VERSION: Final = 2**31 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSummary:
+    """What ``list`` and ``find`` return: no identity, narrative or special values."""
+
+    id: str
+    type: str
+    version: int
+    site_id: str | None
+    date: str | None
+    updated_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "version": self.version,
+            "site_id": self.site_id,
+            "date": self.date,
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    """One stored version of a record and when it was written."""
+
+    version: int
+    created_at: dt.datetime
+
+
+def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) -> dict[str, Any]:
+    ctx.require("admin", "custodian")
+    ref = ctx.codec.reference(record_id)
+    what = f"record {shown_id(record_id)}"
+    if identity:
+        # Approval, subject key and audit entry in one write transaction.
+        with ctx.write() as conn:
+            row, ver = _load(conn, ref, record_id, version)
+            if not ctx.keys.holds_class(KeyClass.IDENTITY):
+                raise PermissionDeniedError(
+                    f"custodian {ctx.actor!r} has no clearance for identity fields"
+                )
+            request = custody.approved_request(conn, ctx.actor, ref, ctx.identity_approvals)
+            subject = ctx.subject_key(conn, row.subject_id) if row.subject_id else None
+            ctx.audit(
+                conn,
+                "identity-access",
+                refs=[ref],
+                details={"request": request, "version": ver.version},
+            )
+            ctx.audit(conn, "read", refs=[ref], details={"version": ver.version})
+        classes = [kc for kc in KeyClass if ctx.keys.holds_class(kc)]
+    else:
+        with ctx.read() as conn:
+            row, ver = _load(conn, ref, record_id, version)
+        subject = None
+        classes = [
+            kc for kc in KeyClass if kc is not KeyClass.IDENTITY and ctx.keys.holds_class(kc)
+        ]
+    record = ctx.codec.open(
+        sealed_columns(ver), row.type, ref, ver.version, subject, what, classes=classes
+    )
+    if not identity:
+        # Committed before the record is returned; concurrent reads share a commit.
+        ctx.audit_read("read", refs=[ref], details={"version": ver.version})
+    if record.get("id") != record_id:
+        raise IntegrityError(f"integrity check failed for {what}")
+    return record
+
+
+def _load(conn: Connection, ref: str, record_id: str, version: int | None) -> tuple[Any, Any]:
+    if version is not None and not 1 <= version <= _MAX_VERSION:
+        raise NotFoundError(f"record {shown_id(record_id)} has no version {version}")
+    row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no record {shown_id(record_id)}")
+    query = select(*RecordVersion.__table__.c).where(RecordVersion.record_ref == ref)
+    if version is None:
+        query = query.order_by(RecordVersion.version.desc()).limit(1)
+    else:
+        query = query.where(RecordVersion.version == version)
+    ver = conn.execute(query).one_or_none()
+    if ver is None:
+        raise NotFoundError(f"record {shown_id(record_id)} has no version {version}")
+    return row, ver
+
+
+def versions(ctx: Context, record_id: str) -> list[VersionInfo]:
+    ctx.require("admin", "custodian")
+    ref = ctx.codec.reference(record_id)
+    with ctx.write() as conn:
+        ctx.audit(conn, "versions", refs=[ref])
+        rows = conn.execute(
+            select(RecordVersion.version, RecordVersion.created_at)
+            .where(RecordVersion.record_ref == ref)
+            .order_by(RecordVersion.version)
+        ).all()
+    if not rows:
+        raise NotFoundError(f"no record {shown_id(record_id)}")
+    return [VersionInfo(v, as_utc(c)) for v, c in rows]
+
+
+def list_records(
+    ctx: Context, *, record_type: str | None, site: str | None
+) -> Iterator[RecordSummary]:
+    ctx.require("admin", "custodian")
+    ctx.audit_now("list", details={"type": record_type, "site_filter": site is not None})
+    query = latest_versions().order_by(Record.seq)
+    if record_type is not None:
+        query = query.where(Record.type == record_type)
+    if site is not None:
+        query = query.where(Record.site_ref == ctx.codec.reference(site))
+    yield from _summaries(ctx, query)
+
+
+def _summaries(ctx: Context, query: Any) -> Iterator[RecordSummary]:
+    with ctx.read() as conn:
+        result = conn.execute(query.execution_options(yield_per=500))
+        # Closed explicitly: a server-side cursor must not outlive an error.
+        with result:
+            for ver in result:
+                ref, rtype = ver.ref, ver.type
+                what = f"record ref {ref[:12]}"
+                _order, fields = ctx.codec.open_operational(
+                    sealed_columns(ver), rtype, ref, ver.version, what
+                )
+                rid = fields.get("id")
+                if not isinstance(rid, str) or ctx.codec.reference(rid) != ref:
+                    raise IntegrityError(f"integrity check failed for {what}")
+                date_field = DATE_FIELDS.get(rtype)
+                yield RecordSummary(
+                    id=rid,
+                    type=rtype,
+                    version=ver.version,
+                    site_id=fields.get("site_id") if rtype != "site" else rid,
+                    date=fields.get(date_field) if date_field else None,
+                    updated_at=as_utc(ver.created_at),
+                )
+
+
+def _latest(refs: list[str]) -> Any:
+    return latest_versions(refs).order_by(Record.seq)
+
+
+def summary_of(ctx: Context, record_id: str) -> RecordSummary:
+    ref = ctx.codec.reference(record_id)
+    for summary in _summaries(ctx, _latest([ref])):
+        return summary
+    raise NotFoundError(f"no record {shown_id(record_id)}")
+
+
+def find(
+    ctx: Context,
+    *,
+    employee_id: str | None,
+    phone: str | None,
+    email: str | None,
+    site: str | None,
+    region: str | None,
+) -> list[RecordSummary]:
+    ctx.require("admin", "custodian")
+    sets: list[set[str]] = []
+    with ctx.read() as conn:
+        if employee_id is not None:
+            sets.append(_lookup(ctx, conn, "employee_id", {normalize_employee_id(employee_id)}))
+        if phone is not None:
+            key = phone_key(phone, region)
+            sets.append(_lookup(ctx, conn, "phone", {key} if key else set()))
+        if email is not None:
+            sets.append(_lookup(ctx, conn, "email", {normalize_email(email)}))
+        if site is not None:
+            sets.append(
+                set(
+                    conn.execute(
+                        select(Record.ref).where(Record.site_ref == ctx.codec.reference(site))
+                    ).scalars()
+                )
+            )
+    if not sets:
+        raise UsageError("find needs --employee-id, --phone, --email or --site")
+    criteria = (("employee_id", employee_id), ("phone", phone), ("email", email), ("site", site))
+    ctx.audit_now("find", details={"by": [k for k, v in criteria if v is not None]})
+    refs = set.intersection(*sets)
+    if not refs:
+        return []
+    return list(_summaries(ctx, _latest(sorted(refs))))
+
+
+def _lookup(ctx: Context, conn: Connection, kind: str, values: set[str]) -> set[str]:
+    macs = [ctx.codec.index_mac(kind, v) for v in values]
+    if not macs:
+        return set()
+    return set(
+        conn.execute(
+            select(BlindIndexEntry.record_ref).where(
+                BlindIndexEntry.kind == kind, BlindIndexEntry.mac.in_(macs)
+            )
+        ).scalars()
+    )
+
+
+def stats(ctx: Context) -> dict[str, int]:
+    """Record counts by type (visible metadata, no decryption)."""
+    ctx.require("admin", "custodian", "exporter", "auditor")
+    with ctx.read() as conn:
+        return record_counts(conn)
