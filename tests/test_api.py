@@ -383,7 +383,7 @@ def test_an_unexpected_error_is_a_json_500_that_names_no_value(
 
 
 def test_the_failure_throttle_forgets_old_clients_and_stays_bounded() -> None:
-    from vault import api
+    from vault.api import auth as api
 
     throttle = api._Throttle(3)
     for i in range(api._THROTTLE_CLIENTS + 500):

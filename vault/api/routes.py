@@ -1,0 +1,243 @@
+"""The endpoints.
+
+Invariants:
+
+* Each route acts on the vault only through its caller (:class:`_Caller`), so on
+  the view its token was granted, and declares every error it may answer.
+* The route functions' names, docstrings and models make up the published OpenAPI
+  document (``openapi.json``): their names are its operation ids, and the order they
+  are added in is its order.
+* A body of up to :data:`MAX_BODY` (an import, an evidence file) is read only after
+  the token has been checked again, and is held in memory only: no plaintext copy
+  is written anywhere.
+* An export is looked up by policy name, in the server's policy folders and then
+  among the shipped ones, never as a path a client chooses; export files are
+  deleted a set number of days after they were made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, JSONResponse
+
+from vault.api.auth import Auth
+from vault.api.errors import _AUTHED
+from vault.api.limits import MAX_BODY
+from vault.api.schemas import (
+    AttachmentReceipt,
+    AuditVerified,
+    ExportCreated,
+    ExportRequest,
+    FindRequest,
+    Health,
+    ImportResult,
+    RecordSummary,
+)
+from vault.core import Vault
+from vault.errors import NotFoundError, PermissionDeniedError, VaultError
+from vault.export import EXPORT_FORMAT
+from vault.policy import find_policy
+
+__all__: list[str] = []
+
+
+def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a body the handler reads itself (not parsed by FastAPI)."""
+    return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
+
+
+def _sweep(exports: Path, keep_days: float) -> None:
+    """Delete export files older than ``keep_days`` (they wait only to be fetched)."""
+    cutoff = time.time() - keep_days * 86400
+    for path in exports.glob("*.age"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def _add_routes(
+    app: FastAPI, exports: Path, policy_dirs: tuple[Path, ...], keep_days: float
+) -> None:
+    """Every endpoint, in the order of the OpenAPI document."""
+
+    @app.get("/health")
+    async def health() -> Health:
+        """Liveness; needs no token."""
+        return Health(status="ok")
+
+    @app.post("/records", status_code=201, responses=_AUTHED)
+    async def add_record(
+        record: Annotated[dict[str, Any], Body(description="One record (see README).")],
+        c: Auth,
+    ) -> RecordSummary:
+        """Add one record (roles admin, custodian)."""
+        summary = await c.run(lambda v: v.add(record, where="request body"))
+        return RecordSummary(**summary.to_dict())
+
+    @app.post(
+        "/records/import",
+        status_code=201,
+        responses=_AUTHED,
+        max_body_size=MAX_BODY,
+        openapi_extra=_raw_body("application/x-ndjson", {"type": "string"}),
+    )
+    async def import_records(request: Request, c: Auth) -> ImportResult:
+        """Import JSON Lines, all or nothing (roles admin, custodian)."""
+        await c.ensure_live()  # before up to 16 MiB are read
+        body = await request.body()
+        result = await c.run(
+            lambda v: v.import_file(io.BytesIO(body), name="request body", fmt="jsonl")
+        )
+        return ImportResult(imported=result.count, by_type=result.by_type)
+
+    @app.get("/records", responses=_AUTHED)
+    async def list_records(
+        c: Auth, type: str | None = None, site: str | None = None
+    ) -> list[RecordSummary]:
+        """Newest versions, newest first (roles admin, custodian)."""
+        rows = await c.run(lambda v: [s.to_dict() for s in v.list(type=type, site=site)])
+        return [RecordSummary(**r) for r in rows]
+
+    @app.get(
+        "/records/{record_id}",
+        response_class=JSONResponse,
+        responses={
+            200: {
+                "description": "The record, as imported (see README).",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            **_AUTHED,
+        },
+    )
+    async def get_record(
+        record_id: str,
+        c: Auth,
+        version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    ) -> JSONResponse:
+        """A record: only the field classes the token's keys open (audited)."""
+        # Records are JSON already: no model to validate them against twice.
+        return JSONResponse(await c.run(lambda v: v.get(record_id, version=version), brief=True))
+
+    @app.post("/find", responses=_AUTHED)
+    async def find(query: FindRequest, c: Auth) -> list[RecordSummary]:
+        """Records by blind-indexed value (identifiers need the identity class).
+
+        A POST with a JSON body, so that identifiers never appear in a URL (and so
+        in no proxy or access log).
+        """
+        rows = await c.run(
+            lambda v: [
+                s.to_dict()
+                for s in v.find(
+                    employee_id=query.employee_id,
+                    phone=query.phone,
+                    email=query.email,
+                    site=query.site,
+                    region=query.country,
+                )
+            ]
+        )
+        return [RecordSummary(**r) for r in rows]
+
+    @app.post(
+        "/records/{record_id}/attachments",
+        status_code=201,
+        responses=_AUTHED,
+        max_body_size=MAX_BODY,
+        openapi_extra=_raw_body("application/octet-stream", {"type": "string", "format": "binary"}),
+    )
+    async def attach(
+        record_id: str,
+        request: Request,
+        c: Auth,
+        name: Annotated[str, Query(max_length=255)] = "upload",
+        description: Annotated[str | None, Query(max_length=1000)] = None,
+    ) -> AttachmentReceipt:
+        """Seal an evidence file to a record (roles admin, custodian).
+
+        The body is read as it arrives, up to the size limit, and held in memory
+        only: no plaintext copy of the file is written anywhere, and the vault's
+        write lock is not held while a slow client sends.
+        """
+        await c.ensure_live()  # before up to 16 MiB are read
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+        info = await c.run(
+            lambda v: v.attach(
+                record_id, io.BytesIO(bytes(body)), name=name, description=description
+            )
+        )
+        return AttachmentReceipt(
+            id=info.id, media_type=info.media_type, size=info.size, sha256=info.sha256
+        )
+
+    @app.post("/exports", status_code=201, responses=_AUTHED)
+    async def create_export(body: ExportRequest, c: Auth) -> ExportCreated:
+        """Export under a policy to a registered recipient (roles admin, exporter)."""
+
+        def run(v: Vault) -> dict[str, Any]:
+            if v.role not in ("admin", "exporter"):  # before a policy is even looked up
+                raise PermissionDeniedError(f"{v.custodian!r} ({v.role}) may not export")
+            try:
+                policy = find_policy(body.policy, policy_dirs)
+            except VaultError:
+                # Neither a file's path nor its parse errors are a client's business.
+                raise NotFoundError(f"no usable policy {body.policy!r} on this server") from None
+            _sweep(exports, keep_days)
+            out = exports / f"export-{time.time_ns()}.age"
+            manifest = v.export(policy, body.recipient, out)
+            out.rename(exports / f"{manifest['export_id']}.age")
+            return manifest
+
+        manifest = await c.run(run)
+        return ExportCreated(
+            format=EXPORT_FORMAT,
+            export_id=manifest["export_id"],
+            counts=manifest["counts"],
+            download=f"/exports/{manifest['export_id']}",
+        )
+
+    @app.get(
+        "/exports/{export_id}",
+        response_class=FileResponse,
+        responses={
+            200: {
+                "description": "The age-encrypted export.",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            **_AUTHED,
+        },
+    )
+    async def download_export(
+        export_id: Annotated[str, PathParam(pattern="^[0-9a-f]{32}$")], c: Auth
+    ) -> FileResponse:
+        """An export file, for the token that made it or an admin (audited)."""
+
+        def run(v: Vault) -> Path:
+            _sweep(exports, keep_days)
+            path = exports / f"{export_id}.age"
+            if not path.is_file():
+                raise NotFoundError(f"export {export_id} is not on this server")
+            v.release_export(export_id)
+            return path
+
+        path = await c.run(run)
+        return FileResponse(
+            path, media_type="application/octet-stream", filename=f"{export_id}.age"
+        )
+
+    @app.get("/audit/verify", responses=_AUTHED)
+    async def audit_verify(c: Auth) -> AuditVerified:
+        """Recompute the audit chain (roles admin, auditor)."""
+        report = await c.run(lambda v: v.audit_verify())
+        return AuditVerified(valid=True, **report.to_dict())
