@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
+from vault import InvalidInputError
 from vault.cli import cli
 from vault.store import sqlite_url
 
@@ -255,6 +257,35 @@ def test_import_csv_through_cli(runner: CliRunner, cli_vault: list[str], tmp_pat
     path.write_text("type,id,name,kind,country\nsite,SITE-CSV,Mine X,mine,CD\n", encoding="utf-8")
     result = runner.invoke(cli, [*cli_vault, "import", str(path), "--json"])
     assert json.loads(result.output) == {"imported": 1, "by_type": {"site": 1}}
+
+
+def test_library_and_cli_import_alike(
+    runner: CliRunner, sqlite_backend: Backend, pass_file: Path, tmp_path: Path
+) -> None:
+    """The CLI imports through Vault.import_file: same format rule, result and errors."""
+    body = SAMPLES.read_bytes()
+    base = [*sqlite_backend.cli_args(), "--passphrase-file", str(pass_file)]
+    assert runner.invoke(cli, [*base, "init", *FAST_INIT]).exit_code == 0
+    # Standard input without --format reads as JSON Lines in both.
+    result = runner.invoke(cli, [*base, "import", "-", "--json"], input=body)
+    assert result.exit_code == 0, result.output
+    library = Backend("sqlite", tmp_path / "library", None)
+    with library.create() as v:
+        imported = v.import_file(io.BytesIO(body))
+        stored = {r.id: v.get(r.id, identity=True) for r in v.list()}
+    assert json.loads(result.output) == {"imported": imported.count, "by_type": imported.by_type}
+    with sqlite_backend.open() as v:
+        assert {r.id: v.get(r.id, identity=True) for r in v.list()} == stored
+    assert len(stored) == len(sample_records())
+    # An unreadable file is invalid input (exit 5) in both, with the same message.
+    missing = tmp_path / "missing.jsonl"
+    result = runner.invoke(cli, [*base, "import", str(missing)])
+    with library.open() as v, pytest.raises(InvalidInputError) as caught:
+        v.import_file(missing)
+    assert caught.value.exit_code == 5
+    assert "cannot read" in str(caught.value)
+    assert result.exit_code == 5
+    assert result.output.strip() == f"evault: error: {caught.value}"
 
 
 def test_real_subprocess_run_and_no_traceback(tmp_path: Path, pass_file: Path) -> None:

@@ -8,6 +8,9 @@ number (JSON array) for error messages. A malformed file raises
 CSV columns use dotted names (``worker.name``). A cell left empty means the field is
 absent. List fields take a JSON array (``["wages","harassment"]``) or values
 separated by ``;``; ``persons_mentioned`` takes a JSON array of objects.
+
+:func:`read_one` reads one whole JSON document (a record to add or update) with the
+same error rules; it reads the document whole rather than streaming it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ import ijson
 from vault.errors import InvalidInputError
 from vault.schema import FIELDS
 
-__all__ = ["FORMATS", "MAX_RECORD_BYTES", "STDIN", "detect_format", "open_records", "read_records"]
+__all__ = [
+    "FORMATS",
+    "MAX_RECORD_BYTES",
+    "STDIN",
+    "detect_format",
+    "open_records",
+    "read_one",
+    "read_records",
+]
 
 FORMATS: Final = ("jsonl", "json", "csv")
 MAX_RECORD_BYTES: Final = 4 * 1024 * 1024
@@ -78,6 +89,35 @@ def open_records(
             reader = cast(IO[bytes], _Counting(opened, read_progress))
         with contextlib.closing(read_records(reader, label, fmt)) as rows:
             yield rows
+
+
+def read_one(
+    source: str | os.PathLike[str] | IO[bytes], *, name: str | None = None
+) -> tuple[str, Any]:
+    """``(where, raw_document)``: one whole JSON document (a record to add or update)
+    from a file path or a binary stream.
+
+    A stream is named ``name`` (default ``<stdin>``). An unreadable file, bytes that
+    are not UTF-8 and malformed JSON are each an :class:`InvalidInputError` naming
+    the source (and for JSON the line and column), never quoting the content.
+    """
+    read: Callable[[], bytes]
+    if isinstance(source, (str, os.PathLike)):
+        label = name or os.fspath(source)
+        read = Path(source).read_bytes
+    else:
+        label = name or STDIN
+        read = source.read
+    try:
+        return label, json.loads(read().decode("utf-8-sig"))
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read: {exc.strerror}", where=label) from None
+    except UnicodeDecodeError:
+        raise InvalidInputError("not valid UTF-8", where=label) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", where=label
+        ) from None
 
 
 class _Counting:

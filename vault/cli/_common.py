@@ -1,0 +1,247 @@
+"""What every ``evault`` command shares: the root group, its state, options and rendering.
+
+Invariants kept here:
+
+- Library errors leave the CLI as one line on stderr (``evault: error: ...``) and the
+  exit code on the exception class; an unexpected error prints its type only (its
+  message could carry data), unless ``EVAULT_DEBUG=1``. No traceback otherwise.
+- A passphrase comes from a file, then the environment, then a hidden prompt; it is
+  never echoed. A session token (``EVAULT_SESSION``) never falls back to a prompt.
+- Listings show no sensitive field; JSON output is one document on stdout, human
+  notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from vault import Passphrase, RecordSummary, UsageError, Vault, VaultError
+
+__all__ = [
+    "State",
+    "cli",
+    "counts_text",
+    "duration",
+    "json_option",
+    "new_passphrase",
+    "new_passphrase_option",
+    "render_rows",
+    "render_summaries",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+class State:
+    """The root options, handed to every command that opens the vault."""
+
+    def __init__(
+        self,
+        vault_dir: Path | None,
+        db_url: str | None,
+        passphrase_file: Path | None,
+        custodian: str | None,
+    ) -> None:
+        self.vault_dir = vault_dir
+        self.db_url = db_url
+        self.passphrase_file = passphrase_file
+        self.custodian = custodian
+
+    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> Passphrase:
+        if self.passphrase_file is not None:
+            return _read_passphrase_file(self.passphrase_file)
+        env = os.environ.get("EVAULT_PASSPHRASE")
+        if env:
+            return Passphrase(env)
+        return Passphrase(
+            click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+        )
+
+    @contextmanager
+    def open(self) -> Iterator[Vault]:
+        token = os.environ.get("EVAULT_SESSION")
+        if token:
+            # A session never falls back to a prompt: a stale one is an error.
+            with Vault.open_session(self.vault_dir, token, db_url=self.db_url) as v:
+                yield v
+            return
+        with Vault.open(
+            self.vault_dir,
+            self.passphrase(),
+            db_url=self.db_url,
+            custodian=self.custodian,
+        ) as v:
+            yield v
+
+
+def new_passphrase(file: Path | None, what: str = "New passphrase") -> Passphrase:
+    """A new passphrase from ``file``, EVAULT_NEW_PASSPHRASE, or a confirmed prompt."""
+    if file is not None:
+        return _read_passphrase_file(file)
+    env = os.environ.get("EVAULT_NEW_PASSPHRASE")
+    if env:
+        return Passphrase(env)
+    return Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
+
+
+def new_passphrase_option(f: F) -> F:
+    return click.option(
+        "--new-passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the new passphrase from this file (otherwise EVAULT_NEW_PASSPHRASE, "
+        "otherwise a confirmed hidden prompt).",
+    )(f)
+
+
+def _read_passphrase_file(path: Path) -> Passphrase:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read passphrase file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"passphrase file {path} is not UTF-8") from None
+    return Passphrase(text.splitlines()[0] if text.strip() else "")
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
+
+
+def duration(text: str) -> dt.timedelta:
+    """A duration such as 30s, 15m or 2h."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return dt.timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    except (KeyError, ValueError, IndexError):
+        raise UsageError(f"a duration such as 30s, 15m or 2h, not {text!r}") from None
+
+
+class _Group(click.Group):
+    """Turns library errors into one line on stderr and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VaultError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        except Exception as exc:
+            if os.environ.get("EVAULT_DEBUG") == "1":
+                raise
+            _fail(
+                f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
+                1,
+            )
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"evault: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="evidence-vault", prog_name="evault")
+@click.option(
+    "--vault",
+    "vault_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="EVAULT_DIR",
+    help="Vault folder (or EVAULT_DIR).",
+)
+@click.option(
+    "--db-url",
+    envvar="EVAULT_DATABASE_URL",
+    help="Database URL instead of the folder's SQLite file, e.g. "
+    "postgresql+psycopg://user@host/db (or EVAULT_DATABASE_URL).",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the passphrase from the first line of this file "
+    "(otherwise EVAULT_PASSPHRASE, otherwise a hidden prompt).",
+)
+@click.option(
+    "--custodian",
+    envvar="EVAULT_CUSTODIAN",
+    help="Custodian name, when the vault has several (or EVAULT_CUSTODIAN).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    vault_dir: Path | None,
+    db_url: str | None,
+    passphrase_file: Path | None,
+    custodian: str | None,
+) -> None:
+    """Evidence Vault: an encrypted store for worker testimonies and audit findings.
+
+    Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity
+    failure, 5 invalid input, 6 not found, 7 already exists, 8 permission denied,
+    9 storage error, 130 interrupted.
+    """
+    ctx.obj = State(vault_dir, db_url, passphrase_file, custodian)
+
+
+# Rendering ---------------------------------------------------------------------------
+
+
+def render_rows(
+    rows: Sequence[T],
+    as_json: bool,
+    line: Callable[[T], str],
+    *,
+    to_json: Callable[[T], Any] | None = None,
+    ensure_ascii: bool = True,
+) -> None:
+    """Print a listing: one JSON array with --json, otherwise one ``line`` per row."""
+    if as_json:
+        data = [to_json(r) for r in rows] if to_json else rows
+        click.echo(json.dumps(data, ensure_ascii=ensure_ascii))
+        return
+    for row in rows:
+        click.echo(line(row))
+
+
+def render_summaries(rows: Iterable[RecordSummary], as_json: bool) -> None:
+    """Print record summaries (no sensitive field), streamed as they come."""
+    if as_json:
+        # Streamed element by element: memory stays flat on large vaults.
+        click.echo("[", nl=False)
+        for i, row in enumerate(rows):
+            sep = "," if i else ""
+            click.echo(sep + "\n" + json.dumps(row.to_dict(), ensure_ascii=False), nl=False)
+        click.echo("\n]")
+        return
+    count = 0
+    click.echo(f"{'ID':<24} {'TYPE':<10} {'VER':>3}  {'SITE':<16} DATE")
+    for row in rows:
+        count += 1
+        click.echo(
+            f"{row.id:<24} {row.type:<10} {row.version:>3}  {row.site_id or '-':<16} "
+            f"{row.date or '-'}"
+        )
+    click.echo(f"({count} record{'' if count == 1 else 's'})", err=True)
+
+
+def counts_text(counts: dict[str, Any]) -> str:
+    """An export's counts as one sentence: what went out and what was left out, why."""
+    inc = ", ".join(f"{n} {t}" for t, n in counts["included"].items()) or "nothing"
+    exc = ", ".join(f"{n} {r}" for r, n in counts["excluded"].items()) or "none"
+    return f"Included: {inc}. Left out: {exc}."

@@ -1,0 +1,291 @@
+"""Who may open the vault and see identities: custodian, passwd, unlock, lock,
+identity and recovery.
+
+Invariants kept here: a new passphrase is read once, from a file, the environment
+or a confirmed hidden prompt, and never printed; recovery shares written to files
+are created new with mode 0600 in a 0700 folder; a session token is printed once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault import UsageError, Vault
+from vault.cli._common import (
+    State,
+    cli,
+    duration,
+    json_option,
+    new_passphrase,
+    new_passphrase_option,
+    render_rows,
+)
+
+__all__ = ["custodian", "identity", "lock", "passwd", "recovery", "unlock"]
+
+
+@cli.group()
+def custodian() -> None:
+    """Manage custodians: roles (admin, custodian, exporter, auditor) and clearances."""
+
+
+@custodian.command(name="add")
+@click.argument("name")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "custodian", "exporter", "auditor"])
+)
+@click.option(
+    "--classes",
+    default="",
+    help="Field classes, comma-separated: identity,"
+    "special,narrative,operational (custodians and exporters always get operational).",
+)
+@click.option(
+    "--policies",
+    default="",
+    help="For exporters: the policies they may export under, comma-separated.",
+)
+@new_passphrase_option
+@click.pass_obj
+def custodian_add(
+    state: State,
+    name: str,
+    role: str,
+    classes: str,
+    policies: str,
+    new_passphrase_file: Path | None,
+) -> None:
+    """Add custodian NAME with their own passphrase (asked for, or from a file)."""
+    with state.open() as v:
+        v.add_custodian(
+            name,
+            new_passphrase(new_passphrase_file, f"Passphrase for {name}"),
+            role=role,
+            classes=[c.strip() for c in classes.split(",") if c.strip()],
+            policies=[p.strip() for p in policies.split(",") if p.strip()],
+        )
+    click.echo(f"Added custodian {name} ({role}).")
+
+
+@custodian.command(name="list")
+@json_option
+@click.pass_obj
+def custodian_list(state: State, as_json: bool) -> None:
+    """List custodians, roles and clearances."""
+    with state.open() as v:
+        rows = v.custodians()
+
+    def line(r: dict[str, Any]) -> str:
+        extra = f" policies={','.join(r['policies'])}" if r["policies"] else ""
+        return f"{r['name']:<20} {r['role']:<10} classes={','.join(r['classes'])}{extra}"
+
+    render_rows(rows, as_json, line)
+
+
+@custodian.command(name="remove")
+@click.argument("name")
+@click.pass_obj
+def custodian_remove(state: State, name: str) -> None:
+    """Remove a custodian; their keys are destroyed and their passphrase opens nothing."""
+    with state.open() as v:
+        v.remove_custodian(name)
+    click.echo(f"Removed custodian {name}.")
+
+
+def _change_passphrase(state: State, new_passphrase_file: Path | None) -> None:
+    """What 'passwd' and 'custodian passwd' both do."""
+    with state.open() as v:
+        v.change_passphrase(new_passphrase(new_passphrase_file))
+        click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
+
+
+@custodian.command(name="passwd")
+@new_passphrase_option
+@click.pass_obj
+def custodian_passwd(state: State, new_passphrase_file: Path | None) -> None:
+    """Change your own passphrase (same as 'evault passwd')."""
+    _change_passphrase(state, new_passphrase_file)
+
+
+@cli.command()
+@new_passphrase_option
+@click.pass_obj
+def passwd(state: State, new_passphrase_file: Path | None) -> None:
+    """Change your passphrase (rewraps your keys; no record is re-encrypted)."""
+    _change_passphrase(state, new_passphrase_file)
+
+
+# Sessions ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--ttl", default="15m", show_default=True, help="How long: 30s, 15m, 2h.")
+@json_option
+@click.pass_obj
+def unlock(state: State, ttl: str, as_json: bool) -> None:
+    """Unlock once and print a session token for EVAULT_SESSION.
+
+    Commands run with EVAULT_SESSION set skip the passphrase (and Argon2id); an
+    ended, expired or wrong token is an error, never a prompt.
+    """
+    with state.open() as v:
+        token, expires = v.unlock(duration(ttl))
+    if as_json:
+        click.echo(json.dumps({"token": token, "expires_at": expires.isoformat()}))
+        return
+    click.echo(token)
+    click.echo(
+        f"# export EVAULT_SESSION=<the line above>   (until {expires:%H:%M:%S} UTC)", err=True
+    )
+
+
+@cli.command()
+@click.pass_obj
+def lock(state: State) -> None:
+    """End the session in EVAULT_SESSION (its keys are deleted from the vault)."""
+    token = os.environ.get("EVAULT_SESSION")
+    if not token:
+        raise UsageError("EVAULT_SESSION is not set")
+    with state.open() as v:
+        v.lock(token)
+    click.echo("Session ended; unset EVAULT_SESSION.")
+
+
+# Identity approvals --------------------------------------------------------------------
+
+
+@cli.group()
+def identity() -> None:
+    """Request, approve and refuse access to a worker's identity fields."""
+
+
+@identity.command(name="request")
+@click.argument("record_id")
+@click.option("--reason", required=True, help="Why (sealed at rest; shown to approvers).")
+@click.pass_obj
+def identity_request(state: State, record_id: str, reason: str) -> None:
+    """Ask to see RECORD_ID's identity fields; another custodian must approve."""
+    with state.open() as v:
+        request_id = v.request_identity(record_id, reason)
+    click.echo(request_id)
+
+
+def _decide(state: State, request_id: str, *, approve: bool) -> None:
+    """What 'identity approve' and 'identity refuse' both do."""
+    with state.open() as v:
+        v.decide_identity(request_id, approve=approve)
+    click.echo(f"{'Approved' if approve else 'Refused'} {request_id}.")
+
+
+@identity.command(name="approve")
+@click.argument("request_id")
+@click.pass_obj
+def identity_approve(state: State, request_id: str) -> None:
+    """Approve another custodian's identity request."""
+    _decide(state, request_id, approve=True)
+
+
+@identity.command(name="refuse")
+@click.argument("request_id")
+@click.pass_obj
+def identity_refuse(state: State, request_id: str) -> None:
+    """Refuse another custodian's identity request."""
+    _decide(state, request_id, approve=False)
+
+
+@identity.command(name="list")
+@json_option
+@click.pass_obj
+def identity_list(state: State, as_json: bool) -> None:
+    """List identity requests, their reasons and decisions."""
+    with state.open() as v:
+        rows = v.identity_requests()
+    render_rows(
+        rows,
+        as_json,
+        lambda r: (
+            f"{r['id']}  {r['requester']:<16} {r['created_at'][:19]}  "
+            f"{r['decisions'] or 'pending'}  {r['reason']}"
+        ),
+        ensure_ascii=False,
+    )
+
+
+# Recovery ------------------------------------------------------------------------------
+
+
+@cli.group()
+def recovery() -> None:
+    """Shamir recovery shares (SLIP-39 words) for a lost admin passphrase."""
+
+
+@recovery.command(name="split")
+@click.option("--shares", type=click.IntRange(1, 16), required=True)
+@click.option("--threshold", type=click.IntRange(1, 16), required=True)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write each share to its own file (0600) instead of printing.",
+)
+@click.pass_obj
+def recovery_split(state: State, shares: int, threshold: int, out_dir: Path | None) -> None:
+    """Create recovery shares; any THRESHOLD of them restore admin access.
+
+    Give each share to a different trusted person. Words carry a checksum, so a
+    mistyped share is refused rather than silently wrong.
+    """
+    with state.open() as v:
+        words = v.recovery_split(shares, threshold)
+    if out_dir is None:
+        for i, share in enumerate(words, start=1):
+            click.echo(f"share {i}: {share}")
+        return
+    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for i, share in enumerate(words, start=1):
+        path = out_dir / f"share-{i}.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(share + "\n")
+    click.echo(f"Wrote {shares} shares to {out_dir} (any {threshold} restore).")
+
+
+@recovery.command(name="restore")
+@click.option(
+    "--share-file",
+    "share_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A file with one share.",
+)
+@click.option(
+    "--admin",
+    "admin_name",
+    default="admin",
+    show_default=True,
+    help="The admin custodian whose passphrase is set.",
+)
+@new_passphrase_option
+@click.pass_obj
+def recovery_restore(
+    state: State,
+    share_files: tuple[Path, ...],
+    admin_name: str,
+    new_passphrase_file: Path | None,
+) -> None:
+    """Combine shares (files, or typed one per line, empty line to end) and set a
+    new admin passphrase."""
+    shares = [f.read_text(encoding="utf-8").strip() for f in share_files]
+    if not shares:
+        while line := click.prompt(
+            "share (empty to finish)", default="", show_default=False, err=True
+        ).strip():
+            shares.append(line)
+    new = new_passphrase(new_passphrase_file)
+    with Vault.recover(state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name):
+        pass
+    click.echo(f"Restored: custodian {admin_name!r} has a new passphrase.")

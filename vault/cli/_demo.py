@@ -1,0 +1,125 @@
+"""``evault demo``: a vault built from the bundled, fictional sample data, shown step
+by step.
+
+Invariants kept here: the demo only ever deletes a folder that an earlier demo made
+(it holds the marker file); its passphrases are random and written to files created
+new with mode 0600; the sample data is fictional.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from vault import Passphrase, UsageError, Vault
+from vault.cli._common import cli, counts_text, render_summaries
+from vault.export import verify_export, write_age_identity
+from vault.policy import find_policy
+
+__all__ = ["demo"]
+
+DEMO_MARKER = "demo-passphrase.txt"
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Write a demo passphrase to a new file only its owner can read."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "demo_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("evault-demo"),
+    show_default=True,
+    help="Folder for the demo vault (recreated if it holds an earlier demo).",
+)
+def demo(demo_dir: Path) -> None:
+    """Create a vault from the bundled, fictional sample data and show it."""
+    if demo_dir.exists():
+        if not (demo_dir / DEMO_MARKER).exists():
+            raise UsageError(f"{demo_dir} exists and is not a demo folder; pass --dir")
+        shutil.rmtree(demo_dir)
+    demo_dir.mkdir(mode=0o700, parents=True)
+    vault_dir = demo_dir / "vault"
+    pass_file = demo_dir / DEMO_MARKER
+    passphrase = secrets.token_urlsafe(24)
+    _write_secret(pass_file, passphrase)
+    sample = resources.files("vault") / "samples" / "evidence.jsonl"
+    click.echo(f"1. Creating a vault in {vault_dir} (Argon2id, 64 MiB, t=3, p=4) ...")
+    with Vault.create(vault_dir, Passphrase(passphrase)) as v:
+        with sample.open("rb") as stream:
+            result = v.import_file(stream, name="samples/evidence.jsonl")
+        parts = ", ".join(f"{n} {t}s" for t, n in sorted(result.by_type.items()))
+        click.echo(f"2. Imported the fictional sample data: {parts}.")
+        click.echo("3. The records (list shows no sensitive field):\n")
+        render_summaries(v.list(), as_json=False)
+        click.echo("\n4. One testimony, decrypted; the worker's identity stays sealed:\n")
+        click.echo(json.dumps(v.get("T-0001"), ensure_ascii=False, indent=2))
+        reviewer_pass = secrets.token_urlsafe(24)
+        reviewer_file = demo_dir / "reviewer-passphrase.txt"
+        _write_secret(reviewer_file, reviewer_pass)
+        v.add_custodian(
+            "reviewer",
+            Passphrase(reviewer_pass),
+            role="custodian",
+            classes=["identity", "special", "narrative", "operational"],
+        )
+        request_id = v.request_identity("T-0001", "Demo: follow-up interview needs contact")
+        with Vault.open(vault_dir, Passphrase(reviewer_pass), custodian="reviewer") as r:
+            r.decide_identity(request_id, approve=True)
+        worker = v.get("T-0001", identity=True)["worker"]
+        click.echo(
+            f"\n   Identity after a request and a second custodian's approval (audited): "
+            f"{worker['name']}, {worker['phone']}"
+        )
+        hits = v.find(employee_id="EMP-55001")
+        click.echo(f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}")
+        key_file = demo_dir / "union-recipient-key.txt"
+        public = write_age_identity(key_file)
+        v.add_recipient("demo-union", public)
+        export_file = demo_dir / "union-export.age"
+        manifest = v.export(find_policy("union"), "demo-union", export_file)
+        click.echo(
+            f"\n6. Exported under the 'union' policy to {export_file.name} (age-encrypted, "
+            f"signed): {counts_text(manifest['counts'])}"
+        )
+        signer = demo_dir / "vault-signing-key.pem"
+        signer.write_bytes(v.public_signing_key_pem())
+    report = verify_export(export_file, key_file, signer)
+    click.echo(
+        f"7. Verified as the recipient would: signature by the pinned vault key, "
+        f"{report.lines} record lines, every hash matches."
+    )
+    vault_args = f"--vault {vault_dir} --custodian admin --passphrase-file {pass_file}"
+    click.echo(
+        f"""
+Where everything is:
+  vault folder      {vault_dir.resolve()}  (one encrypted SQLite file)
+  passphrase        {pass_file.resolve()}  (demo only; keep real ones out of files)
+  sample data       {sample}
+  export            {export_file.resolve()}
+  recipient's key   {key_file.resolve()}
+  vault public key  {signer.resolve()}
+  second custodian  reviewer, passphrase in {reviewer_file.resolve()}
+
+Try:
+  evault {vault_args} list --type testimony
+  evault {vault_args} show T-0002
+  evault {vault_args} find --phone 0812345678 --country TH
+  evault {vault_args} policy explain union
+  evault {vault_args} audit show
+  evault {vault_args} audit verify
+  evault verify-export {export_file} --identity {key_file} --signer {signer}
+  age -d -i {key_file} {export_file} | tar -xO records.jsonl
+"""
+    )

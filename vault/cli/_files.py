@@ -1,0 +1,77 @@
+"""Evidence files sealed to records: attach, attachments, extract, verify-attachment.
+
+Invariants kept here: a file is streamed in and out (never held whole in memory by
+the CLI); extract writes the original only after every chunk has verified; a
+mismatch with the SHA-256 taken at intake is an integrity error (exit 4).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from vault.cli._common import State, cli, json_option, render_rows
+
+__all__ = ["attach", "attachments_", "extract", "verify_attachment"]
+
+
+@cli.command()
+@click.argument("record_id")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--description", help="What the file shows (sealed).")
+@json_option
+@click.pass_obj
+def attach(
+    state: State, record_id: str, file: Path, description: str | None, as_json: bool
+) -> None:
+    """Seal FILE (any size, streamed) to RECORD_ID; its SHA-256 enters the audit log."""
+    with state.open() as v:
+        info = v.attach(record_id, file, description=description)
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(f"{info.id}  {info.media_type}  {info.size} bytes  sha256 {info.sha256}")
+
+
+@cli.command(name="attachments")
+@click.argument("record_id")
+@json_option
+@click.pass_obj
+def attachments_(state: State, record_id: str, as_json: bool) -> None:
+    """List a record's evidence files."""
+    with state.open() as v:
+        rows = v.attachments(record_id)
+    render_rows(
+        rows,
+        as_json,
+        lambda r: f"{r.id}  {r.media_type:<24} {r.size:>12}  {r.name}  {r.description or ''}",
+        to_json=lambda r: r.to_dict(),
+        ensure_ascii=False,
+    )
+
+
+@cli.command()
+@click.argument("attachment_id")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def extract(state: State, attachment_id: str, out: Path) -> None:
+    """Write the original file to --out (only after every chunk verified)."""
+    with state.open() as v:
+        info = v.extract(attachment_id, out)
+    click.echo(f"Wrote {out} ({info.size} bytes, sha256 {info.sha256}).")
+
+
+@cli.command(name="verify-attachment")
+@click.argument("attachment_id")
+@json_option
+@click.pass_obj
+def verify_attachment(state: State, attachment_id: str, as_json: bool) -> None:
+    """Re-hash the decrypted file against the SHA-256 taken at intake (exit 4 if not)."""
+    with state.open() as v:
+        info = v.verify_attachment(attachment_id)
+    if as_json:
+        click.echo(json.dumps({"valid": True, "sha256": info.sha256, "size": info.size}))
+    else:
+        click.echo(f"OK: {attachment_id} matches its intake SHA-256 {info.sha256}.")

@@ -1,0 +1,229 @@
+"""Commands that create a vault and put records in and take them out: init, import,
+add, update, show, list, find.
+
+Invariants kept here: reading and format rules belong to the library
+(:meth:`vault.Vault.import_file`, :func:`vault.sources.read_one`), so the CLI and a
+program importing the same bytes get the same result and the same error; the
+progress bar counts bytes read and is drawn only on a terminal, never with --json;
+listings show no sensitive field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from vault import KdfParams, Vault
+from vault.cli._common import State, cli, json_option, render_summaries
+from vault.schema import RECORD_TYPES
+from vault.sources import FORMATS, read_one
+
+__all__ = ["add", "find", "import_", "init", "list_", "show", "update"]
+
+# A record file: a path, or '-' for standard input.
+RECORD_FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+
+
+@cli.command()
+@click.option("--name", "custodian", default="admin", show_default=True, help="First custodian.")
+@click.option(
+    "--kdf-memory-kib",
+    type=click.IntRange(min=1024),
+    default=64 * 1024,
+    show_default=True,
+    help="Argon2id memory in KiB (RFC 9106: 65536 or more).",
+)
+@click.option("--kdf-time-cost", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--kdf-parallelism", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option(
+    "--identity-approvals",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Other custodians who must approve before anyone sees identity fields.",
+)
+@click.pass_obj
+def init(
+    state: State,
+    custodian: str,
+    kdf_memory_kib: int,
+    kdf_time_cost: int,
+    kdf_parallelism: int,
+    identity_approvals: int,
+) -> None:
+    """Create a new, empty vault and its first (admin) custodian."""
+    params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
+    if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
+        click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
+    passphrase = state.passphrase(confirm=True, prompt="New passphrase")
+    with Vault.create(
+        state.vault_dir,
+        passphrase,
+        db_url=state.db_url,
+        custodian=custodian,
+        kdf=params,
+        identity_approvals=identity_approvals,
+    ) as v:
+        click.echo(f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r}).")
+
+
+@contextlib.contextmanager
+def _byte_progress(path: Path | None, shown: bool) -> Iterator[Callable[[int], None]]:
+    """A ``read_progress`` callback drawing a bar by bytes of ``path``.
+
+    The bar needs a size, so it is drawn only for a regular file, and only from the
+    first read: a file that cannot be opened fails without a bar half drawn.
+    """
+    if not shown or path is None or not path.is_file():
+        yield lambda _n: None
+        return
+    size = path.stat().st_size
+    with contextlib.ExitStack() as stack:
+        updates: list[Callable[[int], None]] = []
+
+        def advance(n: int) -> None:
+            if not updates:
+                bar = click.progressbar(length=size, label="Importing", file=sys.stderr)
+                updates.append(stack.enter_context(bar).update)
+            updates[0](n)
+
+        yield advance
+
+
+@cli.command(name="import")
+@click.argument("file", type=RECORD_FILE)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Override the file format.")
+@click.option(
+    "--files",
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder or zip with the evidence files records name in 'attachments'.",
+)
+@json_option
+@click.pass_obj
+def import_(state: State, file: Path, fmt: str | None, files: Path | None, as_json: bool) -> None:
+    """Import records from FILE (JSONL, JSON array or CSV) in one transaction.
+
+    A bad record aborts the whole import with nothing written. CSV columns use
+    dotted names such as worker.name; list cells hold a JSON array or values
+    separated by ';'. With --files, a record may list evidence files by relative path
+    in an "attachments" field; they are sealed to it in the same transaction.
+    """
+    path = None if str(file) == "-" else file
+    source: Path | IO[bytes] = sys.stdin.buffer if path is None else path
+    shown = sys.stderr.isatty() and not as_json
+    with state.open() as v, _byte_progress(path, shown) as advance:
+        result = v.import_file(source, fmt=fmt, files=files, read_progress=advance)
+    if as_json:
+        click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
+    else:
+        parts = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
+        click.echo(f"Imported {result.count} records ({parts or 'none'}).")
+
+
+def _read_one(file: Path) -> tuple[str, Any]:
+    """The JSON document in FILE, or on standard input for '-'."""
+    return read_one(sys.stdin.buffer) if str(file) == "-" else read_one(file)
+
+
+@cli.command()
+@click.argument("file", type=RECORD_FILE, default="-")
+@json_option
+@click.pass_obj
+def add(state: State, file: Path, as_json: bool) -> None:
+    """Add one record (a JSON object) from FILE, or from standard input."""
+    where, record = _read_one(file)
+    with state.open() as v:
+        summary = v.add(record, where=where)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict()))
+    else:
+        click.echo(f"Added {summary.type} {summary.id}.")
+
+
+@cli.command()
+@click.argument("record_id")
+@click.argument("file", type=RECORD_FILE)
+@json_option
+@click.pass_obj
+def update(state: State, record_id: str, file: Path, as_json: bool) -> None:
+    """Store FILE (the whole record, same id and type) as a new version of RECORD_ID.
+
+    Earlier versions stay readable with 'show --version N'.
+    """
+    where, record = _read_one(file)
+    with state.open() as v:
+        version = v.update(record_id, record, where=where)
+    if as_json:
+        click.echo(json.dumps({"id": record_id, "version": version}))
+    else:
+        click.echo(f"Updated {record_id}: now at version {version}.")
+
+
+@cli.command()
+@click.argument("record_id")
+@click.option("--version", "version", type=click.IntRange(min=1), help="Show an earlier version.")
+@click.option(
+    "--identity",
+    is_flag=True,
+    help="Include identity fields (needs an approved identity request; audited).",
+)
+@json_option
+@click.pass_obj
+def show(state: State, record_id: str, version: int | None, identity: bool, as_json: bool) -> None:
+    """Show one record, decrypted (the latest version unless --version N).
+
+    Identity fields stay sealed unless --identity is given with an approved request.
+    With --json the record is printed as it was imported, on one line.
+    """
+    with state.open() as v:
+        record = v.get(record_id, version=version, identity=identity)
+        history = v.versions(record_id) if not as_json else []
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    shown = version or history[-1].version
+    click.echo(f"# {record_id} · {record['type']} · version {shown} of {len(history)}", err=True)
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@cli.command(name="list")
+@click.option("--type", "rtype", type=click.Choice(RECORD_TYPES), help="Only this record type.")
+@click.option("--site", help="Only records of this site id.")
+@json_option
+@click.pass_obj
+def list_(state: State, rtype: str | None, site: str | None, as_json: bool) -> None:
+    """List records (id, type, version, site, date); no sensitive field is shown."""
+    with state.open() as v:
+        render_summaries(v.list(type=rtype, site=site), as_json)
+
+
+@cli.command()
+@click.option("--employee-id", help="Exact employee id (case-insensitive).")
+@click.option("--phone", help="Phone number, national or international format.")
+@click.option("--email", help="E-mail address (case-insensitive).")
+@click.option("--site", help="Site id.")
+@click.option("--country", help="Country (ISO code) for a national-format --phone.")
+@json_option
+@click.pass_obj
+def find(
+    state: State,
+    employee_id: str | None,
+    phone: str | None,
+    email: str | None,
+    site: str | None,
+    country: str | None,
+    as_json: bool,
+) -> None:
+    """Find records by exact value through keyed blind indexes.
+
+    The value is never stored or logged: it is matched by its keyed HMAC.
+    """
+    with state.open() as v:
+        rows = v.find(employee_id=employee_id, phone=phone, email=email, site=site, region=country)
+        render_summaries(rows, as_json)

@@ -1,0 +1,170 @@
+"""The HTTP API from the command line: token, serve and openapi.
+
+Invariants kept here: a token's secret is printed once and only its hash is kept;
+the server writes no access log (URLs carry record ids), trusts no forwarded
+header, and takes TLS only as a certificate and key pair. The web stack is
+imported only by the commands that need it, not by every command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from vault import UsageError
+from vault.cli._common import State, cli, duration, json_option, render_rows
+
+__all__ = ["openapi", "serve", "token"]
+
+
+@cli.group()
+def token() -> None:
+    """Bearer tokens for the HTTP API (shown once; only a hash is kept)."""
+
+
+@token.command(name="create")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["custodian", "exporter", "auditor"]))
+@click.option("--classes", default="", help="Field classes, comma-separated.")
+@click.option("--policies", default="", help="For exporters: policies, comma-separated.")
+@click.option("--expires", default="30d", show_default=True, help="e.g. 12h, 30d; 'never'.")
+@click.pass_obj
+def token_create(
+    state: State, name: str, role: str, classes: str, policies: str, expires: str
+) -> None:
+    """Create a token and print it once."""
+    ttl = (
+        None
+        if expires == "never"
+        else (dt.timedelta(days=int(expires[:-1])) if expires.endswith("d") else duration(expires))
+    )
+    with state.open() as v:
+        secret, _row = v.create_token(
+            name,
+            role=role,
+            classes=[c for c in classes.split(",") if c],
+            policies=[p for p in policies.split(",") if p],
+            expires=ttl,
+        )
+    click.echo(secret)
+
+
+@token.command(name="list")
+@json_option
+@click.pass_obj
+def token_list(state: State, as_json: bool) -> None:
+    """List tokens (never the secrets)."""
+    with state.open() as v:
+        rows = v.tokens()
+    render_rows(
+        rows,
+        as_json,
+        lambda r: (
+            f"{r['name']:<20} {r['role']:<10} "
+            + ("revoked" if r["revoked"] else f"expires {r['expires_at'] or 'never'}")
+        ),
+    )
+
+
+@token.command(name="revoke")
+@click.argument("name")
+@click.pass_obj
+def token_revoke(state: State, name: str) -> None:
+    """Revoke a token at once."""
+    with state.open() as v:
+        v.revoke_token(name)
+    click.echo(f"Revoked {name}.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8600, show_default=True, type=int)
+@click.option("--ssl-certfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--ssl-keyfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--export-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where export files wait to be downloaded (default: a new temporary folder).",
+)
+@click.option(
+    "--policy-dir",
+    "policy_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
+)
+@click.option(
+    "--export-days",
+    default=7.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Delete export files this many days after they were made.",
+)
+@click.option(
+    "--max-bodies",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Requests with a body served at once (each is held in memory, up to 16 MiB, "
+    "until it is sealed); others wait their turn.",
+)
+@click.pass_obj
+def serve(
+    state: State,
+    host: str,
+    port: int,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+    export_dir: Path | None,
+    policy_dirs: tuple[Path, ...],
+    max_bodies: int,
+    export_days: float,
+) -> None:
+    """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
+
+    Behind a network, give --ssl-certfile and --ssl-keyfile (uvicorn's TLS).
+    No access log is written: URLs carry record ids. Forwarded headers are not
+    trusted: behind a reverse proxy, the proxy is the one client the failed-login
+    throttle sees, so give the proxy limits of its own. Facing a network, put a
+    proxy with connection and header timeouts in front (uvicorn has none for a
+    connection that sends nothing).
+    """
+    # Imported here: the web stack loads only for the server, not for every command.
+    import uvicorn  # noqa: PLC0415
+
+    from vault.api import create_app  # noqa: PLC0415
+
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
+    if export_dir is not None:
+        export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with state.open() as v:
+        uvicorn.run(
+            create_app(
+                v,
+                export_dir=export_dir,
+                policy_dirs=policy_dirs,
+                bodies=max_bodies,
+                export_days=export_days,
+            ),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            # The peer address is the client: X-Forwarded-For is anyone's to write.
+            proxy_headers=False,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        )
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it."""
+    from vault.api import openapi_document  # noqa: PLC0415
+
+    click.echo(json.dumps(openapi_document(), indent=2, sort_keys=True))

@@ -1,0 +1,240 @@
+"""What may leave the vault, to whom: recipient, policy, export, exports,
+verify-export and signing-key.
+
+Invariants kept here: an export goes to one registered recipient under one policy,
+or is previewed for the custodian's eyes only with nothing written; verify-export
+needs no vault and warns when the signer is not pinned, since anyone who knows the
+recipient's public key can make a self-consistent file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from vault import UsageError
+from vault.cli._common import State, cli, counts_text, json_option, render_rows
+from vault.export import verify_export
+from vault.policy import Policy, find_policy, load_policy, shipped_policies
+
+__all__ = ["export_", "exports_", "policy", "recipient", "signing_key", "verify_export_"]
+
+
+@cli.group()
+def recipient() -> None:
+    """Manage export recipients (a name and an age public key)."""
+
+
+@recipient.command(name="add")
+@click.argument("name")
+@click.argument("public_key", metavar="AGE_PUBLIC_KEY")
+@json_option
+@click.pass_obj
+def recipient_add(state: State, name: str, public_key: str, as_json: bool) -> None:
+    """Register NAME with AGE_PUBLIC_KEY (age1..., as printed by age-keygen -y)."""
+    with state.open() as v:
+        fingerprint = v.add_recipient(name, public_key)
+    if as_json:
+        click.echo(json.dumps({"name": name, "fingerprint": fingerprint}))
+    else:
+        click.echo(f"Added recipient {name} (key fingerprint {fingerprint[:16]}).")
+
+
+@recipient.command(name="list")
+@json_option
+@click.pass_obj
+def recipient_list(state: State, as_json: bool) -> None:
+    """List registered recipients."""
+    with state.open() as v:
+        rows = v.recipients()
+    render_rows(
+        rows,
+        as_json,
+        lambda r: f"{r['name']:<24} {r['fingerprint'][:16]}  {r['public_key']}",
+    )
+
+
+@recipient.command(name="remove")
+@click.argument("name")
+@click.pass_obj
+def recipient_remove(state: State, name: str) -> None:
+    """Remove a recipient (past exports stay recorded)."""
+    with state.open() as v:
+        v.remove_recipient(name)
+    click.echo(f"Removed recipient {name}.")
+
+
+@cli.group()
+def policy() -> None:
+    """Check, explain and list redaction policies."""
+
+
+@policy.command(name="check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def policy_check(file: Path) -> None:
+    """Validate a policy FILE; errors name the line and key."""
+    p = load_policy(file)
+    click.echo(f"{file}: valid policy {p.name!r} for audience {p.audience!r} (sha256 {p.sha256}).")
+
+
+@policy.command(name="explain")
+@click.argument("name")
+@click.pass_obj
+def policy_explain(state: State, name: str) -> None:
+    """Print, field by field, what policy NAME (a shipped name or a file) does."""
+    for line in _find_policy(state, name).explain():
+        click.echo(line)
+
+
+@policy.command(name="list")
+def policy_list() -> None:
+    """List the shipped policies."""
+    for name in shipped_policies():
+        p = find_policy(name)
+        click.echo(f"{name:<10} {p.description}")
+
+
+def _find_policy(state: State, name: str) -> Policy:
+    """A shipped policy, a policy file, or one in the vault folder's policies/."""
+    extra = (state.vault_dir / "policies",) if state.vault_dir else ()
+    return find_policy(name, extra)
+
+
+@cli.command(name="export")
+@click.option("--policy", "policy_name", required=True, help="Policy name or file.")
+@click.option("--recipient", "recipient_name", help="Registered recipient.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Export file.")
+@click.option("--preview", is_flag=True, help="Show what would go out; write nothing.")
+@click.option("--limit", type=click.IntRange(min=1), help="With --preview: show N records.")
+@json_option
+@click.pass_obj
+def export_(
+    state: State,
+    policy_name: str,
+    recipient_name: str | None,
+    out: Path | None,
+    preview: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Export records under a policy, signed and encrypted to one recipient.
+
+    The file is an age-encrypted tar of manifest.json, manifest.sig,
+    signing-key.pem and records.jsonl; the recipient opens it with
+    'age -d -i key.txt FILE | tar -x' and checks it with 'evault verify-export'.
+    With --preview, the records that would go out are printed for the custodian's
+    eyes only, and nothing is written or sent.
+    """
+    p = _find_policy(state, policy_name)
+    if preview:
+        if recipient_name or out:
+            raise UsageError("--preview writes nothing: leave out --recipient and --out")
+        _preview(state, p, limit, as_json)
+        return
+    if not recipient_name or not out:
+        raise UsageError("export needs --recipient and --out (or --preview)")
+    with state.open() as v:
+        manifest = v.export(p, recipient_name, out)
+    if as_json:
+        click.echo(json.dumps(manifest, ensure_ascii=False))
+        return
+    click.echo(
+        f"Exported to {out} for {recipient_name} under policy {p.name} "
+        f"(export {manifest['export_id']})."
+    )
+    click.echo(counts_text(manifest["counts"]))
+
+
+def _preview(state: State, p: Policy, limit: int | None, as_json: bool) -> None:
+    """Print the records that would go out (stdout) and their counts (stderr, or
+    stdout with --json)."""
+    with state.open() as v:
+        pv = v.preview(p, limit=limit)
+        for record in pv.records:
+            click.echo(json.dumps(record, ensure_ascii=False))
+    counts = pv.result.to_dict()
+    click.echo(
+        json.dumps({"preview": True, "policy": p.name, "counts": counts})
+        if as_json
+        else counts_text(counts),
+        err=not as_json,
+    )
+
+
+@cli.command(name="exports")
+@json_option
+@click.pass_obj
+def exports_(state: State, as_json: bool) -> None:
+    """List past exports: when, by whom, policy and its hash, recipient, counts."""
+    with state.open() as v:
+        rows = v.exports()
+    render_rows(
+        rows,
+        as_json,
+        lambda r: (
+            f"{r['created_at']}  {r['export_id'][:12]}  {r['policy']:<8} "
+            f"-> {r['recipient']:<16} by {r['custodian']}  "
+            f"{sum(r['counts']['included'].values())} included"
+        ),
+    )
+
+
+@cli.command(name="verify-export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--identity",
+    "identity",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="age identity (key) file.",
+)
+@click.option(
+    "--signer",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The vault's public signing key (PEM) to pin; see 'evault signing-key'.",
+)
+@json_option
+def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: bool) -> None:
+    """Decrypt an export and check its signature and every record's hash.
+
+    Needs no vault. Any change to the file or its contents fails (exit code 4).
+    """
+    report = verify_export(file, identity, signer)
+    if as_json:
+        click.echo(json.dumps({"valid": True, **report.to_dict()}))
+        return
+    click.echo(f"OK: export {report.export_id} from vault {report.vault_id}")
+    click.echo(
+        f"  policy {report.policy} (sha256 {report.policy_sha256[:16]}…), "
+        f"for {report.recipient}, created {report.created_at}"
+    )
+    click.echo(f"  {report.lines} record lines, every hash matches the signed manifest")
+    pin = "pinned with --signer" if report.signer_pinned else "NOT pinned"
+    click.echo(f"  signed by key {report.signer_fingerprint[:16]}… ({pin})")
+    if not report.signer_pinned:
+        # Anyone who knows the recipient's public key can make a self-consistent file.
+        click.echo(
+            "evault: warning: the signer is not verified; pass --signer with the vault's "
+            "public key obtained from its custodian",
+            err=True,
+        )
+
+
+@cli.command(name="signing-key")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the PEM here instead of printing it.",
+)
+@click.pass_obj
+def signing_key(state: State, out: Path | None) -> None:
+    """Print the vault's public signing key (PEM), for recipients to pin."""
+    with state.open() as v:
+        pem = v.public_signing_key_pem()
+    if out:
+        out.write_bytes(pem)
+        click.echo(f"Wrote {out}.")
+    else:
+        click.echo(pem.decode().rstrip())
