@@ -19,8 +19,8 @@ from typing import Any
 
 import pyrage
 
+from vault.age import load_identities, parse_recipient
 from vault.errors import ConflictError, IntegrityError, InvalidInputError, UsageError
-from vault.export import load_identities, parse_recipient
 from vault.store import DB_FILENAME
 
 __all__ = ["make_backup", "restore_backup", "verify_backup"]

@@ -30,16 +30,14 @@ import os
 import random
 import tarfile
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final, Protocol
 
-import pyrage
-
-from vault import crypto
+from vault import age, crypto
+from vault.age import load_identities, parse_recipient, write_age_identity
 from vault.crypto import SigningKey
 from vault.errors import IntegrityError, InvalidInputError, NotFoundError
 from vault.policy import Policy
@@ -62,7 +60,6 @@ __all__ = [
 
 EXPORT_FORMAT: Final = "evidence-vault-export/1"
 MEMBERS: Final = ("manifest.json", "manifest.sig", "signing-key.pem", "records.jsonl")
-_CHUNK: Final = 64 * 1024
 _DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
 _SHUFFLE: Final = random.SystemRandom()
 _OPERATIONAL: Final = frozenset({"operational"})
@@ -105,19 +102,6 @@ class ExportResult:
             "included": dict(sorted(self.included.items())),
             "excluded": dict(sorted(self.excluded.items())),
         }
-
-
-def parse_recipient(text: str) -> Any:
-    """An age recipient (``age1…``) or SSH public key, or InvalidInputError."""
-    value = text.strip()
-    try:
-        if value.startswith("age1"):
-            return pyrage.x25519.Recipient.from_str(value)
-        if value.startswith(("ssh-ed25519 ", "ssh-rsa ")):
-            return pyrage.ssh.Recipient.from_str(value)
-    except pyrage.RecipientError:
-        pass
-    raise InvalidInputError("not an age public key (age1…) or SSH public key")
 
 
 def _consent_reason(record: Mapping[str, Any], audience: str) -> str | None:
@@ -346,7 +330,7 @@ class FileSpool:
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
-        self._identity = pyrage.x25519.Identity.generate()
+        self._identity = age.new_identity()
         self.entries: list[tuple[dict[str, Any], IO[bytes]]] = []
 
     def add(self, name: str, chunks: Iterable[bytes], entry: dict[str, Any]) -> None:
@@ -362,7 +346,7 @@ class FileSpool:
 
         spool = tempfile.TemporaryFile(dir=self._folder)  # noqa: SIM115 - kept open
         try:
-            _encrypt(_IterReader(counted()), spool, self._identity.to_public())
+            age.encrypt_chunks(counted(), spool, self._identity.to_public())
         except BaseException:
             spool.close()
             raise
@@ -481,46 +465,6 @@ def _aggregate(
         yield {"type": "count", **cell, "count": count}
 
 
-class _IterReader:
-    """A readable file over an iterator of bytes, for pyrage to pull from."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._buffer = bytearray()
-        self.error: BaseException | None = None
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            return self._read(size)
-        except BaseException as exc:
-            # pyrage turns any error into its own; keep ours to re-raise.
-            self.error = exc
-            raise
-
-    def _read(self, size: int) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        if size < 0:
-            out, self._buffer = bytes(self._buffer), bytearray()
-        else:
-            out = bytes(self._buffer[:size])
-            del self._buffer[:size]
-        return out
-
-
-def _encrypt(reader: _IterReader, sink: IO[bytes], recipient: Any) -> None:
-    """age-encrypt what ``reader`` yields; errors of the producer come out as they were."""
-    try:
-        pyrage.encrypt_io(reader, sink, [recipient])
-    except pyrage.EncryptError:
-        if reader.error is not None:
-            raise reader.error from None
-        raise
-
-
 def _tar_member(name: str, size: int, mtime: int) -> bytes:
     info = tarfile.TarInfo(name)
     info.size = size
@@ -548,7 +492,7 @@ class _Spooled:
 
 
 def _spool(records: Iterable[dict[str, Any]], folder: Path) -> _Spooled:
-    identity = pyrage.x25519.Identity.generate()
+    identity = age.new_identity()
     hashes = bytearray()
     size = 0
 
@@ -561,9 +505,8 @@ def _spool(records: Iterable[dict[str, Any]], folder: Path) -> _Spooled:
             yield line
 
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - returned open
-    reader = _IterReader(lines())
     try:
-        _encrypt(reader, spool, identity.to_public())
+        age.encrypt_chunks(lines(), spool, identity.to_public())
     except BaseException:
         spool.close()
         raise
@@ -571,37 +514,17 @@ def _spool(records: Iterable[dict[str, Any]], folder: Path) -> _Spooled:
     return _Spooled(spool, identity, size, hashes)
 
 
-@contextlib.contextmanager
-def _decrypted(spooled: _Spooled) -> Iterator[IO[bytes]]:
-    """Stream the spool's plaintext through a pipe (pyrage only pushes)."""
-    read_fd, write_fd = os.pipe()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with os.fdopen(write_fd, "wb") as sink:
-                pyrage.decrypt_io(spooled.file, sink, [spooled.identity])
-        except BaseException as exc:  # reported by the reader below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    with os.fdopen(read_fd, "rb") as source:
-        try:
-            yield source
-        finally:
-            # Drain so the writer never blocks on a full pipe.
-            while source.read(_CHUNK):
-                pass
-    thread.join()
-    if errors:
-        raise IntegrityError("the export spool could not be read back") from None
+def _decrypted(spooled: _Spooled) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """The spool's plaintext, streamed (see :func:`vault.age.decrypting`)."""
+    return age.decrypting(
+        spooled.file, [spooled.identity], failure="the export spool could not be read back"
+    )
 
 
 def _copy(source: IO[bytes], size: int) -> Iterator[bytes]:
     remaining = size
     while remaining:
-        chunk = source.read(min(_CHUNK, remaining))
+        chunk = source.read(min(age.CHUNK, remaining))
         if not chunk:
             raise IntegrityError("an export spool ended early")
         remaining -= len(chunk)
@@ -665,7 +588,7 @@ def write_archive(
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".evault-export-")
             try:
                 with os.fdopen(fd, "wb") as sink:
-                    _encrypt(_IterReader(tar_stream()), sink, recipient)
+                    age.encrypt_chunks(tar_stream(), sink, recipient)
                     sink.flush()
                     os.fsync(sink.fileno())
             except BaseException:
@@ -694,36 +617,6 @@ class VerifyReport:
         return dict(self.__dict__)
 
 
-def write_age_identity(path: Path) -> str:
-    """Create an age identity file (mode 0600, as age-keygen writes it); return its recipient."""
-    identity = pyrage.x25519.Identity.generate()
-    public = str(identity.to_public())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"# public key: {public}\n{identity}\n")
-    return public
-
-
-def load_identities(path: Path) -> list[Any]:
-    """age identities from a key file (as written by age-keygen)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise InvalidInputError("cannot read the identity file", where=str(path)) from None
-    identities = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            identities.append(pyrage.x25519.Identity.from_str(line))
-        except pyrage.IdentityError:
-            raise InvalidInputError("not an age identity", where=f"{path}:line {lineno}") from None
-    if not identities:
-        raise InvalidInputError("no age identity in the file", where=str(path))
-    return identities
-
-
 def _load_signer(path: Path) -> bytes:
     try:
         return crypto.public_key_from_pem(path.read_bytes())
@@ -743,29 +636,15 @@ def verify_export(path: Path, identity_file: Path, signer: Path | None = None) -
         source = path.open("rb")
     except OSError as exc:
         raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
-    read_fd, write_fd = os.pipe()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with os.fdopen(write_fd, "wb") as sink:
-                pyrage.decrypt_io(source, sink, identities)
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        with os.fdopen(read_fd, "rb") as plain:
-            report = _verify_tar(plain, signer)
-            while plain.read(_CHUNK):
-                pass
-    finally:
-        thread.join()
-        source.close()
-    if errors:
-        raise IntegrityError("cannot decrypt the export (wrong identity, or the file was altered)")
-    return report
+    with (
+        source,
+        age.decrypting(
+            source,
+            identities,
+            failure="cannot decrypt the export (wrong identity, or the file was altered)",
+        ) as plain,
+    ):
+        return _verify_tar(plain, signer)
 
 
 def _verify_tar(plain: IO[bytes], signer: Path | None) -> VerifyReport:
@@ -849,7 +728,7 @@ def _check_file(handle: IO[bytes], name: str, manifest: Mapping[str, Any]) -> No
     if len(entries) != 1:
         raise IntegrityError(f"{name} is not listed in the manifest")
     hasher = crypto.sha256_hasher()
-    while chunk := handle.read(_CHUNK):
+    while chunk := handle.read(age.CHUNK):
         hasher.update(chunk)
     if not crypto.constant_time_equal(
         hasher.hexdigest().encode(), str(entries[0].get("sha256")).encode()
