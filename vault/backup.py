@@ -19,9 +19,9 @@ from typing import Any
 
 import pyrage
 
+from vault.age import load_identities, parse_recipient
 from vault.context import Context
 from vault.errors import ConflictError, IntegrityError, InvalidInputError, UsageError
-from vault.export import load_identities, parse_recipient
 from vault.sharing import list_recipients
 from vault.store import DB_FILENAME, sqlite_file
 

@@ -1,0 +1,43 @@
+"""The export file format: what a recipient receives, shared by the writer and the verifier.
+
+An export is one file: an age-encrypted (``pyrage``, the standard age format) tar
+holding
+
+* ``manifest.json`` — export id, vault id, policy name and SHA-256 of its text,
+  recipient name and key fingerprint, creation time, counts included and excluded
+  by reason, and the SHA-256 of each line of ``records.jsonl``;
+* ``manifest.sig`` — the raw Ed25519 signature of ``manifest.json`` by the vault;
+* ``signing-key.pem`` — the vault's public signing key (SubjectPublicKeyInfo);
+* ``records.jsonl`` — one redacted record (or aggregate cell) per line;
+
+then, when the policy exports evidence files, one ``attachments/…`` member per file,
+listed with its SHA-256 under ``files`` in the manifest.
+
+A recipient opens it with ``age -d -i key.txt FILE | tar -x``. These names are the
+format: changing one breaks every verifier in the field, so it needs a new
+:data:`EXPORT_FORMAT`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ATTACHMENTS",
+    "EXPORT_FORMAT",
+    "MANIFEST",
+    "MEMBERS",
+    "RECORDS",
+    "SIGNATURE",
+    "SIGNING_KEY",
+]
+
+EXPORT_FORMAT: Final = "evidence-vault-export/1"
+MANIFEST: Final = "manifest.json"
+SIGNATURE: Final = "manifest.sig"
+SIGNING_KEY: Final = "signing-key.pem"
+RECORDS: Final = "records.jsonl"
+MEMBERS: Final = (MANIFEST, SIGNATURE, SIGNING_KEY, RECORDS)
+"""The members every export holds, in the order they are written."""
+ATTACHMENTS: Final = "attachments/"
+"""The folder of the evidence files, which follow the members above."""

@@ -1,0 +1,399 @@
+"""Export planning: which records leave the vault, and in what shape.
+
+Everything here decides and nothing writes: records come from a :class:`RecordSource`
+(the vault, or an in-memory source in tests), redacted records and aggregate cells
+come out as a stream, and evidence files chosen for the export go to the
+``files`` sink of the :class:`ExportResult` (the archive writer's spool).
+
+Invariants: every record left out is counted by reason in ``ExportResult.excluded``,
+and every record let through in ``ExportResult.included``; testimonies leave only
+with the consent of the policy's audience; under k-anonymity the lowest
+generalization level that suppresses at most ``max_suppression`` is chosen, and a
+testimony in a group of fewer than ``k`` workers is left out; aggregate cells at or
+below the policy's threshold are held back; records are written site by site in
+random order, and sites apart from their testimonies. Memory grows with the largest
+site, not with the vault.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import random
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from vault.export.format import ATTACHMENTS
+from vault.policy import Policy
+from vault.redaction import MAX_LEVEL, Redactor, SiteInfo
+from vault.schema import FIELDS, Sensitivity
+from vault.scrub import site_terms_from
+from vault.strip import STRIPPABLE, StripError, strip
+
+if TYPE_CHECKING:
+    # Only the type: planning hands files to the spool and never writes them itself.
+    from vault.export.archive import FileSpool
+
+__all__ = ["ExportResult", "RecordSource", "plan_records"]
+
+_DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
+_SHUFFLE: Final = random.SystemRandom()
+_OPERATIONAL: Final = frozenset({"operational"})
+_ALL_CLASSES: Final = frozenset({"identity", "special", "narrative", "operational"})
+_CELL_NAMES: Final = {
+    "type": "record_type",
+    "site.country": "site_country",
+    "site.kind": "site_kind",
+}
+
+
+class RecordSource(Protocol):
+    """What an export needs from a vault (implemented by :class:`vault.Vault`)."""
+
+    def export_sites(self) -> dict[str, SiteInfo]: ...
+
+    def export_counts(self) -> dict[str, int]: ...
+
+    def export_records(
+        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]: ...
+
+    def export_attachments(self, record_id: str) -> list[Any]: ...
+
+    def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]: ...
+
+
+@dataclass
+class ExportResult:
+    """Counts of one export (or preview)."""
+
+    included: Counter[str] = field(default_factory=Counter)
+    excluded: Counter[str] = field(default_factory=Counter)
+    level: int = 0
+    evidence_links_removed: bool = False
+    files: FileSpool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "included": dict(sorted(self.included.items())),
+            "excluded": dict(sorted(self.excluded.items())),
+        }
+
+
+def _consent_reason(record: Mapping[str, Any], audience: str) -> str | None:
+    consent = record.get("consent")
+    if not isinstance(consent, dict) or not consent.get("share_with"):
+        return "no_consent"
+    if consent.get("withdrawn") is True:
+        return "consent_withdrawn"
+    if audience not in consent["share_with"]:
+        return "consent_excludes_audience"
+    return None
+
+
+def _gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> str | None:
+    """Why a record is left out, or None when the filters and consent let it through."""
+    rtype = record["type"]
+    site_id = record["id"] if rtype == "site" else record.get("site_id")
+    if policy.sites is not None and site_id not in policy.sites:
+        return "site_filter"
+    if policy.countries is not None and (site is None or site.country not in policy.countries):
+        return "country_filter"
+    date_field = _DATE_FIELD.get(rtype)
+    if date_field and (policy.date_from or policy.date_to):
+        day = dt.date.fromisoformat(record[date_field])
+        if (policy.date_from and day < policy.date_from) or (
+            policy.date_to and day > policy.date_to
+        ):
+            return "date_filter"
+    if (
+        rtype == "finding"
+        and policy.statuses is not None
+        and record["status"] not in policy.statuses
+    ):
+        return "status_filter"
+    if rtype == "testimony":
+        return _consent_reason(record, policy.audience)
+    return None
+
+
+def _aggregate_keys(
+    policy: Policy, record: Mapping[str, Any], site: SiteInfo | None
+) -> list[tuple[Any, ...]]:
+    assert policy.aggregate is not None
+    rtype = record["type"]
+    dims: list[list[Any]] = []
+    for dim in policy.aggregate.by:
+        if dim == "type":
+            dims.append([rtype])
+        elif dim == "site.country":
+            dims.append([site.country if site else None])
+        elif dim == "site.kind":
+            dims.append([None])
+        elif dim == "allegation":
+            values = record.get("allegations") if rtype == "testimony" else [record.get("category")]
+            dims.append(list(values or [None]))
+        elif dim == "year":
+            date_field = _DATE_FIELD.get(rtype)
+            dims.append([record[date_field][:4] if date_field else None])
+        else:
+            dims.append([record.get(dim)])
+    keys: list[tuple[Any, ...]] = [()]
+    for values in dims:
+        keys = [(*k, v) for k in keys for v in values]
+    return keys
+
+
+def plan_records(
+    source: RecordSource, policy: Policy, redactor: Redactor, result: ExportResult
+) -> Iterator[dict[str, Any]]:
+    """Yield the redacted records (or aggregate cells) of an export, counting as it goes."""
+    sites = source.export_sites()
+    types = (
+        frozenset(policy.types) if policy.aggregate is None else frozenset({"testimony", "finding"})
+    )
+    for rtype, count in source.export_counts().items():
+        if rtype not in types and count:
+            result.excluded["type_not_exported"] += count
+
+    if policy.aggregate is not None:
+        yield from _aggregate(source, policy, sites, types, result)
+        return
+
+    scrubbing = any(
+        a.kind == "scrub"
+        for rules in policy.types.values()
+        for a in (*rules.rules.values(), *rules.high_risk.values())
+    )
+    needs_identity = "testimony" in types and any(
+        policy.types["testimony"].action_for("testimony", path, high_risk=high).kind != "drop"
+        for path, spec in FIELDS["testimony"].items()
+        if spec.sensitivity is Sensitivity.IDENTITY
+        for high in (False, True)
+    )
+    # Testimonies whose identity cannot be opened (erased) cannot be scrubbed of it:
+    # they are left out, and so must not count towards any group.
+    identity_required = needs_identity or scrubbing
+    ka = policy.k_anonymity
+    chosen: Counter[tuple[Any, ...]] = Counter()
+    if "testimony" in types and ka is not None:
+        chosen = _choose_level(source, policy, redactor, sites, identity_required, result)
+    # Once the site is coarsened, a finding's evidence list would tie testimonies
+    # back to the finding's site: the links are left out.
+    drop_evidence = ka is not None and result.level > 0 and "site_id" in ka.quasi_identifiers
+    result.evidence_links_removed = drop_evidence
+
+    # Sites first and apart, so that no testimony is written next to its site.
+    if "site" in types:
+        yield from _sites(source, policy, redactor, sites, result)
+
+    # Pass 2, site by site: the site's records are read once (the largest site
+    # bounds memory) and written in random order; its testimonies' identity terms
+    # feed the scrubber first.
+    scan = (types | {"testimony"} if scrubbing else types) - {"site"}
+    classes = _ALL_CLASSES if identity_required else _ALL_CLASSES - {"identity"}
+    rows = source.export_records(frozenset(scan), classes=classes)
+    for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
+        batch = [(subject, record) for _ref, subject, record in site_rows]
+        _SHUFFLE.shuffle(batch)
+        site = sites.get(site_ref)
+        if scrubbing:
+            people = (r for _s, r in batch if r is not None and r["type"] == "testimony")
+            redactor.scrubber.load_site(site_terms_from(people, site.country if site else None))
+        for subject, record in batch:
+            if record is None or (
+                identity_required and record["type"] == "testimony" and subject is None
+            ):
+                if "testimony" in types:
+                    result.excluded["identity_unavailable"] += 1
+                continue
+            if record["type"] not in types:
+                continue
+            reason = _gate(policy, record, site)
+            level = 0
+            if reason is None and record["type"] == "testimony" and ka is not None:
+                level = result.level
+                if chosen[redactor.quasi_key(record, level, site)] < ka.k:
+                    reason = "k_anonymity"
+            if reason is not None:
+                result.excluded[reason] += 1
+                continue
+            result.included[record["type"]] += 1
+            yield _output(source, policy, redactor, result, record, level, site, drop_evidence)
+
+
+def _output(
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    result: ExportResult,
+    record: dict[str, Any],
+    level: int,
+    site: SiteInfo | None,
+    drop_evidence: bool,
+) -> dict[str, Any]:
+    out = redactor.redact(record, level=level, site=site)
+    if drop_evidence and record["type"] == "finding":
+        out.pop("evidence", None)
+    mode = policy.types[record["type"]].attachments
+    if mode != "drop" and result.files is not None:
+        names = _export_files(source, record, out, mode, redactor, result)
+        if names:
+            out["attachments"] = names
+    return out
+
+
+_EXTENSIONS: Final = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/tiff": ".tif",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "application/pdf": ".pdf",
+    "audio/mpeg": ".mp3",
+    "audio/x-wav": ".wav",
+    "audio/wav": ".wav",
+    "audio/x-flac": ".flac",
+    "audio/ogg": ".ogg",
+    "audio/mp4": ".m4a",
+    "audio/m4a": ".m4a",
+    "audio/x-m4a": ".m4a",
+}
+
+
+def _export_files(
+    source: RecordSource,
+    record: Mapping[str, Any],
+    out: dict[str, Any],
+    mode: str,
+    redactor: Redactor,
+    result: ExportResult,
+) -> list[str]:
+    """Add a record's evidence files to the export: stripped or original, renamed."""
+    assert result.files is not None
+    names: list[str] = []
+    for info in source.export_attachments(str(record["id"])):
+        name = (
+            ATTACHMENTS
+            + redactor.pseudonym("export", "file", info.id)
+            + _EXTENSIONS.get(info.media_type, ".bin")
+        )
+        entry: dict[str, Any] = {
+            "name": name,
+            "media_type": info.media_type,
+            "record": out.get("id"),
+        }
+        if mode == "strip":
+            if info.media_type not in STRIPPABLE:
+                result.excluded["attachment_cannot_be_stripped"] += 1
+                continue
+            try:
+                data = strip(b"".join(source.attachment_chunks(info.id)), info.media_type)
+            except StripError:
+                result.excluded["attachment_cannot_be_stripped"] += 1
+                continue
+            entry["stripped_from_sha256"] = info.sha256
+            result.files.add(name, [data], entry)
+        else:
+            result.files.add(name, source.attachment_chunks(info.id), entry)
+        result.included["attachment"] += 1
+        names.append(name)
+    return names
+
+
+def _sites(
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    sites: Mapping[str, SiteInfo],
+    result: ExportResult,
+) -> Iterator[dict[str, Any]]:
+    for ref, _subject, record in source.export_records(
+        frozenset({"site"}), classes=_ALL_CLASSES - {"identity"}
+    ):
+        assert record is not None
+        reason = _gate(policy, record, sites.get(ref))
+        if reason is not None:
+            result.excluded[reason] += 1
+            continue
+        result.included["site"] += 1
+        yield redactor.redact(record)
+
+
+def _choose_level(
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    sites: Mapping[str, SiteInfo],
+    identity_required: bool,
+    result: ExportResult,
+) -> Counter[tuple[Any, ...]]:
+    """Pass 1: distinct workers per quasi-identifier group at every level; set the
+    lowest level that suppresses at most ``max_suppression``, return its groups.
+
+    A worker's testimonies all belong to one site, so counting distinct workers
+    needs only one site's worth of memory at a time.
+    """
+    ka = policy.k_anonymity
+    assert ka is not None
+    groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
+    rows = source.export_records(frozenset({"testimony"}), classes=_OPERATIONAL)
+    for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
+        site = sites.get(site_ref)
+        seen: set[tuple[int, tuple[Any, ...], str]] = set()
+        for _ref, subject, record in site_rows:
+            if record is None or (identity_required and subject is None):
+                continue
+            if _gate(policy, record, site) is None:
+                keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
+                worker = subject or str(record["id"])
+                for level, key in enumerate(keys):
+                    if (level, key, worker) not in seen:
+                        seen.add((level, key, worker))
+                        groups[level][key] += 1
+    total = sum(groups[0].values())
+    result.level = MAX_LEVEL
+    for level in range(MAX_LEVEL + 1):
+        small = sum(n for n in groups[level].values() if n < ka.k)
+        if total == 0 or small / total <= ka.max_suppression:
+            result.level = level
+            break
+    return groups[result.level]
+
+
+def _aggregate(
+    source: RecordSource,
+    policy: Policy,
+    sites: Mapping[str, SiteInfo],
+    types: frozenset[str],
+    result: ExportResult,
+) -> Iterator[dict[str, Any]]:
+    assert policy.aggregate is not None
+    cells: Counter[tuple[Any, ...]] = Counter()
+    members: Counter[tuple[Any, ...]] = Counter()
+    for site_ref, _subject, record in source.export_records(types, classes=_OPERATIONAL):
+        if record is None:
+            continue
+        site = sites.get(site_ref)
+        reason = _gate(policy, record, site)
+        if reason is not None:
+            result.excluded[reason] += 1
+            continue
+        for key in _aggregate_keys(policy, record, site):
+            cells[key] += 1
+        members[(record["type"],)] += 1
+    threshold = policy.aggregate.suppress_at_or_below
+    for key, count in sorted(cells.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
+        if count <= threshold:
+            # Say how many cells were held back, not how many records they held:
+            # the size of a suppressed cell is what suppression hides.
+            result.excluded["small_cells"] += 1
+            continue
+        result.included["count"] += 1
+        cell = {
+            _CELL_NAMES.get(dim, dim): value
+            for dim, value in zip(policy.aggregate.by, key, strict=True)
+        }
+        yield {"type": "count", **cell, "count": count}
