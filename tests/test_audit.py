@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 
 from conftest import SAMPLES, Backend, sample_records
 from corpus import canary_records, canary_strings
-from vault import IntegrityError, Vault
+from vault import IntegrityError, StorageError, Vault
 from vault.store import sqlite_url
 
 
@@ -192,8 +193,6 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
 
     from sqlalchemy import event
 
-    from vault import audit as audit_mod
-
     with backend.create() as v:
         v.import_file(SAMPLES)
         # Hold the first group's transaction open until seven more reads queue up.
@@ -203,7 +202,7 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         group = v._audit_group
         real = group._transaction
 
-        def slow_first() -> Any:
+        def slow_first() -> contextlib.AbstractContextManager[Connection]:
             if not first.is_set():
                 first.set()
                 assert queued.wait(10)
@@ -229,14 +228,14 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         assert sorted(e.refs[0] for e in reads) == sorted(v._codec.reference(i) for i in ids)
 
         # A group that cannot be written fails every read in it, and returns nothing.
-        def broken() -> Any:
-            raise audit_mod.StorageError("disk full")
+        def broken() -> contextlib.AbstractContextManager[Connection]:
+            raise StorageError("disk full")
 
         group._transaction = broken
         with ThreadPoolExecutor(4) as pool:
             failures = [pool.submit(v.get, "T-0001") for _ in range(4)]
             for f in failures:
-                with pytest.raises(audit_mod.StorageError):
+                with pytest.raises(StorageError):
                     f.result(timeout=30)
         group._transaction = real
         v.audit_verify()

@@ -78,4 +78,4 @@ def test_backup_cli(sqlite_backend: Backend, tmp_path: Path) -> None:
         cli, ["--vault", str(tmp_path / "new"), "restore", str(out), "--identity", str(key)]
     )
     assert r.exit_code == 7
-    assert UsageError
+    assert UsageError is not None

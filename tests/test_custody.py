@@ -13,13 +13,13 @@ from sqlalchemy import create_engine, text
 from conftest import SAMPLES, Backend, fast_kdf, sample_records
 from vault import (
     AuthenticationError,
+    IntegrityError,
     InvalidInputError,
     Passphrase,
     PermissionDeniedError,
     UsageError,
     Vault,
 )
-from vault.crypto import IntegrityError
 from vault.policy import find_policy
 from vault.schema import KeyClass
 from vault.store import sqlite_url
@@ -72,11 +72,14 @@ def test_a_custodian_without_identity_holds_no_identity_key(backend: Backend) ->
         from vault.store import Record, Subject
 
         with v._engine.connect() as conn:
-            sid, wrapped = conn.execute(
+            row = conn.execute(
                 select(Subject.id, Subject.wrapped_key).join(
                     Record, Record.subject_id == Subject.id
                 )
             ).first()
+        assert row is not None
+        sid, wrapped = row
+        assert wrapped is not None
         with pytest.raises(PermissionDeniedError):
             v._codec.open_subject_key(sid, wrapped)
 
@@ -278,7 +281,7 @@ def test_keyring_bound_to_vault(backend: Backend) -> None:
     engine.dispose()
     with pytest.raises(AuthenticationError):
         backend.open("ben passphrase", custodian="ana")
-    assert IntegrityError
+    assert IntegrityError is not None
 
 
 def test_exporter_grant_is_bound_to_the_policy_text(backend: Backend, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_non_latin_scripts_survive(loaded: Vault) -> None:
 
 _ids = itertools.count()
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
     min_size=1,
     max_size=40,
 ).filter(lambda s: s.strip() != "")
