@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, Row, create_engine, text
 
 from conftest import SAMPLES, Backend, sample_records
 from corpus import canary_records, canary_strings
@@ -27,7 +28,7 @@ def logged(backend: Backend) -> Backend:
     return backend
 
 
-def _sql(backend: Backend, sql: str, **params: Any) -> Any:
+def _sql(backend: Backend, sql: str, **params: object) -> Sequence[Row[Any]] | None:
     engine = create_engine(backend.db_url or sqlite_url(backend.folder))
     with engine.begin() as conn:
         result = conn.execute(text(sql), params)
@@ -57,6 +58,7 @@ def test_entries_hold_no_sensitive_value(backend: Backend) -> None:
                 v.get(r["id"], identity=True)
                 v.find(employee_id=r["worker"]["employee_id"], phone=r["worker"]["phone"])
     rows = _sql(backend, "SELECT actor, action, refs, details FROM audit_log")
+    assert rows is not None
     blob = json.dumps([list(r) for r in rows], ensure_ascii=False).casefold()
     for canary in canary_strings():
         assert canary.casefold() not in blob
@@ -83,6 +85,7 @@ def test_tampering_is_detected(logged: Backend, attack: str) -> None:
 
 def test_reordering_is_detected(logged: Backend) -> None:
     rows = _sql(logged, "SELECT seq, action, details, mac FROM audit_log WHERE seq IN (3, 4)")
+    assert rows is not None
     a, b = rows
     _sql(
         logged,
@@ -143,7 +146,7 @@ def test_fail_closed_when_the_entry_cannot_be_written(
         before = v.stats()
         from vault import audit as audit_mod
 
-        def broken(*_a: Any, **_k: Any) -> None:
+        def broken(*_a: object, **_k: object) -> None:
             raise RuntimeError("disk full")
 
         monkeypatch.setattr(audit_mod, "append", broken)
