@@ -55,8 +55,8 @@ class Backend:
         return args
 
 
-def _backends() -> list[Any]:
-    params: list[Any] = ["sqlite"]
+def _backends() -> list[object]:
+    params: list[object] = ["sqlite"]
     params.append(
         pytest.param(
             "postgres",

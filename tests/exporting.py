@@ -5,19 +5,18 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
-from typing import Any
 
 import pyrage
 
 
-def new_identity(folder: Path, name: str = "key.txt") -> tuple[Any, Path, str]:
+def new_identity(folder: Path, name: str = "key.txt") -> tuple[pyrage.x25519.Identity, Path, str]:
     identity = pyrage.x25519.Identity.generate()
     path = folder / name
     path.write_text(f"# test identity\n{identity}\n", encoding="utf-8")
     return identity, path, str(identity.to_public())
 
 
-def open_export(path: Path, identity: Any) -> dict[str, bytes]:
+def open_export(path: Path, identity: pyrage.x25519.Identity) -> dict[str, bytes]:
     plain = pyrage.decrypt(path.read_bytes(), [identity])
     out: dict[str, bytes] = {}
     with tarfile.open(fileobj=io.BytesIO(plain), mode="r:") as tar:

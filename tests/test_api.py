@@ -21,9 +21,10 @@ import httpx
 import pytest
 import uvicorn
 from exporting import new_identity
+from fastapi import FastAPI
 
 from conftest import SAMPLES, Backend, sample_records
-from vault import AuthenticationError, Vault
+from vault import AuthenticationError, RecordSummary, Vault
 from vault.api import FAILED_AUTH_LIMIT, MAX_BODY, create_app, openapi_document
 from vault.export import verify_export
 
@@ -35,7 +36,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _serving(app: Any) -> Iterator[str]:
+def _serving(app: FastAPI) -> Iterator[str]:
     """A real uvicorn server for ``app`` on a free loopback port."""
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -125,7 +126,7 @@ def test_the_full_path_through_the_api(server: tuple[str, Vault, Path], tmp_path
 ROLES = ("admin", "custodian", "exporter", "auditor")
 BAD_TOKENS = ("none", "not bearer", "malformed", "unknown", "expired", "revoked")
 # (method, path, body, roles that may call it); bodies use {role} to stay unique.
-ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
+ENDPOINTS: list[tuple[str, str, object, set[str]]] = [
     ("POST", "/records", "site", {"admin", "custodian"}),
     ("POST", "/records/import", "import", {"admin", "custodian"}),
     ("GET", "/records", None, {"admin", "custodian"}),
@@ -138,7 +139,7 @@ ENDPOINTS: list[tuple[str, str, Any, set[str]]] = [
 ]
 
 
-def _body(body: Any, role: str) -> dict[str, Any]:
+def _body(body: object, role: str) -> dict[str, Any]:
     if body == "site":
         record = {"type": "site", "id": f"SITE-{role}", "name": "Plant", "kind": "mine"}
         return {"json": record | {"country": "CD"}}
@@ -373,7 +374,7 @@ def test_an_unexpected_error_is_a_json_500_that_names_no_value(
     base, vault, _key = server
     token, _ = vault.create_token("w", role="custodian", classes=["narrative"])
 
-    def broken(*_a: Any, **_k: Any) -> None:
+    def broken(*_a: object, **_k: object) -> None:
         raise RuntimeError("Nguyen Thi Canary 0912345678")
 
     monkeypatch.setattr(Vault, "get", broken)
@@ -405,7 +406,7 @@ def test_long_vault_work_never_holds_up_the_server(
     started, release = threading.Event(), threading.Event()
     real = Vault.list
 
-    def slow_list(self: Vault, **kw: Any) -> Any:
+    def slow_list(self: Vault, **kw: str | None) -> Iterator[RecordSummary]:
         started.set()
         assert release.wait(30)
         return real(self, **kw)

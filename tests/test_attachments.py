@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend
 from vault import IntegrityError, NotFoundError, Vault
@@ -52,7 +52,7 @@ def test_media_type_comes_from_content(files_vault: Backend, tmp_path: Path) -> 
         assert v.attach("T-0001", png).media_type == "image/png"
 
 
-def _chunks(backend: Backend) -> tuple[object, str]:
+def _chunks(backend: Backend) -> tuple[Engine, str]:
     engine = create_engine(backend.db_url or sqlite_url(backend.folder))
     with engine.connect() as conn:
         aid = conn.execute(text("SELECT id FROM attachments")).scalar_one()
@@ -76,7 +76,7 @@ def test_tampered_chunks_are_detected(files_vault: Backend, tmp_path: Path, atta
     with files_vault.open() as v:
         v.attach("T-0002", original)
     engine, aid = _chunks(files_vault)
-    with engine.begin() as conn:  # type: ignore[attr-defined]
+    with engine.begin() as conn:
         flip = conn.execute(
             text("SELECT data FROM attachment_chunks WHERE attachment_id = :a AND idx = 1"),
             {"a": aid},
@@ -84,7 +84,7 @@ def test_tampered_chunks_are_detected(files_vault: Backend, tmp_path: Path, atta
         flip = flip[:-1] + bytes([flip[-1] ^ 1])
         params = {"a": aid, "flip": flip} if ":flip" in attack else {"a": aid}
         conn.execute(text(attack), params)
-    engine.dispose()  # type: ignore[attr-defined]
+    engine.dispose()
     out = tmp_path / "out.bin"
     with files_vault.open() as v:
         with pytest.raises(IntegrityError):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Row, create_engine, text
 
 from conftest import SAMPLES, Backend, sample_records
 from corpus import canary_records, canary_strings
-from vault import IntegrityError, Vault
+from vault import IntegrityError, StorageError, Vault
 from vault.store import sqlite_url
 
 
@@ -26,7 +28,7 @@ def logged(backend: Backend) -> Backend:
     return backend
 
 
-def _sql(backend: Backend, sql: str, **params: Any) -> Any:
+def _sql(backend: Backend, sql: str, **params: object) -> Sequence[Row[Any]] | None:
     engine = create_engine(backend.db_url or sqlite_url(backend.folder))
     with engine.begin() as conn:
         result = conn.execute(text(sql), params)
@@ -56,6 +58,7 @@ def test_entries_hold_no_sensitive_value(backend: Backend) -> None:
                 v.get(r["id"], identity=True)
                 v.find(employee_id=r["worker"]["employee_id"], phone=r["worker"]["phone"])
     rows = _sql(backend, "SELECT actor, action, refs, details FROM audit_log")
+    assert rows is not None
     blob = json.dumps([list(r) for r in rows], ensure_ascii=False).casefold()
     for canary in canary_strings():
         assert canary.casefold() not in blob
@@ -82,6 +85,7 @@ def test_tampering_is_detected(logged: Backend, attack: str) -> None:
 
 def test_reordering_is_detected(logged: Backend) -> None:
     rows = _sql(logged, "SELECT seq, action, details, mac FROM audit_log WHERE seq IN (3, 4)")
+    assert rows is not None
     a, b = rows
     _sql(
         logged,
@@ -142,7 +146,7 @@ def test_fail_closed_when_the_entry_cannot_be_written(
         before = v.stats()
         from vault import audit as audit_mod
 
-        def broken(*_a: Any, **_k: Any) -> None:
+        def broken(*_a: object, **_k: object) -> None:
             raise RuntimeError("disk full")
 
         monkeypatch.setattr(audit_mod, "append", broken)
@@ -192,8 +196,6 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
 
     from sqlalchemy import event
 
-    from vault import audit as audit_mod
-
     with backend.create() as v:
         v.import_file(SAMPLES)
         # Hold the first group's transaction open until seven more reads queue up.
@@ -203,7 +205,7 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         group = v._ctx.audit_group
         real = group._transaction
 
-        def slow_first() -> Any:
+        def slow_first() -> contextlib.AbstractContextManager[Connection]:
             if not first.is_set():
                 first.set()
                 assert queued.wait(10)
@@ -229,14 +231,14 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         assert sorted(e.refs[0] for e in reads) == sorted(v._ctx.codec.reference(i) for i in ids)
 
         # A group that cannot be written fails every read in it, and returns nothing.
-        def broken() -> Any:
-            raise audit_mod.StorageError("disk full")
+        def broken() -> contextlib.AbstractContextManager[Connection]:
+            raise StorageError("disk full")
 
         group._transaction = broken
         with ThreadPoolExecutor(4) as pool:
             failures = [pool.submit(v.get, "T-0001") for _ in range(4)]
             for f in failures:
-                with pytest.raises(audit_mod.StorageError):
+                with pytest.raises(StorageError):
                     f.result(timeout=30)
         group._transaction = real
         v.audit_verify()

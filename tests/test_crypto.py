@@ -227,9 +227,9 @@ def test_default_kdf_parameters_meet_rfc9106_second_recommendation() -> None:
         {"memory_kib": 1024, "time_cost": 1, "parallelism": 1, "salt": b"short"},
     ],
 )
-def test_kdf_parameters_out_of_range_are_refused(bad: dict[str, object]) -> None:
+def test_kdf_parameters_out_of_range_are_refused(bad: dict[str, int | bytes]) -> None:
     with pytest.raises(InvalidInputError):
-        KdfParams(**bad)  # type: ignore[arg-type]
+        KdfParams(**bad)  # type: ignore[arg-type]  # the table mixes int and bytes values
 
 
 def test_secrets_hide_their_repr_and_refuse_pickling() -> None:

@@ -71,11 +71,14 @@ def test_a_custodian_without_identity_holds_no_identity_key(backend: Backend) ->
         from vault.store import Record, Subject
 
         with v._ctx.engine.connect() as conn:
-            sid, wrapped = conn.execute(
+            row = conn.execute(
                 select(Subject.id, Subject.wrapped_key).join(
                     Record, Record.subject_id == Subject.id
                 )
             ).first()
+        assert row is not None
+        sid, wrapped = row
+        assert wrapped is not None
         with pytest.raises(PermissionDeniedError):
             v._ctx.codec.open_subject_key(sid, wrapped)
 

@@ -8,9 +8,11 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
+import pyrage
 import pytest
 from exporting import new_identity, open_export, repack
 
@@ -27,9 +29,14 @@ from vault.scrub import fold
 
 SHIPPED = ["union", "monitor", "buyers", "public"]
 
+# The export file, the identity file, the identity, its public key, the signer's key file.
+SampleExport: TypeAlias = tuple[Path, Path, pyrage.x25519.Identity, str, Path]
+# A change made to an export's members before it is repacked.
+Change: TypeAlias = Callable[[dict[str, bytes]], None]
+
 
 @pytest.fixture
-def corpus_vault(backend: Backend) -> Any:
+def corpus_vault(backend: Backend) -> Iterator[Vault]:
     with backend.create() as v:
         v.import_records(export_corpus())
         yield v
@@ -239,7 +246,7 @@ def test_unknown_recipient_and_bad_key(corpus_vault: Vault, tmp_path: Path) -> N
 
 
 @pytest.fixture
-def sample_export(sqlite_backend: Backend, tmp_path: Path) -> tuple[Path, Path, Any, str, Path]:
+def sample_export(sqlite_backend: Backend, tmp_path: Path) -> SampleExport:
     identity, key, public = new_identity(tmp_path)
     with sqlite_backend.create() as v:
         v.import_file(SAMPLES)
@@ -251,9 +258,7 @@ def sample_export(sqlite_backend: Backend, tmp_path: Path) -> tuple[Path, Path, 
     return out, key, identity, public, signer
 
 
-def test_opens_with_the_age_command_line_tool(
-    sample_export: tuple[Path, Path, Any, str, Path], tmp_path: Path
-) -> None:
+def test_opens_with_the_age_command_line_tool(sample_export: SampleExport, tmp_path: Path) -> None:
     out, key, identity, _public, _signer = sample_export
     if shutil.which("age") is None:
         if os.environ.get("CI"):
@@ -273,7 +278,7 @@ def test_opens_with_the_age_command_line_tool(
 
 
 def test_verify_export_accepts_the_genuine_file(
-    sample_export: tuple[Path, Path, Any, str, Path],
+    sample_export: SampleExport,
 ) -> None:
     out, key, _identity, _public, signer = sample_export
     report = verify_export(out, key, signer)
@@ -282,7 +287,7 @@ def test_verify_export_accepts_the_genuine_file(
     assert report.lines == 10
 
 
-def _tamper(sample_export: tuple[Path, Path, Any, str, Path], tmp_path: Path, change: Any) -> Path:
+def _tamper(sample_export: SampleExport, tmp_path: Path, change: Change) -> Path:
     out, _key, identity, public, _signer = sample_export
     members = open_export(out, identity)
     change(members)
@@ -333,16 +338,14 @@ def _resign_with_other_key(m: dict[str, bytes]) -> None:
     [_edit_manifest, _edit_record, _remove_record, _add_record, _swap_records, _drop_signature],
 )
 def test_verify_export_rejects_changes(
-    sample_export: tuple[Path, Path, Any, str, Path], tmp_path: Path, change: Any
+    sample_export: SampleExport, tmp_path: Path, change: Change
 ) -> None:
     forged = _tamper(sample_export, tmp_path, change)
     with pytest.raises(IntegrityError):
         verify_export(forged, sample_export[1])
 
 
-def test_verify_export_rejects_a_wrong_signer(
-    sample_export: tuple[Path, Path, Any, str, Path], tmp_path: Path
-) -> None:
+def test_verify_export_rejects_a_wrong_signer(sample_export: SampleExport, tmp_path: Path) -> None:
     # A self-consistent forgery signed by another key passes without a pinned
     # signer, and fails with one.
     forged = _tamper(sample_export, tmp_path, _resign_with_other_key)
@@ -352,7 +355,7 @@ def test_verify_export_rejects_a_wrong_signer(
 
 
 def test_verify_export_rejects_damaged_ciphertext_and_wrong_identity(
-    sample_export: tuple[Path, Path, Any, str, Path], tmp_path: Path
+    sample_export: SampleExport, tmp_path: Path
 ) -> None:
     out, key, *_ = sample_export
     data = bytearray(out.read_bytes())

@@ -102,7 +102,7 @@ BAD_RECORDS["half a UTF-16 pair in a site name"] = (
 )
 
 
-def _snapshot(v: Vault) -> list[Any]:
+def _snapshot(v: Vault) -> list[dict[str, Any]]:
     return [s.to_dict() for s in v.list()] + [v.stats()]
 
 

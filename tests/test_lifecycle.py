@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
 from vault import IntegrityError, UsageError
 from vault.store import sqlite_url
 
 
-def _engine(backend: Backend) -> Any:
+def _engine(backend: Backend) -> Engine:
     return create_engine(backend.db_url or sqlite_url(backend.folder))
 
 
@@ -74,6 +74,7 @@ def test_a_retired_version_cannot_come_back(backend: Backend) -> None:
                     "WHERE narrative_key IS NOT NULL"
                 )
             ).first()
+        assert old is not None
         v.rotate_keys()
         v.retire_keys(2)
         ref = v._ctx.codec.reference("T-0001")

@@ -14,13 +14,15 @@ from vault.scrub import Scrubber, SiteTerms, fold, site_terms_from
 def _scrubber(
     *workers: dict[str, object], persons: tuple[str, ...] = (), country: str = "VN"
 ) -> Scrubber:
-    records = [{"worker": w, "persons_mentioned": [{"name": p} for p in persons]} for w in workers]
+    records: list[dict[str, object]] = [
+        {"worker": w, "persons_mentioned": [{"name": p} for p in persons]} for w in workers
+    ]
     s = Scrubber()
     s.load_site(site_terms_from(records, country))
     return s
 
 
-HUONG = {
+HUONG: dict[str, object] = {
     "name": "Nguyễn Thị Hương",
     "employee_id": "EMP-55001",
     "phone": "+84 912 345 678",
@@ -206,7 +208,10 @@ def test_only_real_dates_escape_the_number_rule() -> None:
 
 
 def test_numbering_per_record_does_not_link_records() -> None:
-    records = [{"worker": {"name": "Jean Dubois"}}, {"worker": {"name": "Ana Silva"}}]
+    records: list[dict[str, object]] = [
+        {"worker": {"name": "Jean Dubois"}},
+        {"worker": {"name": "Ana Silva"}},
+    ]
     per_record = Scrubber("record")
     per_record.load_site(site_terms_from(records, "FR"))
     per_record.start_record()

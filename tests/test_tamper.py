@@ -40,12 +40,12 @@ def _ref(backend: Backend, record_id: str) -> str:
         return v._ctx.codec.reference(record_id)
 
 
-def _get(engine: Engine, sql: str, **params: Any) -> Any:
+def _get(engine: Engine, sql: str, **params: object) -> Any:
     with engine.connect() as conn:
         return conn.execute(text(sql), params).scalar_one()
 
 
-def _set(engine: Engine, sql: str, **params: Any) -> None:
+def _set(engine: Engine, sql: str, **params: object) -> None:
     with engine.begin() as conn:
         conn.execute(text(sql), params)
 

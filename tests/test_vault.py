@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from typing import Any
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -59,7 +59,7 @@ def test_non_latin_scripts_survive(loaded: Vault) -> None:
 
 _ids = itertools.count()
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
     min_size=1,
     max_size=40,
 ).filter(lambda s: s.strip() != "")
@@ -219,7 +219,7 @@ def test_create_refuses_an_existing_vault(backend: Backend) -> None:
         backend.create()
 
 
-def test_open_without_a_vault(tmp_path: Any) -> None:
+def test_open_without_a_vault(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         Vault.open(tmp_path / "none", Passphrase("x"))
     with pytest.raises(UsageError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -25,6 +24,7 @@ from vault.cli._common import (
     new_passphrase_option,
     render_rows,
 )
+from vault.custody import CustodianInfo
 
 __all__ = ["custodian", "identity", "lock", "passwd", "recovery", "unlock"]
 
@@ -80,7 +80,7 @@ def custodian_list(state: State, as_json: bool) -> None:
     with state.open() as v:
         rows = v.custodians()
 
-    def line(r: dict[str, Any]) -> str:
+    def line(r: CustodianInfo) -> str:
         extra = f" policies={','.join(r['policies'])}" if r["policies"] else ""
         return f"{r['name']:<20} {r['role']:<10} classes={','.join(r['classes'])}{extra}"
 
