@@ -28,8 +28,10 @@ from vault.errors import IntegrityError, InvalidInputError
 
 __all__ = [
     "CHUNK",
+    "decrypt_stream",
     "decrypting",
     "encrypt_chunks",
+    "encrypt_stream",
     "load_identities",
     "new_identity",
     "parse_recipient",
@@ -127,6 +129,23 @@ def encrypt_chunks(chunks: Iterable[bytes], sink: IO[bytes], recipient: Any) -> 
         if reader.error is not None:
             raise reader.error from None
         raise
+
+
+def encrypt_stream(plain: IO[bytes], sink: IO[bytes], recipient: Any) -> None:
+    """age-encrypt a whole binary stream into ``sink``."""
+    pyrage.encrypt_io(plain, sink, [recipient])
+
+
+def decrypt_stream(
+    ciphertext: IO[bytes], sink: IO[bytes], identities: Sequence[Any], *, failure: str
+) -> None:
+    """Decrypt into ``sink`` and close it; a wrong identity, a flipped byte, a
+    truncated file or a failed write are all IntegrityError(``failure``)."""
+    try:
+        with sink:
+            pyrage.decrypt_io(ciphertext, sink, list(identities))
+    except (pyrage.DecryptError, OSError, ValueError):
+        raise IntegrityError(failure) from None
 
 
 @contextlib.contextmanager

@@ -17,9 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pyrage
-
-from vault.age import load_identities, parse_recipient
+from vault import age
 from vault.context import Context
 from vault.errors import ConflictError, IntegrityError, InvalidInputError, UsageError
 from vault.sharing import list_recipients
@@ -45,7 +43,7 @@ def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
 
 def make_backup(db_file: Path, out: Path, recipient: str) -> int:
     """Write an age-encrypted snapshot of ``db_file`` to ``out``; returns its size."""
-    to = parse_recipient(recipient)
+    to = age.parse_recipient(recipient)
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
@@ -58,7 +56,7 @@ def make_backup(db_file: Path, out: Path, recipient: str) -> int:
             source.backup(target)
         fd, tmp_out = tempfile.mkstemp(dir=folder, prefix=".evault-backup-")
         with open(snapshot, "rb") as plain, os.fdopen(fd, "wb") as sink:
-            pyrage.encrypt_io(plain, sink, [to])
+            age.encrypt_stream(plain, sink, to)
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(tmp_out, out)
@@ -69,20 +67,19 @@ def make_backup(db_file: Path, out: Path, recipient: str) -> int:
 
 
 def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
-    identities = load_identities(identity)
+    identities = age.load_identities(identity)
     try:
         src = backup.open("rb")
     except OSError as exc:
         raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(backup)) from None
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with src, os.fdopen(fd, "wb") as sink:
-            pyrage.decrypt_io(src, sink, identities)
-    except (pyrage.DecryptError, OSError, ValueError):
-        # A wrong key, a flipped byte and a truncated file all end here.
-        raise IntegrityError(
-            "cannot decrypt the backup (wrong identity, or it was altered)"
-        ) from None
+    with src:
+        age.decrypt_stream(
+            src,
+            os.fdopen(fd, "wb"),
+            identities,
+            failure="cannot decrypt the backup (wrong identity, or it was altered)",
+        )
 
 
 def _check(db: Path) -> dict[str, Any]:

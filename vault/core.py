@@ -28,6 +28,7 @@ from vault import (
     lifecycle,
     reads,
     sharing,
+    store,
     tokens,
     unlock,
 )
@@ -39,7 +40,6 @@ from vault.ingest import ImportResult
 from vault.keys import Grant, Role
 from vault.policy import Policy
 from vault.reads import RecordSummary, VersionInfo
-from vault.store import no_wait, single_writer
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
@@ -91,19 +91,19 @@ class Vault:
     @property
     def backend(self) -> str:
         """The database: ``sqlite`` or ``postgresql``."""
-        return str(self._ctx.engine.dialect.name)
+        return store.backend(self._ctx.engine)
 
     @property
     def single_writer(self) -> bool:
         """Whether the database takes one writer at a time (SQLite): a server gains
         nothing from more than one thread of vault work."""
-        return single_writer(self._ctx.engine)
+        return store.single_writer(self._ctx.engine)
 
     def no_wait(self) -> contextlib.AbstractContextManager[None]:
         """Within this block a write that would have to wait for another process's
         write fails at once with StorageError instead (SQLite): for callers that must
         not block, such as an event loop, and will do the work elsewhere."""
-        return no_wait()
+        return store.no_wait()
 
     # Lifecycle ---------------------------------------------------------------
 

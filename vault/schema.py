@@ -385,7 +385,7 @@ def validate_record(raw: Any, where: str, *, expect_type: str | None = None) -> 
     if not isinstance(raw, dict):
         raise InvalidInputError("a record must be a JSON object", where=where)
     rtype = raw.get("type")
-    if rtype not in FIELDS:
+    if rtype not in RECORD_SPECS:
         raise InvalidInputError(
             f"field 'type' must be one of: {', '.join(RECORD_TYPES)}", where=where
         )
@@ -394,7 +394,7 @@ def validate_record(raw: Any, where: str, *, expect_type: str | None = None) -> 
         raise InvalidInputError(
             f"field 'type' cannot change from {expect_type!r} to {rtype!r}", where=where
         )
-    specs = FIELDS[rtype]
+    specs = RECORD_SPECS[rtype].fields
     rid = raw.get("id")
     if isinstance(rid, str) and _ID_RE.fullmatch(rid):
         where = f"{where}, record {rid}"

@@ -71,6 +71,7 @@ __all__ = [
     "Session",
     "Subject",
     "as_utc",
+    "backend",
     "bulk_insert",
     "checkpoint_wal",
     "connect",
@@ -487,6 +488,11 @@ def checkpoint_wal(engine: Engine) -> None:
         "done, but another process is reading the vault, so the old key bytes may "
         "remain in the write-ahead log until it closes; run the command again then"
     )
+
+
+def backend(engine: Engine) -> str:
+    """The database's kind: ``sqlite`` or ``postgresql``."""
+    return str(engine.dialect.name)
 
 
 def single_writer(engine: Engine) -> bool:

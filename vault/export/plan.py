@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from vault.export.format import ATTACHMENTS
 from vault.policy import Policy
 from vault.redaction import MAX_LEVEL, Redactor, SiteInfo
-from vault.schema import FIELDS, Sensitivity
+from vault.schema import DATE_FIELDS, FIELDS, Sensitivity
 from vault.scrub import site_terms_from
 from vault.strip import STRIPPABLE, StripError, strip
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ExportResult", "RecordSource", "plan_records"]
 
-_DATE_FIELD: Final = {"testimony": "received_on", "finding": "audit_date"}
 _SHUFFLE: Final = random.SystemRandom()
 _OPERATIONAL: Final = frozenset({"operational"})
 _ALL_CLASSES: Final = frozenset({"identity", "special", "narrative", "operational"})
@@ -101,7 +100,7 @@ def _gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> s
         return "site_filter"
     if policy.countries is not None and (site is None or site.country not in policy.countries):
         return "country_filter"
-    date_field = _DATE_FIELD.get(rtype)
+    date_field = DATE_FIELDS.get(rtype)
     if date_field and (policy.date_from or policy.date_to):
         day = dt.date.fromisoformat(record[date_field])
         if (policy.date_from and day < policy.date_from) or (
@@ -136,7 +135,7 @@ def _aggregate_keys(
             values = record.get("allegations") if rtype == "testimony" else [record.get("category")]
             dims.append(list(values or [None]))
         elif dim == "year":
-            date_field = _DATE_FIELD.get(rtype)
+            date_field = DATE_FIELDS.get(rtype)
             dims.append([record[date_field][:4] if date_field else None])
         else:
             dims.append([record.get(dim)])
