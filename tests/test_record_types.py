@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from conftest import sample_records
 from vault import Vault
+from vault.errors import InvalidInputError
 from vault.keys import KeyClass
+from vault.policy import find_policy, parse_policy
 from vault.schema import (
     DATE_FIELDS,
     FIELDS,
@@ -110,3 +112,23 @@ def test_a_field_without_a_class_is_sealed_nowhere(vault: Vault) -> None:
     testimony = next(r for r in sample_records() if r["type"] == "testimony")
     with pytest.raises(ValueError, match="key class"):
         vault._ctx.codec.seal(testimony | {"unclassed": "x"}, "testimony", "ref", 1, None)
+
+
+def test_the_policy_floor_covers_identity_in_every_record_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A finding type that gained an identity field (say, the auditor's informant):
+    # a policy that keeps it is refused as it would be for a testimony.
+    base = RECORD_SPECS["finding"]
+    fields = dict(base.fields)
+    fields["informant"] = FieldSpec("informant", "text", Sensitivity.IDENTITY)
+    extended = RecordType("finding", base.date_field, fields)
+    monkeypatch.setitem(RECORD_SPECS, "finding", extended)
+    monkeypatch.setitem(FIELDS, "finding", extended.fields)
+    text = find_policy("monitor").text
+    assert "informant" not in text
+    anchor = "      evidence: {pseudonymize: recipient}\n"
+    assert text.count(anchor) == 1
+    with pytest.raises(InvalidInputError, match="identity fields may only be dropped"):
+        parse_policy(text.replace(anchor, anchor + "      informant: keep\n"), "monitor.yaml")
+    parse_policy(text, "monitor.yaml")  # dropping it, by saying nothing, stays allowed

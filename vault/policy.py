@@ -493,6 +493,21 @@ def _check_floor(
                 f"records.{rtype}.attachments",
                 "original files go only to the union and the monitor; use strip",
             )
+    # Identity never leaves, whatever the record type: a type added later is covered
+    # (testimonies are checked below, together with their quasi-identifiers).
+    for rtype, type_rules in types.items():
+        if rtype == "testimony":
+            continue
+        for path, spec in FIELDS[rtype].items():
+            if spec.sensitivity is not Sensitivity.IDENTITY or spec.kind == "group":
+                continue
+            if type_rules.action_for(rtype, path).kind in ("keep", "mask"):
+                raise _err(
+                    source,
+                    where,
+                    f"records.{rtype}.rules.{path}",
+                    "identity fields may only be dropped or pseudonymized",
+                )
     rules = types.get("testimony")
     if rules is None:
         return
