@@ -242,3 +242,17 @@ def test_a_vault_id_change_breaks_every_key(sample_vault: tuple[Backend, Engine]
     )
     with pytest.raises(AuthenticationError):
         backend.open()
+
+
+def test_a_role_this_version_does_not_know_is_refused(
+    sample_vault: tuple[Backend, Engine],
+) -> None:
+    backend, engine = sample_vault
+    with backend.open() as v:
+        token, _row = v.create_token("intake", role="custodian", classes=["narrative"])
+    _set(engine, "UPDATE api_tokens SET role = 'superuser' WHERE name = 'intake'")
+    with backend.open() as v, pytest.raises(IntegrityError, match="stored role"):
+        v.for_token(token)
+    _set(engine, "UPDATE custodians SET role = 'superuser' WHERE name = 'admin'")
+    with pytest.raises(IntegrityError, match="stored role"):
+        backend.open()

@@ -114,14 +114,8 @@ def import_records(
     progress: ProgressCallback | None = None,
     files: AttachmentSource | None = None,
 ) -> ImportResult:
-    """Validate, seal and store records in one transaction; all or nothing.
-
-    ``records`` yields ``(where, record)`` pairs, or bare records (then named by
-    their position). Forward references within the same import are allowed.
-    With ``files`` (a folder or zip), a record may list ``attachments`` by
-    relative path: they are sealed to it in the same transaction (and are not
-    part of the stored record).
-    """
+    """Validate, seal and store ``(where, record)`` pairs or bare records in one
+    transaction, with the evidence files ``files`` holds (see Vault.import_records)."""
     ctx.require("admin", "custodian")
     counts: dict[str, int] = {}
     pending: dict[str, list[_Pending]] = {}

@@ -15,9 +15,10 @@ Invariants:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -177,16 +178,26 @@ def create(
     return _context(engine, keyring, custodian, admin, meta)
 
 
+@contextlib.contextmanager
+def _disposed_on_failure(engine: Engine) -> Iterator[None]:
+    """An engine opened to unlock a vault does not outlive a failure to unlock it."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+
+
 def open_with_passphrase(
     path: Location, passphrase: Passphrase, *, db_url: str | None, custodian: str | None
 ) -> Context:
     """Unlock an existing vault with a custodian's passphrase (migrating it if older)."""
     _folder, engine = _existing(path, db_url)
-    try:
+    with _disposed_on_failure(engine):
         return _unlock(engine, passphrase, custodian)
-    except BaseException:
-        engine.dispose()
-        raise
 
 
 def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Context:
@@ -234,7 +245,7 @@ def _choose_custodian(rows: Iterable[Any], name: str | None) -> Any:
 def open_with_session(path: Location, token: str, *, db_url: str | None) -> Context:
     """Open a vault with an unlock-session token (no passphrase, no Argon2id)."""
     _folder, engine = _existing(path, db_url)
-    try:
+    with _disposed_on_failure(engine):
         with engine.connect() as conn:
             meta = _meta(conn)
             name, keyring = custody.open_session(conn, meta["vault_id"], token)
@@ -244,12 +255,6 @@ def open_with_session(path: Location, token: str, *, db_url: str | None) -> Cont
         if row is None:
             raise AuthenticationError("the session's custodian no longer exists")
         return _context(engine, keyring, name, _grant_of(row), meta)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
-    except BaseException:
-        engine.dispose()
-        raise
 
 
 def recover(
@@ -263,7 +268,7 @@ def recover(
 ) -> Context:
     """Restore access with recovery shares: set a new passphrase for an admin."""
     _folder, engine = _existing(path, db_url)
-    try:
+    with _disposed_on_failure(engine):
         with engine.connect() as conn:
             meta = _meta(conn)
             keyring = custody.recovery_restore(conn, meta["vault_id"], shares)
@@ -298,9 +303,3 @@ def recover(
             conn.execute(delete(SessionRow).where(SessionRow.custodian == custodian))
             ctx.audit(conn, "recovery-restored", details={"custodian": custodian})
         return ctx
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
-    except BaseException:
-        engine.dispose()
-        raise
