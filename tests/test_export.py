@@ -26,6 +26,7 @@ from vault import IntegrityError, InvalidInputError, NotFoundError, Vault
 from vault.export import verify_export
 from vault.policy import find_policy, parse_policy
 from vault.scrub import fold
+from vault.sharing import ExportSummary
 
 SHIPPED = ["union", "monitor", "buyers", "public"]
 
@@ -69,7 +70,7 @@ def assert_no_identity(text: str, records: list[dict[str, Any]]) -> None:
 
 def _export(
     v: Vault, policy: str, tmp_path: Path, recipient: str = "r1"
-) -> tuple[dict[str, bytes], dict[str, Any]]:
+) -> tuple[dict[str, bytes], ExportSummary]:
     identity, _key, public = new_identity(tmp_path, f"{recipient}.txt")
     if recipient not in {r["name"] for r in v.recipients()}:
         v.add_recipient(recipient, public)

@@ -22,6 +22,7 @@ from conftest import SAMPLES, Backend
 from vault import IntegrityError
 from vault.export import verify_export
 from vault.policy import find_policy
+from vault.sharing import ExportSummary
 
 CANARIES = [
     b"CanaryCam",
@@ -72,7 +73,7 @@ def _wav(path: Path) -> None:
 @pytest.fixture
 def exported(
     backend: Backend, tmp_path: Path
-) -> tuple[dict[str, bytes], dict[str, Any], Path, Path]:
+) -> tuple[dict[str, bytes], ExportSummary, Path, Path]:
     files = tmp_path / "in"
     files.mkdir()
     _jpeg(files / "Nguyen_Thi_Huong_dormitory.jpg")

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from vault import age
 from vault.context import Context
@@ -23,7 +23,7 @@ from vault.errors import ConflictError, IntegrityError, InvalidInputError, Usage
 from vault.sharing import list_recipients
 from vault.store import DB_FILENAME, sqlite_file
 
-__all__ = ["backup", "make_backup", "restore_backup", "verify_backup"]
+__all__ = ["BackupInfo", "backup", "make_backup", "restore_backup", "verify_backup"]
 
 
 def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
@@ -82,7 +82,15 @@ def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
         )
 
 
-def _check(db: Path) -> dict[str, Any]:
+class BackupInfo(TypedDict):
+    """What a verified or restored backup holds."""
+
+    vault_id: str
+    records: int
+    audit_entries: int
+
+
+def _check(db: Path) -> BackupInfo:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         with contextlib.closing(conn):
@@ -94,10 +102,10 @@ def _check(db: Path) -> dict[str, Any]:
         raise IntegrityError("the backup does not hold a vault database") from None
     if ok != "ok" or "vault_id" not in meta:
         raise IntegrityError("the backup's database fails its integrity check")
-    return {"vault_id": meta["vault_id"], "records": records, "audit_entries": audit}
+    return {"vault_id": str(meta["vault_id"]), "records": int(records), "audit_entries": int(audit)}
 
 
-def verify_backup(backup: Path, identity: Path) -> dict[str, Any]:
+def verify_backup(backup: Path, identity: Path) -> BackupInfo:
     """Decrypt into a private temporary folder, check the database, remove it."""
     with tempfile.TemporaryDirectory(prefix="evault-verify-") as tmp:
         os.chmod(tmp, 0o700)
@@ -106,7 +114,7 @@ def verify_backup(backup: Path, identity: Path) -> dict[str, Any]:
         return _check(db)
 
 
-def restore_backup(backup: Path, identity: Path, folder: Path) -> dict[str, Any]:
+def restore_backup(backup: Path, identity: Path, folder: Path) -> BackupInfo:
     """Restore into a new vault folder (never over an existing vault)."""
     if (folder / DB_FILENAME).exists():
         raise ConflictError(f"a vault already exists in {folder}")

@@ -502,7 +502,9 @@ class Vault:
         """Remove a recipient; past exports stay recorded."""
         sharing.remove_recipient(self._ctx, name)
 
-    def export(self, policy: Policy, recipient: str, out: str | os.PathLike[str]) -> dict[str, Any]:
+    def export(
+        self, policy: Policy, recipient: str, out: str | os.PathLike[str]
+    ) -> sharing.ExportSummary:
         """Write a signed, age-encrypted export for a registered recipient.
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.

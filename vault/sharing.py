@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
@@ -54,6 +54,7 @@ from vault.store import (
 __all__ = [
     "ExportInfo",
     "ExportSource",
+    "ExportSummary",
     "Preview",
     "RecipientInfo",
     "add_recipient",
@@ -88,6 +89,23 @@ class ExportInfo(TypedDict):
     recipient: str
     recipient_fingerprint: str
     counts: dict[str, Any]
+
+
+class ExportSummary(TypedDict):
+    """What :func:`export` returns: the signed manifest without per-line hashes."""
+
+    format: str
+    export_id: str
+    vault_id: str
+    created_at: str
+    custodian: str
+    policy: dict[str, str]
+    recipient: dict[str, str]
+    signer: dict[str, str]
+    counts: dict[str, Any]
+    records: dict[str, Any]
+    evidence_links_removed: NotRequired[bool]
+    k_anonymity: NotRequired[dict[str, Any]]
 
 
 class ExportSource:
@@ -262,7 +280,7 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
 
 def export(
     ctx: Context, policy: Policy, recipient_name: str, out: str | os.PathLike[str]
-) -> dict[str, Any]:
+) -> ExportSummary:
     """Write a signed, age-encrypted export; returns the manifest without per-line
     hashes."""
     _may_export(ctx, policy)
@@ -358,7 +376,7 @@ def export(
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)
-    return summary
+    return cast(ExportSummary, summary)
 
 
 @dataclass

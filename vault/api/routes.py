@@ -44,6 +44,7 @@ from vault.core import Vault
 from vault.errors import NotFoundError, PermissionDeniedError, VaultError
 from vault.export import EXPORT_FORMAT
 from vault.policy import find_policy
+from vault.sharing import ExportSummary
 
 __all__: list[str] = []
 
@@ -183,7 +184,7 @@ def _add_routes(
     async def create_export(body: ExportRequest, c: Auth) -> ExportCreated:
         """Export under a policy to a registered recipient (roles admin, exporter)."""
 
-        def run(v: Vault) -> dict[str, Any]:
+        def run(v: Vault) -> ExportSummary:
             if v.role not in ("admin", "exporter"):  # before a policy is even looked up
                 raise PermissionDeniedError(f"{v.custodian!r} ({v.role}) may not export")
             try:
