@@ -286,6 +286,13 @@ def test_library_and_cli_import_alike(
     assert "cannot read" in str(caught.value)
     assert result.exit_code == 5
     assert result.output.strip() == f"evault: error: {caught.value}"
+    # A name that says no format is refused before anything asks for a passphrase.
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(body)
+    result = runner.invoke(cli, [*sqlite_backend.cli_args(), "import", str(notes)])
+    assert result.exit_code == 5, result.output
+    assert "cannot tell the format" in result.output
+    assert "assphrase" not in result.output
 
 
 def test_real_subprocess_run_and_no_traceback(tmp_path: Path, pass_file: Path) -> None:

@@ -254,6 +254,26 @@ def test_too_few_or_mistyped_shares_reveal_nothing(backend: Backend) -> None:
     backend.open(custodian="admin").close()
 
 
+def test_a_failed_split_leaves_the_old_shares_valid(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shamir_mnemonic
+
+    with backend.create() as v:
+        shares = v.recovery_split(3, 2)
+
+        def broken(*_args: object, **_kw: object) -> list[list[str]]:
+            raise MemoryError
+
+        monkeypatch.setattr(shamir_mnemonic, "generate_mnemonics", broken)
+        with pytest.raises(MemoryError):
+            v.recovery_split(3, 2)
+    with Vault.recover(
+        backend.folder, shares[:2], Passphrase("after a failed split"), db_url=backend.db_url
+    ) as v:
+        assert v.role == "admin"
+
+
 def test_custodian_cannot_be_added_twice_or_with_unknown_class(backend: Backend) -> None:
     _team(backend)
     from vault import ConflictError

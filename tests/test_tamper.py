@@ -253,6 +253,7 @@ def test_a_role_this_version_does_not_know_is_refused(
     _set(engine, "UPDATE api_tokens SET role = 'superuser' WHERE name = 'intake'")
     with backend.open() as v, pytest.raises(IntegrityError, match="stored role"):
         v.for_token(token)
+    # A custodian row reads like any altered key record: exit 3, as for a wrong passphrase.
     _set(engine, "UPDATE custodians SET role = 'superuser' WHERE name = 'admin'")
-    with pytest.raises(IntegrityError, match="stored role"):
-        backend.open()
+    with pytest.raises(AuthenticationError, match="key record was altered"):
+        backend.open(custodian="admin")

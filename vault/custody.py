@@ -22,7 +22,7 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Iterable
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 import shamir_mnemonic
 from sqlalchemy import Connection, delete, insert, select, update
@@ -33,6 +33,7 @@ from vault.crypto import KdfParams, Passphrase, SecretKey
 from vault.errors import (
     AuthenticationError,
     ConflictError,
+    IntegrityError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -68,12 +69,14 @@ __all__ = [
     "add_custodian",
     "approved_request",
     "change_passphrase",
+    "custodian_grant",
     "custodians",
     "decide_identity",
     "end_session",
     "grant_for",
     "identity_requests",
     "open_session",
+    "policy_grants",
     "recovery_restore",
     "recovery_split",
     "remove_custodian",
@@ -99,10 +102,31 @@ class CustodianInfo(TypedDict):
     created_at: str
 
 
-def grant_for(role: str, classes: Iterable[str], policies: Iterable[Policy | str]) -> Grant:
+def custodian_grant(row: Any) -> Grant:
+    """A custodian row's grant. An edited row reads like any altered key record (the
+    keyring is bound to the grant and would not open either), whoever asks."""
+    try:
+        return Grant.from_columns(row.role, row.classes, row.policies)
+    except IntegrityError:
+        raise AuthenticationError(
+            f"wrong passphrase for custodian {row.name!r} (or the key record was altered)"
+        ) from None
+
+
+def policy_grants(policies: Iterable[Policy | str]) -> frozenset[str]:
+    """Policies (or shipped policies' names) bound to their exact text: name and SHA-256,
+    so a different file with the same name is refused."""
+    granted = set()
+    for p in policies:
+        policy = p if isinstance(p, Policy) else find_policy(p)
+        granted.add(f"{policy.name}:{policy.sha256}")
+    return frozenset(granted)
+
+
+def grant_for(role: str, classes: Iterable[str], policies: frozenset[str]) -> Grant:
     """What a new custodian or token of ``role`` holds: custodians and exporters always
     get the operational class, admins and auditors no class keys of their own, and
-    exporters their policies bound to the exact text (name and SHA-256)."""
+    exporters their policies (see :func:`policy_grants`)."""
     if not is_role(role):
         raise InvalidInputError(f"unknown role {role!r}; use {', '.join(ROLES)}")
     checked: Role = role
@@ -111,11 +135,7 @@ def grant_for(role: str, classes: Iterable[str], policies: Iterable[Policy | str
         wanted.add("operational")
     elif checked in ("admin", "auditor"):
         wanted = set()
-    granted = set()
-    for p in policies:
-        policy = p if isinstance(p, Policy) else find_policy(p)
-        granted.add(f"{policy.name}:{policy.sha256}")
-    return Grant(checked, frozenset(wanted), frozenset(granted if checked == "exporter" else ()))
+    return Grant(checked, frozenset(wanted), policies if checked == "exporter" else frozenset())
 
 
 def add_custodian(
@@ -129,13 +149,14 @@ def add_custodian(
     kdf: KdfParams | None,
 ) -> None:
     ctx.require("admin")
-    grant = grant_for(role, classes, policies)
-    for c in grant.classes:
-        if c not in {k.value for k in KeyClass}:
-            raise InvalidInputError(f"unknown field class {c!r}")
+    granted = policy_grants(policies)
     params = kdf or KdfParams()
     with ctx.write() as conn:
         check_name(name)
+        grant = grant_for(role, classes, granted)
+        for c in grant.classes:
+            if c not in {k.value for k in KeyClass}:
+                raise InvalidInputError(f"unknown field class {c!r}")
         if conn.execute(select(Custodian.id).where(Custodian.name == name)).first():
             raise ConflictError(f"a custodian named {name!r} exists already")
         conn.execute(
@@ -259,7 +280,7 @@ def open_session(conn: Connection, vault_id: str, token: str) -> tuple[str, Keyr
     ).one_or_none()
     if custodian is None:
         raise AuthenticationError("the session's custodian no longer exists")
-    grant = Grant.from_columns(custodian.role, custodian.classes, custodian.policies)
+    grant = custodian_grant(custodian)
     keyring = open_keyring(
         vault_id,
         row.custodian,
@@ -434,13 +455,15 @@ def recovery_split(ctx: Context, shares: int, threshold: int) -> list[str]:
     value = json.dumps(
         {"sealed": base64.b64encode(sealed).decode(), "shares": shares, "threshold": threshold}
     )
+    # The shares exist before the old ones are replaced: no failure leaves trustees
+    # holding shares of a key the vault no longer keeps.
+    groups = shamir_mnemonic.generate_mnemonics(
+        1, [(threshold, shares)], secret.expose(), b"", extendable=False
+    )
     with ctx.write() as conn:
         conn.execute(delete(Meta).where(Meta.key == _RECOVERY))
         conn.execute(insert(Meta).values(key=_RECOVERY, value=value))
         ctx.audit(conn, "recovery-split", details={"shares": shares, "threshold": threshold})
-    groups = shamir_mnemonic.generate_mnemonics(
-        1, [(threshold, shares)], secret.expose(), b"", extendable=False
-    )
     return list(groups[0])
 
 

@@ -104,10 +104,6 @@ def _meta(conn: Connection) -> dict[str, str]:
     return {str(k): str(v) for k, v in conn.execute(select(Meta.key, Meta.value)).all()}
 
 
-def _grant_of(row: Any) -> Grant:
-    return Grant.from_columns(row.role, row.classes, row.policies)
-
-
 def create(
     path: Location,
     passphrase: Passphrase,
@@ -215,7 +211,7 @@ def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Co
     if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
         raise StorageError("the database holds no vault of a supported format")
     chosen = _choose_custodian(rows, custodian)
-    grant = _grant_of(chosen)
+    grant = custody.custodian_grant(chosen)
     keyring = open_keyring(
         meta["vault_id"],
         chosen.name,
@@ -254,7 +250,7 @@ def open_with_session(path: Location, token: str, *, db_url: str | None) -> Cont
             ).one_or_none()
         if row is None:
             raise AuthenticationError("the session's custodian no longer exists")
-        return _context(engine, keyring, name, _grant_of(row), meta)
+        return _context(engine, keyring, name, custody.custodian_grant(row), meta)
 
 
 def recover(

@@ -22,7 +22,7 @@ import click
 from vault import KdfParams, Vault
 from vault.cli._common import State, cli, json_option, render_summaries
 from vault.schema import RECORD_TYPES
-from vault.sources import FORMATS, read_one
+from vault.sources import FORMATS, detect_format, read_one
 
 __all__ = ["add", "find", "import_", "init", "list_", "show", "update"]
 
@@ -115,6 +115,8 @@ def import_(state: State, file: Path, fmt: str | None, files: Path | None, as_js
     in an "attachments" field; they are sealed to it in the same transaction.
     """
     path = None if str(file) == "-" else file
+    if path is not None and fmt is None:
+        detect_format(str(path))  # a name that says no format is refused before unlocking
     source: Path | IO[bytes] = sys.stdin.buffer if path is None else path
     shown = sys.stderr.isatty() and not as_json
     with state.open() as v, _byte_progress(path, shown) as advance:
