@@ -21,6 +21,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "primitives": ("errors", "crypto", "age"),
     "domain": (
         "keys",
+        "registry",
         "schema",
         "records",
         "policy",

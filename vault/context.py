@@ -19,31 +19,46 @@ second: a custodian without a class's key cannot open it, whatever the role says
 from __future__ import annotations
 
 import base64
+import contextlib
+import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault import audit, crypto
+from vault import audit, crypto, registry
 from vault.crypto import SecretKey, SigningKey
-from vault.errors import PermissionDeniedError, StorageError
+from vault.errors import PermissionDeniedError, StorageError, TamperedRowError, VaultError
 from vault.keys import Grant, Keyring, Role
 from vault.records import RecordCodec
 from vault.store import Meta, Subject, checkpoint_wal, write_transaction
 
-__all__ = ["Context", "ProgressCallback", "SiteCache", "Transaction"]
+__all__ = [
+    "Context",
+    "ProgressCallback",
+    "SiteCache",
+    "Transaction",
+    "read_settings",
+    "write_setting",
+]
 
 ProgressCallback = Callable[[int], None]
 _SITE_CACHE = 100_000  # sites are few; this only bounds a hostile import
 
 
 class Transaction:
-    """One database transaction that turns driver errors into StorageError."""
+    """One database transaction that turns driver errors into StorageError.
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    A stored row refused as tampered (:class:`TamperedRowError`) is recorded in the
+    audit log once the outermost transaction of the thread has ended, where the log
+    is writable; the error is raised either way.
+    """
+
+    def __init__(self, engine: Engine, *, write: bool = True, ctx: Context | None = None) -> None:
         self._engine = engine
         self._write = write
+        self._ctx = ctx
         self._cm: Any = None
 
     def __enter__(self) -> Connection:
@@ -52,15 +67,22 @@ class Transaction:
             conn: Connection = self._cm.__enter__()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {type(exc).__name__}") from None
+        _DEPTH.n = getattr(_DEPTH, "n", 0) + 1
         return conn
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        _DEPTH.n -= 1
         try:
             self._cm.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:
             raise StorageError(f"database error: {type(err).__name__}") from None
         if isinstance(exc, SQLAlchemyError):
             raise StorageError(f"database error: {type(exc).__name__}") from None
+        if isinstance(exc, TamperedRowError) and self._ctx is not None and _DEPTH.n == 0:
+            self._ctx.log_refusal(exc)
+
+
+_DEPTH = threading.local()  # open transactions of this thread (see Transaction)
 
 
 class SiteCache:
@@ -84,6 +106,44 @@ class SiteCache:
             return False
         self.country[site_ref] = country
         return True
+
+
+_REQUIRED_SETTINGS: Final = ("kek_version", "min_kek_version", "identity_approvals")
+
+
+def read_settings(
+    conn: Connection, keys: Keyring, names: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Vault settings (all, or ``names``), each signed one checked against the registry.
+
+    A setting every vault has that is missing was deleted: refused like an edit, since
+    its absence would read as a default (a retired key version opened again, say).
+    """
+    query = select(Meta.key, Meta.value, Meta.sig)
+    if names is not None:
+        query = query.where(Meta.key.in_(list(names)))
+    out: dict[str, str] = {}
+    for key, value, sig in conn.execute(query).all():
+        if key in registry.SIGNED_SETTINGS:
+            registry.verify(
+                keys, "meta", registry.setting_fields(key, value), sig, f"the setting {key!r}"
+            )
+        out[str(key)] = str(value)
+    for key in _REQUIRED_SETTINGS:
+        if key not in out and (names is None or key in names):
+            raise TamperedRowError(f"integrity check failed for the setting {key!r}", table="meta")
+    return out
+
+
+def write_setting(conn: Connection, keys: Keyring, key: str, value: str | None) -> None:
+    """Set (or with None, remove) a setting; a signed one is signed by the registry."""
+    conn.execute(delete(Meta).where(Meta.key == key))
+    if value is None:
+        return
+    sig = None
+    if key in registry.SIGNED_SETTINGS:
+        sig = registry.sign(keys, "meta", registry.setting_fields(key, value))
+    conn.execute(insert(Meta).values(key=key, value=value, sig=sig))
 
 
 class Context:
@@ -136,10 +196,19 @@ class Context:
     # Transactions ------------------------------------------------------------------
 
     def write(self) -> Transaction:
-        return Transaction(self.engine)
+        return Transaction(self.engine, ctx=self)
 
     def read(self) -> Transaction:
-        return Transaction(self.engine, write=False)
+        return Transaction(self.engine, write=False, ctx=self)
+
+    def log_refusal(self, error: TamperedRowError) -> None:
+        """Record once that a stored row was refused; a log that cannot be written
+        (it may be what was tampered with) does not hide the refusal itself."""
+        if error.logged:
+            return
+        error.logged = True
+        with contextlib.suppress(VaultError):
+            self.audit_now("row-refused", details={"table": error.table})
 
     def checkpoint_wal(self) -> None:
         """Let no deleted key bytes linger in a write-ahead log (see store)."""
@@ -148,13 +217,9 @@ class Context:
     def refresh_key_version(self, conn: Connection) -> None:
         """A rotation may have happened since this vault was opened: new data must be
         wrapped under the version that is current now, never a retired one."""
-        versions = dict(
-            conn.execute(
-                select(Meta.key, Meta.value).where(Meta.key.in_(("kek_version", "min_kek_version")))
-            ).all()
-        )
-        current = int(versions.get("kek_version", "1"))
-        minimum = int(versions.get("min_kek_version", "1"))
+        versions = read_settings(conn, self.keys, ("kek_version", "min_kek_version"))
+        current = int(versions["kek_version"])
+        minimum = int(versions["min_kek_version"])
         if (current, minimum) != (self.codec.kek_version, self.codec.min_version):
             self.codec = RecordCodec(self.keys, current, minimum)
 

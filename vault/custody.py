@@ -27,7 +27,7 @@ from typing import Any, Final, TypedDict
 import shamir_mnemonic
 from sqlalchemy import Connection, delete, insert, select, update
 
-from vault import crypto
+from vault import crypto, registry
 from vault.context import Context
 from vault.crypto import KdfParams, Passphrase, SecretKey
 from vault.errors import (
@@ -81,6 +81,7 @@ __all__ = [
     "recovery_split",
     "remove_custodian",
     "request_identity",
+    "signed_custodian",
     "start_session",
 ]
 
@@ -100,6 +101,29 @@ class CustodianInfo(TypedDict):
     classes: list[str]
     policies: list[str]
     created_at: str
+
+
+def signed_custodian(keys: Keyring, name: str, grant: Grant) -> dict[str, Any]:
+    """A custodian row's columns that decide what they may do, signed by the registry
+    (so only an admin can write one), with the public key of their approvals."""
+    approval = keys.approval_signing_key(name)
+    assert approval is not None  # an admin's keyring derives every custodian's
+    values: dict[str, Any] = {
+        "name": name,
+        "role": grant.role,
+        "classes": ",".join(sorted(grant.classes)),
+        "policies": ",".join(sorted(grant.policies)),
+        "approval_key": approval.public_bytes().hex(),
+    }
+    values["sig"] = registry.sign(keys, "custodians", registry.custodian_fields(_Columns(values)))
+    return values
+
+
+class _Columns:
+    """Column values read by attribute, as a row's are."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 def custodian_grant(row: Any) -> Grant:
@@ -161,12 +185,11 @@ def add_custodian(
             raise ConflictError(f"a custodian named {name!r} exists already")
         conn.execute(
             insert(Custodian).values(
-                name=name,
-                role=grant.role,
-                classes=",".join(sorted(grant.classes)),
-                policies=",".join(sorted(grant.policies)),
+                **signed_custodian(ctx.keys, name, grant),
                 kdf=json.dumps(params.to_dict()),
-                keyring=seal_keyring(ctx.keys.restricted(grant), name, grant, passphrase, params),
+                keyring=seal_keyring(
+                    ctx.keys.restricted(grant, name), name, grant, passphrase, params
+                ),
                 created_at=utcnow(),
             )
         )
@@ -178,7 +201,9 @@ def remove_custodian(ctx: Context, name: str) -> None:
     with ctx.write() as conn:
         if name == ctx.actor:
             raise UsageError("a custodian cannot remove themselves")
-        rows = conn.execute(select(Custodian.name, Custodian.role)).all()
+        rows = conn.execute(select(*Custodian.__table__.c)).all()
+        for row in rows:
+            _check_custodian(ctx, row)
         if name not in {r.name for r in rows}:
             raise NotFoundError(f"no custodian {name!r}")
         admins = [r.name for r in rows if r.role == "admin"]
@@ -194,6 +219,8 @@ def custodians(ctx: Context) -> list[CustodianInfo]:
     with ctx.write() as conn:
         ctx.audit(conn, "custodians-listed")
         rows = conn.execute(select(*Custodian.__table__.c).order_by(Custodian.name)).all()
+        for row in rows:
+            _check_custodian(ctx, row)
     return [
         {
             "name": r.name,
@@ -400,9 +427,21 @@ def decide_identity(ctx: Context, request_id: str, *, approve: bool) -> None:
         ).first():
             raise ConflictError(f"custodian {custodian!r} has already decided on {request_id}")
         decision = "approve" if approve else "refuse"
+        key = ctx.keys.approval_signing_key(custodian)
+        if key is None:
+            raise PermissionDeniedError(
+                f"custodian {custodian!r} holds no approval key (their key record predates "
+                "signed approvals): an admin must add them again"
+            )
+        sig = registry.sign_with(
+            key,
+            ctx.vault_id,
+            "identity_decisions",
+            registry.decision_fields(row, custodian, decision),
+        )
         conn.execute(
             insert(IdentityDecision).values(
-                request_id=request_id, custodian=custodian, decision=decision, at=utcnow()
+                request_id=request_id, custodian=custodian, decision=decision, at=utcnow(), sig=sig
             )
         )
         ctx.audit(
@@ -413,29 +452,59 @@ def decide_identity(ctx: Context, request_id: str, *, approve: bool) -> None:
         )
 
 
-def approved_request(conn: Connection, custodian: str, ref: str, approvals: int) -> str | None:
-    """The id of a live, approved request by ``custodian`` for ``ref``, or raise."""
+def approved_request(ctx: Context, conn: Connection, ref: str) -> str | None:
+    """The id of a live request by this custodian for ``ref`` that enough others
+    approved and nobody refused, or raise. Only decisions signed by a custodian's own
+    approval key (itself in their registry-signed row) count."""
+    approvals = ctx.identity_approvals
     if approvals == 0:
         return None
     now = utcnow()
+    deciders = _approval_keys(ctx, conn)
     for row in conn.execute(
-        select(IdentityRequest.id, IdentityRequest.expires_at).where(
-            IdentityRequest.requester == custodian, IdentityRequest.record_ref == ref
+        select(*IdentityRequest.__table__.c).where(
+            IdentityRequest.requester == ctx.actor, IdentityRequest.record_ref == ref
         )
     ).all():
         if as_utc(row.expires_at) <= now:
             continue
-        decisions = [
-            d
-            for (d,) in conn.execute(
-                select(IdentityDecision.decision).where(IdentityDecision.request_id == row.id)
-            ).all()
-        ]
+        decisions = []
+        for d in conn.execute(
+            select(*IdentityDecision.__table__.c).where(IdentityDecision.request_id == row.id)
+        ).all():
+            public = deciders.get(d.custodian)
+            if public is None or d.custodian == row.requester:
+                continue  # a decider who is gone (or the requester) decides nothing
+            registry.verify_with(
+                public,
+                ctx.vault_id,
+                "identity_decisions",
+                registry.decision_fields(row, d.custodian, d.decision),
+                d.sig,
+                f"a decision on identity request {row.id}",
+            )
+            decisions.append(d.decision)
         if "refuse" not in decisions and decisions.count("approve") >= approvals:
             return str(row.id)
     raise PermissionDeniedError(
         "identity fields need an approved request: 'evault identity request' and the "
         f"approval of {approvals} other custodian(s)"
+    )
+
+
+def _approval_keys(ctx: Context, conn: Connection) -> dict[str, bytes]:
+    """Each custodian's approval public key, from rows the registry signed."""
+    out: dict[str, bytes] = {}
+    for row in conn.execute(select(*Custodian.__table__.c)).all():
+        _check_custodian(ctx, row)
+        if row.approval_key:
+            out[str(row.name)] = bytes.fromhex(row.approval_key)
+    return out
+
+
+def _check_custodian(ctx: Context, row: Any) -> None:
+    registry.verify(
+        ctx.keys, "custodians", registry.custodian_fields(row), row.sig, f"custodian {row.name!r}"
     )
 
 

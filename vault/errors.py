@@ -8,6 +8,7 @@ carries the process exit code the command line uses for it, so the CLI only maps
     ├── UsageError                2  a command used wrongly (also click's own code)
     ├── AuthenticationError       3  wrong passphrase, unknown custodian
     ├── IntegrityError            4  a sealed value, key or row failed verification
+    │   └── TamperedRowError      4  a signed row (grant, token, recipient, setting) failed
     ├── InvalidInputError         5  a record, file or policy that breaks the contract
     ├── NotFoundError             6  no such record, version, vault or recipient
     ├── ConflictError             7  already exists (vault, record id)
@@ -29,6 +30,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "StorageError",
+    "TamperedRowError",
     "UsageError",
     "VaultError",
 ]
@@ -56,6 +58,18 @@ class IntegrityError(VaultError):
     """A stored value failed authentication: tampered, swapped, rolled back or corrupt."""
 
     exit_code = 4
+
+
+class TamperedRowError(IntegrityError):
+    """A stored row that decides who may see what failed its signature or link check.
+
+    The vault records the refusal in its audit log where the log is writable.
+    """
+
+    def __init__(self, message: str, *, table: str) -> None:
+        self.table = table
+        self.logged = False
+        super().__init__(message)
 
 
 class InvalidInputError(VaultError):

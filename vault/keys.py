@@ -34,7 +34,7 @@ from enum import StrEnum
 from typing import Any, Final, Literal, TypeGuard
 
 from vault import crypto
-from vault.crypto import KdfParams, Passphrase, SecretKey
+from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import AuthenticationError, IntegrityError, PermissionDeniedError
 
 __all__ = [
@@ -68,6 +68,10 @@ def is_role(value: str) -> TypeGuard[Role]:
 
 
 _PURPOSES: Final = ("reference", "pseudonym", "audit", "signing-wrap")
+# Not derived keys: the registry's public key (the anchor that checks signed rows) and
+# a custodian's own approval seed travel sealed inside the keyring.
+_ANCHOR: Final = "registry-public"
+_APPROVAL: Final = "approval-seed"
 # What each role needs besides class roots.
 _ROLE_PURPOSES: Final = {
     "admin": _PURPOSES,
@@ -182,13 +186,51 @@ class Keyring:
     def signing_wrap_key(self) -> SecretKey:
         return self._derive("signing-wrap", "signing-key-wrap")
 
-    def restricted(self, grant: Grant) -> Keyring:
-        """A keyring with only what ``grant`` allows (derived from this one)."""
+    # Signed rows -------------------------------------------------------------------
+
+    def registry_signing_key(self) -> SigningKey:
+        """The key that signs the rows deciding who may see what: admins only."""
+        if not self.is_master:
+            raise PermissionDeniedError("only an admin holds the registry key")
+        return SigningKey.from_seed(self._derive("registry", "registry-signing").expose())
+
+    def registry_public(self) -> bytes | None:
+        """The registry's public key: derived by an admin, carried (sealed with the rest
+        of the keyring) by everyone else; None in a keyring made before it existed."""
+        if self.is_master:
+            return self.registry_signing_key().public_bytes()
+        anchor = self._roots.get(_ANCHOR)
+        return None if anchor is None else anchor.expose()
+
+    def approval_signing_key(self, custodian: str) -> SigningKey | None:
+        """The key that signs this custodian's approvals; None in a keyring made
+        before approvals were signed."""
+        if self.is_master:
+            return SigningKey.from_seed(self._derive("approval", f"custodian/{custodian}").expose())
+        seed = self._roots.get(_APPROVAL)
+        return None if seed is None else SigningKey.from_seed(seed.expose())
+
+    def with_anchor(self, registry_public: bytes) -> Keyring:
+        """This keyring with the registry's public key added (a one-time upgrade of a
+        keyring made before rows were signed)."""
+        return Keyring(self.vault_id, {**self._roots, _ANCHOR: SecretKey(registry_public)})
+
+    def restricted(self, grant: Grant, custodian: str | None = None) -> Keyring:
+        """A keyring with only what ``grant`` allows (derived from this one); for a
+        custodian, also the registry's public key and their own approval key."""
         if grant.role == "admin":
             return Keyring(self.vault_id, {"master": self._root("master")})
         names = [f"class/{c}" for c in sorted(grant.classes)]
         names += list(_ROLE_PURPOSES[grant.role])
-        return Keyring(self.vault_id, {name: self._root(name) for name in names})
+        roots = {name: self._root(name) for name in names}
+        public = self.registry_public()
+        if public is not None:
+            roots[_ANCHOR] = SecretKey(public)
+        if custodian is not None:
+            approval = self.approval_signing_key(custodian)
+            if approval is not None:
+                roots[_APPROVAL] = SecretKey(approval.seed())
+        return Keyring(self.vault_id, roots)
 
     def to_payload(self) -> bytes:
         return json.dumps(

@@ -20,11 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from vault.context import Context
+from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
-from vault.keys import KeyClass
+from vault.keys import KeyClass, Keyring
 from vault.records import RecordCodec, normalize_employee_id, phone_key
 from vault.store import (
     Base,
@@ -80,16 +80,14 @@ class RotationReport:
         return dict(self.__dict__)
 
 
-def _meta(conn: Connection, key: str) -> str | None:
-    value = conn.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none()
+def _meta(conn: Connection, keys: Keyring, key: str) -> str | None:
+    # Key versions and the rotation's target are signed settings: read only as signed.
+    value = read_settings(conn, keys, (key,)).get(key)
     return None if value is None else str(value)
 
 
-def _set_meta(conn: Connection, key: str, value: str) -> None:
-    if _meta(conn, key) is None:
-        conn.execute(insert(Meta).values(key=key, value=value))
-    else:
-        conn.execute(update(Meta).where(Meta.key == key).values(value=value))
+def _set_meta(conn: Connection, keys: Keyring, key: str, value: str) -> None:
+    write_setting(conn, keys, key, value)
 
 
 def rotate(
@@ -107,12 +105,12 @@ def rotate(
     ctx.require("admin")
     write, keys, audit = ctx.write, ctx.keys, ctx.audit
     with write() as conn:
-        current = int(_meta(conn, "kek_version") or "1")
-        target_text = _meta(conn, "rotation_target")
+        current = int(_meta(conn, keys, "kek_version") or "1")
+        target_text = _meta(conn, keys, "rotation_target")
         if target_text is None:
             target = current + 1
-            _set_meta(conn, "rotation_target", str(target))
-            _set_meta(conn, "kek_version", str(target))
+            _set_meta(conn, keys, "rotation_target", str(target))
+            _set_meta(conn, keys, "kek_version", str(target))
             audit(conn, "rotation-started", details={"target": target, "reencrypt": reencrypt})
         else:
             target = int(target_text)
@@ -190,10 +188,10 @@ def retire(ctx: Context, below: int) -> None:
     """Refuse KEK versions below ``below`` from now on; only once nothing uses them."""
     ctx.require("admin")
     with ctx.write() as conn:
-        current = int(_meta(conn, "kek_version") or "1")
+        current = int(_meta(conn, ctx.keys, "kek_version") or "1")
         if below > current:
             raise UsageError(f"cannot retire the current key version {current}")
-        if _meta(conn, "rotation_target") is not None:
+        if _meta(conn, ctx.keys, "rotation_target") is not None:
             raise UsageError("a rotation is unfinished: run 'evault rotate-keys' again first")
         left = conn.execute(
             select(func.count()).select_from(RecordVersion).where(RecordVersion.kek_version < below)
@@ -205,7 +203,7 @@ def retire(ctx: Context, below: int) -> None:
         ).scalar_one()
         if left:
             raise UsageError(f"{left} keys still use a version below {below}; rotate first")
-        _set_meta(conn, "min_kek_version", str(below))
+        _set_meta(conn, ctx.keys, "min_kek_version", str(below))
         ctx.audit(conn, "keys-retired", details={"below": below})
     ctx.codec.min_version = below
 
@@ -243,14 +241,11 @@ def erase_subject(
 def set_retention(ctx: Context, days_after_remediation: int | None) -> None:
     """Erase identities this many days after a citing finding is remediated."""
     ctx.require("admin")
+    if days_after_remediation is not None and days_after_remediation < 0:
+        raise UsageError("retention days cannot be negative")
     with ctx.write() as conn:
-        conn.execute(delete(Meta).where(Meta.key == "retention_days"))
-        if days_after_remediation is not None:
-            if days_after_remediation < 0:
-                raise UsageError("retention days cannot be negative")
-            conn.execute(
-                insert(Meta).values(key="retention_days", value=str(days_after_remediation))
-            )
+        days = None if days_after_remediation is None else str(days_after_remediation)
+        write_setting(conn, ctx.keys, "retention_days", days)
         ctx.audit(conn, "retention-set", details={"days": days_after_remediation})
 
 
@@ -267,9 +262,7 @@ def run_retention(ctx: Context, *, dry_run: bool) -> RetentionReport:
     """Apply the retention setting: erase identities that are due."""
     ctx.require("admin")
     with ctx.read() as conn:
-        days = conn.execute(
-            select(Meta.value).where(Meta.key == "retention_days")
-        ).scalar_one_or_none()
+        days = read_settings(conn, ctx.keys, ("retention_days",)).get("retention_days")
     if days is None:
         raise UsageError("no retention is set ('evault retention set --days-after-remediation N')")
     due = _retention_candidates(ctx, int(days))

@@ -94,7 +94,7 @@ def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) ->
                 raise PermissionDeniedError(
                     f"custodian {ctx.actor!r} has no clearance for identity fields"
                 )
-            request = custody.approved_request(conn, ctx.actor, ref, ctx.identity_approvals)
+            request = custody.approved_request(ctx, conn, ref)
             subject = ctx.subject_key(conn, row.subject_id) if row.subject_id else None
             ctx.audit(
                 conn,

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import aliased
 
-from vault import attachments, crypto
+from vault import attachments, crypto, registry
 from vault.context import Context
 from vault.errors import ConflictError, NotFoundError, PermissionDeniedError
 from vault.export import (
@@ -213,13 +213,11 @@ def add_recipient(ctx: Context, name: str, public_key: str) -> str:
     parse_recipient(public_key)
     key = public_key.strip()
     fingerprint = crypto.public_key_fingerprint(key)
+    values = {"name": name, "public_key": key, "fingerprint": fingerprint}
+    sig = registry.sign(ctx.keys, "recipients", values)
     with ctx.write() as conn:
         try:
-            conn.execute(
-                insert(Recipient).values(
-                    name=name, public_key=key, fingerprint=fingerprint, created_at=utcnow()
-                )
-            )
+            conn.execute(insert(Recipient).values(**values, sig=sig, created_at=utcnow()))
         except DBIntegrityError:
             raise ConflictError(f"a recipient named {name!r} exists already") from None
         ctx.audit(conn, "recipient-added", details={"name": name, "fingerprint": fingerprint})
@@ -230,6 +228,8 @@ def list_recipients(ctx: Context) -> list[RecipientInfo]:
     ctx.require("admin", "exporter")
     with ctx.read() as conn:
         rows = conn.execute(select(*Recipient.__table__.c).order_by(Recipient.name)).all()
+        for row in rows:
+            _check_recipient(ctx, row)
     return [
         {
             "name": r.name,
@@ -249,11 +249,19 @@ def remove_recipient(ctx: Context, name: str) -> None:
         ctx.audit(conn, "recipient-removed", details={"name": name})
 
 
-def _recipient(conn: Connection, name: str) -> Any:
+def _recipient(ctx: Context, conn: Connection, name: str) -> Any:
     row = conn.execute(select(*Recipient.__table__.c).where(Recipient.name == name)).one_or_none()
     if row is None:
         raise NotFoundError(f"no recipient {_shown(name)} (add one with 'evault recipient add')")
+    _check_recipient(ctx, row)
     return row
+
+
+def _check_recipient(ctx: Context, row: Any) -> None:
+    # Where an export goes is what an admin registered: a swapped key is refused.
+    registry.verify(
+        ctx.keys, "recipients", registry.recipient_fields(row), row.sig, f"recipient {row.name!r}"
+    )
 
 
 # Exports -----------------------------------------------------------------------------
@@ -286,7 +294,7 @@ def export(
     _may_export(ctx, policy)
     out = Path(out)
     with ctx.read() as conn:
-        row = _recipient(conn, recipient_name)
+        row = _recipient(ctx, conn, recipient_name)
     recipient = parse_recipient(row.public_key)
     # Recorded before anything is produced: no export exists without a trace.
     with ctx.write() as conn:

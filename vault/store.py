@@ -112,6 +112,8 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+    # Settings that decide who may see what are signed by the registry key.
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Custodian(Base):
@@ -128,6 +130,10 @@ class Custodian(Base):
     kdf: Mapped[str] = mapped_column(Text)
     keyring: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The public key that checks this custodian's approvals, and the registry's
+    # signature over name, role, grants and that key.
+    approval_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Subject(Base):
@@ -210,6 +216,7 @@ class Recipient(Base):
     public_key: Mapped[str] = mapped_column(Text)
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class ExportRecord(Base):
@@ -273,6 +280,8 @@ class IdentityDecision(Base):
     custodian: Mapped[str] = mapped_column(String(64), primary_key=True)
     decision: Mapped[str] = mapped_column(String(8))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Signed by the deciding custodian's approval key (see custodians.approval_key).
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Attachment(Base):
@@ -314,6 +323,7 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 def latest_versions(refs: list[str] | None = None) -> Any:

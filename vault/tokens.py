@@ -12,15 +12,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
+import json
 from collections.abc import Iterable
 from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from vault import crypto
+from vault import crypto, registry
 from vault.context import Context
 from vault.custody import grant_for, policy_grants
-from vault.errors import AuthenticationError, ConflictError, NotFoundError
+from vault.errors import AuthenticationError, ConflictError, NotFoundError, TamperedRowError
 from vault.keys import Grant, Keyring
 from vault.policy import Policy
 from vault.schema import check_name
@@ -81,23 +82,46 @@ def digest(token: str) -> bytes:
     return _digest(token)
 
 
-def check_live(conn: Connection, token_hash: bytes) -> None:
-    """AuthenticationError unless the token exists, is not revoked and has not expired.
+class RowCheck:
+    """Checks token rows against the registry's signature, remembering rows already
+    found good (the check runs in every transaction of a token's view)."""
+
+    def __init__(self, keys: Keyring) -> None:
+        self._keys = keys
+        self._good: dict[bytes, str] = {}
+
+    def __call__(self, row: Any) -> None:
+        fields = registry.token_fields(row)
+        text = json.dumps(fields, sort_keys=True)
+        sig = bytes(row.sig or b"")
+        if self._good.get(sig) == text:
+            return
+        registry.verify(self._keys, "api_tokens", fields, sig, f"token {row.name!r}")
+        if len(self._good) >= _TOKEN_VIEWS:
+            self._good.clear()
+        self._good[sig] = text
+
+
+def check_live(conn: Connection, token_hash: bytes, check: RowCheck) -> None:
+    """AuthenticationError unless the token exists, is not revoked and has not expired;
+    TamperedRowError if its row is not as an admin signed it.
 
     Run inside the transaction of each operation a token's view performs, so that a
     revocation or expiry takes effect at once, even for a view already handed out.
     """
-    _live_row(conn, token_hash)
+    _live_row(conn, token_hash, check)
 
 
-def _live_row(conn: Connection, token_hash: bytes, *columns: Any) -> Any:
-    # The liveness columns and any others the caller needs, in one query.
+def _live_row(conn: Connection, token_hash: bytes, check: RowCheck) -> Any:
     row = conn.execute(
-        select(ApiToken.token_hash, ApiToken.revoked_at, ApiToken.expires_at, *columns).where(
-            ApiToken.token_hash == token_hash
-        )
+        select(*ApiToken.__table__.c).where(ApiToken.token_hash == token_hash)
     ).one_or_none()
-    if row is None or row.revoked_at is not None:
+    if row is None:
+        raise AuthenticationError(_REFUSED)
+    # A row is believed only as signed: an inserted admin token, a raised role or an
+    # un-revoked token fails here, before anything else is read from it.
+    check(row)
+    if row.revoked_at is not None:
         raise AuthenticationError(_REFUSED)
     if row.expires_at is not None and as_utc(row.expires_at) <= utcnow():
         raise AuthenticationError(_REFUSED)
@@ -134,7 +158,9 @@ def create(
             "created_at": now,
             "expires_at": now + expires if expires else None,
         }
-        conn.execute(insert(ApiToken).values(**row, token_hash=_digest(token)))
+        values = {**row, "token_hash": _digest(token), "revoked_at": None}
+        sig = registry.sign(ctx.keys, "api_tokens", registry.token_fields(_Row(values)))
+        conn.execute(insert(ApiToken).values(**values, sig=sig))
         ctx.audit(conn, "token-created", details={"name": name, **grant.to_dict()})
     return token, row
 
@@ -163,22 +189,34 @@ def list_tokens(ctx: Context) -> list[TokenInfo]:
 def revoke(ctx: Context, name: str) -> None:
     ctx.require("admin")
     with ctx.write() as conn:
-        done = conn.execute(
-            update(ApiToken)
-            .where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        ).rowcount
-        if not done:
+        row = conn.execute(
+            select(*ApiToken.__table__.c).where(
+                ApiToken.name == name, ApiToken.revoked_at.is_(None)
+            )
+        ).one_or_none()
+        if row is None:
             raise NotFoundError(f"no live token named {name!r}")
+        values = {**row._asdict(), "revoked_at": utcnow()}
+        sig = registry.sign(ctx.keys, "api_tokens", registry.token_fields(_Row(values)))
+        conn.execute(
+            update(ApiToken)
+            .where(ApiToken.id == row.id)
+            .values(revoked_at=values["revoked_at"], sig=sig)
+        )
         ctx.audit(conn, "token-revoked", details={"name": name})
 
 
-def authenticate(conn: Connection, token: str) -> tuple[str, Grant]:
+def authenticate(conn: Connection, token: str, check: RowCheck) -> tuple[str, Grant]:
     """The token's name and grant, or AuthenticationError (one message for all causes)."""
-    row = _live_row(
-        conn, digest(token), ApiToken.name, ApiToken.role, ApiToken.classes, ApiToken.policies
-    )
+    row = _live_row(conn, digest(token), check)
     return str(row.name), Grant.from_columns(row.role, row.classes, row.policies)
+
+
+class _Row:
+    """Column values read by attribute, as a row's are."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
 
 
 class TokenViews:
@@ -193,6 +231,7 @@ class TokenViews:
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._rows = RowCheck(ctx.keys)
         # Token hash -> (name, grant, restricted keyring, checking engine).
         self._known: dict[bytes, tuple[str, Grant, Keyring, Engine]] = {}
 
@@ -202,7 +241,7 @@ class TokenViews:
         known = self._known.get(token_hash)
         if known is None:
             with self._ctx.read() as conn:
-                name, grant = authenticate(conn, token)
+                name, grant = authenticate(conn, token, self._rows)
             engine: Engine = self._ctx.engine.execution_options(
                 evault_on_begin=functools.partial(self._check_live, token_hash)
             )
@@ -235,7 +274,7 @@ class TokenViews:
 
     def _check_live(self, token_hash: bytes, conn: Connection) -> None:
         try:
-            check_live(conn, token_hash)
-        except AuthenticationError:
+            check_live(conn, token_hash, self._rows)
+        except (AuthenticationError, TamperedRowError):
             self._known.pop(token_hash, None)
             raise

@@ -25,8 +25,8 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault import audit, crypto, custody
-from vault.context import Context
+from vault import audit, crypto, custody, registry
+from vault.context import Context, read_settings, write_setting
 from vault.crypto import KdfParams, Passphrase, SigningKey
 from vault.errors import (
     AuthenticationError,
@@ -34,12 +34,14 @@ from vault.errors import (
     IntegrityError,
     NotFoundError,
     StorageError,
+    TamperedRowError,
     UsageError,
 )
 from vault.keys import Grant, Keyring, open_keyring, seal_keyring
 from vault.schema import check_name
 from vault.store import (
     DB_FILENAME,
+    Base,
     Custodian,
     Meta,
     connect,
@@ -149,13 +151,14 @@ def create(
         "signing_key": base64.b64encode(sealed_signing).decode(),
         "signing_public_key": signing.public_bytes().hex(),
     }
+    meta["registry_public_key"] = _registry_public(keyring).hex()
     try:
         with write_transaction(engine) as conn:
-            conn.execute(insert(Meta), [{"key": k, "value": v} for k, v in meta.items()])
+            for key, value in meta.items():
+                write_setting(conn, keyring, key, value)
             conn.execute(
                 insert(Custodian).values(
-                    name=check_name(custodian),
-                    role="admin",
+                    **custody.signed_custodian(keyring, check_name(custodian), admin),
                     kdf=json.dumps(params.to_dict()),
                     keyring=seal_keyring(keyring, custodian, admin, passphrase, params),
                     created_at=now,
@@ -212,15 +215,99 @@ def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Co
         raise StorageError("the database holds no vault of a supported format")
     chosen = _choose_custodian(rows, custodian)
     grant = custody.custodian_grant(chosen)
+    params = KdfParams.from_dict(json.loads(chosen.kdf))
     keyring = open_keyring(
-        meta["vault_id"],
-        chosen.name,
-        grant,
-        chosen.keyring,
-        passphrase=passphrase,
-        params=KdfParams.from_dict(json.loads(chosen.kdf)),
+        meta["vault_id"], chosen.name, grant, chosen.keyring, passphrase=passphrase, params=params
     )
-    return _context(engine, keyring, chosen.name, grant, meta)
+    if keyring.is_master:
+        _sign_unsigned_rows(engine, keyring, chosen.name)
+    elif keyring.registry_public() is None:
+        keyring = _add_anchor(engine, keyring, chosen.name, grant, passphrase, params, meta)
+    return _checked_context(engine, keyring, chosen.name, grant)
+
+
+def _checked_context(engine: Engine, keyring: Keyring, name: str, grant: Grant) -> Context:
+    """The context of a custodian whose own row and the vault's settings verify."""
+    with engine.connect() as conn:
+        row = conn.execute(select(*Custodian.__table__.c).where(Custodian.name == name)).one()
+        meta = read_settings(conn, keyring)
+    try:
+        registry.verify(
+            keyring, "custodians", registry.custodian_fields(row), row.sig, f"custodian {name!r}"
+        )
+    except TamperedRowError as exc:
+        _context(engine, keyring, name, grant, meta).log_refusal(exc)
+        raise
+    return _context(engine, keyring, name, grant, meta)
+
+
+def _registry_public(keyring: Keyring) -> bytes:
+    public = keyring.registry_public()
+    assert public is not None  # an admin's keyring derives it
+    return public
+
+
+def _sign_unsigned_rows(engine: Engine, keyring: Keyring, actor: str) -> None:
+    """Sign, once, what a vault made before rows were signed holds (trust on first
+    use by an admin, audited as registry-signed)."""
+    signed: dict[str, int] = {}
+    with write_transaction(engine) as conn:
+        # Only a registry never signed is signed on trust: once any custodian row
+        # carries a signature, an unsigned row is one somebody else put there.
+        if conn.execute(select(Custodian.id).where(Custodian.sig.is_not(None))).first():
+            return
+        for key, value in conn.execute(
+            select(Meta.key, Meta.value).where(Meta.sig.is_(None))
+        ).all():
+            if key in registry.SIGNED_SETTINGS:
+                write_setting(conn, keyring, key, value)
+                signed["meta"] = signed.get("meta", 0) + 1
+        if conn.execute(select(Meta.key).where(Meta.key == "registry_public_key")).first() is None:
+            write_setting(conn, keyring, "registry_public_key", _registry_public(keyring).hex())
+        for row in conn.execute(
+            select(*Custodian.__table__.c).where(Custodian.sig.is_(None))
+        ).all():
+            grant = custody.custodian_grant(row)
+            values = custody.signed_custodian(keyring, row.name, grant)
+            conn.execute(update(Custodian).where(Custodian.id == row.id).values(**values))
+            signed["custodians"] = signed.get("custodians", 0) + 1
+        for table, fields, label in (
+            (Base.metadata.tables["api_tokens"], registry.token_fields, "tokens"),
+            (Base.metadata.tables["recipients"], registry.recipient_fields, "recipients"),
+        ):
+            for row in conn.execute(select(*table.c).where(table.c.sig.is_(None))).all():
+                sig = registry.sign(keyring, table.name, fields(row))
+                conn.execute(update(table).where(table.c.id == row.id).values(sig=sig))
+                signed[label] = signed.get(label, 0) + 1
+        if signed:
+            audit.append(conn, keyring.audit_key(), actor, "registry-signed", details=signed)
+
+
+def _add_anchor(
+    engine: Engine,
+    keyring: Keyring,
+    name: str,
+    grant: Grant,
+    passphrase: Passphrase,
+    params: KdfParams,
+    meta: Mapping[str, str],
+) -> Keyring:
+    """A keyring made before rows were signed learns the registry's public key once
+    (trust on first use, audited) and is sealed again with it."""
+    public = meta.get("registry_public_key")
+    if public is None:
+        raise IntegrityError(
+            "this vault's rows are not signed yet: an admin must open it once first"
+        )
+    upgraded = keyring.with_anchor(bytes.fromhex(public))
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(Custodian)
+            .where(Custodian.name == name)
+            .values(keyring=seal_keyring(upgraded, name, grant, passphrase, params))
+        )
+        audit.append(conn, keyring.audit_key(), name, "keyring-upgraded")
+    return upgraded
 
 
 def _choose_custodian(rows: Iterable[Any], name: str | None) -> Any:
@@ -250,7 +337,7 @@ def open_with_session(path: Location, token: str, *, db_url: str | None) -> Cont
             ).one_or_none()
         if row is None:
             raise AuthenticationError("the session's custodian no longer exists")
-        return _context(engine, keyring, name, custody.custodian_grant(row), meta)
+        return _checked_context(engine, keyring, name, custody.custodian_grant(row))
 
 
 def recover(
@@ -281,8 +368,7 @@ def recover(
             if row is None:
                 conn.execute(
                     insert(Custodian).values(
-                        name=check_name(custodian),
-                        role="admin",
+                        **custody.signed_custodian(keyring, check_name(custodian), admin),
                         kdf=json.dumps(params.to_dict()),
                         keyring=sealed,
                         created_at=utcnow(),
@@ -294,7 +380,11 @@ def recover(
                 conn.execute(
                     update(Custodian)
                     .where(Custodian.name == custodian)
-                    .values(kdf=json.dumps(params.to_dict()), keyring=sealed)
+                    .values(
+                        **custody.signed_custodian(keyring, custodian, admin),
+                        kdf=json.dumps(params.to_dict()),
+                        keyring=sealed,
+                    )
                 )
             conn.execute(delete(SessionRow).where(SessionRow.custodian == custodian))
             ctx.audit(conn, "recovery-restored", details={"custodian": custodian})

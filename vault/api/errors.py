@@ -32,6 +32,7 @@ from vault.errors import (
     NotFoundError,
     PermissionDeniedError,
     StorageError,
+    TamperedRowError,
     UsageError,
     VaultError,
 )
@@ -45,7 +46,10 @@ _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
     (InvalidInputError, 422, "invalid_input"),
-    (IntegrityError, 500, "integrity_failure"),
+    # A stored row that steers access failed its check: nothing is served from it.
+    (TamperedRowError, 403, "integrity_failure"),
+    # A sealed value failed verification: the request conflicts with what is stored.
+    (IntegrityError, 409, "integrity_failure"),
     (StorageError, 503, "storage"),
 ]
 # Errors the HTTP layer itself answers (no route, wrong method, body too large).

@@ -1,0 +1,257 @@
+"""Rows that decide who may see what, or where data goes, are signed: each attack of a
+database writer (no keys needed) is refused, with an audit entry where the log is
+writable. These tests write the database directly, as such an insider would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from exporting import new_identity
+from sqlalchemy import Engine, create_engine, text
+
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf
+from vault import IntegrityError, Passphrase, PermissionDeniedError, Vault
+from vault import tokens as token_service
+from vault.errors import TamperedRowError
+from vault.keys import Grant, Keyring, seal_keyring
+from vault.policy import find_policy
+from vault.store import sqlite_url
+
+ALL = ["identity", "special", "narrative", "operational"]
+
+
+@pytest.fixture
+def team(backend: Backend) -> Iterator[tuple[Backend, Engine]]:
+    with backend.create(identity_approvals=1) as v:
+        v.import_file(SAMPLES)
+        for name, role, classes, policies in (
+            ("ana", "custodian", ALL, []),
+            ("ben", "custodian", ALL, []),
+            ("ops", "custodian", ["operational"], []),
+            ("exp", "exporter", ALL, ["union"]),
+        ):
+            v.add_custodian(
+                name,
+                Passphrase(f"{name} passphrase"),
+                role=role,
+                classes=classes,
+                policies=policies,
+                kdf=fast_kdf(),
+            )
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    yield backend, engine
+    engine.dispose()
+
+
+def _as(backend: Backend, name: str) -> Vault:
+    return backend.open(f"{name} passphrase", custodian=name)
+
+
+def _sql(engine: Engine, sql: str, **params: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def _refusals(backend: Backend) -> list[str]:
+    with backend.open(custodian="admin") as v:
+        return [str(e.details.get("table")) for e in v.audit_entries() if e.action == "row-refused"]
+
+
+def test_an_inserted_admin_token_is_refused(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        _real, row = v.create_token("intake", role="custodian", classes=["narrative"])
+    forged = token_service.PREFIX + "forged-by-the-dba-0123456789"
+    _sql(
+        engine,
+        "INSERT INTO api_tokens (id, name, role, classes, policies, token_hash, created_at) "
+        "VALUES ('f0rged', 'root', 'admin', '', '', :h, CURRENT_TIMESTAMP)",
+        h=token_service.digest(forged),
+    )
+    with backend.open(custodian="admin") as v, pytest.raises(TamperedRowError):
+        v.for_token(forged)
+    # ... and with a signature copied from a real token's row.
+    _sql(
+        engine,
+        "UPDATE api_tokens SET sig = (SELECT sig FROM api_tokens WHERE name = 'intake') "
+        "WHERE name = 'root'",
+    )
+    with backend.open(custodian="admin") as v, pytest.raises(TamperedRowError):
+        v.for_token(forged)
+    assert _refusals(backend) == ["api_tokens", "api_tokens"]
+    assert row["role"] == "custodian"
+
+
+def test_a_raised_or_unrevoked_token_is_refused(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        token, _ = v.create_token("intake", role="custodian", classes=["narrative"])
+        view = v.for_token(token)
+        assert view.role == "custodian"
+        _sql(engine, "UPDATE api_tokens SET role = 'admin' WHERE name = 'intake'")
+        with pytest.raises(TamperedRowError):
+            view.stats()  # a view already handed out checks its row in every transaction
+    _sql(engine, "UPDATE api_tokens SET role = 'custodian' WHERE name = 'intake'")
+    with backend.open(custodian="admin") as v:
+        assert v.for_token(token).stats()["testimony"] > 0
+        v.revoke_token("intake")
+    _sql(engine, "UPDATE api_tokens SET revoked_at = NULL WHERE name = 'intake'")
+    with backend.open(custodian="admin") as v, pytest.raises(TamperedRowError):
+        v.for_token(token)
+
+
+def test_only_an_admin_can_mint_a_token_even_through_the_library(
+    team: tuple[Backend, Engine],
+) -> None:
+    backend, _engine = team
+    with _as(backend, "ops") as v:
+        with pytest.raises(PermissionDeniedError):
+            token_service.create(
+                v._ctx, "mine", role="admin", classes=(), policies=(), expires=None
+            )
+        v._ctx.grant = Grant("admin")  # a caller who flips the role in memory ...
+        with pytest.raises(PermissionDeniedError):
+            token_service.create(
+                v._ctx, "mine", role="admin", classes=(), policies=(), expires=None
+            )  # ... holds no master key, and so no registry key
+    with backend.open(custodian="admin") as v:
+        assert [t["name"] for t in v.tokens()] == []
+
+
+def test_a_swapped_recipient_key_stops_the_export(
+    team: tuple[Backend, Engine], tmp_path: Path
+) -> None:
+    backend, engine = team
+    _identity, _key, real = new_identity(tmp_path, "real.txt")
+    _identity2, _key2, insider = new_identity(tmp_path, "insider.txt")
+    with backend.open(custodian="admin") as v:
+        v.add_recipient("ituc", real)
+    _sql(engine, "UPDATE recipients SET public_key = :k WHERE name = 'ituc'", k=insider)
+    out = tmp_path / "union.age"
+    with _as(backend, "exp") as v:
+        with pytest.raises(TamperedRowError):
+            v.export(find_policy("union"), "ituc", out)
+        with pytest.raises(TamperedRowError):
+            v.recipients()
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.age*"))
+    # An inserted recipient is refused the same way.
+    _sql(engine, "UPDATE recipients SET public_key = :k WHERE name = 'ituc'", k=real)
+    _sql(
+        engine,
+        "INSERT INTO recipients (name, public_key, fingerprint, created_at) "
+        "VALUES ('press', :k, 'x', CURRENT_TIMESTAMP)",
+        k=insider,
+    )
+    with _as(backend, "exp") as v, pytest.raises(TamperedRowError):
+        v.export(find_policy("union"), "press", out)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("identity_approvals", "0"), ("min_kek_version", "0"), ("kek_version", "7")],
+)
+def test_an_edited_setting_is_refused(team: tuple[Backend, Engine], key: str, value: str) -> None:
+    backend, engine = team
+    _sql(engine, "UPDATE meta SET value = :v WHERE key = :k", v=value, k=key)
+    for name, passphrase in (("admin", PASSPHRASE), ("ana", "ana passphrase")):
+        with pytest.raises(TamperedRowError):
+            backend.open(passphrase, custodian=name)
+
+
+def test_a_deleted_setting_is_refused(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    _sql(engine, "DELETE FROM meta WHERE key = 'identity_approvals'")
+    with pytest.raises(TamperedRowError):
+        _as(backend, "ana")
+
+
+def test_a_forged_approval_does_not_open_identity(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with _as(backend, "ana") as v:
+        request = v.request_identity("T-0001", "follow-up interview with the worker")
+    _sql(
+        engine,
+        "INSERT INTO identity_decisions (request_id, custodian, decision, at) "
+        "VALUES (:r, 'ben', 'approve', CURRENT_TIMESTAMP)",
+        r=request,
+    )
+    with _as(backend, "ana") as v, pytest.raises(TamperedRowError):
+        v.get("T-0001", identity=True)
+    # A real approval, moved to another request, does not count either.
+    _sql(engine, "DELETE FROM identity_decisions")
+    with _as(backend, "ana") as v:
+        other = v.request_identity("T-0002", "a second follow-up with the worker")
+    with _as(backend, "ben") as v:
+        v.decide_identity(other, approve=True)
+    _sql(engine, "UPDATE identity_decisions SET request_id = :r", r=request)
+    with _as(backend, "ana") as v, pytest.raises(TamperedRowError):
+        v.get("T-0001", identity=True)
+    # The real one, where it was made, opens.
+    _sql(engine, "UPDATE identity_decisions SET request_id = :r", r=other)
+    with _as(backend, "ana") as v:
+        assert "name" in v.get("T-0002", identity=True)["worker"]
+
+
+def test_a_custodian_row_given_more_is_refused(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    _sql(engine, "UPDATE custodians SET approval_key = :k WHERE name = 'ben'", k="00" * 32)
+    with pytest.raises(TamperedRowError):
+        _as(backend, "ben")
+    with backend.open(custodian="admin") as v, pytest.raises(TamperedRowError):
+        v.custodians()
+
+
+def test_rows_from_before_signing_are_signed_once_by_an_admin(
+    team: tuple[Backend, Engine],
+) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        v.create_token("intake", role="custodian", classes=["narrative"])
+    for table in ("meta", "custodians", "api_tokens"):
+        _sql(engine, f"UPDATE {table} SET sig = NULL")
+    _sql(engine, "DELETE FROM meta WHERE key = 'registry_public_key'")
+    with pytest.raises(IntegrityError):
+        _as(backend, "ana")  # nobody but an admin may decide what the rows say
+    with backend.open(custodian="admin") as v:
+        signed = [e for e in v.audit_entries() if e.action == "registry-signed"]
+        assert signed[-1].details == {"meta": 3, "custodians": 5, "tokens": 1}
+    with _as(backend, "ana") as v:
+        assert v.role == "custodian"
+
+
+def test_a_keyring_from_before_signing_learns_the_registry_key_once(
+    team: tuple[Backend, Engine],
+) -> None:
+    backend, engine = team
+    # A custodian whose keyring was sealed before keyrings carried the registry key.
+    with backend.open(custodian="admin") as v:
+        vault_id = v.vault_id
+        grant = Grant("custodian", frozenset({"narrative", "operational"}))
+        full = v._ctx.keys.restricted(grant)
+        roots = {n: k for n, k in full._roots.items() if n != "registry-public"}
+        old = Keyring(vault_id, roots)
+        v.add_custodian(
+            "dee",
+            Passphrase("dee passphrase"),
+            role="custodian",
+            classes=["narrative"],
+            kdf=fast_kdf(),
+        )
+    params = fast_kdf()
+    sealed = seal_keyring(old, "dee", grant, Passphrase("dee passphrase"), params)
+    _sql(
+        engine,
+        "UPDATE custodians SET keyring = :k, kdf = :d WHERE name = 'dee'",
+        k=sealed,
+        d=json.dumps(params.to_dict()),
+    )
+    with _as(backend, "dee") as v:
+        assert v.stats()["testimony"] > 0
+    with backend.open(custodian="admin") as v:
+        assert [e.actor for e in v.audit_entries() if e.action == "keyring-upgraded"] == ["dee"]
+    with _as(backend, "dee") as v:  # once: the keyring now carries the key
+        assert v._ctx.keys.registry_public() is not None
