@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from sqlalchemy import create_engine, text
 from vault import KdfParams, Passphrase, Vault
 
 PASSPHRASE = "correct horse battery staple"
+# Audit witnesses go to a folder of the test run, never the user's own state folder
+# (subprocesses inherit it).
+os.environ.setdefault("EVAULT_STATE_DIR", tempfile.mkdtemp(prefix="evault-state-"))
 SAMPLES = Path(__file__).resolve().parent.parent / "vault" / "samples" / "evidence.jsonl"
 PG_URL = os.environ.get("EVAULT_TEST_DATABASE_URL")
 

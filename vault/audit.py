@@ -20,6 +20,8 @@ import base64
 import contextlib
 import datetime as dt
 import json
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,14 +37,19 @@ from vault.store import AuditEntry, Base, utcnow
 
 __all__ = [
     "CHECKPOINT_FORMAT",
+    "WITNESS_FORMAT",
     "AuditRecord",
     "AuditReport",
     "Checkpoint",
     "GroupCommit",
     "append",
+    "appended_head",
     "checkpoint",
+    "current_head",
     "entries",
+    "read_witness",
     "verify",
+    "write_witness",
 ]
 
 CHECKPOINT_FORMAT: Final = "evidence-vault-audit-checkpoint/1"
@@ -289,12 +296,20 @@ def verify(
     checkpoint_file: Path | None = None,
     public_key: bytes | None = None,
     vault_id: str | None = None,
+    witnesses: Sequence[Path] = (),
 ) -> AuditReport:
-    """Recompute the chain; raise IntegrityError on any edit, gap, reorder or truncation."""
-    expected: tuple[int, str] | None = None
+    """Recompute the chain; raise IntegrityError on any edit, gap, reorder or truncation,
+    or if the log is shorter than, or differs from, a checkpoint or a witness."""
+    expected: dict[int, tuple[str, str]] = {}
+    checkpoint_size: int | None = None
     if checkpoint_file is not None:
         assert public_key is not None
-        expected = _read_checkpoint(checkpoint_file, public_key, vault_id)
+        checkpoint_size, head = _read_checkpoint(checkpoint_file, public_key, vault_id)
+        expected[checkpoint_size] = (head, "the checkpoint")
+    for path in witnesses:
+        seen = read_witness(path, key, vault_id)
+        if seen is not None:
+            expected.setdefault(seen[0], (seen[1], f"the witness {path}"))
     previous = _GENESIS
     seq = 0
     rows = conn.execute(
@@ -310,7 +325,6 @@ def verify(
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=5000)
     )
-    checked_at_checkpoint = False
     with rows:
         for row in rows:
             seq += 1
@@ -324,22 +338,96 @@ def verify(
             if not crypto.constant_time_equal(mac, row.mac):
                 raise IntegrityError(f"the audit log is broken at entry {seq} (altered)")
             previous = mac
-            if expected is not None and seq == expected[0]:
-                if not crypto.constant_time_equal(mac.hex().encode(), expected[1].encode()):
-                    raise IntegrityError(
-                        f"the audit log differs from the checkpoint at entry {seq}"
-                    )
-                checked_at_checkpoint = True
-    size, head = _read_head(conn, key, lock=False)
-    if size != seq or not crypto.constant_time_equal(head, previous):
+            if seq in expected:
+                head, what = expected[seq]
+                if not crypto.constant_time_equal(mac.hex().encode(), head.encode()):
+                    raise IntegrityError(f"the audit log differs from {what} at entry {seq}")
+    size, head_mac = _read_head(conn, key, lock=False)
+    if size != seq or not crypto.constant_time_equal(head_mac, previous):
         raise IntegrityError(
             f"the audit log is truncated or extended: {seq} entries, the head says {size}"
         )
-    if expected is not None and not checked_at_checkpoint:
-        raise IntegrityError(
-            f"the audit log has {seq} entries, fewer than the checkpoint's {expected[0]}"
-        )
-    return AuditReport(seq, previous.hex(), expected[0] if expected else None)
+    for want, (_head, what) in sorted(expected.items()):
+        if want > seq:
+            # Deleted or rolled back, head and all: only a copy kept elsewhere tells.
+            raise IntegrityError(
+                f"the audit log has {seq} entries, fewer than {what}'s {want} "
+                "(entries were deleted or the vault was rolled back)"
+            )
+    return AuditReport(seq, previous.hex(), checkpoint_size)
+
+
+# Witnesses: the head of the log, kept outside the database ------------------------------
+
+WITNESS_FORMAT: Final = "evidence-vault-audit-witness/1"
+
+
+def current_head(conn: Connection, key: SecretKey) -> tuple[int, bytes]:
+    """The log's size and last mac, as its tagged head row says."""
+    return _read_head(conn, key, lock=False)
+
+
+def appended_head(conn: Connection) -> tuple[int, bytes] | None:
+    """The head this transaction's appends reached (call before it commits), or None."""
+    cached = conn.info.get(_HEAD_KEY)
+    if cached is None or cached[0] is not conn.get_transaction():
+        return None
+    return int(cached[1]), bytes(cached[2])
+
+
+def _witness_tag(key: SecretKey, vault_id: str, size: int, head: str) -> str:
+    body = f"{WITNESS_FORMAT}\x00{vault_id}\x00{size}\x00{head}".encode()
+    return crypto.hmac_sha256(key, body).hex()
+
+
+def write_witness(path: Path, key: SecretKey, vault_id: str, size: int, head: bytes) -> None:
+    """Keep the head at ``path`` (owner-only, replaced atomically); only ever grows."""
+    seen = read_witness(path, key, vault_id, strict=False)
+    if seen is not None and seen[0] >= size:
+        return
+    data = {
+        "format": WITNESS_FORMAT,
+        "vault_id": vault_id,
+        "size": size,
+        "head": head.hex(),
+        "tag": _witness_tag(key, vault_id, size, head.hex()),
+    }
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".witness-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_witness(
+    path: Path, key: SecretKey, vault_id: str | None, *, strict: bool = True
+) -> tuple[int, str] | None:
+    """The size and head a witness file keeps; None if there is none (or, not strict,
+    if it cannot be read). An altered witness is an IntegrityError."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        size, head, tag = int(data["size"]), str(data["head"]), str(data["tag"])
+        wid = str(data["vault_id"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        if not strict:
+            return None
+        raise IntegrityError(f"the audit witness {path} cannot be read") from None
+    if vault_id is not None and wid != vault_id:
+        return None  # another vault's
+    if data.get("format") != WITNESS_FORMAT or not crypto.constant_time_equal(
+        tag.encode(), _witness_tag(key, wid, size, head).encode()
+    ):
+        if not strict:
+            return None
+        raise IntegrityError(f"the audit witness {path} was altered")
+    return size, head
 
 
 class Checkpoint(TypedDict):

@@ -31,6 +31,7 @@ def entries(
 
 def verify(ctx: Context, against: str | os.PathLike[str] | None) -> audit.AuditReport:
     ctx.require("admin", "auditor")
+    ctx.witness.flush()
     with ctx.read() as conn:
         public = bytes.fromhex(
             conn.execute(select(Meta.value).where(Meta.key == "signing_public_key")).scalar_one()
@@ -41,6 +42,7 @@ def verify(ctx: Context, against: str | os.PathLike[str] | None) -> audit.AuditR
             checkpoint_file=Path(against) if against is not None else None,
             public_key=public,
             vault_id=ctx.vault_id,
+            witnesses=ctx.witness.paths,
         )
     ctx.audit_now("audit-verified", details={"size": report.size})
     return report

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, delete, insert, select
@@ -32,7 +35,7 @@ from vault.crypto import SecretKey, SigningKey
 from vault.errors import PermissionDeniedError, StorageError, TamperedRowError, VaultError
 from vault.keys import Grant, Keyring, Role
 from vault.records import RecordCodec
-from vault.store import Meta, Subject, checkpoint_wal, write_transaction
+from vault.store import Meta, Subject, checkpoint_wal, sqlite_file, write_transaction
 
 __all__ = [
     "Context",
@@ -68,14 +71,20 @@ class Transaction:
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {type(exc).__name__}") from None
         _DEPTH.n = getattr(_DEPTH, "n", 0) + 1
+        self._conn = conn
         return conn
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         _DEPTH.n -= 1
+        head = None
+        if exc is None and self._write and self._ctx is not None:
+            head = audit.appended_head(self._conn)
         try:
             self._cm.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:
             raise StorageError(f"database error: {type(err).__name__}") from None
+        if head is not None and self._ctx is not None:
+            self._ctx.witness.note(*head)
         if isinstance(exc, SQLAlchemyError):
             raise StorageError(f"database error: {type(exc).__name__}") from None
         if isinstance(exc, TamperedRowError) and self._ctx is not None and _DEPTH.n == 0:
@@ -83,6 +92,62 @@ class Transaction:
 
 
 _DEPTH = threading.local()  # open transactions of this thread (see Transaction)
+
+
+_WITNESS_SECONDS: Final = 1.0  # how often a busy vault writes its witnesses
+
+
+def witness_paths(engine: Engine, vault_id: str) -> list[Path]:
+    """Where the head of the audit log is kept outside the database: beside an SQLite
+    vault, and in this user's own state folder (``EVAULT_STATE_DIR``, else
+    ``$XDG_STATE_HOME/evidence-vault``, else ``~/.local/state/evidence-vault``), which
+    someone who can write only the database or the vault folder cannot roll back."""
+    paths = []
+    db_file = sqlite_file(engine)
+    if db_file is not None:
+        paths.append(db_file.parent / "audit-witness.json")
+    state = os.environ.get("EVAULT_STATE_DIR")
+    if state:
+        folder = Path(state)
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        folder = Path(base) / "evidence-vault"
+    paths.append(folder / f"{vault_id}.audit-witness.json")
+    return paths
+
+
+class Witnesses:
+    """Keeps the newest audit head this process committed in the witness files: at
+    most once a second while busy, and when the vault closes. A witness that cannot
+    be written (a read-only folder) is skipped: it is a second line, not the log."""
+
+    def __init__(self, key: SecretKey, vault_id: str, paths: list[Path]) -> None:
+        self.paths = paths
+        self._key = key
+        self._vault_id = vault_id
+        self._lock = threading.Lock()
+        self._head: tuple[int, bytes] | None = None
+        self._written = 0
+        self._last = 0.0
+
+    def note(self, size: int, head: bytes) -> None:
+        with self._lock:
+            if self._head is None or size > self._head[0]:
+                self._head = (size, head)
+            due = time.monotonic() - self._last >= _WITNESS_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._head is None or self._head[0] <= self._written:
+                return
+            size, head = self._head
+            for path in self.paths:
+                with contextlib.suppress(OSError):
+                    audit.write_witness(path, self._key, self._vault_id, size, head)
+            self._written = size
+            self._last = time.monotonic()
 
 
 class SiteCache:
@@ -169,6 +234,9 @@ class Context:
         self.sites = SiteCache()
         # Audit entries of reads from concurrent threads, committed together.
         self.audit_group = audit.GroupCommit(self.write)
+        self.witness = Witnesses(
+            keys.audit_key(), keys.vault_id, witness_paths(engine, keys.vault_id)
+        )
 
     def __repr__(self) -> str:
         return f"Context(vault_id={self.vault_id!r}, actor={self.actor!r})"

@@ -177,6 +177,7 @@ class Vault:
 
     def close(self) -> None:
         if not self._closed:
+            self._ctx.witness.flush()
             if self._owns_engine:
                 self._ctx.engine.dispose()
             self._closed = True

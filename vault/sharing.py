@@ -22,7 +22,7 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import aliased
 
-from vault import attachments, crypto, registry
+from vault import attachments, audit, crypto, registry
 from vault.context import Context
 from vault.errors import ConflictError, NotFoundError, PermissionDeniedError
 from vault.export import (
@@ -102,6 +102,7 @@ class ExportSummary(TypedDict):
     policy: dict[str, str]
     recipient: dict[str, str]
     signer: dict[str, str]
+    audit: dict[str, Any]
     counts: dict[str, Any]
     records: dict[str, Any]
     evidence_links_removed: NotRequired[bool]
@@ -303,6 +304,9 @@ def export(
             "export-started",
             details={"policy": policy.name, "policy_sha256": policy.sha256, "recipient": row.name},
         )
+        # The signed manifest carries the log's head: every recipient holds a witness
+        # that the log reached this point.
+        size, head = audit.current_head(conn, ctx.keys.audit_key())
     signing = ctx.signing_key()
     redactor = _redactor(ctx.keys, policy, row.fingerprint)
     source = ExportSource(ctx)
@@ -325,6 +329,7 @@ def export(
             "algorithm": "ed25519",
             "fingerprint": crypto.public_key_fingerprint(signing.public_bytes()),
         },
+        "audit": {"size": size, "head": head.hex()},
     }
 
     def finish(m: dict[str, Any]) -> None:
