@@ -218,7 +218,7 @@ def test_rows_from_before_signing_are_signed_once_by_an_admin(
         _as(backend, "ana")  # nobody but an admin may decide what the rows say
     with backend.open(custodian="admin") as v:
         signed = [e for e in v.audit_entries() if e.action == "registry-signed"]
-        assert signed[-1].details == {"meta": 3, "custodians": 5, "tokens": 1}
+        assert signed[-1].details == {"meta": 4, "custodians": 5, "tokens": 1}
     with _as(backend, "ana") as v:
         assert v.role == "custodian"
 
@@ -255,3 +255,24 @@ def test_a_keyring_from_before_signing_learns_the_registry_key_once(
         assert [e.actor for e in v.audit_entries() if e.action == "keyring-upgraded"] == ["dee"]
     with _as(backend, "dee") as v:  # once: the keyring now carries the key
         assert v._ctx.keys.registry_public() is not None
+
+
+def test_signing_keys_go_only_to_the_roles_that_sign(team: tuple[Backend, Engine]) -> None:
+    backend, _engine = team
+    with backend.open(custodian="admin") as v:
+        v.add_custodian("aud", Passphrase("aud passphrase"), role="auditor", kdf=fast_kdf())
+    with _as(backend, "aud") as v:
+        # An auditor verifies exports and signs checkpoints; it cannot sign an export.
+        with pytest.raises(PermissionDeniedError):
+            v._ctx.signing_key()
+        assert v.audit_checkpoint()["signer"]
+        assert b"PUBLIC KEY" in v.public_signing_key_pem()
+    with _as(backend, "ana") as v:
+        with pytest.raises(PermissionDeniedError):
+            v._ctx.signing_key()
+        with pytest.raises(PermissionDeniedError):
+            v._ctx.keys.checkpoint_signing_key()
+    with _as(backend, "exp") as v:
+        assert v._ctx.signing_key().public_bytes()
+        with pytest.raises(PermissionDeniedError):
+            v._ctx.keys.checkpoint_signing_key()

@@ -294,7 +294,7 @@ def verify(
     key: SecretKey,
     *,
     checkpoint_file: Path | None = None,
-    public_key: bytes | None = None,
+    public_keys: Sequence[bytes] = (),
     vault_id: str | None = None,
     witnesses: Sequence[Path] = (),
 ) -> AuditReport:
@@ -303,8 +303,7 @@ def verify(
     expected: dict[int, tuple[str, str]] = {}
     checkpoint_size: int | None = None
     if checkpoint_file is not None:
-        assert public_key is not None
-        checkpoint_size, head = _read_checkpoint(checkpoint_file, public_key, vault_id)
+        checkpoint_size, head = _read_checkpoint(checkpoint_file, public_keys, vault_id)
         expected[checkpoint_size] = (head, "the checkpoint")
     for path in witnesses:
         seen = read_witness(path, key, vault_id)
@@ -460,7 +459,9 @@ def checkpoint(
     return cast(Checkpoint, {**body, "signature": signature})
 
 
-def _read_checkpoint(path: Path, public_key: bytes, vault_id: str | None) -> tuple[int, str]:
+def _read_checkpoint(
+    path: Path, public_keys: Sequence[bytes], vault_id: str | None
+) -> tuple[int, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         signature = base64.b64decode(data.pop("signature"), validate=True)
@@ -472,7 +473,11 @@ def _read_checkpoint(path: Path, public_key: bytes, vault_id: str | None) -> tup
     if data.get("format") != CHECKPOINT_FORMAT:
         raise InvalidInputError("not an audit checkpoint", where=str(path))
     message = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    crypto.verify_signature(public_key, signature, message, what="the audit checkpoint")
+    signer = str(data.get("signer", ""))
+    public = next((k for k in public_keys if crypto.public_key_fingerprint(k) == signer), None)
+    if public is None:
+        raise IntegrityError("the audit checkpoint is signed by a key this vault does not use")
+    crypto.verify_signature(public, signature, message, what="the audit checkpoint")
     if vault_id is not None and data.get("vault_id") != vault_id:
         raise IntegrityError("the audit checkpoint belongs to another vault")
     return size, head

@@ -6,15 +6,14 @@ module adds the role checks and records each use of the log in the log.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from pathlib import Path
 
-from sqlalchemy import select
-
 from vault import audit
 from vault.context import Context
-from vault.store import Meta
+from vault.errors import PermissionDeniedError
 
 __all__ = ["checkpoint", "entries", "verify"]
 
@@ -32,15 +31,17 @@ def entries(
 def verify(ctx: Context, against: str | os.PathLike[str] | None) -> audit.AuditReport:
     ctx.require("admin", "auditor")
     ctx.witness.flush()
+    # A checkpoint is signed by the checkpoint key (or, if made before it existed, by
+    # the export key): both publics come from keys or signed rows, not from a column.
+    publics = [ctx.export_public_key()]
+    with contextlib.suppress(PermissionDeniedError):
+        publics.append(ctx.keys.checkpoint_signing_key().public_bytes())
     with ctx.read() as conn:
-        public = bytes.fromhex(
-            conn.execute(select(Meta.value).where(Meta.key == "signing_public_key")).scalar_one()
-        )
         report = audit.verify(
             conn,
             ctx.keys.audit_key(),
             checkpoint_file=Path(against) if against is not None else None,
-            public_key=public,
+            public_keys=publics,
             vault_id=ctx.vault_id,
             witnesses=ctx.witness.paths,
         )
@@ -51,6 +52,6 @@ def verify(ctx: Context, against: str | os.PathLike[str] | None) -> audit.AuditR
 def checkpoint(ctx: Context) -> audit.Checkpoint:
     ctx.require("admin", "auditor")
     ctx.audit_now("audit-checkpoint")
-    signing = ctx.signing_key()
+    signing = ctx.keys.checkpoint_signing_key()
     with ctx.read() as conn:
         return audit.checkpoint(conn, ctx.keys.audit_key(), signing, ctx.vault_id)

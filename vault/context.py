@@ -173,7 +173,12 @@ class SiteCache:
         return True
 
 
-_REQUIRED_SETTINGS: Final = ("kek_version", "min_kek_version", "identity_approvals")
+_REQUIRED_SETTINGS: Final = (
+    "kek_version",
+    "min_kek_version",
+    "identity_approvals",
+    "signing_public_key",
+)
 
 
 def read_settings(
@@ -346,6 +351,12 @@ class Context:
             what="the vault's signing key",
         )
         return SigningKey.from_seed(seed)
+
+    def export_public_key(self) -> bytes:
+        """The public half of the export key, as the registry signed it (any role)."""
+        with self.read() as conn:
+            value = read_settings(conn, self.keys, ("signing_public_key",))["signing_public_key"]
+        return bytes.fromhex(value)
 
     def subject_key(self, conn: Connection, subject_id: str) -> tuple[str, SecretKey] | None:
         """A worker's identity key, or None once it was erased."""

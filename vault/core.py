@@ -392,7 +392,7 @@ class Vault:
 
     def public_signing_key_pem(self) -> bytes:
         """The vault's Ed25519 public key (SubjectPublicKeyInfo PEM)."""
-        return crypto.public_key_pem(self._ctx.signing_key().public_bytes())
+        return crypto.public_key_pem(self._ctx.export_public_key())
 
     # Writes -------------------------------------------------------------------
 

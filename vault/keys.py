@@ -67,17 +67,19 @@ def is_role(value: str) -> TypeGuard[Role]:
     return value in ROLES
 
 
-_PURPOSES: Final = ("reference", "pseudonym", "audit", "signing-wrap")
+_PURPOSES: Final = ("reference", "pseudonym", "audit", "signing-wrap", "checkpoint")
 # Not derived keys: the registry's public key (the anchor that checks signed rows) and
 # a custodian's own approval seed travel sealed inside the keyring.
 _ANCHOR: Final = "registry-public"
 _APPROVAL: Final = "approval-seed"
-# What each role needs besides class roots.
+# What each role needs besides class roots. Signing keys go only to the roles that
+# sign: exports (signing-wrap opens the vault's export key) to exporters, audit
+# checkpoints to auditors; admins hold the master key and so everything.
 _ROLE_PURPOSES: Final = {
     "admin": _PURPOSES,
-    "custodian": _PURPOSES,
-    "exporter": _PURPOSES,
-    "auditor": ("audit", "reference", "signing-wrap"),
+    "custodian": ("reference", "pseudonym", "audit"),
+    "exporter": ("reference", "pseudonym", "audit", "signing-wrap"),
+    "auditor": ("audit", "reference", "checkpoint"),
 }
 
 
@@ -185,6 +187,10 @@ class Keyring:
 
     def signing_wrap_key(self) -> SecretKey:
         return self._derive("signing-wrap", "signing-key-wrap")
+
+    def checkpoint_signing_key(self) -> SigningKey:
+        """The key that signs audit checkpoints: admins and auditors."""
+        return SigningKey.from_seed(self._derive("checkpoint", "checkpoint-signing").expose())
 
     # Signed rows -------------------------------------------------------------------
 

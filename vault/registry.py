@@ -42,7 +42,14 @@ __all__ = [
 
 # Settings whose value changes who may see what, or which keys protect data.
 SIGNED_SETTINGS: Final = frozenset(
-    {"identity_approvals", "retention_days", "kek_version", "min_kek_version", "rotation_target"}
+    {
+        "identity_approvals",
+        "retention_days",
+        "kek_version",
+        "min_kek_version",
+        "rotation_target",
+        "signing_public_key",  # the key recipients pin to check exports
+    }
 )
 
 Fields = Mapping[str, str | int | None]
