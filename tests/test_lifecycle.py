@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import random
 import signal
@@ -16,7 +17,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
-from vault import IntegrityError, UsageError
+from vault import IntegrityError, UsageError, lifecycle
+from vault.policy import find_policy
 from vault.store import sqlite_url
 
 
@@ -206,7 +208,9 @@ def test_erasure_by_testimony_and_phone(backend: Backend) -> None:
             v.erase_subject()
 
 
-def test_retention_erases_identities_after_remediation(backend: Backend) -> None:
+def test_retention_erases_identities_after_remediation(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with backend.create() as v:
         v.import_file(SAMPLES)
         with pytest.raises(UsageError):
@@ -216,6 +220,11 @@ def test_retention_erases_identities_after_remediation(backend: Backend) -> None
         finding = sample_records()[9] | {"status": "remediated"}
         finding["remediation"] = finding["remediation"] | {"updated": "2026-01-01"}
         v.update("F-0001", finding)
+        # Days count from when the vault stored the remediated finding, not from the
+        # date typed into it.
+        assert v.run_retention(dry_run=True)["due"] == 0
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+        monkeypatch.setattr(lifecycle, "utcnow", lambda: later)
         plan = v.run_retention(dry_run=True)
         assert plan == {"days": 30, "due": 2, "erased": 0, "dry_run": True}
         assert v.get("T-0001", identity=True)["worker"]["name"]
@@ -223,4 +232,63 @@ def test_retention_erases_identities_after_remediation(backend: Backend) -> None
         assert "name" not in v.get("T-0001", identity=True)["worker"]
         assert v.get("T-0002", identity=True)["worker"]["name"]  # not cited
         actions = [e.action for e in v.audit_entries()]
-        assert actions.count("retention-run") == 3
+        assert actions.count("retention-run") == 4
+
+
+def test_retention_cannot_be_steered_at_other_workers(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        v.set_retention(30)
+        # A custodian marks a finding remediated "long ago", citing a worker of another
+        # site (T-0002, SITE-002) and one who spoke after the audit (a new testimony).
+        late = sample_records()[4] | {"id": "T-LATE", "received_on": "2026-09-01"}
+        late["worker"] = late["worker"] | {"employee_id": "EMP-LATE-1"}
+        v.add(late)
+        finding = sample_records()[9] | {"status": "remediated"}
+        finding["evidence"] = ["T-0001", "T-0002", "T-LATE"]
+        finding["remediation"] = finding["remediation"] | {"updated": "2020-01-01"}
+        v.update("F-0001", finding)
+        assert v.run_retention(dry_run=True)["due"] == 0  # stored just now
+        # Moving the stored time back in the database does not help: it is sealed.
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE record_versions SET created_at = '2020-01-01 00:00:00'"))
+        assert v.run_retention(dry_run=True)["due"] == 0
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+        monkeypatch.setattr(lifecycle, "utcnow", lambda: later)
+        assert v.run_retention()["erased"] == 1  # T-0001 only: same site, spoke before
+        assert "name" not in v.get("T-0001", identity=True)["worker"]
+        assert v.get("T-0002", identity=True)["worker"]["name"]
+        assert v.get("T-LATE", identity=True)["worker"]["name"]
+    engine.dispose()
+
+
+def test_erasure_finds_a_worker_whose_index_rows_were_deleted(backend: Backend) -> None:
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM blind_index"))
+        assert v.find(employee_id="EMP-55001") == []  # the rows are gone ...
+        assert v.erase_subject(employee_id="EMP-55001") == 1  # ... the sealed entries not
+        assert "name" not in v.get("T-0001", identity=True)["worker"]
+    engine.dispose()
+
+
+def test_a_moved_site_reference_is_refused(backend: Backend) -> None:
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        other = v._ctx.codec.reference("SITE-001")
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE records SET site_ref = :s WHERE ref = :r"),
+                {"s": other, "r": v._ctx.codec.reference("T-0001")},
+            )
+        with pytest.raises(IntegrityError, match="its site"):
+            list(v.list(site="SITE-001"))
+        with pytest.raises(IntegrityError, match="its site"):
+            list(v.preview(find_policy("union")).records)
+    engine.dispose()

@@ -358,6 +358,15 @@ class Context:
             value = read_settings(conn, self.keys, ("signing_public_key",))["signing_public_key"]
         return bytes.fromhex(value)
 
+    def check_site_ref(self, ref: str, rtype: str, site_ref: str | None, fields: Any) -> None:
+        """A record's stored site reference must be the one its sealed fields give: a
+        moved ``site_ref`` would route it past site filters and co-workers' names."""
+        site_id = fields.get("id") if rtype == "site" else fields.get("site_id")
+        if not isinstance(site_id, str) or site_ref != self.codec.reference(site_id):
+            raise TamperedRowError(
+                f"integrity check failed for record ref {ref[:12]} (its site)", table="records"
+            )
+
     def subject_key(self, conn: Connection, subject_id: str) -> tuple[str, SecretKey] | None:
         """A worker's identity key, or None once it was erased."""
         wrapped = conn.execute(

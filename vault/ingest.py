@@ -355,7 +355,15 @@ def _stage_version(
     subject_mac: bytes | None,
 ) -> None:
     rtype = record["type"]
-    sealed = ctx.codec.seal(record, rtype, ref, version, subject)
+    index: list[tuple[str, bytes]] = []
+    if rtype == "testimony":
+        region = _region(ctx, conn, site_ref, record)
+        index = sorted(set(ctx.codec.index_entries(record, region)))
+        if subject_mac is not None:
+            index.append(("subject", subject_mac))
+    # The index entries are sealed with the version too: a deleted index row cannot
+    # hide a worker from erasure (see lifecycle.erase_subject).
+    sealed = ctx.codec.seal(record, rtype, ref, version, subject, index=index, stored_at=batch.now)
     batch.versions.append(
         {
             "record_ref": ref,
@@ -365,12 +373,8 @@ def _stage_version(
             **sealed.columns(),
         }
     )
-    if rtype == "testimony":
-        region = _region(ctx, conn, site_ref, record)
-        for kind, mac in set(ctx.codec.index_entries(record, region)):
-            batch.indexes.append({"record_ref": ref, "kind": kind, "mac": mac})
-        if subject_mac is not None:
-            batch.indexes.append({"record_ref": ref, "kind": "subject", "mac": subject_mac})
+    for kind, mac in index:
+        batch.indexes.append({"record_ref": ref, "kind": kind, "mac": mac})
     if rtype != "site":
         batch.wanted.setdefault(site_ref, []).append(_Pending(where, "site_id", "site"))
     if rtype == "finding":

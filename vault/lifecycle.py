@@ -33,6 +33,7 @@ from vault.store import (
     Record,
     RecordVersion,
     Subject,
+    as_utc,
     latest_versions,
     sealed_columns,
     utcnow,
@@ -230,12 +231,51 @@ def erase_subject(
     if not refs and not index:
         raise UsageError("erase-subject needs --testimony, --employee-id or --phone")
     with ctx.write() as conn:
-        subjects = _subjects_for(conn, codec, record_refs=refs, index=index)
+        # The index rows find the worker fast; the entries sealed with each version find
+        # them even where those rows were deleted.
+        sealed = _sealed_matches(ctx, conn, index)
+        refs = [*refs, *sorted(sealed)]
+        subjects = _alive(conn, _subjects_for(conn, codec, record_refs=refs, index=index))
         if not subjects:
-            raise NotFoundError("no worker matches")
+            raise NotFoundError("no worker matches")  # none, or none not erased already
         erased = _erase_subjects(ctx, conn, subjects)
     ctx.checkpoint_wal()
     return erased
+
+
+def _alive(conn: Connection, subjects: set[str]) -> set[str]:
+    """Those of ``subjects`` whose identity key still exists."""
+    return set(
+        conn.execute(
+            select(Subject.id).where(
+                Subject.id.in_(sorted(subjects)), Subject.wrapped_key.is_not(None)
+            )
+        ).scalars()
+    )
+
+
+def _sealed_matches(ctx: Context, conn: Connection, index: list[tuple[str, bytes]]) -> set[str]:
+    """Testimonies any of whose versions was sealed with one of these index entries."""
+    wanted = {f"{kind}:{mac.hex()}" for kind, mac in index}
+    found: set[str] = set()
+    if not wanted:
+        return found
+    rows = conn.execute(
+        select(Record.ref, Record.type, *RecordVersion.__table__.c)
+        .join(RecordVersion, RecordVersion.record_ref == Record.ref)
+        .where(Record.type == "testimony")
+        .execution_options(yield_per=500)
+    )
+    with rows:
+        for row in rows:
+            if row.ref in found:
+                continue
+            entries, _at = ctx.codec.sealed_extras(
+                sealed_columns(row), "testimony", row.ref, row.version, f"record ref {row.ref[:12]}"
+            )
+            if entries and entries & wanted:
+                found.add(row.ref)
+    return found
 
 
 def set_retention(ctx: Context, days_after_remediation: int | None) -> None:
@@ -268,14 +308,7 @@ def run_retention(ctx: Context, *, dry_run: bool) -> RetentionReport:
     due = _retention_candidates(ctx, int(days))
     refs = sorted({ctx.codec.reference(t) for t in due})
     with ctx.write() as conn:
-        subjects = _subjects_for(conn, ctx.codec, record_refs=refs)
-        alive = set(
-            conn.execute(
-                select(Subject.id).where(
-                    Subject.id.in_(sorted(subjects)), Subject.wrapped_key.is_not(None)
-                )
-            ).scalars()
-        )
+        alive = _alive(conn, _subjects_for(conn, ctx.codec, record_refs=refs))
         erased = 0
         if not dry_run:
             erased = _erase_subjects(ctx, conn, alive)
@@ -333,25 +366,52 @@ def _erase_subjects(ctx: Context, conn: Connection, subject_ids: set[str]) -> in
 
 
 def _retention_candidates(ctx: Context, days: int, now: dt.datetime | None = None) -> list[str]:
-    """Ids of testimonies whose identity should go: cited as evidence by findings
-    remediated (``remediation.updated``) more than ``days`` days ago."""
-    cutoff = (now or utcnow()).date() - dt.timedelta(days=days)
+    """Ids of testimonies whose identity should go: cited as evidence by a finding at
+    the same site, about a time after they were given, that has been remediated for
+    more than ``days`` days.
+
+    "Remediated for" is measured from when this vault stored the finding's current
+    version, not only from the date a custodian typed in: a finding cannot be marked
+    remediated long ago, nor point at testimonies of other sites, to have workers
+    erased at once.
+    """
+    cutoff = now or utcnow()
     due: list[str] = []
-    query = latest_versions().where(Record.type == "finding")
     with ctx.read() as conn:
-        for row in conn.execute(query):
-            finding = ctx.codec.open(
-                sealed_columns(row),
-                "finding",
-                row.ref,
-                row.version,
-                None,
-                f"record ref {row.ref[:12]}",
-                classes=(KeyClass.OPERATIONAL,),
-            )
+        for row in conn.execute(latest_versions().where(Record.type == "finding")):
+            finding = _operational(ctx, row, "finding")
             if finding.get("status") != "remediated":
                 continue
             updated = (finding.get("remediation") or {}).get("updated")
-            if updated and dt.date.fromisoformat(updated) <= cutoff:
-                due += list(finding.get("evidence") or [])
+            _index, sealed_at = ctx.codec.sealed_extras(
+                sealed_columns(row), "finding", row.ref, row.version, f"record ref {row.ref[:12]}"
+            )
+            # Versions sealed before the vault sealed their time fall back to the column.
+            stored = as_utc(sealed_at or row.created_at)
+            if not updated or cutoff - stored < dt.timedelta(days=days):
+                continue
+            if dt.date.fromisoformat(updated) > (cutoff - dt.timedelta(days=days)).date():
+                continue
+            cited = [ctx.codec.reference(t) for t in dict.fromkeys(finding.get("evidence") or ())]
+            for ver in conn.execute(latest_versions(cited).where(Record.type == "testimony")):
+                testimony = _operational(ctx, ver, "testimony")
+                if testimony.get("site_id") != finding.get("site_id"):
+                    continue
+                if str(testimony.get("received_on", "")) > str(finding.get("audit_date", "")):
+                    continue
+                due.append(str(testimony["id"]))
     return due
+
+
+def _operational(ctx: Context, row: Any, rtype: str) -> dict[str, Any]:
+    record = ctx.codec.open(
+        sealed_columns(row),
+        rtype,
+        row.ref,
+        row.version,
+        None,
+        f"record ref {row.ref[:12]}",
+        classes=(KeyClass.OPERATIONAL,),
+    )
+    ctx.check_site_ref(row.ref, rtype, row.site_ref, record)
+    return record

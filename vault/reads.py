@@ -181,6 +181,7 @@ def _summaries(ctx: Context, query: Any) -> Iterator[RecordSummary]:
                 rid = fields.get("id")
                 if not isinstance(rid, str) or ctx.codec.reference(rid) != ref:
                     raise IntegrityError(f"integrity check failed for {what}")
+                ctx.check_site_ref(ref, rtype, ver.site_ref, fields)
                 date_field = DATE_FIELDS.get(rtype)
                 yield RecordSummary(
                     id=rid,

@@ -14,10 +14,11 @@ This module turns a validated record into the sealed columns of one
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -211,8 +212,12 @@ class RecordCodec:
         ref: str,
         version: int,
         subject: tuple[str, SecretKey] | None,
+        *,
+        index: Sequence[tuple[str, bytes]] = (),
+        stored_at: dt.datetime | None = None,
     ) -> SealedVersion:
-        """Seal a validated record as version ``version`` of ``ref``."""
+        """Seal a validated record as version ``version`` of ``ref``, with the
+        blind-index entries its rows hold (kind and keyed value, no plaintext)."""
         # Plain strings in this loop: enum hashing costs more than the crypto here.
         classes = RECORD_SPECS[rtype].key_class_names
         parts: dict[str, dict[str, Any]] = {}
@@ -245,7 +250,15 @@ class RecordCodec:
             if fields is None:
                 sealed[name + "_key"] = sealed[name + "_data"] = None
                 continue
-            payload = {"order": order, "fields": fields} if name == "operational" else fields
+            payload: dict[str, Any] = fields
+            if name == "operational":
+                payload = {"order": order, "fields": fields}
+                if index:
+                    payload["index"] = [f"{kind}:{mac.hex()}" for kind, mac in index]
+                if stored_at is not None:
+                    # When the vault stored it, by its own clock: what retention counts
+                    # from (the stored_at column beside it is not authenticated).
+                    payload["stored_at"] = stored_at.isoformat()
             dek = crypto.random_key()
             class_ctx = ctx.extend(name)
             kek = self._current_keks.get(name)
@@ -324,6 +337,29 @@ class RecordCodec:
         if not isinstance(fields, dict):
             raise IntegrityError(f"integrity check failed for {what}")
         return payload["order"], fields
+
+    def sealed_extras(
+        self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
+    ) -> tuple[frozenset[str] | None, dt.datetime | None]:
+        """What a version was sealed with besides its fields: its blind-index entries
+        (``kind:mac-hex``) and when the vault stored it; None for either in a version
+        sealed before they were."""
+        payload = self._open_class(
+            KeyClass.OPERATIONAL,
+            columns["operational_key"],
+            columns["operational_data"],
+            self._context(rtype, ref, version),
+            what,
+        )
+        if not isinstance(payload, dict):
+            raise IntegrityError(f"integrity check failed for {what}")
+        entries, stored = payload.get("index"), payload.get("stored_at")
+        try:
+            index = None if entries is None else frozenset(str(e) for e in entries)
+            at = None if stored is None else dt.datetime.fromisoformat(str(stored))
+        except (TypeError, ValueError):
+            raise IntegrityError(f"integrity check failed for {what}") from None
+        return index, at
 
     def open(
         self,

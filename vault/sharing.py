@@ -192,6 +192,7 @@ class ExportSource:
                         what,
                         classes=wanted,
                     )
+                    self._ctx.check_site_ref(row.ref, row.type, row.site_ref, record)
                     yield row.site_ref, alive, record
 
     def export_attachments(self, record_id: str) -> list[attachments.AttachmentInfo]:
