@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 from exporting import new_identity
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from conftest import SAMPLES, Backend, sample_records
 from vault import AuthenticationError, RecordSummary, Vault
@@ -352,6 +353,20 @@ def test_a_revoked_or_expired_token_stops_at_once_even_when_known(
         view.get("T-0001")
     with pytest.raises(AuthenticationError):
         list(view.list())
+
+
+def test_a_token_row_given_more_is_refused_with_403(server: tuple[str, Vault, Path]) -> None:
+    base, vault, _key = server
+    token, _ = vault.create_token("intake", role="custodian", classes=["narrative"])
+    with httpx.Client(base_url=base, timeout=30) as client:
+        assert client.get("/records/T-0001", headers=_auth(token)).status_code == 200
+        with vault._ctx.engine.begin() as conn:
+            conn.execute(text("UPDATE api_tokens SET role = 'admin' WHERE name = 'intake'"))
+        r = client.get("/records/T-0001", headers=_auth(token))
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "integrity_failure"
+        assert "narrative" not in r.text
+    assert "row-refused" in [e.action for e in vault.audit_entries()]
 
 
 def test_authentication_comes_before_the_body_is_read(server: tuple[str, Vault, Path]) -> None:
