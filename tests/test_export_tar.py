@@ -18,10 +18,12 @@ from typing import TypeAlias
 
 import pyrage
 import pytest
+from click.testing import CliRunner
 from exporting import new_identity
 
 from conftest import SAMPLES, Backend
 from vault import IntegrityError
+from vault.cli import cli
 from vault.export import verify_export
 from vault.policy import find_policy
 
@@ -93,6 +95,11 @@ def test_a_forged_member_behind_a_bad_checksum_is_refused(sample: Sample, tmp_pa
     forged = _seal(forged_tar, sample, tmp_path / "forged.age")
     with pytest.raises(IntegrityError, match=r"forged\.age: the tar header at byte \d+ .*checksum"):
         verify_export(forged, sample[1])
+    r = CliRunner().invoke(cli, ["verify-export", str(forged), "--identity", str(sample[1])])
+    assert r.exit_code == 4
+    assert r.output.count("\n") == 1
+    assert "Traceback" not in r.output
+    assert r.output.startswith(f"evault: error: {forged}: the tar header at byte ")
     # For the record: what a recipient running tar -x would have been handed.
     tar_cmd = shutil.which("tar")
     if (
