@@ -50,6 +50,7 @@ __all__ = [
     "KAnonymity",
     "Policy",
     "TypeRules",
+    "check_policy_dirs",
     "find_policy",
     "load_policy",
     "parse_policy",
@@ -674,19 +675,46 @@ def shipped_policies() -> dict[str, str]:
 
 
 def find_policy(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Policy:
-    """A policy by file path, by name in ``extra_dirs``, or by shipped name."""
+    """A policy by file path, by name in ``extra_dirs``, or by shipped name.
+
+    A file in ``extra_dirs`` that has the name of a shipped policy (in any case) is
+    refused, neither used nor passed over: whoever can write those folders must not
+    decide unseen what a shipped name exports, nor its author believe it in force.
+    Named by its path, such a file is an explicit choice and is used.
+    """
     candidate = Path(name_or_path)
     # A bare name is only ever a name: a stray file called "union" in the working
     # folder must not stand in for the shipped policy.
     if candidate.suffix in (".yaml", ".yml") or os.sep in name_or_path:
         return load_policy(candidate)
+    shipped = shipped_policies()
     for folder in extra_dirs:
         path = folder / f"{name_or_path}.yaml"
         if path.is_file():
+            _refuse_shadow(path, shipped)
             return load_policy(path)
-    shipped = shipped_policies()
     if name_or_path in shipped:
         return parse_policy(shipped[name_or_path], f"policies/{name_or_path}.yaml")
     raise NotFoundError(
         f"no policy {name_or_path!r}; shipped policies: {', '.join(sorted(shipped))}"
     )
+
+
+def check_policy_dirs(extra_dirs: tuple[Path, ...]) -> None:
+    """Refuse folders of policies that hold a file named like a shipped policy (see
+    :func:`find_policy`), so that a server refuses them when it starts."""
+    shipped = shipped_policies()
+    for folder in extra_dirs:
+        for path in sorted(folder.glob("*.yaml")):
+            _refuse_shadow(path, shipped)
+
+
+def _refuse_shadow(path: Path, shipped: Mapping[str, str]) -> None:
+    folded = {name.casefold(): name for name in shipped}
+    name = folded.get(path.stem.casefold())
+    if name is not None:
+        raise InvalidInputError(
+            f"policy: has the name of the shipped policy {name!r}; "
+            "rename it, or name it by its path to use it",
+            where=str(path),
+        )

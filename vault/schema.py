@@ -101,14 +101,19 @@ def shown_name(value: object) -> str:
     return "(not a valid name)"
 
 
-def check_name(name: str) -> str:
-    """A custodian, token or recipient name, as the vault accepts it."""
-    if (
-        not name
-        or len(name) > 64
-        or not name.replace("-", "").replace("_", "").replace(".", "").isalnum()
-    ):
-        raise InvalidInputError("a custodian name uses letters, digits, '-', '_' and '.'")
+# Plain ASCII only: str.isalnum() admits Cyrillic, Greek, fullwidth and other
+# letters and digits, so that "аdmin" (Cyrillic а) could stand beside "admin".
+_PLAIN_NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_name(name: str, kind: str = "custodian") -> str:
+    """A custodian, token or recipient name, as the vault accepts it: 1 to 64 ASCII
+    letters, digits, '-', '_' and '.', so that no two names can look alike.
+
+    ``kind`` names the kind of name in the message.
+    """
+    if not isinstance(name, str) or not _PLAIN_NAME_RE.fullmatch(name):
+        raise InvalidInputError(f"a {kind} name uses letters, digits, '-', '_' and '.'")
     return name
 
 

@@ -11,6 +11,15 @@ separated by ``;``; ``persons_mentioned`` takes a JSON array of objects.
 
 :func:`read_one` reads one whole JSON document (a record to add or update) with the
 same error rules; it reads the document whole rather than streaming it.
+
+JSON may nest at most :data:`MAX_DEPTH` (32) levels of arrays and objects, counting
+the record itself as the first (the record contract needs four); deeper input is an
+:class:`~vault.errors.InvalidInputError` "nested too deep" naming the place. The
+depth is checked before a parser builds anything: Python's ``json`` recurses (a
+RecursionError past about a thousand levels) and ijson's ``items`` keeps a prefix
+per level (memory that grows with the square of the depth), so text is scanned
+first and a JSON array is read from ijson's ``basic_parse`` events, which carry no
+prefix, and built here, so that memory stays bounded whatever the nesting.
 """
 
 from __future__ import annotations
@@ -20,7 +29,8 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable, Generator, Iterator
+import re
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -31,6 +41,7 @@ from vault.schema import FIELDS
 
 __all__ = [
     "FORMATS",
+    "MAX_DEPTH",
     "MAX_RECORD_BYTES",
     "STDIN",
     "detect_format",
@@ -41,6 +52,8 @@ __all__ = [
 
 FORMATS: Final = ("jsonl", "json", "csv")
 MAX_RECORD_BYTES: Final = 4 * 1024 * 1024
+MAX_DEPTH: Final = 32
+"""Levels of arrays and objects a record may nest, the record itself being one."""
 _SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
@@ -109,7 +122,9 @@ def read_one(
         label = name or STDIN
         read = source.read
     try:
-        return label, json.loads(read().decode("utf-8-sig"))
+        text = read().decode("utf-8-sig")
+        _check_depth(text, label)
+        return label, json.loads(text)
     except OSError as exc:
         raise InvalidInputError(f"cannot read: {exc.strerror}", where=label) from None
     except UnicodeDecodeError:
@@ -173,6 +188,7 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
         text = _decode(raw, where).strip()
         if not text:
             continue
+        _check_depth(text, where)
         try:
             yield where, json.loads(text, parse_constant=_reject_constant)
         except (json.JSONDecodeError, ValueError) as exc:
@@ -203,18 +219,94 @@ def _read_json(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
                 raise InvalidInputError(
                     f"record larger than {MAX_RECORD_BYTES} bytes", where=f"{name}: record 1"
                 )
-            yield f"{name}: record 1", json.loads((head + rest).decode("utf-8"))
+            text = (head + rest).decode("utf-8")
+            _check_depth(text, f"{name}: record 1")
+            yield f"{name}: record 1", json.loads(text)
             return
         if head != b"[":
             raise InvalidInputError("a JSON file must hold an array of records", where=name)
-        body = _Prefixed(head, stream)
-        for index, item in enumerate(ijson.items(body, "item", use_float=True), start=1):
+        events = ijson.basic_parse(_Prefixed(head, stream), use_float=True)
+        for index, item in enumerate(_array_items(events, name), start=1):
             yield f"{name}: record {index}", item
     except (ijson.JSONError, json.JSONDecodeError, UnicodeDecodeError):
         # The parser cannot always tell a truncated file from a malformed one.
         raise InvalidInputError(
             f"malformed or truncated JSON after record {index}", where=name
         ) from None
+
+
+def _array_items(events: Iterable[tuple[str, Any]], name: str) -> Iterator[Any]:
+    """The items of the top-level array that ``events`` (ijson ``basic_parse``)
+    describe, each built only while it nests at most :data:`MAX_DEPTH` levels."""
+    enclosing: list[tuple[Any, Any]] = []  # (container, key) of each level around
+    parent: Any = None  # the container being filled; None between items
+    key: Any = None  # where the next value goes in ``parent`` when it is an object
+    count = 0
+    stream = iter(events)
+    next(stream, None)  # the top-level array's start
+    for event, value in stream:
+        if event == "map_key":
+            key = value
+        elif event in _SCALARS:
+            if parent is None:
+                count += 1
+                yield value
+            elif type(parent) is list:
+                parent.append(value)
+            else:
+                parent[key] = value
+        elif event in ("start_map", "start_array"):
+            if len(enclosing) >= MAX_DEPTH:
+                raise InvalidInputError(_too_deep(), where=f"{name}: record {count + 1}")
+            child: Any = {} if event == "start_map" else []
+            if type(parent) is list:
+                parent.append(child)
+            elif parent is not None:
+                parent[key] = child
+            enclosing.append((parent, key))
+            parent, key = child, None
+        elif enclosing:  # the end of an array or object (not of the top-level array)
+            done = parent
+            parent, key = enclosing.pop()
+            if parent is None:
+                count += 1
+                yield done
+
+
+_SCALARS: Final = frozenset(("string", "number", "boolean", "null"))
+# A string, or a bracket. A string left open runs to the end of the text (so that no
+# quote is ever scanned for twice, which would take time quadratic in the length).
+_STRUCTURE: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*\\?(?:"|\Z)|[\[\]{}]', re.DOTALL)
+
+
+_OPENING: Final = frozenset("[{")
+_CLOSING: Final = frozenset("]}")
+
+
+def _too_deep() -> str:
+    return f"nested too deep (more than {MAX_DEPTH} levels of arrays and objects)"
+
+
+def _check_depth(text: str, where: str) -> None:
+    """Refuse JSON ``text`` that nests more than :data:`MAX_DEPTH` levels, before a
+    recursive parser sees it. Brackets inside strings do not count; the error names
+    the line (and column) where the limit is passed."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for match in _STRUCTURE.finditer(text):
+        mark = match.group()
+        if mark in _OPENING:
+            depth += 1
+            if depth > MAX_DEPTH:
+                at = match.start()
+                line = text.count("\n", 0, at) + 1
+                column = at - text.rfind("\n", 0, at)
+                raise InvalidInputError(
+                    f"{_too_deep()} at line {line} column {column}", where=where
+                )
+        elif mark in _CLOSING:
+            depth -= 1
 
 
 class _Prefixed:
@@ -248,6 +340,7 @@ def _csv_value(kind: str, cell: str, column: str, where: str) -> Any:
         raise InvalidInputError(f"field {column!r} must be true or false", where=where)
     if kind in ("ids", "texts", "enums", "persons"):
         if cell.lstrip().startswith("["):
+            _check_depth(cell, where)
             try:
                 return json.loads(cell)
             except json.JSONDecodeError:

@@ -22,6 +22,7 @@ from vault.api.middleware import _Authenticate
 from vault.api.routes import _add_routes
 from vault.core import Vault
 from vault.errors import UsageError
+from vault.policy import check_policy_dirs
 
 __all__ = ["create_app", "openapi_document"]
 
@@ -42,9 +43,11 @@ def create_app(
     A client that fails authentication ``failed_auth_limit`` times within a minute
     gets 429 until the oldest failure is a minute old. Exports name their policy;
     it is looked up in ``policy_dirs``, then among the shipped ones (never as a path
-    a client chooses). At most ``threads`` requests work on the vault at once: by
-    default one on SQLite, which has one writer at a time (more threads would only
-    contend for the interpreter while the writer waits), and eight on PostgreSQL.
+    a client chooses); a policy folder with a file named like a shipped policy is
+    refused (:func:`~vault.policy.check_policy_dirs`). At most ``threads`` requests
+    work on the vault at once: by default one on SQLite, which has one writer at a
+    time (more threads would only contend for the interpreter while the writer
+    waits), and eight on PostgreSQL.
     At most ``bodies`` requests with a body (held in memory until sealed: up to
     16 MiB each) are served at once; others wait their turn after authentication;
     a body that has not arrived within ``body_seconds`` gets 408. Export files are
@@ -52,6 +55,7 @@ def create_app(
     """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
+    check_policy_dirs(policy_dirs)
     app = _build(
         export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs, export_days
     )

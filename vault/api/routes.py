@@ -12,16 +12,19 @@ Invariants:
   is written anywhere.
 * An export is looked up by policy name, in the server's policy folders and then
   among the shipped ones, never as a path a client chooses; export files are
-  deleted a set number of days after they were made.
+  deleted a set number of days after they were made, and no other file in the
+  export folder is (see :func:`_sweep`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
+import stat
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi import Path as PathParam
@@ -54,12 +57,35 @@ def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
 
 
-def _sweep(exports: Path, keep_days: float) -> None:
-    """Delete export files older than ``keep_days`` (they wait only to be fetched)."""
+_EXPORT_FILE: Final = re.compile(r"[0-9a-f]{32}\.age")
+
+
+def _sweep(v: Vault, exports: Path, keep_days: float) -> None:
+    """Delete the export files this server made once they are ``keep_days`` old
+    (they wait only to be fetched).
+
+    Only a regular file named exactly ``<export_id>.age`` for an export the vault
+    recorded is deleted: anything else in the folder (a custodian's own files, a
+    name that only looks like an export's, a link, a folder) is left alone. A
+    caller who may not list exports sweeps nothing.
+    """
+    try:
+        candidates = [path for path in exports.iterdir() if _EXPORT_FILE.fullmatch(path.name)]
+    except OSError:  # no folder: nothing to sweep, and the export says why it fails
+        return
+    if not candidates:
+        return
+    try:
+        recorded = {e["export_id"] for e in v.exports()}
+    except PermissionDeniedError:
+        return
     cutoff = time.time() - keep_days * 86400
-    for path in exports.glob("*.age"):
+    for path in candidates:
+        if path.name.removesuffix(".age") not in recorded:
+            continue
         with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < cutoff:
+            found = path.lstat()
+            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
                 path.unlink()
 
 
@@ -192,7 +218,7 @@ def _add_routes(
             except VaultError:
                 # Neither a file's path nor its parse errors are a client's business.
                 raise NotFoundError(f"no usable policy {body.policy!r} on this server") from None
-            _sweep(exports, keep_days)
+            _sweep(v, exports, keep_days)
             out = exports / f"export-{time.time_ns()}.age"
             manifest = v.export(policy, body.recipient, out)
             out.rename(exports / f"{manifest['export_id']}.age")
@@ -225,7 +251,7 @@ def _add_routes(
         """An export file, for the token that made it or an admin (audited)."""
 
         def run(v: Vault) -> Path:
-            _sweep(exports, keep_days)
+            _sweep(v, exports, keep_days)
             path = exports / f"{export_id}.age"
             if not path.is_file():
                 raise NotFoundError(f"export {export_id} is not on this server")

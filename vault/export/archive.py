@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from vault import age, crypto
 from vault.crypto import SigningKey
@@ -33,6 +33,9 @@ from vault.errors import IntegrityError, NotFoundError
 from vault.export.format import MANIFEST, RECORDS, SIGNATURE, SIGNING_KEY
 
 __all__ = ["FileSpool", "write_archive"]
+
+_MAX_NAME: Final = 100
+"""The ustar name field; a longer name would need a prefix or an extension header."""
 
 
 def _spool_chunks(chunks: Iterable[bytes], folder: Path, recipient: Any) -> IO[bytes]:
@@ -88,11 +91,14 @@ class FileSpool:
 
 
 def _tar_member(name: str, size: int, mtime: int) -> bytes:
+    """A plain ustar header: the only shape the verifier accepts (see format.py)."""
+    if len(name) > _MAX_NAME or not name.isascii():
+        raise ValueError("an export member's name must be ASCII and fit the ustar name field")
     info = tarfile.TarInfo(name)
     info.size = size
     info.mtime = mtime
     info.mode = 0o600
-    return info.tobuf(format=tarfile.PAX_FORMAT)
+    return info.tobuf(format=tarfile.USTAR_FORMAT)
 
 
 def _padding(size: int) -> bytes:

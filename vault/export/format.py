@@ -13,6 +13,13 @@ holding
 then, when the policy exports evidence files, one ``attachments/…`` member per file,
 listed with its SHA-256 under ``files`` in the manifest.
 
+The tar is plain ustar, in the one shape every tar reader agrees on: one header
+per member, each a regular file (type ``0``) with its ASCII name of at most 100
+bytes in the name field (no prefix, no pax or GNU extension headers), its data
+padded with zeros to 512-byte blocks, the members in the order above, then two zero
+blocks. The verifier refuses anything else (a bad checksum, another member, bytes
+after the end), so ``tar -x`` can never extract what it did not check.
+
 A recipient opens it with ``age -d -i key.txt FILE | tar -x``. These names are the
 format: changing one breaks every verifier in the field, so it needs a new
 :data:`EXPORT_FORMAT`.
