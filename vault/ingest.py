@@ -159,8 +159,8 @@ def _import_files(
     while wanted and files is not None:
         where, record_id, paths = wanted.pop(0)
         ref = ctx.codec.reference(record_id)
-        for relative in paths:
-            with files.open(relative, where) as stream:
+        for item, relative in enumerate(paths, start=1):
+            with files.open(relative, where, item) as stream:
                 attachments.store_logged(
                     ctx, conn, ref, record_id, stream, PurePosixPath(relative).name, None
                 )

@@ -211,7 +211,7 @@ class ExportSource:
 def add_recipient(ctx: Context, name: str, public_key: str) -> str:
     """Register an export recipient by age public key; returns its fingerprint."""
     ctx.require("admin")
-    check_name(name)
+    check_name(name, "recipient")
     parse_recipient(public_key)
     key = public_key.strip()
     fingerprint = crypto.public_key_fingerprint(key)

@@ -144,7 +144,7 @@ def create(
     granted = policy_grants(policies)
     token = PREFIX + base64.urlsafe_b64encode(crypto.random_key().expose()).decode().rstrip("=")
     with ctx.write() as conn:
-        check_name(name)
+        check_name(name, "token")
         grant = grant_for(role, classes, granted)
         if conn.execute(select(ApiToken.id).where(ApiToken.name == name)).first():
             raise ConflictError(f"a token named {name!r} exists already")
