@@ -51,7 +51,7 @@ from vault.keys import (
     seal_keyring_with_key,
 )
 from vault.policy import Policy, find_policy
-from vault.schema import check_name, shown_id
+from vault.schema import check_name, shown_id, shown_name
 from vault.store import (
     Custodian,
     IdentityDecision,
@@ -205,7 +205,7 @@ def remove_custodian(ctx: Context, name: str) -> None:
         for row in rows:
             _check_custodian(ctx, row)
         if name not in {r.name for r in rows}:
-            raise NotFoundError(f"no custodian {name!r}")
+            raise NotFoundError(f"no custodian {shown_name(name)}")
         admins = [r.name for r in rows if r.role == "admin"]
         if admins == [name]:
             raise UsageError("the last admin cannot be removed")

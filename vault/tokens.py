@@ -24,7 +24,7 @@ from vault.custody import grant_for, policy_grants
 from vault.errors import AuthenticationError, ConflictError, NotFoundError, TamperedRowError
 from vault.keys import Grant, Keyring
 from vault.policy import Policy
-from vault.schema import check_name
+from vault.schema import check_name, shown_name
 from vault.store import ApiToken, as_utc, utcnow
 
 __all__ = [
@@ -195,7 +195,7 @@ def revoke(ctx: Context, name: str) -> None:
             )
         ).one_or_none()
         if row is None:
-            raise NotFoundError(f"no live token named {name!r}")
+            raise NotFoundError(f"no live token named {shown_name(name)}")
         values = {**row._asdict(), "revoked_at": utcnow()}
         sig = registry.sign(ctx.keys, "api_tokens", registry.token_fields(_Row(values)))
         conn.execute(

@@ -38,7 +38,7 @@ from vault.errors import (
     UsageError,
 )
 from vault.keys import Grant, Keyring, open_keyring, seal_keyring
-from vault.schema import check_name
+from vault.schema import check_name, shown_name
 from vault.store import (
     DB_FILENAME,
     Base,
@@ -321,7 +321,7 @@ def _choose_custodian(rows: Iterable[Any], name: str | None) -> Any:
             return row
     # Same message and exit code as a wrong passphrase: do not confirm who exists.
     raise AuthenticationError(
-        f"wrong passphrase for custodian {name!r} (or the key record was altered)"
+        f"wrong passphrase for custodian {shown_name(name)} (or the key record was altered)"
     )
 
 
