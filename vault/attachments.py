@@ -12,6 +12,9 @@ Invariants:
   after every chunk verified; no plaintext of an unverified chunk is released.
 * The original file name, description, detected media type, size and SHA-256 are
   sealed with the file; exports give files neutral names.
+* A file key wrapped under a KEK version below the vault's minimum is refused, as
+  record keys are; rotation rewraps file keys (:func:`rewrap_keys`) and leaves the
+  chunks as they are, since the file key itself does not change.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final, NoReturn
 
 import filetype
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from vault import crypto
-from vault.context import Context
+from vault.context import Context, read_settings
 from vault.crypto import SecretKey
 from vault.errors import IntegrityError, InvalidInputError, NotFoundError
 from vault.keys import KeyClass, Keyring
@@ -48,7 +51,9 @@ __all__ = [
     "extract",
     "extract_to",
     "iter_plaintext",
+    "keys_below",
     "list_for",
+    "rewrap_keys",
     "store",
     "store_logged",
     "verify_attachment",
@@ -57,6 +62,16 @@ __all__ = [
 _ATTACHMENTS = Base.metadata.tables["attachments"]
 _CHUNKS = Base.metadata.tables["attachment_chunks"]
 _BATCH: Final = 32  # chunks per insert: 2 MiB
+# One statement for a whole batch of rewrapped file keys (executemany).
+_UPDATE_KEY = (
+    update(_ATTACHMENTS)
+    .where(_ATTACHMENTS.c.id == bindparam("b_id"))
+    .values(
+        wrapped_key=bindparam("wrapped_key"),
+        sealed_meta=bindparam("sealed_meta"),
+        kek_version=bindparam("kek_version"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -417,8 +432,14 @@ def store(
     return info
 
 
+def _minimum(conn: Connection, keys: Keyring) -> int:
+    """The lowest KEK version the vault still accepts (``retire-keys`` raises it),
+    read as a signed setting: lowering it in the database is refused."""
+    return int(read_settings(conn, keys, ("min_kek_version",))["min_kek_version"])
+
+
 def _open(
-    conn: Connection, keys: Keyring, attachment_id: str
+    conn: Connection, keys: Keyring, attachment_id: str, minimum: int
 ) -> tuple[Any, SecretKey, AttachmentInfo]:
     row = conn.execute(
         select(*_ATTACHMENTS.c).where(_ATTACHMENTS.c.id == attachment_id)
@@ -426,7 +447,14 @@ def _open(
     if row is None:
         raise NotFoundError(f"no attachment {attachment_id}")
     what = f"attachment {attachment_id}"
-    version = crypto.blob_key_version(row.wrapped_key)
+    try:
+        version = crypto.blob_key_version(row.wrapped_key)
+    except IntegrityError:
+        raise IntegrityError(f"integrity check failed for {what}") from None
+    if version < minimum:
+        # Retiring checks that no file key still uses the version: one that does now
+        # was put back, and reads like any other integrity failure.
+        raise IntegrityError(f"integrity check failed for {what}")
     ctx = _context(keys.vault_id, attachment_id, version)
     key = crypto.unwrap_key(
         keys.class_kek(KeyClass.NARRATIVE, version), row.wrapped_key, ctx, what=what
@@ -442,7 +470,7 @@ def _open(
 
 
 def info_of(conn: Connection, keys: Keyring, attachment_id: str) -> tuple[str, AttachmentInfo]:
-    row, _key, info = _open(conn, keys, attachment_id)
+    row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     return str(row.record_ref), info
 
 
@@ -456,12 +484,13 @@ def list_for(conn: Connection, keys: Keyring, record_ref: str) -> list[Attachmen
         .scalars()
         .all()
     )
-    return [_open(conn, keys, i)[2] for i in ids]
+    minimum = _minimum(conn, keys)
+    return [_open(conn, keys, i, minimum)[2] for i in ids]
 
 
 def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Iterator[bytes]:
     """Verified plaintext, chunk by chunk; raises before yielding a bad chunk."""
-    row, key, _info = _open(conn, keys, attachment_id)
+    row, key, _info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     what = f"attachment {attachment_id}"
     expected = 0
     result = conn.execute(
@@ -484,7 +513,7 @@ def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Itera
 
 def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -> AttachmentInfo:
     """Write the original, byte for byte, to ``out`` (only once all of it verified)."""
-    _row, _key, info = _open(conn, keys, attachment_id)
+    _row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
@@ -509,7 +538,7 @@ def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -
 
 def verify(conn: Connection, keys: Keyring, attachment_id: str) -> AttachmentInfo:
     """Re-hash the decrypted file and compare with the SHA-256 taken at intake."""
-    _row, _key, info = _open(conn, keys, attachment_id)
+    _row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     hasher = crypto.sha256_hasher()
     size = 0
     for chunk in iter_plaintext(conn, keys, attachment_id):
@@ -520,6 +549,56 @@ def verify(conn: Connection, keys: Keyring, attachment_id: str) -> AttachmentInf
     ):
         raise IntegrityError(f"attachment {attachment_id} does not match its intake hash")
     return info
+
+
+def rewrap_keys(conn: Connection, keys: Keyring, target: int, batch: int) -> int:
+    """Rewrap up to ``batch`` file keys below KEK version ``target`` under that
+    version, in the caller's transaction; returns how many.
+
+    The file key does not change, so the chunks stay as they are, with ``--reencrypt``
+    too; the sealed description is sealed again because its context names the KEK
+    version. A file that fails to open stops the rotation with an IntegrityError.
+    """
+    ids = (
+        conn.execute(
+            select(_ATTACHMENTS.c.id)
+            .where(_ATTACHMENTS.c.kek_version < target)
+            .order_by(_ATTACHMENTS.c.id)
+            .limit(batch)
+        )
+        .scalars()
+        .all()
+    )
+    minimum = _minimum(conn, keys)
+    kek = keys.class_kek(KeyClass.NARRATIVE, target)
+    params: list[dict[str, Any]] = []
+    for attachment_id in ids:
+        _row, key, info = _open(conn, keys, attachment_id, minimum)
+        ctx = _context(keys.vault_id, attachment_id, target)
+        params.append(
+            {
+                "b_id": attachment_id,
+                "wrapped_key": crypto.wrap_key(kek, key, ctx, key_version=target),
+                "sealed_meta": crypto.seal(
+                    key, json.dumps(info.to_dict()).encode(), (*ctx, "meta")
+                ),
+                "kek_version": target,
+            }
+        )
+    if params:
+        conn.execute(_UPDATE_KEY, params)
+    return len(params)
+
+
+def keys_below(conn: Connection, version: int) -> int:
+    """How many file keys are still wrapped under a KEK version below ``version``."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(_ATTACHMENTS)
+            .where(_ATTACHMENTS.c.kek_version < version)
+        ).scalar_one()
+    )
 
 
 # The service: role checks, transactions and the chain of custody ---------------------

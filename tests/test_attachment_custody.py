@@ -1,0 +1,166 @@
+"""Evidence files under attack by someone who can write the database: rotation and
+retirement cover file keys."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from conftest import SAMPLES, Backend
+from vault import IntegrityError, UsageError, attachments
+from vault.crypto import STREAM_CHUNK, blob_key_version
+from vault.store import sqlite_url
+
+
+def _engine(backend: Backend) -> Engine:
+    return create_engine(backend.db_url or sqlite_url(backend.folder))
+
+
+def _file(tmp_path: Path, name: str, size: int = 2 * STREAM_CHUNK + 9) -> tuple[Path, bytes]:
+    data = os.urandom(size)
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path, data
+
+
+def _row(engine: Engine, attachment_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT kek_version, wrapped_key, sealed_meta FROM attachments WHERE id = :a"),
+            {"a": attachment_id},
+        ).one()
+    return dict(row._mapping)
+
+
+def _put_back(engine: Engine, attachment_id: str, row: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE attachments SET kek_version = :kek_version, wrapped_key = :wrapped_key, "
+                "sealed_meta = :sealed_meta WHERE id = :a"
+            ),
+            {**row, "a": attachment_id},
+        )
+
+
+# Rotation and retirement ------------------------------------------------------------
+
+
+def test_rotation_rewraps_file_keys_and_retirement_waits_for_them(
+    backend: Backend, tmp_path: Path
+) -> None:
+    path, data = _file(tmp_path, "photo.bin")
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        infos = [v.attach("T-0001", path), v.attach("T-0002", path), v.attach("T-0003", path)]
+        engine = _engine(backend)
+        first = _row(engine, infos[0].id)
+        report = v.rotate_keys(batch=2)
+        assert report.attachments == 3
+        assert report.to_dict()["attachments"] == 3
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT kek_version, wrapped_key FROM attachments")).all()
+        assert {r.kek_version for r in rows} == {2}
+        assert {blob_key_version(r.wrapped_key) for r in rows} == {2}
+        batches = [e.details for e in v.audit_entries() if e.action == "rotation-batch"]
+        assert sum(d.get("attachments", 0) for d in batches) == 3
+        # A file key put back on version 1 keeps version 1 from being retired, and
+        # the message counts it like any other key.
+        _put_back(engine, infos[0].id, first)
+        with pytest.raises(UsageError, match="1 keys still use a version below 2"):
+            v.retire_keys(2)
+        assert v.rotate_keys().attachments == 3
+        v.retire_keys(3)
+        for info in infos:
+            out = tmp_path / f"{info.id}.out"
+            v.extract(info.id, out)
+            assert out.read_bytes() == data
+            assert v.verify_attachment(info.id).sha256 == info.sha256
+        v.audit_verify()
+    engine.dispose()
+
+
+def test_reencrypting_rotation_rewraps_file_keys_and_leaves_chunks(
+    backend: Backend, tmp_path: Path
+) -> None:
+    path, data = _file(tmp_path, "audio.bin")
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        info = v.attach("T-0001", path)
+        engine = _engine(backend)
+        with engine.connect() as conn:
+            chunks = conn.execute(text("SELECT idx, data FROM attachment_chunks")).all()
+        assert v.rotate_keys(reencrypt=True).attachments == 1
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT idx, data FROM attachment_chunks")).all() == chunks
+        assert _row(engine, info.id)["kek_version"] == 2
+        v.retire_keys(2)
+        out = tmp_path / "out.bin"
+        v.extract(info.id, out)
+        assert out.read_bytes() == data
+    engine.dispose()
+
+
+def test_a_retired_file_key_cannot_come_back(backend: Backend, tmp_path: Path) -> None:
+    path, _data = _file(tmp_path, "photo.bin")
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        info = v.attach("T-0001", path)
+        engine = _engine(backend)
+        old = _row(engine, info.id)
+        v.rotate_keys()
+        v.retire_keys(2)
+    # A rollback of the row by someone with the database: the version-1 key still
+    # unwraps under the version-1 KEK, which the vault can derive, but is refused.
+    _put_back(engine, info.id, old)
+    engine.dispose()
+    with backend.open() as v:
+        with pytest.raises(IntegrityError, match=f"attachment {info.id}"):
+            v.extract(info.id, tmp_path / "out.bin")
+        with pytest.raises(IntegrityError):
+            v.verify_attachment(info.id)
+        with pytest.raises(IntegrityError):
+            v.attachments("T-0001")
+    assert not (tmp_path / "out.bin").exists()
+
+
+def test_an_interrupted_rotation_of_file_keys_carries_on(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, data = _file(tmp_path, "photo.bin", 300)
+    real = attachments.rewrap_keys
+    calls: list[int] = []
+
+    def dies_on_the_second_batch(*args: Any, **kw: Any) -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        infos = [v.attach(rid, path) for rid in ("T-0001", "T-0002", "T-0003")]
+        monkeypatch.setattr(attachments, "rewrap_keys", dies_on_the_second_batch)
+        with pytest.raises(KeyboardInterrupt):
+            v.rotate_keys(batch=1)
+        monkeypatch.setattr(attachments, "rewrap_keys", real)
+    engine = _engine(backend)
+    with engine.connect() as conn:
+        versions = sorted(conn.execute(text("SELECT kek_version FROM attachments")).scalars())
+    assert versions == [1, 1, 2]
+    with backend.open() as v:
+        for info in infos:  # every file opens half-way through
+            v.verify_attachment(info.id)
+        with pytest.raises(UsageError, match="unfinished"):
+            v.retire_keys(2)
+        report = v.rotate_keys(batch=1)
+        assert (report.target, report.attachments) == (2, 2)
+        v.retire_keys(2)
+        out = tmp_path / "out.bin"
+        v.extract(infos[0].id, out)
+        assert out.read_bytes() == data
+    engine.dispose()
