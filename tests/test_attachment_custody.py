@@ -1,5 +1,5 @@
 """Evidence files under attack by someone who can write the database: rotation and
-retirement cover file keys."""
+retirement cover file keys, and a file moved to another record is refused."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text
 
-from conftest import SAMPLES, Backend
+from conftest import PASSPHRASE, SAMPLES, Backend
 from vault import IntegrityError, UsageError, attachments
+from vault.cli import cli
 from vault.crypto import STREAM_CHUNK, blob_key_version
+from vault.policy import find_policy
 from vault.store import sqlite_url
 
 
@@ -164,3 +168,52 @@ def test_an_interrupted_rotation_of_file_keys_carries_on(
         v.extract(infos[0].id, out)
         assert out.read_bytes() == data
     engine.dispose()
+
+
+# The link between a file and its record ------------------------------------------------
+
+
+def test_a_file_moved_to_another_record_is_refused_everywhere(
+    backend: Backend, tmp_path: Path
+) -> None:
+    path = tmp_path / "Nguyen_Thi_Huong.pdf"
+    path.write_bytes(b"%PDF-1.4\n" + os.urandom(300))
+    identity, _key, public = new_identity(tmp_path)
+    policy = find_policy("union")
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        v.add_recipient("ituc", public)
+        # T-0005 withdrew consent; T-0002's consent covers the union.
+        info = v.attach("T-0005", path)
+        target = v._ctx.codec.reference("T-0002")
+    engine = _engine(backend)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE attachments SET record_ref = :r WHERE id = :a"),
+            {"r": target, "a": info.id},
+        )
+    engine.dispose()
+    out = tmp_path / "out.pdf"
+    with backend.open() as v:
+        with pytest.raises(IntegrityError, match=f"attachment {info.id}"):
+            v.attachments("T-0002")
+        with pytest.raises(IntegrityError):
+            v.extract(info.id, out)
+        with pytest.raises(IntegrityError):
+            v.verify_attachment(info.id)
+        assert v.attachments("T-0005") == []  # it left its record: deleted, in effect
+        assert policy.types["testimony"].attachments != "drop"
+        export = tmp_path / "union.age"
+        with pytest.raises(IntegrityError):
+            v.export(policy, "ituc", export)
+        assert v.exports() == []
+    assert not out.exists()
+    assert not export.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    result = CliRunner().invoke(
+        cli,
+        [*backend.cli_args(), "extract", info.id, "--out", str(out)],
+        env={"EVAULT_PASSPHRASE": PASSPHRASE},
+    )
+    assert result.exit_code == 4, result.output
+    assert identity

@@ -11,7 +11,10 @@ Invariants:
 * Extraction writes to a temporary file beside the destination and renames it only
   after every chunk verified; no plaintext of an unverified chunk is released.
 * The original file name, description, detected media type, size and SHA-256 are
-  sealed with the file; exports give files neutral names.
+  sealed with the file, and so is the id of the record it belongs to. Every open
+  checks that the row's record reference is the keyed reference of that sealed id,
+  so a file moved to another record (past that record's consent gate) is refused.
+  Exports give files neutral names.
 * A file key wrapped under a KEK version below the vault's minimum is refused, as
   record keys are; rotation rewraps file keys (:func:`rewrap_keys`) and leaves the
   chunks as they are, since the file key itself does not change.
@@ -465,6 +468,10 @@ def _open(
     except (ValueError, TypeError):
         raise IntegrityError(f"integrity check failed for {what}") from None
     if info.id != attachment_id:
+        raise IntegrityError(f"integrity check failed for {what}")
+    # The record reference is a plain column, which the AEAD does not cover; the
+    # record id sealed with the file says where it belongs.
+    if row.record_ref != crypto.keyed_reference(keys.reference_key(), info.record_id):
         raise IntegrityError(f"integrity check failed for {what}")
     return row, key, info
 
