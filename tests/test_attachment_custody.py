@@ -1,8 +1,11 @@
 """Evidence files under attack by someone who can write the database: rotation and
-retirement cover file keys, and a file moved to another record is refused."""
+retirement cover file keys, the audit log holds keyed digests only, and a file moved
+to another record is refused."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -13,9 +16,10 @@ from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend
-from vault import IntegrityError, UsageError, attachments
+from vault import IntegrityError, PermissionDeniedError, UsageError, attachments
 from vault.cli import cli
 from vault.crypto import STREAM_CHUNK, blob_key_version
+from vault.keys import Grant
 from vault.policy import find_policy
 from vault.store import sqlite_url
 
@@ -168,6 +172,89 @@ def test_an_interrupted_rotation_of_file_keys_carries_on(
         v.extract(infos[0].id, out)
         assert out.read_bytes() == data
     engine.dispose()
+
+
+# Keyed digests in the audit log -------------------------------------------------------
+
+
+def test_the_audit_log_holds_keyed_digests_not_the_files_hash(
+    sqlite_backend: Backend, tmp_path: Path
+) -> None:
+    path = tmp_path / "photo.png"
+    data = b"\x89PNG\r\n\x1a\n" + os.urandom(5000)
+    path.write_bytes(data)
+    plain = hashlib.sha256(data).hexdigest()
+    with sqlite_backend.create() as v:
+        v.import_file(SAMPLES)
+        first, second = v.attach("T-0001", path), v.attach("T-0002", path)
+        v.verify_attachment(first.id)
+        assert first.sha256 == plain  # custodians still see the real hash
+        logged = [
+            e for e in v.audit_entries() if e.action in ("attachment-added", "attachment-verified")
+        ]
+        assert [e.action for e in logged] == [
+            "attachment-added",
+            "attachment-added",
+            "attachment-verified",
+        ]
+        # No hash, size or media type in clear: only the keyed digest.
+        for entry in logged:
+            assert set(entry.details) == {"attachment", "keyed_digest"}
+        added, again, verified = (e.details["keyed_digest"] for e in logged)
+        assert added == verified == attachments.keyed_digest(v._ctx.keys, first)
+        assert again == attachments.keyed_digest(v._ctx.keys, second)
+        # The same file attached twice does not show as the same file.
+        assert added != again
+        # The key is the narrative class's: a role that cannot open files cannot test
+        # a candidate file against the log either.
+        auditor = v._ctx.keys.restricted(Grant("auditor"))
+        with pytest.raises(PermissionDeniedError):
+            attachments.keyed_digest(auditor, first)
+        stored = b"".join(p.read_bytes() for p in sqlite_backend.folder.iterdir())
+    assert plain.encode() not in stored
+    assert bytes.fromhex(plain) not in stored
+
+
+def test_verify_checks_the_file_against_its_intake_entry(backend: Backend, tmp_path: Path) -> None:
+    path, _data = _file(tmp_path, "photo.bin", 1000)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        info = v.attach("T-0001", path)
+        v.verify_attachment(info.id)
+    engine = _engine(backend)
+    with engine.begin() as conn:
+        details = json.dumps({"attachment": info.id, "keyed_digest": "0" * 64})
+        conn.execute(
+            text("UPDATE audit_log SET details = :d WHERE action = 'attachment-added'"),
+            {"d": details},
+        )
+    with backend.open() as v, pytest.raises(IntegrityError, match="does not match its intake"):
+        v.verify_attachment(info.id)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE action = 'attachment-added'"))
+    engine.dispose()
+    with backend.open() as v, pytest.raises(IntegrityError, match="no intake entry"):
+        v.verify_attachment(info.id)
+
+
+def test_a_file_logged_with_its_plain_hash_still_verifies(backend: Backend, tmp_path: Path) -> None:
+    # Entries written before digests were keyed carry the plain SHA-256, size and type.
+    path, _data = _file(tmp_path, "photo.bin", 1000)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        ctx = v._ctx
+        ref = ctx.codec.reference("T-0001")
+        with path.open("rb") as stream, ctx.write() as conn:
+            info = attachments.store(conn, ctx.keys, 1, ref, "T-0001", stream, path.name, None)
+            old = {"attachment": info.id, "sha256": info.sha256, "size": info.size}
+            ctx.audit(conn, "attachment-added", refs=[ref], details=old | {"media_type": "x"})
+        assert v.verify_attachment(info.id).sha256 == info.sha256
+        with path.open("rb") as stream, ctx.write() as conn:
+            other = attachments.store(conn, ctx.keys, 1, ref, "T-0001", stream, path.name, None)
+            wrong = {"attachment": other.id, "sha256": "0" * 64, "size": other.size}
+            ctx.audit(conn, "attachment-added", refs=[ref], details=wrong)
+        with pytest.raises(IntegrityError, match="does not match its intake"):
+            v.verify_attachment(other.id)
 
 
 # The link between a file and its record ------------------------------------------------

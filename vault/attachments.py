@@ -14,10 +14,13 @@ Invariants:
   sealed with the file, and so is the id of the record it belongs to. Every open
   checks that the row's record reference is the keyed reference of that sealed id,
   so a file moved to another record (past that record's consent gate) is refused.
-  Exports give files neutral names.
 * A file key wrapped under a KEK version below the vault's minimum is refused, as
   record keys are; rotation rewraps file keys (:func:`rewrap_keys`) and leaves the
   chunks as they are, since the file key itself does not change.
+* The audit log holds no file's hash, size or media type in clear, only a keyed
+  digest (:func:`keyed_digest`) that whoever may open the file can recompute and
+  nobody else can test a candidate file against; verifying a file checks it against
+  its intake entry. Exports give files neutral names.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import IO, Any, Final, NoReturn
 import filetype
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from vault import crypto
+from vault import audit, crypto
 from vault.context import Context, read_settings
 from vault.crypto import SecretKey
 from vault.errors import IntegrityError, InvalidInputError, NotFoundError
@@ -54,6 +57,7 @@ __all__ = [
     "extract",
     "extract_to",
     "iter_plaintext",
+    "keyed_digest",
     "keys_below",
     "list_for",
     "rewrap_keys",
@@ -65,6 +69,11 @@ __all__ = [
 _ATTACHMENTS = Base.metadata.tables["attachments"]
 _CHUNKS = Base.metadata.tables["attachment_chunks"]
 _BATCH: Final = 32  # chunks per insert: 2 MiB
+# The digest key hangs under the narrative class root, like the KEKs that wrap file
+# keys, but at a version no KEK ever has (versions start at 1): rotating and retiring
+# KEKs must not change it, or digests already in the audit log would stop verifying.
+_DIGEST_KEY_VERSION: Final = 0
+_INTAKE: Final = "attachment-added"
 # One statement for a whole batch of rewrapped file keys (executemany).
 _UPDATE_KEY = (
     update(_ATTACHMENTS)
@@ -558,6 +567,56 @@ def verify(conn: Connection, keys: Keyring, attachment_id: str) -> AttachmentInf
     return info
 
 
+def keyed_digest(keys: Keyring, info: AttachmentInfo) -> str:
+    """The digest of a file that the audit log holds (hex): HMAC-SHA256 over the vault
+    id, attachment id, SHA-256, size and media type, under a key derived from the
+    narrative class root. Whoever may open the file can recompute it; without that
+    class a candidate file cannot be tested against the log. The attachment id makes
+    one file attached twice log two unrelated digests."""
+    key = crypto.derive_subkey(
+        keys.class_kek(KeyClass.NARRATIVE, _DIGEST_KEY_VERSION), "attachment-digest"
+    )
+    message = crypto.Context.of(
+        "attachment-digest",
+        keys.vault_id,
+        info.id,
+        bytes.fromhex(info.sha256),
+        info.size,
+        info.media_type,
+    )
+    return crypto.hmac_sha256(key, message).hex()
+
+
+def _check_intake(conn: Connection, keys: Keyring, ref: str, info: AttachmentInfo) -> None:
+    """Check a verified file against what its intake entry in the audit log says.
+
+    Entries written before digests were keyed carry the plain SHA-256 (and size);
+    they are compared as they are. Whether the log itself is intact is for
+    ``audit verify`` to say.
+    """
+    entries = [
+        e.details
+        for e in audit.entries(conn, ref=ref)
+        if e.action == _INTAKE and e.details.get("attachment") == info.id
+    ]
+    if not entries:
+        raise IntegrityError(f"attachment {info.id} has no intake entry in the audit log")
+    digest = keyed_digest(keys, info)
+    for details in entries:
+        if "keyed_digest" in details:
+            same = crypto.constant_time_equal(
+                str(details["keyed_digest"]).encode(), digest.encode()
+            )
+        else:
+            same = details.get("size") == info.size and crypto.constant_time_equal(
+                str(details.get("sha256")).encode(), info.sha256.encode()
+            )
+        if not same:
+            raise IntegrityError(
+                f"attachment {info.id} does not match its intake entry in the audit log"
+            )
+
+
 def rewrap_keys(conn: Connection, keys: Keyring, target: int, batch: int) -> int:
     """Rewrap up to ``batch`` file keys below KEK version ``target`` under that
     version, in the caller's transaction; returns how many.
@@ -649,18 +708,15 @@ def store_logged(
     description: str | None,
 ) -> AttachmentInfo:
     """Seal one file into the caller's transaction and log its chain of custody: the
-    intake SHA-256, size, detected media type, custodian and time."""
+    keyed digest of its intake SHA-256, size and detected media type, the custodian
+    and the time. The hash, size and type themselves stay sealed with the file: in
+    clear, anyone holding a candidate file could tell which record holds it."""
     info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
     ctx.audit(
         conn,
-        "attachment-added",
+        _INTAKE,
         refs=[ref],
-        details={
-            "attachment": info.id,
-            "sha256": info.sha256,
-            "size": info.size,
-            "media_type": info.media_type,
-        },
+        details={"attachment": info.id, "keyed_digest": keyed_digest(ctx.keys, info)},
     )
     return info
 
@@ -683,10 +739,17 @@ def extract(ctx: Context, attachment_id: str, out: str | os.PathLike[str]) -> At
 
 
 def verify_attachment(ctx: Context, attachment_id: str) -> AttachmentInfo:
+    """Re-hash the decrypted file against the SHA-256 sealed at intake and against its
+    intake entry in the audit log; log the keyed digest recomputed from it."""
     ctx.require("admin", "custodian", "auditor")
     with ctx.read() as conn:
         info = verify(conn, ctx.keys, attachment_id)
+        # Opening the file checked that its row's reference is this one.
+        ref = ctx.codec.reference(info.record_id)
+        _check_intake(conn, ctx.keys, ref, info)
     ctx.audit_now(
-        "attachment-verified", details={"attachment": attachment_id, "sha256": info.sha256}
+        "attachment-verified",
+        refs=[ref],
+        details={"attachment": attachment_id, "keyed_digest": keyed_digest(ctx.keys, info)},
     )
     return info
