@@ -304,3 +304,60 @@ def test_a_file_moved_to_another_record_is_refused_everywhere(
     )
     assert result.exit_code == 4, result.output
     assert identity
+
+
+# Sizes at rest ------------------------------------------------------------------------
+
+
+def _stored_bytes(engine: Engine, attachment_id: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT SUM(LENGTH(data)) FROM attachment_chunks WHERE attachment_id = :a"),
+                {"a": attachment_id},
+            ).scalar_one()
+        )
+
+
+def test_stored_files_do_not_show_their_exact_size(backend: Backend, tmp_path: Path) -> None:
+    one, one_data = _file(tmp_path, "one.bin", 1_000_000)
+    other, other_data = _file(tmp_path, "other.bin", 1_010_000)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        first, second = v.attach("T-0001", one), v.attach("T-0002", other)
+        engine = _engine(backend)
+        # Both are padded to the same size class (Padmé: at most 12 % more bytes).
+        assert _stored_bytes(engine, first.id) == _stored_bytes(engine, second.id)
+        assert _stored_bytes(engine, first.id) < 1_010_000 * 1.12
+        for info, data in ((first, one_data), (second, other_data)):
+            assert info.size == len(data)
+            out = tmp_path / f"{info.id}.out"
+            v.extract(info.id, out)
+            assert out.read_bytes() == data
+            v.verify_attachment(info.id)
+        engine.dispose()
+
+
+def _plaintext(v: Any, attachment_id: str) -> list[bytes]:
+    with v._ctx.read() as conn:
+        return list(attachments.iter_plaintext(conn, v._ctx.keys, attachment_id))
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, STREAM_CHUNK + 1, 3 * STREAM_CHUNK + 17])
+def test_padding_is_zeros_and_cannot_be_read_as_the_file(
+    backend: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    path, data = _file(tmp_path, "photo.bin", size)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        padded = v.attach("T-0001", path)
+        # A file stored before files were padded: no padding at all.
+        monkeypatch.setattr(attachments, "padded_size", lambda n: n)
+        unpadded = v.attach("T-0001", path)
+        monkeypatch.undo()
+        for info in (padded, unpadded):
+            assert b"".join(_plaintext(v, info.id)) == data
+            v.verify_attachment(info.id)
+            out = tmp_path / f"{info.id}.out"
+            v.extract(info.id, out)
+            assert out.read_bytes() == data

@@ -8,6 +8,9 @@ Invariants:
   that is truncated away, reordered, duplicated or altered fails to open.
 * Memory does not depend on the file's size: files are read, sealed, written,
   opened and hashed one chunk at a time.
+* Files are padded with zeros to a size class (:func:`padded_size`) before they are
+  sealed, so the stored chunks do not show a file's exact size; the size sealed
+  with the file says where its own bytes end, and the padding is never released.
 * Extraction writes to a temporary file beside the destination and renames it only
   after every chunk verified; no plaintext of an unverified chunk is released.
 * The original file name, description, detected media type, size and SHA-256 are
@@ -60,6 +63,7 @@ __all__ = [
     "keyed_digest",
     "keys_below",
     "list_for",
+    "padded_size",
     "rewrap_keys",
     "store",
     "store_logged",
@@ -368,6 +372,52 @@ def media_type(head: bytes) -> str:
     return "application/octet-stream"
 
 
+def padded_size(size: int) -> int:
+    """The size a file of ``size`` bytes is stored at (Padmé, from the PURB paper by
+    Nikitin et al., 2019): its top bits are kept and the rest rounded up, so at most
+    12 % is added and a stored size says O(log log size) bits about the file's."""
+    if size < 2:
+        return size
+    exponent = size.bit_length() - 1
+    low = exponent - exponent.bit_length()
+    mask = (1 << low) - 1
+    return (size + mask) & ~mask
+
+
+class _Intake:
+    """A file as it is sealed: its own bytes in whole chunks, then zeros up to its
+    padded size. Hashes, measures and keeps the head of the file's own bytes."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._padding: int | None = None
+        self.hasher = crypto.sha256_hasher()
+        self.size = 0
+        self.head = b""
+
+    def read(self) -> bytes:
+        """The next chunk; empty once the file and its padding are through."""
+        parts: list[bytes] = []
+        want = crypto.STREAM_CHUNK
+        # A stream may return less than asked before its end (uploads do).
+        while want and self._padding is None:
+            data = self._source.read(want)
+            if not data:
+                self._padding = padded_size(self.size) - self.size
+                break
+            if len(self.head) < 512:
+                self.head = (self.head + data)[:512]
+            self.hasher.update(data)
+            self.size += len(data)
+            parts.append(data)
+            want -= len(data)
+        if want and self._padding:
+            zeros = min(want, self._padding)
+            parts.append(bytes(zeros))
+            self._padding -= zeros
+        return b"".join(parts)
+
+
 def store(
     conn: Connection,
     keys: Keyring,
@@ -396,19 +446,13 @@ def store(
             chunks=0,
         )
     )
-    hasher = crypto.sha256_hasher()
-    size = 0
+    intake = _Intake(source)
     index = 0
     batch: list[dict[str, Any]] = []
-    head = b""
-    chunk = source.read(crypto.STREAM_CHUNK)
+    chunk = intake.read()
     while True:
-        following = source.read(crypto.STREAM_CHUNK) if chunk else b""
+        following = intake.read() if chunk else b""
         last = not following
-        if index == 0:
-            head = chunk[:512]
-        hasher.update(chunk)
-        size += len(chunk)
         batch.append(
             {
                 "attachment_id": attachment_id,
@@ -428,9 +472,9 @@ def store(
         record_id=record_id,
         name=name,
         description=description,
-        media_type=media_type(head),
-        size=size,
-        sha256=hasher.hexdigest(),
+        media_type=media_type(intake.head),
+        size=intake.size,
+        sha256=intake.hasher.hexdigest(),
         created_at=utcnow().isoformat(),
     )
     conn.execute(
@@ -505,10 +549,12 @@ def list_for(conn: Connection, keys: Keyring, record_ref: str) -> list[Attachmen
 
 
 def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Iterator[bytes]:
-    """Verified plaintext, chunk by chunk; raises before yielding a bad chunk."""
-    row, key, _info = _open(conn, keys, attachment_id, _minimum(conn, keys))
+    """Verified plaintext, chunk by chunk, without the padding; raises before
+    yielding a bad chunk."""
+    row, key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     what = f"attachment {attachment_id}"
     expected = 0
+    left = info.size
     result = conn.execute(
         select(_CHUNKS.c.idx, _CHUNKS.c.data)
         .where(_CHUNKS.c.attachment_id == attachment_id)
@@ -519,11 +565,19 @@ def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Itera
         for idx, data in result:
             if idx != expected or idx >= row.chunks:
                 raise IntegrityError(f"integrity check failed for {what}")
-            yield crypto.stream_open_chunk(
+            plain = crypto.stream_open_chunk(
                 key, attachment_id, idx, data, last=idx == row.chunks - 1, what=what
             )
+            if len(plain) > left:
+                # Past the file's own bytes there is nothing but padding. Files
+                # stored before files were padded simply end here.
+                if plain.count(0, left) != len(plain) - left:
+                    raise IntegrityError(f"integrity check failed for {what}")
+                plain = plain[:left]
+            left -= len(plain)
+            yield plain
             expected += 1
-    if expected != row.chunks:
+    if expected != row.chunks or left:
         raise IntegrityError(f"integrity check failed for {what}")
 
 
