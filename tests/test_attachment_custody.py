@@ -20,6 +20,7 @@ from conftest import PASSPHRASE, SAMPLES, Backend
 from vault import IntegrityError, PermissionDeniedError, UsageError, attachments
 from vault.cli import cli
 from vault.crypto import STREAM_CHUNK, blob_key_version
+from vault.errors import TamperedRowError
 from vault.keys import Grant
 from vault.policy import find_policy
 from vault.store import sqlite_url
@@ -283,7 +284,7 @@ def test_a_file_moved_to_another_record_is_refused_everywhere(
     engine.dispose()
     out = tmp_path / "out.pdf"
     with backend.open() as v:
-        with pytest.raises(IntegrityError, match=f"attachment {info.id}"):
+        with pytest.raises(TamperedRowError, match=f"attachment {info.id}"):
             v.attachments("T-0002")
         with pytest.raises(IntegrityError):
             v.extract(info.id, out)
@@ -299,6 +300,10 @@ def test_a_file_moved_to_another_record_is_refused_everywhere(
         # PostgreSQL its locks would hold up the fixture's DROP SCHEMA.
         gc.collect()
         assert v.exports() == []
+        # Each refusal is in the log, naming only the table.
+        refused = [e.details for e in v.audit_entries() if e.action == "row-refused"]
+        assert refused
+        assert all(d == {"table": "attachments"} for d in refused)
     assert not out.exists()
     assert not export.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

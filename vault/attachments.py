@@ -47,7 +47,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from vault import audit, crypto
 from vault.context import Context, read_settings
 from vault.crypto import SecretKey
-from vault.errors import IntegrityError, InvalidInputError, NotFoundError
+from vault.errors import IntegrityError, InvalidInputError, NotFoundError, TamperedRowError
 from vault.keys import KeyClass, Keyring
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
@@ -523,9 +523,12 @@ def _open(
     if info.id != attachment_id:
         raise IntegrityError(f"integrity check failed for {what}")
     # The record reference is a plain column, which the AEAD does not cover; the
-    # record id sealed with the file says where it belongs.
+    # record id sealed with the file says where it belongs. A moved row is refused
+    # like any other tampered routing row (and so recorded in the audit log).
     if row.record_ref != crypto.keyed_reference(keys.reference_key(), info.record_id):
-        raise IntegrityError(f"integrity check failed for {what}")
+        raise TamperedRowError(
+            f"integrity check failed for {what} (its record)", table="attachments"
+        )
     return row, key, info
 
 
