@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend
-from vault import IntegrityError, NotFoundError, Vault
+from vault import IntegrityError, NotFoundError, Vault, attachments
 from vault.crypto import STREAM_CHUNK
 from vault.store import sqlite_url
 
@@ -39,7 +39,8 @@ def test_round_trip_byte_for_byte(files_vault: Backend, tmp_path: Path, size: in
         listed = v.attachments("T-0001")
         assert [a.name for a in listed] == ["Nguyen_Thi_Huong_payslip.bin"]
         entries = [e for e in v.audit_entries() if e.action == "attachment-added"]
-        assert entries[-1].details["sha256"] == info.sha256
+        assert entries[-1].details["keyed_digest"] == attachments.keyed_digest(v._ctx.keys, info)
+        assert info.sha256 not in str(entries[-1].details)
 
 
 def test_media_type_comes_from_content(files_vault: Backend, tmp_path: Path) -> None:

@@ -8,10 +8,22 @@ Invariants:
   that is truncated away, reordered, duplicated or altered fails to open.
 * Memory does not depend on the file's size: files are read, sealed, written,
   opened and hashed one chunk at a time.
+* Files are padded with zeros to a size class (:func:`padded_size`) before they are
+  sealed, so the stored chunks do not show a file's exact size; the size sealed
+  with the file says where its own bytes end, and the padding is never released.
 * Extraction writes to a temporary file beside the destination and renames it only
   after every chunk verified; no plaintext of an unverified chunk is released.
 * The original file name, description, detected media type, size and SHA-256 are
-  sealed with the file; exports give files neutral names.
+  sealed with the file, and so is the id of the record it belongs to. Every open
+  checks that the row's record reference is the keyed reference of that sealed id,
+  so a file moved to another record (past that record's consent gate) is refused.
+* A file key wrapped under a KEK version below the vault's minimum is refused, as
+  record keys are; rotation rewraps file keys (:func:`rewrap_keys`) and leaves the
+  chunks as they are, since the file key itself does not change.
+* The audit log holds no file's hash, size or media type in clear, only a keyed
+  digest (:func:`keyed_digest`) that whoever may open the file can recompute and
+  nobody else can test a candidate file against; verifying a file checks it against
+  its intake entry. Exports give files neutral names.
 """
 
 from __future__ import annotations
@@ -30,12 +42,12 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final, NoReturn
 
 import filetype
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from vault import crypto
-from vault.context import Context
+from vault import audit, crypto
+from vault.context import Context, read_settings
 from vault.crypto import SecretKey
-from vault.errors import IntegrityError, InvalidInputError, NotFoundError
+from vault.errors import IntegrityError, InvalidInputError, NotFoundError, TamperedRowError
 from vault.keys import KeyClass, Keyring
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
@@ -48,7 +60,11 @@ __all__ = [
     "extract",
     "extract_to",
     "iter_plaintext",
+    "keyed_digest",
+    "keys_below",
     "list_for",
+    "padded_size",
+    "rewrap_keys",
     "store",
     "store_logged",
     "verify_attachment",
@@ -57,6 +73,21 @@ __all__ = [
 _ATTACHMENTS = Base.metadata.tables["attachments"]
 _CHUNKS = Base.metadata.tables["attachment_chunks"]
 _BATCH: Final = 32  # chunks per insert: 2 MiB
+# The digest key hangs under the narrative class root, like the KEKs that wrap file
+# keys, but at a version no KEK ever has (versions start at 1): rotating and retiring
+# KEKs must not change it, or digests already in the audit log would stop verifying.
+_DIGEST_KEY_VERSION: Final = 0
+_INTAKE: Final = "attachment-added"
+# One statement for a whole batch of rewrapped file keys (executemany).
+_UPDATE_KEY = (
+    update(_ATTACHMENTS)
+    .where(_ATTACHMENTS.c.id == bindparam("b_id"))
+    .values(
+        wrapped_key=bindparam("wrapped_key"),
+        sealed_meta=bindparam("sealed_meta"),
+        kek_version=bindparam("kek_version"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -341,6 +372,52 @@ def media_type(head: bytes) -> str:
     return "application/octet-stream"
 
 
+def padded_size(size: int) -> int:
+    """The size a file of ``size`` bytes is stored at (Padmé, from the PURB paper by
+    Nikitin et al., 2019): its top bits are kept and the rest rounded up, so at most
+    12 % is added and a stored size says O(log log size) bits about the file's."""
+    if size < 2:
+        return size
+    exponent = size.bit_length() - 1
+    low = exponent - exponent.bit_length()
+    mask = (1 << low) - 1
+    return (size + mask) & ~mask
+
+
+class _Intake:
+    """A file as it is sealed: its own bytes in whole chunks, then zeros up to its
+    padded size. Hashes, measures and keeps the head of the file's own bytes."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._padding: int | None = None
+        self.hasher = crypto.sha256_hasher()
+        self.size = 0
+        self.head = b""
+
+    def read(self) -> bytes:
+        """The next chunk; empty once the file and its padding are through."""
+        parts: list[bytes] = []
+        want = crypto.STREAM_CHUNK
+        # A stream may return less than asked before its end (uploads do).
+        while want and self._padding is None:
+            data = self._source.read(want)
+            if not data:
+                self._padding = padded_size(self.size) - self.size
+                break
+            if len(self.head) < 512:
+                self.head = (self.head + data)[:512]
+            self.hasher.update(data)
+            self.size += len(data)
+            parts.append(data)
+            want -= len(data)
+        if want and self._padding:
+            zeros = min(want, self._padding)
+            parts.append(bytes(zeros))
+            self._padding -= zeros
+        return b"".join(parts)
+
+
 def store(
     conn: Connection,
     keys: Keyring,
@@ -369,19 +446,13 @@ def store(
             chunks=0,
         )
     )
-    hasher = crypto.sha256_hasher()
-    size = 0
+    intake = _Intake(source)
     index = 0
     batch: list[dict[str, Any]] = []
-    head = b""
-    chunk = source.read(crypto.STREAM_CHUNK)
+    chunk = intake.read()
     while True:
-        following = source.read(crypto.STREAM_CHUNK) if chunk else b""
+        following = intake.read() if chunk else b""
         last = not following
-        if index == 0:
-            head = chunk[:512]
-        hasher.update(chunk)
-        size += len(chunk)
         batch.append(
             {
                 "attachment_id": attachment_id,
@@ -401,9 +472,9 @@ def store(
         record_id=record_id,
         name=name,
         description=description,
-        media_type=media_type(head),
-        size=size,
-        sha256=hasher.hexdigest(),
+        media_type=media_type(intake.head),
+        size=intake.size,
+        sha256=intake.hasher.hexdigest(),
         created_at=utcnow().isoformat(),
     )
     conn.execute(
@@ -417,8 +488,14 @@ def store(
     return info
 
 
+def _minimum(conn: Connection, keys: Keyring) -> int:
+    """The lowest KEK version the vault still accepts (``retire-keys`` raises it),
+    read as a signed setting: lowering it in the database is refused."""
+    return int(read_settings(conn, keys, ("min_kek_version",))["min_kek_version"])
+
+
 def _open(
-    conn: Connection, keys: Keyring, attachment_id: str
+    conn: Connection, keys: Keyring, attachment_id: str, minimum: int
 ) -> tuple[Any, SecretKey, AttachmentInfo]:
     row = conn.execute(
         select(*_ATTACHMENTS.c).where(_ATTACHMENTS.c.id == attachment_id)
@@ -426,7 +503,14 @@ def _open(
     if row is None:
         raise NotFoundError(f"no attachment {attachment_id}")
     what = f"attachment {attachment_id}"
-    version = crypto.blob_key_version(row.wrapped_key)
+    try:
+        version = crypto.blob_key_version(row.wrapped_key)
+    except IntegrityError:
+        raise IntegrityError(f"integrity check failed for {what}") from None
+    if version < minimum:
+        # Retiring checks that no file key still uses the version: one that does now
+        # was put back, and reads like any other integrity failure.
+        raise IntegrityError(f"integrity check failed for {what}")
     ctx = _context(keys.vault_id, attachment_id, version)
     key = crypto.unwrap_key(
         keys.class_kek(KeyClass.NARRATIVE, version), row.wrapped_key, ctx, what=what
@@ -438,11 +522,18 @@ def _open(
         raise IntegrityError(f"integrity check failed for {what}") from None
     if info.id != attachment_id:
         raise IntegrityError(f"integrity check failed for {what}")
+    # The record reference is a plain column, which the AEAD does not cover; the
+    # record id sealed with the file says where it belongs. A moved row is refused
+    # like any other tampered routing row (and so recorded in the audit log).
+    if row.record_ref != crypto.keyed_reference(keys.reference_key(), info.record_id):
+        raise TamperedRowError(
+            f"integrity check failed for {what} (its record)", table="attachments"
+        )
     return row, key, info
 
 
 def info_of(conn: Connection, keys: Keyring, attachment_id: str) -> tuple[str, AttachmentInfo]:
-    row, _key, info = _open(conn, keys, attachment_id)
+    row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     return str(row.record_ref), info
 
 
@@ -456,14 +547,17 @@ def list_for(conn: Connection, keys: Keyring, record_ref: str) -> list[Attachmen
         .scalars()
         .all()
     )
-    return [_open(conn, keys, i)[2] for i in ids]
+    minimum = _minimum(conn, keys)
+    return [_open(conn, keys, i, minimum)[2] for i in ids]
 
 
 def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Iterator[bytes]:
-    """Verified plaintext, chunk by chunk; raises before yielding a bad chunk."""
-    row, key, _info = _open(conn, keys, attachment_id)
+    """Verified plaintext, chunk by chunk, without the padding; raises before
+    yielding a bad chunk."""
+    row, key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     what = f"attachment {attachment_id}"
     expected = 0
+    left = info.size
     result = conn.execute(
         select(_CHUNKS.c.idx, _CHUNKS.c.data)
         .where(_CHUNKS.c.attachment_id == attachment_id)
@@ -474,17 +568,25 @@ def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Itera
         for idx, data in result:
             if idx != expected or idx >= row.chunks:
                 raise IntegrityError(f"integrity check failed for {what}")
-            yield crypto.stream_open_chunk(
+            plain = crypto.stream_open_chunk(
                 key, attachment_id, idx, data, last=idx == row.chunks - 1, what=what
             )
+            if len(plain) > left:
+                # Past the file's own bytes there is nothing but padding. Files
+                # stored before files were padded simply end here.
+                if plain.count(0, left) != len(plain) - left:
+                    raise IntegrityError(f"integrity check failed for {what}")
+                plain = plain[:left]
+            left -= len(plain)
+            yield plain
             expected += 1
-    if expected != row.chunks:
+    if expected != row.chunks or left:
         raise IntegrityError(f"integrity check failed for {what}")
 
 
 def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -> AttachmentInfo:
     """Write the original, byte for byte, to ``out`` (only once all of it verified)."""
-    _row, _key, info = _open(conn, keys, attachment_id)
+    _row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
@@ -509,7 +611,7 @@ def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -
 
 def verify(conn: Connection, keys: Keyring, attachment_id: str) -> AttachmentInfo:
     """Re-hash the decrypted file and compare with the SHA-256 taken at intake."""
-    _row, _key, info = _open(conn, keys, attachment_id)
+    _row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
     hasher = crypto.sha256_hasher()
     size = 0
     for chunk in iter_plaintext(conn, keys, attachment_id):
@@ -520,6 +622,106 @@ def verify(conn: Connection, keys: Keyring, attachment_id: str) -> AttachmentInf
     ):
         raise IntegrityError(f"attachment {attachment_id} does not match its intake hash")
     return info
+
+
+def keyed_digest(keys: Keyring, info: AttachmentInfo) -> str:
+    """The digest of a file that the audit log holds (hex): HMAC-SHA256 over the vault
+    id, attachment id, SHA-256, size and media type, under a key derived from the
+    narrative class root. Whoever may open the file can recompute it; without that
+    class a candidate file cannot be tested against the log. The attachment id makes
+    one file attached twice log two unrelated digests."""
+    key = crypto.derive_subkey(
+        keys.class_kek(KeyClass.NARRATIVE, _DIGEST_KEY_VERSION), "attachment-digest"
+    )
+    message = crypto.Context.of(
+        "attachment-digest",
+        keys.vault_id,
+        info.id,
+        bytes.fromhex(info.sha256),
+        info.size,
+        info.media_type,
+    )
+    return crypto.hmac_sha256(key, message).hex()
+
+
+def _check_intake(conn: Connection, keys: Keyring, ref: str, info: AttachmentInfo) -> None:
+    """Check a verified file against what its intake entry in the audit log says.
+
+    Entries written before digests were keyed carry the plain SHA-256 (and size);
+    they are compared as they are. Whether the log itself is intact is for
+    ``audit verify`` to say.
+    """
+    entries = [
+        e.details
+        for e in audit.entries(conn, ref=ref)
+        if e.action == _INTAKE and e.details.get("attachment") == info.id
+    ]
+    if not entries:
+        raise IntegrityError(f"attachment {info.id} has no intake entry in the audit log")
+    digest = keyed_digest(keys, info)
+    for details in entries:
+        if "keyed_digest" in details:
+            same = crypto.constant_time_equal(
+                str(details["keyed_digest"]).encode(), digest.encode()
+            )
+        else:
+            same = details.get("size") == info.size and crypto.constant_time_equal(
+                str(details.get("sha256")).encode(), info.sha256.encode()
+            )
+        if not same:
+            raise IntegrityError(
+                f"attachment {info.id} does not match its intake entry in the audit log"
+            )
+
+
+def rewrap_keys(conn: Connection, keys: Keyring, target: int, batch: int) -> int:
+    """Rewrap up to ``batch`` file keys below KEK version ``target`` under that
+    version, in the caller's transaction; returns how many.
+
+    The file key does not change, so the chunks stay as they are, with ``--reencrypt``
+    too; the sealed description is sealed again because its context names the KEK
+    version. A file that fails to open stops the rotation with an IntegrityError.
+    """
+    ids = (
+        conn.execute(
+            select(_ATTACHMENTS.c.id)
+            .where(_ATTACHMENTS.c.kek_version < target)
+            .order_by(_ATTACHMENTS.c.id)
+            .limit(batch)
+        )
+        .scalars()
+        .all()
+    )
+    minimum = _minimum(conn, keys)
+    kek = keys.class_kek(KeyClass.NARRATIVE, target)
+    params: list[dict[str, Any]] = []
+    for attachment_id in ids:
+        _row, key, info = _open(conn, keys, attachment_id, minimum)
+        ctx = _context(keys.vault_id, attachment_id, target)
+        params.append(
+            {
+                "b_id": attachment_id,
+                "wrapped_key": crypto.wrap_key(kek, key, ctx, key_version=target),
+                "sealed_meta": crypto.seal(
+                    key, json.dumps(info.to_dict()).encode(), (*ctx, "meta")
+                ),
+                "kek_version": target,
+            }
+        )
+    if params:
+        conn.execute(_UPDATE_KEY, params)
+    return len(params)
+
+
+def keys_below(conn: Connection, version: int) -> int:
+    """How many file keys are still wrapped under a KEK version below ``version``."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(_ATTACHMENTS)
+            .where(_ATTACHMENTS.c.kek_version < version)
+        ).scalar_one()
+    )
 
 
 # The service: role checks, transactions and the chain of custody ---------------------
@@ -563,18 +765,15 @@ def store_logged(
     description: str | None,
 ) -> AttachmentInfo:
     """Seal one file into the caller's transaction and log its chain of custody: the
-    intake SHA-256, size, detected media type, custodian and time."""
+    keyed digest of its intake SHA-256, size and detected media type, the custodian
+    and the time. The hash, size and type themselves stay sealed with the file: in
+    clear, anyone holding a candidate file could tell which record holds it."""
     info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
     ctx.audit(
         conn,
-        "attachment-added",
+        _INTAKE,
         refs=[ref],
-        details={
-            "attachment": info.id,
-            "sha256": info.sha256,
-            "size": info.size,
-            "media_type": info.media_type,
-        },
+        details={"attachment": info.id, "keyed_digest": keyed_digest(ctx.keys, info)},
     )
     return info
 
@@ -597,10 +796,17 @@ def extract(ctx: Context, attachment_id: str, out: str | os.PathLike[str]) -> At
 
 
 def verify_attachment(ctx: Context, attachment_id: str) -> AttachmentInfo:
+    """Re-hash the decrypted file against the SHA-256 sealed at intake and against its
+    intake entry in the audit log; log the keyed digest recomputed from it."""
     ctx.require("admin", "custodian", "auditor")
     with ctx.read() as conn:
         info = verify(conn, ctx.keys, attachment_id)
+        # Opening the file checked that its row's reference is this one.
+        ref = ctx.codec.reference(info.record_id)
+        _check_intake(conn, ctx.keys, ref, info)
     ctx.audit_now(
-        "attachment-verified", details={"attachment": attachment_id, "sha256": info.sha256}
+        "attachment-verified",
+        refs=[ref],
+        details={"attachment": attachment_id, "keyed_digest": keyed_digest(ctx.keys, info)},
     )
     return info

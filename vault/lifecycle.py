@@ -22,6 +22,7 @@ from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
+from vault import attachments
 from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
@@ -75,6 +76,7 @@ class RotationReport:
     target: int
     records: int = 0
     subjects: int = 0
+    attachments: int = 0
     reencrypted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,10 +100,13 @@ def rotate(
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> RotationReport:
-    """Make a new KEK version current and rewrap every data key under it.
+    """Make a new KEK version current and rewrap every data key under it: record
+    data keys, subject keys and evidence-file keys.
 
     Resumable: if a rotation was interrupted, this carries it on instead of starting
-    another (``rotation_target`` in meta).
+    another (``rotation_target`` in meta). ``reencrypt`` seals record data afresh
+    under new data keys; evidence files keep their file keys and chunks, and only
+    the wrapping of the file key changes.
     """
     ctx.require("admin")
     write, keys, audit = ctx.write, ctx.keys, ctx.audit
@@ -178,11 +183,25 @@ def rotate(
         report.subjects += len(subjects)
         if len(subjects) < batch:
             break
+    report.attachments = _rotate_files(ctx, target, batch)
     with write() as conn:
         conn.execute(delete(Meta).where(Meta.key == "rotation_target"))
         audit(conn, "rotation-finished", details=report.to_dict())
     ctx.codec = RecordCodec(keys, report.target, ctx.codec.min_version)
     return report
+
+
+def _rotate_files(ctx: Context, target: int, batch: int) -> int:
+    """Rewrap evidence-file keys under ``target`` in batches, each one transaction."""
+    done = 0
+    while True:
+        with ctx.write() as conn:
+            files = attachments.rewrap_keys(conn, ctx.keys, target, batch)
+            if files:
+                ctx.audit(conn, "rotation-batch", details={"target": target, "attachments": files})
+        done += files
+        if files < batch:
+            return done
 
 
 def retire(ctx: Context, below: int) -> None:
@@ -202,6 +221,7 @@ def retire(ctx: Context, below: int) -> None:
             .select_from(Subject)
             .where(Subject.kek_version < below, Subject.wrapped_key.is_not(None))
         ).scalar_one()
+        left += attachments.keys_below(conn, below)
         if left:
             raise UsageError(f"{left} keys still use a version below {below}; rotate first")
         _set_meta(conn, ctx.keys, "min_kek_version", str(below))
