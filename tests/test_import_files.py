@@ -24,7 +24,7 @@ import pytest
 
 from conftest import Backend, sample_records
 from vault import InvalidInputError
-from vault.attachments import AttachmentSource
+from vault.filesource import AttachmentSource
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2
 AUDIO = os.urandom(3000)

@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "redaction",
         "scrub",
         "sources",
+        "filesource",
         "strip",
         "export",
         "shipped_policies",

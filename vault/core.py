@@ -32,10 +32,11 @@ from vault import (
     tokens,
     unlock,
 )
-from vault.attachments import AttachmentInfo, AttachmentSource
+from vault.attachments import AttachmentInfo
 from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
+from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
 from vault.policy import Policy

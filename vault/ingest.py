@@ -27,10 +27,10 @@ from sqlalchemy import Connection, delete, func, select
 from sqlalchemy import update as sql_update
 
 from vault import attachments, crypto
-from vault.attachments import AttachmentSource
 from vault.context import Context, ProgressCallback
 from vault.crypto import SecretKey
 from vault.errors import ConflictError, InvalidInputError, NotFoundError
+from vault.filesource import AttachmentSource
 from vault.schema import shown_id, validate_record
 from vault.sources import open_records
 from vault.store import (

@@ -170,6 +170,12 @@ class Keyring:
         """The key-encryption key of a field class at a key version."""
         return self._derive(f"class/{key_class.value}", f"kek/v{version}")
 
+    def file_digest_key(self) -> SecretKey:
+        """The key of evidence files' keyed digests in the audit log: under the
+        narrative root, held by exactly those who can open the files, and outside
+        the versioned KEKs, so rotation leaves digests already logged verifiable."""
+        return self._derive("class/narrative", "attachment-digest")
+
     def blind_index_key(self, kind: str) -> SecretKey:
         # Blind indexes are of identity values (employee id, phone, e-mail): whoever
         # could test guesses against them could recover identities, so they hang

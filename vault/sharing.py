@@ -11,12 +11,13 @@ classes it is asked for and nothing else.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, TypeVar, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
@@ -67,6 +68,7 @@ __all__ = [
 ]
 
 _OTHER_VERSION = aliased(RecordVersion)
+_T = TypeVar("_T")
 
 
 class RecipientInfo(TypedDict):
@@ -114,6 +116,21 @@ class ExportSource:
 
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._readers: list[Generator[Any]] = []
+
+    def _keep(self, reader: Generator[_T]) -> Generator[_T]:
+        if len(self._readers) >= 64:  # finished readers need no closing
+            self._readers = [
+                r for r in self._readers if inspect.getgeneratorstate(r) != "GEN_CLOSED"
+            ]
+        self._readers.append(reader)
+        return reader
+
+    def close(self) -> None:
+        """End every reader still open (an export that failed part-way leaves them
+        suspended, each holding a read transaction)."""
+        while self._readers:
+            self._readers.pop().close()
 
     def export_counts(self) -> dict[str, int]:
         with self._ctx.read() as conn:
@@ -132,6 +149,11 @@ class ExportSource:
     def export_records(
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
+        return self._keep(self._records(types, classes=classes, site_ref=site_ref))
+
+    def _records(
+        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
+    ) -> Generator[tuple[str, str | None, dict[str, Any] | None]]:
         """``(site_ref, subject, record)`` for the latest versions, by site then
         insertion order, with the key classes asked for.
 
@@ -201,6 +223,9 @@ class ExportSource:
             return attachments.list_for(conn, self._ctx.keys, ref)
 
     def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]:
+        return self._keep(self._chunks(attachment_id))
+
+    def _chunks(self, attachment_id: str) -> Generator[bytes]:
         with self._ctx.read() as conn:
             yield from attachments.iter_plaintext(conn, self._ctx.keys, attachment_id)
 
@@ -344,10 +369,11 @@ def export(
                 "generalization_level": result.level,
             }
 
+    records = plan_records(source, policy, redactor, result)
     try:
         tmp = write_archive(
             out,
-            plan_records(source, policy, redactor, result),
+            records,
             recipient=recipient,
             signing_key=signing,
             manifest=manifest,
@@ -355,6 +381,9 @@ def export(
             files=result.files,
         )
     finally:
+        # A failed export must not leave its readers (and their transactions) open.
+        records.close()
+        source.close()
         result.files.close()
     try:
         with ctx.write() as conn:

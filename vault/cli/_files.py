@@ -26,7 +26,7 @@ __all__ = ["attach", "attachments_", "extract", "verify_attachment"]
 def attach(
     state: State, record_id: str, file: Path, description: str | None, as_json: bool
 ) -> None:
-    """Seal FILE (any size, streamed) to RECORD_ID; its SHA-256 enters the audit log."""
+    """Seal FILE (any size, streamed) to RECORD_ID; a keyed digest of it enters the audit log."""
     with state.open() as v:
         info = v.attach(record_id, file, description=description)
     if as_json:
@@ -68,7 +68,7 @@ def extract(state: State, attachment_id: str, out: Path) -> None:
 @json_option
 @click.pass_obj
 def verify_attachment(state: State, attachment_id: str, as_json: bool) -> None:
-    """Re-hash the decrypted file against the SHA-256 taken at intake (exit 4 if not)."""
+    """Re-hash the decrypted file against its intake SHA-256 and audit entry (exit 4 if not)."""
     with state.open() as v:
         info = v.verify_attachment(attachment_id)
     if as_json:

@@ -21,7 +21,7 @@ import datetime as dt
 import itertools
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -147,7 +147,7 @@ def _aggregate_keys(
 
 def plan_records(
     source: RecordSource, policy: Policy, redactor: Redactor, result: ExportResult
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any]]:
     """Yield the redacted records (or aggregate cells) of an export, counting as it goes."""
     sites = source.export_sites()
     types = (
