@@ -92,3 +92,45 @@ def test_every_export_carries_the_head_under_its_signature(
     assert manifest["audit"] == summary["audit"]
     started = next(e for e in entries if e.action == "export-started")
     assert manifest["audit"]["size"] == started.seq
+
+
+def test_a_rollback_is_not_laundered_by_later_work(sqlite_backend: Backend, tmp_path: Path) -> None:
+    backend = sqlite_backend
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+    copy = tmp_path / "copy"
+    shutil.copytree(backend.folder, copy)
+    with backend.open() as v:
+        v.get("T-0001", identity=True)  # entries the rollback will lose
+        v.erase_subject(testimony_id="T-0002")
+    shutil.rmtree(backend.folder)
+    shutil.copytree(copy, backend.folder)
+    with backend.open() as v:
+        for _ in range(12):  # ordinary work grows the forked log past the witness
+            v.get("T-0003")
+    with backend.open() as v, pytest.raises(IntegrityError, match="differs from the witness"):
+        v.audit_verify()
+
+
+def test_every_witness_is_compared(sqlite_backend: Backend) -> None:
+    backend = sqlite_backend
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+    state = Path(os.environ["EVAULT_STATE_DIR"])
+    folder_witness = backend.folder / "audit-witness.json"
+    with backend.open() as v:
+        mine = next(state.glob(f"{v.vault_id}.*"))
+    # A witness of the same size but another head, planted first in the list, does
+    # not hide the other one.
+    data = json.loads(mine.read_text(encoding="utf-8"))
+    planted = json.loads(folder_witness.read_text(encoding="utf-8"))
+    assert planted["size"] == data["size"]
+    planted["head"] = "00" * 32
+    folder_witness.write_text(json.dumps(planted), encoding="utf-8")
+    with backend.open() as v, pytest.raises(IntegrityError, match="witness"):
+        v.audit_verify()
+    # Another vault's witness where this vault keeps its own is refused too.
+    planted["vault_id"] = "f" * 32
+    folder_witness.write_text(json.dumps(planted), encoding="utf-8")
+    with backend.open() as v, pytest.raises(IntegrityError, match="another vault"):
+        v.audit_verify()

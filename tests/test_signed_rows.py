@@ -4,6 +4,7 @@ writable. These tests write the database directly, as such an insider would."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +14,19 @@ from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text
 
 from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf
-from vault import IntegrityError, Passphrase, PermissionDeniedError, Vault
+from vault import (
+    IntegrityError,
+    Passphrase,
+    PermissionDeniedError,
+    UsageError,
+    Vault,
+    crypto,
+)
 from vault import tokens as token_service
 from vault.errors import TamperedRowError
 from vault.keys import Grant, Keyring, seal_keyring
 from vault.policy import find_policy
-from vault.store import sqlite_url
+from vault.store import connect, migrate, sqlite_url
 
 ALL = ["identity", "special", "narrative", "operational"]
 
@@ -208,19 +216,56 @@ def test_a_custodian_row_given_more_is_refused(team: tuple[Backend, Engine]) -> 
 def test_rows_from_before_signing_are_signed_once_by_an_admin(
     team: tuple[Backend, Engine],
 ) -> None:
-    backend, engine = team
+    backend, _engine = team
     with backend.open(custodian="admin") as v:
         v.create_token("intake", role="custodian", classes=["narrative"])
-    for table in ("meta", "custodians", "api_tokens"):
-        _sql(engine, f"UPDATE {table} SET sig = NULL")
-    _sql(engine, "DELETE FROM meta WHERE key = 'registry_public_key'")
-    with pytest.raises(IntegrityError):
+    # A vault of the version before rows were signed.
+    old = connect(backend.db_url or sqlite_url(backend.folder))
+    migrate(old, "0005")
+    old.dispose()
+    with pytest.raises(UsageError, match="an admin must open it first"):
         _as(backend, "ana")  # nobody but an admin may decide what the rows say
     with backend.open(custodian="admin") as v:
         signed = [e for e in v.audit_entries() if e.action == "registry-signed"]
-        assert signed[-1].details == {"meta": 4, "custodians": 5, "tokens": 1}
+        assert signed[-1].details == {"meta": 5, "custodians": 5, "tokens": 1}
     with _as(backend, "ana") as v:
         assert v.role == "custodian"
+
+
+def test_an_admin_never_signs_rows_on_trust_again(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    # A database writer clears every signature and writes what they want, unsigned ...
+    forged = token_service.PREFIX + "forged-by-the-dba-0123456789"
+    for table in ("custodians", "api_tokens", "recipients", "meta"):
+        _sql(engine, f"UPDATE {table} SET sig = NULL")
+    _sql(engine, "UPDATE meta SET value = '0' WHERE key = 'identity_approvals'")
+    _sql(
+        engine,
+        "INSERT INTO api_tokens (id, name, role, classes, policies, token_hash, created_at) "
+        "VALUES ('f0rged', 'root', 'admin', '', '', :h, CURRENT_TIMESTAMP)",
+        h=token_service.digest(forged),
+    )
+    # ... and the next admin unlock refuses it rather than sign it.
+    with pytest.raises(TamperedRowError):
+        backend.open(custodian="admin")
+    assert "registry-signed" not in _actions(engine)
+
+
+def _key_alive(engine: Engine, ref: str) -> bool:
+    with engine.connect() as conn:
+        wrapped = conn.execute(
+            text(
+                "SELECT wrapped_key FROM subjects WHERE id = "
+                "(SELECT subject_id FROM records WHERE ref = :r)"
+            ),
+            {"r": ref},
+        ).scalar_one()
+    return wrapped is not None
+
+
+def _actions(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return [str(a) for a in conn.execute(text("SELECT action FROM audit_log")).scalars()]
 
 
 def test_a_keyring_from_before_signing_learns_the_registry_key_once(
@@ -276,3 +321,120 @@ def test_signing_keys_go_only_to_the_roles_that_sign(team: tuple[Backend, Engine
         assert v._ctx.signing_key().public_bytes()
         with pytest.raises(PermissionDeniedError):
             v._ctx.keys.checkpoint_signing_key()
+
+
+def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        codec = v._ctx.codec
+        a, b = codec.reference("T-0001"), codec.reference("T-0002")
+    _sql(
+        engine,
+        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
+        "WHERE ref = :a",
+        a=a,
+        b=b,
+    )
+    with backend.open(custodian="admin") as v:
+        with pytest.raises(IntegrityError, match="its worker"):
+            v.erase_subject(testimony_id="T-0001")
+        with pytest.raises(IntegrityError, match="its worker"):
+            v.get("T-0001")
+    assert _key_alive(engine, b)  # B's key is intact
+
+
+def test_a_copied_index_row_widens_nothing(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        codec = v._ctx.codec
+        a, b = codec.reference("T-0001"), codec.reference("T-0002")
+    _sql(
+        engine,
+        "INSERT INTO blind_index (record_ref, kind, mac) "
+        "SELECT :b, kind, mac FROM blind_index WHERE record_ref = :a AND kind = 'employee_id'",
+        a=a,
+        b=b,
+    )
+    with backend.open(custodian="admin") as v:
+        with pytest.raises(TamperedRowError, match="index entries"):
+            v.find(employee_id="EMP-55001")
+        assert v.erase_subject(employee_id="EMP-55001") == 1  # only the real worker
+    assert _key_alive(engine, b)
+    assert not _key_alive(engine, a)
+
+
+def test_a_swapped_registry_anchor_is_refused(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    _sql(engine, "UPDATE meta SET value = 'QUFBQQ==' WHERE key = 'registry_anchor'")
+    with backend.open(custodian="admin") as v:
+        vault_id = v.vault_id
+        grant = Grant("custodian", frozenset({"narrative", "operational"}))
+        full = v._ctx.keys.restricted(grant)
+        roots = {n: k for n, k in full._roots.items() if n != "registry-public"}
+        v.add_custodian(
+            "dee",
+            Passphrase("dee passphrase"),
+            role="custodian",
+            classes=["narrative"],
+            kdf=fast_kdf(),
+        )
+    params = fast_kdf()
+    sealed = seal_keyring(
+        Keyring(vault_id, roots), "dee", grant, Passphrase("dee passphrase"), params
+    )
+    _sql(
+        engine,
+        "UPDATE custodians SET keyring = :k, kdf = :d WHERE name = 'dee'",
+        k=sealed,
+        d=json.dumps(params.to_dict()),
+    )
+    with pytest.raises(IntegrityError):
+        _as(backend, "dee")  # a keyring learns the registry key only from a sealed copy
+
+
+def test_checkpoints_take_only_the_checkpoint_key(
+    team: tuple[Backend, Engine], tmp_path: Path
+) -> None:
+    backend, _engine = team
+    with _as(backend, "exp") as v:
+        # An exporter signs exports, and with that key could sign a checkpoint ...
+        signing = v._ctx.signing_key()
+        checkpoint = {
+            "format": "evidence-vault-audit-checkpoint/1",
+            "vault_id": v.vault_id,
+            "size": 1,
+            "head": "00" * 32,
+            "created_at": "2026-12-01T00:00:00Z",
+            "signer": crypto.public_key_fingerprint(signing.public_bytes()),
+        }
+    message = json.dumps(checkpoint, sort_keys=True, separators=(",", ":")).encode()
+    checkpoint["signature"] = base64.b64encode(signing.sign(message)).decode()
+    path = tmp_path / "checkpoint.json"
+    path.write_text(json.dumps(checkpoint), encoding="utf-8")
+    with backend.open(custodian="admin") as v, pytest.raises(IntegrityError, match="does not use"):
+        v.audit_verify(path)  # ... that nobody accepts
+
+
+def test_recovery_checks_the_settings_it_reads(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        shares = v.recovery_split(3, 2)
+    _sql(engine, "UPDATE meta SET value = '0' WHERE key = 'identity_approvals'")
+    with pytest.raises(TamperedRowError):
+        Vault.recover(
+            backend.folder, shares[:2], Passphrase("new"), db_url=backend.db_url, kdf=fast_kdf()
+        )
+
+
+def test_a_cell_that_does_not_parse_is_refused_not_a_crash(team: tuple[Backend, Engine]) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        token, _ = v.create_token("intake", role="custodian", classes=["narrative"])
+    if backend.name != "sqlite":
+        pytest.skip("PostgreSQL types every column itself")
+    _sql(engine, "UPDATE api_tokens SET expires_at = 'garbage' WHERE name = 'intake'")
+    with backend.open(custodian="admin") as v:
+        with pytest.raises(TamperedRowError):
+            v.for_token(token)
+        with pytest.raises(TamperedRowError):
+            v.tokens()

@@ -47,6 +47,7 @@ __all__ = [
     "checkpoint",
     "current_head",
     "entries",
+    "mac_at",
     "read_witness",
     "verify",
     "write_witness",
@@ -300,15 +301,16 @@ def verify(
 ) -> AuditReport:
     """Recompute the chain; raise IntegrityError on any edit, gap, reorder or truncation,
     or if the log is shorter than, or differs from, a checkpoint or a witness."""
-    expected: dict[int, tuple[str, str]] = {}
+    # Every checkpoint and witness is compared: two of one size may disagree.
+    expected: dict[int, list[tuple[str, str]]] = {}
     checkpoint_size: int | None = None
     if checkpoint_file is not None:
         checkpoint_size, head = _read_checkpoint(checkpoint_file, public_keys, vault_id)
-        expected[checkpoint_size] = (head, "the checkpoint")
+        expected.setdefault(checkpoint_size, []).append((head, "the checkpoint"))
     for path in witnesses:
-        seen = read_witness(path, key, vault_id)
+        seen = read_witness(path, key, vault_id, other_vault_ok=False)
         if seen is not None:
-            expected.setdefault(seen[0], (seen[1], f"the witness {path}"))
+            expected.setdefault(seen[0], []).append((seen[1], f"the witness {path}"))
     previous = _GENESIS
     seq = 0
     rows = conn.execute(
@@ -337,8 +339,7 @@ def verify(
             if not crypto.constant_time_equal(mac, row.mac):
                 raise IntegrityError(f"the audit log is broken at entry {seq} (altered)")
             previous = mac
-            if seq in expected:
-                head, what = expected[seq]
+            for head, what in expected.get(seq, ()):
                 if not crypto.constant_time_equal(mac.hex().encode(), head.encode()):
                     raise IntegrityError(f"the audit log differs from {what} at entry {seq}")
     size, head_mac = _read_head(conn, key, lock=False)
@@ -346,7 +347,8 @@ def verify(
         raise IntegrityError(
             f"the audit log is truncated or extended: {seq} entries, the head says {size}"
         )
-    for want, (_head, what) in sorted(expected.items()):
+    for want, kept in sorted(expected.items()):
+        what = kept[0][1]
         if want > seq:
             # Deleted or rolled back, head and all: only a copy kept elsewhere tells.
             raise IntegrityError(
@@ -366,6 +368,12 @@ def current_head(conn: Connection, key: SecretKey) -> tuple[int, bytes]:
     return _read_head(conn, key, lock=False)
 
 
+def mac_at(conn: Connection, seq: int) -> bytes | None:
+    """The mac the log holds at entry ``seq``, or None."""
+    value = conn.execute(select(AuditEntry.mac).where(AuditEntry.seq == seq)).scalar_one_or_none()
+    return None if value is None else bytes(value)
+
+
 def appended_head(conn: Connection) -> tuple[int, bytes] | None:
     """The head this transaction's appends reached (call before it commits), or None."""
     cached = conn.info.get(_HEAD_KEY)
@@ -379,10 +387,20 @@ def _witness_tag(key: SecretKey, vault_id: str, size: int, head: str) -> str:
     return crypto.hmac_sha256(key, body).hex()
 
 
-def write_witness(path: Path, key: SecretKey, vault_id: str, size: int, head: bytes) -> None:
-    """Keep the head at ``path`` (owner-only, replaced atomically); only ever grows."""
+def write_witness(
+    path: Path,
+    key: SecretKey,
+    vault_id: str,
+    size: int,
+    head: bytes,
+    extends: Callable[[int, str], bool],
+) -> None:
+    """Keep the head at ``path`` (owner-only, replaced atomically). A witness only
+    grows, and only along the log it saw: one whose head is not in the log any more
+    (the log was rolled back, then grew again) is left as it is, so `verify` keeps
+    saying so."""
     seen = read_witness(path, key, vault_id, strict=False)
-    if seen is not None and seen[0] >= size:
+    if seen is not None and (seen[0] >= size or not extends(*seen)):
         return
     data = {
         "format": WITNESS_FORMAT,
@@ -404,10 +422,16 @@ def write_witness(path: Path, key: SecretKey, vault_id: str, size: int, head: by
 
 
 def read_witness(
-    path: Path, key: SecretKey, vault_id: str | None, *, strict: bool = True
+    path: Path,
+    key: SecretKey,
+    vault_id: str | None,
+    *,
+    strict: bool = True,
+    other_vault_ok: bool = True,
 ) -> tuple[int, str] | None:
     """The size and head a witness file keeps; None if there is none (or, not strict,
-    if it cannot be read). An altered witness is an IntegrityError."""
+    if it cannot be read). An altered witness is an IntegrityError, and so, unless
+    ``other_vault_ok``, is another vault's witness where this vault keeps its own."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         size, head, tag = int(data["size"]), str(data["head"]), str(data["tag"])
@@ -419,7 +443,9 @@ def read_witness(
             return None
         raise IntegrityError(f"the audit witness {path} cannot be read") from None
     if vault_id is not None and wid != vault_id:
-        return None  # another vault's
+        if other_vault_ok or not strict:
+            return None
+        raise IntegrityError(f"the audit witness {path} belongs to another vault")
     if data.get("format") != WITNESS_FORMAT or not crypto.constant_time_equal(
         tag.encode(), _witness_tag(key, wid, size, head).encode()
     ):

@@ -6,7 +6,6 @@ module adds the role checks and records each use of the log in the log.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 from pathlib import Path
@@ -31,11 +30,17 @@ def entries(
 def verify(ctx: Context, against: str | os.PathLike[str] | None) -> audit.AuditReport:
     ctx.require("admin", "auditor")
     ctx.witness.flush()
-    # A checkpoint is signed by the checkpoint key (or, if made before it existed, by
-    # the export key): both publics come from keys or signed rows, not from a column.
-    publics = [ctx.export_public_key()]
-    with contextlib.suppress(PermissionDeniedError):
-        publics.append(ctx.keys.checkpoint_signing_key().public_bytes())
+    # A checkpoint is signed with the checkpoint key, which only admins and auditors
+    # hold: its public half comes from this keyring, never from a column.
+    publics: list[bytes] = []
+    if against is not None:
+        try:
+            publics.append(ctx.keys.checkpoint_signing_key().public_bytes())
+        except PermissionDeniedError:
+            raise PermissionDeniedError(
+                f"custodian {ctx.actor!r} holds no checkpoint key (their key record "
+                "predates it): an admin must add them again"
+            ) from None
     with ctx.read() as conn:
         report = audit.verify(
             conn,

@@ -87,11 +87,31 @@ class Transaction:
             self._ctx.witness.note(*head)
         if isinstance(exc, SQLAlchemyError):
             raise StorageError(f"database error: {type(exc).__name__}") from None
+        if isinstance(exc, (ValueError, TypeError)) and _from_the_driver(exc):
+            # A cell that does not parse as its column's type was written by someone
+            # else: refused like any other tampered row, never a crash.
+            exc = TamperedRowError(
+                "integrity check failed for a stored value (not of its column's type)",
+                table="unknown",
+            )
+            if self._ctx is not None and _DEPTH.n == 0:
+                self._ctx.log_refusal(exc)
+            raise exc from None
         if isinstance(exc, TamperedRowError) and self._ctx is not None and _DEPTH.n == 0:
             self._ctx.log_refusal(exc)
 
 
 _DEPTH = threading.local()  # open transactions of this thread (see Transaction)
+
+
+def _from_the_driver(exc: BaseException) -> bool:
+    """Whether an error was raised while SQLAlchemy or a driver read a row."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(("sqlalchemy", "psycopg")):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 _WITNESS_SECONDS: Final = 1.0  # how often a busy vault writes its witnesses
@@ -121,8 +141,15 @@ class Witnesses:
     most once a second while busy, and when the vault closes. A witness that cannot
     be written (a read-only folder) is skipped: it is a second line, not the log."""
 
-    def __init__(self, key: SecretKey, vault_id: str, paths: list[Path]) -> None:
+    def __init__(
+        self,
+        key: SecretKey,
+        vault_id: str,
+        paths: list[Path],
+        extends: Callable[[int, str], bool],
+    ) -> None:
         self.paths = paths
+        self._extends = extends
         self._key = key
         self._vault_id = vault_id
         self._lock = threading.Lock()
@@ -144,8 +171,8 @@ class Witnesses:
                 return
             size, head = self._head
             for path in self.paths:
-                with contextlib.suppress(OSError):
-                    audit.write_witness(path, self._key, self._vault_id, size, head)
+                with contextlib.suppress(OSError, VaultError):
+                    audit.write_witness(path, self._key, self._vault_id, size, head, self._extends)
             self._written = size
             self._last = time.monotonic()
 
@@ -240,8 +267,14 @@ class Context:
         # Audit entries of reads from concurrent threads, committed together.
         self.audit_group = audit.GroupCommit(self.write)
         self.witness = Witnesses(
-            keys.audit_key(), keys.vault_id, witness_paths(engine, keys.vault_id)
+            keys.audit_key(), keys.vault_id, witness_paths(engine, keys.vault_id), self._log_has
         )
+
+    def _log_has(self, size: int, head: str) -> bool:
+        """Whether the log still holds, at entry ``size``, the mac ``head``."""
+        with self.read() as conn:
+            mac = audit.mac_at(conn, size)
+        return mac is not None and crypto.constant_time_equal(mac.hex().encode(), head.encode())
 
     def __repr__(self) -> str:
         return f"Context(vault_id={self.vault_id!r}, actor={self.actor!r})"
@@ -341,11 +374,12 @@ class Context:
     # Keys held in the database ---------------------------------------------------------
 
     def signing_key(self) -> SigningKey:
-        """The vault's Ed25519 key (exports, checkpoints), opened with this keyring."""
+        """The vault's export signing key: admins and exporters only, by role and by key."""
+        self.require("admin", "exporter")
         with self.read() as conn:
-            sealed = conn.execute(select(Meta.value).where(Meta.key == "signing_key")).scalar_one()
+            sealed = read_settings(conn, self.keys, ("signing_key",))["signing_key"]
         seed = crypto.open_sealed(
-            self.keys.signing_wrap_key(),
+            self.keys.export_wrap_key(),
             base64.b64decode(sealed),
             ("signing-key", self.vault_id),
             what="the vault's signing key",

@@ -130,7 +130,10 @@ def custodian_grant(row: Any) -> Grant:
     """A custodian row's grant. An edited row reads like any altered key record (the
     keyring is bound to the grant and would not open either), whoever asks."""
     try:
-        return Grant.from_columns(row.role, row.classes, row.policies)
+        # Rows of a vault made before grants had columns of their own hold none.
+        return Grant.from_columns(
+            row.role, getattr(row, "classes", ""), getattr(row, "policies", "")
+        )
     except IntegrityError:
         raise AuthenticationError(
             f"wrong passphrase for custodian {row.name!r} (or the key record was altered)"

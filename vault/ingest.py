@@ -202,6 +202,7 @@ def update(
             version,
             subject,
             _subject_mac(ctx, validated),
+            subject_id=row.subject_id,
         )
         conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref == ref))
         conn.execute(delete(RecordLink).where(RecordLink.record_ref == ref))
@@ -325,7 +326,19 @@ def _stage(
         }
     )
     batch.refs[ref] = rid
-    _stage_version(ctx, conn, batch, record, where, ref, site_ref, 1, subject, mac)
+    _stage_version(
+        ctx,
+        conn,
+        batch,
+        record,
+        where,
+        ref,
+        site_ref,
+        1,
+        subject,
+        mac,
+        subject_id=subject[0] if subject else None,
+    )
 
 
 def _new_subject(ctx: Context, batch: _ImportBatch) -> tuple[str, SecretKey]:
@@ -353,6 +366,8 @@ def _stage_version(
     version: int,
     subject: tuple[str, SecretKey] | None,
     subject_mac: bytes | None,
+    *,
+    subject_id: str | None,
 ) -> None:
     rtype = record["type"]
     index: list[tuple[str, bytes]] = []
@@ -363,7 +378,16 @@ def _stage_version(
             index.append(("subject", subject_mac))
     # The index entries are sealed with the version too: a deleted index row cannot
     # hide a worker from erasure (see lifecycle.erase_subject).
-    sealed = ctx.codec.seal(record, rtype, ref, version, subject, index=index, stored_at=batch.now)
+    sealed = ctx.codec.seal(
+        record,
+        rtype,
+        ref,
+        version,
+        subject,
+        index=index,
+        stored_at=batch.now,
+        subject_id=subject_id,
+    )
     batch.versions.append(
         {
             "record_ref": ref,

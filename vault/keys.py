@@ -67,18 +67,20 @@ def is_role(value: str) -> TypeGuard[Role]:
     return value in ROLES
 
 
-_PURPOSES: Final = ("reference", "pseudonym", "audit", "signing-wrap", "checkpoint")
+_PURPOSES: Final = ("reference", "pseudonym", "audit", "export-signing", "checkpoint")
 # Not derived keys: the registry's public key (the anchor that checks signed rows) and
 # a custodian's own approval seed travel sealed inside the keyring.
 _ANCHOR: Final = "registry-public"
 _APPROVAL: Final = "approval-seed"
 # What each role needs besides class roots. Signing keys go only to the roles that
-# sign: exports (signing-wrap opens the vault's export key) to exporters, audit
-# checkpoints to auditors; admins hold the master key and so everything.
+# sign: exports (export-signing opens the vault's export key) to exporters, audit
+# checkpoints to auditors; admins hold the master key and so everything. (Keyrings
+# made before this split hold a "signing-wrap" root: it opens only the export key of
+# before the upgrade, which nobody trusts any more.)
 _ROLE_PURPOSES: Final = {
     "admin": _PURPOSES,
     "custodian": ("reference", "pseudonym", "audit"),
-    "exporter": ("reference", "pseudonym", "audit", "signing-wrap"),
+    "exporter": ("reference", "pseudonym", "audit", "export-signing"),
     "auditor": ("audit", "reference", "checkpoint"),
 }
 
@@ -191,8 +193,9 @@ class Keyring:
     def audit_key(self) -> SecretKey:
         return self._derive("audit", "audit-mac")
 
-    def signing_wrap_key(self) -> SecretKey:
-        return self._derive("signing-wrap", "signing-key-wrap")
+    def export_wrap_key(self) -> SecretKey:
+        """The key that seals the vault's export signing key: admins and exporters."""
+        return self._derive("export-signing", "export-key-wrap")
 
     def checkpoint_signing_key(self) -> SigningKey:
         """The key that signs audit checkpoints: admins and auditors."""

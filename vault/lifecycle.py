@@ -251,11 +251,14 @@ def erase_subject(
     if not refs and not index:
         raise UsageError("erase-subject needs --testimony, --employee-id or --phone")
     with ctx.write() as conn:
-        # The index rows find the worker fast; the entries sealed with each version find
-        # them even where those rows were deleted.
-        sealed = _sealed_matches(ctx, conn, index)
-        refs = [*refs, *sorted(sealed)]
-        subjects = _alive(conn, _subjects_for(conn, codec, record_refs=refs, index=index))
+        # The entries sealed with each version find the worker even where index rows
+        # were deleted, and only those: an index row copied onto another worker's
+        # testimony widens nothing. Rows are believed only for versions sealed before
+        # their entries were.
+        sealed, unsealed = _sealed_matches(ctx, conn, index)
+        listed = _index_rows(conn, index) & unsealed
+        refs = sorted({*refs, *sealed, *listed})
+        subjects = _alive(conn, _subjects_for(ctx, conn, refs))
         if not subjects:
             raise NotFoundError("no worker matches")  # none, or none not erased already
         erased = _erase_subjects(ctx, conn, subjects)
@@ -274,12 +277,16 @@ def _alive(conn: Connection, subjects: set[str]) -> set[str]:
     )
 
 
-def _sealed_matches(ctx: Context, conn: Connection, index: list[tuple[str, bytes]]) -> set[str]:
-    """Testimonies any of whose versions was sealed with one of these index entries."""
+def _sealed_matches(
+    ctx: Context, conn: Connection, index: list[tuple[str, bytes]]
+) -> tuple[set[str], set[str]]:
+    """Testimonies any of whose versions was sealed with one of these index entries,
+    and testimonies with a version sealed before entries were."""
     wanted = {f"{kind}:{mac.hex()}" for kind, mac in index}
     found: set[str] = set()
+    unsealed: set[str] = set()
     if not wanted:
-        return found
+        return found, unsealed
     rows = conn.execute(
         select(Record.ref, Record.type, *RecordVersion.__table__.c)
         .join(RecordVersion, RecordVersion.record_ref == Record.ref)
@@ -288,14 +295,27 @@ def _sealed_matches(ctx: Context, conn: Connection, index: list[tuple[str, bytes
     )
     with rows:
         for row in rows:
-            if row.ref in found:
-                continue
-            entries, _at = ctx.codec.sealed_extras(
+            extras = ctx.codec.sealed_extras(
                 sealed_columns(row), "testimony", row.ref, row.version, f"record ref {row.ref[:12]}"
             )
-            if entries and entries & wanted:
+            if extras.index is None:
+                unsealed.add(row.ref)
+            elif extras.index & wanted:
                 found.add(row.ref)
-    return found
+    return found, unsealed
+
+
+def _index_rows(conn: Connection, index: list[tuple[str, bytes]]) -> set[str]:
+    refs: set[str] = set()
+    for kind, mac in index:
+        refs |= set(
+            conn.execute(
+                select(BlindIndexEntry.record_ref).where(
+                    BlindIndexEntry.kind == kind, BlindIndexEntry.mac == mac
+                )
+            ).scalars()
+        )
+    return refs
 
 
 def set_retention(ctx: Context, days_after_remediation: int | None) -> None:
@@ -328,7 +348,7 @@ def run_retention(ctx: Context, *, dry_run: bool) -> RetentionReport:
     due = _retention_candidates(ctx, int(days))
     refs = sorted({ctx.codec.reference(t) for t in due})
     with ctx.write() as conn:
-        alive = _alive(conn, _subjects_for(conn, ctx.codec, record_refs=refs))
+        alive = _alive(conn, _subjects_for(ctx, conn, refs))
         erased = 0
         if not dry_run:
             erased = _erase_subjects(ctx, conn, alive)
@@ -342,31 +362,27 @@ def run_retention(ctx: Context, *, dry_run: bool) -> RetentionReport:
     return {"days": int(days), "due": len(alive), "erased": erased, "dry_run": dry_run}
 
 
-def _subjects_for(
-    conn: Connection,
-    codec: RecordCodec,
-    *,
-    record_refs: Iterable[str] = (),
-    index: Iterable[tuple[str, bytes]] = (),
-) -> set[str]:
-    """Subject ids of testimonies given by reference or by blind-index value."""
-    refs = set(record_refs)
-    for kind, mac in index:
-        refs |= set(
-            conn.execute(
-                select(BlindIndexEntry.record_ref).where(
-                    BlindIndexEntry.kind == kind, BlindIndexEntry.mac == mac
-                )
-            ).scalars()
-        )
-    if not refs:
-        return set()
-    found = conn.execute(
-        select(Record.subject_id).where(Record.ref.in_(sorted(refs)), Record.type == "testimony")
-    ).scalars()
-    # A worker's testimonies at one site share one subject key: erasing it covers
-    # all of them.
-    return {s for s in found if s}
+def _subjects_for(ctx: Context, conn: Connection, refs: Iterable[str]) -> set[str]:
+    """Subject ids of these testimonies, each checked against the worker its newest
+    version was sealed with: a moved subject pointer would erase someone else."""
+    found: set[str] = set()
+    wanted = sorted(set(refs))
+    for i in range(0, len(wanted), 500):
+        query = latest_versions(wanted[i : i + 500]).where(Record.type == "testimony")
+        for row in conn.execute(query).all():
+            ctx.codec.open_operational(
+                sealed_columns(row),
+                "testimony",
+                row.ref,
+                row.version,
+                f"record ref {row.ref[:12]}",
+                subject_id=row.subject_id,
+            )
+            # A worker's testimonies at one site share one subject key: erasing it
+            # covers all of them.
+            if row.subject_id:
+                found.add(str(row.subject_id))
+    return found
 
 
 def _erase_subjects(ctx: Context, conn: Connection, subject_ids: set[str]) -> int:
@@ -403,9 +419,9 @@ def _retention_candidates(ctx: Context, days: int, now: dt.datetime | None = Non
             if finding.get("status") != "remediated":
                 continue
             updated = (finding.get("remediation") or {}).get("updated")
-            _index, sealed_at = ctx.codec.sealed_extras(
+            sealed_at = ctx.codec.sealed_extras(
                 sealed_columns(row), "finding", row.ref, row.version, f"record ref {row.ref[:12]}"
-            )
+            ).stored_at
             # Versions sealed before the vault sealed their time fall back to the column.
             stored = as_utc(sealed_at or row.created_at)
             if not updated or cutoff - stored < dt.timedelta(days=days):
@@ -432,6 +448,7 @@ def _operational(ctx: Context, row: Any, rtype: str) -> dict[str, Any]:
         None,
         f"record ref {row.ref[:12]}",
         classes=(KeyClass.OPERATIONAL,),
+        subject_id=row.subject_id,
     )
     ctx.check_site_ref(row.ref, rtype, row.site_ref, record)
     return record

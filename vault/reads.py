@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -24,7 +24,13 @@ from sqlalchemy import Connection, select
 
 from vault import custody
 from vault.context import Context
-from vault.errors import IntegrityError, NotFoundError, PermissionDeniedError, UsageError
+from vault.errors import (
+    IntegrityError,
+    NotFoundError,
+    PermissionDeniedError,
+    TamperedRowError,
+    UsageError,
+)
 from vault.keys import KeyClass
 from vault.records import normalize_email, normalize_employee_id, phone_key
 from vault.schema import DATE_FIELDS, shown_id
@@ -112,7 +118,14 @@ def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) ->
             kc for kc in KeyClass if kc is not KeyClass.IDENTITY and ctx.keys.holds_class(kc)
         ]
     record = ctx.codec.open(
-        sealed_columns(ver), row.type, ref, ver.version, subject, what, classes=classes
+        sealed_columns(ver),
+        row.type,
+        ref,
+        ver.version,
+        subject,
+        what,
+        classes=classes,
+        subject_id=row.subject_id,
     )
     if not identity:
         # Committed before the record is returned; concurrent reads share a commit.
@@ -167,7 +180,9 @@ def list_records(
     yield from _summaries(ctx, query)
 
 
-def _summaries(ctx: Context, query: Any) -> Iterator[RecordSummary]:
+def _summaries(
+    ctx: Context, query: Any, entries: Sequence[set[str]] = ()
+) -> Iterator[RecordSummary]:
     with ctx.read() as conn:
         result = conn.execute(query.execution_options(yield_per=500))
         # Closed explicitly: a server-side cursor must not outlive an error.
@@ -176,8 +191,10 @@ def _summaries(ctx: Context, query: Any) -> Iterator[RecordSummary]:
                 ref, rtype = ver.ref, ver.type
                 what = f"record ref {ref[:12]}"
                 _order, fields = ctx.codec.open_operational(
-                    sealed_columns(ver), rtype, ref, ver.version, what
+                    sealed_columns(ver), rtype, ref, ver.version, what, subject_id=ver.subject_id
                 )
+                if entries:
+                    _check_found(ctx, ver, rtype, entries, what)
                 rid = fields.get("id")
                 if not isinstance(rid, str) or ctx.codec.reference(rid) != ref:
                     raise IntegrityError(f"integrity check failed for {what}")
@@ -191,6 +208,20 @@ def _summaries(ctx: Context, query: Any) -> Iterator[RecordSummary]:
                     date=fields.get(date_field) if date_field else None,
                     updated_at=as_utc(ver.created_at),
                 )
+
+
+def _check_found(
+    ctx: Context, ver: Any, rtype: str, entries: Sequence[set[str]], what: str
+) -> None:
+    """A record found through index rows must have been sealed with what was looked
+    for: an index row copied onto another worker's testimony finds nothing."""
+    sealed = ctx.codec.sealed_extras(sealed_columns(ver), rtype, ver.ref, ver.version, what)
+    if sealed.index is None:
+        return  # sealed before index entries were: its rows are all there is
+    if not all(sealed.index & wanted for wanted in entries):
+        raise TamperedRowError(
+            f"integrity check failed for {what} (its index entries)", table="blind_index"
+        )
 
 
 def _latest(refs: list[str]) -> Any:
@@ -215,14 +246,17 @@ def find(
 ) -> list[RecordSummary]:
     ctx.require("admin", "custodian")
     sets: list[set[str]] = []
+    entries: list[set[str]] = []
     with ctx.read() as conn:
-        if employee_id is not None:
-            sets.append(_lookup(ctx, conn, "employee_id", {normalize_employee_id(employee_id)}))
-        if phone is not None:
-            key = phone_key(phone, region)
-            sets.append(_lookup(ctx, conn, "phone", {key} if key else set()))
-        if email is not None:
-            sets.append(_lookup(ctx, conn, "email", {normalize_email(email)}))
+        for kind, values in (
+            ("employee_id", None if employee_id is None else {normalize_employee_id(employee_id)}),
+            ("phone", None if phone is None else {k for k in [phone_key(phone, region)] if k}),
+            ("email", None if email is None else {normalize_email(email)}),
+        ):
+            if values is not None:
+                macs = [ctx.codec.index_mac(kind, v) for v in values]
+                entries.append({f"{kind}:{mac.hex()}" for mac in macs})
+                sets.append(_lookup(conn, kind, macs))
         if site is not None:
             sets.append(
                 set(
@@ -238,11 +272,10 @@ def find(
     refs = set.intersection(*sets)
     if not refs:
         return []
-    return list(_summaries(ctx, _latest(sorted(refs))))
+    return list(_summaries(ctx, _latest(sorted(refs)), entries))
 
 
-def _lookup(ctx: Context, conn: Connection, kind: str, values: set[str]) -> set[str]:
-    macs = [ctx.codec.index_mac(kind, v) for v in values]
+def _lookup(conn: Connection, kind: str, macs: list[bytes]) -> set[str]:
     if not macs:
         return set()
     return set(

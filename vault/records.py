@@ -32,6 +32,7 @@ from vault.schema import RECORD_SPECS, flatten, unflatten
 
 __all__ = [
     "RecordCodec",
+    "SealedExtras",
     "SealedVersion",
     "normalize_email",
     "normalize_employee_id",
@@ -41,6 +42,19 @@ __all__ = [
 _SEALED_CLASSES: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATIONAL)
 _SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
+_UNCHECKED: Final = object()  # no subject pointer given (or none sealed)
+
+
+@dataclass(frozen=True)
+class SealedExtras:
+    """What a version was sealed with besides its fields: its blind-index entries
+    (``kind:mac-hex``), when the vault stored it, and the worker (subject id) it
+    belongs to; each None (``has_subject`` False) in a version sealed before."""
+
+    index: frozenset[str] | None
+    stored_at: dt.datetime | None
+    has_subject: bool
+    subject_id: str | None
 
 
 def normalize_employee_id(value: str) -> str:
@@ -215,6 +229,7 @@ class RecordCodec:
         *,
         index: Sequence[tuple[str, bytes]] = (),
         stored_at: dt.datetime | None = None,
+        subject_id: str | object | None = _UNCHECKED,
     ) -> SealedVersion:
         """Seal a validated record as version ``version`` of ``ref``, with the
         blind-index entries its rows hold (kind and keyed value, no plaintext)."""
@@ -255,6 +270,10 @@ class RecordCodec:
                 payload = {"order": order, "fields": fields}
                 if index:
                     payload["index"] = [f"{kind}:{mac.hex()}" for kind, mac in index]
+                if rtype == "testimony":
+                    # The worker this version belongs to: the plaintext subject pointer
+                    # beside it (erasure, retention, k-anonymity) is checked against it.
+                    payload["subject"] = subject_id
                 if stored_at is not None:
                     # When the vault stored it, by its own clock: what retention counts
                     # from (the stored_at column beside it is not authenticated).
@@ -320,9 +339,18 @@ class RecordCodec:
         return out
 
     def open_operational(
-        self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
+        self,
+        columns: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        what: str,
+        *,
+        subject_id: str | object | None = _UNCHECKED,
     ) -> tuple[list[str], dict[str, Any]]:
-        """Open only the operational class: field order and operational/quasi values."""
+        """Open only the operational class: field order and operational/quasi values.
+        With ``subject_id`` (the row's subject pointer), a version sealed with another
+        worker's is refused."""
         ctx = self._context(rtype, ref, version)
         payload = self._open_class(
             KeyClass.OPERATIONAL,
@@ -336,14 +364,14 @@ class RecordCodec:
         fields = payload.get("fields")
         if not isinstance(fields, dict):
             raise IntegrityError(f"integrity check failed for {what}")
+        if subject_id is not _UNCHECKED and payload.get("subject", subject_id) != subject_id:
+            raise IntegrityError(f"integrity check failed for {what} (its worker)")
         return payload["order"], fields
 
     def sealed_extras(
         self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
-    ) -> tuple[frozenset[str] | None, dt.datetime | None]:
-        """What a version was sealed with besides its fields: its blind-index entries
-        (``kind:mac-hex``) and when the vault stored it; None for either in a version
-        sealed before they were."""
+    ) -> SealedExtras:
+        """What a version was sealed with besides its fields (see :class:`SealedExtras`)."""
         payload = self._open_class(
             KeyClass.OPERATIONAL,
             columns["operational_key"],
@@ -354,12 +382,17 @@ class RecordCodec:
         if not isinstance(payload, dict):
             raise IntegrityError(f"integrity check failed for {what}")
         entries, stored = payload.get("index"), payload.get("stored_at")
+        subject = payload.get("subject", _UNCHECKED)
         try:
             index = None if entries is None else frozenset(str(e) for e in entries)
             at = None if stored is None else dt.datetime.fromisoformat(str(stored))
         except (TypeError, ValueError):
             raise IntegrityError(f"integrity check failed for {what}") from None
-        return index, at
+        if subject is _UNCHECKED:
+            return SealedExtras(index, at, False, None)
+        if subject is not None and not isinstance(subject, str):
+            raise IntegrityError(f"integrity check failed for {what}")
+        return SealedExtras(index, at, True, subject)
 
     def open(
         self,
@@ -370,10 +403,14 @@ class RecordCodec:
         subject: tuple[str, SecretKey] | None,
         what: str,
         classes: Iterable[KeyClass] = tuple(KeyClass),
+        *,
+        subject_id: str | object | None = _UNCHECKED,
     ) -> dict[str, Any]:
         """Open a record version; classes not asked for (or erased) are left out."""
         wanted = set(classes)
-        order, values = self.open_operational(columns, rtype, ref, version, what)
+        order, values = self.open_operational(
+            columns, rtype, ref, version, what, subject_id=subject_id
+        )
         ctx = self._context(rtype, ref, version)
         for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
             wrapped, data = columns[f"{kc.value}_key"], columns[f"{kc.value}_data"]

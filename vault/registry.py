@@ -49,6 +49,7 @@ SIGNED_SETTINGS: Final = frozenset(
         "min_kek_version",
         "rotation_target",
         "signing_public_key",  # the key recipients pin to check exports
+        "signing_key",  # and its sealed private half: no older one put back
     }
 )
 

@@ -213,6 +213,7 @@ class ExportSource:
                         subject,
                         what,
                         classes=wanted,
+                        subject_id=row.subject_id,
                     )
                     self._ctx.check_site_ref(row.ref, row.type, row.site_ref, record)
                     yield row.site_ref, alive, record

@@ -328,15 +328,17 @@ class ApiToken(Base):
 
 def latest_versions(refs: list[str] | None = None) -> Any:
     """``SELECT`` of the newest version of every record (or of ``refs`` only): record
-    ref, type and site reference, then the version row's columns. Callers add filters
-    and order."""
+    ref, type, site reference and subject pointer, then the version row's columns.
+    Callers add filters and order."""
     grouped = select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
     if refs is not None:
         # Filter before grouping: a look-up of a few records stays a few index reads.
         grouped = grouped.where(RecordVersion.record_ref.in_(refs))
     newest = grouped.group_by(RecordVersion.record_ref).subquery()
     return (
-        select(Record.ref, Record.type, Record.site_ref, *RecordVersion.__table__.c)
+        select(
+            Record.ref, Record.type, Record.site_ref, Record.subject_id, *RecordVersion.__table__.c
+        )
         .join(newest, newest.c.record_ref == Record.ref)
         .join(
             RecordVersion,

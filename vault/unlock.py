@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault import audit, crypto, custody, registry
@@ -138,7 +138,7 @@ def create(
     admin = Grant("admin")
     signing = SigningKey.generate()
     sealed_signing = crypto.seal(
-        keyring.signing_wrap_key(), signing.seed(), ("signing-key", vault_id)
+        keyring.export_wrap_key(), signing.seed(), ("signing-key", vault_id)
     )
     now = utcnow()
     meta = {
@@ -151,7 +151,7 @@ def create(
         "signing_key": base64.b64encode(sealed_signing).decode(),
         "signing_public_key": signing.public_bytes().hex(),
     }
-    meta["registry_public_key"] = _registry_public(keyring).hex()
+    meta["registry_anchor"] = _sealed_anchor(keyring)
     try:
         with write_transaction(engine) as conn:
             for key, value in meta.items():
@@ -199,16 +199,20 @@ def open_with_passphrase(
         return _unlock(engine, passphrase, custodian)
 
 
+_FIRST_SIGNED: Final = "0006"  # the revision from which rows are signed
+
+
 def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Context:
     revision = schema_revision(engine)
     if revision is None:
         raise StorageError("the database holds no vault")
-    if revision != head_revision():
-        migrate(engine)
+    legacy = revision < _FIRST_SIGNED
     try:
         with engine.connect() as conn:
             meta = _meta(conn)
-            rows = conn.execute(select(*Custodian.__table__.c)).all()
+            columns = {c["name"] for c in inspect(conn).get_columns("custodians")}
+            wanted = [c for c in Custodian.__table__.c if c.name in columns]
+            rows = conn.execute(select(*wanted)).all()
     except SQLAlchemyError as exc:
         raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
     if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
@@ -219,10 +223,16 @@ def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Co
     keyring = open_keyring(
         meta["vault_id"], chosen.name, grant, chosen.keyring, passphrase=passphrase, params=params
     )
-    if keyring.is_master:
-        _sign_unsigned_rows(engine, keyring, chosen.name)
-    elif keyring.registry_public() is None:
-        keyring = _add_anchor(engine, keyring, chosen.name, grant, passphrase, params, meta)
+    if legacy and not keyring.is_master:
+        # Signing the rows of a vault made before they were signed is an admin's
+        # first unlock, and only in the unlock that upgrades the schema.
+        raise UsageError("this vault was made by an older version: an admin must open it first")
+    if revision != head_revision():
+        migrate(engine)
+    if legacy:
+        _upgrade_legacy(engine, keyring, chosen.name)
+    elif not keyring.is_master and keyring.registry_public() is None:
+        keyring = _add_anchor(engine, keyring, chosen.name, grant, passphrase, params)
     return _checked_context(engine, keyring, chosen.name, grant)
 
 
@@ -241,46 +251,49 @@ def _checked_context(engine: Engine, keyring: Keyring, name: str, grant: Grant) 
     return _context(engine, keyring, name, grant, meta)
 
 
-def _registry_public(keyring: Keyring) -> bytes:
+def _sealed_anchor(keyring: Keyring) -> str:
+    """The registry's public key sealed under the reference key, which every role holds
+    and no one without a key can forge: how a keyring made before rows were signed
+    learns it (see :func:`_add_anchor`)."""
     public = keyring.registry_public()
     assert public is not None  # an admin's keyring derives it
-    return public
+    sealed = crypto.seal(keyring.reference_key(), public, ("registry-anchor", keyring.vault_id))
+    return base64.b64encode(sealed).decode()
 
 
-def _sign_unsigned_rows(engine: Engine, keyring: Keyring, actor: str) -> None:
-    """Sign, once, what a vault made before rows were signed holds (trust on first
-    use by an admin, audited as registry-signed)."""
+def _upgrade_legacy(engine: Engine, keyring: Keyring, actor: str) -> None:
+    """Sign, once, what a vault made before rows were signed holds (trust on first use
+    by the admin whose unlock upgrades it), and give it a new export key that only the
+    roles that sign can open. Audited as registry-signed, with counts."""
+    with engine.connect() as conn:
+        meta = _meta(conn)
+    ctx = _context(engine, keyring, actor, Grant("admin"), meta)
     signed: dict[str, int] = {}
-    with write_transaction(engine) as conn:
-        # Only a registry never signed is signed on trust: once any custodian row
-        # carries a signature, an unsigned row is one somebody else put there.
-        if conn.execute(select(Custodian.id).where(Custodian.sig.is_not(None))).first():
-            return
-        for key, value in conn.execute(
-            select(Meta.key, Meta.value).where(Meta.sig.is_(None))
-        ).all():
+    signing = SigningKey.generate()
+    sealed_signing = crypto.seal(
+        keyring.export_wrap_key(), signing.seed(), ("signing-key", keyring.vault_id)
+    )
+    with ctx.write() as conn:
+        for key, value in meta.items():
             if key in registry.SIGNED_SETTINGS:
                 write_setting(conn, keyring, key, value)
                 signed["meta"] = signed.get("meta", 0) + 1
-        if conn.execute(select(Meta.key).where(Meta.key == "registry_public_key")).first() is None:
-            write_setting(conn, keyring, "registry_public_key", _registry_public(keyring).hex())
-        for row in conn.execute(
-            select(*Custodian.__table__.c).where(Custodian.sig.is_(None))
-        ).all():
-            grant = custody.custodian_grant(row)
-            values = custody.signed_custodian(keyring, row.name, grant)
+        write_setting(conn, keyring, "signing_key", base64.b64encode(sealed_signing).decode())
+        write_setting(conn, keyring, "signing_public_key", signing.public_bytes().hex())
+        write_setting(conn, keyring, "registry_anchor", _sealed_anchor(keyring))
+        for row in conn.execute(select(*Custodian.__table__.c)).all():
+            values = custody.signed_custodian(keyring, row.name, custody.custodian_grant(row))
             conn.execute(update(Custodian).where(Custodian.id == row.id).values(**values))
             signed["custodians"] = signed.get("custodians", 0) + 1
         for table, fields, label in (
             (Base.metadata.tables["api_tokens"], registry.token_fields, "tokens"),
             (Base.metadata.tables["recipients"], registry.recipient_fields, "recipients"),
         ):
-            for row in conn.execute(select(*table.c).where(table.c.sig.is_(None))).all():
+            for row in conn.execute(select(*table.c)).all():
                 sig = registry.sign(keyring, table.name, fields(row))
                 conn.execute(update(table).where(table.c.id == row.id).values(sig=sig))
                 signed[label] = signed.get(label, 0) + 1
-        if signed:
-            audit.append(conn, keyring.audit_key(), actor, "registry-signed", details=signed)
+        ctx.audit(conn, "registry-signed", details=signed)
 
 
 def _add_anchor(
@@ -290,23 +303,30 @@ def _add_anchor(
     grant: Grant,
     passphrase: Passphrase,
     params: KdfParams,
-    meta: Mapping[str, str],
 ) -> Keyring:
-    """A keyring made before rows were signed learns the registry's public key once
-    (trust on first use, audited) and is sealed again with it."""
-    public = meta.get("registry_public_key")
-    if public is None:
-        raise IntegrityError(
-            "this vault's rows are not signed yet: an admin must open it once first"
-        )
-    upgraded = keyring.with_anchor(bytes.fromhex(public))
-    with write_transaction(engine) as conn:
+    """A keyring made before rows were signed learns the registry's public key once,
+    from the copy an admin sealed under the reference key, and is sealed again with it
+    (audited as keyring-upgraded)."""
+    with engine.connect() as conn:
+        meta = _meta(conn)
+    anchor = meta.get("registry_anchor")
+    if anchor is None:
+        raise IntegrityError("integrity check failed for the registry anchor")
+    public = crypto.open_sealed(
+        keyring.reference_key(),
+        base64.b64decode(anchor),
+        ("registry-anchor", keyring.vault_id),
+        what="the registry anchor",
+    )
+    upgraded = keyring.with_anchor(public)
+    ctx = _context(engine, upgraded, name, grant, meta)
+    with ctx.write() as conn:
         conn.execute(
             update(Custodian)
             .where(Custodian.name == name)
             .values(keyring=seal_keyring(upgraded, name, grant, passphrase, params))
         )
-        audit.append(conn, keyring.audit_key(), name, "keyring-upgraded")
+        ctx.audit(conn, "keyring-upgraded")
     return upgraded
 
 
@@ -352,11 +372,20 @@ def recover(
     """Restore access with recovery shares: set a new passphrase for an admin."""
     _folder, engine = _existing(path, db_url)
     with _disposed_on_failure(engine):
+        revision = schema_revision(engine)
+        if revision is None:
+            raise StorageError("the database holds no vault")
         with engine.connect() as conn:
-            meta = _meta(conn)
-            keyring = custody.recovery_restore(conn, meta["vault_id"], shares)
+            vault_id = _meta(conn)["vault_id"]
+            keyring = custody.recovery_restore(conn, vault_id, shares)
         if not keyring.is_master:
             raise IntegrityError("integrity check failed for the recovery key record")
+        if revision != head_revision():
+            migrate(engine)
+        if revision < _FIRST_SIGNED:
+            _upgrade_legacy(engine, keyring, custodian)
+        with engine.connect() as conn:
+            meta = read_settings(conn, keyring)  # checked like any other unlock's
         params = kdf or KdfParams()
         admin = Grant("admin")
         ctx = _context(engine, keyring, custodian, admin, meta)
