@@ -290,6 +290,8 @@ def list_for(conn: Connection, keys: Keyring, record_ref: str) -> list[Attachmen
         .scalars()
         .all()
     )
+    if not ids:
+        return []  # most records have no files: no setting to read and check
     minimum = _minimum(conn, keys)
     return [_open(conn, keys, i, minimum)[2] for i in ids]
 
