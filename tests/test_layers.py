@@ -30,6 +30,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "sources",
         "filesource",
         "strip",
+        "rebuild",
         "export",
         "shipped_policies",
     ),
