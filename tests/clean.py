@@ -142,8 +142,16 @@ def _clean_pdf(copy: bytes) -> None:
                 "/Filter",
                 "/Length",
             }
-            assert picture.Filter == pikepdf.Name.DCTDecode
-            _clean_jpeg(picture.read_raw_bytes())
+            if picture.Filter == pikepdf.Name.DCTDecode:
+                assert picture.ColorSpace == pikepdf.Name.DeviceRGB
+                _clean_jpeg(picture.read_raw_bytes())
+            else:
+                # A grey page: 8-bit samples and nothing else.
+                assert picture.Filter == pikepdf.Name.FlateDecode
+                assert picture.ColorSpace == pikepdf.Name.DeviceGray
+                samples = picture.read_bytes()
+                assert len(samples) == int(picture.Width) * int(picture.Height)
+                assert marks_in(samples) == 0
             assert marks_in(page.Contents.read_bytes()) == 0
 
 

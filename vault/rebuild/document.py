@@ -10,7 +10,8 @@ page content can be shown to leave all of them behind, so each page is drawn
 but those pictures.
 
 Invariants: the copy has one page per page, of the same size in points, each showing
-one JPEG re-encoded by Pillow from the drawn pixels; it has no document information
+one picture of the drawn pixels (grey pages as zlib-compressed 8-bit grey, colour
+pages as a JPEG encoded by Pillow); it has no document information
 dictionary, no XMP, no annotations, forms, actions, outlines or names, and the
 document id is derived from its content. Text in the copy is pixels: it can be read,
 not searched or copied. The page count is checked against :data:`MAX_PAGES` before
@@ -23,8 +24,12 @@ from __future__ import annotations
 
 import io
 import math
+import threading
+import zlib
+from dataclasses import dataclass
 from typing import Any, Final
 
+import numpy as np
 import pikepdf
 import pypdfium2 as pdfium
 from PIL import Image
@@ -42,28 +47,43 @@ __all__ = ["rebuild_pdf"]
 
 _JPEG_QUALITY: Final = 85
 _WHITE: Final = (255, 255, 255, 255)
+# PDFium may not be entered from two threads at once (pypdfium2 says so), and the API
+# server runs exports on a pool of threads: one document is drawn at a time.
+_PDFIUM: Final = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One drawn page: its size in points and pixels, and its encoded picture."""
+
+    width: float
+    height: float
+    pixels_wide: int
+    pixels_high: int
+    colour: str
+    data: bytes
 
 
 def rebuild_pdf(data: bytes) -> Rebuilt:
-    try:
-        document = pdfium.PdfDocument(data)
-    except (pdfium.PdfiumError, ValueError, OSError):
-        raise RebuildError("unreadable", "an unreadable or encrypted PDF") from None
-    try:
-        pages = _draw(document)
-    finally:
-        document.close()
+    with _PDFIUM:
+        try:
+            document = pdfium.PdfDocument(data)
+        except (pdfium.PdfiumError, ValueError, OSError):
+            raise RebuildError("unreadable", "an unreadable or encrypted PDF") from None
+        try:
+            pages = _draw(document)
+        finally:
+            document.close()
     return Rebuilt("application/pdf", ".pdf", [_write(pages)])
 
 
-def _draw(document: Any) -> list[tuple[float, float, int, int, bytes]]:
-    """Each page as (width and height in points, width and height in pixels, JPEG)."""
+def _draw(document: Any) -> list[_Page]:
     count = len(document)
     if count > MAX_PAGES:
         raise RebuildError("over_limits", f"a PDF of more than {MAX_PAGES} pages")
     if count == 0:
         raise RebuildError("unreadable", "a PDF without pages")
-    out: list[tuple[float, float, int, int, bytes]] = []
+    out: list[_Page] = []
     drawn = 0
     for index in range(count):
         page = document[index]
@@ -85,30 +105,47 @@ def _draw(document: Any) -> list[tuple[float, float, int, int, bytes]]:
                 )
             except pdfium.PdfiumError:
                 raise RebuildError("unreadable", "a PDF page that cannot be drawn") from None
-            pixels = bitmap.to_pil()
-            bitmap.close()
+            try:
+                pixels = np.asarray(bitmap.to_pil().convert("RGB"))
+            finally:
+                bitmap.close()
         finally:
             page.close()
-        # A new image from the drawn pixels, encoded with no metadata at all.
-        clean = Image.frombytes("RGB", pixels.size, pixels.convert("RGB").tobytes())
-        jpeg = io.BytesIO()
-        clean.save(jpeg, format="JPEG", quality=_JPEG_QUALITY)
-        out.append((width, height, clean.width, clean.height, jpeg.getvalue()))
+        out.append(_encode(width, height, pixels))
     return out
 
 
-def _write(pages: list[tuple[float, float, int, int, bytes]]) -> bytes:
+def _encode(width: float, height: float, pixels: Any) -> _Page:
+    """A drawn page's picture: grey pages (most text) losslessly, as 8-bit grey
+    compressed with zlib; colour pages as a JPEG from Pillow, which writes no
+    metadata. Either way only the drawn pixels are encoded."""
+    high, wide = int(pixels.shape[0]), int(pixels.shape[1])
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    if np.array_equal(red, green) and np.array_equal(green, blue):
+        data = zlib.compress(np.ascontiguousarray(red).tobytes(), 6)
+        return _Page(width, height, wide, high, "gray", data)
+    jpeg = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(jpeg, format="JPEG", quality=_JPEG_QUALITY)
+    return _Page(width, height, wide, high, "rgb", jpeg.getvalue())
+
+
+def _write(pages: list[_Page]) -> bytes:
     """A new PDF of one picture per page, and nothing else."""
     pdf = pikepdf.new()
-    for width, height, pixels_wide, pixels_high, jpeg in pages:
+    for page_in in pages:
         image = pikepdf.Stream(pdf, b"")
-        image.write(jpeg, filter=pikepdf.Name.DCTDecode)
+        if page_in.colour == "gray":
+            image.write(page_in.data, filter=pikepdf.Name.FlateDecode)
+            image.ColorSpace = pikepdf.Name.DeviceGray
+        else:
+            image.write(page_in.data, filter=pikepdf.Name.DCTDecode)
+            image.ColorSpace = pikepdf.Name.DeviceRGB
         image.Type = pikepdf.Name.XObject
         image.Subtype = pikepdf.Name.Image
-        image.Width = pixels_wide
-        image.Height = pixels_high
-        image.ColorSpace = pikepdf.Name.DeviceRGB
+        image.Width = page_in.pixels_wide
+        image.Height = page_in.pixels_high
         image.BitsPerComponent = 8
+        width, height = page_in.width, page_in.height
         content = f"q {width:.4f} 0 0 {height:.4f} 0 0 cm /Im0 Do Q".encode("ascii")
         page = pikepdf.Dictionary(
             Type=pikepdf.Name.Page,
