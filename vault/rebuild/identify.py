@@ -32,6 +32,9 @@ __all__ = ["detect"]
 
 _PDF_HEAD: Final = 1024
 _SOUND: Final = b"soun"
+# The boxes an ISO base media file may start with: ``ftyp`` since MP4, and the movie,
+# media data or free space of QuickTime files written before it.
+_ISO_FIRST_BOXES: Final = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"})
 _OGG_AUDIO: Final = (b"\x01vorbis", b"OpusHead", b"\x7fFLAC")
 _MIME_KINDS: Final = {"image/": "image", "audio/": "audio", "video/": "video"}
 _DAMAGED: Final = frozenset(
@@ -55,7 +58,7 @@ alone, such a file is one its library could not read."""
 def detect(data: bytes) -> Detected:
     # An ISO base media file (MP4, M4A, QuickTime, 3GP, HEIF) first: its brand is what
     # other detectors trust, and a brand is only a claim.
-    if data[4:8] == b"ftyp":
+    if data[4:8] in _ISO_FIRST_BOXES:
         return _iso_media(data)
     # An Ogg file can carry video beside its sound: its streams decide.
     if data[:4] == b"OggS" and not _ogg_is_audio(data):

@@ -43,8 +43,9 @@ _TO_RGB: Final = frozenset({"CMYK", "YCbCr", "LAB", "HSV"})
 def open_image(data: bytes) -> Image.Image:
     """The image Pillow recognises in ``data`` among :data:`FORMATS`, header only."""
     with warnings.catch_warnings():
-        # Pillow warns (and fails past twice the limit) on a decompression bomb; the
-        # limit checked below is lower, and a warning must not become an error.
+        # Pillow warns past its own limit (and fails past twice it) on a header that
+        # claims that many pixels; ours is lower and refuses the image right after.
+        # Two threads racing here can at worst leave this one filter in place.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         return Image.open(io.BytesIO(data), formats=_OPENERS)
 
