@@ -4,7 +4,8 @@ A policy says, per record type, what each field becomes in an export. Invariants
 
 * **Deny by default.** A field that no rule names is dropped. A rule names a field
   (``worker.name``) or a sensitivity class (``identity``, ``quasi``, ``special``,
-  ``narrative``, ``operational``); a field rule wins over a class rule.
+  ``narrative``, ``operational``); a field rule wins over a class rule. An evidence
+  file of a kind no rule names stays in the vault (see :mod:`vault.filerules`).
 * **Empty or unknown is an error, never "allow".** An unknown key, action, field,
   class or record type, an empty rule, a missing audience: each is refused with the
   file, line and key.
@@ -21,7 +22,9 @@ The file format (see the shipped policies in ``policies/`` for commented example
     records:
       testimony:
         rules: {identity: drop, narrative: scrub, worker.birth_year: {generalize: 5}}
-        high_risk: {narrative: drop}        # replaces rules when retaliation is high
+        high_risk: {narrative: drop}        # replaces rules when retaliation is high;
+                                            # its files leave only if it names them
+                                            # (high_risk: {attachments: ...})
         attachments: {image: rebuild, document: rebuild}   # see vault.filerules
       finding: {rules: {...}, attachments: rebuild}
       site: {rules: {...}}
