@@ -4,7 +4,8 @@ A policy says, per record type, what each field becomes in an export. Invariants
 
 * **Deny by default.** A field that no rule names is dropped. A rule names a field
   (``worker.name``) or a sensitivity class (``identity``, ``quasi``, ``special``,
-  ``narrative``, ``operational``); a field rule wins over a class rule.
+  ``narrative``, ``operational``); a field rule wins over a class rule. An evidence
+  file of a kind no rule names stays in the vault (see :mod:`vault.filerules`).
 * **Empty or unknown is an error, never "allow".** An unknown key, action, field,
   class or record type, an empty rule, a missing audience: each is refused with the
   file, line and key.
@@ -21,8 +22,11 @@ The file format (see the shipped policies in ``policies/`` for commented example
     records:
       testimony:
         rules: {identity: drop, narrative: scrub, worker.birth_year: {generalize: 5}}
-        high_risk: {narrative: drop}        # replaces rules when retaliation is high
-      finding: {rules: {...}}
+        high_risk: {narrative: drop}        # replaces rules when retaliation is high;
+                                            # its files leave only if it names them
+                                            # (high_risk: {attachments: ...})
+        attachments: {image: rebuild, document: rebuild}   # see vault.filerules
+      finding: {rules: {...}, attachments: rebuild}
       site: {rules: {...}}
     aggregate: {by: [...], suppress_at_or_below: 3}   # counts only, instead of records
 """
@@ -41,6 +45,7 @@ import yaml
 
 from vault import crypto
 from vault.errors import InvalidInputError, NotFoundError
+from vault.filerules import FILE_ACTIONS, FILE_KINDS, REBUILDABLE, SHORT_FORM_KINDS, FileRules
 from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, Sensitivity
 
 __all__ = [
@@ -74,7 +79,6 @@ _TOP_KEYS: Final = frozenset(
         "scrub_tokens",
     }
 )
-ATTACHMENT_ACTIONS: Final = ("drop", "strip", "original")
 AGGREGATE_KEYS: Final = (
     "type",
     "site.country",
@@ -110,11 +114,19 @@ class Action:
 
 @dataclass(frozen=True)
 class TypeRules:
-    """The rules for one record type; fields not covered are dropped."""
+    """The rules for one record type; fields not covered are dropped, and so are
+    evidence files of kinds not covered (of a high-risk testimony: all of them,
+    unless its ``high_risk`` rules name them)."""
 
     rules: dict[str, Action]
     high_risk: dict[str, Action] = field(default_factory=dict)
-    attachments: str = "drop"
+    attachments: FileRules = field(default_factory=FileRules)
+    high_risk_attachments: FileRules = field(default_factory=FileRules)
+
+    def files_for(self, *, high_risk: bool) -> FileRules:
+        """The rules for a record's evidence files: a high-risk testimony's follow
+        its ``high_risk`` rules, which drop every file they do not name."""
+        return self.high_risk_attachments if high_risk else self.attachments
 
     def action_for(self, rtype: str, path: str, *, high_risk: bool = False) -> Action:
         """The action for a field: high-risk override, field rule, class rule, else drop."""
@@ -217,15 +229,17 @@ class Policy:
                     if risky != action:
                         line += f"; if retaliation risk is high: {risky.describe()}"
                 out.append(line)
-            if rules.attachments != "drop":
-                out.append(
-                    f"    {'(attachments)':<24} {'files':<12} "
-                    + (
-                        "metadata stripped, neutral names"
-                        if rules.attachments == "strip"
-                        else "original files, neutral names"
+            testimony = rtype == "testimony"
+            for line in rules.attachments.describe(testimony=testimony):
+                out.append(f"    {'(attachments)':<24} {'files':<12} {line}")
+            if testimony and (
+                rules.attachments.any_leave() or rules.high_risk_attachments.any_leave()
+            ):
+                for line in rules.high_risk_attachments.describe(testimony=True):
+                    out.append(
+                        f"    {'(attachments)':<24} {'files':<12} "
+                        f"if retaliation risk is high: {line}"
                     )
-                )
         return out
 
 
@@ -360,16 +374,49 @@ def _check_action(
     return action
 
 
+def _file_action(source: str, node: yaml.Node, key: str) -> str:
+    value = _scalar(source, node, key)
+    if value == "strip":
+        raise _err(
+            source,
+            node,
+            key,
+            "'strip' is now 'rebuild': files are rebuilt from their content, not stripped",
+        )
+    if value not in FILE_ACTIONS:
+        raise _err(source, node, key, f"must be {', '.join(FILE_ACTIONS[:-1])} or original")
+    return str(value)
+
+
+def _file_rules(source: str, node: yaml.Node, key: str) -> FileRules:
+    """``attachments``: one action for images and documents, or one per kind."""
+    if isinstance(node, yaml.ScalarNode) and not node.tag.endswith(":null"):
+        action = _file_action(source, node, key)
+        return FileRules(dict.fromkeys(SHORT_FORM_KINDS, action))
+    entries = _mapping(source, node, key)
+    if not entries:
+        raise _err(source, node, key, "is empty; name a kind of file, or say drop")
+    actions: dict[str, str] = {}
+    for kind, knode, vnode in entries:
+        sub = f"{key}.{kind}"
+        if kind not in FILE_KINDS:
+            raise _err(source, knode, sub, f"unknown kind of file; use {', '.join(FILE_KINDS)}")
+        action = _file_action(source, vnode, sub)
+        if action == "rebuild" and kind not in REBUILDABLE:
+            raise _err(source, vnode, sub, f"{kind} cannot be rebuilt; use drop or original")
+        actions[kind] = action
+    return FileRules(actions)
+
+
 def _type_rules(source: str, rtype: str, node: yaml.Node, key: str) -> TypeRules:
     rules: dict[str, Action] = {}
     high_risk: dict[str, Action] = {}
-    files = "drop"
+    files = FileRules()
+    high_risk_files = FileRules()
     for name, knode, vnode in _mapping(source, node, key):
         sub = f"{key}.{name}"
         if name == "attachments":
-            files = _scalar(source, vnode, sub)
-            if files not in ATTACHMENT_ACTIONS:
-                raise _err(source, vnode, sub, "must be drop, strip or original")
+            files = _file_rules(source, vnode, sub)
             continue
         if name == "high_risk" and rtype != "testimony":
             raise _err(source, knode, sub, "only testimonies carry a retaliation risk")
@@ -381,6 +428,9 @@ def _type_rules(source: str, rtype: str, node: yaml.Node, key: str) -> TypeRules
             raise _err(source, vnode, sub, "is empty; a policy must say what it exports")
         for path, pnode, anode in entries:
             psub = f"{sub}.{path}"
+            if name == "high_risk" and path == "attachments":
+                high_risk_files = _file_rules(source, anode, psub)
+                continue
             spec = FIELDS[rtype].get(path)
             if path not in CLASS_NAMES and (spec is None or spec.kind == "group"):
                 raise _err(source, pnode, psub, f"unknown field or class for {rtype}")
@@ -389,7 +439,7 @@ def _type_rules(source: str, rtype: str, node: yaml.Node, key: str) -> TypeRules
             target[path] = _action(source, rtype, path, anode, psub)
     if not rules:
         raise _err(source, node, key, "needs rules")
-    return TypeRules(rules, high_risk, files)
+    return TypeRules(rules, high_risk, files, high_risk_files)
 
 
 def parse_policy(text: str, source: str) -> Policy:
@@ -487,13 +537,19 @@ def _check_floor(
     """What no policy may do, whatever it says: the floor under every audience."""
     where = top["records"][1] if "records" in top else None
     for rtype, type_rules in types.items():
-        if type_rules.attachments == "original" and audience not in ("union", "monitor"):
-            raise _err(
-                source,
-                where,
-                f"records.{rtype}.attachments",
-                "original files go only to the union and the monitor; use strip",
-            )
+        for high, table in (
+            (False, type_rules.attachments),
+            (True, type_rules.high_risk_attachments),
+        ):
+            originals = [k for k in FILE_KINDS if table.action(k) == "original"]
+            if originals and audience not in ("union", "monitor"):
+                where_key = f"records.{rtype}.{'high_risk.' if high else ''}attachments"
+                raise _err(
+                    source,
+                    where,
+                    f"{where_key}.{originals[0]}",
+                    "original files go only to the union and the monitor; use rebuild or drop",
+                )
     # Identity never leaves, whatever the record type: a type added later is covered
     # (testimonies are checked below, together with their quasi-identifiers).
     for rtype, type_rules in types.items():

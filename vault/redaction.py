@@ -26,7 +26,7 @@ from vault.policy import Action, Policy
 from vault.schema import FIELDS, flatten, unflatten
 from vault.scrub import Scrubber
 
-__all__ = ["MAX_LEVEL", "Redactor", "SiteInfo"]
+__all__ = ["MAX_LEVEL", "Redactor", "SiteInfo", "high_risk"]
 
 MAX_LEVEL: Final = 3
 _ID_FIELDS: Final = frozenset({"id", "site_id", "evidence"})
@@ -162,7 +162,7 @@ class Redactor:
         """The record as the policy lets this audience see it."""
         rtype = record["type"]
         self.scrubber.start_record()
-        actions = self._actions(rtype, _high_risk(record))
+        actions = self._actions(rtype, high_risk(record))
         order: list[str] = []
         values: dict[str, Any] = {"type": rtype}
         for path, value in flatten(record):
@@ -183,7 +183,7 @@ class Redactor:
         """The exported quasi-identifier values of a testimony, at each level."""
         if self.policy.k_anonymity is None:
             return [() for _ in levels]
-        actions = self._actions("testimony", _high_risk(record))
+        actions = self._actions("testimony", high_risk(record))
         flat = dict(flatten(record))
         quasi = [
             (path, flat.get(path), actions[path])
@@ -217,6 +217,8 @@ class Redactor:
         return cached
 
 
-def _high_risk(record: Mapping[str, Any]) -> bool:
+def high_risk(record: Mapping[str, Any]) -> bool:
+    """Whether a record is a testimony whose author risks retaliation: the policy's
+    ``high_risk`` rules apply to it, for its fields and its files."""
     risk = record.get("risk")
     return isinstance(risk, dict) and risk.get("retaliation") == "high"

@@ -230,6 +230,11 @@ class ExportSource:
         with self._ctx.read() as conn:
             yield from attachments.iter_plaintext(conn, self._ctx.keys, attachment_id)
 
+    def attachment_digest(self, info: attachments.AttachmentInfo) -> str:
+        """The keyed digest of a file's original, as its intake entry in the audit
+        log holds it (the export gets the digest, never the key)."""
+        return attachments.keyed_digest(self._ctx.keys, info)
+
 
 # Recipients -------------------------------------------------------------------------
 

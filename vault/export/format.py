@@ -11,7 +11,9 @@ holding
 * ``records.jsonl`` — one redacted record (or aggregate cell) per line;
 
 then, when the policy exports evidence files, one ``attachments/…`` member per file,
-listed with its SHA-256 under ``files`` in the manifest.
+listed under ``files`` in the manifest with its size, SHA-256 and media type, the
+record it belongs to, whether it was rebuilt from its content or is the original,
+and the keyed digest of the original (see :mod:`vault.export.files`).
 
 The tar is plain ustar, in the one shape every tar reader agrees on: one header
 per member, each a regular file (type ``0``) with its ASCII name of at most 100

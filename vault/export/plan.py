@@ -2,8 +2,9 @@
 
 Everything here decides and nothing writes: records come from a :class:`RecordSource`
 (the vault, or an in-memory source in tests), redacted records and aggregate cells
-come out as a stream, and evidence files chosen for the export go to the
-``files`` sink of the :class:`ExportResult` (the archive writer's spool).
+come out as a stream, and evidence files chosen for the export (by
+:mod:`vault.export.files`, rebuilt from their content) go to the ``files`` sink of
+the :class:`ExportResult` (the archive writer's spool).
 
 Invariants: every record left out is counted by reason in ``ExportResult.excluded``,
 and every record let through in ``ExportResult.included``; testimonies leave only
@@ -25,12 +26,11 @@ from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from vault.export.format import ATTACHMENTS
+from vault.export.files import export_files
 from vault.policy import Policy
-from vault.redaction import MAX_LEVEL, Redactor, SiteInfo
+from vault.redaction import MAX_LEVEL, Redactor, SiteInfo, high_risk
 from vault.schema import DATE_FIELDS, FIELDS, Sensitivity
 from vault.scrub import site_terms_from
-from vault.strip import STRIPPABLE, StripError, strip
 
 if TYPE_CHECKING:
     # Only the type: planning hands files to the spool and never writes them itself.
@@ -62,6 +62,11 @@ class RecordSource(Protocol):
     def export_attachments(self, record_id: str) -> list[Any]: ...
 
     def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]: ...
+
+    def attachment_digest(self, info: Any) -> str:
+        """The keyed digest of a file's original, as its intake entry in the audit
+        log holds it."""
+        ...
 
 
 @dataclass
@@ -236,70 +241,17 @@ def _output(
     out = redactor.redact(record, level=level, site=site)
     if drop_evidence and record["type"] == "finding":
         out.pop("evidence", None)
-    mode = policy.types[record["type"]].attachments
-    if mode != "drop" and result.files is not None:
-        names = _export_files(source, record, out, mode, redactor, result)
+    rules = policy.types[record["type"]]
+    if result.files is not None and (
+        rules.attachments.any_leave() or rules.high_risk_attachments.any_leave()
+    ):
+        risky = record["type"] == "testimony" and high_risk(record)
+        names = export_files(
+            source, record, out, rules.files_for(high_risk=risky), risky, redactor, result
+        )
         if names:
             out["attachments"] = names
     return out
-
-
-_EXTENSIONS: Final = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/tiff": ".tif",
-    "image/webp": ".webp",
-    "image/gif": ".gif",
-    "application/pdf": ".pdf",
-    "audio/mpeg": ".mp3",
-    "audio/x-wav": ".wav",
-    "audio/wav": ".wav",
-    "audio/x-flac": ".flac",
-    "audio/ogg": ".ogg",
-    "audio/mp4": ".m4a",
-    "audio/m4a": ".m4a",
-    "audio/x-m4a": ".m4a",
-}
-
-
-def _export_files(
-    source: RecordSource,
-    record: Mapping[str, Any],
-    out: dict[str, Any],
-    mode: str,
-    redactor: Redactor,
-    result: ExportResult,
-) -> list[str]:
-    """Add a record's evidence files to the export: stripped or original, renamed."""
-    assert result.files is not None
-    names: list[str] = []
-    for info in source.export_attachments(str(record["id"])):
-        name = (
-            ATTACHMENTS
-            + redactor.pseudonym("export", "file", info.id)
-            + _EXTENSIONS.get(info.media_type, ".bin")
-        )
-        entry: dict[str, Any] = {
-            "name": name,
-            "media_type": info.media_type,
-            "record": out.get("id"),
-        }
-        if mode == "strip":
-            if info.media_type not in STRIPPABLE:
-                result.excluded["attachment_cannot_be_stripped"] += 1
-                continue
-            try:
-                data = strip(b"".join(source.attachment_chunks(info.id)), info.media_type)
-            except StripError:
-                result.excluded["attachment_cannot_be_stripped"] += 1
-                continue
-            entry["stripped_from_sha256"] = info.sha256
-            result.files.add(name, [data], entry)
-        else:
-            result.files.add(name, source.attachment_chunks(info.id), entry)
-        result.included["attachment"] += 1
-        names.append(name)
-    return names
 
 
 def _sites(
