@@ -251,6 +251,34 @@ def test_an_admin_never_signs_rows_on_trust_again(team: tuple[Backend, Engine]) 
     assert "registry-signed" not in _actions(engine)
 
 
+def _custodian_with_an_old_keyring(backend: Backend, engine: Engine) -> None:
+    """Add 'dee', whose keyring is sealed as before keyrings carried the registry key."""
+    with backend.open(custodian="admin") as v:
+        grant = Grant("custodian", frozenset({"narrative", "operational"}))
+        full = v._ctx.keys.restricted(grant)
+        old = Keyring(v.vault_id, {n: k for n, k in full._roots.items() if n != "registry-public"})
+        v.add_custodian(
+            "dee",
+            Passphrase("dee passphrase"),
+            role="custodian",
+            classes=["narrative"],
+            kdf=fast_kdf(),
+        )
+    params = fast_kdf()
+    sealed = seal_keyring(old, "dee", grant, Passphrase("dee passphrase"), params)
+    _sql(
+        engine,
+        "UPDATE custodians SET keyring = :k, kdf = :d WHERE name = 'dee'",
+        k=sealed,
+        d=json.dumps(params.to_dict()),
+    )
+
+
+def _refs(backend: Backend, *record_ids: str) -> list[str]:
+    with backend.open(custodian="admin") as v:
+        return [v._ctx.codec.reference(r) for r in record_ids]
+
+
 def _key_alive(engine: Engine, ref: str) -> bool:
     with engine.connect() as conn:
         wrapped = conn.execute(
@@ -272,28 +300,7 @@ def test_a_keyring_from_before_signing_learns_the_registry_key_once(
     team: tuple[Backend, Engine],
 ) -> None:
     backend, engine = team
-    # A custodian whose keyring was sealed before keyrings carried the registry key.
-    with backend.open(custodian="admin") as v:
-        vault_id = v.vault_id
-        grant = Grant("custodian", frozenset({"narrative", "operational"}))
-        full = v._ctx.keys.restricted(grant)
-        roots = {n: k for n, k in full._roots.items() if n != "registry-public"}
-        old = Keyring(vault_id, roots)
-        v.add_custodian(
-            "dee",
-            Passphrase("dee passphrase"),
-            role="custodian",
-            classes=["narrative"],
-            kdf=fast_kdf(),
-        )
-    params = fast_kdf()
-    sealed = seal_keyring(old, "dee", grant, Passphrase("dee passphrase"), params)
-    _sql(
-        engine,
-        "UPDATE custodians SET keyring = :k, kdf = :d WHERE name = 'dee'",
-        k=sealed,
-        d=json.dumps(params.to_dict()),
-    )
+    _custodian_with_an_old_keyring(backend, engine)
     with _as(backend, "dee") as v:
         assert v.stats()["testimony"] > 0
     with backend.open(custodian="admin") as v:
@@ -325,9 +332,7 @@ def test_signing_keys_go_only_to_the_roles_that_sign(team: tuple[Backend, Engine
 
 def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]) -> None:
     backend, engine = team
-    with backend.open(custodian="admin") as v:
-        codec = v._ctx.codec
-        a, b = codec.reference("T-0001"), codec.reference("T-0002")
+    a, b = _refs(backend, "T-0001", "T-0002")
     _sql(
         engine,
         "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
@@ -345,9 +350,7 @@ def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]
 
 def test_a_copied_index_row_widens_nothing(team: tuple[Backend, Engine]) -> None:
     backend, engine = team
-    with backend.open(custodian="admin") as v:
-        codec = v._ctx.codec
-        a, b = codec.reference("T-0001"), codec.reference("T-0002")
+    a, b = _refs(backend, "T-0001", "T-0002")
     _sql(
         engine,
         "INSERT INTO blind_index (record_ref, kind, mac) "
@@ -366,28 +369,7 @@ def test_a_copied_index_row_widens_nothing(team: tuple[Backend, Engine]) -> None
 def test_a_swapped_registry_anchor_is_refused(team: tuple[Backend, Engine]) -> None:
     backend, engine = team
     _sql(engine, "UPDATE meta SET value = 'QUFBQQ==' WHERE key = 'registry_anchor'")
-    with backend.open(custodian="admin") as v:
-        vault_id = v.vault_id
-        grant = Grant("custodian", frozenset({"narrative", "operational"}))
-        full = v._ctx.keys.restricted(grant)
-        roots = {n: k for n, k in full._roots.items() if n != "registry-public"}
-        v.add_custodian(
-            "dee",
-            Passphrase("dee passphrase"),
-            role="custodian",
-            classes=["narrative"],
-            kdf=fast_kdf(),
-        )
-    params = fast_kdf()
-    sealed = seal_keyring(
-        Keyring(vault_id, roots), "dee", grant, Passphrase("dee passphrase"), params
-    )
-    _sql(
-        engine,
-        "UPDATE custodians SET keyring = :k, kdf = :d WHERE name = 'dee'",
-        k=sealed,
-        d=json.dumps(params.to_dict()),
-    )
+    _custodian_with_an_old_keyring(backend, engine)
     with pytest.raises(IntegrityError):
         _as(backend, "dee")  # a keyring learns the registry key only from a sealed copy
 
