@@ -1,9 +1,15 @@
 """Backups: a consistent snapshot of an SQLite vault, age-encrypted to a recipient.
 
 Invariants: the snapshot comes from SQLite's online backup API (a consistent copy
-even while the vault is in use); it is written to disk only inside the vault's own
-folder permissions (0600) and only as age ciphertext at its destination; restoring
-refuses to overwrite a vault. The snapshot holds what the vault holds: sealed fields
+even while the vault is in use). Its plaintext copy lives only in a private (0700)
+temporary folder outside the vault folder and is removed on every way out; the copy
+of a killed backup is removed by the next open of the vault (:func:`remove_leftovers`).
+At its destination a backup is only age ciphertext, and it takes its name only once
+complete; a failed backup leaves no partial file there. Restoring refuses to
+overwrite a vault: it decrypts to a temporary file in the target folder, checks it,
+and only then renames it to the vault's name, so a killed restore leaves no vault
+and nothing a re-run trips over. A write that fails (disk full) is a StorageError,
+never a decryption failure. The snapshot holds what the vault holds: sealed fields
 and wrapped keys — including the keys of workers erased after it was taken
 (SECURITY.md says what that means for retention).
 """
@@ -11,19 +17,42 @@ and wrapped keys — including the keys of workers erased after it was taken
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import TypedDict
+from typing import IO, TypedDict, cast
 
 from vault import age
 from vault.context import Context
-from vault.errors import ConflictError, IntegrityError, InvalidInputError, UsageError
+from vault.errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    StorageError,
+    UsageError,
+)
 from vault.sharing import list_recipients
 from vault.store import DB_FILENAME, sqlite_file
 
-__all__ = ["BackupInfo", "backup", "make_backup", "restore_backup", "verify_backup"]
+__all__ = [
+    "BackupInfo",
+    "backup",
+    "make_backup",
+    "remove_leftovers",
+    "restore_backup",
+    "verify_backup",
+]
+
+# Plaintext snapshots of a killed backup (private temporary folders, and the copies
+# older versions left in the vault folder) and unfinished restores.
+_SNAPSHOT_PREFIX = "evault-backup-"
+_LEFTOVER_PREFIXES = (".evault-backup-", ".evault-restore-")
+_RESTORE_PREFIX = ".evault-restore-"
+_PARTIAL_PREFIX = ".evault-partial-"
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
@@ -41,29 +70,120 @@ def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
     return make_backup(db_file, Path(out), key)
 
 
+def _write_failed(exc: OSError, where: Path) -> StorageError:
+    """One line for a write that failed: a full disk says so."""
+    if exc.errno in _FULL:
+        return StorageError(f"{where}: the disk is full (free space and run it again)")
+    return StorageError(f"{where}: cannot write: {exc.strerror or type(exc).__name__}")
+
+
 def make_backup(db_file: Path, out: Path, recipient: str) -> int:
     """Write an age-encrypted snapshot of ``db_file`` to ``out``; returns its size."""
     to = age.parse_recipient(recipient)
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
-    fd, snapshot = tempfile.mkstemp(dir=db_file.parent, prefix=".evault-backup-")
-    os.close(fd)
+    # The pid in the name lets the next open tell a killed backup's folder from a
+    # running one's.
+    private = Path(tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-"))
+    tmp_out: str | None = None
     try:
-        source = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
-        target = sqlite3.connect(snapshot)
-        with contextlib.closing(source), contextlib.closing(target):
-            source.backup(target)
-        fd, tmp_out = tempfile.mkstemp(dir=folder, prefix=".evault-backup-")
-        with open(snapshot, "rb") as plain, os.fdopen(fd, "wb") as sink:
-            age.encrypt_stream(plain, sink, to)
-            sink.flush()
-            os.fsync(sink.fileno())
+        os.chmod(private, 0o700)
+        snapshot = private / DB_FILENAME
+        try:
+            source = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
+            target = sqlite3.connect(snapshot)
+            with contextlib.closing(source), contextlib.closing(target):
+                source.backup(target)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise StorageError(
+                    f"{private.parent}: the disk is full (free space and run it again)"
+                ) from None
+            raise
+        fd, tmp_out = tempfile.mkstemp(dir=folder, prefix=_PARTIAL_PREFIX)
+        try:
+            with open(snapshot, "rb") as plain, os.fdopen(fd, "wb") as sink:
+                age.encrypt_stream(plain, sink, to)
+                sink.flush()
+                os.fsync(sink.fileno())
+        except OSError as exc:
+            raise _write_failed(exc, folder) from None
         os.replace(tmp_out, out)
+        tmp_out = None
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(snapshot)
+        shutil.rmtree(private, ignore_errors=True)
+        if tmp_out is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_out)
     return out.stat().st_size
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Remove what a killed backup or restore left: plaintext snapshots in the vault
+    folder (older versions wrote them there), unfinished restores, and the private
+    snapshot folders of backups whose process is gone."""
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            if entry.name.startswith(_LEFTOVER_PREFIXES) and entry.is_file():
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+    with contextlib.suppress(OSError):
+        for entry in Path(tempfile.gettempdir()).iterdir():
+            if not entry.name.startswith(_SNAPSHOT_PREFIX):
+                continue
+            pid = entry.name[len(_SNAPSHOT_PREFIX) :].partition("-")[0]
+            with contextlib.suppress(OSError):
+                if pid.isdigit() and entry.stat().st_uid == os.getuid() and not _alive(int(pid)):
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Sink:
+    """A file pyrage writes into that remembers why a write failed, so that a full
+    disk is not taken for a damaged backup."""
+
+    def __init__(self, fd: int) -> None:
+        self._file = os.fdopen(fd, "wb", buffering=0)
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._write_all(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def _write_all(self, data: bytes) -> int:
+        view = memoryview(data)
+        while view:
+            n = self._file.write(view)
+            view = view[n or 0 :]
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            os.fsync(self._file.fileno())
+        except OSError as err:
+            self.error = self.error or err
+            raise
+        finally:
+            self._file.close()
 
 
 def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
@@ -73,13 +193,19 @@ def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
     except OSError as exc:
         raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(backup)) from None
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    sink = _Sink(fd)
     with src:
-        age.decrypt_stream(
-            src,
-            os.fdopen(fd, "wb"),
-            identities,
-            failure="cannot decrypt the backup (wrong identity, or it was altered)",
-        )
+        try:
+            age.decrypt_stream(
+                src,
+                cast(IO[bytes], sink),
+                identities,
+                failure="cannot decrypt the backup (wrong identity, or it was altered)",
+            )
+        except IntegrityError:
+            if sink.error is not None:
+                raise _write_failed(sink.error, dest.parent) from None
+            raise
 
 
 class BackupInfo(TypedDict):
@@ -115,17 +241,43 @@ def verify_backup(backup: Path, identity: Path) -> BackupInfo:
 
 
 def restore_backup(backup: Path, identity: Path, folder: Path) -> BackupInfo:
-    """Restore into a new vault folder (never over an existing vault)."""
-    if (folder / DB_FILENAME).exists():
-        raise ConflictError(f"a vault already exists in {folder}")
-    if folder.exists() and any(folder.iterdir()):
-        raise UsageError(f"{folder} is not empty")
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Restore into a new vault folder (never over an existing vault).
+
+    The backup is decrypted to a temporary file in ``folder``, checked, and then
+    given the vault's name; what an earlier, killed restore left is removed first.
+    """
     db = folder / DB_FILENAME
+    if db.exists():
+        raise ConflictError(f"a vault already exists in {folder}")
+    if folder.exists():
+        remove_leftovers(folder)
+        if any(folder.iterdir()):
+            raise UsageError(f"{folder} is not empty")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=_RESTORE_PREFIX)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        _decrypt_to(backup, identity, db)
-        return _check(db)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            db.unlink()
-        raise
+        tmp.unlink()
+        _decrypt_to(backup, identity, tmp)
+        info = _check(tmp)
+        # A link, unlike a rename, never replaces a vault that appeared meanwhile.
+        try:
+            os.link(tmp, db)
+        except FileExistsError:
+            raise ConflictError(f"a vault already exists in {folder}") from None
+        _sync_folder(folder)
+        return info
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the new name durable before saying the restore is done."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

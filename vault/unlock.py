@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, delete, insert, inspect, select, upda
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault import audit, crypto, custody, registry
+from vault.backup import remove_leftovers
 from vault.context import Context, read_settings, write_setting
 from vault.crypto import KdfParams, Passphrase, SigningKey
 from vault.errors import (
@@ -194,7 +195,11 @@ def open_with_passphrase(
     path: Location, passphrase: Passphrase, *, db_url: str | None, custodian: str | None
 ) -> Context:
     """Unlock an existing vault with a custodian's passphrase (migrating it if older)."""
-    _folder, engine = _existing(path, db_url)
+    folder, engine = _existing(path, db_url)
+    if folder is not None:
+        # A killed backup or restore may have left a plaintext copy: it must not
+        # outlive an erasure.
+        remove_leftovers(folder)
     with _disposed_on_failure(engine):
         return _unlock(engine, passphrase, custodian)
 

@@ -3,7 +3,8 @@
 Invariants kept here: a backup is age-encrypted to a recipient and holds what the
 vault held when it was taken (keys of workers erased later included, as the help
 says); verify-backup and restore need no unlocked vault and decrypt privately;
-restore only fills a new, empty vault folder.
+restore only fills a new, empty vault folder, and gives the vault its name only
+once the decrypted copy has passed its checks (a killed restore can be run again).
 """
 
 from __future__ import annotations
