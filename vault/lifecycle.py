@@ -237,7 +237,12 @@ def erase_subject(
     phone: str | None,
     region: str | None,
 ) -> int:
-    """Destroy a worker's identity key(s), found by testimony id or blind index."""
+    """Destroy a worker's identity key(s), found by testimony id or blind index.
+
+    Returns how many keys this call destroyed: 0 when the testimony's worker was
+    erased already (running it again is safe). NotFoundError when no worker matches,
+    which is also what an erased worker's employee id or phone finds.
+    """
     ctx.require("admin")
     codec = ctx.codec
     index: list[tuple[str, bytes]] = []
@@ -259,9 +264,17 @@ def erase_subject(
         listed = _index_rows(conn, index) & unsealed
         refs = sorted({*refs, *sealed, *listed})
         subjects = _alive(conn, _subjects_for(ctx, conn, refs))
-        if not subjects:
-            raise NotFoundError("no worker matches")  # none, or none not erased already
-        erased = _erase_subjects(ctx, conn, subjects)
+        if subjects:
+            erased = _erase_subjects(ctx, conn, subjects)
+        elif testimony_id is not None and _subjects_for(ctx, conn, [codec.reference(testimony_id)]):
+            # The testimony's worker has no key left (a re-run after a kill, say):
+            # the job is done, and this call destroyed nothing.
+            erased = 0
+        else:
+            # By employee id or phone an erased worker stays unfindable, as in find:
+            # "already erased" would confirm that the identity was in the vault.
+            raise NotFoundError("no worker matches")
+    # Also on a re-run: a killed erase may have left the key's bytes in the WAL.
     ctx.checkpoint_wal()
     return erased
 

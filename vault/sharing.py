@@ -391,6 +391,12 @@ def export(
         records.close()
         source.close()
         result.files.close()
+    # The file takes its name inside the transaction that records it, just before the
+    # commit: a kill before the rename leaves neither; a failed commit takes the name
+    # back. Recording after the rename instead would leave, on a kill, a file the
+    # vault never recorded; this order leaves at most that (with its
+    # "export-started" entry) and never a record without its file.
+    placed = False
     try:
         with ctx.write() as conn:
             conn.execute(
@@ -416,12 +422,12 @@ def export(
                     "counts": manifest["counts"],
                 },
             )
+            os.replace(tmp, out)
+            placed = True
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            os.unlink(out if placed else tmp)
         raise
-    # The file takes its name only once its record and audit entry are committed.
-    os.replace(tmp, out)
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)

@@ -1,8 +1,9 @@
 """Keys and identities over time: rotate-keys, retire-keys, erase-subject, retention.
 
 Invariants kept here: rotation works in batches that each commit, so it is safe to
-interrupt and run again; erasing a worker's identity key asks first unless --yes;
-a retention run can say what is due without erasing anything (--dry-run).
+interrupt and run again; erasing a worker's identity key asks first unless --yes,
+and erasing by a testimony whose worker was erased already says so and succeeds; a
+retention run can say what is due without erasing anything (--dry-run).
 """
 
 from __future__ import annotations
@@ -72,7 +73,11 @@ def erase_subject(
         n = v.erase_subject(
             testimony_id=testimony_id, employee_id=employee_id, phone=phone, region=country
         )
-    click.echo(f"Erased {n} worker identity key(s).")
+    if n == 0:
+        # A re-run (after a kill, or of a finished erase) is not an error.
+        click.echo("Already erased: no identity key of this worker is left.")
+    else:
+        click.echo(f"Erased {n} worker identity key(s).")
 
 
 @cli.group()
