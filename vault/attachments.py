@@ -43,7 +43,13 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from vault import audit, crypto
 from vault.context import Context, read_settings
 from vault.crypto import SecretKey
-from vault.errors import IntegrityError, InvalidInputError, NotFoundError, TamperedRowError
+from vault.errors import (
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    TamperedRowError,
+    from_os_error,
+)
 from vault.keys import KeyClass, Keyring
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
@@ -347,9 +353,13 @@ def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -
         if not crypto.constant_time_equal(hasher.hexdigest().encode(), info.sha256.encode()):
             raise IntegrityError(f"integrity check failed for attachment {attachment_id}")
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        # A full disk or a file-size limit is named with the file being written.
+        known = from_os_error(exc, out) if isinstance(exc, OSError) else None
+        if known is not None:
+            raise known from None
         raise
     return info
 

@@ -5,7 +5,9 @@ A context holds the engine, the keyring, the record codec, the acting custodian 
 follow one transaction convention:
 
 * ``ctx.write()`` is one write transaction: committed on success, rolled back on any
-  error, every driver error turned into :class:`~vault.errors.StorageError`;
+  error, every driver error turned into a :class:`~vault.errors.StorageError`
+  subclass saying what happened and what to do (a unique-key or serialization
+  conflict into :class:`~vault.errors.ConflictError`), see ``store.driver_error``;
 * ``ctx.read()`` is a read-only connection with the same error handling;
 * an operation's audit entry is appended in its own write transaction
   (``ctx.audit(conn, ...)``), so a write that cannot be logged does not happen;
@@ -32,10 +34,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from vault import audit, crypto, registry
 from vault.crypto import SecretKey, SigningKey
-from vault.errors import PermissionDeniedError, StorageError, TamperedRowError, VaultError
+from vault.errors import PermissionDeniedError, TamperedRowError, VaultError
 from vault.keys import Grant, Keyring, Role
 from vault.records import RecordCodec
-from vault.store import Meta, Subject, checkpoint_wal, sqlite_file, write_transaction
+from vault.store import (
+    Meta,
+    Subject,
+    checkpoint_wal,
+    driver_error,
+    sqlite_file,
+    write_transaction,
+)
 
 __all__ = [
     "Context",
@@ -51,7 +60,8 @@ _SITE_CACHE = 100_000  # sites are few; this only bounds a hostile import
 
 
 class Transaction:
-    """One database transaction that turns driver errors into StorageError.
+    """One database transaction that turns driver errors into vault errors
+    (``store.driver_error``).
 
     A stored row refused as tampered (:class:`TamperedRowError`) is recorded in the
     audit log once the outermost transaction of the thread has ended, where the log
@@ -69,7 +79,7 @@ class Transaction:
             self._cm = write_transaction(self._engine) if self._write else self._engine.connect()
             conn: Connection = self._cm.__enter__()
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {type(exc).__name__}") from None
+            raise driver_error(exc) from None
         _DEPTH.n = getattr(_DEPTH, "n", 0) + 1
         self._conn = conn
         return conn
@@ -82,11 +92,11 @@ class Transaction:
         try:
             self._cm.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:
-            raise StorageError(f"database error: {type(err).__name__}") from None
+            raise driver_error(err) from None
         if head is not None and self._ctx is not None:
             self._ctx.witness.note(*head)
         if isinstance(exc, SQLAlchemyError):
-            raise StorageError(f"database error: {type(exc).__name__}") from None
+            raise driver_error(exc) from None
         if isinstance(exc, (ValueError, TypeError)) and _from_the_driver(exc):
             # A cell that does not parse as its column's type was written by someone
             # else: refused like any other tampered row, never a crash.

@@ -14,13 +14,23 @@ carries the process exit code the command line uses for it, so the CLI only maps
     ├── ConflictError             7  already exists (vault, record id)
     ├── PermissionDeniedError     8  the custodian's role or clearance forbids it
     └── StorageError              9  the database cannot be reached or is not a vault
+        ├── StorageFullError     10  the disk (or the server's) is full, or a file too large
+        ├── StorageReadOnlyError 11  the database or destination cannot be written
+        ├── StorageBusyError     12  another writer held the database lock too long
+        ├── StorageUnavailableError 13  server unreachable, connection lost, no such
+        │                               database, or a disk I/O error
+        └── StorageCorruptError  14  the database file is damaged or not a database
 
 Messages never contain a sensitive value: they name the file, line, record id and
 field, never what the field held. Crypto failures are deliberately opaque (which
-byte, which key and which check failed is not said).
+byte, which key and which check failed is not said). Storage errors say what
+happened and what to do, never a driver's class name or message.
 """
 
 from __future__ import annotations
+
+import errno
+import os
 
 __all__ = [
     "AuthenticationError",
@@ -29,10 +39,16 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "StorageBusyError",
+    "StorageCorruptError",
     "StorageError",
+    "StorageFullError",
+    "StorageReadOnlyError",
+    "StorageUnavailableError",
     "TamperedRowError",
     "UsageError",
     "VaultError",
+    "from_os_error",
 ]
 
 
@@ -108,3 +124,57 @@ class StorageError(VaultError):
     """The database cannot be reached, or holds no vault of a supported version."""
 
     exit_code = 9
+
+
+class StorageFullError(StorageError):
+    """No space is left (disk, quota or the database server), or a file grew past
+    the size the system allows."""
+
+    exit_code = 10
+
+
+class StorageReadOnlyError(StorageError):
+    """The database or the destination folder is read-only."""
+
+    exit_code = 11
+
+
+class StorageBusyError(StorageError):
+    """Another process held the database's write lock past every retry."""
+
+    exit_code = 12
+
+
+class StorageUnavailableError(StorageError):
+    """The database server cannot be reached, the connection was lost, the database
+    does not exist, or the disk failed to read or write."""
+
+    exit_code = 13
+
+
+class StorageCorruptError(StorageError):
+    """The database file is damaged, or is not a database at all."""
+
+    exit_code = 14
+
+
+_FULL_ERRNOS: frozenset[int] = frozenset(
+    {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+)
+_READ_ONLY_ERRNOS: frozenset[int] = frozenset({errno.EROFS})
+
+
+def from_os_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> StorageError | None:
+    """The storage error for a failed file write (no space, too large, read-only),
+    naming the path; None for any other OS error. ``path`` is used when the error
+    itself names no file."""
+    where = exc.filename if exc.filename is not None else path
+    at = f" writing {os.fsdecode(where)}" if where is not None else ""
+    if exc.errno in _FULL_ERRNOS:
+        what = "the file is larger than allowed" if exc.errno == errno.EFBIG else "no space left"
+        return StorageFullError(f"{what}{at}; free space (or write elsewhere) and run it again")
+    if exc.errno in _READ_ONLY_ERRNOS:
+        return StorageReadOnlyError(
+            f"read-only file system{at}; choose a writable place and run it again"
+        )
+    return None

@@ -11,6 +11,10 @@ Invariants:
 * SQLite runs in WAL mode with foreign keys and ``secure_delete`` on; every
   transaction starts with an explicit ``BEGIN`` so that a write is all or nothing.
 * The schema only changes through the migrations in ``vault/migrations``.
+* A driver error leaves the storage layer as a vault error (``driver_error``),
+  classified by SQLite result code or PostgreSQL SQLSTATE; no driver class name or
+  driver message (which may quote a value) reaches the user. Beginning a write
+  transaction on a locked SQLite database is retried a bounded number of times.
 """
 
 from __future__ import annotations
@@ -50,7 +54,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from vault.errors import StorageError
+from vault.errors import (
+    ConflictError,
+    StorageBusyError,
+    StorageCorruptError,
+    StorageError,
+    StorageFullError,
+    StorageReadOnlyError,
+    StorageUnavailableError,
+    VaultError,
+)
 
 __all__ = [
     "ApiToken",
@@ -75,6 +88,7 @@ __all__ = [
     "bulk_insert",
     "checkpoint_wal",
     "connect",
+    "driver_error",
     "head_revision",
     "latest_versions",
     "migrate",
@@ -522,15 +536,149 @@ def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
         return _SQLITE_WRITERS.setdefault(engine.pool, threading.RLock())
 
 
+# A write transaction that finds the SQLite database locked for the whole busy
+# timeout is begun again after a pause that doubles each time: at most
+# _BUSY_RETRIES more attempts, so a writer gives up after about
+# (_BUSY_RETRIES + 1) x busy timeout + 0.25 + 0.5 + 1 s (about 42 s) and says so.
+_BUSY_RETRIES: Final = 3
+_BUSY_BACKOFF_S: Final = 0.25
+
+
 @contextlib.contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed on success, rolled back on any error."""
-    with (
-        _writer_lock(engine),
-        engine.connect().execution_options(evault_write=True) as conn,
-        conn.begin(),
-    ):
-        yield conn
+    """One write transaction: committed on success, rolled back on any error.
+
+    Beginning it is retried with backoff while the database is locked by another
+    process (see _BUSY_RETRIES); the body runs once, never again."""
+    with _writer_lock(engine):
+        conn, tx = _begin_write(engine)
+        with conn, tx:
+            yield conn
+
+
+def _begin_write(engine: Engine) -> tuple[Connection, Any]:
+    attempt = 0
+    while True:
+        conn = None
+        try:
+            conn = engine.connect().execution_options(evault_write=True)
+            return conn, conn.begin()
+        except SQLAlchemyError as exc:
+            if conn is not None:
+                conn.close()
+            if _NO_WAIT.get() or attempt >= _BUSY_RETRIES or not _is_busy(exc):
+                raise
+        time.sleep(_BUSY_BACKOFF_S * 2**attempt)
+        attempt += 1
+
+
+# SQLite primary result codes (the low byte of the extended code).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_CONSTRAINT = 11, 13, 14, 19
+_SQLITE_NOTADB = 26
+_SQLITE_UNIQUE = (1555, 2067)  # SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorcode", None)
+    return code if isinstance(code, int) else None
+
+
+def _is_busy(exc: BaseException) -> bool:
+    code = _sqlite_code(exc)
+    return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+
+
+def driver_error(exc: SQLAlchemyError, doing: str = "database error") -> VaultError:
+    """The vault error for a driver error: one line saying what happened and what to
+    do, with its own exit code. It names no driver class and repeats no driver
+    message (which may quote a value)."""
+    orig = getattr(exc, "orig", None)
+    code = _sqlite_code(exc)
+    if code is not None:
+        return _sqlite_error(code & 0xFF, code, doing)
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str):
+        return _sqlstate_error(state, doing)
+    if orig is not None and type(orig).__module__.startswith("psycopg"):
+        text = str(orig)
+        # A failed connection carries no SQLSTATE; the server's refusal is in its text.
+        if "does not exist" in text and "database" in text:
+            return _unknown_database(doing)
+        if getattr(exc, "connection_invalidated", False) or type(orig).__name__ in (
+            "OperationalError",
+            "InterfaceError",
+        ):
+            return _unreachable(doing)
+    return StorageError(f"{doing}: the database refused the operation; run it again")
+
+
+def _unknown_database(doing: str) -> StorageError:
+    return StorageUnavailableError(
+        f"{doing}: the database named in the URL does not exist; check the URL or create it"
+    )
+
+
+def _unreachable(doing: str) -> StorageError:
+    return StorageUnavailableError(
+        f"{doing}: the database server cannot be reached or the connection was lost; "
+        "check that it is running and reachable, then run it again"
+    )
+
+
+def _sqlite_error(primary: int, code: int, doing: str) -> VaultError:
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        return StorageBusyError(
+            f"{doing}: the database is locked by another process (gave up after "
+            f"{_BUSY_RETRIES + 1} tries); wait for it to finish and run it again"
+        )
+    if primary == _SQLITE_FULL:
+        return StorageFullError(
+            f"{doing}: the disk holding the database is full; free space and run it again"
+        )
+    if primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
+        return StorageReadOnlyError(
+            f"{doing}: the database file or its folder cannot be written (read-only); "
+            "make them writable by this user and run it again"
+        )
+    if primary == _SQLITE_IOERR:
+        return StorageUnavailableError(
+            f"{doing}: disk I/O error on the database; check the disk (and free space), "
+            "then run it again"
+        )
+    if primary in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StorageCorruptError(
+            f"{doing}: the database file is damaged or is not a vault database; "
+            "restore it from a backup"
+        )
+    if code in _SQLITE_UNIQUE:
+        return ConflictError(f"{doing}: changed concurrently, retry")
+    return StorageError(f"{doing}: the database refused the operation (SQLite code {code})")
+
+
+def _sqlstate_error(state: str, doing: str) -> VaultError:
+    if state in ("53100", "53400"):
+        return StorageFullError(
+            f"{doing}: the database server is out of disk space; free space and run it again"
+        )
+    if state in ("23505", "40001", "40P01"):
+        return ConflictError(f"{doing}: changed concurrently, retry")
+    if state in ("55P03",):
+        return StorageBusyError(f"{doing}: a row is locked by another writer; run it again")
+    if state == "3D000":
+        return _unknown_database(doing)
+    if state == "25006":
+        return StorageReadOnlyError(
+            f"{doing}: the database server accepts only reads; use a writable server"
+        )
+    if state.startswith(("08", "57P")):
+        return _unreachable(doing)
+    if state.startswith("XX") or state == "58030":
+        return StorageCorruptError(
+            f"{doing}: the database server reports damaged data or a disk error; "
+            "check the server and restore from a backup if needed"
+        )
+    return StorageError(f"{doing}: the database refused the operation (SQLSTATE {state})")
 
 
 def connect(url: str) -> Engine:
@@ -543,8 +691,11 @@ def connect(url: str) -> Engine:
         else:
             engine = create_engine(url, pool_pre_ping=True)
         event.listen(engine, "begin", _on_begin)
-    except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise StorageError(f"cannot use database URL: {type(exc).__name__}") from None
+    except (SQLAlchemyError, ImportError, ValueError):
+        raise StorageError(
+            "cannot use the database URL: check its form (sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB) and that the driver is installed"
+        ) from None
     return engine
 
 
@@ -568,7 +719,7 @@ def schema_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot read the database: {type(exc).__name__}") from None
+        raise driver_error(exc, "cannot read the database") from None
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
@@ -589,7 +740,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             "(written by a newer Evidence Vault?)"
         ) from None
     except SQLAlchemyError as exc:
-        raise StorageError(f"schema migration failed: {type(exc).__name__}") from None
+        raise driver_error(exc, "schema migration failed") from None
 
 
 def schema_revision_of(conn: Any) -> str | None:

@@ -46,6 +46,7 @@ from vault.store import (
     Custodian,
     Meta,
     connect,
+    driver_error,
     head_revision,
     migrate,
     schema_revision,
@@ -185,7 +186,7 @@ def _disposed_on_failure(engine: Engine) -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
+        raise driver_error(exc, "cannot read the vault") from None
     except BaseException:
         engine.dispose()
         raise

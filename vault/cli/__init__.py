@@ -6,7 +6,8 @@ its type only (messages could carry data), unless ``EVAULT_DEBUG=1``.
 
 Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity failure,
 5 invalid input, 6 not found, 7 already exists, 8 permission denied, 9 storage,
-130 interrupted.
+10 disk full, 11 read-only, 12 database locked, 13 database unreachable, 14 database
+damaged, 130 interrupted.
 
 Layout: :mod:`vault.cli._common` holds the root group (``cli``), its state, the
 shared options, the error-to-exit-code mapping and the rendering helpers; each

@@ -14,6 +14,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from vault import Passphrase, RecordSummary, UsageError, Vault, VaultError
+from vault.errors import from_os_error
 
 __all__ = [
     "State",
@@ -142,6 +144,17 @@ class _Group(click.Group):
             # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
+        except OSError as exc:
+            # A full disk or read-only destination the library did not name itself.
+            known = from_os_error(exc)
+            if known is None:
+                if os.environ.get("EVAULT_DEBUG") == "1":
+                    raise
+                _fail(
+                    f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
+                    1,
+                )
+            _fail(str(known), known.exit_code)
         except Exception as exc:
             if os.environ.get("EVAULT_DEBUG") == "1":
                 raise
@@ -193,8 +206,9 @@ def cli(
     """Evidence Vault: an encrypted store for worker testimonies and audit findings.
 
     Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity
-    failure, 5 invalid input, 6 not found, 7 already exists, 8 permission denied,
-    9 storage error, 130 interrupted.
+    failure, 5 invalid input, 6 not found, 7 already exists or changed concurrently,
+    8 permission denied, 9 storage error, 10 disk full, 11 read-only, 12 database
+    locked, 13 database unreachable, 14 database damaged, 130 interrupted.
     """
     ctx.obj = State(vault_dir, db_url, passphrase_file, custodian)
 
@@ -221,17 +235,22 @@ def render_rows(
 
 def render_summaries(rows: Iterable[RecordSummary], as_json: bool) -> None:
     """Print record summaries (no sensitive field), streamed as they come."""
+    # Nothing is printed before the first row is fetched, so a vault that cannot be
+    # read fails with its error alone, not after a half-printed list.
+    it = iter(rows)
+    first = next(it, None)
+    rest = itertools.chain([] if first is None else [first], it)
     if as_json:
         # Streamed element by element: memory stays flat on large vaults.
         click.echo("[", nl=False)
-        for i, row in enumerate(rows):
+        for i, row in enumerate(rest):
             sep = "," if i else ""
             click.echo(sep + "\n" + json.dumps(row.to_dict(), ensure_ascii=False), nl=False)
         click.echo("\n]")
         return
     count = 0
     click.echo(f"{'ID':<24} {'TYPE':<10} {'VER':>3}  {'SITE':<16} DATE")
-    for row in rows:
+    for row in rest:
         count += 1
         click.echo(
             f"{row.id:<24} {row.type:<10} {row.version:>3}  {row.site_id or '-':<16} "

@@ -29,7 +29,7 @@ from typing import IO, Any, Final
 
 from vault import age, crypto
 from vault.crypto import SigningKey
-from vault.errors import IntegrityError, NotFoundError
+from vault.errors import IntegrityError, NotFoundError, from_os_error
 from vault.export.format import MANIFEST, RECORDS, SIGNATURE, SIGNING_KEY
 
 __all__ = ["FileSpool", "write_archive"]
@@ -206,8 +206,12 @@ def write_archive(
                     age.encrypt_chunks(tar_stream(), sink, recipient)
                     sink.flush()
                     os.fsync(sink.fileno())
-            except BaseException:
+            except BaseException as exc:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
+                # A full disk or a file-size limit is named with the folder written to.
+                known = from_os_error(exc, folder) if isinstance(exc, OSError) else None
+                if known is not None:
+                    raise known from None
                 raise
     return Path(tmp_name)
