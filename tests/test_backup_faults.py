@@ -139,7 +139,7 @@ def test_a_restore_onto_a_full_disk_says_the_disk_is_full(
     out, key, _public = _backed_up(sqlite_backend, tmp_path)
     target = tmp_path / "restored"
     r = _child(tmp_path, "full-restore", str(target), str(out), str(key))
-    assert r.returncode == 9, r.stdout + r.stderr
+    assert r.returncode == 10, r.stdout + r.stderr  # StorageFullError
     assert "disk is full" in r.stderr
     assert "decrypt" not in r.stderr
     assert not target.exists() or not list(target.iterdir())

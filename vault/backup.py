@@ -33,6 +33,7 @@ from vault.errors import (
     InvalidInputError,
     StorageError,
     UsageError,
+    from_os_error,
 )
 from vault.sharing import list_recipients
 from vault.store import DB_FILENAME, sqlite_file
@@ -72,9 +73,13 @@ def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
 
 def _write_failed(exc: OSError, where: Path) -> StorageError:
     """One line for a write that failed: a full disk says so."""
-    if exc.errno in _FULL:
-        return StorageError(f"{where}: the disk is full (free space and run it again)")
-    return StorageError(f"{where}: cannot write: {exc.strerror or type(exc).__name__}")
+    known = from_os_error(exc, where)
+    if known is not None and exc.errno in _FULL:
+        # Full (or over a size limit): its own exit code, and the words people look for.
+        return type(known)(f"{where}: the disk is full (free space and run it again)")
+    if known is not None:
+        return known
+    return StorageError(f"{where}: cannot write ({exc.strerror or 'an operating-system error'})")
 
 
 def make_backup(db_file: Path, out: Path, recipient: str) -> int:

@@ -175,7 +175,7 @@ def create(
             )
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StorageError(f"cannot create the vault: {type(exc).__name__}") from None
+        raise driver_error(exc, "cannot create the vault") from None
     return _context(engine, keyring, custodian, admin, meta)
 
 
@@ -220,7 +220,7 @@ def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Co
             wanted = [c for c in Custodian.__table__.c if c.name in columns]
             rows = conn.execute(select(*wanted)).all()
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot read the vault: {type(exc).__name__}") from None
+        raise driver_error(exc, "cannot read the vault") from None
     if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
         raise StorageError("the database holds no vault of a supported format")
     chosen = _choose_custodian(rows, custodian)
