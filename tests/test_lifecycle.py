@@ -292,3 +292,25 @@ def test_a_moved_site_reference_is_refused(backend: Backend) -> None:
         with pytest.raises(IntegrityError, match="its site"):
             list(v.preview(find_policy("union")).records)
     engine.dispose()
+
+
+def test_an_erased_workers_name_leaves_no_narrative_in_clear(backend: Backend) -> None:
+    records = sample_records()
+    first = next(r for r in records if r["id"] == "T-0001")
+    name, eid = first["worker"]["name"], first["worker"]["employee_id"]
+    given = name.replace(" (fictional)", "")
+    # A co-worker at the same site names the worker and their badge number.
+    other = copy.deepcopy(next(r for r in records if r["id"] == "T-0005"))
+    other["narrative"] = f"{given} ({eid}) was moved to the night shift after she spoke."
+    with backend.create() as v:
+        v.import_records([r for r in records if r["id"] != "T-0005"] + [other])
+        v.update("T-0005", other | {"channel": "hotline"})  # two versions to scrub
+        assert v.erase_subject(testimony_id="T-0001") == 1
+        for version in (1, 2):
+            text = v.get("T-0005", version=version)["narrative"]
+            for part in given.split():
+                assert part not in text  # the export's scrubber could not know it now
+            assert eid not in text
+            assert "[ERASED]" in text
+        erased = [e for e in v.audit_entries() if e.action == "subject-erased"]
+        assert erased[-1].details["texts_scrubbed"] >= 2

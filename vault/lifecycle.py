@@ -27,6 +27,7 @@ from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
 from vault.records import RecordCodec, normalize_employee_id, phone_key
+from vault.scrub import Scrubber, SiteTerms
 from vault.store import (
     Base,
     BlindIndexEntry,
@@ -404,14 +405,110 @@ def _erase_subjects(ctx: Context, conn: Connection, subject_ids: set[str]) -> in
         return 0
     ids = sorted(subject_ids)
     refs = list(conn.execute(select(Record.ref).where(Record.subject_id.in_(ids))).scalars())
+    scrubbed = _scrub_erased(ctx, conn, ids)
     conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref.in_(refs)))
     erased = conn.execute(
         update(Subject)
         .where(Subject.id.in_(ids), Subject.wrapped_key.is_not(None))
         .values(wrapped_key=None, erased_at=utcnow())
     ).rowcount
-    ctx.audit(conn, "subject-erased", refs=refs, details={"subjects": len(ids), "keys": erased})
+    ctx.audit(
+        conn,
+        "subject-erased",
+        refs=refs,
+        details={"subjects": len(ids), "keys": erased, "texts_scrubbed": scrubbed},
+    )
     return int(erased)
+
+
+_TEXT_PATHS: Final = frozenset({"narrative", "summary", "details", "remediation.plan"})
+
+
+def _scrub_erased(ctx: Context, conn: Connection, subject_ids: list[str]) -> int:
+    """Before their keys go, take the erased workers' names and identifiers out of
+    every free text at their sites, in every version: once the key is gone the
+    exporter's scrubber can no longer learn them, and a co-worker's narrative would
+    carry them in clear. Returns how many sealed texts were rewritten."""
+    terms: dict[str, SiteTerms] = {}
+    identity = conn.execute(
+        select(Record.ref, Record.site_ref, Record.subject_id, Subject.wrapped_key)
+        .join(Subject, Subject.id == Record.subject_id)
+        .where(Record.subject_id.in_(subject_ids), Subject.wrapped_key.is_not(None))
+    ).all()
+    for ref, site_ref, sid, wrapped in identity:
+        if sid is None or wrapped is None:
+            continue
+        key = ctx.codec.open_subject_key(sid, wrapped)
+        versions = conn.execute(
+            select(*RecordVersion.__table__.c).where(RecordVersion.record_ref == ref)
+        ).all()
+        site = terms.setdefault(str(site_ref), SiteTerms())
+        for ver in versions:
+            record = ctx.codec.open(
+                sealed_columns(ver),
+                "testimony",
+                ref,
+                ver.version,
+                (sid, key),
+                f"record ref {ref[:12]}",
+                classes=(KeyClass.IDENTITY, KeyClass.OPERATIONAL),
+                subject_id=sid,
+            )
+            _add_worker(site, record.get("worker"))
+    rewritten = 0
+    for site_ref, site in terms.items():
+        scrubber = Scrubber()
+        scrubber.load_site(site)
+
+        def change(fields: dict[str, Any], scrubber: Scrubber = scrubber) -> dict[str, Any] | None:
+            out = {
+                p: scrubber.replace_terms(v) if p in _TEXT_PATHS and isinstance(v, str) else v
+                for p, v in fields.items()
+            }
+            return out if out != fields else None
+
+        rows = conn.execute(
+            select(Record.ref, Record.type, *RecordVersion.__table__.c)
+            .join(RecordVersion, RecordVersion.record_ref == Record.ref)
+            .where(Record.site_ref == site_ref, RecordVersion.narrative_data.is_not(None))
+        ).all()
+        for row in rows:
+            new = ctx.codec.replace_class(
+                sealed_columns(row),
+                row.type,
+                row.ref,
+                row.version,
+                KeyClass.NARRATIVE,
+                change,
+                f"record ref {row.ref[:12]}",
+            )
+            if new is not None:
+                conn.execute(
+                    update(RecordVersion)
+                    .where(
+                        RecordVersion.record_ref == row.ref, RecordVersion.version == row.version
+                    )
+                    .values(**new)
+                )
+                rewritten += 1
+    return rewritten
+
+
+def _add_worker(site: SiteTerms, worker: Any) -> None:
+    """A worker's own name and identifiers (not the people they named: those are
+    other people, still known to the scrubber while their keys exist)."""
+    if not isinstance(worker, dict):
+        return
+    if isinstance(worker.get("name"), str):
+        site.add_person(worker["name"], "ERASED", "")
+    for field, kind in (
+        ("employee_id", "EMPLOYEE-ID"),
+        ("phone", "PHONE"),
+        ("email", "EMAIL"),
+        ("address", "ADDRESS"),
+    ):
+        if isinstance(worker.get(field), str):
+            site.add_identifier(worker[field], kind)
 
 
 def _retention_candidates(ctx: Context, days: int, now: dt.datetime | None = None) -> list[str]:

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -306,6 +306,40 @@ class RecordCodec:
         class_ctx = ctx.extend(kc.value)
         dek = crypto.unwrap_key(kek, wrapped, class_ctx.extend(version), what=what)
         return _loads(crypto.open_sealed(dek, data, class_ctx, what=what), what)
+
+    def replace_class(
+        self,
+        columns: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        kc: KeyClass,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        what: str,
+    ) -> dict[str, bytes] | None:
+        """A class of a version sealed again under a new data key with ``change``
+        applied to its fields, as new ``<class>_key``/``<class>_data`` columns; None
+        when the class is absent or ``change`` changes nothing. For erasure only:
+        versions are otherwise never rewritten."""
+        wrapped, data = columns[f"{kc.value}_key"], columns[f"{kc.value}_data"]
+        if wrapped is None or data is None:
+            return None
+        ctx = self._context(rtype, ref, version)
+        fields = self._open_class(kc, wrapped, data, ctx, what)
+        if not isinstance(fields, dict):
+            raise IntegrityError(f"integrity check failed for {what}")
+        changed = change(fields)
+        if changed is None:
+            return None
+        kv = self.kek_version
+        class_ctx = ctx.extend(kc.value)
+        dek = crypto.random_key()
+        return {
+            f"{kc.value}_key": crypto.wrap_key(
+                self._keys.class_kek(kc, kv), dek, class_ctx.extend(kv), key_version=kv
+            ),
+            f"{kc.value}_data": crypto.seal(dek, _dumps(changed), class_ctx),
+        }
 
     def rewrap(
         self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, *, reencrypt: bool

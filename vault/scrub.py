@@ -232,6 +232,10 @@ class Scrubber:
             text = text[: limit - 1].rstrip() + "…"
         return text
 
+    def replace_terms(self, text: str) -> str:
+        """The text with only the loaded identity terms replaced (no contact rules)."""
+        return self._replace_terms(text)
+
     def _replace_terms(self, text: str) -> str:
         if self._automaton is None:
             return text
