@@ -90,10 +90,6 @@ def _meta(conn: Connection, keys: Keyring, key: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _set_meta(conn: Connection, keys: Keyring, key: str, value: str) -> None:
-    write_setting(conn, keys, key, value)
-
-
 def rotate(
     ctx: Context,
     *,
@@ -116,8 +112,8 @@ def rotate(
         target_text = _meta(conn, keys, "rotation_target")
         if target_text is None:
             target = current + 1
-            _set_meta(conn, keys, "rotation_target", str(target))
-            _set_meta(conn, keys, "kek_version", str(target))
+            write_setting(conn, keys, "rotation_target", str(target))
+            write_setting(conn, keys, "kek_version", str(target))
             audit(conn, "rotation-started", details={"target": target, "reencrypt": reencrypt})
         else:
             target = int(target_text)
@@ -225,7 +221,7 @@ def retire(ctx: Context, below: int) -> None:
         left += attachments.keys_below(conn, below)
         if left:
             raise UsageError(f"{left} keys still use a version below {below}; rotate first")
-        _set_meta(conn, ctx.keys, "min_kek_version", str(below))
+        write_setting(conn, ctx.keys, "min_kek_version", str(below))
         ctx.audit(conn, "keys-retired", details={"below": below})
     ctx.codec.min_version = below
 
@@ -454,7 +450,11 @@ def _scrub_erased(ctx: Context, conn: Connection, subject_ids: list[str]) -> int
                 classes=(KeyClass.IDENTITY, KeyClass.OPERATIONAL),
                 subject_id=sid,
             )
-            _add_worker(site, record.get("worker"))
+            worker = record.get("worker")
+            if isinstance(worker, dict):
+                # The worker's own name and identifiers, not the people they named:
+                # those are other people, still known to the scrubber.
+                site.add_worker(worker, "ERASED")
     rewritten = 0
     for site_ref, site in terms.items():
         scrubber = Scrubber()
@@ -492,23 +492,6 @@ def _scrub_erased(ctx: Context, conn: Connection, subject_ids: list[str]) -> int
                 )
                 rewritten += 1
     return rewritten
-
-
-def _add_worker(site: SiteTerms, worker: Any) -> None:
-    """A worker's own name and identifiers (not the people they named: those are
-    other people, still known to the scrubber while their keys exist)."""
-    if not isinstance(worker, dict):
-        return
-    if isinstance(worker.get("name"), str):
-        site.add_person(worker["name"], "ERASED", "")
-    for field, kind in (
-        ("employee_id", "EMPLOYEE-ID"),
-        ("phone", "PHONE"),
-        ("email", "EMAIL"),
-        ("address", "ADDRESS"),
-    ):
-        if isinstance(worker.get(field), str):
-            site.add_identifier(worker[field], kind)
 
 
 def _retention_candidates(ctx: Context, days: int, now: dt.datetime | None = None) -> list[str]:

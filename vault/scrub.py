@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -147,6 +147,23 @@ class SiteTerms:
         if len(name) >= 2 and all(_no_space_script(c) for c in name):
             self.terms.append((name[1:], kind, key))
             self.terms.append((name[:1], kind, key))
+
+    def add_worker(self, worker: Mapping[str, object], kind: str = "WORKER") -> None:
+        """A testimony's worker: their name and their identifiers. A named kind
+        (``WORKER``) is keyed by the folded name, so one worker's testimonies share a
+        number; any other kind (``ERASED``) stands alone."""
+        name = worker.get("name")
+        if isinstance(name, str):
+            self.add_person(name, kind, fold_text(name) if kind == "WORKER" else "")
+        for field, id_kind in (
+            ("employee_id", "EMPLOYEE-ID"),
+            ("phone", "PHONE"),
+            ("email", "EMAIL"),
+            ("address", "ADDRESS"),
+        ):
+            value = worker.get(field)
+            if isinstance(value, str):
+                self.add_identifier(value, id_kind)
 
     def add_identifier(self, value: str, kind: str) -> None:
         """An identifier, and the pieces of it people write on their own: the digits
@@ -325,17 +342,7 @@ def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -
         if isinstance(worker, dict):
             if isinstance(worker.get("nationality"), str):
                 terms.regions.add(worker["nationality"])
-            if isinstance(worker.get("name"), str):
-                # Keyed by the folded name: one worker's testimonies share a number.
-                terms.add_person(worker["name"], "WORKER", fold_text(worker["name"]))
-            for field, kind in (
-                ("employee_id", "EMPLOYEE-ID"),
-                ("phone", "PHONE"),
-                ("email", "EMAIL"),
-                ("address", "ADDRESS"),
-            ):
-                if isinstance(worker.get(field), str):
-                    terms.add_identifier(worker[field], kind)
+            terms.add_worker(worker)
         persons = record.get("persons_mentioned")
         if isinstance(persons, list):
             for person in persons:
