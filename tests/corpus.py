@@ -78,6 +78,7 @@ def canary_records() -> list[dict[str, Any]]:
                     "phone": w["phone"],
                     "email": w["email"],
                     "address": w["address"],
+                    "aliases": [f"Canarynick{i}"],
                     "gender": "female",
                     "birth_year": 1990 + i,
                     "union_member": True,
@@ -99,6 +100,7 @@ def canary_strings() -> list[str]:
     for w in CANARY_WORKERS:
         out += [w["name"], w["employee_id"], w["phone"], w["email"], w["address"]]
         out += w["name"].split()
+    out += [f"Canarynick{i}" for i in range(len(CANARY_WORKERS))]
     out += [*CANARY_PERSONS, "CANARYNARRATIVEPHRASE", "CanaryUnionName"]
     return out
 

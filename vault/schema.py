@@ -223,6 +223,8 @@ RECORD_SPECS: Final[dict[str, RecordType]] = {
             FieldSpec("worker.phone", "text", _I),
             FieldSpec("worker.email", "text", _I),
             FieldSpec("worker.address", "text", _I),
+            # Nicknames and other names the worker goes by: scrubbed like the name.
+            FieldSpec("worker.aliases", "texts", _I),
             FieldSpec("worker.gender", "enum", _Q, False, GENDERS),
             FieldSpec("worker.birth_year", "int", _Q),
             FieldSpec("worker.nationality", "country", _Q),
