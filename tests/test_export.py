@@ -403,6 +403,56 @@ def test_k_anonymity_counts_workers_not_testimonies(backend: Backend, tmp_path: 
     assert not any(r.get("worker", {}).get("birth_year") == "1960-1964" for r in lines)
 
 
+def _hotline_calls(records: list[dict[str, Any]]) -> None:
+    """One caller, three testimonies and no employee id: two share a phone, two a
+    name spelled in different case and spacing (the chain links all three)."""
+    base = next(r for r in records if r["id"] == "XT-VN-05")
+    base["worker"].update(birth_year=1961, nationality="LA")
+    base["worker"].pop("employee_id", None)
+    base["worker"].pop("email", None)
+    name, phone = base["worker"]["name"], base["worker"]["phone"]
+    second = json.loads(json.dumps(base))
+    second["id"] = "XT-VN-05-call2"
+    second["worker"]["name"] = "Someone Else Entirely"
+    third = json.loads(json.dumps(base))
+    third["id"] = "XT-VN-05-call3"
+    third["worker"].pop("phone")
+    third["worker"]["name"] = "  " + name.upper().replace(" ", "  ")
+    assert phone
+    records += [second, third]
+
+
+def test_k_anonymity_counts_a_hotline_callers_testimonies_as_one_person(
+    backend: Backend, tmp_path: Path
+) -> None:
+    records = export_corpus()
+    _hotline_calls(records)
+    with backend.create() as v:
+        v.import_records(records)
+        members, manifest = _export(v, "union", tmp_path)
+    lines = [json.loads(x) for x in members["records.jsonl"].splitlines()]
+    # k is 3 under union: three testimonies of one caller are a group of one.
+    assert manifest["k_anonymity"]["k"] >= 3
+    assert not any(r.get("worker", {}).get("nationality") == "LA" for r in lines)
+    assert not any(r.get("worker", {}).get("birth_year") == "1960-1964" for r in lines)
+
+
+def test_a_cell_of_one_callers_testimonies_is_held_back(backend: Backend, tmp_path: Path) -> None:
+    records = export_corpus()
+    _hotline_calls(records)
+    fourth = json.loads(json.dumps(next(r for r in records if r["id"] == "XT-VN-05-call2")))
+    fourth["id"] = "XT-VN-05-call4"
+    records.append(fourth)
+    for r in records:
+        if r["id"].startswith("XT-VN-05"):
+            r["allegations"] = ["child_labour"]
+    with backend.create() as v:
+        v.import_records(records)
+        members, manifest = _export(v, "public", tmp_path)
+    assert manifest["counts"]["excluded"]["small_cells"] >= 1
+    assert b"child_labour" not in members["records.jsonl"]
+
+
 def test_sites_come_first_and_evidence_goes_when_sites_are_coarsened(
     backend: Backend, tmp_path: Path
 ) -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "SealedVersion",
     "normalize_email",
     "normalize_employee_id",
+    "normalize_name",
     "phone_key",
 ]
 
@@ -63,6 +64,12 @@ def normalize_employee_id(value: str) -> str:
 
 def normalize_email(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def normalize_name(value: str) -> str:
+    """A name as testimonies of one worker may spell it differently: case, spacing
+    and Unicode forms aside."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
 _CALLING_CODES: Final = frozenset(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
@@ -172,6 +179,10 @@ class RecordCodec:
             out.append(("phone", self.index_mac("phone", key)))
         if isinstance(email := worker.get("email"), str):
             out.append(("email", self.index_mac("email", normalize_email(email))))
+        # Not for look-ups: links testimonies that give one name but no shared id
+        # (hotline calls), so k-anonymity counts them as one person.
+        if isinstance(name := worker.get("name"), str) and (key := normalize_name(name)):
+            out.append(("name", self.index_mac("name", key)))
         return out
 
     def subject_match(self, site_ref: str, employee_id: str) -> bytes:

@@ -149,16 +149,30 @@ class ExportSource:
     def export_records(
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]:
-        return self._keep(self._records(types, classes=classes, site_ref=site_ref))
+        return self._keep(_without_links(self._records(types, classes=classes, site_ref=site_ref)))
+
+    def export_linked(
+        self, types: frozenset[str], *, classes: frozenset[str]
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None, frozenset[str]]]:
+        """As :meth:`export_records`, with what ties each testimony to its worker: the
+        keyed index entries sealed with it (employee id, phone, e-mail, name) and its
+        subject id. No identity key is needed to read them."""
+        return self._keep(self._records(types, classes=classes, links=True))
 
     def _records(
-        self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
-    ) -> Generator[tuple[str, str | None, dict[str, Any] | None]]:
-        """``(site_ref, subject, record)`` for the latest versions, by site then
-        insertion order, with the key classes asked for.
+        self,
+        types: frozenset[str],
+        *,
+        classes: frozenset[str],
+        site_ref: str | None = None,
+        links: bool = False,
+    ) -> Generator[tuple[str, str | None, dict[str, Any] | None, frozenset[str]]]:
+        """``(site_ref, subject, record, links)`` for the latest versions, by site
+        then insertion order, with the key classes asked for.
 
         ``subject`` is the worker's subject id while their identity key exists, else
-        None. With ``identity`` asked for, such a testimony comes as None.
+        None. With ``identity`` asked for, such a testimony comes as None. ``links``
+        is empty unless asked for.
         """
         codec = self._ctx.codec
         # The latest version through a correlated look-up on the primary key, so a
@@ -197,9 +211,17 @@ class ExportSource:
                     what = f"record ref {row.ref[:12]}"
                     subject = None
                     alive = row.subject_id if row.wrapped_key is not None else None
+                    tie: frozenset[str] = frozenset()
+                    if links and row.type == "testimony":
+                        extras = codec.sealed_extras(
+                            sealed_columns(row), row.type, row.ref, row.version, what
+                        )
+                        tie = extras.index or frozenset()
+                        if row.subject_id:
+                            tie |= {f"subject:{row.subject_id}"}
                     if row.type == "testimony" and identity:
                         if alive is None:
-                            yield row.site_ref, None, None
+                            yield row.site_ref, None, None, tie
                             continue
                         subject = (
                             row.subject_id,
@@ -216,7 +238,7 @@ class ExportSource:
                         subject_id=row.subject_id,
                     )
                     self._ctx.check_site_ref(row.ref, row.type, row.site_ref, record)
-                    yield row.site_ref, alive, record
+                    yield row.site_ref, alive, record, tie
 
     def export_attachments(self, record_id: str) -> list[attachments.AttachmentInfo]:
         ref = self._ctx.codec.reference(record_id)
@@ -234,6 +256,16 @@ class ExportSource:
         """The keyed digest of a file's original, as its intake entry in the audit
         log holds it (the export gets the digest, never the key)."""
         return attachments.keyed_digest(self._ctx.keys, info)
+
+
+def _without_links(
+    rows: Generator[tuple[str, str | None, dict[str, Any] | None, frozenset[str]]],
+) -> Generator[tuple[str, str | None, dict[str, Any] | None]]:
+    try:
+        for site_ref, subject, record, _links in rows:
+            yield site_ref, subject, record
+    finally:
+        rows.close()
 
 
 # Recipients -------------------------------------------------------------------------

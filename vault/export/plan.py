@@ -59,6 +59,13 @@ class RecordSource(Protocol):
         self, types: frozenset[str], *, classes: frozenset[str], site_ref: str | None = None
     ) -> Iterator[tuple[str, str | None, dict[str, Any] | None]]: ...
 
+    def export_linked(
+        self, types: frozenset[str], *, classes: frozenset[str]
+    ) -> Iterator[tuple[str, str | None, dict[str, Any] | None, frozenset[str]]]:
+        """As ``export_records``, with each testimony's links to its worker: opaque
+        strings (keyed identifiers, subject id) that testimonies of one worker share."""
+        ...
+
     def export_attachments(self, record_id: str) -> list[Any]: ...
 
     def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]: ...
@@ -290,16 +297,19 @@ def _choose_level(
     ka = policy.k_anonymity
     assert ka is not None
     groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
-    rows = source.export_records(frozenset({"testimony"}), classes=_OPERATIONAL)
+    rows = source.export_linked(frozenset({"testimony"}), classes=_OPERATIONAL)
     for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
         site = sites.get(site_ref)
-        seen: set[tuple[int, tuple[Any, ...], str]] = set()
-        for _ref, subject, record in site_rows:
-            if record is None or (identity_required and subject is None):
-                continue
+        batch = [
+            (record, links)
+            for _ref, subject, record, links in site_rows
+            if record is not None and not (identity_required and subject is None)
+        ]
+        people = _people([links for _record, links in batch])
+        seen: set[tuple[int, tuple[Any, ...], int]] = set()
+        for (record, _links), worker in zip(batch, people, strict=True):
             if _gate(policy, record, site) is None:
                 keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
-                worker = subject or str(record["id"])
                 for level, key in enumerate(keys):
                     if (level, key, worker) not in seen:
                         seen.add((level, key, worker))
@@ -314,6 +324,27 @@ def _choose_level(
     return groups[result.level]
 
 
+def _people(links: list[frozenset[str]]) -> list[int]:
+    """One number per testimony of a site, the same for testimonies that share any
+    link (employee id, phone, e-mail, name, subject) directly or through others: a
+    hotline caller who gave a phone three times is one person, not three."""
+    parent = list(range(len(links)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, keys in enumerate(links):
+        for key in keys:
+            j = first.setdefault(key, i)
+            if j != i:
+                parent[root(i)] = root(j)
+    return [root(i) for i in range(len(links))]
+
+
 def _aggregate(
     source: RecordSource,
     policy: Policy,
@@ -322,22 +353,30 @@ def _aggregate(
     result: ExportResult,
 ) -> Iterator[dict[str, Any]]:
     assert policy.aggregate is not None
-    cells: Counter[tuple[Any, ...]] = Counter()
-    members: Counter[tuple[Any, ...]] = Counter()
-    for site_ref, _subject, record in source.export_records(types, classes=_OPERATIONAL):
-        if record is None:
-            continue
-        site = sites.get(site_ref)
-        reason = _gate(policy, record, site)
-        if reason is not None:
-            result.excluded[reason] += 1
-            continue
-        for key in _aggregate_keys(policy, record, site):
-            cells[key] += 1
-        members[(record["type"],)] += 1
     threshold = policy.aggregate.suppress_at_or_below
+    cells: Counter[tuple[Any, ...]] = Counter()
+    # Who a cell counts, kept only until it holds more than the threshold: a cell
+    # of one worker's three testimonies is one person's, however many records.
+    people: dict[tuple[Any, ...], set[tuple[str, int]]] = {}
+    rows = source.export_linked(types, classes=_OPERATIONAL)
+    for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
+        site = sites.get(site_ref)
+        batch = [(record, links) for _ref, _subject, record, links in site_rows if record]
+        workers = _people(
+            [links or frozenset({f"record:{i}"}) for i, (_r, links) in enumerate(batch)]
+        )
+        for (record, _links), worker in zip(batch, workers, strict=True):
+            reason = _gate(policy, record, site)
+            if reason is not None:
+                result.excluded[reason] += 1
+                continue
+            for key in _aggregate_keys(policy, record, site):
+                cells[key] += 1
+                who = people.setdefault(key, set())
+                if len(who) <= threshold:
+                    who.add((site_ref, worker))
     for key, count in sorted(cells.items(), key=lambda kv: tuple(str(v) for v in kv[0])):
-        if count <= threshold:
+        if len(people[key]) <= threshold:
             # Say how many cells were held back, not how many records they held:
             # the size of a suppressed cell is what suppression hides.
             result.excluded["small_cells"] += 1
