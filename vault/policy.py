@@ -77,6 +77,7 @@ _TOP_KEYS: Final = frozenset(
         "records",
         "aggregate",
         "scrub_tokens",
+        "ner",
     }
 )
 AGGREGATE_KEYS: Final = (
@@ -171,6 +172,7 @@ class Policy:
     sha256: str
     text: str = field(repr=False)
     scrub_tokens: str = "record"
+    ner: bool = False
 
     def explain(self) -> list[str]:
         """Field by field, what the policy does: for `evault policy explain`."""
@@ -183,6 +185,11 @@ class Policy:
                 else "afresh in each record (no link between records)"
             )
         )
+        if self.ner:
+            out.append(
+                "  free text also goes through the named-entity pass (people and small "
+                "places, for the languages whose model is installed)"
+            )
         if self.description:
             out.append(f"  {self.description}")
         out.append("  default: every field not named below is dropped")
@@ -498,11 +505,7 @@ def parse_policy(text: str, source: str) -> Policy:
     agg = None
     if "aggregate" in top:
         agg = _aggregate(source, top["aggregate"][1])
-    scrub_tokens = "record"
-    if "scrub_tokens" in top:
-        scrub_tokens = _string(source, top["scrub_tokens"][1], "scrub_tokens")
-        if scrub_tokens not in ("record", "export"):
-            raise _err(source, top["scrub_tokens"][1], "scrub_tokens", "must be record or export")
+    scrub_tokens, ner = _scrub_options(source, top)
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
@@ -524,7 +527,22 @@ def parse_policy(text: str, source: str) -> Policy:
         sha256=crypto.sha256(text.encode("utf-8")).hex(),
         text=text,
         scrub_tokens=scrub_tokens,
+        ner=ner,
     )
+
+
+def _scrub_options(source: str, top: Mapping[str, tuple[yaml.Node, yaml.Node]]) -> tuple[str, bool]:
+    scrub_tokens = "record"
+    if "scrub_tokens" in top:
+        scrub_tokens = _string(source, top["scrub_tokens"][1], "scrub_tokens")
+        if scrub_tokens not in ("record", "export"):
+            raise _err(source, top["scrub_tokens"][1], "scrub_tokens", "must be record or export")
+    ner = False
+    if "ner" in top:
+        ner = _scalar(source, top["ner"][1], "ner")
+        if not isinstance(ner, bool):
+            raise _err(source, top["ner"][1], "ner", "must be true or false")
+    return scrub_tokens, ner
 
 
 def _check_floor(
