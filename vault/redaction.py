@@ -83,6 +83,8 @@ class Redactor:
         self._quasi = (
             frozenset(policy.k_anonymity.quasi_identifiers) if policy.k_anonymity else frozenset()
         )
+        # Risk cues left in the free text of the record last redacted.
+        self.flags: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Redactor(policy={self.policy.name!r})"
@@ -119,7 +121,9 @@ class Redactor:
         if kind == "generalize":
             return self._generalize(path, value, action.param, site)
         if kind == "scrub":
-            return True, self.scrubber.scrub(str(value), action.param)
+            text, flags = self.scrubber.scrub_flagged(str(value), action.param)
+            self.flags |= flags
+            return True, text
         raise AssertionError(kind)  # pragma: no cover - policies are validated
 
     def _generalize(
@@ -162,6 +166,7 @@ class Redactor:
         """The record as the policy lets this audience see it."""
         rtype = record["type"]
         self.scrubber.start_record()
+        self.flags = set()
         actions = self._actions(rtype, high_risk(record))
         order: list[str] = []
         values: dict[str, Any] = {"type": rtype}

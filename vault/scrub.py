@@ -249,6 +249,10 @@ class Scrubber:
             text = text[: limit - 1].rstrip() + "…"
         return text
 
+    def scrub_flagged(self, text: str, limit: int | None = None) -> tuple[str, frozenset[str]]:
+        """The scrubbed text and the kinds of risk cue still in it."""
+        return self.scrub(text, limit), frozenset()
+
     def replace_terms(self, text: str) -> str:
         """The text with only the loaded identity terms replaced (no contact rules)."""
         return self._replace_terms(text)

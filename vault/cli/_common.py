@@ -263,4 +263,9 @@ def counts_text(counts: dict[str, Any]) -> str:
     """An export's counts as one sentence: what went out and what was left out, why."""
     inc = ", ".join(f"{n} {t}" for t, n in counts["included"].items()) or "nothing"
     exc = ", ".join(f"{n} {r}" for r, n in counts["excluded"].items()) or "none"
-    return f"Included: {inc}. Left out: {exc}."
+    text = f"Included: {inc}. Left out: {exc}."
+    flags = dict(counts.get("risk_flags") or {})
+    if flagged := flags.pop("records", 0):
+        kinds = ", ".join(f"{n} {k}" for k, n in flags.items())
+        text += f" Free text still carrying a risk cue: {flagged} records ({kinds})."
+    return text

@@ -85,11 +85,15 @@ class ExportResult:
     level: int = 0
     evidence_links_removed: bool = False
     files: FileSpool | None = None
+    # Records let through whose scrubbed free text still carries a risk cue, by kind
+    # (a record counts once per kind); ``records`` counts records with any.
+    flagged: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "included": dict(sorted(self.included.items())),
             "excluded": dict(sorted(self.excluded.items())),
+            "risk_flags": dict(sorted(self.flagged.items())),
         }
 
 
@@ -246,6 +250,9 @@ def _output(
     drop_evidence: bool,
 ) -> dict[str, Any]:
     out = redactor.redact(record, level=level, site=site)
+    if redactor.flags:
+        result.flagged["records"] += 1
+        result.flagged.update(redactor.flags)
     if drop_evidence and record["type"] == "finding":
         out.pop("evidence", None)
     rules = policy.types[record["type"]]
