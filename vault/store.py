@@ -298,6 +298,24 @@ class IdentityDecision(Base):
     sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
+class Review(Base):
+    """A custodian's review of one free-text field of one record version for one
+    audience. ``sealed`` holds the decision (spans as offsets, never text), sealed
+    with the row's key columns as context, so a row moved to another record, version,
+    audience or field does not open."""
+
+    __tablename__ = "reviews"
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audience: Mapped[str] = mapped_column(String(16), primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Attachment(Base):
     """An evidence file: its data key and sealed description; chunks hold the bytes."""
 
