@@ -27,6 +27,7 @@ from vault import (
     ingest,
     lifecycle,
     reads,
+    review,
     sharing,
     store,
     tokens,
@@ -36,6 +37,7 @@ from vault.attachments import AttachmentInfo
 from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
+from vault.decisions import Decision
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
@@ -516,6 +518,34 @@ class Vault:
     def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
         """What an export under ``policy`` would contain; nothing is written."""
         return sharing.preview(self._ctx, policy, limit=limit)
+
+    def review_items(self, policy: Policy, *, every: bool = False) -> list[review.ReviewItem]:
+        """Free texts an export under ``policy`` would send that wait for a review
+        (with ``every``, all of them), each with the machine's redactions."""
+        return review.review_items(self._ctx, policy, every=every)
+
+    def review(
+        self,
+        policy: Policy,
+        record_id: str,
+        field: str,
+        digest: str,
+        *,
+        redact: Iterable[Any] = (),
+        release: Iterable[Any] = (),
+    ) -> Decision:
+        """Decide what of one free text leaves to ``policy``'s audience: spans to
+        redact besides the machine's, machine spans to let through."""
+        return review.decide(
+            self._ctx, policy, record_id, field, digest, redact=redact, release=release
+        )
+
+    def apply_reviews(
+        self, policy: Policy, decisions: Iterable[Mapping[str, Any]], *, source: str = "decisions"
+    ) -> int:
+        """Apply reviewers' decisions (as ``evault review dump`` lists items), all in
+        one transaction; returns how many."""
+        return review.apply_decisions(self._ctx, policy, decisions, source=source)
 
     def exports(self) -> list[sharing.ExportInfo]:
         """Past exports: id, time, custodian, policy and hash, recipient, counts."""

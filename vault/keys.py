@@ -178,6 +178,12 @@ class Keyring:
         the versioned KEKs, so rotation leaves digests already logged verifiable."""
         return self._derive("class/narrative", "attachment-digest")
 
+    def review_key(self) -> SecretKey:
+        """The key of review decisions on free text: under the narrative root, held
+        by exactly those who can read the text reviewed, and outside the versioned
+        KEKs (a decision names offsets into a version, never its words)."""
+        return self._derive("class/narrative", "review-decisions")
+
     def blind_index_key(self, kind: str) -> SecretKey:
         # Blind indexes are of identity values (employee id, phone, e-mail): whoever
         # could test guesses against them could recover identities, so they hang

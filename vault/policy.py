@@ -78,8 +78,18 @@ _TOP_KEYS: Final = frozenset(
         "aggregate",
         "scrub_tokens",
         "ner",
+        "review",
+        "review_by_exporters",
     }
 )
+REVIEW_MODES: Final = ("required", "flagged", "none")
+# Audiences further from the workplace see free text only once a person has read it.
+_REVIEW_DEFAULT: Final = {
+    "union": "none",
+    "monitor": "none",
+    "buyers": "required",
+    "public": "required",
+}
 AGGREGATE_KEYS: Final = (
     "type",
     "site.country",
@@ -173,6 +183,8 @@ class Policy:
     text: str = field(repr=False)
     scrub_tokens: str = "record"
     ner: bool = False
+    review: str = "none"
+    review_by_exporters: bool = False
 
     def explain(self) -> list[str]:
         """Field by field, what the policy does: for `evault policy explain`."""
@@ -184,6 +196,14 @@ class Policy:
                 if self.scrub_tokens == "export"
                 else "afresh in each record (no link between records)"
             )
+        )
+        out.append(
+            "  free text leaves "
+            + {
+                "required": "only once a custodian has reviewed it (else it is withheld)",
+                "flagged": "unreviewed only when the scrubber flags no risk cue in it",
+                "none": "as the scrubber leaves it, without review",
+            }[self.review]
         )
         if self.ner:
             out.append(
@@ -506,6 +526,7 @@ def parse_policy(text: str, source: str) -> Policy:
     if "aggregate" in top:
         agg = _aggregate(source, top["aggregate"][1])
     scrub_tokens, ner = _scrub_options(source, top)
+    review, review_by_exporters = _review_options(source, top, audience)
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
@@ -528,6 +549,8 @@ def parse_policy(text: str, source: str) -> Policy:
         text=text,
         scrub_tokens=scrub_tokens,
         ner=ner,
+        review=review,
+        review_by_exporters=review_by_exporters,
     )
 
 
@@ -543,6 +566,29 @@ def _scrub_options(source: str, top: Mapping[str, tuple[yaml.Node, yaml.Node]]) 
         if not isinstance(ner, bool):
             raise _err(source, top["ner"][1], "ner", "must be true or false")
     return scrub_tokens, ner
+
+
+def _review_options(
+    source: str, top: Mapping[str, tuple[yaml.Node, yaml.Node]], audience: str
+) -> tuple[str, bool]:
+    review = _REVIEW_DEFAULT.get(audience, "required")
+    if "review" in top:
+        review = _string(source, top["review"][1], "review")
+        if review not in REVIEW_MODES:
+            raise _err(
+                source, top["review"][1], "review", f"must be one of {', '.join(REVIEW_MODES)}"
+            )
+    by_exporters = False
+    if "review_by_exporters" in top:
+        by_exporters = _scalar(source, top["review_by_exporters"][1], "review_by_exporters")
+        if not isinstance(by_exporters, bool):
+            raise _err(
+                source,
+                top["review_by_exporters"][1],
+                "review_by_exporters",
+                "must be true or false",
+            )
+    return review, by_exporters
 
 
 def _check_floor(

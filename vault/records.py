@@ -26,6 +26,7 @@ import phonenumbers
 
 from vault import crypto
 from vault.crypto import Context, SecretKey
+from vault.decisions import Decision
 from vault.errors import IntegrityError, PermissionDeniedError
 from vault.keys import KeyClass, Keyring
 from vault.schema import RECORD_SPECS, flatten, unflatten
@@ -155,6 +156,28 @@ class RecordCodec:
 
     def __repr__(self) -> str:
         return "RecordCodec([secure])"
+
+    # Review decisions -------------------------------------------------------
+
+    def _review_context(self, ref: str, version: int, audience: str, field: str) -> Context:
+        return Context.of(self._vault_id, "review", ref, version, audience, field)
+
+    def seal_review(self, ref: str, decision: Decision) -> bytes:
+        """A decision sealed to its record, version, audience and field."""
+        ctx = self._review_context(ref, decision.version, decision.audience, decision.field)
+        return crypto.seal(self._keys.review_key(), decision.to_bytes(), ctx)
+
+    def open_review(
+        self, ref: str, version: int, audience: str, field: str, blob: bytes, what: str
+    ) -> Decision:
+        """A decision row opened against the row's own key columns."""
+        ctx = self._review_context(ref, version, audience, field)
+        decision = Decision.from_bytes(
+            crypto.open_sealed(self._keys.review_key(), blob, ctx, what=what), what
+        )
+        if (decision.version, decision.audience, decision.field) != (version, audience, field):
+            raise IntegrityError(f"integrity check failed for {what}")
+        return decision
 
     # References and indexes -------------------------------------------------
 

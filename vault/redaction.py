@@ -16,23 +16,37 @@ Invariants:
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from dataclasses import dataclass
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from vault import crypto
 from vault.crypto import SecretKey
+from vault.decisions import Decision, apply_decision, text_digest
 from vault.policy import Action, Policy
 from vault.schema import FIELDS, flatten, unflatten
 from vault.scrub import Scrubber
 
-__all__ = ["MAX_LEVEL", "Redactor", "SiteInfo", "high_risk"]
+__all__ = ["MAX_LEVEL", "Redactor", "SiteInfo", "TextSeen", "high_risk"]
 
 MAX_LEVEL: Final = 3
 _ID_FIELDS: Final = frozenset({"id", "site_id", "evidence"})
 _BIRTH_LADDER: Final = (10, 20)
 _DATE_LADDER: Final = ("quarter", "year")
 _SITE_LADDER: Final = ("region", "country")
+
+
+@dataclass(frozen=True, slots=True)
+class TextSeen:
+    """One free text as an export would treat it (for the review screen)."""
+
+    record_id: str
+    path: str
+    text: str = field(repr=False)
+    spans: tuple[tuple[int, int, str], ...]
+    flags: frozenset[str]
+    decision: Decision | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,7 @@ class Redactor:
         scrubber: Scrubber,
         *,
         export_key: SecretKey,
+        review_key: SecretKey | None = None,
     ) -> None:
         self.policy = policy
         self._keys = {"recipient": recipient_key, "export": export_key}
@@ -83,8 +98,18 @@ class Redactor:
         self._quasi = (
             frozenset(policy.k_anonymity.quasi_identifiers) if policy.k_anonymity else frozenset()
         )
-        # Risk cues left in the free text of the record last redacted.
+        # Risk cues left in the free text of the record last redacted, and its text
+        # fields held back for want of a review.
         self.flags: set[str] = set()
+        self.withheld: set[str] = set()
+        self.reviewed: set[str] = set()
+        # Review decisions of the site being exported (record id -> field ->
+        # decision), and the key their text digests are under.
+        self.decisions: Mapping[str, Mapping[str, Decision]] = {}
+        self._review_key = review_key
+        # Told of every text scrubbed: how the review screen sees what would leave.
+        self.on_text: Callable[[TextSeen], None] | None = None
+        self._record_id = ""
 
     def __repr__(self) -> str:
         return f"Redactor(policy={self.policy.name!r})"
@@ -121,10 +146,44 @@ class Redactor:
         if kind == "generalize":
             return self._generalize(path, value, action.param, site)
         if kind == "scrub":
-            text, flags = self.scrubber.scrub_flagged(str(value), action.param)
-            self.flags |= flags
-            return True, text
+            return self._scrub(path, str(value), action.param)
         raise AssertionError(kind)  # pragma: no cover - policies are validated
+
+    def _scrub(self, path: str, text: str, limit: int | None) -> tuple[bool, Any]:
+        """Free text as it leaves: the machine's redactions, a reviewer's decision
+        on this very text if there is one, and the policy's review mode."""
+        spans, flags = self.scrubber.analyse(text)
+        decision = self._decision(path, text)
+        if decision is not None:
+            spans = apply_decision(spans, decision)
+        mode = self.policy.review
+        withheld = decision is None and (mode == "required" or (mode == "flagged" and bool(flags)))
+        if self.on_text is not None:
+            self.on_text(TextSeen(self._record_id, path, text, tuple(spans), flags, decision))
+        if withheld:
+            self.withheld.add(path)
+            return False, None
+        if decision is not None:
+            self.reviewed.add(path)
+        else:
+            self.flags |= flags
+        return True, self.scrubber.render(text, spans, limit)
+
+    @property
+    def reviews_readable(self) -> bool:
+        """Whether review decisions can be checked (the narrative clearance)."""
+        return self._review_key is not None
+
+    def _decision(self, path: str, text: str) -> Decision | None:
+        decision = self.decisions.get(self._record_id, {}).get(path)
+        if decision is None or self._review_key is None:
+            return None
+        # A decision made on another text (a new version, an erasure that rewrote
+        # this one) is void: its offsets would point at other words.
+        digest = text_digest(self._review_key, path, text)
+        if not hmac.compare_digest(digest, decision.digest):
+            return None
+        return decision
 
     def _generalize(
         self, path: str, value: Any, param: Any, site: SiteInfo | None
@@ -167,6 +226,9 @@ class Redactor:
         rtype = record["type"]
         self.scrubber.start_record()
         self.flags = set()
+        self.withheld = set()
+        self.reviewed = set()
+        self._record_id = str(record.get("id", ""))
         actions = self._actions(rtype, high_risk(record))
         order: list[str] = []
         values: dict[str, Any] = {"type": rtype}

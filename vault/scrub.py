@@ -208,11 +208,11 @@ class Scrubber:
 
     def _token(self, kind: str, key: str) -> str:
         if kind not in self._numbers or not key:
-            return f"[{kind}]"
+            return kind
         table = self._numbers[kind]
         if key not in table:
             table[key] = sum(len(t) for t in self._numbers.values()) + 1
-        return f"[{kind}-{table[key]}]"
+        return f"{kind}-{table[key]}"
 
     def load_site(self, site: SiteTerms) -> None:
         """Build the automaton for one site's terms (replacing the previous site's)."""
@@ -241,27 +241,64 @@ class Scrubber:
 
     def scrub(self, text: str, limit: int | None = None) -> str:
         """The text with every known identity term and contact detail replaced."""
-        text = self._replace_terms(text)
-        text = _EMAIL.sub("[EMAIL]", text)
-        text = self._replace_phones(text)
-        text = _DIGIT_RUN.sub(_number_or_date, text)
-        if limit is not None and len(text) > limit:
-            text = text[: limit - 1].rstrip() + "…"
-        return text
+        return self.render(text, self.analyse(text)[0], limit)
 
     def scrub_flagged(self, text: str, limit: int | None = None) -> tuple[str, frozenset[str]]:
         """The scrubbed text and the kinds of risk cue still in it."""
-        return self.scrub(text, limit), frozenset()
+        spans, flags = self.analyse(text)
+        return self.render(text, spans, limit), flags
 
     def replace_terms(self, text: str) -> str:
         """The text with only the loaded identity terms replaced (no contact rules)."""
-        return self._replace_terms(text)
+        return self.render(text, self._term_spans(text), None)
 
-    def _replace_terms(self, text: str) -> str:
+    def analyse(self, text: str) -> tuple[list[tuple[int, int, str]], frozenset[str]]:
+        """What to redact in ``text``, as ``(start, end, token)`` over the text as
+        given (token without brackets: ``WORKER-3``, ``PHONE``), and the kinds of
+        risk cue left once they are redacted."""
+        spans = self._term_spans(text)
+        spans += [(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
+        spans += self._phone_spans(text)
+        spans += [
+            (m.start(), m.end(), "NUMBER")
+            for m in _DIGIT_RUN.finditer(text)
+            if not _is_date(m.group(0))
+        ]
+        return sorted(spans), frozenset()
+
+    def render(
+        self, text: str, spans: Iterable[tuple[int, int, str]], limit: int | None = None
+    ) -> str:
+        """``text`` with each span replaced by its token; overlapping spans are
+        redacted as one (their union), under the token of the first and longest."""
+        out: list[str] = []
+        cursor = 0
+        for start, stop, token in sorted(spans, key=lambda s: (s[0], -s[1])):
+            end = stop
+            # Extend over combining marks that belonged to the last matched letter.
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1
+            if end <= cursor:
+                continue
+            if start < cursor:
+                # Overlaps what is already redacted: redact the rest of it too.
+                cursor = end
+                continue
+            out.append(text[cursor:start])
+            out.append(f"[{token}]")
+            cursor = end
+        out.append(text[cursor:])
+        # "[WORKER-3] [WORKER-3]" (given and family name matched apart) reads as one.
+        result = _REPEATED_TOKEN.sub(r"\1", "".join(out))
+        if limit is not None and len(result) > limit:
+            result = result[: limit - 1].rstrip() + "…"
+        return result
+
+    def _term_spans(self, text: str) -> list[tuple[int, int, str]]:
         if self._automaton is None:
-            return text
+            return []
         folded, index = fold(text)
-        spans: list[tuple[int, int, str, str]] = []
+        found: list[tuple[int, int, str, str]] = []
         for end, (length, kind, key, boundary) in self._automaton.iter(folded):
             start = end - length + 1
             if boundary and (
@@ -269,49 +306,30 @@ class Scrubber:
                 or (end + 1 < len(folded) and _is_word_char(folded[end + 1]))
             ):
                 continue
-            spans.append((start, end + 1, kind, key))
-        if not spans:
-            return text
-        # Leftmost, then longest; overlapping shorter matches are dropped.
-        spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-        out: list[str] = []
+            found.append((start, end + 1, kind, key))
+        # Leftmost, then longest; overlapping shorter matches are dropped, so a
+        # number is given only to a name that is replaced.
+        found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
+        spans: list[tuple[int, int, str]] = []
         cursor = 0
-        for start, end, kind, key in spans:
+        for start, end, kind, key in found:
             src_start = index[start]
             src_end = index[end - 1] + 1
             if src_start < cursor:
                 continue
-            # Extend over combining marks that belonged to the last matched letter.
-            while src_end < len(text) and unicodedata.combining(text[src_end]):
-                src_end += 1
-            out.append(text[cursor:src_start])
-            out.append(self._token(kind, key))
+            spans.append((src_start, src_end, self._token(kind, key)))
             cursor = src_end
-        out.append(text[cursor:])
-        # "[WORKER-3] [WORKER-3]" (given and family name matched apart) reads as one.
-        return _REPEATED_TOKEN.sub(r"\1", "".join(out))
+        return spans
 
-    def _replace_phones(self, text: str) -> str:
+    def _phone_spans(self, text: str) -> list[tuple[int, int, str]]:
         # The matcher is slow; most narratives hold no run of digits long enough.
         if not _MAYBE_PHONE.search(text):
-            return text
-        spans: list[tuple[int, int]] = []
+            return []
+        spans: list[tuple[int, int, str]] = []
         for region in (*self._regions, "ZZ"):
             for match in phonenumbers.PhoneNumberMatcher(text, region):
-                spans.append((match.start, match.end))
-        if not spans:
-            return text
-        out: list[str] = []
-        cursor = 0
-        for start, end in sorted(spans):
-            if start < cursor:
-                cursor = max(cursor, end)
-                continue
-            out.append(text[cursor:start])
-            out.append("[PHONE]")
-            cursor = end
-        out.append(text[cursor:])
-        return "".join(out)
+                spans.append((match.start, match.end, "PHONE"))
+        return spans
 
 
 def _number_or_date(match: re.Match[str]) -> str:

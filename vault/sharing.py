@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from vault import attachments, audit, crypto, registry
 from vault.context import Context
+from vault.decisions import Decision
 from vault.errors import ConflictError, NotFoundError, PermissionDeniedError
 from vault.export import (
     EXPORT_FORMAT,
@@ -45,6 +46,7 @@ from vault.store import (
     Recipient,
     Record,
     RecordVersion,
+    Review,
     Subject,
     as_utc,
     record_counts,
@@ -240,6 +242,34 @@ class ExportSource:
                     self._ctx.check_site_ref(row.ref, row.type, row.site_ref, record)
                     yield row.site_ref, alive, record, tie
 
+    def review_decisions(self, site_ref: str, audience: str) -> dict[str, dict[str, Decision]]:
+        """Record id -> field -> the decision on its latest version for ``audience``;
+        decisions on older versions are void and not read."""
+        newest = (
+            select(func.max(_OTHER_VERSION.version))
+            .where(_OTHER_VERSION.record_ref == Record.ref)
+            .scalar_subquery()
+        )
+        query = (
+            select(Review.record_ref, Review.version, Review.audience, Review.field, Review.sealed)
+            .join(Record, Record.ref == Review.record_ref)
+            .where(
+                Record.site_ref == site_ref,
+                Review.audience == audience,
+                Review.version == newest,
+            )
+        )
+        codec = self._ctx.codec
+        out: dict[str, dict[str, Decision]] = {}
+        with self._ctx.read() as conn:
+            for row in conn.execute(query):
+                what = f"the review of record ref {row.record_ref[:12]}"
+                d = codec.open_review(
+                    row.record_ref, row.version, row.audience, row.field, row.sealed, what
+                )
+                out.setdefault(d.record_id, {})[d.field] = d
+        return out
+
     def export_attachments(self, record_id: str) -> list[attachments.AttachmentInfo]:
         ref = self._ctx.codec.reference(record_id)
         with self._ctx.read() as conn:
@@ -348,7 +378,14 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
         if recipient_fingerprint
         else crypto.random_key()
     )
-    return Redactor(policy, recipient_key, Scrubber(policy.scrub_tokens), export_key=export_key)
+    review_key = keys.review_key() if keys.holds_class(KeyClass.NARRATIVE) else None
+    return Redactor(
+        policy,
+        recipient_key,
+        Scrubber(policy.scrub_tokens),
+        export_key=export_key,
+        review_key=review_key,
+    )
 
 
 def export(

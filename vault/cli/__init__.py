@@ -28,6 +28,7 @@ from vault.cli import (  # noqa: F401
     _files,
     _lifecycle,
     _records,
+    _review,
     _server,
     _sharing,
 )

@@ -66,6 +66,10 @@ class RecordSource(Protocol):
         strings (keyed identifiers, subject id) that testimonies of one worker share."""
         ...
 
+    def review_decisions(self, site_ref: str, audience: str) -> Mapping[str, Mapping[str, Any]]:
+        """Record id -> field -> review decision on the latest version."""
+        ...
+
     def export_attachments(self, record_id: str) -> list[Any]: ...
 
     def attachment_chunks(self, attachment_id: str) -> Iterator[bytes]: ...
@@ -88,12 +92,16 @@ class ExportResult:
     # Records let through whose scrubbed free text still carries a risk cue, by kind
     # (a record counts once per kind); ``records`` counts records with any.
     flagged: Counter[str] = field(default_factory=Counter)
+    # Free texts that went out as a reviewer decided, and those held back because
+    # the policy wants a review that has not happened.
+    review: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "included": dict(sorted(self.included.items())),
             "excluded": dict(sorted(self.excluded.items())),
             "risk_flags": dict(sorted(self.flagged.items())),
+            "review": {k: self.review[k] for k in ("reviewed", "awaiting_review")},
         }
 
 
@@ -217,6 +225,8 @@ def plan_records(
         if scrubbing:
             people = (r for _s, r in batch if r is not None and r["type"] == "testimony")
             redactor.scrubber.load_site(site_terms_from(people, site.country if site else None))
+            if redactor.reviews_readable:
+                redactor.decisions = source.review_decisions(site_ref, policy.audience)
         for subject, record in batch:
             if record is None or (
                 identity_required and record["type"] == "testimony" and subject is None
@@ -253,6 +263,8 @@ def _output(
     if redactor.flags:
         result.flagged["records"] += 1
         result.flagged.update(redactor.flags)
+    result.review["reviewed"] += len(redactor.reviewed)
+    result.review["awaiting_review"] += len(redactor.withheld)
     if drop_evidence and record["type"] == "finding":
         out.pop("evidence", None)
     rules = policy.types[record["type"]]
