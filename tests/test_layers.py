@@ -27,6 +27,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "policy",
         "filerules",
         "redaction",
+        "names",
+        "persons",
         "scrub",
         "sources",
         "filesource",
