@@ -29,6 +29,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "filerules",
         "redaction",
         "ner",
+        "names",
+        "persons",
         "scrub",
         "sources",
         "filesource",

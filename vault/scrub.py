@@ -3,21 +3,31 @@
 A :class:`Scrubber` replaces, in narratives, summaries and details:
 
 * every identity term the vault knows for the site being exported: each worker's
-  name and each part of it, employee id, phone, e-mail and address, and every person
-  named in ``persons_mentioned`` — in any letter case, with or without diacritics
-  (Nguyễn = NGUYEN = nguyen), with punctuation or a possessive around it, and inside
-  scripts written without spaces (Thai, Chinese, Japanese, Lao, Khmer, Myanmar);
+  name, aliases, employee id, phone, e-mail and address, and every person named in
+  ``persons_mentioned`` — with every spelling :mod:`vault.names` derives (initials,
+  reversed order, handles, case forms, pinyin, RTGS, Cyrillic), in any letter case
+  where case does not decide, with or without diacritics where they do not, with
+  punctuation, digits or a possessive around it, and inside scripts written without
+  spaces (Thai, Chinese, Japanese, Lao, Khmer, Myanmar);
+* in :meth:`Scrubber.scrub`, the people a title or role introduces that the vault does
+  not know (:mod:`vault.persons`), as ``[PERSON]``;
 * phone numbers in any national or international format (``phonenumbers``),
   e-mail addresses, and runs of six or more digits (ID numbers).
 
 Replacements are typed and consistent within one export: ``[WORKER-3]``,
-``[PERSON-7]``, ``[NAME]`` (a name part shared by several people), ``[EMPLOYEE-ID]``,
-``[PHONE]``, ``[EMAIL]``, ``[ADDRESS]``, ``[NUMBER]``.
+``[PERSON-7]``, ``[PERSON]`` (someone the vault does not know), ``[NAME]`` (a name
+part shared by several people), ``[EMPLOYEE-ID]``, ``[PHONE]``, ``[EMAIL]``,
+``[ADDRESS]``, ``[NUMBER]``.
 
 Matching runs one Aho–Corasick automaton (``pyahocorasick``) over a folded copy of
 the text (NFKD, combining marks removed, case-folded, a few letters that do not
-decompose mapped by hand), so its cost does not grow with the number of names.
-Invariant: scrubbing only ever removes information; when in doubt it replaces.
+decompose mapped by hand), so its cost does not grow with the number of names. Each
+match is then held to its variant's rule (:class:`vault.names.Rule`): a name part that
+is also an ordinary word — Vietnamese lương, Chinese 金 in 押金 — counts only where
+it is written as a name. Known and unknown persons are replaced in one pass,
+leftmost and longest first.
+Invariant: a spelling the vault stores is always replaced; when a rule is in doubt
+about a whole name it replaces.
 """
 
 from __future__ import annotations
@@ -26,14 +36,18 @@ import datetime as dt
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 import ahocorasick
 import phonenumbers
 
-__all__ = ["Scrubber", "SiteTerms", "fold", "fold_text", "site_terms_from"]
+from vault import names
+from vault.names import Rule, variants
+from vault.persons import find_persons
+
+__all__ = ["Scrubber", "SiteTerms", "Term", "fold", "fold_text", "site_terms_from"]
 
 # Letters that NFKD does not decompose into a base letter and a mark.
 _EXTRA_FOLD: Final = str.maketrans(
@@ -68,12 +82,9 @@ _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _MAYBE_PHONE = re.compile(r"\d(?:[\s().\-/]*\d){4,}")
 _DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
 _DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
-_SPLIT = re.compile(r"[\s,;:()\[\]{}\"'“”‘’«»/\\|._\-‐‑–—]+")
 _ADDRESS_SPLIT = re.compile(r"[,;\n]+")
 _ID_DIGITS = re.compile(r"\d{4,}")
-_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _REPEATED_TOKEN = re.compile(r"(\[[A-Z]+(?:-\d+)?\])(?:\s+\1)+")
-MIN_PART: Final = 2
 
 
 @functools.lru_cache(maxsize=8192)
@@ -87,24 +98,48 @@ def _fold_char(c: str) -> str:
     return base.casefold().translate(_EXTRA_FOLD)
 
 
-def fold_text(text: str) -> str:
-    """The folded form of ``text`` alone (see :func:`fold`)."""
-    if text.isascii():
-        return text.lower()
-    return "".join(_fold_char(c) for c in text)
-
-
 def fold(text: str) -> tuple[str, list[int]]:
     """Fold ``text`` for matching; also return, per folded character, its source index."""
+    folded, index = _fold_indexed(text)
+    return folded, list(range(len(text))) if index is None else index
+
+
+# Characters seen so far and, for those that fold to something else, what they fold
+# to: ``str.translate`` then folds a whole text in one call.
+_FOLDS: dict[int, str] = {}
+_SEEN: set[str] = set()
+
+
+def _fold_indexed(text: str) -> tuple[str, list[int] | None]:
+    """:func:`fold`, with ``None`` for an index that is the identity (most texts)."""
     if text.isascii():
-        return text.lower(), list(range(len(text)))
-    out: list[str] = []
+        return text.lower(), None
+    chars = set(text)
+    new = chars.difference(_SEEN)
+    if new:
+        if len(_SEEN) > 65536:
+            _FOLDS.clear()
+            _SEEN.clear()
+            new = chars
+        for c in new:
+            f = _fold_char(c)
+            if f != c:
+                _FOLDS[ord(c)] = f
+        _SEEN.update(new)
+    folded = text.translate(_FOLDS)
+    # Positions line up unless some character folds to none (a combining mark) or
+    # to two (æ -> ae).
+    if all(len(_FOLDS.get(ord(c), c)) == 1 for c in chars):
+        return folded, None
     index: list[int] = []
     for i, c in enumerate(text):
-        f = _fold_char(c)
-        out.append(f)
-        index.extend([i] * len(f))
-    return "".join(out), index
+        index.extend([i] * len(_FOLDS.get(ord(c), c)))
+    return folded, index
+
+
+def fold_text(text: str) -> str:
+    """The folded form of ``text`` alone (see :func:`fold`)."""
+    return _fold_indexed(text)[0]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -116,45 +151,55 @@ def _is_word_char(c: str) -> bool:
     return c.isalnum() and not _no_space_script(c)
 
 
+class Term(NamedTuple):
+    """One spelling to look for: what it stands for, and when a match of it counts."""
+
+    text: str
+    kind: str
+    key: str
+    rule: Rule = Rule.ANY
+    name: bool = True  # A name (digits may touch it) or an identifier (they may not).
+
+
 @dataclass
 class SiteTerms:
-    """Identity terms of one site: ``(text, token kind, person key)``."""
+    """Identity terms of one site, and the countries that say how its names are written."""
 
-    terms: list[tuple[str, str, str]]
+    terms: list[Term]
     regions: set[str]
+    country: str | None
 
     def __init__(self) -> None:
         self.terms = []
         self.regions = set()
+        self.country = None
 
-    def add_person(self, name: str, kind: str, key: str) -> None:
-        """A name: the whole of it and each part, typed WORKER or PERSON."""
-        name = name.strip()
-        if not name:
-            return
-        self.terms.append((name, kind, key))
-        # "Name (nickname)" is also written without the part in brackets.
-        core = _BRACKETED.sub(" ", name).strip()
-        if core and core != name:
-            self.terms.append((core, kind, key))
-        parts = [p for p in _SPLIT.split(name) if p]
-        for part in parts:
-            if len(part) >= MIN_PART and part.casefold() not in ("fictional",):
-                self.terms.append((part, kind, key))
-        # A name in a script without spaces is often used without its family name,
-        # or the family name alone (老李): 王小明 -> 小明, 王. Replacing every use of
-        # a one-character family name over-redacts; that is the safe side.
-        if len(name) >= 2 and all(_no_space_script(c) for c in name):
-            self.terms.append((name[1:], kind, key))
-            self.terms.append((name[:1], kind, key))
+    def add_person(
+        self, name: str, kind: str, key: str, hints: Collection[str] | None = None
+    ) -> None:
+        """A name, typed WORKER or PERSON: the whole of it and every variant of it
+        (:func:`vault.names.variants`). ``hints`` are the countries whose conventions
+        apply (nationality, site); by default the site's country."""
+        if hints is None:
+            hints = {self.country} if self.country else self.regions
+        for variant in variants(name, hints):
+            self.terms.append(Term(variant.text, kind, key, variant.rule))
 
     def add_worker(self, worker: Mapping[str, object], kind: str = "WORKER") -> None:
-        """A testimony's worker: their name and their identifiers. A named kind
-        (``WORKER``) is keyed by the folded name, so one worker's testimonies share a
-        number; any other kind (``ERASED``) stands alone."""
+        """A testimony's worker: their name, their aliases and their identifiers. A
+        named kind (``WORKER``) is keyed by the folded name, so one worker's
+        testimonies share a number; any other kind (``ERASED``) stands alone."""
+        hints = {h for h in (worker.get("nationality"), self.country) if isinstance(h, str)}
         name = worker.get("name")
+        key = fold_text(name) if kind == "WORKER" and isinstance(name, str) else ""
         if isinstance(name, str):
-            self.add_person(name, kind, fold_text(name) if kind == "WORKER" else "")
+            self.add_person(name, kind, key, hints)
+        aliases = worker.get("aliases")
+        if isinstance(aliases, list):
+            for alias in aliases:
+                if isinstance(alias, str):
+                    # A nickname is the same person: the same number.
+                    self.add_person(alias, kind, key or "", hints)
         for field, id_kind in (
             ("employee_id", "EMPLOYEE-ID"),
             ("phone", "PHONE"),
@@ -170,14 +215,165 @@ class SiteTerms:
         of an employee id (EMP-55001 -> 55001), each line of an address."""
         value = value.strip()
         if len(value) >= 3:
-            self.terms.append((value, kind, value))
+            self.terms.append(Term(value, kind, value, name=False))
         if kind == "EMPLOYEE-ID":
             for digits in _ID_DIGITS.findall(value):
-                self.terms.append((digits, kind, value))
+                self.terms.append(Term(digits, kind, value, name=False))
         elif kind == "ADDRESS":
             for segment in _ADDRESS_SPLIT.split(value):
                 if len(segment.strip()) >= 5:
-                    self.terms.append((segment.strip(), kind, value))
+                    self.terms.append(Term(segment.strip(), kind, value, name=False))
+
+
+Owner = tuple[str, str]  # (token kind, person key)
+
+
+class _Option(NamedTuple):
+    rule: Rule
+    exact: str  # the NFC case-folded spelling, for the rules that compare it
+    boundary: int  # _NONE, _LETTERS or _ALNUM
+    owners: frozenset[Owner]
+
+
+_NONE, _LETTERS, _ALNUM = 0, 1, 2
+# A match counts, waits for support (the person named elsewhere in the text, or
+# another part of the name after it), waits for the rest of the name after it
+# only, does not count, or counts only beside the rest of the name.
+_ACCEPT, _DEFER, _DEFER_STRICT, _REJECT, _BESIDE = 0, 1, 2, 3, 4
+# Words that only Vietnamese text is full of: a text with two of them is Vietnamese,
+# and there a name syllable must carry its own diacritics.
+_VI_WORDS: Final = re.compile(
+    r"(?<!\w)(?:của|và|là|không|được|tôi|có|người|những|với|cho|này|đã|trong|khi|các|"
+    r"một|bị|rằng|nói|làm|chúng|họ|thì|chị|anh|em|ông|bà|lương|công|việc|ngày)(?!\w)",
+    re.IGNORECASE,
+)
+_OPENERS: Final = frozenset(" \t\"'“‘«(*-–—„")
+_NOT_LETTERS: Final = re.compile(r"(?:[^\w\u0300-\u036f]|[\d_])+")
+_NEXT_WORD: Final = re.compile(r"[\s,]+([^\W\d_]+)")
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _resolve(owners: Iterable[Owner]) -> Owner:
+    who = set(owners)
+    if len(who) == 1:
+        return next(iter(who))
+    kinds = {k for k, _ in who}
+    # A part several people share cannot name one of them: say only that a name
+    # stood here.
+    return ("NAME" if kinds <= {"WORKER", "PERSON"} else min(kinds)), ""
+
+
+def _is_letter(c: str) -> bool:
+    return c.isalpha() and not _no_space_script(c)
+
+
+class _Text:
+    """One text under scrutiny, with what the rules ask of it computed once."""
+
+    __slots__ = ("_vietnamese", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._vietnamese: bool | None = None
+
+    @property
+    def vietnamese(self) -> bool:
+        if self._vietnamese is None:
+            hits = _VI_WORDS.finditer(unicodedata.normalize("NFC", self.text))
+            self._vietnamese = next(hits, None) is not None and next(hits, None) is not None
+        return self._vietnamese
+
+    def sentence_start(self, start: int) -> bool:
+        text = self.text
+        i = start - 1
+        while i >= 0 and text[i] in _OPENERS:
+            i -= 1
+        if i < 0 or text[i] in "\n\r":
+            return True
+        if text[i] in ".!?…:":
+            # "N. T. Hương": a dot after a lone capital is an initial, not an end.
+            return not (
+                text[i] == "."
+                and i >= 1
+                and text[i - 1].isupper()
+                and not text[i - 2 : i - 1].isalpha()
+            )
+        return False
+
+    def in_handle(self, start: int, end: int) -> bool:
+        """Inside a user name or address: digits, dots or underscores run into it."""
+        text = self.text
+        before = text[start - 1] if start > 0 else ""
+        after = text[end] if end < len(text) else ""
+        if before.isdigit() or after.isdigit():
+            return True
+        if before in ("._@") and before and start >= 2 and text[start - 2].isalnum():
+            return True
+        return bool(after in ("._@") and after and end + 1 < len(text) and text[end + 1].isalnum())
+
+    def judge(self, option: _Option, start: int, end: int) -> int:
+        rule = option.rule
+        if rule is Rule.ANY:
+            return _ACCEPT
+        seen = self.text[start:end]
+        if rule is Rule.UPPER:
+            return _ACCEPT if seen == option.exact else _REJECT
+        if rule is Rule.VI_RUN:
+            # Capitalised, or written without diacritics, or three syllables as
+            # spelled: "minh tâm" and "thì lần" are ordinary words.
+            words = [w for w in _NOT_LETTERS.split(seen) if w]
+            if seen.isascii() or all(w[0].isupper() for w in words):
+                return _ACCEPT
+            return _ACCEPT if len(words) >= 3 and _nfc(seen) == option.exact else _REJECT
+        if rule is Rule.HAN_TITLE or rule is Rule.THAI_TITLE:
+            return self._unspaced(rule, start, end)
+        # CAP, CAP_ANYWHERE and VI: a name part that is also an ordinary word.
+        return self._capitalised(option, seen, start, end)
+
+    def _unspaced(self, rule: Rule, start: int, end: int) -> int:
+        """A Chinese family name (金) or a Thai one (ใจดี) is a name beside a title,
+        standing alone among other scripts, or beside the rest of the name; inside a
+        run of its own script it is a word (押金, หัวหน้าใจดีมาก)."""
+        text = self.text
+        if rule is Rule.HAN_TITLE:
+            if text[start - 1 : start] in names.HAN_TITLES_BEFORE or text.startswith(
+                names.HAN_TITLES_AFTER, end
+            ):
+                return _ACCEPT
+        elif text[max(0, start - 8) : start].rstrip().endswith(names.THAI_FORMAL_TITLES):
+            return _ACCEPT
+        before = text[start - 1] if start > 0 else " "
+        after = text[end] if end < len(text) else " "
+        if not _no_space_script(before) and not _no_space_script(after):
+            return _ACCEPT
+        return _BESIDE
+
+    def _capitalised(self, option: _Option, seen: str, start: int, end: int) -> int:
+        rule = option.rule
+        if self.in_handle(start, end):
+            return _ACCEPT
+        if not seen[:1].isupper():
+            return _REJECT
+        if rule is Rule.CAP_ANYWHERE:
+            return _ACCEPT
+        if rule is Rule.CAP:
+            return _DEFER if self.sentence_start(start) else _ACCEPT
+        # Vietnamese: Lan is not lần, Lương at a sentence start may be the salary.
+        same = _nfc(seen) == option.exact
+        if not same and (self.vietnamese or not seen.isascii()):
+            return _REJECT
+        if not self.sentence_start(start):
+            return _ACCEPT
+        if self.vietnamese:
+            # "Lương tháng ba", "Công ty": at a sentence start only "Lương Văn Công".
+            return _DEFER_STRICT
+        plainly_a_name = (same and names.has_vietnamese_marks(seen)) or (
+            len(seen) > 1 and seen.isupper()
+        )
+        return _ACCEPT if plainly_a_name else _DEFER
 
 
 class Scrubber:
@@ -195,6 +391,7 @@ class Scrubber:
         self._per_record = numbering == "record"
         self._numbers: dict[str, dict[str, int]] = {"WORKER": {}, "PERSON": {}}
         self._automaton: ahocorasick.Automaton | None = None
+        self._parts: dict[str, frozenset[Owner]] = {}
         self._regions: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
@@ -216,27 +413,35 @@ class Scrubber:
 
     def load_site(self, site: SiteTerms) -> None:
         """Build the automaton for one site's terms (replacing the previous site's)."""
-        owners: dict[str, set[tuple[str, str]]] = {}
-        for text, kind, key in site.terms:
-            folded = fold_text(text).strip()
-            if folded:
-                owners.setdefault(folded, set()).add((kind, key))
-        automaton = ahocorasick.Automaton()
-        for folded, who in owners.items():
-            if len(who) == 1:
-                (kind, key) = next(iter(who))
+        grouped: dict[str, dict[tuple[Rule, str, int], set[Owner]]] = {}
+        parts: dict[str, set[Owner]] = {}
+        for term in site.terms:
+            folded = fold_text(term.text).strip()
+            if not folded:
+                continue
+            if any(_no_space_script(c) for c in folded):
+                boundary = _NONE
             else:
-                kinds = {k for k, _ in who}
-                # A part several people share cannot name one of them: say only
-                # that a name stood here.
-                kind, key = ("NAME" if kinds <= {"WORKER", "PERSON"} else min(kinds)), ""
-            boundary = not any(_no_space_script(c) for c in folded)
-            automaton.add_word(folded, (len(folded), kind, key, boundary))
+                boundary = _LETTERS if term.name else _ALNUM
+            exact = term.text if term.rule is Rule.UPPER else _nfc(term.text)
+            grouped.setdefault(folded, {}).setdefault((term.rule, exact, boundary), set()).add(
+                (term.kind, term.key)
+            )
+            if term.name and boundary and " " not in folded:
+                parts.setdefault(folded, set()).add((term.kind, term.key))
+        automaton = ahocorasick.Automaton()
+        for folded, options in grouped.items():
+            value = tuple(
+                _Option(rule, exact, boundary, frozenset(owners))
+                for (rule, exact, boundary), owners in options.items()
+            )
+            automaton.add_word(folded, (len(folded), value))
         if len(automaton):
             automaton.make_automaton()
             self._automaton = automaton
         else:
             self._automaton = None
+        self._parts = {part: frozenset(owners) for part, owners in parts.items()}
         self._regions = tuple(sorted(r for r in site.regions if r))
 
     def scrub(self, text: str, limit: int | None = None) -> str:
@@ -249,14 +454,15 @@ class Scrubber:
         return self.render(text, spans, limit), flags
 
     def replace_terms(self, text: str) -> str:
-        """The text with only the loaded identity terms replaced (no contact rules)."""
-        return self.render(text, self._term_spans(text), None)
+        """The text with only the loaded identity terms replaced (no contact rules,
+        no unknown persons): what erasure rewrites stored texts with."""
+        return self.render(text, self._term_spans(text, persons=False), None)
 
     def analyse(self, text: str) -> tuple[list[tuple[int, int, str]], frozenset[str]]:
         """What to redact in ``text``, as ``(start, end, token)`` over the text as
         given (token without brackets: ``WORKER-3``, ``PHONE``), and the kinds of
         risk cue left once they are redacted."""
-        spans = self._term_spans(text)
+        spans = self._term_spans(text, persons=True)
         spans += [(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
         spans += self._phone_spans(text)
         spans += [
@@ -294,32 +500,87 @@ class Scrubber:
             result = result[: limit - 1].rstrip() + "…"
         return result
 
-    def _term_spans(self, text: str) -> list[tuple[int, int, str]]:
-        if self._automaton is None:
-            return []
-        folded, index = fold(text)
-        found: list[tuple[int, int, str, str]] = []
-        for end, (length, kind, key, boundary) in self._automaton.iter(folded):
+    def _known_spans(self, text: str) -> list[tuple[int, int, int, Owner]]:
+        """Where the loaded terms occur and count, in ``text``'s own indices."""
+        assert self._automaton is not None
+        folded, index = _fold_indexed(text)
+        seen = _Text(text)
+        accepted: list[tuple[int, int, frozenset[Owner]]] = []
+        deferred: list[tuple[int, int, frozenset[Owner], bool]] = []
+        beside: list[tuple[int, int, frozenset[Owner]]] = []
+        for end, (length, options) in self._automaton.iter(folded):
             start = end - length + 1
-            if boundary and (
-                (start > 0 and _is_word_char(folded[start - 1]))
-                or (end + 1 < len(folded) and _is_word_char(folded[end + 1]))
-            ):
-                continue
-            found.append((start, end + 1, kind, key))
-        # Leftmost, then longest; overlapping shorter matches are dropped, so a
-        # number is given only to a name that is replaced.
-        found.sort(key=lambda s: (s[0], -(s[1] - s[0])))
-        spans: list[tuple[int, int, str]] = []
+            left = folded[start - 1] if start > 0 else ""
+            right = folded[end + 1] if end + 1 < len(folded) else ""
+            src_start = start if index is None else index[start]
+            src_end = end + 1 if index is None else index[end] + 1
+            # Extend over combining marks that belonged to the last matched letter.
+            while src_end < len(text) and unicodedata.combining(text[src_end]):
+                src_end += 1
+            taken: set[Owner] = set()
+            waiting: set[Owner] = set()
+            near: set[Owner] = set()
+            strict = False
+            for option in options:
+                if option.boundary and (
+                    (_is_letter(left) or _is_letter(right))
+                    if option.boundary == _LETTERS
+                    else (_is_word_char(left) or _is_word_char(right))
+                ):
+                    continue
+                verdict = seen.judge(option, src_start, src_end)
+                if verdict == _ACCEPT:
+                    taken |= option.owners
+                elif verdict in (_DEFER, _DEFER_STRICT):
+                    waiting |= option.owners
+                    strict = strict or verdict == _DEFER_STRICT
+                elif verdict == _BESIDE:
+                    near |= option.owners
+            if taken:
+                accepted.append((src_start, src_end, frozenset(taken | waiting | near)))
+            elif waiting:
+                deferred.append((src_start, src_end, frozenset(waiting), strict))
+            elif near:
+                beside.append((src_start, src_end, frozenset(near)))
+        if deferred:
+            # A capitalised word at a sentence start counts when the text names the
+            # same person elsewhere, or when another name part follows it.
+            evidence = {o for *_, owners in accepted for o in owners}
+            for start, end, owners, strict in deferred:
+                follows = _NEXT_WORD.match(text, end)
+                then = fold_text(follows.group(1)) if follows is not None else ""
+                if owners & self._parts.get(then, frozenset()) or (
+                    not strict and owners & evidence
+                ):
+                    accepted.append((start, end, owners))
+        if beside:
+            # Touching (or one space from) the rest of the same person's name.
+            edges: dict[int, set[Owner]] = {}
+            for start, end, owners in accepted:
+                for at in (start, end, start - 1, end + 1):
+                    edges.setdefault(at, set()).update(owners)
+            for start, end, owners in beside:
+                if owners & (edges.get(start, set()) | edges.get(end, set())):
+                    accepted.append((start, end, owners))
+        return [(s, e, 0, _resolve(owners)) for s, e, owners in accepted]
+
+    def _term_spans(self, text: str, persons: bool) -> list[tuple[int, int, str]]:
+        """Known terms and, with ``persons``, people a title or role introduces."""
+        spans = self._known_spans(text) if self._automaton is not None else []
+        if persons:
+            spans.extend((s, e, 1, ("PERSON", "")) for s, e in find_persons(text))
+        # Leftmost, then longest, then a known person before an unknown one;
+        # overlapping shorter matches are dropped, so a number is given only to a
+        # name that is replaced.
+        spans.sort(key=lambda s: (s[0], s[0] - s[1], s[2]))
+        out: list[tuple[int, int, str]] = []
         cursor = 0
-        for start, end, kind, key in found:
-            src_start = index[start]
-            src_end = index[end - 1] + 1
-            if src_start < cursor:
+        for start, end, _priority, (kind, key) in spans:
+            if start < cursor:
                 continue
-            spans.append((src_start, src_end, self._token(kind, key)))
-            cursor = src_end
-        return spans
+            out.append((start, end, self._token(kind, key)))
+            cursor = end
+        return out
 
     def _phone_spans(self, text: str) -> list[tuple[int, int, str]]:
         # The matcher is slow; most narratives hold no run of digits long enough.
@@ -330,11 +591,6 @@ class Scrubber:
             for match in phonenumbers.PhoneNumberMatcher(text, region):
                 spans.append((match.start, match.end, "PHONE"))
         return spans
-
-
-def _number_or_date(match: re.Match[str]) -> str:
-    value = match.group(0)
-    return value if _is_date(value) else "[NUMBER]"
 
 
 def _is_date(value: str) -> bool:
@@ -359,6 +615,7 @@ def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -
     terms = SiteTerms()
     if country:
         terms.regions.add(country)
+        terms.country = country
     for record in records:
         worker = record.get("worker")
         if isinstance(worker, dict):
