@@ -109,6 +109,10 @@ class Lang:
     )
     eid_prefixes: ClassVar[tuple[str, ...]] = ("EMP", "E", "NV", "ID", "RJ", "W")
     templates: ClassVar[Mapping[str, Sequence[str]]]
+    # "The only ..." descriptions by gender ("f", "m"); "{k}" is a line number.
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]]
+    hours_format: ClassVar[str]  # "{} hours"
+    days_format: ClassVar[str]
     traps: ClassVar[Mapping[str, Sequence[str]]] = {}
     phone_writings: ClassVar[tuple[str, ...]] = ("stored", "local", "compact", "words")
     eid_writings: ClassVar[tuple[str, ...]] = ("stored", "digits", "regrouped", "spelled")
@@ -148,7 +152,9 @@ class Lang:
         return self.given_form(p, rng)
 
     def nickname(self, p: Person, rng: random.Random, taken: set[str]) -> str | None:
-        return None
+        """The language's short form of the name, unless it is a name already at the site."""
+        nick = p.extra.get("nick")
+        return nick if isinstance(nick, str) and fold(nick) not in taken else None
 
     def pronoun(self, p: Person) -> str:
         return ""
@@ -282,17 +288,17 @@ class Lang:
         raise NotImplementedError
 
     def only(self, p: Person, rng: random.Random) -> str:
-        """ "The only ..." that fits this worker (only women are pregnant here)."""
-        raise NotImplementedError
+        """A "the only ..." description that fits this worker (only women are pregnant)."""
+        return rng.choice(self.only_phrases[p.gender]).format(k=rng.randint(1, 12))
 
     def amount(self, rng: random.Random) -> str:
         raise NotImplementedError
 
     def hours(self, rng: random.Random) -> str:
-        raise NotImplementedError
+        return self.hours_format.format(rng.randint(2, 14))
 
     def days(self, rng: random.Random) -> str:
-        raise NotImplementedError
+        return self.days_format.format(rng.randint(2, 7))
 
     def nationality(self, p: Person, rng: random.Random) -> str:
         return rng.choice(self.nationalities)

@@ -181,29 +181,25 @@ class Vietnamese(Lang):
         text = rng.choice((f"chuyền {k} ca đêm", f"tổ {k} ca ngày", f"chuyền {k}, ca ba"))
         return Form(text, (str(k),))
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        first = (
-            f"người duy nhất đang mang thai ở chuyền {rng.randint(1, 12)}"
-            if p.gender == "f"
-            else "công nhân nam duy nhất ở tổ kiểm hàng"
-        )
-        return rng.choice(
-            (
-                first,
-                "công nhân duy nhất là người Khmer trong tổ đóng gói",
-                "đoàn viên công đoàn duy nhất của ca đêm",
-                "người duy nhất phải đi xe lăn trong xưởng",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"{_thousands(rng.randint(15, 90) * 100_000, '.')} đồng"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)} tiếng"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(1, 7)} ngày"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "người duy nhất đang mang thai ở chuyền {k}",
+            "công nhân duy nhất là người Khmer trong tổ đóng gói",
+            "đoàn viên công đoàn duy nhất của ca đêm",
+            "người duy nhất phải đi xe lăn trong xưởng",
+        ),
+        "m": (
+            "công nhân nam duy nhất ở tổ kiểm hàng",
+            "công nhân duy nhất là người Khmer trong tổ đóng gói",
+            "đoàn viên công đoàn duy nhất của ca đêm",
+            "người duy nhất phải đi xe lăn trong xưởng",
+        ),
+    }
+    hours_format = "{} tiếng"
+    days_format = "{} ngày"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
@@ -470,26 +466,25 @@ class Thai(Lang):
         k = rng.randint(1, 12)
         return Form(rng.choice((f"ไลน์ {k} กะดึก", f"ไลน์ {k} กะเช้า")), (str(k),))
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        return rng.choice(
-            (
-                f"คนเดียวที่ตั้งท้องในไลน์ {rng.randint(1, 12)}"
-                if p.gender == "f"
-                else f"ผู้ชายคนเดียวในไลน์ {rng.randint(1, 12)}",
-                f"{'ผู้หญิง' if p.gender == 'f' else 'ผู้ชาย'}พม่าคนเดียวในแผนกแพ็คกิ้ง",
-                "สมาชิกสหภาพคนเดียวในกะดึก",
-                "คนงานคนเดียวที่ใช้รถเข็นในโรงงาน",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"{_thousands(rng.randint(30, 150) * 100, ',')} บาท"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)} ชั่วโมง"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(1, 7)} วัน"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "คนเดียวที่ตั้งท้องในไลน์ {k}",
+            "ผู้หญิงพม่าคนเดียวในแผนกแพ็คกิ้ง",
+            "สมาชิกสหภาพคนเดียวในกะดึก",
+            "คนงานคนเดียวที่ใช้รถเข็นในโรงงาน",
+        ),
+        "m": (
+            "ผู้ชายคนเดียวในไลน์ {k}",
+            "ผู้ชายพม่าคนเดียวในแผนกแพ็คกิ้ง",
+            "สมาชิกสหภาพคนเดียวในกะดึก",
+            "คนงานคนเดียวที่ใช้รถเข็นในโรงงาน",
+        ),
+    }
+    hours_format = "{} ชั่วโมง"
+    days_format = "{} วัน"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
@@ -781,24 +776,25 @@ class Chinese(Lang):
             return Form(f"{cn}号线夜班", (f"{cn}号",))
         return Form(rng.choice((f"{k}号线夜班", f"{k}号线白班")), (f"{k}号",))
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        return rng.choice(
-            (
-                f"{rng.randint(1, 12)}号线唯一的{'孕妇' if p.gender == 'f' else '男工'}",
-                "包装组唯一的少数民族工人",
-                "夜班唯一的工会会员",
-                "车间里唯一坐轮椅的人",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"{rng.randint(20, 80) * 100}{rng.choice(('元', '块'))}"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)}个小时"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(1, 7)}天"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "{k}号线唯一的孕妇",
+            "包装组唯一的少数民族工人",
+            "夜班唯一的工会会员",
+            "车间里唯一坐轮椅的人",
+        ),
+        "m": (
+            "{k}号线唯一的男工",
+            "包装组唯一的少数民族工人",
+            "夜班唯一的工会会员",
+            "车间里唯一坐轮椅的人",
+        ),
+    }
+    hours_format = "{}个小时"
+    days_format = "{}天"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
@@ -1008,10 +1004,6 @@ class Indonesian(Lang):
         titles = ("Bu", "Mbak", "Kak") if p.gender == "f" else ("Pak", "Mas", "Bang")
         return Form(f"{rng.choice(titles)} {p.given}", (p.given,))
 
-    def nickname(self, p: Person, rng: random.Random, taken: set[str]) -> str | None:
-        nick = p.extra.get("nick")
-        return nick if isinstance(nick, str) and nick.casefold() not in taken else None
-
     def pronoun(self, p: Person) -> str:
         return "dia"
 
@@ -1049,24 +1041,25 @@ class Indonesian(Lang):
         k = rng.randint(1, 12)
         return Form(rng.choice((f"line {k} shift malam", f"line {k} shift pagi")), (str(k),))
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        return rng.choice(
-            (
-                f"satu-satunya pekerja {'hamil' if p.gender == 'f' else 'laki-laki'} di line {rng.randint(1, 12)}",
-                "satu-satunya orang Flores di bagian pengepakan",
-                "satu-satunya anggota serikat di shift malam",
-                "satu-satunya pekerja yang memakai kursi roda",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"Rp {_thousands(rng.randint(15, 50) * 100_000, '.')}"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)} jam"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(1, 7)} hari"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "satu-satunya pekerja hamil di line {k}",
+            "satu-satunya orang Flores di bagian pengepakan",
+            "satu-satunya anggota serikat di shift malam",
+            "satu-satunya pekerja yang memakai kursi roda",
+        ),
+        "m": (
+            "satu-satunya pekerja laki-laki di line {k}",
+            "satu-satunya orang Flores di bagian pengepakan",
+            "satu-satunya anggota serikat di shift malam",
+            "satu-satunya pekerja yang memakai kursi roda",
+        ),
+    }
+    hours_format = "{} jam"
+    days_format = "{} hari"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (

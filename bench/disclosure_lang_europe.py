@@ -173,10 +173,6 @@ class Czech(Lang):
             return Form(f"{'mistrová' if p.gender == 'f' else 'mistr'} {p.family}", (p.family,))
         return self.given_form(p, rng)
 
-    def nickname(self, p: Person, rng: random.Random, taken: set[str]) -> str | None:
-        nick = p.extra.get("nick")
-        return nick if isinstance(nick, str) else None
-
     def pronoun(self, p: Person) -> str:
         return "ona" if p.gender == "f" else "on"
 
@@ -239,26 +235,6 @@ class Czech(Lang):
             rng.choice((f"lince {k} na noční směně", f"lince {k} na ranní směně")), (str(k),)
         )
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        k = rng.randint(1, 12)
-        if p.gender == "f":
-            return rng.choice(
-                (
-                    f"jediná těhotná žena na lince {k}",
-                    "jediná Vietnamka v balírně",
-                    "jediná členka odborů na noční směně",
-                    "jediná zaměstnankyně na vozíku v celé hale",
-                )
-            )
-        return rng.choice(
-            (
-                f"jediný muž na lince {k}",
-                "jediný Vietnamec v balírně",
-                "jediný člen odborů na noční směně",
-                "jediný zaměstnanec na vozíku v celé hale",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"{_thousands(rng.randint(150, 400) * 100, ' ')} Kč"
 
@@ -268,6 +244,21 @@ class Czech(Lang):
     def days(self, rng: random.Random) -> str:
         n = rng.randint(2, 7)
         return f"{n} {'dny' if n < 5 else 'dnů'}"
+
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "jediná těhotná žena na lince {k}",
+            "jediná Vietnamka v balírně",
+            "jediná členka odborů na noční směně",
+            "jediná zaměstnankyně na vozíku v celé hale",
+        ),
+        "m": (
+            "jediný muž na lince {k}",
+            "jediný Vietnamec v balírně",
+            "jediný člen odborů na noční směně",
+            "jediný zaměstnanec na vozíku v celé hale",
+        ),
+    }
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
@@ -474,10 +465,6 @@ class Spanish(Lang):
             )
         return self.given_form(p, rng)
 
-    def nickname(self, p: Person, rng: random.Random, taken: set[str]) -> str | None:
-        nick = p.extra.get("nick")
-        return nick if isinstance(nick, str) else None
-
     def pronoun(self, p: Person) -> str:
         return "ella" if p.gender == "f" else "él"
 
@@ -544,34 +531,25 @@ class Spanish(Lang):
             rng.choice((f"línea {k}, turno nocturno", f"línea {k} del turno de noche")), (str(k),)
         )
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        k = rng.randint(1, 12)
-        if p.gender == "f":
-            return rng.choice(
-                (
-                    f"la única embarazada de la línea {k}",
-                    "la única trabajadora indígena en empaque",
-                    "la única afiliada al sindicato en el turno de noche",
-                    "la única que usa silla de ruedas en la nave",
-                )
-            )
-        return rng.choice(
-            (
-                f"el único hombre de la línea {k}",
-                "el único trabajador indígena en empaque",
-                "el único afiliado al sindicato en el turno de noche",
-                "el único que usa silla de ruedas en la nave",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"${_thousands(rng.randint(12, 45) * 100, ',')} pesos"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)} horas"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 7)} días"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "la única embarazada de la línea {k}",
+            "la única trabajadora indígena en empaque",
+            "la única afiliada al sindicato en el turno de noche",
+            "la única que usa silla de ruedas en la nave",
+        ),
+        "m": (
+            "el único hombre de la línea {k}",
+            "el único trabajador indígena en empaque",
+            "el único afiliado al sindicato en el turno de noche",
+            "el único que usa silla de ruedas en la nave",
+        ),
+    }
+    hours_format = "{} horas"
+    days_format = "{} días"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
@@ -773,10 +751,6 @@ class French(Lang):
             return Form(f"{'la cheffe' if p.gender == 'f' else 'le chef'} {p.family}", (p.family,))
         return self.given_form(p, rng)
 
-    def nickname(self, p: Person, rng: random.Random, taken: set[str]) -> str | None:
-        nick = p.extra.get("nick")
-        return nick if isinstance(nick, str) else None
-
     def pronoun(self, p: Person) -> str:
         return "elle" if p.gender == "f" else "il"
 
@@ -858,34 +832,25 @@ class French(Lang):
             rng.choice((f"ligne {k}, équipe de nuit", f"ligne {k} en équipe du matin")), (str(k),)
         )
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        k = rng.randint(1, 12)
-        if p.gender == "f":
-            return rng.choice(
-                (
-                    f"la seule femme enceinte de la ligne {k}",
-                    "la seule intérimaire malienne de l'emballage",
-                    "la seule syndiquée de l'équipe de nuit",
-                    "la seule ouvrière en fauteuil roulant de l'atelier",
-                )
-            )
-        return rng.choice(
-            (
-                f"le seul homme de la ligne {k}",
-                "le seul intérimaire malien de l'emballage",
-                "le seul syndiqué de l'équipe de nuit",
-                "le seul ouvrier en fauteuil roulant de l'atelier",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"{_thousands(rng.randint(9, 22) * 100, ' ')} euros"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)} heures"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 7)} jours"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "la seule femme enceinte de la ligne {k}",
+            "la seule intérimaire malienne de l'emballage",
+            "la seule syndiquée de l'équipe de nuit",
+            "la seule ouvrière en fauteuil roulant de l'atelier",
+        ),
+        "m": (
+            "le seul homme de la ligne {k}",
+            "le seul intérimaire malien de l'emballage",
+            "le seul syndiqué de l'équipe de nuit",
+            "le seul ouvrier en fauteuil roulant de l'atelier",
+        ),
+    }
+    hours_format = "{} heures"
+    days_format = "{} jours"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
@@ -1062,10 +1027,6 @@ class English(Lang):
             return Form(f"{title} {p.family}", name_pieces(p.family))
         return self.given_form(p, rng)
 
-    def nickname(self, p: Person, rng: random.Random, taken: set[str]) -> str | None:
-        nick = p.extra.get("nick")
-        return nick if isinstance(nick, str) else None
-
     def pronoun(self, p: Person) -> str:
         return "she" if p.gender == "f" else "he"
 
@@ -1125,27 +1086,25 @@ class English(Lang):
         k = rng.randint(1, 12)
         return Form(rng.choice((f"line {k}, night shift", f"line {k} on the day shift")), (str(k),))
 
-    def only(self, p: Person, rng: random.Random) -> str:
-        k = rng.randint(1, 12)
-        return rng.choice(
-            (
-                f"the only pregnant worker on line {k}"
-                if p.gender == "f"
-                else f"the only man on line {k}",
-                f"the only Nepali {'woman' if p.gender == 'f' else 'man'} in the packing section",
-                "the only union member on the night shift",
-                "the only worker who uses a wheelchair on the floor",
-            )
-        )
-
     def amount(self, rng: random.Random) -> str:
         return f"RM {_thousands(rng.randint(12, 25) * 100, ',')}"
 
-    def hours(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 14)} hours"
-
-    def days(self, rng: random.Random) -> str:
-        return f"{rng.randint(2, 7)} days"
+    only_phrases: ClassVar[Mapping[str, Sequence[str]]] = {
+        "f": (
+            "the only pregnant worker on line {k}",
+            "the only Nepali woman in the packing section",
+            "the only union member on the night shift",
+            "the only worker who uses a wheelchair on the floor",
+        ),
+        "m": (
+            "the only man on line {k}",
+            "the only Nepali man in the packing section",
+            "the only union member on the night shift",
+            "the only worker who uses a wheelchair on the floor",
+        ),
+    }
+    hours_format = "{} hours"
+    days_format = "{} days"
 
     templates: ClassVar[Mapping[str, Sequence[str]]] = {
         "intro": (
