@@ -57,6 +57,7 @@ _FORM_SLOTS: Final = {
     "COMMA": "comma_reversed",
     "DIGITS_NAME": "digits",
     "POSS": "possessive",
+    "CYR": "cyrillic",
 }
 _ROLES: Final = ("supervisor", "supervisor", "recruiter", "hr", "coworker", "coworker", "guard")
 _SLOT: Final = re.compile(r"\{(\^?)(\w+)\}|<<(.+?)>>")

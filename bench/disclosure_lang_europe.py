@@ -279,6 +279,8 @@ class Czech(Lang):
             "Agentura poslala {PANI_dat} dopis.",
             "Mistr nemá {PANI_acc} rád.",
             "Na kartě stojí {CAPS}.",
+            "V ukrajinském pasu má jméno azbukou: {CYR}.",
+            "V chatu s krajany se podepisuje {CYR}.",
         ),
         "id": (
             "{^PRON2} osobní číslo je {EID}.",
