@@ -163,11 +163,11 @@ def test_property_latin_names_never_survive(
 
     full = f"{family.capitalize()} {given_name.capitalize()}"
     plain = "".join(c for c in unicodedata.normalize("NFD", full) if not unicodedata.combining(c))
-    # A Vietnamese syllable alone is a name only capitalised, and at a sentence start
-    # only when the text shows it is one (lương is a salary, Lương a name).
-    lone = given_name
+    # A name part alone is a name only capitalised in a text that writes capitals
+    # (rose is a flower, Rose a name); a Vietnamese syllable at a sentence start only
+    # when the text shows it is one (lương is a salary, Lương a name).
+    lone = given_name.capitalize()
     if is_vietnamese(full, {"VN"}):
-        lone = given_name.capitalize()
         filler = "He said that" if filler == "—" else filler
     mention = {
         "full": full,
@@ -309,3 +309,13 @@ def test_unknown_persons_in_every_language() -> None:
         "Chị [PERSON], 老[PERSON], คุณ[PERSON]บอก, paní [PERSON], señora [PERSON], "
         "Pak [PERSON], M. [PERSON], Mr [PERSON]."
     )
+
+
+def test_a_name_part_that_is_an_ordinary_word_stays_lowercase() -> None:
+    s = _scrubber({"name": "Rose Flores"})
+    out = s.scrub("Rose said the rose bushes and flores stay; FLORES called.")
+    assert "Rose" not in out
+    assert "FLORES" not in out
+    assert "the rose bushes and flores stay" in out
+    # A text written without capitals names people in lower case too.
+    assert "rose" not in s.scrub("rose said the supervisor shouted at her")

@@ -55,6 +55,9 @@ class Rule(enum.Enum):
     VI_RUN = "vi-run"  # Vietnamese parts in sequence: not a lower-case run of other words.
     CAP = "cap"  # Capitalised (or inside a handle); at a sentence start only with support.
     CAP_ANYWHERE = "cap-anywhere"  # Capitalised (or inside a handle), wherever it stands.
+    # A part of a name in a cased script: capitalised, inside a handle, or in a text
+    # written without capitals. Rose is a name; "rose", "flores", "petit" are words.
+    CASED = "cased"
     UPPER = "upper"  # Initials without dots: upper case, exactly.
     HAN_TITLE = "han-title"  # A Chinese name character only beside a title.
     THAI_TITLE = "thai-title"  # A Thai family name only after a title.
@@ -525,7 +528,7 @@ def _latin_variants(parts: list[str], hints: Collection[str]) -> list[Variant]:
                 continue
             out.append(Variant(part, Rule.VI))
         else:
-            out.append(Variant(part, Rule.ANY))
+            out.append(Variant(part, Rule.CASED))
             if slavic:
                 out.extend(Variant(f, Rule.CAP_ANYWHERE) for f in case_forms(part, hints))
     if not vietnamese:
@@ -539,7 +542,7 @@ def _cyrillic_variants(parts: list[str], hints: Collection[str]) -> list[Variant
     out = [Variant(" ".join(parts), Rule.ANY)]
     if len(parts) >= 2:
         out.extend(_orders(parts, Rule.ANY))
-    out.extend(Variant(p, Rule.ANY) for p in parts if len(p) >= MIN_PART)
+    out.extend(Variant(p, Rule.CASED) for p in parts if len(p) >= MIN_PART)
     for part in parts:
         for form in _russian_forms(part):
             out.append(Variant(form, Rule.CAP_ANYWHERE))

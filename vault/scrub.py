@@ -273,11 +273,19 @@ def _is_letter(c: str) -> bool:
 class _Text:
     """One text under scrutiny, with what the rules ask of it computed once."""
 
-    __slots__ = ("_vietnamese", "text")
+    __slots__ = ("_capitals", "_vietnamese", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._vietnamese: bool | None = None
+        self._capitals: bool | None = None
+
+    @property
+    def capitals(self) -> bool:
+        """Whether the text writes anything with a capital letter at all."""
+        if self._capitals is None:
+            self._capitals = any(c.isupper() for c in self.text)
+        return self._capitals
 
     @property
     def vietnamese(self) -> bool:
@@ -330,6 +338,11 @@ class _Text:
             return _ACCEPT if len(words) >= 3 and _nfc(seen) == option.exact else _REJECT
         if rule is Rule.HAN_TITLE or rule is Rule.THAI_TITLE:
             return self._unspaced(rule, start, end)
+        if rule is Rule.CASED:
+            # In a text without capitals, every match counts (the safe side).
+            if seen[:1].isupper() or not self.capitals or self.in_handle(start, end):
+                return _ACCEPT
+            return _REJECT
         # CAP, CAP_ANYWHERE and VI: a name part that is also an ordinary word.
         return self._capitalised(option, seen, start, end)
 
