@@ -16,14 +16,19 @@ from vault.scrub import Scrubber, fold, site_terms_from
 
 
 def _scrub(
-    workers: list[dict[str, object]], text: str, country: str, persons: tuple[str, ...] = ()
+    workers: list[dict[str, object]],
+    text: str,
+    country: str,
+    persons: tuple[str, ...] = (),
+    *,
+    known_only: bool = False,
 ) -> str:
     records: list[dict[str, object]] = [
         {"worker": w, "persons_mentioned": [{"name": p} for p in persons]} for w in workers
     ]
     s = Scrubber()
     s.load_site(site_terms_from(records, country))
-    return s.scrub(text)
+    return s.replace_terms(text) if known_only else s.scrub(text)
 
 
 def _gone(out: str, *secrets: str) -> None:
@@ -143,8 +148,11 @@ def test_inflected_names_in_a_czech_narrative() -> None:
 
 
 def test_case_forms_only_where_names_decline() -> None:
-    # A Spanish Ana at a Spanish site does not make "Any" or "Anu" names.
-    out = _scrub([{"name": "Ana López", "nationality": "ES"}], "Any questions, Anu?", "ES")
+    # A Spanish Ana at a Spanish site does not make "Any" or "Anu" her names (the
+    # scrubber's other rules may still take a capitalised "Anu" for someone).
+    out = _scrub(
+        [{"name": "Ana López", "nationality": "ES"}], "Any questions, Anu?", "ES", known_only=True
+    )
     assert out == "Any questions, Anu?"
 
 

@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from vault.persons import find_persons
+from vault.persons import continue_names, find_persons
 from vault.scrub import Scrubber, SiteTerms, site_terms_from
 
 
@@ -143,3 +143,34 @@ def test_no_terms_still_finds_titled_persons() -> None:
     s = Scrubber()
     s.load_site(SiteTerms())
     assert s.scrub("Mrs Lee wrote to a@b.org") == "Mrs [PERSON] wrote to [EMAIL]"
+
+
+def _found(text: str) -> list[str]:
+    return [text[a:b] for a, b in find_persons(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("We met Maria at a hostel. She told Mizan that Lucie left.", ["Maria", "Mizan", "Lucie"]),
+        ("Les ouvrières disent que Sandrine a signé.", ["Sandrine"]),
+        ("Platí se 19 900 Kč měsíčně a mistr Karel křičí.", ["Karel"]),
+        ("Vietnamese workers on Line 3 paid in USD.", []),
+        ("Then HR said no. In March the PPE ran out.", []),
+        ("Anh ấy nói Thị và Văn ở đó.", []),
+        ("Họ gặp Ngọc Hà ở nhà trọ.", ["Ngọc", "Hà"]),
+    ],
+)
+def test_capitalised_words_inside_a_sentence_are_names_the_vault_does_not_know(
+    text: str, names: list[str]
+) -> None:
+    assert _found(text) == names
+
+
+def test_the_rest_of_a_name_spelled_otherwise_follows_it() -> None:
+    text = "คุณ LAMDUAN KAEWMANEE said Галина Бондаренко left. Supervisor Lamduan stayed."
+    spans = [(text.index("LAMDUAN"), text.index("LAMDUAN") + 7)]
+    spans.append((text.index("Бондаренко"), text.index("Бондаренко") + len("Бондаренко")))
+    spans.append((text.rindex("Lamduan"), text.rindex("Lamduan") + 7))
+    words = {text[a:b] for a, b in continue_names(text, spans)}
+    assert words == {"KAEWMANEE", "Галина"}

@@ -22,7 +22,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any, Final
 
-__all__ = ["find_persons"]
+__all__ = ["continue_names", "find_persons"]
 
 # --- Latin script: titles and roles, then one to four capitalised words ------------
 
@@ -184,6 +184,80 @@ def _latin(text: str, found: list[tuple[int, int]]) -> None:
             found.append((words[0][0], words[-1][1]))
 
 
+_CAPITALISED: Final = re.compile(
+    r"(?<![\w\[@./_-])[A-ZÀ-ÖØ-ÞĀ-ſ][^\W\d_]*(?:['’\-][^\W\d_]+)*(?![\w@\]])"
+)
+_OPENS_SENTENCE: Final = re.compile(r"(?:^|[.!?…:;\n]|[.!?…:]['\"“”’)\]])[\s\"“‘'(\[«—–-]*$")
+
+
+def _proper_nouns(text: str, found: list[tuple[int, int]]) -> None:
+    """Capitalised words inside a sentence, in a script that has capitals: names of
+    people and places the vault does not know ("told Mizan", "from Thulogaun")."""
+    for m in _CAPITALISED.finditer(text):
+        word = m.group()
+        if len(word) < 2 or not word[0].isupper() or (word.isupper() and len(word) <= 4):
+            continue
+        low = _nfc_lower(word)
+        if low in _NOT_NAMES or low in _TITLE_WORDS or low in _COMMON_CAPITALISED:
+            continue
+        if _OPENS_SENTENCE.search(text, max(0, m.start() - 6), m.start()):
+            continue
+        if low in _VI_ALONE and not _beside_capital(text, m.start(), m.end()):
+            continue
+        found.append(m.span())
+
+
+def _beside_capital(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 30) : start].rstrip(" ").rsplit(" ", 1)[-1]
+    after = text[end : end + 30].lstrip(" ").split(" ", 1)[0]
+    return bool(
+        (text[start - 1 : start] == " " and before[:1].isupper())
+        or (text[end : end + 1] == " " and after[:1].isupper())
+    )
+
+
+# Vietnamese syllables that are middle names and ordinary words alike: alone, one of
+# them names no one (Thị, Văn); beside another capitalised syllable it is a name.
+_VI_ALONE: Final = frozenset(
+    unicodedata.normalize("NFC", w)
+    for w in [
+        "thị",
+        "văn",
+        "đức",
+        "thanh",
+        "ngọc",
+        "hữu",
+        "công",
+        "quốc",
+        "xuân",
+        "kim",
+        "thu",
+        "minh",
+        "hồng",
+    ]
+)
+
+
+# Words written with a capital inside a sentence that name no one: nationalities,
+# languages, weekdays and the like (months and weekdays are in _NOT_NAMES).
+_COMMON_CAPITALISED: Final = frozenset(
+    re.findall(
+        r"\S+",
+        """
+    vietnamese thai chinese czech spanish indonesian french english filipino nepali
+    bangladeshi burmese cambodian malaysian mexican ukrainian russian indian korean
+    japanese african asian european american muslim christian buddhist catholic
+    facebook zalo line wechat whatsapp telegram tiktok instagram messenger viber gmail
+    google internet covid
+    kč rp rm usd eur vnd thb rmb cny czk idr mxn php baht rupiah euro euros dollar
+    dollars peso pesos yuan dong
+    vietnam thailand china czechia spain indonesia france mexico philippines nepal
+    bangladesh myanmar cambodia malaysia korea japan taiwan ukraine india
+    """,
+    )
+)
+
+
 # --- Chinese -----------------------------------------------------------------------
 
 _SURNAMES: Final = (
@@ -306,6 +380,7 @@ def find_persons(text: str) -> list[tuple[int, int]]:
     each name, in ``text``'s indices, sorted and without overlaps."""
     found: list[tuple[int, int]] = []
     _latin(text, found)
+    _proper_nouns(text, found)
     if _HAS_HAN.search(text):
         _han(text, found)
     if _HAS_THAI.search(text):
@@ -318,4 +393,46 @@ def find_persons(text: str) -> list[tuple[int, int]]:
         if out and start < out[-1][1]:
             continue
         out.append((start, end))
+    return out
+
+
+# A capitalised word written in plain Latin letters or in Cyrillic, one space from a
+# name already found: the rest of that name (a Thai or Chinese name spelled in
+# Latin letters, a Ukrainian name in Cyrillic), unless it is a title or a common word.
+_NEXT_NAME: Final = re.compile(r" ([A-Z][A-Za-z'\-]*[a-zA-Z]|[А-ЯІЇЄҐ][\w'\-]*)")
+_PREV_NAME: Final = re.compile(r"([A-Z][A-Za-z'\-]*[a-zA-Z]|[А-ЯІЇЄҐ][\w'\-]*) $")
+_TITLE_WORDS: Final = frozenset(w for w in _TITLES_ANY_CASE if " " not in w) | frozenset(
+    w.lower() for w in _TITLES_CAPITALISED
+)
+_SENTENCE_END: Final = re.compile(r"(?:^|[.!?…:\n]\s*)$")
+
+
+def _joins(word: str) -> bool:
+    folded = _nfc_lower(word)
+    return folded not in _TITLE_WORDS and _name_like(word)
+
+
+def continue_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Words that continue the names at ``spans``: "[Lamduan] KAEWMANEE",
+    "Галина [Бондаренко]". A word before a name counts only if it does not open a
+    sentence (there a capital says nothing) or is written in capitals."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        at = end
+        for _ in range(2):
+            m = _NEXT_NAME.match(text, at)
+            if m is None or not _joins(m.group(1)):
+                break
+            out.append((m.start(1), m.end(1)))
+            at = m.end(1)
+        at = start
+        for _ in range(2):
+            m = _PREV_NAME.search(text, max(0, at - 40), at)
+            if m is None or not _joins(m.group(1)):
+                break
+            word = m.group(1)
+            if _SENTENCE_END.search(text, 0, m.start(1)) and word.isascii() and not word.isupper():
+                break
+            out.append((m.start(1), m.end(1)))
+            at = m.start(1)
     return out

@@ -45,7 +45,7 @@ import phonenumbers
 
 from vault import names
 from vault.names import Rule, variants
-from vault.persons import find_persons
+from vault.persons import continue_names, find_persons
 
 __all__ = ["Scrubber", "SiteTerms", "Term", "fold", "fold_text", "site_terms_from"]
 
@@ -93,6 +93,9 @@ def _fold_char(c: str) -> str:
     # tatweel must not split a name into pieces that no longer match.
     if c == "\u0640" or unicodedata.category(c) == "Cf":
         return ""
+    # A line break or a no-break space inside a name is a space.
+    if c.isspace():
+        return " "
     decomposed = unicodedata.normalize("NFKD", c)
     base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return base.casefold().translate(_EXTRA_FOLD)
@@ -110,10 +113,15 @@ _FOLDS: dict[int, str] = {}
 _SEEN: set[str] = set()
 
 
+_FORMAT_CHARS: Final = re.compile("[\u00ad\u0640\u200b-\u200f\u2060-\u2064\ufeff]")
+_NAME_TOKENS: Final = ("WORKER", "PERSON", "NAME")
+_ASCII_SPACES: Final = str.maketrans("\t\n\r\x0b\x0c", "     ")
+
+
 def _fold_indexed(text: str) -> tuple[str, list[int] | None]:
     """:func:`fold`, with ``None`` for an index that is the identity (most texts)."""
     if text.isascii():
-        return text.lower(), None
+        return text.lower().translate(_ASCII_SPACES), None
     chars = set(text)
     new = chars.difference(_SEEN)
     if new:
@@ -326,7 +334,9 @@ class _Text:
         rule = option.rule
         if rule is Rule.ANY:
             return _ACCEPT
-        seen = self.text[start:end]
+        # Invisible format characters (a zero-width space inside a name) are no
+        # part of how it is spelled.
+        seen = _FORMAT_CHARS.sub("", self.text[start:end])
         if rule is Rule.UPPER:
             return _ACCEPT if seen == option.exact else _REJECT
         if rule is Rule.VI_RUN:
@@ -593,6 +603,10 @@ class Scrubber:
                 continue
             out.append((start, end, self._token(kind, key)))
             cursor = end
+        if persons and out:
+            # The rest of a name the vault spells otherwise: "[WORKER-1] KAEWMANEE".
+            names = [(s, e) for s, e, token in out if token.startswith(_NAME_TOKENS)]
+            out += [(s, e, "NAME") for s, e in continue_names(text, names)]
         return out
 
     def _phone_spans(self, text: str) -> list[tuple[int, int, str]]:
