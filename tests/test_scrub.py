@@ -319,3 +319,11 @@ def test_a_name_part_that_is_an_ordinary_word_stays_lowercase() -> None:
     assert "the rose bushes and flores stay" in out
     # A text written without capitals names people in lower case too.
     assert "rose" not in s.scrub("rose said the supervisor shouted at her")
+
+
+def test_a_thai_name_that_is_a_word_counts_only_as_a_whole_word() -> None:
+    s = Scrubber()
+    s.load_site(site_terms_from([{"worker": {"name": "วันดี ใจดี"}}], "TH"))
+    out = s.scrub("วันดีคืนดีหัวหน้าก็มา คุณวันดีทำงานที่นี่")
+    assert out.startswith("วันดีคืนดี")
+    assert "วันดี" not in out[len("วันดีคืนดี") :]

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import importlib
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
@@ -278,15 +279,40 @@ def _is_letter(c: str) -> bool:
     return c.isalpha() and not _no_space_script(c)
 
 
+@functools.cache
+def _thai_dictionary() -> frozenset[str]:
+    # Loaded only for a site with Thai names (a word list of some 60,000 words).
+    corpus = importlib.import_module("pythainlp.corpus")
+    return frozenset(corpus.thai_words())
+
+
+def _thai_bounds(text: str) -> frozenset[int]:
+    """Where the words of a Thai text begin and end (dictionary segmentation)."""
+    tokenize = importlib.import_module("pythainlp.tokenize")
+    bounds = {0}
+    at = 0
+    for token in tokenize.word_tokenize(text, engine="newmm", keep_whitespace=True):
+        at += len(token)
+        bounds.add(at)
+    return frozenset(bounds)
+
+
 class _Text:
     """One text under scrutiny, with what the rules ask of it computed once."""
 
-    __slots__ = ("_capitals", "_vietnamese", "text")
+    __slots__ = ("_capitals", "_thai_bounds", "_vietnamese", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._vietnamese: bool | None = None
         self._capitals: bool | None = None
+        self._thai_bounds: frozenset[int] | None = None
+
+    def thai_word_at(self, start: int, end: int) -> bool:
+        """Whether a Thai word of the text begins at ``start`` and one ends at ``end``."""
+        if self._thai_bounds is None:
+            self._thai_bounds = _thai_bounds(self.text)
+        return start in self._thai_bounds and end in self._thai_bounds
 
     @property
     def capitals(self) -> bool:
@@ -415,6 +441,7 @@ class Scrubber:
         self._numbers: dict[str, dict[str, int]] = {"WORKER": {}, "PERSON": {}}
         self._automaton: ahocorasick.Automaton | None = None
         self._parts: dict[str, frozenset[Owner]] = {}
+        self._thai_words: frozenset[str] = frozenset()
         self._regions: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
@@ -465,6 +492,10 @@ class Scrubber:
         else:
             self._automaton = None
         self._parts = {part: frozenset(owners) for part, owners in parts.items()}
+        thai = [f for f in grouped if f and all("\u0e00" <= c <= "\u0e7f" for c in f)]
+        self._thai_words = (
+            frozenset(f for f in thai if f in _thai_dictionary()) if thai else frozenset()
+        )
         self._regions = tuple(sorted(r for r in site.regions if r))
 
     def scrub(self, text: str, limit: int | None = None) -> str:
@@ -540,6 +571,12 @@ class Scrubber:
             # Extend over combining marks that belonged to the last matched letter.
             while src_end < len(text) and unicodedata.combining(text[src_end]):
                 src_end += 1
+            # A Thai name that is also a word (วันดี, แก้ว, น้อย) counts only where the
+            # text's words begin and end with it: not inside วันดีคืนดี or น้อยกว่า.
+            if folded[start : end + 1] in self._thai_words and not seen.thai_word_at(
+                src_start, src_end
+            ):
+                continue
             taken: set[Owner] = set()
             waiting: set[Owner] = set()
             near: set[Owner] = set()
