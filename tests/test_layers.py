@@ -27,6 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "policy",
         "filerules",
         "redaction",
+        "detect",
         "scrub",
         "sources",
         "filesource",
