@@ -31,6 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "ner",
         "names",
         "persons",
+        "detect",
         "scrub",
         "sources",
         "filesource",

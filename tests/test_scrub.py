@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from vault.names import is_vietnamese
@@ -263,6 +263,9 @@ _VI_NAMES = [
 @settings(max_examples=100, deadline=None)
 @given(words=st.lists(st.sampled_from(_VI_WORDS), min_size=3, max_size=12))
 def test_property_vietnamese_words_that_are_names_stay(words: list[str]) -> None:
+    # Four number words in a row are a number read out digit by digit ("năm năm năm
+    # năm" is 5555), whatever else they mean.
+    assume("năm năm năm năm" not in " ".join(words))
     s = _scrubber(*({"name": n} for n in _VI_NAMES))
     text = "Tôi nói rằng " + " ".join(words) + " là không được."
     assert s.scrub(text) == text

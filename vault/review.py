@@ -90,7 +90,7 @@ def review_items(ctx: Context, policy: Policy, *, every: bool = False) -> list[R
     redactor = Redactor(
         policy,
         crypto.random_key(),
-        Scrubber(policy.scrub_tokens),
+        Scrubber(policy.scrub_tokens, ner=policy.ner),
         export_key=crypto.random_key(),
         review_key=ctx.keys.review_key(),
     )

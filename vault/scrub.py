@@ -45,7 +45,10 @@ import ahocorasick
 import phonenumbers
 
 from vault import names
+from vault.detect import find_spans, residual_flags
+from vault.errors import UsageError
 from vault.names import Rule, variants
+from vault.ner import available, find_entities
 from vault.persons import continue_names, find_persons
 
 __all__ = ["Scrubber", "SiteTerms", "Term", "fold", "fold_text", "site_terms_from"]
@@ -177,11 +180,13 @@ class SiteTerms:
     terms: list[Term]
     regions: set[str]
     country: str | None
+    birth_years: set[int]
 
     def __init__(self) -> None:
         self.terms = []
         self.regions = set()
         self.country = None
+        self.birth_years = set()
 
     def add_person(
         self, name: str, kind: str, key: str, hints: Collection[str] | None = None
@@ -434,9 +439,16 @@ class Scrubber:
     ``"record"`` (numbers restart in each record; nothing links records).
     """
 
-    def __init__(self, numbering: str = "record") -> None:
+    def __init__(self, numbering: str = "record", *, ner: bool = False) -> None:
         if numbering not in ("export", "record"):
             raise ValueError("numbering is 'export' or 'record'")
+        if ner and not available():
+            raise UsageError(
+                "the policy asks for the named-entity pass (ner: true) but no model is "
+                "installed: pip install 'evidence-vault[ner]'"
+            )
+        self._ner = ner
+        self._birth_years: frozenset[int] = frozenset()
         self._per_record = numbering == "record"
         self._numbers: dict[str, dict[str, int]] = {"WORKER": {}, "PERSON": {}}
         self._automaton: ahocorasick.Automaton | None = None
@@ -497,6 +509,7 @@ class Scrubber:
             frozenset(f for f in thai if f in _thai_dictionary()) if thai else frozenset()
         )
         self._regions = tuple(sorted(r for r in site.regions if r))
+        self._birth_years = frozenset(site.birth_years)
 
     def scrub(self, text: str, limit: int | None = None) -> str:
         """The text with every known identity term and contact detail replaced."""
@@ -524,7 +537,16 @@ class Scrubber:
             for m in _DIGIT_RUN.finditer(text)
             if not _is_date(m.group(0))
         ]
-        return sorted(spans), frozenset()
+        spans += [(d.start, d.end, d.kind) for d in find_spans(text, birth_years=self._birth_years)]
+        extra: set[str] = set()
+        if self._ner:
+            found = find_entities(text)
+            # A hit the other rules missed is a cue for the reviewer as well.
+            if any(not _covered(start, end, spans) for start, end, _kind in found):
+                extra.add("ner")
+            spans += found
+        spans.sort()
+        return spans, residual_flags(self.render(text, spans)) | extra
 
     def render(
         self, text: str, spans: Iterable[tuple[int, int, str]], limit: int | None = None
@@ -674,6 +696,10 @@ def _is_date(value: str) -> bool:
     return False
 
 
+def _covered(start: int, end: int, spans: Iterable[tuple[int, int, str]]) -> bool:
+    return any(s <= start and end <= e for s, e, _kind in spans)
+
+
 def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -> SiteTerms:
     """Collect the identity terms of a site's testimonies (decrypted with identity)."""
     terms = SiteTerms()
@@ -685,6 +711,9 @@ def site_terms_from(records: Iterable[dict[str, object]], country: str | None) -
         if isinstance(worker, dict):
             if isinstance(worker.get("nationality"), str):
                 terms.regions.add(worker["nationality"])
+            year = worker.get("birth_year")
+            if isinstance(year, int) and not isinstance(year, bool):
+                terms.birth_years.add(year)
             terms.add_worker(worker)
         persons = record.get("persons_mentioned")
         if isinstance(persons, list):

@@ -382,7 +382,7 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
     return Redactor(
         policy,
         recipient_key,
-        Scrubber(policy.scrub_tokens),
+        Scrubber(policy.scrub_tokens, ner=policy.ner),
         export_key=export_key,
         review_key=review_key,
     )
