@@ -697,3 +697,36 @@ def test_flag_kinds_are_documented() -> None:
     assert cues.__doc__ is not None
     for kind in FLAG_KINDS:
         assert f"``{kind}``" in cues.__doc__, kind
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("She showed us her badge, number 22312. Rose left.", "22312", "EMPLOYEE-ID"),
+        ("Ukázala nám kartu, číslo karty 24007. Pracuje", "24007", "NUMBER"),
+        ("Kartu ID nomor 15023 miliknya diblokir", "15023", "NUMBER"),
+        ("เธอให้เราดูบัตรพนักงานเลขที่ 82721 วันเกิด", "82721", "EMPLOYEE-ID"),
+        (
+            "Write to dao.job42 at praisanee dot example please",
+            "dao.job42 at praisanee dot example",
+            "EMAIL",
+        ),
+        ("Her Zalo is tiger.rain88 now", "tiger.rain88", "HANDLE"),
+        ("call kitty_1143 or luckykitty446.", "kitty_1143", "HANDLE"),
+        ("call kitty_1143 or luckykitty446.", "luckykitty446", "HANDLE"),
+    ],
+)
+def test_values_the_disclosure_corpus_showed_missing(text: str, value: str, kind: str) -> None:
+    spans = {(text[s.start : s.end], s.kind) for s in find_spans(text)}
+    assert (value, kind) in spans
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We met at 8 a.m., e.g. at the gate; the mp3 player and an A4 sheet.",
+        "The fine was 3 วัน of wages.",
+    ],
+)
+def test_abbreviations_and_short_codes_are_no_user_names(text: str) -> None:
+    assert not [s for s in find_spans(text) if s.kind == "HANDLE"]

@@ -28,6 +28,7 @@ _LABEL: Final = r"[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?"
 _DOT_WORDS: Final = r"dot|punto|point|tečka|tecka|chấm|cham|titik|ดอท|点|точка"
 _DOT_STRONG: Final = rf"\s*[(\[{{<]\s*(?:{_DOT_WORDS}|\.)\s*[)\]}}>]\s*"
 _DOT_WORD: Final = rf"\s+(?:{_DOT_WORDS})\s+|\s*点\s*"
+_SPELLED_DOT: Final = re.compile(_DOT_WORD)
 _TLDS: Final = frozenset(TOP_LEVEL_DOMAINS)
 _WEBMAIL: Final = frozenset(WEBMAIL_HOSTS)
 # After the "@": labels joined by dots however written.
@@ -103,7 +104,9 @@ def _emails(p: Prepared, hits: list[Hit], out: list[Hit]) -> None:
             continue
         labels = _DOTS.split(domain.group())
         tld_ok = len(labels) > 1 and labels[-1] in _TLDS
-        if not (tld_ok or labels[0] in _WEBMAIL or (strong and len(labels) > 1)):
+        # "name at host dot example": "at" and "dot" both written out say e-mail.
+        spelled = len(labels) > 1 and _SPELLED_DOT.search(domain.group()) is not None
+        if not (tld_ok or spelled or labels[0] in _WEBMAIL or (strong and len(labels) > 1)):
             continue
         end = domain.end() if (tld_ok or len(labels) > 1) else domain.start() + len(labels[0])
         start = _local_start(low, left)
@@ -192,3 +195,38 @@ def find_contacts(p: Prepared, hits: Hits, out: list[Hit]) -> None:
         _messaging(p, hits["msg"], out)
     if "url" in hits:
         _urls(p, hits["url"], out)
+    _user_names(p, out)
+
+
+# A user name by its shape alone, wherever it stands: words joined by a dot or an
+# underscore ("tiger.rain88", "kitty_1143"), or letters run into digits
+# ("luckykitty446"). Three letters at least before the digits, so "mp3", "4g" and
+# "A4" stay; prose never joins words with a dot or an underscore without a space.
+_USER_NAME: Final = re.compile(
+    r"(?<![\w@.\-/])"
+    r"(?:[a-z]{2,}[a-z0-9]*(?:[._][a-z0-9]+)+|[a-z]{3,}\d{2,}|[a-z]+_\d+)"
+    r"(?![\w@/]|\.[a-z0-9])"
+)
+
+
+def _user_names(p: Prepared, out: list[Hit]) -> None:
+    low = p.low
+    if "_" not in low and not _LETTERS_DIGITS.search(low) and not _DOTTED.search(low):
+        return
+    for m in _USER_NAME.finditer(low):
+        word = m.group()
+        # "e.g", "a.m", a version "v1.2": not a name.
+        if (
+            "." in word
+            and not any(c.isdigit() for c in word)
+            and min(map(len, word.split("."))) < 3
+        ):
+            continue
+        # A bare site (www.company.com) names a workplace, not a person.
+        if "." in word and word.rsplit(".", 1)[-1] in _TLDS and not any(c.isdigit() for c in word):
+            continue
+        out.append((m.start(), m.end(), "HANDLE"))
+
+
+_LETTERS_DIGITS: Final = re.compile(r"[a-z]{3}\d{2}")
+_DOTTED: Final = re.compile(r"[a-z]{2}[.][a-z]")

@@ -153,7 +153,8 @@ ID_CONNECTORS: Final = words(
     ("是", "为", "為", "码", "号码", "：", "號"),
     ("č.", "c.", "je", "bylo", "moje", "její", "jeho"),
     ("de", "es", "era", "mi", "su", "est", "était", "mon", "ma", "son", "sa", "le", "la", "el"),
-    ("adalah", "saya", "nya", "dia"),
+    ("adalah", "saya", "nya", "dia", "nomor", "no", "id", "kartu"),
+    ("karty", "kartou", "čísla", "číslem", "id"),
     ("คือ", "ของ", "ฉัน", "ผม", "เขา", "เธอ", "ที่", "เลขที่", "หมายเลข", "เลข"),
 )
 

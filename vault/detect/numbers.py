@@ -24,7 +24,7 @@ __all__ = ["find_ids", "find_sequences", "is_amount_or_count", "is_date"]
 
 # "no." ends some keywords ("staff no"): its dot may follow.
 _CONNECTORS: Final = re.compile(
-    rf"\.?(?:\s*(?:[:：#№=(]|-(?!\d)|{alternation(ID_CONNECTORS)})){{0,4}}\s*"
+    rf"\.?(?:\s*(?:[:：#№=(,]|-(?!\d)|{alternation(ID_CONNECTORS)})){{0,4}}\s*"
 )
 # An id: an optional letter prefix (RJ, A-, EMP), then groups of digits and letters
 # joined by a dash, slash or dot, or by a space before more digits.
@@ -53,6 +53,8 @@ _AMOUNT_PREFIXES: Final = (
     *(w for w in (*CURRENCY_AFTER, *UNITS) if not spaced_letter(w[0])),
     *"万千百元块个天年月周次人名件岁号",
 )
+# Words that begin with a unit without being one: วันเกิด (birthday) is not วัน (days).
+_NOT_UNITS: Final = ("วันเกิด", "วันที่", "เดือนเกิด", "ปีเกิด", "号码", "号线")
 _CURRENCY_BEFORE: Final = tuple(CURRENCY_BEFORE)
 _WORD: Final = re.compile(r"[^\W\d_]+")
 _DIGIT: Final = re.compile(r"\d")
@@ -97,7 +99,7 @@ def is_amount_or_count(p: Prepared, start: int, end: int) -> bool:
     word = _WORD.match(low, pos)
     if word and word.group() in _AMOUNT_WORDS:
         return True
-    if low.startswith(_AMOUNT_PREFIXES, pos):
+    if low.startswith(_AMOUNT_PREFIXES, pos) and not low.startswith(_NOT_UNITS, pos):
         return True
     before = low[max(0, start - 8) : start].rstrip()
     if not before.endswith(_CURRENCY_BEFORE):
