@@ -5,6 +5,10 @@ Invariants:
 * Every import (one record, a whole file, an update) is one database transaction:
   a fault anywhere leaves nothing written.
 * Records are never overwritten: an update adds a version; earlier versions stay.
+* Concurrent updates of one record take turns on its row (``FOR NO KEY UPDATE``)
+  before counting its versions: version numbers never collide, none is skipped, and
+  every update is stored. Two imports creating one record id: one wins, the other
+  is a :class:`~vault.errors.ConflictError` (exit 7, "changed concurrently, retry").
 * References between records (``site_id``, ``evidence``) must resolve, within the
   vault or the same import, before the transaction commits.
 * Testimonies of one worker (same employee id at the same site) share one subject
@@ -48,6 +52,11 @@ from vault.store import (
 __all__ = ["BATCH_SIZE", "ImportResult", "import_file", "import_records", "update"]
 
 BATCH_SIZE: Final = 2_000
+# Concurrent writers of one record take turns on its row before they count its
+# versions (PostgreSQL: FOR NO KEY UPDATE, which leaves other transactions free to
+# insert rows that merely refer to it; SQLite renders no lock, its writers take
+# turns for the whole database anyway).
+_LOCK_RECORD: Final = select(*Record.__table__.c).with_for_update(key_share=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +183,7 @@ def update(
     with ctx.write() as conn:
         ctx.refresh_key_version(conn)
         ref = ctx.codec.reference(record_id)
-        row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
+        row = conn.execute(_LOCK_RECORD.where(Record.ref == ref)).one_or_none()
         if row is None:
             raise NotFoundError(f"no record {shown_id(record_id)}")
         validated = validate_record(record, where, expect_type=row.type)
