@@ -4,6 +4,7 @@ processes through the CLI) each get their own version, numbered without gaps."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 
 from conftest import PASSPHRASE, PG_URL, SAMPLES, Backend, sample_records
 from vault import ConflictError
+from vault.attachments import AttachmentInfo
 
 WRITER = """
 import json, sys
@@ -193,4 +195,38 @@ def test_concurrent_cli_imports_of_one_id_one_wins_the_rest_exit_7(
     assert codes.count(0) == 1, codes
     with backend.open() as v:
         assert v.stats()["testimony"] == 5 + 3
+        v.audit_verify()
+
+
+def test_concurrent_attaches_of_one_file_store_it_once(backend: Backend) -> None:
+    data = b"%PDF-1.4\n" + os.urandom(20_000)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+    barrier = threading.Barrier(WRITERS)
+    outcomes: list[AttachmentInfo | BaseException] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        with backend.open() as v:
+            barrier.wait()
+            try:
+                outcome: AttachmentInfo | BaseException = v.attach(
+                    "T-0001", io.BytesIO(data), name="scan.pdf"
+                )
+            except Exception as exc:
+                outcome = exc
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run) for _ in range(WRITERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    infos = [o for o in outcomes if isinstance(o, AttachmentInfo)]
+    assert len(infos) == WRITERS, outcomes
+    assert [i.existing for i in infos].count(False) == 1
+    assert len({i.id for i in infos}) == 1
+    with backend.open() as v:
+        assert [a.id for a in v.attachments("T-0001")] == [infos[0].id]
         v.audit_verify()

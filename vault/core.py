@@ -257,14 +257,19 @@ class Vault:
         *,
         description: str | None = None,
         name: str | None = None,
+        again: bool = False,
     ) -> AttachmentInfo:
         """Seal a file (a path, or a binary stream with ``name``) to a record, streamed,
         in one transaction.
 
         The intake SHA-256, size, detected media type, custodian and time go into the
-        audit log: the chain of custody.
+        audit log: the chain of custody. A file the record holds already (the same
+        bytes) is not stored twice: the existing one comes back with ``existing=True``
+        (and an ``attachment-exists`` audit entry), unless ``again`` is true.
         """
-        return attachments.attach(self._ctx, record_id, source, description=description, name=name)
+        return attachments.attach(
+            self._ctx, record_id, source, description=description, name=name, again=again
+        )
 
     def attachments(self, record_id: str) -> list[AttachmentInfo]:
         """The evidence files of a record (name, description, type, size, SHA-256)."""
