@@ -45,6 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "lifecycle",
         "auditing",
         "ingest",
+        "precheck",
         "reads",
         "sharing",
         "backup",

@@ -26,6 +26,7 @@ from vault import (
     custody,
     ingest,
     lifecycle,
+    precheck,
     reads,
     sharing,
     store,
@@ -40,6 +41,7 @@ from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
 from vault.policy import Policy
+from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
@@ -433,6 +435,23 @@ class Vault:
             progress=progress,
             files=files,
             read_progress=read_progress,
+        )
+
+    def check_import(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        *,
+        fmt: str | None = None,
+        name: str | None = None,
+        files: str | os.PathLike[str] | None = None,
+        read_progress: ProgressCallback | None = None,
+    ) -> ImportCheck:
+        """Check a file or stream as :meth:`import_file` would import it, and list
+        every bad line (file, line, record id, field, what is wrong) in one pass,
+        writing nothing. ``ImportCheck.raise_for_problems`` raises what the import
+        would fail with."""
+        return precheck.check_file(
+            self._ctx, source, fmt=fmt, name=name, files=files, read_progress=read_progress
         )
 
     def import_records(
