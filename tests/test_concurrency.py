@@ -80,6 +80,15 @@ def _updated(n: int) -> dict[str, Any]:
     return record | {"narrative": f"update from writer {n}"}
 
 
+def _results(procs: list[subprocess.Popen[str]]) -> list[tuple[int, str, str]]:
+    """Exit code, stdout and stderr of every process, all waited for."""
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        results.append((p.returncode, out, err))
+    return results
+
+
 def test_concurrent_updates_of_one_record_get_consecutive_versions(backend: Backend) -> None:
     with backend.create() as v:
         v.import_file(SAMPLES)
@@ -147,11 +156,10 @@ def test_concurrent_cli_updates_exit_0_or_7_and_lose_nothing(
         for path in files
     ]
     won: dict[int, int] = {}
-    for n, p in enumerate(procs):
-        out, err = p.communicate(timeout=300)
-        assert p.returncode in (0, 7), err
+    for n, (code, out, err) in enumerate(_results(procs)):
+        assert code in (0, 7), err
         assert "Traceback" not in err
-        if p.returncode == 0:
+        if code == 0:
             won[n] = json.loads(out)["version"]
         else:
             assert "changed concurrently, retry" in err, err
@@ -186,13 +194,11 @@ def test_concurrent_cli_imports_of_one_id_one_wins_the_rest_exit_7(
         )
         for _ in range(WRITERS)
     ]
-    codes = []
-    for p in procs:
-        _out, err = p.communicate(timeout=300)
-        codes.append(p.returncode)
-        assert p.returncode in (0, 7), err
+    results = _results(procs)
+    for code, _out, err in results:
+        assert code in (0, 7), err
         assert "Traceback" not in err
-    assert codes.count(0) == 1, codes
+    assert [code for code, _out, _err in results].count(0) == 1, results
     with backend.open() as v:
         assert v.stats()["testimony"] == 5 + 3
         v.audit_verify()
