@@ -360,7 +360,7 @@ def test_padding_is_zeros_and_cannot_be_read_as_the_file(
         padded = v.attach("T-0001", path)
         # A file stored before files were padded: no padding at all.
         monkeypatch.setattr(attachments, "padded_size", lambda n: n)
-        unpadded = v.attach("T-0001", path)
+        unpadded = v.attach("T-0001", path, again=True)
         monkeypatch.undo()
         for info in (padded, unpadded):
             assert b"".join(_plaintext(v, info.id)) == data

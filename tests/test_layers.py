@@ -50,6 +50,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "lifecycle",
         "auditing",
         "ingest",
+        "precheck",
         "reads",
         "sharing",
         "review",

@@ -24,16 +24,22 @@ Invariants:
   digest (:func:`keyed_digest`) that whoever may open the file can recompute and
   nobody else can test a candidate file against; verifying a file checks it against
   its intake entry. Exports give files neutral names.
+* Attaching a file a record holds already (the same bytes) stores nothing: the
+  existing file is returned (``existing=True``) and the audit log records an
+  ``attachment-exists`` entry naming it, unless ``again`` asks for a second copy.
+  Files are compared by keyed digest, computed from what is sealed with each
+  file; nothing new about a file is stored to make the comparison.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -75,6 +81,11 @@ _ATTACHMENTS = Base.metadata.tables["attachments"]
 _CHUNKS = Base.metadata.tables["attachment_chunks"]
 _BATCH: Final = 32  # chunks per insert: 2 MiB
 _INTAKE: Final = "attachment-added"
+_EXISTS: Final = "attachment-exists"
+# Attaching to a record takes turns on its row, so that two runs of one attach at
+# once cannot both find the file missing (PostgreSQL: FOR NO KEY UPDATE; SQLite
+# renders no lock, its writers take turns for the whole database anyway).
+_LOCK_RECORD: Final = select(Record.ref).with_for_update(key_share=True)
 # One statement for a whole batch of rewrapped file keys (executemany).
 _UPDATE_KEY = (
     update(_ATTACHMENTS)
@@ -99,12 +110,16 @@ class AttachmentInfo:
     size: int
     sha256: str
     created_at: str
+    # True when an attach found this file (the same bytes) on the record already and
+    # stored nothing. Not sealed with the file: it describes one call, not the file.
+    existing: bool = field(default=False, compare=False)
 
     def __repr__(self) -> str:
         return f"AttachmentInfo(id={self.id!r}, media_type={self.media_type!r}, size={self.size})"
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The file's description, as it is sealed with the file."""
+        return {k: v for k, v in self.__dict__.items() if k != "existing"}
 
 
 def _context(vault_id: str, attachment_id: str, kek_version: int) -> tuple[str | int, ...]:
@@ -487,9 +502,15 @@ def attach(
     *,
     description: str | None,
     name: str | None,
+    again: bool = False,
 ) -> AttachmentInfo:
     """Seal a file (a path, or a binary stream with ``name``) to a record, streamed, in
-    one transaction."""
+    one transaction.
+
+    A file the record holds already (the same bytes, whatever its name) is not stored
+    again unless ``again``: the existing file is returned with ``existing=True``, so
+    a re-run of an attach whose result was lost does not store the file twice.
+    """
     ctx.require("admin", "custodian")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -503,9 +524,40 @@ def attach(
     ref = ctx.codec.reference(record_id)
     with stream, ctx.write() as conn:
         ctx.refresh_key_version(conn)
-        if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
+        if conn.execute(_LOCK_RECORD.where(Record.ref == ref)).first() is None:
             raise NotFoundError(f"no record {shown_id(record_id)}")
-        return store_logged(ctx, conn, ref, record_id, stream, label, description)
+        held = list_for(conn, ctx.keys, ref)
+        if again or not held:
+            return store_logged(ctx, conn, ref, record_id, stream, label, description)
+        # The file's hash is known only once it went through: seal it in a savepoint,
+        # and roll that back if the record holds the same file already.
+        savepoint = conn.begin_nested()
+        info = store(
+            conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, label, description
+        )
+        same = _same_file(ctx.keys, held, info)
+        if same is None:
+            savepoint.commit()
+            _log_intake(ctx, conn, ref, info)
+            return info
+        savepoint.rollback()
+        ctx.audit(conn, _EXISTS, refs=[ref], details={"attachment": same.id})
+        return dataclasses.replace(same, existing=True)
+
+
+def _same_file(
+    keys: Keyring, held: list[AttachmentInfo], new: AttachmentInfo
+) -> AttachmentInfo | None:
+    """The first of the files ``held`` whose content is ``new``'s, or None.
+
+    Each is compared by keyed digest: the new file's SHA-256, size and media type
+    under the held file's id against the held file's own, in constant time.
+    """
+    for info in held:
+        candidate = keyed_digest(keys, dataclasses.replace(new, id=info.id))
+        if crypto.constant_time_equal(candidate.encode(), keyed_digest(keys, info).encode()):
+            return info
+    return None
 
 
 def store_logged(
@@ -522,13 +574,17 @@ def store_logged(
     and the time. The hash, size and type themselves stay sealed with the file: in
     clear, anyone holding a candidate file could tell which record holds it."""
     info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
+    _log_intake(ctx, conn, ref, info)
+    return info
+
+
+def _log_intake(ctx: Context, conn: Connection, ref: str, info: AttachmentInfo) -> None:
     ctx.audit(
         conn,
         _INTAKE,
         refs=[ref],
         details={"attachment": info.id, "keyed_digest": keyed_digest(ctx.keys, info)},
     )
-    return info
 
 
 def attachments_of(ctx: Context, record_id: str) -> list[AttachmentInfo]:

@@ -26,6 +26,7 @@ from vault import (
     custody,
     ingest,
     lifecycle,
+    precheck,
     reads,
     review,
     sharing,
@@ -42,6 +43,7 @@ from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
 from vault.policy import Policy
+from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
@@ -259,14 +261,19 @@ class Vault:
         *,
         description: str | None = None,
         name: str | None = None,
+        again: bool = False,
     ) -> AttachmentInfo:
         """Seal a file (a path, or a binary stream with ``name``) to a record, streamed,
         in one transaction.
 
         The intake SHA-256, size, detected media type, custodian and time go into the
-        audit log: the chain of custody.
+        audit log: the chain of custody. A file the record holds already (the same
+        bytes) is not stored twice: the existing one comes back with ``existing=True``
+        (and an ``attachment-exists`` audit entry), unless ``again`` is true.
         """
-        return attachments.attach(self._ctx, record_id, source, description=description, name=name)
+        return attachments.attach(
+            self._ctx, record_id, source, description=description, name=name, again=again
+        )
 
     def attachments(self, record_id: str) -> list[AttachmentInfo]:
         """The evidence files of a record (name, description, type, size, SHA-256)."""
@@ -430,6 +437,23 @@ class Vault:
             progress=progress,
             files=files,
             read_progress=read_progress,
+        )
+
+    def check_import(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        *,
+        fmt: str | None = None,
+        name: str | None = None,
+        files: str | os.PathLike[str] | None = None,
+        read_progress: ProgressCallback | None = None,
+    ) -> ImportCheck:
+        """Check a file or stream as :meth:`import_file` would import it, and list
+        every bad line (file, line, record id, field, what is wrong) in one pass,
+        writing nothing. ``ImportCheck.raise_for_problems`` raises what the import
+        would fail with."""
+        return precheck.check_file(
+            self._ctx, source, fmt=fmt, name=name, files=files, read_progress=read_progress
         )
 
     def import_records(

@@ -5,12 +5,19 @@ Invariants:
 * Every import (one record, a whole file, an update) is one database transaction:
   a fault anywhere leaves nothing written.
 * Records are never overwritten: an update adds a version; earlier versions stay.
+* Concurrent updates of one record take turns on its row (``FOR NO KEY UPDATE``)
+  before counting its versions: version numbers never collide, none is skipped, and
+  every update is stored. Two imports creating one record id: one wins, the other
+  is a :class:`~vault.errors.ConflictError` (exit 7, "changed concurrently, retry").
 * References between records (``site_id``, ``evidence``) must resolve, within the
   vault or the same import, before the transaction commits.
 * Testimonies of one worker (same employee id at the same site) share one subject
   key, so erasing a worker is destroying one key.
 * Rows are inserted in batches of :data:`BATCH_SIZE` records with executemany; one
   timestamp per batch, since finer times would only add visible metadata.
+* A file import that meets invalid input writes nothing, but reads on: the rest is
+  checked as :mod:`vault.precheck` checks a file, and the first error's message
+  (worded as ever) says how many lines are bad in all.
 * Nothing here logs, prints or puts a record value in an exception message.
 """
 
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Final
@@ -26,13 +33,13 @@ from typing import IO, Any, Final
 from sqlalchemy import Connection, delete, func, select
 from sqlalchemy import update as sql_update
 
-from vault import attachments, crypto
+from vault import attachments, crypto, precheck
 from vault.context import Context, ProgressCallback
 from vault.crypto import SecretKey
 from vault.errors import ConflictError, InvalidInputError, NotFoundError
 from vault.filesource import AttachmentSource
 from vault.schema import shown_id, validate_record
-from vault.sources import open_records
+from vault.sources import Unreadable, open_records
 from vault.store import (
     BlindIndexEntry,
     Record,
@@ -48,6 +55,11 @@ from vault.store import (
 __all__ = ["BATCH_SIZE", "ImportResult", "import_file", "import_records", "update"]
 
 BATCH_SIZE: Final = 2_000
+# Concurrent writers of one record take turns on its row before they count its
+# versions (PostgreSQL: FOR NO KEY UPDATE, which leaves other transactions free to
+# insert rows that merely refer to it; SQLite renders no lock, its writers take
+# turns for the whole database anyway).
+_LOCK_RECORD: Final = select(*Record.__table__.c).with_for_update(key_share=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +114,9 @@ def import_file(
     with contextlib.ExitStack() as stack:
         attached = stack.enter_context(AttachmentSource(files)) if files else None
         rows = stack.enter_context(
-            open_records(source, fmt=fmt, name=name, read_progress=read_progress)
+            open_records(source, fmt=fmt, name=name, read_progress=read_progress, recover=True)
         )
-        return import_records(ctx, rows, progress=progress, files=attached)
+        return import_records(ctx, rows, progress=progress, files=attached, count_bad=True)
 
 
 def import_records(
@@ -113,41 +125,107 @@ def import_records(
     *,
     progress: ProgressCallback | None = None,
     files: AttachmentSource | None = None,
+    count_bad: bool = False,
 ) -> ImportResult:
     """Validate, seal and store ``(where, record)`` pairs or bare records in one
-    transaction, with the evidence files ``files`` holds (see Vault.import_records)."""
+    transaction, with the evidence files ``files`` holds (see Vault.import_records).
+
+    With ``count_bad`` (a file import), invalid input does not end the reading: the
+    rest is checked as :mod:`vault.precheck` checks a file, within the transaction
+    (which sees what this import stored so far, and is then rolled back), and the
+    first error's message says how many lines are bad in all."""
     ctx.require("admin", "custodian")
     counts: dict[str, int] = {}
     pending: dict[str, list[_Pending]] = {}
+    bad: list[InvalidInputError] = []  # faults found beside the one raised
+    pairs = _pairs(records)
     with ctx.write() as conn:
         ctx.refresh_key_version(conn)
         staged: list[tuple[str, dict[str, Any]]] = []
         wanted_files: list[tuple[str, str, list[str]]] = []
-        for n, item in enumerate(records, start=1):
-            where, raw = item if isinstance(item, tuple) else (f"record {n}", item)
-            if files is not None and isinstance(raw, dict) and "attachments" in raw:
-                raw = dict(raw)
-                paths = raw.pop("attachments")
-                if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-                    raise InvalidInputError("field 'attachments' must list file paths", where=where)
-                wanted_files.append((where, str(raw.get("id")), paths))
-            record = validate_record(raw, where)
-            staged.append((where, record))
-            counts[record["type"]] = counts.get(record["type"], 0) + 1
-            if len(staged) >= BATCH_SIZE:
-                _import_batch(ctx, conn, staged, pending)
-                _import_files(ctx, conn, files, wanted_files)
-                if progress:
-                    progress(len(staged))
-                staged = []
-        if staged:
-            _import_batch(ctx, conn, staged, pending)
-            _import_files(ctx, conn, files, wanted_files)
-            if progress:
-                progress(len(staged))
-        _check_pending(ctx, conn, pending)
+        try:
+            for where, item in pairs:
+                raw = item
+                if isinstance(raw, Unreadable):
+                    raise raw.error
+                if files is not None and isinstance(raw, dict) and "attachments" in raw:
+                    raw = dict(raw)
+                    paths = raw.pop("attachments")
+                    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                        raise InvalidInputError(
+                            "field 'attachments' must list file paths", where=where
+                        )
+                    wanted_files.append((where, str(raw.get("id")), paths))
+                record = validate_record(raw, where)
+                staged.append((where, record))
+                counts[record["type"]] = counts.get(record["type"], 0) + 1
+                if len(staged) >= BATCH_SIZE:
+                    bad, staged = _import_batch(ctx, conn, staged, pending), []
+                    _store_files(ctx, conn, files, wanted_files, bad, progress, BATCH_SIZE)
+            if staged:
+                done = len(staged)
+                bad, staged = _import_batch(ctx, conn, staged, pending), []
+                _store_files(ctx, conn, files, wanted_files, bad, progress, done)
+            bad, pending = _check_pending(ctx, conn, pending), {}
+            if bad:
+                raise bad[0]
+        except InvalidInputError as first:
+            if not count_bad:
+                raise
+            rest = precheck.Checker(ctx, conn, files)
+            for done_where, done_record in staged:
+                rest.accept(done_where, done_record)
+            for target, wants in pending.items():
+                for want in wants:
+                    rest.expect(target, want.where, want.field, want.expected_type)
+            for later, item in pairs:
+                rest.read(later, item)
+            places = {_place(e.where or "") for e in (first, *bad)}
+            places.update(_place(p.where) for p in rest.finish())
+            raise _counted(first, len(places)) from None
         ctx.audit(conn, "import", details={"records": dict(sorted(counts.items()))})
     return ImportResult(counts)
+
+
+def _pairs(
+    records: Iterable[tuple[str, Any]] | Iterable[Mapping[str, Any]],
+) -> Iterator[tuple[str, Any]]:
+    for n, item in enumerate(records, start=1):
+        yield item if isinstance(item, tuple) else (f"record {n}", item)
+
+
+def _store_files(
+    ctx: Context,
+    conn: Connection,
+    files: AttachmentSource | None,
+    wanted: list[tuple[str, str, list[str]]],
+    bad: list[InvalidInputError],
+    progress: ProgressCallback | None,
+    done: int,
+) -> None:
+    """After a batch: raise its first bad reference, else seal its files."""
+    if bad:
+        raise bad[0]
+    _import_files(ctx, conn, files, wanted)
+    if progress:
+        progress(done)
+
+
+def _place(where: str) -> str:
+    """A reader's place (file and line, or JSON array item) in an error's ``where``."""
+    return where.partition(", record ")[0]
+
+
+def _counted(first: InvalidInputError, bad: int) -> InvalidInputError:
+    """``first``, saying how many lines are bad in all and how to list them."""
+    where = first.where
+    message = str(first).removeprefix(f"{where}: ") if where else str(first)
+    unit = "record" if where and ": record " in _place(where) else "line"
+    return InvalidInputError(
+        f"{message} ({bad} bad {unit}{'s' if bad != 1 else ''} in all, nothing imported; "
+        "'evault import --check' lists every one)",
+        where=where,
+    )
 
 
 def _import_files(
@@ -174,7 +252,7 @@ def update(
     with ctx.write() as conn:
         ctx.refresh_key_version(conn)
         ref = ctx.codec.reference(record_id)
-        row = conn.execute(select(*Record.__table__.c).where(Record.ref == ref)).one_or_none()
+        row = conn.execute(_LOCK_RECORD.where(Record.ref == ref)).one_or_none()
         if row is None:
             raise NotFoundError(f"no record {shown_id(record_id)}")
         validated = validate_record(record, where, expect_type=row.type)
@@ -207,8 +285,9 @@ def update(
         conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref == ref))
         conn.execute(delete(RecordLink).where(RecordLink.record_ref == ref))
         pending: dict[str, list[_Pending]] = {}
-        _flush(ctx, conn, batch, pending)
-        _check_pending(ctx, conn, pending)
+        bad = _flush(ctx, conn, batch, pending) + _check_pending(ctx, conn, pending)
+        if bad:
+            raise bad[0]
         ctx.audit(conn, "update", refs=[ref], details={"version": version})
     return version
 
@@ -224,7 +303,8 @@ def _import_batch(
     conn: Connection,
     staged: list[tuple[str, dict[str, Any]]],
     pending: dict[str, list[_Pending]],
-) -> None:
+) -> list[InvalidInputError]:
+    """Store a batch; returns its references to records of the wrong type."""
     batch = _ImportBatch()
     # One query finds earlier testimonies of the same workers (same employee id
     # at the same site): they share one subject key, so erasure is one key.
@@ -242,7 +322,7 @@ def _import_batch(
     subjects: dict[str, tuple[str, SecretKey] | None] = {}
     for (where, record), mac in zip(staged, macs, strict=True):
         _stage(ctx, conn, batch, record, where, mac, matches, subjects)
-    _flush(ctx, conn, batch, pending)
+    return _flush(ctx, conn, batch, pending)
 
 
 def _subject_mac(ctx: Context, record: Mapping[str, Any]) -> bytes | None:
@@ -410,7 +490,10 @@ def _stage_version(
 
 def _flush(
     ctx: Context, conn: Connection, batch: _ImportBatch, pending: dict[str, list[_Pending]]
-) -> None:
+) -> list[InvalidInputError]:
+    """Insert a batch's rows; references not yet resolved go to ``pending``, and
+    those to a record of the wrong type are returned."""
+    bad: list[InvalidInputError] = []
     if batch.records:
         clash = (
             conn.execute(select(Record.ref).where(Record.ref.in_(list(batch.refs))))
@@ -438,13 +521,21 @@ def _flush(
                 if target not in found:
                     pending.setdefault(target, []).append(want)
                 elif found[target] != want.expected_type:
-                    raise InvalidInputError(
-                        f"field {want.field!r} must refer to a {want.expected_type}",
-                        where=want.where,
-                    )
+                    bad.append(_wrong_type(want))
+    return bad
 
 
-def _check_pending(ctx: Context, conn: Connection, pending: dict[str, list[_Pending]]) -> None:
+def _wrong_type(want: _Pending) -> InvalidInputError:
+    return InvalidInputError(
+        f"field {want.field!r} must refer to a {want.expected_type}", where=want.where
+    )
+
+
+def _check_pending(
+    ctx: Context, conn: Connection, pending: dict[str, list[_Pending]]
+) -> list[InvalidInputError]:
+    """The references still open that the vault does not resolve either."""
+    bad: list[InvalidInputError] = []
     targets = list(pending)
     found: dict[str, str] = {}
     for i in range(0, len(targets), 500):
@@ -455,13 +546,13 @@ def _check_pending(ctx: Context, conn: Connection, pending: dict[str, list[_Pend
     for target, wants in pending.items():
         for want in wants:
             if target not in found:
-                raise InvalidInputError(
-                    f"field {want.field!r} refers to a {want.expected_type} that is not "
-                    "in the vault or this import",
-                    where=want.where,
+                bad.append(
+                    InvalidInputError(
+                        f"field {want.field!r} refers to a {want.expected_type} that is not "
+                        "in the vault or this import",
+                        where=want.where,
+                    )
                 )
-            if found[target] != want.expected_type:
-                raise InvalidInputError(
-                    f"field {want.field!r} must refer to a {want.expected_type}",
-                    where=want.where,
-                )
+            elif found[target] != want.expected_type:
+                bad.append(_wrong_type(want))
+    return bad

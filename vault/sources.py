@@ -12,6 +12,13 @@ separated by ``;``; ``persons_mentioned`` takes a JSON array of objects.
 :func:`read_one` reads one whole JSON document (a record to add or update) with the
 same error rules; it reads the document whole rather than streaming it.
 
+Read with ``recover=True``, a reader does not stop at a record it cannot read: it
+yields ``(where, Unreadable(error))`` in its place and goes on with the next line
+(JSON Lines, CSV) or array item (a JSON array nested too deep), so that a check can
+list every bad line in one pass, and an import can count them after the first.
+What leaves no next record to find (malformed or truncated JSON in an array, a bad
+CSV header, bytes that are not UTF-8 in a CSV file) is yielded last.
+
 JSON may nest at most :data:`MAX_DEPTH` (32) levels of arrays and objects, counting
 the record itself as the first (the record contract needs four); deeper input is an
 :class:`~vault.errors.InvalidInputError` "nested too deep" naming the place. The
@@ -31,6 +38,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -44,8 +52,10 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_RECORD_BYTES",
     "STDIN",
+    "Unreadable",
     "detect_format",
     "open_records",
+    "position",
     "read_one",
     "read_records",
 ]
@@ -58,6 +68,31 @@ _SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".cs
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
 STDIN: Final = "<stdin>"
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """In place of a record a reader could not read (with ``recover=True``): the
+    error names the place and what is wrong."""
+
+    error: InvalidInputError
+
+
+_POSITION: Final = re.compile(r"(?P<file>.*?)(?::line (?P<line>\d+)|: record (?P<record>\d+))")
+
+
+def position(where: str) -> tuple[str, int | None, int | None]:
+    """The file, line (JSON Lines, CSV) and record number (JSON) that a reader's
+    ``where`` names; line and record are None where it names neither."""
+    match = _POSITION.fullmatch(where)
+    if match is None:
+        return where, None, None
+    line, record = match["line"], match["record"]
+    return (
+        match["file"],
+        int(line) if line is not None else None,
+        int(record) if record is not None else None,
+    )
 
 
 def detect_format(name: str) -> str:
@@ -77,13 +112,15 @@ def open_records(
     fmt: str | None = None,
     name: str | None = None,
     read_progress: Callable[[int], None] | None = None,
+    recover: bool = False,
 ) -> Iterator[Iterator[tuple[str, Any]]]:
     """``(where, raw_record)`` pairs from a file path or a binary stream.
 
     A path's format comes from its suffix unless ``fmt`` says otherwise. A stream is
     named ``name`` (default ``<stdin>``); a name without a suffix reads as JSON Lines.
     ``read_progress`` is called with the number of bytes of each read. An unreadable
-    file is an :class:`InvalidInputError` (exit 5) naming it.
+    file is an :class:`InvalidInputError` (exit 5) naming it. With ``recover``, a
+    record that cannot be read is yielded as :class:`Unreadable` (see above).
     """
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)
@@ -100,7 +137,7 @@ def open_records(
         reader = opened
         if read_progress is not None:
             reader = cast(IO[bytes], _Counting(opened, read_progress))
-        with contextlib.closing(read_records(reader, label, fmt)) as rows:
+        with contextlib.closing(read_records(reader, label, fmt, recover=recover)) as rows:
             yield rows
 
 
@@ -156,14 +193,17 @@ class _Counting:
         return getattr(self._stream, name)
 
 
-def read_records(stream: IO[bytes], name: str, fmt: str) -> Generator[tuple[str, Any]]:
-    """Yield ``(where, raw_record)`` from a binary stream in the given format."""
+def read_records(
+    stream: IO[bytes], name: str, fmt: str, *, recover: bool = False
+) -> Generator[tuple[str, Any]]:
+    """Yield ``(where, raw_record)`` from a binary stream in the given format; with
+    ``recover``, ``(where, Unreadable(error))`` for a record that cannot be read."""
     if fmt == "jsonl":
-        yield from _read_jsonl(stream, name)
+        yield from _read_jsonl(stream, name, recover)
     elif fmt == "json":
-        yield from _read_json(stream, name)
+        yield from _read_json(stream, name, recover)
     elif fmt == "csv":
-        yield from _read_csv(stream, name)
+        yield from _read_csv(stream, name, recover)
     else:
         raise InvalidInputError(f"unknown format {fmt!r}; use jsonl, json or csv", where=name)
 
@@ -175,7 +215,10 @@ def _decode(raw: bytes, where: str) -> str:
         raise InvalidInputError("not valid UTF-8", where=where) from None
 
 
-def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
+_BLANK: Final = object()
+
+
+def _read_jsonl(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str, Any]]:
     lineno = 0
     while True:
         raw = stream.readline(MAX_RECORD_BYTES + 1)
@@ -183,27 +226,52 @@ def _read_jsonl(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
             return
         lineno += 1
         where = f"{name}:line {lineno}"
-        if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
-            raise InvalidInputError(f"line longer than {MAX_RECORD_BYTES} bytes", where=where)
-        text = _decode(raw, where).strip()
-        if not text:
-            continue
-        _check_depth(text, where)
         try:
-            yield where, json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, ValueError) as exc:
-            msg = getattr(exc, "msg", "malformed JSON")
-            col = getattr(exc, "colno", None)
-            at = f" at column {col}" if col else ""
-            hint = " (truncated?)" if not raw.endswith(b"\n") else ""
-            raise InvalidInputError(f"malformed JSON{at}: {msg}{hint}", where=where) from None
+            value = _jsonl_value(raw, where)
+        except InvalidInputError as exc:
+            if not recover:
+                raise
+            # The rest of a line too long to read is skipped, never held.
+            while not raw.endswith(b"\n") and raw:
+                raw = stream.readline(MAX_RECORD_BYTES + 1)
+            yield where, Unreadable(exc)
+            continue
+        if value is not _BLANK:
+            yield where, value
+
+
+def _jsonl_value(raw: bytes, where: str) -> Any:
+    """The JSON value of one line, or _BLANK for a blank line."""
+    if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+        raise InvalidInputError(f"line longer than {MAX_RECORD_BYTES} bytes", where=where)
+    text = _decode(raw, where).strip()
+    if not text:
+        return _BLANK
+    _check_depth(text, where)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        msg = getattr(exc, "msg", "malformed JSON")
+        col = getattr(exc, "colno", None)
+        at = f" at column {col}" if col else ""
+        hint = " (truncated?)" if not raw.endswith(b"\n") else ""
+        raise InvalidInputError(f"malformed JSON{at}: {msg}{hint}", where=where) from None
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _read_json(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
+def _read_json(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str, Any]]:
+    try:
+        yield from _json_records(stream, name, recover)
+    except InvalidInputError as exc:
+        if not recover:
+            raise
+        yield exc.where or name, Unreadable(exc)
+
+
+def _json_records(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str, Any]]:
     index = 0
     try:
         head = stream.read(1)
@@ -226,7 +294,7 @@ def _read_json(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
         if head != b"[":
             raise InvalidInputError("a JSON file must hold an array of records", where=name)
         events = ijson.basic_parse(_Prefixed(head, stream), use_float=True)
-        for index, item in enumerate(_array_items(events, name), start=1):
+        for index, item in enumerate(_array_items(events, name, recover), start=1):
             yield f"{name}: record {index}", item
     except (ijson.JSONError, json.JSONDecodeError, UnicodeDecodeError):
         # The parser cannot always tell a truncated file from a malformed one.
@@ -235,16 +303,32 @@ def _read_json(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
         ) from None
 
 
-def _array_items(events: Iterable[tuple[str, Any]], name: str) -> Iterator[Any]:
+def _array_items(
+    events: Iterable[tuple[str, Any]], name: str, recover: bool = False
+) -> Iterator[Any]:
     """The items of the top-level array that ``events`` (ijson ``basic_parse``)
-    describe, each built only while it nests at most :data:`MAX_DEPTH` levels."""
+    describe, each built only while it nests at most :data:`MAX_DEPTH` levels; with
+    ``recover``, an item nested deeper is skipped (nothing of it kept) and yielded
+    as :class:`Unreadable`."""
     enclosing: list[tuple[Any, Any]] = []  # (container, key) of each level around
     parent: Any = None  # the container being filled; None between items
     key: Any = None  # where the next value goes in ``parent`` when it is an object
     count = 0
+    skipped: InvalidInputError | None = None  # the error of an item being skipped
+    depth = 0  # levels open in the item being skipped
     stream = iter(events)
     next(stream, None)  # the top-level array's start
     for event, value in stream:
+        if skipped is not None:
+            if event in ("start_map", "start_array"):
+                depth += 1
+            elif event in ("end_map", "end_array"):
+                depth -= 1
+                if depth == 0:
+                    count += 1
+                    yield Unreadable(skipped)
+                    skipped = None
+            continue
         if event == "map_key":
             key = value
         elif event in _SCALARS:
@@ -257,7 +341,12 @@ def _array_items(events: Iterable[tuple[str, Any]], name: str) -> Iterator[Any]:
                 parent[key] = value
         elif event in ("start_map", "start_array"):
             if len(enclosing) >= MAX_DEPTH:
-                raise InvalidInputError(_too_deep(), where=f"{name}: record {count + 1}")
+                error = InvalidInputError(_too_deep(), where=f"{name}: record {count + 1}")
+                if not recover:
+                    raise error
+                skipped, depth = error, len(enclosing) + 1
+                enclosing, parent, key = [], None, None
+                continue
             child: Any = {} if event == "start_map" else []
             if type(parent) is list:
                 parent.append(child)
@@ -353,39 +442,82 @@ def _csv_value(kind: str, cell: str, column: str, where: str) -> Any:
     return cell
 
 
-def _read_csv(stream: IO[bytes], name: str) -> Iterator[tuple[str, Any]]:
+def _read_csv(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str, Any]]:
     csv.field_size_limit(MAX_RECORD_BYTES)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text, strict=True)
     try:
-        header = next(reader, None)
+        try:
+            header = _csv_row(reader, name)
+        except _CsvRowError as exc:
+            raise exc.error from None
         if header is None:
             return
         if "type" not in header:
             raise InvalidInputError("CSV needs a 'type' column", where=f"{name}:line 1")
         if len(set(header)) != len(header):
             raise InvalidInputError("CSV header repeats a column", where=f"{name}:line 1")
-        for row in reader:
+        refused = 0  # the line of the last row the parser refused
+        while True:
+            try:
+                row = _csv_row(reader, name)
+            except _CsvRowError as exc:
+                if not recover or reader.line_num == refused:
+                    raise exc.error from None
+                # The parser resumes at the next line.
+                refused = reader.line_num
+                yield exc.error.where or name, Unreadable(exc.error)
+                continue
+            if row is None:
+                return
             where = f"{name}:line {reader.line_num}"
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) != len(header):
-                raise InvalidInputError(
-                    f"row has {len(row)} cells, the header has {len(header)}", where=where
-                )
-            yield where, _csv_record(header, row, where)
-    except csv.Error as exc:
-        raise InvalidInputError(
-            f"malformed CSV: {exc}", where=f"{name}:line {reader.line_num}"
-        ) from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(
-            "not valid UTF-8", where=f"{name}:line {reader.line_num + 1}"
-        ) from None
+            try:
+                if len(row) != len(header):
+                    raise InvalidInputError(
+                        f"row has {len(row)} cells, the header has {len(header)}", where=where
+                    )
+                record = _csv_record(header, row, where)
+            except InvalidInputError as exc:
+                if not recover:
+                    raise
+                yield where, Unreadable(exc)
+                continue
+            yield where, record
+    except InvalidInputError as exc:
+        # What leaves no next row to find: the header, or bytes that are not UTF-8.
+        if not recover:
+            raise
+        yield exc.where or name, Unreadable(exc)
     finally:
         # Hand the byte stream back to its owner, who closes it.
         with contextlib.suppress(ValueError):
             text.detach()
+
+
+class _CsvRowError(Exception):
+    """A row the CSV parser refused; the parser can go on with the next line."""
+
+    def __init__(self, error: InvalidInputError) -> None:
+        self.error = error
+
+
+def _csv_row(reader: Any, name: str) -> list[str] | None:
+    """The next row, or None at the end."""
+    try:
+        row: list[str] | None = next(reader, None)
+    except csv.Error as exc:
+        where = f"{name}:line {reader.line_num}"
+        error = InvalidInputError(f"malformed CSV: {exc}", where=where)
+        if "end of data" in str(exc) or reader.line_num <= 1:
+            raise error from None  # nothing after it to read
+        raise _CsvRowError(error) from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(
+            "not valid UTF-8", where=f"{name}:line {reader.line_num + 1}"
+        ) from None
+    return row
 
 
 def _csv_record(header: list[str], row: list[str], where: str) -> dict[str, Any]:

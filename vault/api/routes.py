@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import Body, FastAPI, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -176,22 +176,29 @@ def _add_routes(
     @app.post(
         "/records/{record_id}/attachments",
         status_code=201,
-        responses=_AUTHED,
+        responses={
+            200: {"model": AttachmentReceipt, "description": "The record holds this file already."},
+            **_AUTHED,
+        },
         max_body_size=MAX_BODY,
         openapi_extra=_raw_body("application/octet-stream", {"type": "string", "format": "binary"}),
     )
     async def attach(
         record_id: str,
         request: Request,
+        response: Response,
         c: Auth,
         name: Annotated[str, Query(max_length=255)] = "upload",
         description: Annotated[str | None, Query(max_length=1000)] = None,
+        again: bool = False,
     ) -> AttachmentReceipt:
         """Seal an evidence file to a record (roles admin, custodian).
 
         The body is read as it arrives, up to the size limit, and held in memory
         only: no plaintext copy of the file is written anywhere, and the vault's
-        write lock is not held while a slow client sends.
+        write lock is not held while a slow client sends. A file the record holds
+        already (the same bytes) is not stored again: 200 with the existing file's
+        receipt instead of 201, unless ``again=true``.
         """
         await c.ensure_live()  # before up to 16 MiB are read
         body = bytearray()
@@ -199,9 +206,11 @@ def _add_routes(
             body += chunk
         info = await c.run(
             lambda v: v.attach(
-                record_id, io.BytesIO(bytes(body)), name=name, description=description
+                record_id, io.BytesIO(bytes(body)), name=name, description=description, again=again
             )
         )
+        if info.existing:
+            response.status_code = 200
         return AttachmentReceipt(
             id=info.id, media_type=info.media_type, size=info.size, sha256=info.sha256
         )

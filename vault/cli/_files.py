@@ -21,16 +21,29 @@ __all__ = ["attach", "attachments_", "extract", "verify_attachment"]
 @click.argument("record_id")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--description", help="What the file shows (sealed).")
+@click.option(
+    "--again", is_flag=True, help="Store FILE even if the record holds the same file already."
+)
 @json_option
 @click.pass_obj
 def attach(
-    state: State, record_id: str, file: Path, description: str | None, as_json: bool
+    state: State, record_id: str, file: Path, description: str | None, again: bool, as_json: bool
 ) -> None:
-    """Seal FILE (any size, streamed) to RECORD_ID; a keyed digest of it enters the audit log."""
+    """Seal FILE (any size, streamed) to RECORD_ID; a keyed digest of it enters the audit log.
+
+    A file the record holds already (the same bytes) is not stored again: the
+    command says so, prints the existing attachment's id and exits 0, so a re-run
+    is safe. --again stores a second copy.
+    """
     with state.open() as v:
-        info = v.attach(record_id, file, description=description)
+        info = v.attach(record_id, file, description=description, again=again)
     if as_json:
-        click.echo(json.dumps(info.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps(info.to_dict() | {"existing": info.existing}, ensure_ascii=False))
+    elif info.existing:
+        click.echo(
+            f"{info.id}  {info.media_type}  {info.size} bytes  sha256 {info.sha256}  "
+            "(already attached: nothing stored; --again stores a second copy)"
+        )
     else:
         click.echo(f"{info.id}  {info.media_type}  {info.size} bytes  sha256 {info.sha256}")
 

@@ -74,7 +74,9 @@ def init(
 
 
 @contextlib.contextmanager
-def _byte_progress(path: Path | None, shown: bool) -> Iterator[Callable[[int], None]]:
+def _byte_progress(
+    path: Path | None, shown: bool, label: str = "Importing"
+) -> Iterator[Callable[[int], None]]:
     """A ``read_progress`` callback drawing a bar by bytes of ``path``.
 
     The bar needs a size, so it is drawn only for a regular file, and only from the
@@ -89,7 +91,7 @@ def _byte_progress(path: Path | None, shown: bool) -> Iterator[Callable[[int], N
 
         def advance(n: int) -> None:
             if not updates:
-                bar = click.progressbar(length=size, label="Importing", file=sys.stderr)
+                bar = click.progressbar(length=size, label=label, file=sys.stderr)
                 updates.append(stack.enter_context(bar).update)
             updates[0](n)
 
@@ -104,21 +106,45 @@ def _byte_progress(path: Path | None, shown: bool) -> Iterator[Callable[[int], N
     type=click.Path(exists=True, path_type=Path),
     help="Folder or zip with the evidence files records name in 'attachments'.",
 )
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing: list every bad line (exit 5 if any; 7 if only ids that exist).",
+)
 @json_option
 @click.pass_obj
-def import_(state: State, file: Path, fmt: str | None, files: Path | None, as_json: bool) -> None:
+def import_(
+    state: State, file: Path, fmt: str | None, files: Path | None, check: bool, as_json: bool
+) -> None:
     """Import records from FILE (JSONL, JSON array or CSV) in one transaction.
 
-    A bad record aborts the whole import with nothing written. CSV columns use
-    dotted names such as worker.name; list cells hold a JSON array or values
-    separated by ';'. With --files, a record may list evidence files by relative path
-    in an "attachments" field; they are sealed to it in the same transaction.
+    A bad record aborts the whole import with nothing written; the error names the
+    first bad line and says how many there are. --check writes nothing and lists
+    every bad line, one per line (file, line, record id, field, what is wrong), then
+    a summary. CSV columns use dotted names such as worker.name; list cells hold a
+    JSON array or values separated by ';'. With --files, a record may list evidence
+    files by relative path in an "attachments" field; they are sealed to it in the
+    same transaction.
     """
     path = None if str(file) == "-" else file
     if path is not None and fmt is None:
         detect_format(str(path))  # a name that says no format is refused before unlocking
     source: Path | IO[bytes] = sys.stdin.buffer if path is None else path
     shown = sys.stderr.isatty() and not as_json
+    if check:
+        with state.open() as v, _byte_progress(path, shown, "Checking") as advance:
+            report = v.check_import(source, fmt=fmt, files=files, read_progress=advance)
+        if as_json:
+            problems = [p.to_dict() for p in report.problems]
+            body = {"ok": report.ok, "records": report.records, "by_type": report.by_type}
+            click.echo(json.dumps(body | {"bad": report.bad, "problems": problems}))
+        else:
+            for problem in report.problems:
+                click.echo(str(problem))
+            if report.ok:
+                click.echo(report.summary())
+        report.raise_for_problems()
+        return
     with state.open() as v, _byte_progress(path, shown) as advance:
         result = v.import_file(source, fmt=fmt, files=files, read_progress=advance)
     if as_json:
