@@ -730,3 +730,9 @@ def test_values_the_disclosure_corpus_showed_missing(text: str, value: str, kind
 )
 def test_abbreviations_and_short_codes_are_no_user_names(text: str) -> None:
     assert not [s for s in find_spans(text) if s.kind == "HANDLE"]
+
+
+def test_a_user_name_beside_chinese_characters() -> None:
+    text = "她的微信号是star_1693，抖音是@luckycloud847。"
+    found = {text[s.start : s.end] for s in find_spans(text)}
+    assert {"star_1693", "@luckycloud847"} <= found

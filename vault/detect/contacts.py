@@ -118,7 +118,10 @@ def _emails(p: Prepared, hits: list[Hit], out: list[Hit]) -> None:
 def _handles(p: Prepared, hits: list[Hit], out: list[Hit]) -> None:
     low = p.low
     for start, end, word in hits:
-        if word != "@" or (start and (low[start - 1].isalnum() or low[start - 1] in "._@")):
+        before = low[start - 1] if start else " "
+        # An "@" right after Latin letters or digits is an address; after Chinese
+        # or Thai text it begins a handle.
+        if word != "@" or (before.isascii() and before.isalnum()) or before in "._@":
             continue
         m = _HANDLE.match(low, end)
         if m and not m.group().isdigit():
@@ -203,9 +206,9 @@ def find_contacts(p: Prepared, hits: Hits, out: list[Hit]) -> None:
 # ("luckykitty446"). Three letters at least before the digits, so "mp3", "4g" and
 # "A4" stay; prose never joins words with a dot or an underscore without a space.
 _USER_NAME: Final = re.compile(
-    r"(?<![\w@.\-/])"
+    r"(?<![a-z0-9_@.\-/])"
     r"(?:[a-z]{2,}[a-z0-9]*(?:[._][a-z0-9]+)+|[a-z]{3,}\d{2,}|[a-z]+_\d+)"
-    r"(?![\w@/]|\.[a-z0-9])"
+    r"(?![a-z0-9_@/]|\.[a-z0-9])"
 )
 
 
