@@ -19,6 +19,7 @@ from vault.api.auth import FAILED_AUTH_LIMIT, _Throttle
 from vault.api.errors import _add_handlers
 from vault.api.limits import BODY_SECONDS, MAX_JSON
 from vault.api.middleware import _Authenticate
+from vault.api.review_routes import _add_review_routes
 from vault.api.routes import _add_routes
 from vault.core import Vault
 from vault.errors import UsageError
@@ -92,4 +93,5 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...], keep_days: float = 7) -
     )
     _add_handlers(app)
     _add_routes(app, exports, policy_dirs, keep_days)
+    _add_review_routes(app, policy_dirs)
     return app

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from vault.api.auth import _CALLER, _Caller
 from vault.api.limits import MAX_BODY, MAX_JSON
-from vault.api.schemas import ErrorBody, ExportRequest, FindRequest
+from vault.api.schemas import ErrorBody, ExportRequest, FindRequest, ReviewDecisions
 from vault.errors import (
     AuthenticationError,
     ConflictError,
@@ -82,7 +82,11 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 # What any authenticated endpoint may answer besides success.
 _AUTHED = _errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 503)
-_KNOWN_FIELDS: Final = frozenset(ExportRequest.model_fields) | frozenset(FindRequest.model_fields)
+_KNOWN_FIELDS: Final = (
+    frozenset(ExportRequest.model_fields)
+    | frozenset(FindRequest.model_fields)
+    | frozenset(ReviewDecisions.model_fields)
+)
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -6,7 +6,11 @@ first visit trades it for a cookie bound to this run (HttpOnly, SameSite=Strict)
 the token stops working. Writes also need a custom header, which a cross-site form
 cannot send. The page loads nothing from elsewhere (a strict Content-Security-Policy
 says so to the browser). Items are computed once at start, so moving to the next
-narrative costs the reviewer no wait; the server stops on "done" or when idle.
+narrative costs the reviewer no wait; the server stops on "done" or when idle, and
+only the reviewer's own requests (right host, with the cookie or the one-time
+token) count as activity. Each connection has its own thread, so a connection a
+browser opens ahead of time and leaves idle holds up no other request; the vault is
+worked on by one request at a time, and by none once the run has stopped.
 """
 
 from __future__ import annotations
@@ -14,15 +18,26 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import threading
 import time
+import unicodedata
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Final
 
 import click
 
-from vault import Vault, VaultError
+from vault import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    StorageError,
+    UsageError,
+    Vault,
+    VaultError,
+)
 from vault.policy import Policy
 
 __all__ = ["serve_review"]
@@ -37,19 +52,44 @@ _ASSETS: Final = {
     "/review.js": ("review.js", "text/javascript; charset=utf-8"),
     "/review.css": ("review.css", "text/css; charset=utf-8"),
 }
+# How a refused decision is answered; any other library error is a conflict.
+_DECIDE_STATUS: Final[tuple[tuple[type[VaultError], HTTPStatus], ...]] = (
+    (UsageError, HTTPStatus.SERVICE_UNAVAILABLE),  # the review has ended
+    (StorageError, HTTPStatus.SERVICE_UNAVAILABLE),
+    (InvalidInputError, HTTPStatus.UNPROCESSABLE_ENTITY),
+    (NotFoundError, HTTPStatus.NOT_FOUND),
+    (PermissionDeniedError, HTTPStatus.FORBIDDEN),
+    (ConflictError, HTTPStatus.CONFLICT),
+)
+# A connection that sends nothing for this long is closed (its thread ends).
+_SOCKET_TIMEOUT: Final = 60.0
 
 
 def _asset(name: str) -> bytes:
     return resources.files("vault.cli").joinpath("review_assets", name).read_bytes()
 
 
+def _page_item(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as the page shows it: with the offsets of the combining marks in its
+    text, which a redaction ending just before them takes along (as
+    :meth:`~vault.scrub.Scrubber.render` does), so the page's "as it will leave"
+    is the vault's to the letter."""
+    text: str = item["text"]
+    return {**item, "joins": [i for i, c in enumerate(text) if unicodedata.combining(c)]}
+
+
 class _Run:
-    """What one review run shares between requests."""
+    """What one review run shares between requests (``lock`` guards all of it)."""
 
     def __init__(self, vault: Vault, policy: Policy, every: bool, idle_timeout: int) -> None:
         self.vault = vault
         self.policy = policy
-        self.items = [item.to_dict() for item in vault.review_items(policy, every=every)]
+        # An export's order is random; a reviewer who comes back finds the same order.
+        listed = vault.review_items(policy, every=every)
+        listed.sort(key=lambda item: (item.record_id, item.path))
+        self.items = [_page_item(item.to_dict()) for item in listed]
+        self.lock = threading.Lock()
+        self.stopped = False
         self.token: str | None = secrets.token_urlsafe(24)
         self.cookie = secrets.token_urlsafe(24)
         self.done = False
@@ -63,6 +103,7 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "evault-review"
         sys_version = ""
+        timeout = _SOCKET_TIMEOUT
 
         def log_message(self, format: str, *args: Any) -> None:
             # Paths carry the one-time token; nothing is logged.
@@ -87,7 +128,6 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(data, ensure_ascii=False).encode(), "application/json")
 
         def _allowed(self) -> bool:
-            run.last = time.monotonic()
             if self.headers.get("Host") != run.host:
                 self._json(HTTPStatus.MISDIRECTED_REQUEST, {"error": "wrong host"})
                 return False
@@ -97,6 +137,8 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
             for part in (self.headers.get("Cookie") or "").split(";"):
                 name, _, value = part.strip().partition("=")
                 if name == "evault_review" and hmac.compare_digest(value, run.cookie):
+                    # Only the reviewer's own requests keep the page alive.
+                    run.last = time.monotonic()
                     return True
             return False
 
@@ -106,10 +148,14 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
             path, _, query = self.path.partition("?")
             if path == "/" and query.startswith("t="):
                 given = query[2:]
-                if run.token is None or not hmac.compare_digest(given, run.token):
+                with run.lock:
+                    fresh = run.token is not None and hmac.compare_digest(given, run.token)
+                    if fresh:
+                        run.token = None
+                        run.last = time.monotonic()
+                if not fresh:
                     self._json(HTTPStatus.FORBIDDEN, {"error": "this link was used already"})
                     return
-                run.token = None
                 self._send(
                     HTTPStatus.SEE_OTHER,
                     b"",
@@ -128,13 +174,11 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             if path == "/items":
+                with run.lock:
+                    items = [dict(item) for item in run.items]
                 self._json(
                     HTTPStatus.OK,
-                    {
-                        "policy": run.policy.name,
-                        "audience": run.policy.audience,
-                        "items": run.items,
-                    },
+                    {"policy": run.policy.name, "audience": run.policy.audience, "items": items},
                 )
                 return
             asset = _ASSETS.get(path)
@@ -162,12 +206,17 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": "malformed JSON"})
                 return
             if self.path == "/done":
-                run.done = True
-                self._json(HTTPStatus.OK, {"decided": run.decided})
+                with run.lock:
+                    run.done = True
+                    decided = run.decided
+                self._json(HTTPStatus.OK, {"decided": decided})
                 return
             if self.path != "/decide" or not isinstance(body, dict):
                 self._json(HTTPStatus.NOT_FOUND, {"error": "not found"})
                 return
+            self._decide(body)
+
+        def _decide(self, body: dict[str, Any]) -> None:
             index = body.get("index")
             if (
                 not isinstance(index, int)
@@ -176,22 +225,33 @@ def _handler(run: _Run) -> type[BaseHTTPRequestHandler]:
             ):
                 self._json(HTTPStatus.BAD_REQUEST, {"error": "no such item"})
                 return
-            item = run.items[index]
-            try:
-                run.vault.review(
-                    run.policy,
-                    item["record_id"],
-                    item["field"],
-                    item["digest"],
-                    redact=body.get("redact") or [],
-                    release=body.get("release") or [],
-                )
-            except VaultError as exc:
-                self._json(HTTPStatus.CONFLICT, {"error": str(exc)})
+            redact, release = body.get("redact", []), body.get("release", [])
+            if not isinstance(redact, list) or not isinstance(release, list):
+                self._json(HTTPStatus.BAD_REQUEST, {"error": "redact and release are lists"})
                 return
-            item["status"] = "reviewed"
-            run.decided += 1
-            self._json(HTTPStatus.OK, {"status": "reviewed"})
+            item = run.items[index]
+            status, answer = HTTPStatus.OK, {"status": "reviewed"}
+            with run.lock:
+                try:
+                    if run.stopped or run.done:
+                        raise UsageError("the review has ended")
+                    run.vault.review(
+                        run.policy,
+                        item["record_id"],
+                        item["field"],
+                        item["digest"],
+                        redact=redact,
+                        release=release,
+                    )
+                    item["status"] = "reviewed"
+                    run.decided += 1
+                except VaultError as exc:
+                    status = next(
+                        (s for cls, s in _DECIDE_STATUS if isinstance(exc, cls)),
+                        HTTPStatus.CONFLICT,
+                    )
+                    answer = {"error": str(exc)}
+            self._json(status, answer)
 
     return Handler
 
@@ -201,7 +261,8 @@ def serve_review(
 ) -> None:
     """Serve the review page until the custodian is done or it sits idle."""
     run = _Run(vault, policy, every, idle_timeout)
-    server = HTTPServer(("127.0.0.1", port), _handler(run))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(run))
+    server.daemon_threads = True
     server.timeout = 0.5
     bound = server.server_address[1]
     run.host = f"127.0.0.1:{bound}"
@@ -214,6 +275,9 @@ def serve_review(
         while not run.done and time.monotonic() - run.last < run.idle_timeout:
             server.handle_request()
     finally:
+        # A request still at work finishes first; none starts once this is set.
+        with run.lock:
+            run.stopped = True
         server.server_close()
     reason = "done" if run.done else "idle timeout"
     click.echo(f"Review stopped ({reason}): {run.decided} decisions sealed.", err=True)

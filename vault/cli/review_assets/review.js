@@ -1,36 +1,99 @@
 "use strict";
 // Offsets are counted in Unicode code points, as the vault counts them.
+//
+// Redactions that overlap are shown, and leave, as one (their union), and a
+// redaction takes along the combining marks right after it: the same rules as the
+// vault's renderer, so "As it will leave" is what an export sends. Decisions are
+// posted in the background, one after another, so the next text is shown at once;
+// "done" waits for every one of them before it ends the review.
 let items = [];
 let at = 0;
+let finished = false;
+let queue = Promise.resolve();
 const state = new Map(); // index -> {added: [[s,e]], released: Set("s:e")}
 
 const $ = (id) => document.getElementById(id);
 const cps = (s) => Array.from(s);
+const spanKey = (s, e) => s + ":" + e;
+// "[WORKER-3] [WORKER-3]" (given and family name matched apart) reads as one.
+const REPEATED = /(\[[A-Z]+(?:-\d+)?\])(?:\s+\1)+/g;
+// The machine never names a span REDACTED: such a span is a reviewer's own.
+const ADDED = "REDACTED";
 
 function itemState(i) {
-  if (!state.has(i)) state.set(i, { added: [], released: new Set() });
+  if (!state.has(i)) {
+    // A text reviewed before comes with that decision's redactions applied: they
+    // stay the reviewer's, so accepting it again keeps them.
+    const added = items[i].spans.filter((x) => x[2] === ADDED).map(([s, e]) => [s, e]);
+    state.set(i, { added, released: new Set() });
+  }
   return state.get(i);
 }
 
-function segments(item, st) {
-  // Machine spans (possibly released) and added spans, merged into marks.
-  const marks = [];
+function allMarks(item, st) {
+  const out = [];
   for (const [s, e, kind] of item.spans) {
-    marks.push({ s, e, kind, cls: st.released.has(s + ":" + e) ? "released" : "machine" });
+    if (kind === ADDED) continue;
+    out.push({ s, e, kind, machine: true, released: st.released.has(spanKey(s, e)) });
   }
-  for (const [s, e] of st.added) marks.push({ s, e, kind: "REDACTED", cls: "added" });
-  marks.sort((a, b) => a.s - b.s || b.e - a.e);
-  return marks;
+  for (const [s, e] of st.added) out.push({ s, e, kind: ADDED, machine: false, released: false });
+  return out;
+}
+
+function groups(item, marks) {
+  // Sorted by start, longest first; each group is the union of overlapping marks,
+  // extended over the combining marks that follow it.
+  if (!item.joinSet) item.joinSet = new Set(item.joins || []);
+  const sorted = [...marks].sort((a, b) => a.s - b.s || b.e - a.e);
+  const out = [];
+  for (const m of sorted) {
+    let end = m.e;
+    while (item.joinSet.has(end)) end += 1;
+    const last = out[out.length - 1];
+    if (last && m.s < last.e) {
+      last.e = Math.max(last.e, end);
+      last.members.push(m);
+    } else {
+      out.push({ s: m.s, e: end, members: [m] });
+    }
+  }
+  return out;
+}
+
+function groupClass(g) {
+  if (g.members.some((m) => !m.machine)) return "added";
+  return g.members.some((m) => !m.released) ? "machine" : "released";
+}
+
+function leaving(item, st) {
+  const chars = cps(item.text);
+  const active = allMarks(item, st).filter((m) => !m.released);
+  let out = "";
+  let pos = 0;
+  for (const g of groups(item, active)) {
+    out += chars.slice(pos, g.s).join("") + "[" + g.members[0].kind + "]";
+    pos = g.e;
+  }
+  return (out + chars.slice(pos).join("")).replace(REPEATED, "$1");
+}
+
+function summary() {
+  const reviewed = items.filter((x) => x.status === "reviewed").length;
+  const failed = items.filter((x) => x.error).length;
+  let text = items.length
+    ? `${reviewed} of ${items.length} reviewed`
+    : "Nothing waits for review.";
+  if (failed) text += ` — ${failed} not saved (j/k to find them)`;
+  $("summary").textContent = text;
 }
 
 function show() {
+  summary();
   const item = items[at];
-  $("summary").textContent = items.length
-    ? `${items.filter((x) => x.status === "reviewed").length} of ${items.length} reviewed`
-    : "Nothing waits for review.";
   if (!item) { $("text").textContent = ""; $("rendered").textContent = ""; return; }
   const st = itemState(at);
-  $("item-title").textContent = `${at + 1} / ${items.length} — record ${item.record_id}, ${item.field} (${item.status})`;
+  const shown = item.error ? `not saved: ${item.error}` : item.status;
+  $("item-title").textContent = `${at + 1} / ${items.length} — record ${item.record_id}, ${item.field} (${shown})`;
   const flags = $("flags");
   flags.textContent = "";
   for (const f of item.flags) {
@@ -47,55 +110,63 @@ function show() {
     el.dataset.s = String(s); el.textContent = chars.slice(s, e).join("");
     text.appendChild(el);
   };
-  for (const m of segments(item, st)) {
-    if (m.s < pos) continue;
-    plain(pos, m.s);
+  for (const g of groups(item, allMarks(item, st))) {
+    plain(pos, g.s);
     const el = document.createElement("mark");
-    el.className = m.cls; el.dataset.s = String(m.s); el.dataset.e = String(m.e);
-    el.dataset.kind = m.kind; el.title = m.kind;
-    el.textContent = chars.slice(m.s, m.e).join("");
-    el.addEventListener("click", () => toggle(m));
+    el.className = groupClass(g); el.dataset.s = String(g.s); el.dataset.e = String(g.e);
+    el.title = [...new Set(g.members.map((m) => m.kind))].join(", ");
+    el.textContent = chars.slice(g.s, g.e).join("");
+    el.addEventListener("click", () => toggle(g));
     text.appendChild(el);
-    pos = m.e;
+    pos = g.e;
   }
   plain(pos, chars.length);
-  // As it will leave: every mark but the released ones becomes its token.
-  let out = ""; pos = 0;
-  for (const m of segments(item, st)) {
-    if (m.s < pos || m.cls === "released") continue;
-    out += chars.slice(pos, m.s).join("") + "[" + m.kind + "]";
-    pos = m.e;
-  }
-  $("rendered").textContent = out + chars.slice(pos).join("");
+  $("rendered").textContent = leaving(item, st);
 }
 
-function toggle(m) {
+function toggle(g) {
+  // A click that ends a selection is not a toggle.
+  const sel = window.getSelection();
+  if (sel && !sel.isCollapsed) return;
   const st = itemState(at);
-  const key = m.s + ":" + m.e;
-  if (m.cls === "added") st.added = st.added.filter(([s, e]) => s !== m.s || e !== m.e);
-  else if (st.released.has(key)) st.released.delete(key);
-  else st.released.add(key);
+  const added = g.members.filter((m) => !m.machine);
+  const machine = g.members.filter((m) => m.machine);
+  if (added.length) {
+    // Take back the reviewer's own redaction.
+    st.added = st.added.filter(([s, e]) => !added.some((m) => m.s === s && m.e === e));
+  } else if (machine.some((m) => !m.released)) {
+    for (const m of machine) st.released.add(spanKey(m.s, m.e));
+  } else {
+    for (const m of machine) st.released.delete(spanKey(m.s, m.e));
+  }
   show();
 }
 
 function offsetOf(node, offset) {
-  const el = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
-  if (!el || el.dataset.s === undefined) return null;
-  const before = node.nodeType === Node.TEXT_NODE ? node.textContent.slice(0, offset) : "";
-  return Number(el.dataset.s) + cps(before).length;
+  // Code points from the start of the text to (node, offset), whatever the markup.
+  const text = $("text");
+  if (!text.contains(node)) return null;
+  const r = document.createRange();
+  r.setStart(text, 0);
+  r.setEnd(node, offset);
+  return cps(r.toString()).length;
+}
+
+function status(message) {
+  $("status").textContent = message;
 }
 
 function mark() {
+  if (finished) return;
   const sel = window.getSelection();
-  if (!sel || sel.isCollapsed) { $("status").textContent = "Select the words to redact first."; return; }
-  let s = offsetOf(sel.anchorNode, sel.anchorOffset);
-  let e = offsetOf(sel.focusNode, sel.focusOffset);
-  if (s === null || e === null) return;
-  if (s > e) [s, e] = [e, s];
-  if (s === e) return;
+  if (!sel || sel.isCollapsed || !sel.rangeCount) { status("Select the words to redact first."); return; }
+  const r = sel.getRangeAt(0);
+  const s = offsetOf(r.startContainer, r.startOffset);
+  const e = offsetOf(r.endContainer, r.endOffset);
+  if (s === null || e === null || s >= e) { status("Select words inside the text."); return; }
   itemState(at).added.push([s, e]);
   sel.removeAllRanges();
-  $("status").textContent = "Marked.";
+  status("Marked.");
   show();
 }
 
@@ -105,24 +176,40 @@ async function post(path, body) {
     headers: { "Content-Type": "application/json", "X-Evault-Review": "1" },
     body: JSON.stringify(body),
   });
-  const data = await r.json();
-  if (!r.ok) throw new Error(data.error || r.statusText);
+  let data = {};
+  try { data = await r.json(); } catch (_err) { /* the message below says enough */ }
+  if (!r.ok) throw new Error(data.error || `${r.status} ${r.statusText}`);
   return data;
 }
 
-async function accept() {
+function accept() {
   const item = items[at];
-  if (!item) return;
-  const st = itemState(at);
-  const release = [...st.released].map((k) => k.split(":").map(Number));
-  try {
-    await post("/decide", { index: at, redact: st.added, release });
-    item.status = "reviewed";
-    $("status").textContent = `Record ${item.record_id}: decision sealed.`;
-    move(1);
-  } catch (err) {
-    $("status").textContent = "Not saved: " + err.message;
-  }
+  if (!item || finished) return;
+  const index = at;
+  const st = itemState(index);
+  const body = {
+    index,
+    redact: st.added.map(([s, e]) => [s, e]),
+    release: [...st.released].map((k) => k.split(":").map(Number)),
+  };
+  const before = item.status;
+  item.status = "saving";
+  item.error = null;
+  queue = queue
+    .then(() => post("/decide", body))
+    .then(
+      () => {
+        item.status = "reviewed";
+        status(`Record ${item.record_id}: decision sealed.`);
+      },
+      (err) => {
+        item.status = before;
+        item.error = err.message;
+        status(`Not saved (record ${item.record_id}, ${item.field}): ${err.message}`);
+      },
+    )
+    .finally(() => { if (items[at] === item) show(); else summary(); });
+  move(1);
 }
 
 function move(step) {
@@ -132,8 +219,17 @@ function move(step) {
 }
 
 async function done() {
-  const data = await post("/done", {});
-  $("status").textContent = `Review finished: ${data.decided} decisions sealed. You may close this page.`;
+  if (finished) return;
+  finished = true; // no decision is taken after this
+  status("Finishing: saving the last decisions…");
+  await queue;
+  try {
+    const data = await post("/done", {});
+    status(`Review finished: ${data.decided} decisions sealed. You may close this page.`);
+  } catch (err) {
+    finished = false;
+    status("Not finished: " + err.message);
+  }
 }
 
 document.addEventListener("keydown", (ev) => {
@@ -154,9 +250,15 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("mark").addEventListener("click", mark);
   $("accept").addEventListener("click", accept);
   $("done").addEventListener("click", done);
-  const r = await fetch("/items", { credentials: "same-origin" });
-  const data = await r.json();
-  items = data.items || [];
-  document.title = `Review — ${data.policy}`;
+  try {
+    const r = await fetch("/items", { credentials: "same-origin" });
+    const data = await r.json();
+    if (!r.ok) throw new Error(data.error || r.statusText);
+    items = data.items || [];
+    document.title = `Review — ${data.policy}`;
+  } catch (err) {
+    $("summary").textContent = "Could not load the texts: " + err.message;
+    return;
+  }
   show();
 });
