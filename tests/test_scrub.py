@@ -264,8 +264,8 @@ _VI_NAMES = [
 @given(words=st.lists(st.sampled_from(_VI_WORDS), min_size=3, max_size=12))
 def test_property_vietnamese_words_that_are_names_stay(words: list[str]) -> None:
     # Four number words in a row are a number read out digit by digit ("năm năm năm
-    # năm" is 5555), whatever else they mean.
-    assume("năm năm năm năm" not in " ".join(words))
+    # năm" is 5555, and so is it written without its marks), whatever else they mean.
+    assume(re.search(r"(?:\bn[aă]m\b ?){4}", " ".join(words)) is None)
     s = _scrubber(*({"name": n} for n in _VI_NAMES))
     text = "Tôi nói rằng " + " ".join(words) + " là không được."
     assert s.scrub(text) == text
