@@ -162,8 +162,10 @@ def test_bad_spans_are_refused(backend: Backend, redact: Any, message: str) -> N
             v.review(policy, item.record_id, item.path, item.digest, redact=redact)
 
 
-def test_only_cleared_custodians_review(backend: Backend) -> None:
+def test_only_cleared_custodians_review(backend: Backend, tmp_path: Path) -> None:
     policy = _required()
+    allowed = parse_policy(MONITOR_FLAGGED + "review_by_exporters: true\n", "m.yaml")
+    ungranted = parse_policy(MONITOR_FLAGGED + "review_by_exporters: true\n# mine\n", "x.yaml")
     with backend.create() as v:
         v.import_records(export_corpus())
         v.add_custodian(
@@ -171,9 +173,12 @@ def test_only_cleared_custodians_review(backend: Backend) -> None:
             Passphrase("exp passphrase"),
             role="exporter",
             classes=["identity", "special", "narrative", "operational"],
-            policies=[policy],
+            policies=[policy, allowed],
             kdf=fast_kdf(),
         )
+        identity, _key, public = new_identity(tmp_path, "r.txt")
+        v.add_recipient("r", public)
+        (tmp_path / "r.identity").write_text(str(identity))
         v.add_custodian(
             "ops",
             Passphrase("ops passphrase"),
@@ -184,11 +189,19 @@ def test_only_cleared_custodians_review(backend: Backend) -> None:
     with backend.open("exp passphrase", custodian="exp") as v:
         with pytest.raises(PermissionDeniedError, match="review_by_exporters"):
             v.review_items(policy)
-        allowed = parse_policy(MONITOR_FLAGGED + "review_by_exporters: true\n", "m.yaml")
-        assert v.review_items(allowed)
+        # A policy text of the exporter's own, not the one it was granted, is refused.
+        with pytest.raises(PermissionDeniedError, match="not granted"):
+            v.review_items(ungranted)
+        item = next(i for i in v.review_items(allowed) if i.record_id == "XT-CZ-02")
+        v.review(allowed, item.record_id, item.path, item.digest)
+        # The exporter's decision stands where exporters may review, and nowhere else.
+        lines, _m = _export(v, allowed, tmp_path)
+        assert sum("narrative" in r for r in lines if r["type"] == "testimony") == 1
+        lines, _m = _export(v, policy, tmp_path)
+        assert not any("narrative" in r for r in lines if r["type"] == "testimony")
     with (
         backend.open("ops passphrase", custodian="ops") as v,
-        pytest.raises(PermissionDeniedError, match="narrative"),
+        pytest.raises(PermissionDeniedError, match="identity, special, narrative"),
     ):
         v.review_items(policy)
 

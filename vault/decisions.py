@@ -54,6 +54,8 @@ class Decision:
     reviewer: str
     at: dt.datetime
     digest: str
+    # Made by an exporter: honoured only under policies that let exporters review.
+    by_exporter: bool
     redact: tuple[Span, ...]
     release: tuple[Span, ...]
 
@@ -71,6 +73,7 @@ class Decision:
                 "version": self.version,
                 "audience": self.audience,
                 "reviewer": self.reviewer,
+                "by_exporter": self.by_exporter,
                 "at": self.at.isoformat(),
                 "digest": self.digest,
                 "redact": [list(s) for s in self.redact],
@@ -89,6 +92,7 @@ class Decision:
                 version=int(data["version"]),
                 audience=str(data["audience"]),
                 reviewer=str(data["reviewer"]),
+                by_exporter=bool(data["by_exporter"]),
                 at=dt.datetime.fromisoformat(data["at"]),
                 digest=str(data["digest"]),
                 redact=tuple(_span(s) for s in data["redact"]),

@@ -178,6 +178,8 @@ class Redactor:
         decision = self.decisions.get(self._record_id, {}).get(path)
         if decision is None or self._review_key is None:
             return None
+        if decision.by_exporter and not self.policy.review_by_exporters:
+            return None
         # A decision made on another text (a new version, an erasure that rewrote
         # this one) is void: its offsets would point at other words.
         digest = text_digest(self._review_key, path, text)

@@ -72,13 +72,25 @@ def _may_review(ctx: Context, policy: Policy) -> None:
                 f"{policy.name!r}; it needs the role custodian, or the policy's "
                 "review_by_exporters: true"
             )
+        # Only under a policy it may export with, exactly as granted: a policy file of
+        # its own saying review_by_exporters would otherwise let it release text.
+        if f"{policy.name}:{policy.sha256}" not in ctx.grant.policies:
+            raise PermissionDeniedError(
+                f"custodian {ctx.actor!r} is not granted the policy {policy.name!r} "
+                "(with this exact text)"
+            )
     else:
         ctx.require("admin", "custodian")
-    if not ctx.keys.holds_class(KeyClass.NARRATIVE):
+    missing = [kc.value for kc in _REVIEW_CLASSES if not ctx.keys.holds_class(kc)]
+    if missing:
         raise PermissionDeniedError(
-            f"custodian {ctx.actor!r} has no clearance for the narrative class; "
-            "only those who can read a text may review it"
+            f"custodian {ctx.actor!r} has no clearance for the {', '.join(missing)} "
+            "class; a reviewer reads the text as an export would make it, which takes the "
+            "site's names (identity) and the text itself (narrative)"
         )
+
+
+_REVIEW_CLASSES: Final = (KeyClass.IDENTITY, KeyClass.SPECIAL, KeyClass.NARRATIVE)
 
 
 def review_items(ctx: Context, policy: Policy, *, every: bool = False) -> list[ReviewItem]:
@@ -126,6 +138,8 @@ def review_items(ctx: Context, policy: Policy, *, every: bool = False) -> list[R
                 redactor.scrubber.render(s.text, list(s.spans), None),
             )
         )
+    # In a stable order (an export writes each site's records shuffled).
+    items.sort(key=lambda item: (item.record_id, item.path))
     ctx.audit_now(
         "review-listed",
         details={"policy": policy.name, "audience": policy.audience, "items": len(items)},
@@ -198,6 +212,7 @@ def _decide(
         version=ver.version,
         audience=policy.audience,
         reviewer=ctx.actor,
+        by_exporter=ctx.role == "exporter",
         at=utcnow(),
         digest=str(digest),
         redact=check_spans(redact, len(text), where, "redact"),
@@ -258,7 +273,8 @@ def apply_decisions(
         redact, release = entry.get("redact", []), entry.get("release", [])
         if not isinstance(redact, list) or not isinstance(release, list):
             raise InvalidInputError("'redact' and 'release' must be lists", where=where)
-        where = f"{where} (record {shown_id(entry['record_id'])}, {entry['field']})"
+        shown_field = entry["field"] if entry["field"] in TEXT_FIELDS else "an unknown field"
+        where = f"{where} (record {shown_id(entry['record_id'])}, {shown_field})"
         checked.append(
             (entry["record_id"], entry["field"], entry["digest"], redact, release, where)
         )
