@@ -102,7 +102,10 @@ def test_handles(worker: dict[str, object], handle: str, country: str) -> None:
     out = _scrub([worker], f"Her account is {handle} on the app.", country)
     letters = re.sub(r"\d|[._]", " ", handle).split()
     _gone(out, *letters)
-    assert "[WORKER-1]" in out
+    # The worker's name is found in it; the user name's shape may claim the whole.
+    known = _scrub([worker], f"Her account is {handle} on the app.", country, known_only=True)
+    assert "[WORKER-1]" in known
+    assert "[WORKER-1]" in out or "[HANDLE]" in out
 
 
 # --- Czech, Slovak, Polish case forms ------------------------------------------

@@ -247,3 +247,50 @@ def test_dump_and_apply_for_scripts(sqlite_backend: Backend, tmp_path: Path) -> 
         runner.invoke(cli, ["review", "dump", "--policy", str(policy)], env=env).stdout
     )
     assert len(after["items"]) == len(left["items"])
+
+
+def test_flagged_review_holds_back_only_texts_with_a_risk_cue(
+    backend: Backend, tmp_path: Path
+) -> None:
+    records = export_corpus()
+    cued = next(r for r in records if r["id"] == "XT-CZ-04")
+    cued["narrative"] += " She is the only pregnant worker on line 3."
+    policy = parse_policy(
+        MONITOR_FLAGGED.replace("review: required", "review: flagged"), "flagged.yaml"
+    )
+    with backend.create() as v:
+        v.import_records(records)
+        items = v.review_items(policy)
+        assert [(i.record_id, i.status) for i in items if i.path == "narrative"] == [
+            ("XT-CZ-04", "flagged")
+        ]
+        assert "only" in items[0].flags
+        lines, manifest = _export(v, policy, tmp_path)
+    out = [r for r in lines if r["type"] == "testimony"]
+    assert sum("narrative" in r for r in out) == len(out) - 1
+    assert not any("pregnant" in r.get("narrative", "") for r in out)
+    assert manifest["counts"]["review"]["awaiting_review"] == 1
+
+
+def test_the_manifest_counts_risk_cues_left_in_free_text(backend: Backend, tmp_path: Path) -> None:
+    records = export_corpus()
+    cued = next(r for r in records if r["id"] == "XT-CZ-04")
+    cued["narrative"] += " She is the only pregnant worker on line 3."
+    with backend.create() as v:
+        v.import_records(records)
+        _lines, manifest = _export(v, find_policy("union"), tmp_path)
+    flags = manifest["counts"]["risk_flags"]
+    assert flags["records"] >= 1
+    assert flags["only"] == 1
+
+
+def test_a_policy_asking_for_a_model_that_is_not_installed_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import vault.scrub
+    from vault import UsageError
+    from vault.scrub import Scrubber
+
+    monkeypatch.setattr(vault.scrub, "available", lambda: ())
+    with pytest.raises(UsageError, match="evidence-vault\\[ner\\]"):
+        Scrubber("record", ner=True)
