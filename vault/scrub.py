@@ -83,7 +83,10 @@ _NO_SPACE_SCRIPTS: Final = (
     "IDEOGRAPHIC",
 )
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-_MAYBE_PHONE = re.compile(r"\d(?:[\s().\-/]*\d){4,}")
+# A run of digits that could be a phone number, with what may stand inside one.
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+])\+?(?:\(\d{1,4}\)[ .\-]?)?\d(?:[ ().\-/]{0,2}\d){5,16}(?!\w)"
+)
 _DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
 _DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
 _ADDRESS_SPLIT = re.compile(r"[,;\n]+")
@@ -669,13 +672,16 @@ class Scrubber:
         return out
 
     def _phone_spans(self, text: str) -> list[tuple[int, int, str]]:
-        # The matcher is slow; most narratives hold no run of digits long enough.
-        if not _MAYBE_PHONE.search(text):
-            return []
+        """Phone numbers in any national or international format: each run of digits
+        long enough to be one is parsed for the site's countries (``phonenumbers``),
+        and kept if it is a valid number of one of them."""
         spans: list[tuple[int, int, str]] = []
-        for region in (*self._regions, "ZZ"):
-            for match in phonenumbers.PhoneNumberMatcher(text, region):
-                spans.append((match.start, match.end, "PHONE"))
+        for m in _PHONE_CANDIDATE.finditer(text):
+            candidate = m.group()
+            if sum(c.isdigit() for c in candidate) < 6:
+                continue
+            if _valid_phone(candidate, self._regions):
+                spans.append((m.start(), m.end(), "PHONE"))
         return spans
 
 
@@ -692,6 +698,18 @@ def _is_date(value: str) -> bool:
                 dt.date(parts[y], parts[mo], parts[d])
             except ValueError:
                 continue
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_phone(candidate: str, regions: tuple[str, ...]) -> bool:
+    for region in (*regions, "ZZ"):
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
             return True
     return False
 
