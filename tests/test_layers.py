@@ -48,6 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "reads",
         "sharing",
         "backup",
+        "checking",
     ),
     "facade": ("core", "__init__"),
     "front-ends": ("cli", "api", "__main__"),
