@@ -355,3 +355,53 @@ def test_a_check_runs_once(loaded: Vault) -> None:
     list(run)
     with pytest.raises(UsageError):
         list(run)
+
+
+def test_reads_of_intact_records_go_on_while_the_audit_log_is_damaged(
+    sqlite_backend: Backend, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from vault import journal
+
+    monkeypatch.setenv("EVAULT_STATE_DIR", str(tmp_path / "state"))
+    backend = sqlite_backend
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        for _ in range(300):
+            v.versions("SITE-001")
+        vault_id, key = v.vault_id, v._ctx.keys.audit_key()
+    damage_page(backend.folder, "audit_log", "internal")
+    runner = CliRunner()
+    env = {"EVAULT_PASSPHRASE": PASSPHRASE}
+    base = backend.cli_args()
+    result = runner.invoke(cli, [*base, "show", "T-0002", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["id"] == "T-0002"
+    result = runner.invoke(cli, [*base, "show", "F-0001"], env=env)
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, [*base, "list", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == 11
+    # Writes, and reads of identity fields, still fail closed.
+    for args in (["update", "F-0001", "-"], ["show", "T-0002", "--identity"]):
+        result = runner.invoke(cli, [*base, *args], env=env, input=json.dumps(sample_records()[9]))
+        assert result.exit_code == 14, result.output
+    with backend.open() as v:
+        assert [x.version for x in v.versions("F-0001")] == [1]
+
+    path = tmp_path / "state" / f"{vault_id}.audit-journal.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["action"] for e in lines] == ["read", "read", "versions", "list", "versions"]
+    assert all(e["actor"] == "admin" and e["vault_id"] == vault_id for e in lines)
+    assert "T-0002" not in path.read_text()  # keyed references only
+    assert journal.verify(path, key, vault_id) == 5
+    result = cli_check(backend)
+    assert result.exit_code == 4
+    assert f"5 reads were recorded in {path}" in result.stdout.splitlines()[-1]
+
+    edited = path.read_text().replace('"list"', '"find"')
+    path.write_text(edited)
+    with pytest.raises(IntegrityError, match="broken at line 4"):
+        journal.verify(path, key, vault_id)
+    with backend.open() as v:
+        found = [str(f) for f in v.check()]
+    assert f"audit_log: the journal {path}: the audit journal {path} is broken at line 4" in found

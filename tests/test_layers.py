@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "sharing",
         "backup",
         "checking",
+        "journal",
     ),
     "facade": ("core", "__init__"),
     "front-ends": ("cli", "api", "__main__"),

@@ -16,7 +16,8 @@ Invariants:
   identity blob is opened to check it, never returned.
 * A check of the live vault is audited before anything is reported (``check``) and
   its outcome after (``check-finished``), where the log can be written: a vault
-  whose log is damaged is still checked, and says so in its summary.
+  whose log is damaged is still checked, and says so in its summary, as it says
+  how many reads the user's journal holds (:mod:`vault.journal`).
 * A snapshot (a backup being verified) is opened by :func:`open_snapshot`, which
   writes no audit entry and no witness: the copy is thrown away, and its log must
   not move the live vault's witnesses.
@@ -36,7 +37,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from vault import attachments, audit, crypto, custody, registry
+from vault import attachments, audit, crypto, custody, journal, registry
 from vault.context import Context, ProgressCallback, read_settings
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
@@ -128,6 +129,9 @@ class CheckSummary:
     classes: list[str] = field(default_factory=list)
     findings: int = 0
     audited: bool = False
+    # Reads recorded outside the log while it could not take them (vault.journal).
+    journal: str | None = None
+    journal_entries: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -630,6 +634,14 @@ class CheckRun:
             yield Finding("audit_log", "the chain", str(report))
         else:
             self.summary.audit_entries = report.size
+        path = journal.journal_path(ctx)
+        if path is not None:
+            kept = _attempt(journal.verify, path, ctx.keys.audit_key(), ctx.vault_id)
+            if isinstance(kept, IntegrityError):
+                yield Finding("audit_log", f"the journal {path}", str(kept))
+            elif kept:
+                self.summary.journal = str(path)
+                self.summary.journal_entries = kept
 
 
 # Queries, each run by CheckRun._read in a transaction of its own -------------------

@@ -53,6 +53,12 @@ def summary_text(summary: CheckSummary) -> str:
         f"and {summary.audit_entries} audit entries: "
         + (f"{summary.findings} damaged" if summary.findings else "no damage found")
         + ("." if summary.audited else " (the audit log could not record this check).")
+        + (
+            f" {summary.journal_entries} reads were recorded in {summary.journal} while "
+            "the audit log could not take them."
+            if summary.journal_entries
+            else ""
+        )
     )
 
 
