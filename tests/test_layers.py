@@ -55,6 +55,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "sharing",
         "review",
         "backup",
+        "checking",
+        "journal",
     ),
     "facade": ("core", "__init__"),
     "front-ends": ("cli", "api", "__main__"),

@@ -11,7 +11,10 @@ and only then renames it to the vault's name, so a killed restore leaves no vaul
 and nothing a re-run trips over. A write that fails (disk full) is a StorageError,
 never a decryption failure. The snapshot holds what the vault holds: sealed fields
 and wrapped keys — including the keys of workers erased after it was taken
-(SECURITY.md says what that means for retention).
+(SECURITY.md says what that means for retention). A damaged vault is not backed up
+unless forced: the backup runs the vault's check first (:mod:`vault.checking`), and
+verifying a backup runs that check on its decrypted copy, opening every record
+with a custodian's passphrase, in the same private temporary folder.
 """
 
 from __future__ import annotations
@@ -23,24 +26,28 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
-from typing import IO, TypedDict, cast
+from typing import IO, Any, Final, TypedDict, cast
 
-from vault import age
-from vault.context import Context
+from vault import age, checking
+from vault.context import Context, ProgressCallback
+from vault.crypto import Passphrase
 from vault.errors import (
     ConflictError,
     IntegrityError,
     InvalidInputError,
+    StorageCorruptError,
     StorageError,
     UsageError,
     from_os_error,
 )
 from vault.sharing import list_recipients
-from vault.store import DB_FILENAME, sqlite_file
+from vault.store import DB_FILENAME, connect, damaged_tables, sqlite_file, sqlite_url
 
 __all__ = [
     "BackupInfo",
+    "BackupReport",
     "backup",
+    "check_backup",
     "make_backup",
     "remove_leftovers",
     "restore_backup",
@@ -54,11 +61,20 @@ _LEFTOVER_PREFIXES = (".evault-backup-", ".evault-restore-")
 _RESTORE_PREFIX = ".evault-restore-"
 _PARTIAL_PREFIX = ".evault-partial-"
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_LISTED: Final = 1000  # findings a backup's report lists (it counts them all)
 
 
-def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
+def backup(
+    ctx: Context, out: str | os.PathLike[str], recipient: str, *, force: bool = False
+) -> int:
     """An age-encrypted snapshot of an SQLite vault to a registered recipient's name or
-    an age key; returns its size."""
+    an age key; returns its size.
+
+    The vault is checked first, and a damaged one refused (IntegrityError naming
+    what is damaged) unless ``force``. A forced backup goes ahead even when the audit
+    log is what is damaged and cannot take its entry: it saves what the vault still
+    holds, the log included.
+    """
     ctx.require("admin")
     db_file = sqlite_file(ctx.engine)
     if db_file is None:
@@ -67,7 +83,22 @@ def backup(ctx: Context, out: str | os.PathLike[str], recipient: str) -> int:
     for row in list_recipients(ctx):
         if row["name"] == recipient:
             key = row["public_key"]
-    ctx.audit_now("backup", details={"recipient": recipient})
+    if not force:
+        try:
+            checking.check(ctx).verdict()
+        except IntegrityError as exc:
+            raise IntegrityError(
+                f"{exc}; nothing was written (run 'evault check' for every damage, or "
+                "back up anyway with --force)"
+            ) from None
+    details: dict[str, Any] = {"recipient": recipient}
+    if force:
+        details["forced"] = True
+    try:
+        ctx.audit_now("backup", details=details)
+    except (StorageCorruptError, IntegrityError):
+        if not force:
+            raise
     return make_backup(db_file, Path(out), key)
 
 
@@ -236,13 +267,115 @@ def _check(db: Path) -> BackupInfo:
     return {"vault_id": str(meta["vault_id"]), "records": int(records), "audit_entries": int(audit)}
 
 
-def verify_backup(backup: Path, identity: Path) -> BackupInfo:
-    """Decrypt into a private temporary folder, check the database, remove it."""
+class BackupReport(TypedDict):
+    """What checking a backup found: the vault it holds, its counts (None where
+    its damage hides them), whether its records were opened, and the damage (the
+    first findings, as :meth:`vault.checking.Finding.to_dict` gives them, and how many
+    there were in all)."""
+
+    vault_id: str
+    records: int | None
+    audit_entries: int | None
+    records_opened: bool
+    findings: list[dict[str, Any]]
+    damaged: int
+
+
+def check_backup(
+    backup: Path,
+    identity: Path,
+    passphrase: Passphrase | None = None,
+    *,
+    custodian: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> BackupReport:
+    """Decrypt a backup into a private temporary folder (outside any vault folder),
+    check it and remove it, on every way out.
+
+    Without a passphrase only the database is checked (its pages, and that it holds
+    a vault). With a custodian's passphrase the whole check of :mod:`vault.checking`
+    runs on the copy, opening every record the custodian may open; the copy writes
+    no audit entry and no witness.
+    """
     with tempfile.TemporaryDirectory(prefix="evault-verify-") as tmp:
         os.chmod(tmp, 0o700)
         db = Path(tmp) / DB_FILENAME
         _decrypt_to(backup, identity, db)
-        return _check(db)
+        vault_id, records, entries = _identify(db)
+        findings: list[dict[str, Any]] = []
+        damaged = 0
+        if passphrase is None:
+            engine = connect(sqlite_url(db.parent))
+            try:
+                for table, problem in damaged_tables(engine):
+                    damaged += 1
+                    if len(findings) < _LISTED:
+                        findings.append(checking.Finding(table, "the table", problem).to_dict())
+            finally:
+                engine.dispose()
+        else:
+            ctx = checking.open_snapshot(db, passphrase, custodian)
+            try:
+                for finding in checking.check(ctx, progress=progress, audited=False):
+                    damaged += 1
+                    if len(findings) < _LISTED:
+                        findings.append(finding.to_dict())
+            finally:
+                ctx.engine.dispose()
+    return {
+        "vault_id": vault_id,
+        "records": records,
+        "audit_entries": entries,
+        "records_opened": passphrase is not None,
+        "findings": findings,
+        "damaged": damaged,
+    }
+
+
+def _identify(db: Path) -> tuple[str, int | None, int | None]:
+    """The vault id a decrypted backup holds, and its counts where they can be read."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        raise IntegrityError("the backup does not hold a vault database") from None
+    with contextlib.closing(conn):
+        try:
+            vault_id = conn.execute("SELECT value FROM meta WHERE key = 'vault_id'").fetchone()
+        except sqlite3.DatabaseError:
+            vault_id = None
+        if vault_id is None:
+            raise IntegrityError("the backup does not hold a vault database")
+        counts: list[int | None] = []
+        for table in ("records", "audit_log"):
+            count = f"SELECT COUNT(*) FROM {table}"  # noqa: S608 - a fixed table name
+            try:
+                counts.append(int(conn.execute(count).fetchone()[0]))
+            except sqlite3.DatabaseError:
+                counts.append(None)
+    return str(vault_id[0]), counts[0], counts[1]
+
+
+def verify_backup(
+    backup: Path,
+    identity: Path,
+    passphrase: Passphrase | None = None,
+    *,
+    custodian: str | None = None,
+) -> BackupInfo:
+    """Check a backup (see :func:`check_backup`); IntegrityError naming the damage,
+    if any."""
+    report = check_backup(backup, identity, passphrase, custodian=custodian)
+    if report["damaged"]:
+        first = "; ".join(
+            f"{f['table']}: {f['where']}: {f['problem']}" for f in report["findings"][:3]
+        )
+        more = f"; and {report['damaged'] - 3} more" if report["damaged"] > 3 else ""
+        raise IntegrityError(f"the backup is damaged: {first}{more}")
+    return {
+        "vault_id": report["vault_id"],
+        "records": report["records"] or 0,
+        "audit_entries": report["audit_entries"] or 0,
+    }
 
 
 def restore_backup(backup: Path, identity: Path, folder: Path) -> BackupInfo:

@@ -4,7 +4,8 @@ Each method checks nothing and does nothing itself: it hands its arguments to th
 service module of its concern (:mod:`vault.ingest`, :mod:`vault.reads`,
 :mod:`vault.custody`, :mod:`vault.attachments`, :mod:`vault.tokens`,
 :mod:`vault.sharing`, :mod:`vault.lifecycle`, :mod:`vault.auditing`,
-:mod:`vault.backup`) together with the vault's one :class:`~vault.context.Context`.
+:mod:`vault.backup`, :mod:`vault.checking`) together with the vault's one
+:class:`~vault.context.Context`.
 The services keep the invariants: every write is one transaction, records are never
 overwritten, role and key checks come first, and nothing logs, prints or puts a
 record value in an exception message.
@@ -22,6 +23,7 @@ from vault import (
     attachments,
     auditing,
     backup,
+    checking,
     crypto,
     custody,
     ingest,
@@ -336,10 +338,19 @@ class Vault:
 
     # Backups, rotation, erasure, retention -----------------------------------------
 
-    def backup(self, out: str | os.PathLike[str], recipient: str) -> int:
+    def backup(self, out: str | os.PathLike[str], recipient: str, *, force: bool = False) -> int:
         """An age-encrypted, consistent snapshot of an SQLite vault (for PostgreSQL,
-        use pg_dump). ``recipient`` is a registered recipient's name or an age key."""
-        return backup.backup(self._ctx, out, recipient)
+        use pg_dump). ``recipient`` is a registered recipient's name or an age key.
+        A damaged vault (see :meth:`check`) is refused with IntegrityError unless
+        ``force``."""
+        return backup.backup(self._ctx, out, recipient, force=force)
+
+    def check(self, *, progress: ProgressCallback | None = None) -> checking.CheckRun:
+        """Check the whole vault: iterate the result for each damaged table, row,
+        record version, worker key or file (named, never shown), then read its
+        ``summary``; ``verdict()`` raises IntegrityError if anything was damaged.
+        ``progress`` is called with the records of each checked batch."""
+        return checking.check(self._ctx, progress=progress)
 
     def rotate_keys(
         self,

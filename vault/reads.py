@@ -6,7 +6,10 @@ Invariants:
   ``identity=True``, an approved request (unless the vault requires none) and the
   identity key; that access is audited in the same transaction as the approval
   check.
-* Every read is in the audit log before anything is returned (fail closed).
+* Every read is in the audit log before anything is returned (fail closed). Where
+  the log cannot take the entry because the database is damaged, the read is
+  recorded in the user's audit journal instead (:mod:`vault.journal`), or refused;
+  a read of identity fields is never recorded anywhere but the log.
 * Summaries (``list``, ``find``) open only the operational class: no identity,
   narrative or special value is in them.
 * A record read back must carry the id it was asked for; a sealed blob moved to
@@ -22,12 +25,13 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
-from vault import custody
+from vault import custody, journal
 from vault.context import Context
 from vault.errors import (
     IntegrityError,
     NotFoundError,
     PermissionDeniedError,
+    StorageCorruptError,
     TamperedRowError,
     UsageError,
 )
@@ -129,10 +133,31 @@ def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) ->
     )
     if not identity:
         # Committed before the record is returned; concurrent reads share a commit.
-        ctx.audit_read("read", refs=[ref], details={"version": ver.version})
+        _log_read(ctx, "read", refs=[ref], details={"version": ver.version}, grouped=True)
     if record.get("id") != record_id:
         raise IntegrityError(f"integrity check failed for {what}")
     return record
+
+
+def _log_read(
+    ctx: Context,
+    action: str,
+    *,
+    refs: Sequence[str] = (),
+    details: dict[str, Any] | None = None,
+    grouped: bool = False,
+) -> None:
+    """Log a read before it returns: in the audit log, or, when the database is too
+    damaged to take the entry, in the journal (see :mod:`vault.journal`). Of
+    concurrent reads that shared a failed commit, only the first learns why it
+    failed; the others are refused, as they would be for any other failure."""
+    try:
+        if grouped:
+            ctx.audit_read(action, refs=refs, details=details)
+        else:
+            ctx.audit_now(action, refs=refs, details=details)
+    except StorageCorruptError:
+        journal.append(ctx, action, refs=refs, details=details)
 
 
 def _load(conn: Connection, ref: str, record_id: str, version: int | None) -> tuple[Any, Any]:
@@ -155,8 +180,8 @@ def _load(conn: Connection, ref: str, record_id: str, version: int | None) -> tu
 def versions(ctx: Context, record_id: str) -> list[VersionInfo]:
     ctx.require("admin", "custodian")
     ref = ctx.codec.reference(record_id)
-    with ctx.write() as conn:
-        ctx.audit(conn, "versions", refs=[ref])
+    _log_read(ctx, "versions", refs=[ref])
+    with ctx.read() as conn:
         rows = conn.execute(
             select(RecordVersion.version, RecordVersion.created_at)
             .where(RecordVersion.record_ref == ref)
@@ -171,7 +196,7 @@ def list_records(
     ctx: Context, *, record_type: str | None, site: str | None
 ) -> Iterator[RecordSummary]:
     ctx.require("admin", "custodian")
-    ctx.audit_now("list", details={"type": record_type, "site_filter": site is not None})
+    _log_read(ctx, "list", details={"type": record_type, "site_filter": site is not None})
     query = latest_versions().order_by(Record.seq)
     if record_type is not None:
         query = query.where(Record.type == record_type)
@@ -268,7 +293,7 @@ def find(
     if not sets:
         raise UsageError("find needs --employee-id, --phone, --email or --site")
     criteria = (("employee_id", employee_id), ("phone", phone), ("email", email), ("site", site))
-    ctx.audit_now("find", details={"by": [k for k, v in criteria if v is not None]})
+    _log_read(ctx, "find", details={"by": [k for k, v in criteria if v is not None]})
     refs = set.intersection(*sets)
     if not refs:
         return []

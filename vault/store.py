@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import re
 import threading
 import time
 import weakref
@@ -88,6 +89,7 @@ __all__ = [
     "bulk_insert",
     "checkpoint_wal",
     "connect",
+    "damaged_tables",
     "driver_error",
     "head_revision",
     "latest_versions",
@@ -533,6 +535,67 @@ def checkpoint_wal(engine: Engine) -> None:
         "done, but another process is reading the vault, so the old key bytes may "
         "remain in the write-ahead log until it closes; run the command again then"
     )
+
+
+_PAGE = re.compile(r"\bpage (\d+)", re.IGNORECASE)
+_LISTED_PAGES: Final = 5
+
+
+def damaged_tables(engine: Engine) -> Iterator[tuple[str, str]]:
+    """``(table, what is wrong)`` for each table the database itself finds damaged.
+
+    SQLite checks its pages (``PRAGMA integrity_check``, then table by table to say
+    which); a server is asked for every row of every table, each table in its own
+    transaction. The description names pages, never what a page holds. ``table`` is
+    ``database`` for damage no single table owns.
+    """
+    names = [*Base.metadata.tables, "alembic_version"]
+    if engine.dialect.name != "sqlite":
+        for name in names:
+            try:
+                with engine.connect() as conn:
+                    quoted = conn.dialect.identifier_preparer.quote(name)
+                    streamed = conn.execution_options(stream_results=True, yield_per=1000)
+                    with streamed.exec_driver_sql(f"SELECT * FROM {quoted}") as rows:  # noqa: S608
+                        for _row in rows:
+                            pass
+            except (SQLAlchemyError, ValueError, TypeError):
+                yield name, "its rows cannot all be read (the server reports damaged data)"
+        return
+    whole = _sqlite_integrity(engine, None)
+    if whole == []:
+        return
+    found = False
+    for name in names:
+        problems = _sqlite_integrity(engine, name)
+        if problems != []:
+            found = True
+            yield name, _pages_text(problems)
+    if not found:
+        yield "database", _pages_text(whole)
+
+
+def _sqlite_integrity(engine: Engine, table: str | None) -> list[str] | None:
+    """SQLite's integrity check (of one table and its indexes): [] when it is fine,
+    the problems it lists otherwise, None when the check itself fails."""
+    # Table names come from the models, never from input.
+    pragma = "PRAGMA integrity_check" if table is None else f"PRAGMA integrity_check({table})"
+    try:
+        with engine.connect() as conn:
+            rows = [str(r[0]) for r in conn.exec_driver_sql(pragma).all()]
+    except SQLAlchemyError:
+        return None
+    return [] if rows == ["ok"] else rows
+
+
+def _pages_text(problems: list[str] | None) -> str:
+    if problems is None:
+        return "its pages are damaged (so badly that the integrity check stops)"
+    pages = sorted({int(p) for line in problems for p in _PAGE.findall(line)})
+    shown = ", ".join(str(p) for p in pages[:_LISTED_PAGES])
+    more = f" and {len(pages) - _LISTED_PAGES} more" if len(pages) > _LISTED_PAGES else ""
+    where = f" (page{'s' if len(pages) > 1 else ''} {shown}{more})" if pages else ""
+    return f"its pages are damaged{where}"
 
 
 def backend(engine: Engine) -> str:

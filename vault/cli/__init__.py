@@ -23,6 +23,7 @@ from __future__ import annotations
 from vault.cli import (  # noqa: F401
     _audit,
     _backup,
+    _check,
     _custody,
     _demo,
     _files,

@@ -2,9 +2,12 @@
 
 Invariants kept here: a backup is age-encrypted to a recipient and holds what the
 vault held when it was taken (keys of workers erased later included, as the help
-says); verify-backup and restore need no unlocked vault and decrypt privately;
-restore only fills a new, empty vault folder, and gives the vault its name only
-once the decrypted copy has passed its checks (a killed restore can be run again).
+says); a damaged vault is backed up only with --force; verify-backup opens every
+record of the backup with a custodian's passphrase (unless --database-only) and
+lists what is damaged; verify-backup and restore need no unlocked vault and
+decrypt privately; restore only fills a new, empty vault folder, and gives the
+vault its name only once the decrypted copy has passed its checks (a killed
+restore can be run again).
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import Any, TypeVar
 
 import click
 
-from vault import UsageError
-from vault.backup import restore_backup, verify_backup
+from vault import IntegrityError, UsageError
+from vault.backup import check_backup, restore_backup
 from vault.cli._common import State, cli, json_option
 
 __all__ = ["backup", "restore", "verify_backup_"]
@@ -40,31 +43,68 @@ def _backup_file_options(f: F) -> F:
     required=True,
     help="A registered recipient's name, or an age public key (age1...).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Back up even a vault the check finds damaged (to save what it still holds).",
+)
 @click.pass_obj
-def backup(state: State, out: Path, recipient: str) -> None:
+def backup(state: State, out: Path, recipient: str, force: bool) -> None:
     """Write a consistent, age-encrypted snapshot of the vault (SQLite).
 
-    A backup keeps what the vault holds when it is taken, including the keys of
-    workers erased later: set its retention accordingly.
+    The vault is checked first ('evault check'): a damaged one is refused (exit 4,
+    naming what is damaged) unless --force. A backup keeps what the vault holds when
+    it is taken, including the keys of workers erased later: set its retention
+    accordingly.
     """
     with state.open() as v:
-        size = v.backup(out, recipient)
+        size = v.backup(out, recipient, force=force)
     click.echo(f"Wrote {out} ({size} bytes).")
 
 
 @cli.command(name="verify-backup")
 @_backup_file_options
+@click.option(
+    "--database-only",
+    is_flag=True,
+    help="Check only the database, without a passphrase: records are not opened.",
+)
 @json_option
-def verify_backup_(file: Path, identity: Path, as_json: bool) -> None:
-    """Decrypt a backup privately and check its database (needs no vault)."""
-    report = verify_backup(file, identity)
+@click.pass_obj
+def verify_backup_(
+    state: State, file: Path, identity: Path, database_only: bool, as_json: bool
+) -> None:
+    """Decrypt a backup privately, check it, and list what is damaged (exit 4 if any).
+
+    Every record is opened with the passphrase of a custodian of the backed-up vault
+    (--custodian, --passphrase-file, EVAULT_PASSPHRASE or a prompt), as 'evault
+    check' would; --database-only checks the database alone. Needs no vault: the
+    copy is decrypted into a private temporary folder and removed afterwards.
+    """
+    passphrase = None if database_only else state.passphrase()
+    report = check_backup(file, identity, passphrase, custodian=state.custodian)
     if as_json:
-        click.echo(json.dumps({"valid": True, **report}))
+        click.echo(json.dumps({"valid": not report["damaged"], **report}))
     else:
+        for finding in report["findings"]:
+            click.echo(f"damaged: {finding['table']}: {finding['where']}: {finding['problem']}")
+        if report["damaged"] > len(report["findings"]):
+            click.echo(f"damaged: ... and {report['damaged'] - len(report['findings'])} more")
+        opened = "records opened" if report["records_opened"] else "records not opened"
+        verdict = f"{report['damaged']} damaged" if report["damaged"] else "OK"
         click.echo(
-            f"OK: vault {report['vault_id']}, {report['records']} records, "
-            f"{report['audit_entries']} audit entries."
+            f"{verdict}: vault {report['vault_id']}, {_count(report['records'])} records, "
+            f"{_count(report['audit_entries'])} audit entries ({opened})."
         )
+    if report["damaged"]:
+        raise IntegrityError(
+            f"the backup is damaged: {report['damaged']} finding"
+            f"{'' if report['damaged'] == 1 else 's'} (listed above)"
+        )
+
+
+def _count(n: int | None) -> str:
+    return "?" if n is None else str(n)
 
 
 @cli.command()
