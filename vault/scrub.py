@@ -85,7 +85,7 @@ _NO_SPACE_SCRIPTS: Final = (
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # A run of digits that could be a phone number, with what may stand inside one.
 _PHONE_CANDIDATE = re.compile(
-    r"(?<![\w+])\+?(?:\(\d{1,4}\)[ .\-]?)?\d(?:[ ().\-/]{0,2}\d){5,16}(?!\w)"
+    r"(?<![\w+(])(?:\(\+?\d{1,4}\)[ .\-]?|\+)?\d(?:[ ().\-/]{0,2}\d){5,16}(?!\w)"
 )
 _DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
 _DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
@@ -558,7 +558,8 @@ class Scrubber:
         redacted as one (their union), under the token of the first and longest."""
         out: list[str] = []
         cursor = 0
-        for start, stop, token in sorted(spans, key=lambda s: (s[0], -s[1])):
+        # Of spans over the same text, the most telling token: [PHONE] before [NUMBER].
+        for start, stop, token in sorted(spans, key=lambda s: (s[0], -s[1], s[2] == "NUMBER")):
             end = stop
             # Extend over combining marks that belonged to the last matched letter.
             while end < len(text) and unicodedata.combining(text[end]):

@@ -44,7 +44,10 @@ function groups(item, marks) {
   // Sorted by start, longest first; each group is the union of overlapping marks,
   // extended over the combining marks that follow it.
   if (!item.joinSet) item.joinSet = new Set(item.joins || []);
-  const sorted = [...marks].sort((a, b) => a.s - b.s || b.e - a.e);
+  // As the vault orders them: leftmost, longest, and [NUMBER] after a more telling token.
+  const sorted = [...marks].sort(
+    (a, b) => a.s - b.s || b.e - a.e || (a.kind === "NUMBER") - (b.kind === "NUMBER"),
+  );
   const out = [];
   for (const m of sorted) {
     let end = m.e;
