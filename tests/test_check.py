@@ -6,8 +6,10 @@ PostgreSQL), and whole pages of the SQLite file overwritten (found with ``dbstat
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -405,3 +407,57 @@ def test_reads_of_intact_records_go_on_while_the_audit_log_is_damaged(
     with backend.open() as v:
         found = [str(f) for f in v.check()]
     assert f"audit_log: the journal {path}: the audit journal {path} is broken at line 4" in found
+
+
+def test_reads_go_on_when_the_vaults_disk_is_full(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from vault import journal
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(disk)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("mounting a small tmpfs is not permitted here")
+    try:
+        monkeypatch.setenv("EVAULT_STATE_DIR", str(tmp_path / "state"))
+        backend = Backend("sqlite", disk / "vault", None)
+        with backend.create() as v:
+            v.import_file(SAMPLES)
+            vault_id, key = v.vault_id, v._ctx.keys.audit_key()
+        # Fill the disk to the last byte.
+        # The disk fills while the vault is in use (another process holds it open,
+        # its write-ahead log in place).
+        holder = backend.open()
+        holder.list()
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            for size in (65536, 1):
+                with contextlib.suppress(OSError):
+                    while True:
+                        os.write(fd, b"\0" * size)
+        finally:
+            os.close(fd)
+        runner = CliRunner()
+        env = {"EVAULT_PASSPHRASE": PASSPHRASE}
+        base = backend.cli_args()
+        shown = runner.invoke(cli, [*base, "show", "T-0002", "--json"], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout)["id"] == "T-0002"
+        # A write fails closed with the disk-full error.
+        update = runner.invoke(
+            cli, [*base, "update", "F-0001", "-"], env=env, input=json.dumps(sample_records()[9])
+        )
+        assert update.exit_code == 10, update.output
+        path = tmp_path / "state" / f"{vault_id}.audit-journal.jsonl"
+        assert [e["action"] for e in map(json.loads, path.read_text().splitlines())] == ["read"]
+        assert journal.verify(path, key, vault_id) == 1
+        holder.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -7,8 +7,9 @@ Invariants:
   identity key; that access is audited in the same transaction as the approval
   check.
 * Every read is in the audit log before anything is returned (fail closed). Where
-  the log cannot take the entry because the database is damaged, the read is
-  recorded in the user's audit journal instead (:mod:`vault.journal`), or refused;
+  the log cannot take the entry because the database is damaged or its disk is
+  full, the read is recorded in the user's audit journal instead
+  (:mod:`vault.journal`), or refused;
   a read of identity fields is never recorded anywhere but the log.
 * Summaries (``list``, ``find``) open only the operational class: no identity,
   narrative or special value is in them.
@@ -32,6 +33,7 @@ from vault.errors import (
     NotFoundError,
     PermissionDeniedError,
     StorageCorruptError,
+    StorageFullError,
     TamperedRowError,
     UsageError,
 )
@@ -148,7 +150,7 @@ def _log_read(
     grouped: bool = False,
 ) -> None:
     """Log a read before it returns: in the audit log, or, when the database is too
-    damaged to take the entry, in the journal (see :mod:`vault.journal`). Of
+    damaged or its disk too full to take the entry, in the journal (see :mod:`vault.journal`). Of
     concurrent reads that shared a failed commit, only the first learns why it
     failed; the others are refused, as they would be for any other failure."""
     try:
@@ -156,7 +158,7 @@ def _log_read(
             ctx.audit_read(action, refs=refs, details=details)
         else:
             ctx.audit_now(action, refs=refs, details=details)
-    except StorageCorruptError:
+    except (StorageCorruptError, StorageFullError):
         journal.append(ctx, action, refs=refs, details=details)
 
 
