@@ -467,6 +467,14 @@ def _scrub_erased(ctx: Context, conn: Connection, subject_ids: list[str]) -> int
             }
             return out if out != fields else None
 
+        # The site's records are locked first, as an update locks its record: a
+        # version written meanwhile would hold the names this rewrite misses.
+        conn.execute(
+            select(Record.ref)
+            .where(Record.site_ref == site_ref)
+            .order_by(Record.ref)
+            .with_for_update(key_share=True)
+        ).all()
         rows = conn.execute(
             select(Record.ref, Record.type, *RecordVersion.__table__.c)
             .join(RecordVersion, RecordVersion.record_ref == Record.ref)
