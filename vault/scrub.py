@@ -32,7 +32,6 @@ about a whole name it replaces.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import importlib
 import re
@@ -87,8 +86,6 @@ _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 _PHONE_CANDIDATE = re.compile(
     r"(?<![\w+(])(?:\(\+?\d{1,4}\)[ .\-]?|\+)?\d(?:[ ().\-/]{0,2}\d){5,16}(?!\w)"
 )
-_DIGIT_RUN = re.compile(r"\+?\d(?:[ .\-/]?\d){5,}")
-_DATE_LIKE = re.compile(r"\d{1,4}([-./])\d{1,2}\1\d{1,4}")
 _ADDRESS_SPLIT = re.compile(r"[,;\n]+")
 _ID_DIGITS = re.compile(r"\d{4,}")
 _REPEATED_TOKEN = re.compile(r"(\[[A-Z]+(?:-\d+)?\])(?:\s+\1)+")
@@ -535,11 +532,6 @@ class Scrubber:
         spans = self._term_spans(text, persons=True)
         spans += [(m.start(), m.end(), "EMAIL") for m in _EMAIL.finditer(text)]
         spans += self._phone_spans(text)
-        spans += [
-            (m.start(), m.end(), "NUMBER")
-            for m in _DIGIT_RUN.finditer(text)
-            if not _is_date(m.group(0))
-        ]
         spans += [(d.start, d.end, d.kind) for d in find_spans(text, birth_years=self._birth_years)]
         extra: set[str] = set()
         if self._ner:
@@ -684,23 +676,6 @@ class Scrubber:
             if _valid_phone(candidate, self._regions):
                 spans.append((m.start(), m.end(), "PHONE"))
         return spans
-
-
-def _is_date(value: str) -> bool:
-    """A real calendar date (2026-03-14, 14.03.2026, 3/14/2026), not a number shaped so."""
-    m = _DATE_LIKE.fullmatch(value)
-    if m is None:
-        return False
-    parts = [int(p) for p in re.split(r"[-./]", value)]
-    orders = ((0, 1, 2), (2, 1, 0), (2, 0, 1))  # Y-M-D, D.M.Y, M/D/Y
-    for y, mo, d in orders:
-        if 1900 <= parts[y] <= 2100:
-            try:
-                dt.date(parts[y], parts[mo], parts[d])
-            except ValueError:
-                continue
-            return True
-    return False
 
 
 @functools.lru_cache(maxsize=4096)

@@ -36,6 +36,7 @@ _ID_VALUE: Final = re.compile(
 _PHONE_VALUE: Final = re.compile(r"\+?\(?\d[\d .\-/()]{4,22}\d")
 # The search starts on a digit (a fast scan); what may stand before it is checked after.
 _SEQUENCE: Final = re.compile(r"\d+(?:(?:\s?[-/]\s?|[. ])\d+)+(?![0-9a-z]|[.,/-]\d)")
+_LONG_RUN: Final = re.compile(r"(?<![\d.,])\+?\d{6,}(?![\d.,]\d|\d)")
 _SEPARATOR: Final = re.compile(r"\s?[-/]\s?|[. ]")
 
 
@@ -166,6 +167,14 @@ def find_sequences(p: Prepared, out: list[Hit]) -> None:
             continue
         phone = 9 <= digits <= 15 and value[0] in "+0"
         out.append((start, end, "PHONE" if phone else "NUMBER"))
+    # Six digits or more in one run, that are not an amount, a count or a date.
+    for m in _LONG_RUN.finditer(low):
+        start, end = m.span()
+        if start and ("a" <= low[start - 1] <= "z"):
+            continue
+        if _kept(p, start, end):
+            continue
+        out.append((start, end, "NUMBER"))
 
 
 def _id_value(p: Prepared, pos: int) -> tuple[int, int] | None:
