@@ -687,6 +687,10 @@ def _valid_phone(candidate: str, regions: tuple[str, ...]) -> bool:
             continue
         if phonenumbers.is_valid_number(number):
             return True
+        # Written with its country code, a number of a plausible length is one even
+        # where the numbering plan the library knows has no such range.
+        if candidate.startswith(("+", "(+")) and phonenumbers.is_possible_number(number):
+            return True
     return False
 
 
