@@ -76,6 +76,10 @@ def test_preview_export_verify(env: dict[str, str], tmp_path: Path) -> None:
     assert len([x for x in r.stdout.splitlines() if x.startswith("{")]) == 2
     assert "Left out: 1 consent_withdrawn" in r.output
     assert not list(tmp_path.glob("*.age"))
+    # Buyers see free text only once reviewed: the preview says how much waits.
+    r = runner.invoke(cli, ["export", "--policy", "buyers", "--preview"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "held back awaiting review: " in r.output
     out = tmp_path / "union.age"
     r = runner.invoke(
         cli,

@@ -268,4 +268,10 @@ def counts_text(counts: dict[str, Any]) -> str:
     if flagged := flags.pop("records", 0):
         kinds = ", ".join(f"{n} {k}" for k, n in flags.items())
         text += f" Free text still carrying a risk cue: {flagged} records ({kinds})."
+    review = counts.get("review") or {}
+    if review.get("reviewed") or review.get("awaiting_review"):
+        text += (
+            f" Free texts reviewed: {review.get('reviewed', 0)}; held back awaiting review: "
+            f"{review.get('awaiting_review', 0)} (see `evault review --policy ...`)."
+        )
     return text
