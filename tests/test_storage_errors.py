@@ -3,6 +3,7 @@ to do, with its own exit code, no traceback and no driver class name."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import signal
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,14 +62,45 @@ def test_locked_database_is_retried_then_exit_12(
     monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
     monkeypatch.setattr(store_module, "_BUSY_BACKOFF_S", 0.01)
     holder = sqlite3.connect(sqlite_backend.folder / DB_FILENAME, isolation_level=None)
+    record = json.dumps({**json.loads(SAMPLES.read_text().splitlines()[0]), "id": "SITE-NEW"})
     try:
         holder.execute("BEGIN IMMEDIATE")
-        result = CliRunner().invoke(cli, ["list", "--json"], env=env)
+        result = CliRunner().invoke(cli, ["add", "-"], env=env, input=record)
         _check(result, 12, "locked by another process", "run it again")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    assert CliRunner().invoke(cli, ["add", "-"], env=env, input=record).exit_code == 0
+
+
+def test_reads_go_on_beside_a_long_write_and_their_entries_reach_the_log(
+    env: dict[str, str], sqlite_backend: Backend, tmp_path: Path
+) -> None:
+    env = {**env, "EVAULT_STATE_DIR": str(tmp_path / "state")}
     assert CliRunner().invoke(cli, ["list"], env=env).exit_code == 0
+    holder = sqlite3.connect(sqlite_backend.folder / DB_FILENAME, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # a long import, say
+        started = time.monotonic()
+        result = CliRunner().invoke(cli, ["list", "--json"], env=env)
+        waited = time.monotonic() - started
+        assert result.exit_code == 0, result.output
+        assert len(json.loads(result.stdout)) == 11
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # The read waited a few seconds at most, not the busy timeout and its retries.
+    assert waited < 10, waited
+    journals = list((tmp_path / "state").glob("*.audit-journal.jsonl"))
+    assert journals
+    assert journals[0].read_text().count("\n") == 1
+    # Once the log takes writes again, the journaled read goes into it.
+    assert CliRunner().invoke(cli, ["list"], env=env).exit_code == 0
+    assert journals[0].read_text() == ""
+    shown = CliRunner().invoke(cli, ["audit", "show", "--json"], env=env)
+    entries = json.loads(shown.stdout)
+    journaled = [e for e in entries if "journaled_at" in e["details"]]
+    assert [e["action"] for e in journaled] == ["list"]
 
 
 def test_lock_released_during_the_retries_succeeds(

@@ -184,8 +184,10 @@ class _Waiting:
 
 def _again(error: BaseException) -> BaseException:
     # Each waiting thread raises an error of its own (tracebacks are per raise).
-    if isinstance(error, IntegrityError):
-        return IntegrityError(str(error))
+    # Of the same class, so that each reader of a group that could not be written
+    # (a busy, full or damaged database) can record its read elsewhere.
+    if isinstance(error, IntegrityError | StorageError):
+        return type(error)(str(error))
     return StorageError("the audit log could not be written")
 
 

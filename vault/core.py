@@ -27,6 +27,7 @@ from vault import (
     crypto,
     custody,
     ingest,
+    journal,
     lifecycle,
     precheck,
     reads,
@@ -41,6 +42,7 @@ from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
+from vault.errors import VaultError
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
@@ -184,6 +186,10 @@ class Vault:
 
     def close(self) -> None:
         if not self._closed:
+            # Reads journaled while the log could not take them go into it now, if
+            # it can; otherwise they stay for the next close (and `evault check`).
+            with contextlib.suppress(VaultError, OSError, ValueError):
+                journal.drain(self._ctx)
             self._ctx.witness.flush()
             if self._owns_engine:
                 self._ctx.engine.dispose()

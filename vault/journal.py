@@ -1,10 +1,14 @@
-"""Reads recorded outside the audit log while the log's pages are damaged.
+"""Reads recorded outside the audit log while the log cannot take them.
 
 Invariants:
 
 * Only reads are recorded here, and only once appending their entry to the log
-  failed because the database is damaged (``StorageCorruptError``); writes never
+  failed because the database is damaged, its disk full, or a long write holds it
+  (``StorageCorruptError``, ``StorageFullError``, ``StorageBusyError``); writes never
   are: they fail closed.
+* :func:`drain` moves the entries into the log (each with the time it was journaled)
+  once the log takes writes again, then empties the file; a crash between the two
+  leaves them in both (recorded twice, never lost).
 * The journal is one file per vault in the user's state folder, beside the log's
   witness (owner-only); an entry is appended and flushed to disk before the read
   returns anything, and a read that cannot be recorded here is refused.
@@ -26,13 +30,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from vault import crypto
+from vault import audit, crypto
 from vault.context import Context
 from vault.crypto import SecretKey
 from vault.errors import IntegrityError, StorageError, from_os_error
-from vault.store import utcnow
+from vault.store import no_wait, utcnow
 
-__all__ = ["JOURNAL_FORMAT", "append", "journal_path", "verify"]
+__all__ = ["JOURNAL_FORMAT", "append", "drain", "journal_path", "verify"]
 
 JOURNAL_FORMAT: Final = "evidence-vault-audit-journal/1"
 _GENESIS: Final = bytes(32)
@@ -66,7 +70,9 @@ def append(
     """Record a read in the journal, on disk, or raise StorageError."""
     path = journal_path(ctx)
     if path is None:
-        raise StorageError("the audit log is damaged and this read cannot be recorded elsewhere")
+        raise StorageError(
+            "the audit log cannot take this read and it cannot be recorded elsewhere"
+        )
     key = ctx.keys.audit_key()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -92,7 +98,7 @@ def append(
                 f.flush()
                 os.fsync(f.fileno())
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        message = f"the audit log is damaged and this read could not be recorded in {path}"
+        message = f"the audit log cannot take this read and it could not be recorded in {path}"
         known = from_os_error(exc, path) if isinstance(exc, OSError) else None
         if known is not None:
             raise type(known)(f"{message}: {known}") from None
@@ -124,3 +130,38 @@ def verify(path: Path, key: SecretKey, vault_id: str) -> int:
                 continue
         raise IntegrityError(f"the audit journal {path} is broken at line {count}")
     return count
+
+
+def drain(ctx: Context) -> int:
+    """Move the journal's reads into the audit log, without waiting for another
+    writer; returns how many. A journal that does not verify is left for
+    ``evault check`` to report."""
+    path = journal_path(ctx)
+    if path is None or not path.exists():
+        return 0
+    key = ctx.keys.audit_key()
+    with _LOCK:
+        fd = os.open(path, os.O_RDWR)
+        with os.fdopen(fd, "r+b") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            lines = f.read().splitlines()
+            if not lines:
+                return 0
+            if verify(path, key, ctx.vault_id) != len(lines):
+                return 0
+            entries = [json.loads(line) for line in lines]
+            with no_wait(), ctx.write() as conn:
+                for e in entries:
+                    audit.append(
+                        conn,
+                        key,
+                        str(e["actor"]),
+                        str(e["action"]),
+                        refs=list(e["refs"]),
+                        details={**e["details"], "journaled_at": e["at"]},
+                    )
+            f.seek(0)
+            f.truncate()
+            f.flush()
+            os.fsync(f.fileno())
+    return len(entries)

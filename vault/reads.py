@@ -7,9 +7,10 @@ Invariants:
   identity key; that access is audited in the same transaction as the approval
   check.
 * Every read is in the audit log before anything is returned (fail closed). Where
-  the log cannot take the entry because the database is damaged or its disk is
-  full, the read is recorded in the user's audit journal instead
-  (:mod:`vault.journal`), or refused;
+  the log cannot take the entry because the database is damaged, its disk is full
+  or a long write holds it for more than a few seconds, the read is recorded in the
+  user's audit journal instead (:mod:`vault.journal`, drained into the log when the
+  vault closes), or refused;
   a read of identity fields is never recorded anywhere but the log.
 * Summaries (``list``, ``find``) open only the operational class: no identity,
   narrative or special value is in them.
@@ -32,6 +33,7 @@ from vault.errors import (
     IntegrityError,
     NotFoundError,
     PermissionDeniedError,
+    StorageBusyError,
     StorageCorruptError,
     StorageFullError,
     TamperedRowError,
@@ -46,8 +48,10 @@ from vault.store import (
     RecordVersion,
     as_utc,
     latest_versions,
+    may_wait,
     record_counts,
     sealed_columns,
+    wait_at_most,
 )
 
 __all__ = [
@@ -62,6 +66,7 @@ __all__ = [
 ]
 
 _MAX_VERSION: Final = 2**31 - 1
+_READ_AUDIT_WAIT_S: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +159,18 @@ def _log_read(
     concurrent reads that shared a failed commit, only the first learns why it
     failed; the others are refused, as they would be for any other failure."""
     try:
-        if grouped:
-            ctx.audit_read(action, refs=refs, details=details)
-        else:
-            ctx.audit_now(action, refs=refs, details=details)
+        # A reader does not queue behind a long write (an import, a large file):
+        # after a short wait its entry goes to the journal, and into the log later.
+        with wait_at_most(_READ_AUDIT_WAIT_S):
+            if grouped:
+                ctx.audit_read(action, refs=refs, details=details)
+            else:
+                ctx.audit_now(action, refs=refs, details=details)
     except (StorageCorruptError, StorageFullError):
+        journal.append(ctx, action, refs=refs, details=details)
+    except StorageBusyError:
+        if not may_wait():
+            raise  # the caller tries again where it may wait (the API's threads)
         journal.append(ctx, action, refs=refs, details=details)
 
 

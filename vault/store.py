@@ -474,7 +474,11 @@ def _on_begin(conn: Any) -> None:
         check(conn)
 
 
-_NO_WAIT: contextvars.ContextVar[bool] = contextvars.ContextVar("evault_no_wait", default=False)
+# How long (ms) an SQLite write transaction may wait for another writer within a
+# wait_at_most() or no_wait() block; None: the busy timeout and its retries.
+_WAIT_MS: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "evault_wait_ms", default=None
+)
 
 
 @contextlib.contextmanager
@@ -482,11 +486,28 @@ def no_wait() -> Iterator[None]:
     """Within this block an SQLite write transaction that would have to wait for
     another writer fails at once (StorageError) instead: for callers that must not
     block, and will do the work elsewhere instead."""
-    token = _NO_WAIT.set(True)
+    with wait_at_most(0):
+        yield
+
+
+def may_wait() -> bool:
+    """False within a no_wait() block: the caller will do the work elsewhere."""
+    return _WAIT_MS.get() != 0
+
+
+@contextlib.contextmanager
+def wait_at_most(seconds: float) -> Iterator[None]:
+    """Within this block an SQLite write transaction waits at most ``seconds`` for
+    another writer, once, then fails (StorageBusyError): for a read's audit entry,
+    which has somewhere else to go rather than keep a reader waiting."""
+    # Never longer than an enclosing block allows (no_wait() stays no wait).
+    wait = int(seconds * 1000)
+    outer = _WAIT_MS.get()
+    token = _WAIT_MS.set(wait if outer is None else min(wait, outer))
     try:
         yield
     finally:
-        _NO_WAIT.reset(token)
+        _WAIT_MS.reset(token)
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -495,8 +516,8 @@ def _sqlite_begin(conn: Any) -> None:
     # so that several may run at once.
     if not conn.get_execution_options().get("evault_write"):
         conn.exec_driver_sql("BEGIN")
-    elif _NO_WAIT.get():
-        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+    elif (wait := _WAIT_MS.get()) is not None:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
@@ -609,6 +630,9 @@ def single_writer(engine: Engine) -> bool:
     return bool(engine.dialect.name == "sqlite")
 
 
+_RLOCK_TYPE: Final = type(threading.RLock())
+
+
 def _writer_lock(engine: Engine) -> contextlib.AbstractContextManager[Any]:
     if engine.dialect.name != "sqlite":
         return contextlib.nullcontext()
@@ -631,7 +655,22 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     Beginning it is retried with backoff while the database is locked by another
     process (see _BUSY_RETRIES); the body runs once, never again."""
-    with _writer_lock(engine):
+    lock = _writer_lock(engine)
+    wait = _WAIT_MS.get()
+    if wait is not None and isinstance(lock, _RLOCK_TYPE):
+        # Another thread of this process is writing: wait no longer than allowed.
+        if not lock.acquire(timeout=wait / 1000):
+            raise StorageBusyError(
+                f"the database is busy with a long write; this waited {wait / 1000:g} s and gave up"
+            )
+        try:
+            conn, tx = _begin_write(engine)
+            with conn, tx:
+                yield conn
+        finally:
+            lock.release()
+        return
+    with lock:
         conn, tx = _begin_write(engine)
         with conn, tx:
             yield conn
@@ -647,7 +686,7 @@ def _begin_write(engine: Engine) -> tuple[Connection, Any]:
         except SQLAlchemyError as exc:
             if conn is not None:
                 conn.close()
-            if _NO_WAIT.get() or attempt >= _BUSY_RETRIES or not _is_busy(exc):
+            if _WAIT_MS.get() is not None or attempt >= _BUSY_RETRIES or not _is_busy(exc):
                 raise
         time.sleep(_BUSY_BACKOFF_S * 2**attempt)
         attempt += 1
