@@ -191,6 +191,11 @@ def test_property_latin_names_never_survive(
     after=st.sampled_from(["说", "เล่าว่า", "。"]),
 )
 def test_property_unspaced_names_never_survive(name: str, before: str, after: str) -> None:
+    # A Thai name that is also a word counts only as a whole word of the text (see
+    # test_a_thai_name_that_is_a_word_counts_only_as_a_whole_word).
+    from pythainlp.corpus import thai_words
+
+    assume(name not in thai_words())
     s = _scrubber({"name": name})
     out = s.scrub(before + name + after)
     assert name not in out

@@ -277,21 +277,25 @@ def _russian_forms(word: str) -> list[str]:
     return []
 
 
+_LAT_TABLE: Final = dict(_LAT_TO_CYR)
+# Longest first, as the table is read: "shch" before "sh" before "s".
+_LAT_PATTERN: Final = re.compile(
+    "|".join(re.escape(k) for k in sorted(_LAT_TABLE, key=len, reverse=True)) + "|.",
+    re.DOTALL,
+)
+
+
+def _to_cyrillic_char(m: re.Match[str]) -> str:
+    piece = m.group()
+    found = _LAT_TABLE.get(piece)
+    if found is not None:
+        return found
+    plain = _plain(piece)
+    return _LAT_SINGLE.get(plain, plain) if piece.isalpha() else piece
+
+
 def _to_cyrillic(text: str) -> str:
-    low = unicodedata.normalize("NFC", text).lower()
-    out: list[str] = []
-    i = 0
-    while i < len(low):
-        for latin, cyr in _LAT_TO_CYR:
-            if low.startswith(latin, i):
-                out.append(cyr)
-                i += len(latin)
-                break
-        else:
-            plain = _plain(low[i])
-            out.append(_LAT_SINGLE.get(plain, plain) if low[i].isalpha() else low[i])
-            i += 1
-    return "".join(out)
+    return _LAT_PATTERN.sub(_to_cyrillic_char, unicodedata.normalize("NFC", text).lower())
 
 
 def _keep_case(source: str, target: str) -> str:

@@ -154,6 +154,18 @@ def fold_text(text: str) -> str:
     return _fold_indexed(text)[0]
 
 
+# No cache of names outlives the site being scrubbed: none is kept module-wide.
+def _fold_term(text: str) -> str:
+    return fold_text(text).strip()
+
+
+def _has_unspaced(text: str) -> bool:
+    return any(_no_space_script(c) for c in text)
+
+
+_ALL_THAI: Final = re.compile("[\u0e00-\u0e7f]+")
+
+
 @functools.lru_cache(maxsize=8192)
 def _no_space_script(c: str) -> bool:
     return unicodedata.name(c, "").startswith(_NO_SPACE_SCRIPTS)
@@ -187,6 +199,7 @@ class SiteTerms:
         self.regions = set()
         self.country = None
         self.birth_years = set()
+        self._people: set[tuple[str, str, str, frozenset[str]]] = set()
 
     def add_person(
         self, name: str, kind: str, key: str, hints: Collection[str] | None = None
@@ -196,6 +209,11 @@ class SiteTerms:
         apply (nationality, site); by default the site's country."""
         if hints is None:
             hints = {self.country} if self.country else self.regions
+        # A worker's testimonies, and the people several of them name, repeat names.
+        seen = (name, kind, key, frozenset(hints))
+        if seen in self._people:
+            return
+        self._people.add(seen)
         for variant in variants(name, hints):
             self.terms.append(Term(variant.text, kind, key, variant.rule))
 
@@ -477,11 +495,14 @@ class Scrubber:
         """Build the automaton for one site's terms (replacing the previous site's)."""
         grouped: dict[str, dict[tuple[Rule, str, int], set[Owner]]] = {}
         parts: dict[str, set[Owner]] = {}
+        folds: dict[str, str] = {}  # a site's spellings repeat (name parts, initials)
         for term in site.terms:
-            folded = fold_text(term.text).strip()
+            folded = folds.get(term.text)
+            if folded is None:
+                folded = folds[term.text] = _fold_term(term.text)
             if not folded:
                 continue
-            if any(_no_space_script(c) for c in folded):
+            if not folded.isascii() and _has_unspaced(folded):
                 boundary = _NONE
             else:
                 boundary = _LETTERS if term.name else _ALNUM
@@ -504,7 +525,7 @@ class Scrubber:
         else:
             self._automaton = None
         self._parts = {part: frozenset(owners) for part, owners in parts.items()}
-        thai = [f for f in grouped if f and all("\u0e00" <= c <= "\u0e7f" for c in f)]
+        thai = [f for f in grouped if not f.isascii() and _ALL_THAI.fullmatch(f)]
         self._thai_words = (
             frozenset(f for f in thai if f in _thai_dictionary()) if thai else frozenset()
         )

@@ -42,6 +42,7 @@ from vault.schema import check_name
 from vault.schema import shown_name as _shown
 from vault.scrub import Scrubber
 from vault.store import (
+    Attachment,
     ExportRecord,
     Recipient,
     Record,
@@ -119,6 +120,7 @@ class ExportSource:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._readers: list[Generator[Any]] = []
+        self._with_files: set[str] | None = None
 
     def _keep(self, reader: Generator[_T]) -> Generator[_T]:
         if len(self._readers) >= 64:  # finished readers need no closing
@@ -272,6 +274,14 @@ class ExportSource:
 
     def export_attachments(self, record_id: str) -> list[attachments.AttachmentInfo]:
         ref = self._ctx.codec.reference(record_id)
+        if self._with_files is None:
+            # Most records hold no file: one query for which do, instead of one per record.
+            with self._ctx.read() as conn:
+                self._with_files = set(
+                    conn.execute(select(Attachment.record_ref).distinct()).scalars()
+                )
+        if ref not in self._with_files:
+            return []
         with self._ctx.read() as conn:
             return attachments.list_for(conn, self._ctx.keys, ref)
 
