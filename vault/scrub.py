@@ -699,8 +699,8 @@ class Scrubber:
         return spans
 
 
-@functools.lru_cache(maxsize=4096)
 def _valid_phone(candidate: str, regions: tuple[str, ...]) -> bool:
+    # Not cached: a cache would keep phone numbers in memory after the export.
     for region in (*regions, "ZZ"):
         try:
             number = phonenumbers.parse(candidate, region)
