@@ -47,7 +47,7 @@ def test_every_test_named_in_security_md_exists() -> None:
     named = set(re.findall(r"`(test_[a-z0-9_]+)`", text))
     assert len(named) > 30
     defined: set[str] = set()
-    for path in (ROOT / "tests").glob("test_*.py"):
+    for path in (ROOT / "tests").rglob("test_*.py"):
         defined |= set(
             re.findall(r"^def (test_[a-z0-9_]+)", path.read_text(encoding="utf-8"), re.M)
         )
