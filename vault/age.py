@@ -120,20 +120,54 @@ class _IterReader:
         return out
 
 
+class _Sink:
+    """A sink that remembers the operating-system error of a failed write: pyrage
+    reports it only as its own EncryptError, and a full disk must be said as such."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._raw.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._raw.flush()
+        except OSError as exc:
+            self.error = exc
+            raise
+
+
 def encrypt_chunks(chunks: Iterable[bytes], sink: IO[bytes], recipient: Any) -> None:
-    """age-encrypt what ``chunks`` yields; errors of the producer come out as they were."""
+    """age-encrypt what ``chunks`` yields; errors of the producer, and of writing to
+    ``sink``, come out as they were."""
     reader = _IterReader(chunks)
+    out = _Sink(sink)
     try:
-        pyrage.encrypt_io(reader, sink, [recipient])
+        pyrage.encrypt_io(reader, out, [recipient])
     except pyrage.EncryptError:
         if reader.error is not None:
             raise reader.error from None
+        if out.error is not None:
+            raise out.error from None
         raise
 
 
 def encrypt_stream(plain: IO[bytes], sink: IO[bytes], recipient: Any) -> None:
-    """age-encrypt a whole binary stream into ``sink``."""
-    pyrage.encrypt_io(plain, sink, [recipient])
+    """age-encrypt a whole binary stream into ``sink``; a failed write comes out as
+    the OSError it was."""
+    out = _Sink(sink)
+    try:
+        pyrage.encrypt_io(plain, out, [recipient])
+    except pyrage.EncryptError:
+        if out.error is not None:
+            raise out.error from None
+        raise
 
 
 def decrypt_stream(

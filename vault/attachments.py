@@ -37,7 +37,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +56,7 @@ from vault.errors import (
     from_os_error,
 )
 from vault.keys import KeyClass, Keyring
+from vault.partial import new_partial
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
 
@@ -356,7 +356,7 @@ def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".evault-extract-")
+    fd, tmp = new_partial(folder, ".evault-extract-")
     try:
         hasher = crypto.sha256_hasher()
         with os.fdopen(fd, "wb") as sink:

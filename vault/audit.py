@@ -21,7 +21,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from vault import crypto
 from vault.crypto import SecretKey, SigningKey
 from vault.errors import IntegrityError, InvalidInputError, StorageError
+from vault.partial import new_partial
 from vault.store import AuditEntry, Base, utcnow
 
 __all__ = [
@@ -412,7 +412,7 @@ def write_witness(
         "tag": _witness_tag(key, vault_id, size, head.hex()),
     }
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".witness-")
+    fd, tmp = new_partial(path.parent, ".witness-")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(data, out)

@@ -37,9 +37,11 @@ from vault.errors import (
     InvalidInputError,
     StorageCorruptError,
     StorageError,
+    StorageFullError,
     UsageError,
     from_os_error,
 )
+from vault.partial import new_partial
 from vault.sharing import list_recipients
 from vault.store import DB_FILENAME, connect, damaged_tables, sqlite_file, sqlite_url
 
@@ -133,11 +135,11 @@ def make_backup(db_file: Path, out: Path, recipient: str) -> int:
                 source.backup(target)
         except sqlite3.OperationalError as exc:
             if "full" in str(exc):
-                raise StorageError(
+                raise StorageFullError(
                     f"{private.parent}: the disk is full (free space and run it again)"
                 ) from None
             raise
-        fd, tmp_out = tempfile.mkstemp(dir=folder, prefix=_PARTIAL_PREFIX)
+        fd, tmp_out = new_partial(folder, _PARTIAL_PREFIX)
         try:
             with open(snapshot, "rb") as plain, os.fdopen(fd, "wb") as sink:
                 age.encrypt_stream(plain, sink, to)

@@ -121,11 +121,6 @@ DESTINATIONS = [
 
 # Where the vault does not meet it yet: pinned here, strict.
 _KNOWN = {
-    ("backup", "dest"): "backup onto a full disk fails with 'internal error (EncryptError)', "
-    "exit 1: pyrage wraps the write's ENOSPC in its own EncryptError, which backup does "
-    "not take for a full disk",
-    ("backup", "tmp"): "backup whose temporary folder is full says 'the disk is full' but "
-    "exits 9 (StorageError), not 10 (StorageFullError)",
     ("recovery-split", "dest"): "recovery split onto a full disk has replaced the vault's "
     "recovery key before the share files fail to write: a partial set stays, the old "
     "shares no longer open, and the message ('no space left; ...') names no path",

@@ -17,17 +17,6 @@ from writepaths import OPS, Op, dest_files, differences, observe, reference, wor
 
 KILLS = 7 if FULL else 2
 
-# Faults the vault does not survive yet, each pinned by an xfail(strict=True) test
-# below; the seeded kills tolerate exactly these until the pinning test passes.
-# test_a_killed_write_leaves_no_partial_file_once_run_again:
-PARTIAL_PREFIXES = (".evault-extract-", ".evault-export-", ".evault-partial-")
-# test_a_kill_while_the_witness_is_written_leaves_no_temporary_file:
-WITNESS_TMP_PREFIX = ".witness-"
-
-
-def _unknown(stray: list[str]) -> list[str]:
-    return [name for name in stray if not name.startswith(WITNESS_TMP_PREFIX)]
-
 
 @pytest.mark.parametrize("backend", backends())
 @pytest.mark.parametrize("op", OPS, ids=str)
@@ -45,7 +34,7 @@ def test_a_kill_at_any_point_loses_nothing(
         assert run.killed or run.status == 0, run.stderr
 
         state, stray = observe(case, op)
-        assert not _unknown(stray), f"left behind after a kill at event {at} of {count}"
+        assert not stray, f"left behind after a kill at event {at} of {count}"
         assert op.allowed(state, before, after), (
             f"half-written at event {at} of {count}: {differences(state, before, after)}"
         )
@@ -56,10 +45,10 @@ def test_a_kill_at_any_point_loses_nothing(
         if again.status != 0:
             one_line(again, *(op.done_codes if done else ()))
         final, stray = observe(case, op)
-        assert not _unknown(stray), f"left behind after the re-run (kill at event {at} of {count})"
+        assert not stray, f"left behind after the re-run (kill at event {at} of {count})"
         if not op.repeatable:
             assert final == after
-        left = [n for n in dest_files(case) if not n.startswith(PARTIAL_PREFIXES)]
+        left = dest_files(case)
         assert set(left) <= set(op.dest), left
     outcome = "killed" if run.killed else "finished before the kill point"
     log("SIGKILL", op.name, backend, f"{outcome}; {'took effect' if done else 'rolled back'}")
@@ -79,13 +68,6 @@ def _kill_at(case: Case, op: Op, where: tuple[str, str, int]) -> None:
         pytest.fail(f"never reached {where}: {run.status} {run.stderr}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a killed extract, export or backup leaves its partial file "
-    "(.evault-extract-*, .evault-export-*, .evault-partial-*) in the destination folder, "
-    "and neither the next open nor a re-run of the command removes it",
-)
 @pytest.mark.parametrize(
     ("name", "where"),
     [
@@ -106,12 +88,6 @@ def test_a_killed_write_leaves_no_partial_file_once_run_again(
         assert dest_files(case) == list(op.dest)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a kill while the audit witness beside the vault is replaced leaves its "
-    "temporary file (.witness-*) in the vault folder; the next open does not remove it",
-)
 def test_a_kill_while_the_witness_is_written_leaves_no_temporary_file(tmp_path: Path) -> None:
     op = _op("add")
     with world(tmp_path, "sqlite", op) as case:

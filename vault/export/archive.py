@@ -31,6 +31,7 @@ from vault import age, crypto
 from vault.crypto import SigningKey
 from vault.errors import IntegrityError, NotFoundError, from_os_error
 from vault.export.format import MANIFEST, RECORDS, SIGNATURE, SIGNING_KEY
+from vault.partial import new_partial
 
 __all__ = ["FileSpool", "write_archive"]
 
@@ -200,7 +201,7 @@ def write_archive(
                     yield _padding(entry["size"])
                 yield b"\0" * (2 * tarfile.BLOCKSIZE)
 
-            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".evault-export-")
+            fd, tmp_name = new_partial(folder, ".evault-export-")
             try:
                 with os.fdopen(fd, "wb") as sink:
                     age.encrypt_chunks(tar_stream(), sink, recipient)
