@@ -150,15 +150,6 @@ def test_serve_with_a_cli_import_beside_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not FULL, reason="a long import: EVAULT_FAULTS=full")
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an API read beside a CLI import waits for the import's whole write "
-    "transaction, since every read writes its audit entry: beside a 30,000-record "
-    "import of 8-14 s, the first read to meet its write lock waited 7.8 to 12.6 s in "
-    "three runs (GET /records/{id}, POST /find); past the busy retries (about 42 s) it "
-    "would fail with 503",
-)
 def test_readers_beside_a_long_import_wait_at_most_a_few_seconds(tmp_path: Path) -> None:
     seen = _import_beside_serve(tmp_path, 30_000)
     log("serve with a CLI import beside it", "30000 records", "sqlite", seen.text())
