@@ -25,6 +25,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "schema",
         "decisions",
         "records",
+        "edits",
         "policy",
         "filerules",
         "redaction",

@@ -490,9 +490,39 @@ class Vault:
         """
         return ingest.import_records(self._ctx, records, progress=progress, files=files)
 
-    def update(self, record_id: str, record: Mapping[str, Any], *, where: str = "record") -> int:
-        """Store ``record`` as a new version of ``record_id``; returns the version number."""
-        return ingest.update(self._ctx, record_id, record, where=where)
+    def update(
+        self,
+        record_id: str,
+        record: Mapping[str, Any],
+        *,
+        remove: Iterable[str] = (),
+        where: str = "record",
+    ) -> int:
+        """Store a new version of ``record_id``: the fields ``record`` gives over the
+        current version's; returns the version number. Earlier versions stay.
+
+        Fields ``record`` leaves out are carried over, so a record read back without
+        its identity fields (``get`` without ``identity=True``), edited and passed
+        here keeps the worker's identity, blind indexes and erasure link. A field
+        goes only when ``remove`` names it (``"worker.phone"``, or a group such as
+        ``"worker"``); a required field cannot be removed, and a field given as None
+        where a value is held is refused. Identity fields are carried over only by a
+        custodian with the identity class (no approval is needed: they are not
+        returned); without it, an update of a version that holds them is refused,
+        naming them, unless ``remove`` names them. Groups merge field by field;
+        lists are replaced whole.
+
+        Changed from full replacement: ``record`` used to replace the whole version,
+        so a field left out was dropped.
+        """
+        return ingest.update(self._ctx, record_id, record, remove=remove, where=where)
+
+    def patch(self, record_id: str, patch: Any, *, where: str = "merge patch") -> int:
+        """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version;
+        returns the version number. Members given are set (groups merge field by
+        field), null members remove their field, and the rest is carried over as
+        :meth:`update` carries it."""
+        return ingest.patch(self._ctx, record_id, patch, where=where)
 
     # Reads ------------------------------------------------------------------
 

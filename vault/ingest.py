@@ -5,6 +5,10 @@ Invariants:
 * Every import (one record, a whole file, an update) is one database transaction:
   a fault anywhere leaves nothing written.
 * Records are never overwritten: an update adds a version; earlier versions stay.
+* An update drops nothing it is not told to: every field it is not given is carried
+  over from the current version (identity fields sealed again under the worker's
+  key, never returned), or the update is refused naming the fields it cannot carry;
+  a field goes only when it is removed by name (see :mod:`vault.edits`).
 * Concurrent updates of one record take turns on its row (``FOR NO KEY UPDATE``)
   before counting its versions: version numbers never collide, none is skipped, and
   every update is stored. Two imports creating one record id: one wins, the other
@@ -30,15 +34,22 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Final
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy import update as sql_update
 
-from vault import attachments, crypto, precheck
+from vault import attachments, crypto, edits, precheck
 from vault.context import Context, ProgressCallback
 from vault.crypto import SecretKey
-from vault.errors import ConflictError, InvalidInputError, NotFoundError
+from vault.errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from vault.filesource import AttachmentSource
-from vault.schema import shown_id, validate_record
+from vault.keys import KeyClass
+from vault.schema import RECORD_SPECS, flatten, shown_id, validate_record
 from vault.sources import Unreadable, open_records
 from vault.store import (
     BlindIndexEntry,
@@ -52,7 +63,7 @@ from vault.store import (
     utcnow,
 )
 
-__all__ = ["BATCH_SIZE", "ImportResult", "import_file", "import_records", "update"]
+__all__ = ["BATCH_SIZE", "ImportResult", "import_file", "import_records", "patch", "update"]
 
 BATCH_SIZE: Final = 2_000
 # Concurrent writers of one record take turns on its row before they count its
@@ -245,26 +256,58 @@ def _import_files(
 
 
 def update(
-    ctx: Context, record_id: str, record: Mapping[str, Any], *, where: str = "record"
+    ctx: Context,
+    record_id: str,
+    record: Mapping[str, Any],
+    *,
+    remove: Iterable[str] = (),
+    where: str = "record",
 ) -> int:
-    """Store ``record`` as a new version of ``record_id``; returns the version number."""
+    """Store a new version of ``record_id``: the fields ``record`` gives over those of
+    the current version, without the fields ``remove`` names (see :mod:`vault.edits`);
+    returns the version number.
+
+    Fields ``record`` leaves out are carried over, identity fields too: they are
+    opened and sealed again inside this transaction under the worker's key, and
+    never returned, so carrying them needs the identity class but no approval. A
+    field under a class this custodian cannot open cannot be carried over: the
+    update is refused, naming it, unless ``remove`` names it. An erased worker's
+    identity fields are gone already and stay gone; none can be stored again.
+    """
     ctx.require("admin", "custodian")
+    removals = [remove] if isinstance(remove, str) else list(remove)
     with ctx.write() as conn:
         ctx.refresh_key_version(conn)
         ref = ctx.codec.reference(record_id)
         row = conn.execute(_LOCK_RECORD.where(Record.ref == ref)).one_or_none()
         if row is None:
             raise NotFoundError(f"no record {shown_id(record_id)}")
-        validated = validate_record(record, where, expect_type=row.type)
+        latest = conn.execute(
+            select(*RecordVersion.__table__.c)
+            .where(RecordVersion.record_ref == ref)
+            .order_by(RecordVersion.version.desc())
+            .limit(1)
+        ).one_or_none()
+        if latest is None:  # a record row whose versions were deleted
+            raise IntegrityError(f"integrity check failed for record {shown_id(record_id)}")
+        current = _current(ctx, conn, row, latest, record_id)
+        revised = edits.revise(current.record, current.unreadable, record, removals, where=where)
+        validated = validate_record(revised, where, expect_type=row.type)
         if validated["id"] != record_id:
             raise InvalidInputError(f"field 'id' must stay {record_id!r} in an update", where=where)
-        version = (
-            1
-            + conn.execute(
-                select(func.max(RecordVersion.version)).where(RecordVersion.record_ref == ref)
-            ).scalar_one()
-        )
-        subject = ctx.subject_key(conn, row.subject_id) if row.subject_id else None
+        version = int(latest.version) + 1
+        subject = current.subject
+        if subject is None and row.subject_id and _holds_identity(validated):
+            if current.erased:
+                raise InvalidInputError(
+                    f"the worker of record {shown_id(record_id)} was erased: "
+                    "identity fields cannot be stored for them again",
+                    where=where,
+                )
+            if not ctx.keys.holds_class(KeyClass.IDENTITY):
+                raise PermissionDeniedError(
+                    f"custodian {ctx.actor!r} has no clearance for identity fields"
+                )
         batch = _ImportBatch()
         site_ref = _site_ref(ctx, validated, ref)
         if site_ref != row.site_ref:
@@ -288,8 +331,84 @@ def update(
         bad = _flush(ctx, conn, batch, pending) + _check_pending(ctx, conn, pending)
         if bad:
             raise bad[0]
-        ctx.audit(conn, "update", refs=[ref], details={"version": version})
+        details: dict[str, Any] = {"version": version}
+        if removals:
+            details["removed"] = sorted(set(removals))
+        ctx.audit(conn, "update", refs=[ref], details=details)
     return version
+
+
+def patch(ctx: Context, record_id: str, changes: Any, *, where: str = "merge patch") -> int:
+    """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version: given
+    members are set (groups merge field by field), null members remove their field,
+    and everything else is carried over as :func:`update` carries it."""
+    given, removed = edits.merge_patch(changes, where)
+    return update(ctx, record_id, given, remove=removed, where=where)
+
+
+@dataclass(frozen=True, slots=True)
+class _Current:
+    """The version an update starts from, as this custodian reads it."""
+
+    record: dict[str, Any]
+    unreadable: dict[str, str]  # field -> class this custodian cannot open
+    subject: tuple[str, SecretKey] | None  # the worker's key, if opened
+    erased: bool  # the worker's key was destroyed
+
+    def __repr__(self) -> str:
+        return "_Current(...)"
+
+
+def _current(ctx: Context, conn: Connection, row: Any, ver: Any, record_id: str) -> _Current:
+    """Open the latest version with every class this custodian holds, the worker's
+    identity included (no approval: nothing opened here is returned)."""
+    what = f"record {shown_id(record_id)}"
+    columns = sealed_columns(ver)
+    order, _fields = ctx.codec.open_operational(
+        columns, row.type, row.ref, ver.version, what, subject_id=row.subject_id
+    )
+    subject = None
+    erased = False
+    if row.subject_id:
+        if ctx.keys.holds_class(KeyClass.IDENTITY):
+            subject = ctx.subject_key(conn, row.subject_id)
+            erased = subject is None
+        else:
+            erased = (
+                conn.execute(
+                    select(Subject.wrapped_key).where(Subject.id == row.subject_id)
+                ).scalar_one_or_none()
+                is None
+            )
+    opened = {kc for kc in KeyClass if ctx.keys.holds_class(kc)}
+    if subject is None:
+        opened.discard(KeyClass.IDENTITY)
+    record = ctx.codec.open(
+        columns,
+        row.type,
+        row.ref,
+        ver.version,
+        subject,
+        what,
+        classes=opened,
+        subject_id=row.subject_id,
+    )
+    if record.get("id") != record_id:
+        raise IntegrityError(f"integrity check failed for {what}")
+    class_of = RECORD_SPECS[row.type].key_class_names
+    names = {kc.value for kc in opened}
+    unreadable = {}
+    for path in order:
+        name = class_of.get(path, KeyClass.OPERATIONAL.value)
+        # An erased worker's identity is gone for everyone: not carried, not refused.
+        if name not in names and not (erased and name == KeyClass.IDENTITY.value):
+            unreadable[path] = name
+    return _Current(record, unreadable, subject, erased)
+
+
+def _holds_identity(record: Mapping[str, Any]) -> bool:
+    class_of = RECORD_SPECS[record["type"]].key_class_names
+    return any(class_of.get(path) == KeyClass.IDENTITY.value for path, _v in flatten(record))
 
 
 def _site_ref(ctx: Context, record: Mapping[str, Any], ref: str) -> str:

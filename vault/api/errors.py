@@ -60,6 +60,7 @@ _HTTP_CODES: Final = {
         "too_large",
         f"request bodies are limited to {MAX_JSON} bytes ({MAX_BODY} for imports and files)",
     ),
+    415: ("unsupported_media_type", "send a JSON merge patch (application/merge-patch+json)"),
 }
 
 

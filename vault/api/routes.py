@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-from fastapi import Body, FastAPI, Query, Request, Response
+from fastapi import Body, FastAPI, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -42,12 +42,14 @@ from vault.api.schemas import (
     Health,
     ImportResult,
     RecordSummary,
+    RecordUpdated,
 )
 from vault.core import Vault
 from vault.errors import NotFoundError, PermissionDeniedError, VaultError
 from vault.export import EXPORT_FORMAT
 from vault.policy import find_policy
 from vault.sharing import ExportSummary
+from vault.sources import read_one
 
 __all__: list[str] = []
 
@@ -58,6 +60,8 @@ def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _EXPORT_FILE: Final = re.compile(r"[0-9a-f]{32}\.age")
+# A PATCH body is a JSON merge patch (RFC 7396); plain JSON is taken as one too.
+_MERGE_PATCH: Final = ("application/merge-patch+json", "application/json")
 
 
 def _sweep(v: Vault, exports: Path, keep_days: float) -> None:
@@ -277,3 +281,35 @@ def _add_routes(
         """Recompute the audit chain (roles admin, auditor)."""
         report = await c.run(lambda v: v.audit_verify())
         return AuditVerified(valid=True, **report.to_dict())
+
+    @app.patch(
+        "/records/{record_id}",
+        responses={415: _AUTHED[400] | {"description": "Not a JSON merge patch."}, **_AUTHED},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {media: {"schema": {"type": "object"}} for media in _MERGE_PATCH},
+            }
+        },
+    )
+    async def update_record(record_id: str, request: Request, c: Auth) -> RecordUpdated:
+        """Change a record as a new version, by JSON merge patch (RFC 7396; roles admin,
+        custodian).
+
+        Members given are set (``worker`` and the other groups merge field by field,
+        lists are replaced whole); a null member removes its field; every field the
+        patch does not name is carried over, identity fields included, sealed as
+        they were. A token without a class the record holds fields of is refused
+        (403, naming them) unless the patch removes them; a required field cannot be
+        removed (422).
+        """
+        media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media not in _MERGE_PATCH:
+            raise HTTPException(415)
+        body = await request.body()
+        version = await c.run(
+            lambda v: v.patch(
+                record_id, read_one(io.BytesIO(body), name="request body")[1], where="request body"
+            )
+        )
+        return RecordUpdated(id=record_id, version=version)

@@ -23,6 +23,7 @@ __all__ = [
     "Health",
     "ImportResult",
     "RecordSummary",
+    "RecordUpdated",
     "ReviewDecision",
     "ReviewDecisions",
     "ReviewItemOut",
@@ -164,3 +165,11 @@ class ReviewDecisions(BaseModel):
 class ReviewsApplied(BaseModel):
     policy: str
     applied: int
+
+
+# Updates ---------------------------------------------------------------------------
+
+
+class RecordUpdated(BaseModel):
+    id: str
+    version: int = Field(description="The version the update stored.")

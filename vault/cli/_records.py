@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import click
 
-from vault import KdfParams, Vault
+from vault import KdfParams, UsageError, Vault
 from vault.cli._common import State, cli, json_option, render_summaries
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
@@ -176,17 +176,34 @@ def add(state: State, file: Path, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("record_id")
-@click.argument("file", type=RECORD_FILE)
+@click.argument("file", type=RECORD_FILE, required=False)
+@click.option(
+    "--remove",
+    "remove",
+    multiple=True,
+    metavar="FIELD",
+    help="Remove FIELD (worker.phone, or a group such as worker); repeatable.",
+)
 @json_option
 @click.pass_obj
-def update(state: State, record_id: str, file: Path, as_json: bool) -> None:
-    """Store FILE (the whole record, same id and type) as a new version of RECORD_ID.
+def update(
+    state: State, record_id: str, file: Path | None, remove: tuple[str, ...], as_json: bool
+) -> None:
+    """Store a new version of RECORD_ID: the fields FILE gives ('-' for standard
+    input) over those of the current version.
 
-    Earlier versions stay readable with 'show --version N'.
+    Fields FILE leaves out are carried over, identity fields included, so the
+    output of 'show --json' can be edited and passed back as it is. A field goes
+    only when --remove names it; a required field cannot be removed. A custodian
+    without identity clearance cannot carry identity fields over: the update is
+    refused, naming them, unless they are removed. Earlier versions stay readable
+    with 'show --version N'.
     """
-    where, record = _read_one(file)
+    if file is None and not remove:
+        raise UsageError("update needs FILE, --remove FIELD, or both")
+    where, record = _read_one(file) if file is not None else ("--remove", {})
     with state.open() as v:
-        version = v.update(record_id, record, where=where)
+        version = v.update(record_id, record, remove=remove, where=where)
     if as_json:
         click.echo(json.dumps({"id": record_id, "version": version}))
     else:
