@@ -79,7 +79,7 @@ class Transaction:
             self._cm = write_transaction(self._engine) if self._write else self._engine.connect()
             conn: Connection = self._cm.__enter__()
         except SQLAlchemyError as exc:
-            raise driver_error(exc) from None
+            raise driver_error(exc, engine=self._engine) from None
         _DEPTH.n = getattr(_DEPTH, "n", 0) + 1
         self._conn = conn
         return conn
@@ -92,11 +92,11 @@ class Transaction:
         try:
             self._cm.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:
-            raise driver_error(err) from None
+            raise driver_error(err, engine=self._engine) from None
         if head is not None and self._ctx is not None:
             self._ctx.witness.note(*head)
         if isinstance(exc, SQLAlchemyError):
-            raise driver_error(exc) from None
+            raise driver_error(exc, engine=self._engine) from None
         if isinstance(exc, (ValueError, TypeError)) and _from_the_driver(exc):
             # A cell that does not parse as its column's type was written by someone
             # else: refused like any other tampered row, never a crash.

@@ -23,6 +23,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import re
+import shutil
 import threading
 import time
 import weakref
@@ -709,14 +710,20 @@ def _is_busy(exc: BaseException) -> bool:
     return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
-def driver_error(exc: SQLAlchemyError, doing: str = "database error") -> VaultError:
+def driver_error(
+    exc: SQLAlchemyError, doing: str = "database error", engine: Engine | None = None
+) -> VaultError:
     """The vault error for a driver error: one line saying what happened and what to
     do, with its own exit code. It names no driver class and repeats no driver
-    message (which may quote a value)."""
+    message (which may quote a value); with the ``engine``, an SQLite vault's folder
+    is named where the disk is the matter."""
     orig = getattr(exc, "orig", None)
     code = _sqlite_code(exc)
     if code is not None:
-        return _sqlite_error(code & 0xFF, code, doing)
+        folder = None
+        if engine is not None and (db := sqlite_file(engine)) is not None:
+            folder = db.resolve().parent
+        return _sqlite_error(code & 0xFF, code, doing, folder)
     state = getattr(orig, "sqlstate", None)
     if isinstance(state, str):
         return _sqlstate_error(state, doing)
@@ -746,7 +753,17 @@ def _unreachable(doing: str) -> StorageError:
     )
 
 
-def _sqlite_error(primary: int, code: int, doing: str) -> VaultError:
+# Less room than this left where the database lives, and a disk I/O error is a full
+# disk (SQLite cannot create its -shm or write-ahead log files there).
+_NEARLY_FULL: Final = 1 << 20
+
+
+def _sqlite_error(primary: int, code: int, doing: str, folder: Path | None = None) -> VaultError:
+    where = f" ({folder})" if folder is not None else ""
+    if primary == _SQLITE_IOERR and folder is not None:
+        with contextlib.suppress(OSError):
+            if shutil.disk_usage(folder).free < _NEARLY_FULL:
+                primary = _SQLITE_FULL
     if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
         return StorageBusyError(
             f"{doing}: the database is locked by another process (gave up after "
@@ -754,7 +771,7 @@ def _sqlite_error(primary: int, code: int, doing: str) -> VaultError:
         )
     if primary == _SQLITE_FULL:
         return StorageFullError(
-            f"{doing}: the disk holding the database is full; free space and run it again"
+            f"{doing}: the disk holding the database{where} is full; free space and run it again"
         )
     if primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN):
         return StorageReadOnlyError(
@@ -839,7 +856,7 @@ def schema_revision(engine: Engine) -> str | None:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        raise driver_error(exc, "cannot read the database") from None
+        raise driver_error(exc, "cannot read the database", engine) from None
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
@@ -860,7 +877,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             "(written by a newer Evidence Vault?)"
         ) from None
     except SQLAlchemyError as exc:
-        raise driver_error(exc, "schema migration failed") from None
+        raise driver_error(exc, "schema migration failed", engine) from None
 
 
 def schema_revision_of(conn: Any) -> str | None:

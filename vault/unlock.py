@@ -175,7 +175,7 @@ def create(
             )
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise driver_error(exc, "cannot create the vault") from None
+        raise driver_error(exc, "cannot create the vault", engine) from None
     return _context(engine, keyring, custodian, admin, meta)
 
 
@@ -186,7 +186,7 @@ def _disposed_on_failure(engine: Engine) -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise driver_error(exc, "cannot read the vault") from None
+        raise driver_error(exc, "cannot read the vault", engine) from None
     except BaseException:
         engine.dispose()
         raise
@@ -220,7 +220,7 @@ def _unlock(engine: Engine, passphrase: Passphrase, custodian: str | None) -> Co
             wanted = [c for c in Custodian.__table__.c if c.name in columns]
             rows = conn.execute(select(*wanted)).all()
     except SQLAlchemyError as exc:
-        raise driver_error(exc, "cannot read the vault") from None
+        raise driver_error(exc, "cannot read the vault", engine) from None
     if meta.get("format") != FORMAT_VERSION or "vault_id" not in meta:
         raise StorageError("the database holds no vault of a supported format")
     chosen = _choose_custodian(rows, custodian)

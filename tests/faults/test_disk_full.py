@@ -72,12 +72,6 @@ def test_a_full_disk_under_the_vault(
     log("disk full: vault folder", op.name, "sqlite", f"exit {run.status}: {line}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="with no room left for the -shm and WAL files, every command says 'cannot "
-    "read the database: disk I/O error' with exit 13, not that the disk is full (10)",
-)
 def test_a_disk_too_full_to_open_the_vault_says_it_is_full(tmp_path: Path) -> None:
     op = _op("add")
     with (
@@ -90,12 +84,6 @@ def test_a_disk_too_full_to_open_the_vault_says_it_is_full(tmp_path: Path) -> No
         one_line(run, 10, words=("full",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a full disk under the vault says 'the disk holding the database is full' "
-    "without naming the database file or folder",
-)
 def test_a_full_disk_under_the_vault_is_named(tmp_path: Path) -> None:
     op = _op("import-jsonl")
     with (
