@@ -461,3 +461,34 @@ def test_reads_go_on_when_the_vaults_disk_is_full(
         holder.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_damaged_record_is_named_and_the_others_still_listed(sqlite_backend: Backend) -> None:
+    backend = sqlite_backend
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        ref = v._ctx.codec.reference("T-0001")
+    conn = sqlite3.connect(backend.folder / DB_FILENAME)
+    try:
+        blob = bytearray(
+            conn.execute(
+                "SELECT operational_data FROM record_versions WHERE record_ref = ?", (ref,)
+            ).fetchone()[0]
+        )
+        blob[len(blob) // 2] ^= 1
+        conn.execute(
+            "UPDATE record_versions SET operational_data = ? WHERE record_ref = ?",
+            (bytes(blob), ref),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    result = CliRunner().invoke(
+        cli, [*backend.cli_args(), "list", "--json"], env={"EVAULT_PASSPHRASE": PASSPHRASE}
+    )
+    assert result.exit_code == 4, result.output
+    listed = json.loads(result.stdout)
+    assert len(listed) == 10
+    assert "T-0001" not in {r["id"] for r in listed}
+    assert f"record ref {ref[:12]}" in result.stderr
+    assert "evault check" in result.stderr

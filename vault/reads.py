@@ -222,6 +222,7 @@ def list_records(
 def _summaries(
     ctx: Context, query: Any, entries: Sequence[set[str]] = ()
 ) -> Iterator[RecordSummary]:
+    damaged: list[str] = []
     with ctx.read() as conn:
         result = conn.execute(query.execution_options(yield_per=500))
         # Closed explicitly: a server-side cursor must not outlive an error.
@@ -229,9 +230,20 @@ def _summaries(
             for ver in result:
                 ref, rtype = ver.ref, ver.type
                 what = f"record ref {ref[:12]}"
-                _order, fields = ctx.codec.open_operational(
-                    sealed_columns(ver), rtype, ref, ver.version, what, subject_id=ver.subject_id
-                )
+                try:
+                    _order, fields = ctx.codec.open_operational(
+                        sealed_columns(ver),
+                        rtype,
+                        ref,
+                        ver.version,
+                        what,
+                        subject_id=ver.subject_id,
+                    )
+                except IntegrityError:
+                    # One damaged record does not hide the others; it is named at
+                    # the end, and the listing fails then.
+                    damaged.append(ref[:12])
+                    continue
                 if entries:
                     _check_found(ctx, ver, rtype, entries, what)
                 rid = fields.get("id")
@@ -247,6 +259,12 @@ def _summaries(
                     date=fields.get(date_field) if date_field else None,
                     updated_at=as_utc(ver.created_at),
                 )
+    if damaged:
+        shown = ", ".join(damaged[:5]) + (", …" if len(damaged) > 5 else "")
+        raise IntegrityError(
+            f"integrity check failed for {len(damaged)} record(s) left out of this list "
+            f"(record ref {shown}); `evault check` names them"
+        )
 
 
 def _check_found(

@@ -241,12 +241,16 @@ def render_summaries(rows: Iterable[RecordSummary], as_json: bool) -> None:
     first = next(it, None)
     rest = itertools.chain([] if first is None else [first], it)
     if as_json:
-        # Streamed element by element: memory stays flat on large vaults.
+        # Streamed element by element: memory stays flat on large vaults. An error
+        # after the first row (damaged records, named at the end) still closes the
+        # array, so what was listed parses; the error and its exit code follow.
         click.echo("[", nl=False)
-        for i, row in enumerate(rest):
-            sep = "," if i else ""
-            click.echo(sep + "\n" + json.dumps(row.to_dict(), ensure_ascii=False), nl=False)
-        click.echo("\n]")
+        try:
+            for i, row in enumerate(rest):
+                sep = "," if i else ""
+                click.echo(sep + "\n" + json.dumps(row.to_dict(), ensure_ascii=False), nl=False)
+        finally:
+            click.echo("\n]")
         return
     count = 0
     click.echo(f"{'ID':<24} {'TYPE':<10} {'VER':>3}  {'SITE':<16} DATE")
