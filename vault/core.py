@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Self
 
 from vault import (
@@ -256,9 +256,17 @@ class Vault:
         """Identity requests with their reasons and decisions."""
         return custody.identity_requests(self._ctx)
 
-    def recovery_split(self, shares: int, threshold: int) -> list[str]:
-        """Create ``shares`` SLIP-39 recovery shares, any ``threshold`` of which restore."""
-        return custody.recovery_split(self._ctx, shares, threshold)
+    def recovery_split(
+        self,
+        shares: int,
+        threshold: int,
+        *,
+        stage: Callable[[list[str]], None] | None = None,
+    ) -> list[str]:
+        """Create ``shares`` SLIP-39 recovery shares, any ``threshold`` of which restore.
+        ``stage`` gets them before the vault keeps their key: if it fails, nothing
+        changes and the old shares still open."""
+        return custody.recovery_split(self._ctx, shares, threshold, stage)
 
     # Evidence files ------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, TypedDict
 
 import shamir_mnemonic
@@ -514,8 +514,17 @@ def _check_custodian(ctx: Context, row: Any) -> None:
 # Recovery ------------------------------------------------------------------------------
 
 
-def recovery_split(ctx: Context, shares: int, threshold: int) -> list[str]:
-    """``shares`` SLIP-39 recovery shares, any ``threshold`` of which restore."""
+def recovery_split(
+    ctx: Context,
+    shares: int,
+    threshold: int,
+    stage: Callable[[list[str]], None] | None = None,
+) -> list[str]:
+    """``shares`` SLIP-39 recovery shares, any ``threshold`` of which restore.
+
+    ``stage`` is given the shares before the vault keeps their key: a caller that
+    writes them somewhere does it there, and if that fails nothing changes (the
+    trustees' old shares still open)."""
     ctx.require("admin")
     keyring = ctx.keys
     if not keyring.is_master:
@@ -532,6 +541,8 @@ def recovery_split(ctx: Context, shares: int, threshold: int) -> list[str]:
     groups = shamir_mnemonic.generate_mnemonics(
         1, [(threshold, shares)], secret.expose(), b"", extendable=False
     )
+    if stage is not None:
+        stage(list(groups[0]))
     with ctx.write() as conn:
         conn.execute(delete(Meta).where(Meta.key == _RECOVERY))
         conn.execute(insert(Meta).values(key=_RECOVERY, value=value))

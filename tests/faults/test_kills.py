@@ -96,13 +96,6 @@ def test_a_kill_while_the_witness_is_written_leaves_no_temporary_file(tmp_path: 
         assert not stray
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="recovery split commits the new recovery key before the CLI writes the share "
-    "files: a kill while they are written leaves an incomplete set, and the trustees' "
-    "old shares no longer open",
-)
 def test_a_killed_recovery_split_keeps_a_working_set_of_shares(tmp_path: Path) -> None:
     op = _op("recovery-split")
     with world(tmp_path, "sqlite", op) as case:
@@ -111,13 +104,6 @@ def test_a_killed_recovery_split_keeps_a_working_set_of_shares(tmp_path: Path) -
         assert state["outputs"]["opens"] != "none", state["outputs"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="recovery split into a folder that holds shares already replaces the vault's "
-    "recovery key, then fails with 'internal error (FileExistsError)': the shares in "
-    "the folder no longer open",
-)
 def test_recovery_split_run_again_into_its_folder_keeps_working_shares(tmp_path: Path) -> None:
     op = _op("recovery-split")
     with world(tmp_path, "sqlite", op) as case:

@@ -8,8 +8,10 @@ are created new with mode 0600 in a 0700 folder; a session token is printed once
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import click
@@ -25,6 +27,8 @@ from vault.cli._common import (
     render_rows,
 )
 from vault.custody import CustodianInfo
+from vault.errors import from_os_error
+from vault.partial import sweep
 
 __all__ = ["custodian", "identity", "lock", "passwd", "recovery", "unlock"]
 
@@ -224,6 +228,9 @@ def recovery() -> None:
     """Shamir recovery shares (SLIP-39 words) for a lost admin passphrase."""
 
 
+_SHARE_PREFIX = ".evault-share-"
+
+
 @recovery.command(name="split")
 @click.option("--shares", type=click.IntRange(1, 16), required=True)
 @click.option("--threshold", type=click.IntRange(1, 16), required=True)
@@ -239,18 +246,51 @@ def recovery_split(state: State, shares: int, threshold: int, out_dir: Path | No
     Give each share to a different trusted person. Words carry a checksum, so a
     mistyped share is refused rather than silently wrong.
     """
-    with state.open() as v:
-        words = v.recovery_split(shares, threshold)
     if out_dir is None:
+        with state.open() as v:
+            words = v.recovery_split(shares, threshold)
         for i, share in enumerate(words, start=1):
             click.echo(f"share {i}: {share}")
         return
-    out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for i, share in enumerate(words, start=1):
-        path = out_dir / f"share-{i}.txt"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(share + "\n")
+    try:
+        out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise from_os_error(exc, out_dir) or UsageError(f"{out_dir}: cannot create") from None
+    staged: list[tuple[str, Path]] = []
+
+    def stage(words: list[str]) -> None:
+        # Every share is on disk, under a temporary name, before the vault keeps the
+        # new key: a kill or a full disk here leaves the old shares working.
+        try:
+            sweep(out_dir, _SHARE_PREFIX)  # what a killed split left
+            for i, share in enumerate(words, start=1):
+                fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=_SHARE_PREFIX)
+                staged.append((tmp, out_dir / f"share-{i}.txt"))
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(share + "\n")
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        except OSError as exc:
+            raise from_os_error(exc, out_dir) or UsageError(f"{out_dir}: cannot write") from None
+
+    kept = False
+    try:
+        with state.open() as v:
+            v.recovery_split(shares, threshold, stage=stage)
+            kept = True
+            # The key is kept: the shares take their names at once (replacing an
+            # earlier split's).
+            for tmp, final in staged:
+                os.replace(tmp, final)
+    except BaseException:
+        if not kept:
+            for tmp, _final in staged:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        raise
+    for old in out_dir.glob("share-*.txt"):
+        if old not in {final for _tmp, final in staged}:
+            old.unlink()  # an earlier split's extra shares open nothing now
     click.echo(f"Wrote {shares} shares to {out_dir} (any {threshold} restore).")
 
 
