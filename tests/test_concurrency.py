@@ -71,7 +71,7 @@ def test_two_writers_lose_nothing(backend: Backend, tmp_path: Path) -> None:
     assert actions.count("import") == 1 + 120
 
 
-WRITERS = 8
+WRITERS = 5
 
 
 def _updated(n: int) -> dict[str, Any]:

@@ -275,7 +275,7 @@ def test_the_page_answers_only_its_reviewer_and_stops_when_idle(
     reviewed: tuple[Backend, Path],
 ) -> None:
     backend, policy = reviewed
-    with _review_page(backend, policy, idle_timeout=10) as (url, proc):
+    with _review_page(backend, policy, idle_timeout=4) as (url, proc):
         base = _base(url)
         host = base.removeprefix("http://")
         opened = httpx.get(url)

@@ -28,7 +28,6 @@ import pytest
 from faultkit import (
     FULL,
     Case,
-    Run,
     child_env,
     evault,
     kill_point,
@@ -75,15 +74,6 @@ def _end_connections(app_name: str) -> int:
         admin.dispose()
 
 
-# Pinned by test_a_connection_lost_in_a_bulk_insert_is_one_line; tolerated until then.
-_PIPELINE_WARNING = "error ignored terminating <psycopg.Pipeline"
-
-
-def _without_pipeline_warning(run: Run) -> Run:
-    kept = [line for line in run.stderr.splitlines() if not line.startswith(_PIPELINE_WARNING)]
-    return Run(run.status, run.stdout, "\n".join(kept))
-
-
 @pytest.mark.parametrize(("name", "i"), CUTS, ids=[f"{n}-{i}" for n, i in CUTS])
 def test_connections_ended_mid_command(
     name: str, i: int, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
@@ -96,7 +86,7 @@ def test_connections_ended_mid_command(
         at = kill_point(count, f"cut/{name}", i)
         run = evault(op.argv(case), case.tmp, env=env, at=at, action=(_libpq_url(), app_name))
         if run.status != 0:
-            one_line(_without_pipeline_warning(run), 13, words=("connection was lost",))
+            one_line(run, 13, words=("connection was lost",))
         state, stray = observe(case, op)
         assert not stray
         assert op.allowed(state, before, after)
@@ -109,13 +99,6 @@ def test_connections_ended_mid_command(
     log("PostgreSQL connections ended", name, "postgres", f"{outcome}; then whole")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="a connection lost during a bulk insert (psycopg pipeline) adds a second "
-    "line to stderr, psycopg's logged warning 'error ignored terminating "
-    "<psycopg.Pipeline [BAD] ...>: the connection is lost', which names the driver",
-)
 def test_a_connection_lost_in_a_bulk_insert_is_one_line(tmp_path: Path) -> None:
     op = next(o for o in OPS if o.name == "import-jsonl")
     # Whether psycopg notices the loss while sending or while reading varies from run

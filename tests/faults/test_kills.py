@@ -15,7 +15,7 @@ import pytest
 from faultkit import FULL, Case, backends, child_env, evault, kill_point, log, one_line
 from writepaths import OPS, Op, dest_files, differences, observe, reference, world
 
-KILLS = 7 if FULL else 2
+KILLS = 7 if FULL else 1
 
 
 @pytest.mark.parametrize("backend", backends())

@@ -19,6 +19,8 @@ keys modules).
 
 from __future__ import annotations
 
+import logging
+
 # Importing the command modules registers their commands on the root group.
 from vault.cli import (  # noqa: F401
     _audit,
@@ -40,4 +42,9 @@ __all__ = ["cli", "main"]
 
 def main() -> None:
     """Console-script entry point."""
+    # The database driver logs what it ignores while a lost connection is torn down;
+    # the one line the user sees is the vault's, which says what happened.
+    driver_log = logging.getLogger("psycopg")
+    driver_log.addHandler(logging.NullHandler())
+    driver_log.propagate = False
     cli(prog_name="evault")

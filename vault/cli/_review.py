@@ -31,7 +31,7 @@ __all__ = ["review"]
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
 @click.option(
     "--idle-timeout",
-    type=click.IntRange(min=10),
+    type=click.IntRange(min=2),
     default=900,
     show_default=True,
     help="Stop after this many seconds without a request.",
