@@ -365,14 +365,17 @@ def test_verify_export_rejects_damaged_ciphertext_and_wrong_identity(
     data[-40] ^= 1
     damaged = tmp_path / "damaged.age"
     damaged.write_bytes(bytes(data))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as err:
         verify_export(damaged, key)
+    assert "cannot open" not in str(err.value)
     truncated = tmp_path / "truncated.age"
     truncated.write_bytes(out.read_bytes()[:-100])
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError) as err:
         verify_export(truncated, key)
+    assert "cannot open" not in str(err.value)
+    # Another recipient's key is told apart from a damaged file.
     _identity, other_key, _pub = new_identity(tmp_path, "other.txt")
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="this key cannot open the export"):
         verify_export(out, other_key)
 
 

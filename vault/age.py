@@ -184,13 +184,15 @@ def decrypt_stream(
 
 @contextlib.contextmanager
 def decrypting(
-    ciphertext: IO[bytes], identities: Sequence[Any], *, failure: str
+    ciphertext: IO[bytes], identities: Sequence[Any], *, failure: str, no_key: str = ""
 ) -> Iterator[IO[bytes]]:
     """Stream the plaintext of ``ciphertext`` through a pipe (pyrage only pushes).
 
     When the reader is done, the rest of the plaintext is read and dropped, so that
     the whole ciphertext is authenticated; a decryption failure then raises
-    IntegrityError(``failure``). An error raised by the reader wins over it.
+    IntegrityError(``failure``). An error raised by the reader wins over it, unless
+    the identities open none of the file's recipient stanzas: then ``no_key`` (when
+    given) says so.
     """
     read_fd, write_fd = os.pipe()
     errors: list[BaseException] = []
@@ -206,7 +208,15 @@ def decrypting(
     thread.start()
     try:
         with os.fdopen(read_fd, "rb") as plain:
-            yield plain
+            try:
+                yield plain
+            except IntegrityError:
+                # A reader that ran out of plaintext because the key opens nothing
+                # is told that, not that the file ended early.
+                thread.join()
+                if any(_no_matching_key(e) for e in errors):
+                    raise IntegrityError(no_key or failure) from None
+                raise
             # Drain so the writer never blocks on a full pipe.
             while plain.read(CHUNK):
                 pass
@@ -214,4 +224,12 @@ def decrypting(
         # The pipe is closed by now: a writer still busy fails on it and ends.
         thread.join()
     if errors:
+        if no_key and any(_no_matching_key(e) for e in errors):
+            raise IntegrityError(no_key) from None
         raise IntegrityError(failure) from None
+
+
+def _no_matching_key(exc: BaseException) -> bool:
+    # pyrage says so only in its message: none of the file's recipient stanzas opens
+    # with these identities (another recipient's file, or a damaged header).
+    return isinstance(exc, pyrage.DecryptError) and "no matching keys" in str(exc).lower()

@@ -96,7 +96,9 @@ def verify_export(path: Path, identity_file: Path, signer: Path | None = None) -
         age.decrypting(
             source,
             identities,
-            failure=f"{label}: cannot decrypt the export (wrong identity, or the file was altered)",
+            failure=f"{label}: cannot decrypt the export: the file was altered or truncated",
+            no_key=f"{label}: this key cannot open the export (it was made for another "
+            "recipient, or its header is damaged)",
         ) as plain,
     ):
         return _verify_tar(plain, signer, label)
