@@ -24,7 +24,7 @@ from exporting import new_identity
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from conftest import SAMPLES, Backend, sample_records
+from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
 from vault import AuthenticationError, RecordSummary, Vault
 from vault.api import FAILED_AUTH_LIMIT, MAX_BODY, create_app, openapi_document
 from vault.export import verify_export
@@ -421,7 +421,7 @@ def test_long_vault_work_never_holds_up_the_server(
     started, release = threading.Event(), threading.Event()
     real = Vault.list
 
-    def slow_list(self: Vault, **kw: str | None) -> Iterator[RecordSummary]:
+    def slow_list(self: Vault, **kw: Any) -> Iterator[RecordSummary]:
         started.set()
         assert release.wait(30)
         return real(self, **kw)
@@ -604,3 +604,34 @@ def test_export_files_are_deleted_after_their_days(
         assert not old_file.exists()
         assert client.get(old["download"]).status_code == 404
         assert client.get(new["download"]).status_code == 200
+
+
+def test_records_come_a_page_at_a_time_and_an_unknown_type_is_422(
+    server: tuple[str, Vault, Path],
+) -> None:
+    base, vault, _key = server
+    token, _ = vault.create_token("pager", role="custodian", classes=["narrative"])
+    with httpx.Client(base_url=base, headers=_auth(token), timeout=30) as client:
+        everything = client.get("/records").json()
+        assert len(everything) == 11
+        first = client.get("/records", params={"limit": 4}).json()
+        rest = client.get("/records", params={"limit": 100, "offset": 4}).json()
+        assert [r["id"] for r in first + rest] == [r["id"] for r in everything]
+        assert client.get("/records", params={"type": "testimonies"}).status_code == 422
+        assert client.get("/records", params={"limit": 0}).status_code == 422
+        assert client.get("/records", params={"limit": 100_000}).status_code == 422
+
+
+def test_list_pages_on_the_command_line(sqlite_backend: Backend) -> None:
+    from click.testing import CliRunner
+
+    from vault.cli import cli
+
+    with sqlite_backend.create() as v:
+        v.import_file(SAMPLES)
+        ids = [s.id for s in v.list()]
+    env = {"EVAULT_PASSPHRASE": PASSPHRASE}
+    args = [*sqlite_backend.cli_args(), "list", "--json"]
+    page = CliRunner().invoke(cli, [*args, "--limit", "3", "--offset", "2"], env=env)
+    assert page.exit_code == 0, page.output
+    assert [r["id"] for r in json.loads(page.stdout)] == ids[2:5]

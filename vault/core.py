@@ -640,6 +640,16 @@ class Vault:
         return sharing.release_export(self._ctx, export_id)
 
     # Last, so that no annotation above reads ``list`` as this method.
-    def list(self, *, type: str | None = None, site: str | None = None) -> Iterator[RecordSummary]:
-        """Summaries of the latest version of every record, optionally filtered."""
-        return reads.list_records(self._ctx, record_type=type, site=site)
+    def list(
+        self,
+        *,
+        type: str | None = None,
+        site: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Iterator[RecordSummary]:
+        """Summaries of the latest version of every record, optionally filtered, in
+        the order they came in; ``limit``/``offset`` give one page of them."""
+        return reads.list_records(
+            self._ctx, record_type=type, site=site, limit=limit, offset=offset
+        )

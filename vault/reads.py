@@ -207,11 +207,21 @@ def versions(ctx: Context, record_id: str) -> list[VersionInfo]:
 
 
 def list_records(
-    ctx: Context, *, record_type: str | None, site: str | None
+    ctx: Context,
+    *,
+    record_type: str | None,
+    site: str | None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Iterator[RecordSummary]:
     ctx.require("admin", "custodian")
+    if (limit is not None and limit < 1) or offset < 0:
+        raise UsageError("limit must be 1 or more and offset 0 or more")
     _log_read(ctx, "list", details={"type": record_type, "site_filter": site is not None})
-    query = latest_versions().order_by(Record.seq)
+    # In the order records came in; a page is a stretch of that order.
+    query = latest_versions().order_by(Record.seq).offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     if record_type is not None:
         query = query.where(Record.type == record_type)
     if site is not None:

@@ -24,7 +24,7 @@ import re
 import stat
 import time
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import Body, FastAPI, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
@@ -59,6 +59,7 @@ def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {media_type: {"schema": schema}}}}
 
 
+MAX_PAGE: Final = 1000  # records per page of GET /records
 _EXPORT_FILE: Final = re.compile(r"[0-9a-f]{32}\.age")
 # A PATCH body is a JSON merge patch (RFC 7396); plain JSON is taken as one too.
 _MERGE_PATCH: Final = ("application/merge-patch+json", "application/json")
@@ -130,10 +131,20 @@ def _add_routes(
 
     @app.get("/records", responses=_AUTHED)
     async def list_records(
-        c: Auth, type: str | None = None, site: str | None = None
+        c: Auth,
+        type: Literal["site", "testimony", "finding"] | None = None,
+        site: Annotated[str | None, Query(max_length=128)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     ) -> list[RecordSummary]:
-        """Newest versions, newest first (roles admin, custodian)."""
-        rows = await c.run(lambda v: [s.to_dict() for s in v.list(type=type, site=site)])
+        """Latest versions in the order records came in, one page at a time: at most
+        ``limit`` (default and most: 1,000) after skipping ``offset`` (roles admin,
+        custodian). An unknown type is 422."""
+        rows = await c.run(
+            lambda v: [
+                s.to_dict() for s in v.list(type=type, site=site, limit=limit, offset=offset)
+            ]
+        )
         return [RecordSummary(**r) for r in rows]
 
     @app.get(

@@ -240,12 +240,17 @@ def show(state: State, record_id: str, version: int | None, identity: bool, as_j
 @cli.command(name="list")
 @click.option("--type", "rtype", type=click.Choice(RECORD_TYPES), help="Only this record type.")
 @click.option("--site", help="Only records of this site id.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N records.")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip the first N records.")
 @json_option
 @click.pass_obj
-def list_(state: State, rtype: str | None, site: str | None, as_json: bool) -> None:
-    """List records (id, type, version, site, date); no sensitive field is shown."""
+def list_(
+    state: State, rtype: str | None, site: str | None, limit: int | None, offset: int, as_json: bool
+) -> None:
+    """List records (id, type, version, site, date) in the order they came in; no
+    sensitive field is shown. --limit and --offset give one page."""
     with state.open() as v:
-        render_summaries(v.list(type=rtype, site=site), as_json)
+        render_summaries(v.list(type=rtype, site=site, limit=limit, offset=offset), as_json)
 
 
 @cli.command()
