@@ -12,6 +12,7 @@ from test_cli import FAST_INIT
 
 from conftest import PASSPHRASE, SAMPLES, Backend
 from vault.cli import cli
+from vault.policy import find_policy
 
 
 @pytest.fixture
@@ -121,3 +122,37 @@ def test_export_usage_errors(env: dict[str, str], tmp_path: Path) -> None:
     )
     assert r.exit_code == 6
     assert not (tmp_path / "o.age").exists()
+
+
+def test_an_export_narrowed_by_site_and_dates_says_so(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    identity, _key, public = new_identity(tmp_path)
+    runner.invoke(cli, ["recipient", "add", "ituc", public], env=env)
+    out = tmp_path / "narrow.age"
+    r = runner.invoke(
+        cli,
+        [
+            "export", "--policy", "union", "--recipient", "ituc", "--out", str(out),
+            "--site", "SITE-001", "--since", "2020-01-01", "--json",
+        ],
+        env=env,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    manifest = json.loads(r.output)
+    assert manifest["policy"]["filters"]["sites"] == ["SITE-001"]
+    assert manifest["policy"]["filters"]["since"] == "2020-01-01"
+    lines = [json.loads(x) for x in open_export(out, identity)["records.jsonl"].splitlines()]
+    assert lines
+    assert {r.get("site_id", r.get("id")) for r in lines if r["type"] != "site"} <= {"SITE-001"}
+    assert manifest["counts"]["excluded"].get("site_filter", 0) > 0
+    # A narrowing never widens: a site the policy's own filter leaves out stays out.
+    policy = tmp_path / "one-site.yaml"
+    policy.write_text(
+        find_policy("union").text.replace("policy: union", "policy: one-site", 1)
+        + "filters:\n  sites: [SITE-002]\n"
+    )
+    r = runner.invoke(
+        cli, ["export", "--policy", str(policy), "--preview", "--site", "SITE-001"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    assert not [x for x in r.stdout.splitlines() if x.startswith("{")]

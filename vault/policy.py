@@ -33,9 +33,10 @@ The file format (see the shipped policies in ``policies/`` for commented example
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -185,6 +186,27 @@ class Policy:
     ner: bool = False
     review: str = "none"
     review_by_exporters: bool = False
+
+    def narrowed(
+        self,
+        *,
+        sites: Iterable[str] = (),
+        countries: Iterable[str] = (),
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+    ) -> Policy:
+        """This policy with its filters narrowed for one export: only these sites,
+        countries and dates, within what the policy itself lets through (never
+        wider). The text and its hash stay the policy's own."""
+        site_set = frozenset(sites) or None
+        country_set = frozenset(countries) or None
+        return dataclasses.replace(
+            self,
+            sites=_meet(self.sites, site_set),
+            countries=_meet(self.countries, country_set),
+            date_from=max((d for d in (self.date_from, since) if d), default=None),
+            date_to=min((d for d in (self.date_to, until) if d), default=None),
+        )
 
     def explain(self) -> list[str]:
         """Field by field, what the policy does: for `evault policy explain`."""
@@ -552,6 +574,12 @@ def parse_policy(text: str, source: str) -> Policy:
         review=review,
         review_by_exporters=review_by_exporters,
     )
+
+
+def _meet(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    if a is None:
+        return b
+    return a if b is None else a & b
 
 
 def _scrub_options(source: str, top: Mapping[str, tuple[yaml.Node, yaml.Node]]) -> tuple[str, bool]:

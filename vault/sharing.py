@@ -298,6 +298,19 @@ class ExportSource:
         return attachments.keyed_digest(self._ctx.keys, info)
 
 
+def _filters(policy: Policy) -> dict[str, Any]:
+    def listed(values: frozenset[str] | None) -> list[str] | None:
+        return None if values is None else sorted(values)
+
+    return {
+        "sites": listed(policy.sites),
+        "countries": listed(policy.countries),
+        "since": policy.date_from.isoformat() if policy.date_from else None,
+        "until": policy.date_to.isoformat() if policy.date_to else None,
+        "statuses": listed(policy.statuses),
+    }
+
+
 def _without_links(
     rows: Generator[tuple[str, str | None, dict[str, Any] | None, frozenset[str]]],
 ) -> Generator[tuple[str, str | None, dict[str, Any] | None]]:
@@ -413,7 +426,12 @@ def export(
         ctx.audit(
             conn,
             "export-started",
-            details={"policy": policy.name, "policy_sha256": policy.sha256, "recipient": row.name},
+            details={
+                "policy": policy.name,
+                "policy_sha256": policy.sha256,
+                "recipient": row.name,
+                "filters": _filters(policy),
+            },
         )
         # The signed manifest carries the log's head: every recipient holds a witness
         # that the log reached this point.
@@ -430,7 +448,13 @@ def export(
         "vault_id": ctx.vault_id,
         "created_at": now.isoformat(),
         "custodian": ctx.actor,
-        "policy": {"name": policy.name, "sha256": policy.sha256, "audience": policy.audience},
+        "policy": {
+            "name": policy.name,
+            "sha256": policy.sha256,
+            "audience": policy.audience,
+            # The filters in force: the policy's own, narrowed for this export.
+            "filters": _filters(policy),
+        },
         "recipient": {
             "name": row.name,
             "age_recipient": row.public_key,

@@ -9,6 +9,7 @@ recipient's public key can make a self-consistent file.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -108,6 +109,10 @@ def _find_policy(state: State, name: str) -> Policy:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Export file.")
 @click.option("--preview", is_flag=True, help="Show what would go out; write nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="With --preview: show N records.")
+@click.option("--site", "sites", multiple=True, help="Only this site id (repeatable).")
+@click.option("--country", "countries", multiple=True, help="Only sites in this country.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only records from this date.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Only records up to this date.")
 @json_option
 @click.pass_obj
 def export_(
@@ -117,6 +122,10 @@ def export_(
     out: Path | None,
     preview: bool,
     limit: int | None,
+    sites: tuple[str, ...],
+    countries: tuple[str, ...],
+    since: dt.datetime | None,
+    until: dt.datetime | None,
     as_json: bool,
 ) -> None:
     """Export records under a policy, signed and encrypted to one recipient.
@@ -125,9 +134,16 @@ def export_(
     signing-key.pem and records.jsonl; the recipient opens it with
     'age -d -i key.txt FILE | tar -x' and checks it with 'evault verify-export'.
     With --preview, the records that would go out are printed for the custodian's
-    eyes only, and nothing is written or sent.
+    eyes only, and nothing is written or sent. --site, --country, --since and
+    --until narrow the policy's own filters for this export (never widen them); the
+    manifest records the filters in force.
     """
-    p = _find_policy(state, policy_name)
+    p = _find_policy(state, policy_name).narrowed(
+        sites=sites,
+        countries=[c.upper() for c in countries],
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+    )
     if preview:
         if recipient_name or out:
             raise UsageError("--preview writes nothing: leave out --recipient and --out")
