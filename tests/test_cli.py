@@ -327,3 +327,11 @@ def test_demo_runs_on_bundled_samples(runner: CliRunner, tmp_path: Path) -> None
     other = tmp_path / "not-demo"
     other.mkdir()
     assert runner.invoke(cli, ["demo", "--dir", str(other)]).exit_code == 2
+
+
+def test_a_missing_vault_is_said_before_any_passphrase_prompt(tmp_path: Path) -> None:
+    env = {"EVAULT_PASSPHRASE": "", "EVAULT_DIR": ""}
+    result = CliRunner().invoke(cli, ["--vault", str(tmp_path / "nowhere"), "list"], env=env)
+    assert result.exit_code == 6, result.output
+    assert "Passphrase" not in result.output
+    assert "no vault in" in result.stderr

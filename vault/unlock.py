@@ -80,6 +80,14 @@ def _existing(path: Location, db_url: str | None) -> tuple[Path | None, Engine]:
     return folder, connect(url)
 
 
+def require_existing(path: Location, db_url: str | None) -> None:
+    """NotFoundError, before anyone is asked for a passphrase, if an SQLite vault
+    folder holds no vault (a database server is asked only when connecting)."""
+    folder = Path(path) if path is not None else None
+    if folder is not None and not db_url and not (folder / DB_FILENAME).is_file():
+        raise NotFoundError(f"no vault in {folder} (create one with 'evault init')")
+
+
 def describe(path: Location, db_url: str | None) -> str:
     """Where the vault is, for people: the file, or the URL without credentials."""
     if db_url:

@@ -77,6 +77,8 @@ class State:
             with Vault.open_session(self.vault_dir, token, db_url=self.db_url) as v:
                 yield v
             return
+        # A missing vault is said before anyone types a passphrase for it.
+        Vault.require_existing(self.vault_dir, db_url=self.db_url)
         with Vault.open(
             self.vault_dir,
             self.passphrase(),
