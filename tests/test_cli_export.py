@@ -156,3 +156,21 @@ def test_an_export_narrowed_by_site_and_dates_says_so(env: dict[str, str], tmp_p
     )
     assert r.exit_code == 0, r.output
     assert not [x for x in r.stdout.splitlines() if x.startswith("{")]
+
+
+def test_policy_and_signing_key_commands_speak_json(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    listed = json.loads(runner.invoke(cli, ["policy", "list", "--json"]).stdout)
+    assert {p["name"] for p in listed} >= {"union", "monitor", "buyers", "public"}
+    explained = json.loads(runner.invoke(cli, ["policy", "explain", "buyers", "--json"]).stdout)
+    assert explained["review"] == "required"
+    assert explained["explain"]
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "policy: good\naudience: union\nrecords:\n  site:\n    rules:\n      id: keep\n"
+    )
+    checked = json.loads(runner.invoke(cli, ["policy", "check", str(good), "--json"]).stdout)
+    assert checked["valid"] is True
+    assert checked["name"] == "good"
+    key = json.loads(runner.invoke(cli, ["signing-key", "--json"], env=env).stdout)
+    assert key["pem"].startswith("-----BEGIN PUBLIC KEY-----")

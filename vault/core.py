@@ -143,9 +143,7 @@ class Vault:
         return cls(ctx, unlock.describe(path, db_url))
 
     @staticmethod
-    def require_existing(
-        path: str | os.PathLike[str] | None, *, db_url: str | None = None
-    ) -> None:
+    def require_existing(path: str | os.PathLike[str] | None, *, db_url: str | None = None) -> None:
         """Raise NotFoundError if there is no vault at ``path`` (an SQLite folder):
         for front-ends that check before asking for a passphrase."""
         unlock.require_existing(path, db_url)

@@ -72,29 +72,53 @@ def policy() -> None:
     """Check, explain and list redaction policies."""
 
 
+def _policy_json(p: Policy) -> dict[str, object]:
+    return {
+        "name": p.name,
+        "audience": p.audience,
+        "sha256": p.sha256,
+        "description": p.description,
+        "review": p.review,
+        "ner": p.ner,
+    }
+
+
 @policy.command(name="check")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def policy_check(file: Path) -> None:
+@json_option
+def policy_check(file: Path, as_json: bool) -> None:
     """Validate a policy FILE; errors name the line and key."""
     p = load_policy(file)
+    if as_json:
+        click.echo(json.dumps({"valid": True, "file": str(file), **_policy_json(p)}))
+        return
     click.echo(f"{file}: valid policy {p.name!r} for audience {p.audience!r} (sha256 {p.sha256}).")
 
 
 @policy.command(name="explain")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def policy_explain(state: State, name: str) -> None:
+def policy_explain(state: State, name: str, as_json: bool) -> None:
     """Print, field by field, what policy NAME (a shipped name or a file) does."""
-    for line in _find_policy(state, name).explain():
+    p = _find_policy(state, name)
+    if as_json:
+        click.echo(json.dumps({**_policy_json(p), "explain": p.explain()}, ensure_ascii=False))
+        return
+    for line in p.explain():
         click.echo(line)
 
 
 @policy.command(name="list")
-def policy_list() -> None:
+@json_option
+def policy_list(as_json: bool) -> None:
     """List the shipped policies."""
-    for name in shipped_policies():
-        p = find_policy(name)
-        click.echo(f"{name:<10} {p.description}")
+    policies = [find_policy(name) for name in shipped_policies()]
+    if as_json:
+        click.echo(json.dumps([_policy_json(p) for p in policies], ensure_ascii=False))
+        return
+    for p in policies:
+        click.echo(f"{p.name:<10} {p.description}")
 
 
 def _find_policy(state: State, name: str) -> Policy:
@@ -244,13 +268,17 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the PEM here instead of printing it.",
 )
+@json_option
 @click.pass_obj
-def signing_key(state: State, out: Path | None) -> None:
+def signing_key(state: State, out: Path | None, as_json: bool) -> None:
     """Print the vault's public signing key (PEM), for recipients to pin."""
     with state.open() as v:
         pem = v.public_signing_key_pem()
     if out:
         out.write_bytes(pem)
+    if as_json:
+        click.echo(json.dumps({"pem": pem.decode(), "out": str(out) if out else None}))
+    elif out:
         click.echo(f"Wrote {out}.")
     else:
         click.echo(pem.decode().rstrip())
