@@ -335,3 +335,15 @@ def test_a_missing_vault_is_said_before_any_passphrase_prompt(tmp_path: Path) ->
     assert result.exit_code == 6, result.output
     assert "Passphrase" not in result.output
     assert "no vault in" in result.stderr
+
+
+def test_global_options_after_the_command(tmp_path: Path) -> None:
+    folder = tmp_path / "v"
+    env = {"EVAULT_PASSPHRASE": PASSPHRASE, "EVAULT_DIR": ""}
+    runner = CliRunner()
+    created = runner.invoke(cli, ["init", *FAST_INIT, "--vault", str(folder)], env=env)
+    assert created.exit_code == 0, created.output
+    assert runner.invoke(cli, ["import", str(SAMPLES), f"--vault={folder}"], env=env).exit_code == 0
+    listed = runner.invoke(cli, ["list", "--json", "--vault", str(folder)], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)) == 11

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 import click
 
@@ -130,8 +130,41 @@ def duration(text: str) -> dt.timedelta:
         raise UsageError(f"a duration such as 30s, 15m or 2h, not {text!r}") from None
 
 
+# The root's options, which no command uses for anything else: accepted after the
+# command too ("evault list --vault v" as "evault --vault v list").
+_GLOBAL_OPTIONS: Final = ("--vault", "--db-url", "--passphrase-file", "--custodian")
+
+
+def _hoist_global_options(args: list[str]) -> list[str]:
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.partition("=")[0]
+        if name in _GLOBAL_OPTIONS:
+            if "=" in arg or i + 1 >= len(args):
+                front.append(arg)
+                i += 1
+            else:
+                front.extend(args[i : i + 2])
+                i += 2
+            continue
+        rest.append(arg)
+        i += 1
+    return front + rest
+
+
 class _Group(click.Group):
     """Turns library errors into one line on stderr and the documented exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = _hoist_global_options(args)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
