@@ -431,7 +431,13 @@ def continue_names(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, i
             if m is None or not _joins(m.group(1)):
                 break
             word = m.group(1)
-            if _SENTENCE_END.search(text, 0, m.start(1)) and word.isascii() and not word.isupper():
+            # Only the few characters before the word say whether a sentence opens.
+            window = max(0, m.start(1) - 8)
+            if (
+                _SENTENCE_END.search(text, window, m.start(1))
+                and word.isascii()
+                and not word.isupper()
+            ):
                 break
             out.append((m.start(1), m.end(1)))
             at = m.start(1)

@@ -81,7 +81,9 @@ _NO_SPACE_SCRIPTS: Final = (
     "TIBETAN",
     "IDEOGRAPHIC",
 )
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# From the start of a run of address characters only, read possessively: a long run
+# with no "@" is read once (hostile text), not once per character.
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]++@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # A run of digits that could be a phone number, with what may stand inside one.
 _PHONE_CANDIDATE = re.compile(
     r"(?<![\w+(])(?:\(\+?\d{1,4}\)[ .\-]?|\+)?\d(?:[ ().\-/]{0,2}\d){5,16}(?!\w)"

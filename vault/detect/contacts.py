@@ -174,7 +174,10 @@ def _messaging(p: Prepared, hits: list[Hit], out: list[Hit]) -> None:
 
 def _urls(p: Prepared, hits: list[Hit], out: list[Hit]) -> None:
     low = p.low
+    covered = 0  # a keyword inside a link already found is part of it, not a new one
     for start, end, word in hits:
+        if start < covered:
+            continue
         m = _URL.match(low, end)
         rest = m.group() if m else ""
         value = word + rest
@@ -186,6 +189,7 @@ def _urls(p: Prepared, hits: list[Hit], out: list[Hit]) -> None:
         stop = start + len(value.rstrip(_URL_TRAIL))
         if stop - start > len(word):
             out.append((start, stop, "URL"))
+            covered = stop
 
 
 def find_contacts(p: Prepared, hits: Hits, out: list[Hit]) -> None:

@@ -35,7 +35,9 @@ _ID_VALUE: Final = re.compile(
 )
 _PHONE_VALUE: Final = re.compile(r"\+?\(?\d[\d .\-/()]{4,22}\d")
 # The search starts on a digit (a fast scan); what may stand before it is checked after.
-_SEQUENCE: Final = re.compile(r"\d+(?:(?:\s?[-/]\s?|[. ])\d+)+(?![0-9a-z]|[.,/-]\d)")
+# Starts only where a run of digits starts, and takes its digits possessively: a
+# long run without separators is read once, not once per digit (hostile text).
+_SEQUENCE: Final = re.compile(r"(?<!\d)\d++(?:(?:\s?[-/]\s?|[. ])\d++)+(?![0-9a-z]|[.,/-]\d)")
 _LONG_RUN: Final = re.compile(r"(?<![\d.,])\+?\d{6,}(?![\d.,]\d|\d)")
 _SEPARATOR: Final = re.compile(r"\s?[-/]\s?|[. ]")
 
