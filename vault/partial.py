@@ -46,6 +46,14 @@ def new_partial(folder: Path, prefix: str) -> tuple[int, str]:
     """A new file in ``folder`` to write, locked for as long as ``fd`` stays open;
     leftovers of killed writers under the same prefix go first."""
     sweep(folder, prefix)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=prefix)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd, name
+    while True:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=prefix)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        # Another writer's sweep may have taken the file between its creation and
+        # the lock: then it is no longer at its name, and a new one is made.
+        try:
+            if os.stat(name).st_ino == os.fstat(fd).st_ino:
+                return fd, name
+        except FileNotFoundError:
+            pass
+        os.close(fd)
