@@ -33,6 +33,7 @@ import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
 from exporting import new_identity
 from sqlalchemy import create_engine, text
@@ -595,3 +597,36 @@ def _write_zeros(fh: IO[bytes], n: int) -> None:
             fh.write(block[: min(n, len(block))])
             fh.flush()
             n -= len(block)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve(case: Case) -> Iterator[str]:
+    """`evault serve` for ``case``'s vault on a free loopback port; its base URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault", *case.argv("serve", "--port", str(port))],
+        env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE, "TMPDIR": str(case.tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(400):
+            assert proc.poll() is None, proc.communicate()
+            try:
+                httpx.get(base + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield base
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+        assert "Traceback" not in err, err

@@ -10,16 +10,10 @@ it (``faultkit`` forks): reproducible, and anywhere on the code path.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +21,18 @@ import httpx
 import pytest
 from faultkit import (
     FULL,
-    Case,
     child_env,
     evault,
     kill_point,
     log,
     one_line,
+    serve,
     synthetic_testimonies,
 )
 from sqlalchemy import create_engine, text
 from writepaths import OPS, observe, reference, world
 
-from conftest import PASSPHRASE, PG_URL
+from conftest import PG_URL
 
 pytestmark = [
     pytest.mark.postgres,
@@ -116,38 +110,6 @@ def test_a_connection_lost_in_a_bulk_insert_is_one_line(tmp_path: Path) -> None:
 # evault serve ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(case: Case) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vault", *case.argv("serve", "--port", str(port))],
-        env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE, "TMPDIR": str(case.tmp)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(400):
-            assert proc.poll() is None, proc.communicate()
-            try:
-                httpx.get(base + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        _out, err = proc.communicate(timeout=30)
-        assert "Traceback" not in err, err
-
-
 def _storage_error(r: httpx.Response) -> None:
     assert r.status_code == 503, r.text
     body = r.json()
@@ -170,7 +132,7 @@ def test_connections_ended_under_serve(tmp_path: Path) -> None:
         ).encode()
         outcomes: dict[str, int] = {}
         with (
-            _serve(case) as base,
+            serve(case) as base,
             httpx.Client(
                 base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120
             ) as c,

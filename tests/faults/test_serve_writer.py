@@ -6,57 +6,29 @@ import long enough to tell).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from faultkit import FORKS, FULL, Case, child_env, log, scratch, synthetic_testimonies
+from faultkit import (
+    FORKS,
+    FULL,
+    Case,
+    child_env,
+    log,
+    scratch,
+    serve,
+    synthetic_testimonies,
+)
 
-from conftest import PASSPHRASE, Backend
+from conftest import Backend
 
 # "No reader or API request waits more than a few seconds."
 BOUND_S = 5.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def _serve(case: Case) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vault", *case.argv("serve", "--port", str(port))],
-        env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE, "TMPDIR": str(case.tmp)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(400):
-            assert proc.poll() is None, proc.communicate()
-            try:
-                httpx.get(base + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        _out, err = proc.communicate(timeout=30)
-        assert "Traceback" not in err, err
 
 
 def _alive(pid: int) -> bool:
@@ -108,7 +80,7 @@ def _beside(tmp_path: Path, records: int) -> Beside:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     seen = Beside()
     with (
-        _serve(case) as base,
+        serve(case) as base,
         httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=300) as c,
     ):
         requests: dict[str, Callable[[int], httpx.Response]] = {
