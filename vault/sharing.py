@@ -71,6 +71,18 @@ __all__ = [
 ]
 
 _OTHER_VERSION = aliased(RecordVersion)
+
+
+def _newest_version() -> Any:
+    """A record's latest version number, as a correlated look-up on the primary key
+    (a query for one site costs that site's records, not the whole table)."""
+    return (
+        select(func.max(_OTHER_VERSION.version))
+        .where(_OTHER_VERSION.record_ref == Record.ref)
+        .scalar_subquery()
+    )
+
+
 _T = TypeVar("_T")
 
 
@@ -179,13 +191,7 @@ class ExportSource:
         is empty unless asked for.
         """
         codec = self._ctx.codec
-        # The latest version through a correlated look-up on the primary key, so a
-        # query for one site costs that site's records, not the whole table.
-        newest = (
-            select(func.max(_OTHER_VERSION.version))
-            .where(_OTHER_VERSION.record_ref == Record.ref)
-            .scalar_subquery()
-        )
+        newest = _newest_version()
         query = (
             select(
                 Record.ref,
@@ -247,11 +253,7 @@ class ExportSource:
     def review_decisions(self, site_ref: str, audience: str) -> dict[str, dict[str, Decision]]:
         """Record id -> field -> the decision on its latest version for ``audience``;
         decisions on older versions are void and not read."""
-        newest = (
-            select(func.max(_OTHER_VERSION.version))
-            .where(_OTHER_VERSION.record_ref == Record.ref)
-            .scalar_subquery()
-        )
+        newest = _newest_version()
         query = (
             select(Review.record_ref, Review.version, Review.audience, Review.field, Review.sealed)
             .join(Record, Record.ref == Review.record_ref)
