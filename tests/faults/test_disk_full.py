@@ -107,20 +107,9 @@ DESTINATIONS = [
 ]
 
 
-# Where the vault does not meet it yet: pinned here, strict.
-_KNOWN: dict[tuple[str, str], str] = {}
-
-
-def _known(name: str, place: str) -> list[pytest.MarkDecorator]:
-    reason = _KNOWN.get((name, place))
-    if reason is None:
-        return []
-    return [pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)]
-
-
 @pytest.mark.parametrize(
     ("name", "place"),
-    [pytest.param(n, p, id=f"{n}-{p}", marks=_known(n, p)) for n, p in DESTINATIONS],
+    [pytest.param(n, p, id=f"{n}-{p}") for n, p in DESTINATIONS],
 )
 def test_a_full_destination(
     name: str, place: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
