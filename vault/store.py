@@ -31,11 +31,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -51,7 +46,9 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -837,30 +834,43 @@ def connect(url: str) -> Engine:
 
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION_FILE: Final = re.compile(r"(\d{4})_\w+\.py")
 
 
-def _alembic_config() -> Config:
+# Alembic (with Mako and its script loader) loads only when the schema must move:
+# opening a vault whose stored revision is the code's own needs none of it.
+def _alembic_config() -> Any:
+    from alembic.config import Config  # noqa: PLC0415 - loaded only to migrate
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision the code knows: revision ids are the files' number prefixes
+    (tests/test_migrations.py checks that Alembic agrees)."""
+    found = [
+        m[1]
+        for f in (_MIGRATIONS / "versions").iterdir()
+        if (m := _REVISION_FILE.fullmatch(f.name))
+    ]
+    return max(found)
 
 
 def schema_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return schema_revision_of(conn)
     except SQLAlchemyError as exc:
         raise driver_error(exc, "cannot read the database", engine) from None
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade (or with a revision, move) the schema inside one transaction."""
+    from alembic import command  # noqa: PLC0415 - see _alembic_config
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
     cfg = _alembic_config()
     try:
         with write_transaction(engine) as conn:
@@ -881,11 +891,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def schema_revision_of(conn: Any) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The stored revision, read as Alembic keeps it (one row of ``alembic_version``)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) != 1:
+        raise StorageError("the database schema has no single revision (a damaged vault?)")
+    return str(rows[0])
 
 
 def _is_older(target: str, current: str | None) -> bool:
     if current is None:
         return False
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - see _alembic_config
+
     script = ScriptDirectory.from_config(_alembic_config())
     return any(rev.revision == target for rev in script.iterate_revisions(current, "base"))
