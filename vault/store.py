@@ -27,7 +27,7 @@ import shutil
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -50,7 +50,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vault.errors import (
@@ -440,6 +440,50 @@ def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]])
             values[i] = value
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+def _mark(conn: Connection) -> str:
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return "?"
+    if style in ("format", "pyformat"):
+        return "%s"
+    raise StorageError(f"unsupported database driver parameter style {style!r}")
+
+
+def driver_execute(conn: Connection, sql: str, params: Sequence[Any]) -> None:
+    """Run one fixed statement (``?`` marks the parameters) on the driver's own cursor,
+    inside ``conn``'s transaction: for statements run once per operation, where
+    building them through SQLAlchemy costs more than running them. Driver errors
+    come out as SQLAlchemy's, so every caller's error mapping applies."""
+    mark = _mark(conn)
+    if mark != "?":
+        sql = sql.replace("?", mark)
+    dbapi = conn.dialect.loaded_dbapi
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, tuple(params))
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error) from None
+    finally:
+        cur.close()
+
+
+def driver_scan(conn: Connection, sql: str, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """The rows of one fixed query, fetched ``batch`` at a time on the driver's own
+    cursor (server-side on PostgreSQL, so memory stays flat in the table's size)."""
+    dbapi = conn.dialect.loaded_dbapi
+    raw = conn.connection.driver_connection
+    # A named cursor is a server-side one on psycopg.
+    cur = raw.cursor(name="evault_scan") if conn.dialect.name == "postgresql" else raw.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, dbapi.Error) from None
+    finally:
+        cur.close()
 
 
 def sqlite_url(folder: Path) -> str:
