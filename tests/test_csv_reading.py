@@ -10,6 +10,7 @@ read are an error naming their own line. The delimiter is one of , ; tab |.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -208,21 +209,21 @@ def test_an_attachments_column_lists_files(vault: Vault, tmp_path: Path) -> None
     assert sorted(f.size for f in vault.attachments("S-F")) == [5, 6]
 
 
-@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "json"])
 def test_progress_counts_every_byte_of_every_format(
     vault: Vault, tmp_path: Path, suffix: str
 ) -> None:
     path = tmp_path / f"sites.{suffix}"
+    records = [
+        json.dumps({"type": "site", "id": r[1], "name": "n", "kind": "mine", "country": "CD"})
+        for r in ROWS
+    ]
     if suffix == "csv":
         path.write_text(_csv([HEADER, *ROWS], ";"), encoding="utf-8")
+    elif suffix == "jsonl":
+        path.write_text("\n".join(records) + "\n", encoding="utf-8")
     else:
-        path.write_text(
-            "".join(
-                f'{{"type": "site", "id": "{r[1]}", "name": "n", "kind": "mine", "country": "CD"}}\n'
-                for r in ROWS
-            ),
-            encoding="utf-8",
-        )
+        path.write_text("[" + ",\n".join(records) + "]", encoding="utf-8")
     seen: list[int] = []
     vault.import_file(path, read_progress=seen.append)
     assert sum(seen) == path.stat().st_size

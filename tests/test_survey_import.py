@@ -318,7 +318,7 @@ def test_a_mapping_extends_a_preset_for_a_form_of_its_own(vault: Vault, tmp_path
         """
 description: Our 2024 survey, questions named in Spanish
 extends: kobo
-set: {language: es}
+set: {language: es, site_id: SITE-001}           # one site: its column is ignored
 columns:
   datos/genero: worker.gender
   today: {field: received_on, format: iso}     # the interview's own date, not the upload
@@ -335,7 +335,7 @@ ignore: [datos/talla_camisa]
     answers = [
         {
             "today": "2024-02-28",
-            "site_id": "SITE-001",
+            "site_id": "SITE-002",
             "datos/genero": "Feminino",
             "datos/fecha_nacimiento": "17/06/1991",
             "datos/talla_camisa": "M",
@@ -348,7 +348,7 @@ ignore: [datos/talla_camisa]
     assert vault.import_file(path, mapping=mapping).count == 1
     record = vault.get(UUIDS[0], identity=True)
     assert record["received_on"] == "2024-02-28"
-    assert record["language"] == "es"
+    assert (record["language"], record["site_id"]) == ("es", "SITE-001")
     assert record["worker"] == {"gender": "female", "birth_year": 1991}
 
 
@@ -463,8 +463,8 @@ def test_check_lists_every_bad_row_with_its_field_and_column(vault: Vault, tmp_p
         for value in ("Mystère", "yesterday", "Licenciement", "21.0278123"):
             assert value not in str(problem)
     assert report.problems[0].message == (
-        "field 'worker.gender': the mapping gives no code for this answer "
-        "(add it under values.worker.gender) (column 'worker/gender')"
+        "field 'worker.gender': the mapping gives no code for this answer; "
+        "add it under values.worker.gender (column 'worker/gender')"
     )
     # Once the answers are mapped, the row's next fault is found: the GPS point.
     answers[0]["worker/gender"] = "Nữ"

@@ -420,8 +420,10 @@ def _code(spec: FieldSpec, answer: str, labels: Mapping[str, str] | None) -> str
         for choice in spec.choices:
             if folded == choice.casefold():
                 return choice
-        hint = f" (add it under values.{spec.path})"
-        raise _CellError(f"field {spec.path!r}: the mapping gives no code for this answer{hint}")
+        raise _CellError(
+            f"field {spec.path!r}: the mapping gives no code for this answer; "
+            f"add it under values.{spec.path}"
+        )
     return answer.strip()
 
 
@@ -460,8 +462,8 @@ def _convert(spec: FieldSpec, cell: str, rule: _Rule, labels: Mapping[str, str] 
         if code in _FALSE:
             return False
         raise _CellError(
-            f"field {path!r} must be yes or no: the mapping gives no code for this answer "
-            f"(add it under values.{path})"
+            f"field {path!r} must be yes or no: the mapping gives no code for this answer; "
+            f"add it under values.{path}"
         )
     if kind == "date":
         return _date(cell, rule.format, path).isoformat()
@@ -646,10 +648,11 @@ def _draft(parsed: _MappingFile, source: str, lines: Mapping[tuple[str, ...], in
 
 def _extend(base: _Draft, child: _Draft) -> _Draft:
     """``child`` over the preset ``base``: the child's words win. A field the child
-    maps from its own column no longer comes from the base's (that column is then
-    ignored); a column the child ignores by name is no longer mapped; answers add
-    to the base's per code; files the child names replace the base's."""
-    child_fields = {rule.field for rule in child.columns.values()}
+    sets, or maps from a column of its own, no longer comes from the base's column
+    (which is then ignored) or constant; a column the child ignores by name is no
+    longer mapped; answers add to the base's per code; files the child names
+    replace the base's."""
+    child_fields = {rule.field for rule in child.columns.values()} | set(child.fixed)
     dropped = set(child.ignore) | set(child.columns)
     columns: dict[str, _Rule] = {}
     ignore = list(base.ignore)
@@ -667,9 +670,11 @@ def _extend(base: _Draft, child: _Draft) -> _Draft:
         for code, labels in codes.items():
             merged[code] = list(dict.fromkeys([*merged.get(code, []), *labels]))
     files = child.files or tuple(c for c in base.files if c not in dropped)
+    mapped = {rule.field for rule in child.columns.values()}
+    fixed = {path: v for path, v in base.fixed.items() if path not in mapped} | child.fixed
     return _Draft(
         child.description or base.description,
-        {**base.fixed, **child.fixed},
+        fixed,
         columns,
         values,
         ignore + [c for c in child.ignore if c not in base.columns],
