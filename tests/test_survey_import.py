@@ -423,6 +423,14 @@ def test_a_billion_laughs_mapping_is_refused_small() -> None:
         parse_mapping("\n".join(lines) + "\n", "bomb.yaml")
 
 
+def test_the_readme_mapping_example_is_valid() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    example = readme.split("# our-form.yaml\n", 1)[1].split("```", 1)[0]
+    mapping = parse_mapping(example, "our-form.yaml")
+    assert mapping.fixed["site_id"] == "SITE-001"
+    assert mapping.rules["datos/gps"].field == "worker.location"
+
+
 def test_presets_are_shipped_commented_and_found_by_name() -> None:
     assert set(shipped_mappings()) == {"kobo", "odk"}
     for name, text in shipped_mappings().items():
