@@ -776,7 +776,10 @@ def _text_lines(text: IO[str], name: str, encoding: str, *, sniffed: bool) -> It
 def _check_header_text(header: list[str], name: str, encoding: str) -> None:
     """Refuse a header that does not read as text: a wrong encoding shows there."""
     for column in header:
-        if any(unicodedata.category(c) in ("Cc", "Cs", "Co") or c == "\ufffd" for c in column):
+        if any(
+            (unicodedata.category(c) in ("Cc", "Cs", "Co") and c != "\t") or c == "\ufffd"
+            for c in column
+        ):
             raise InvalidInputError(
                 f"the header does not read as text in {_encoding_name(encoding)}; pass --encoding",
                 where=f"{name}:line 1",
