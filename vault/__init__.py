@@ -10,6 +10,7 @@ database layer and the media libraries.
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
 
 from vault.errors import (
@@ -66,4 +67,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    # The public names, and the submodules loaded so far; not this module's helpers.
+    loaded = {n for n, v in globals().items() if n.startswith("_") or isinstance(v, ModuleType)}
+    return sorted(loaded | set(__all__))
