@@ -5,9 +5,11 @@ vault (its findings) and a union vault (its testimonies)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import os
+import shutil
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,10 +42,16 @@ from vault.errors import (
 )
 from vault.export import EXPORT_FORMAT, verify_export
 from vault.export.archive import write_archive
-from vault.policy import find_policy, load_policy
+from vault.policy import Policy, find_policy, load_policy
 from vault.store import sqlite_url
 
 SUMMARY = "Weekly hours routinely above 60"  # a finding's free text, never stored plain
+
+
+@functools.cache
+def policy(name: str) -> Policy:
+    """A shipped policy, parsed once (parsing costs more than a small export)."""
+    return find_policy(name)
 
 
 def monitor_records() -> list[dict[str, Any]]:
@@ -70,25 +78,54 @@ class Pair:
     public: str
     tmp: Path
 
-    def export(self, name: str, policy: str = "union", **kw: Any) -> Path:
+    def export(self, name: str) -> Path:
+        """The monitor's export of its findings to the union, under the union policy."""
         out = self.tmp / name
-        self.monitor.export(kw.pop("p", None) or find_policy(policy), "union", out)
+        self.monitor.export(policy("union"), "union", out)
         return out
 
 
+def _build(monitor: Vault, union: Vault, public: str) -> None:
+    monitor.import_records(monitor_records())
+    monitor.add_recipient("union", public)
+    union.import_records(union_records())
+    union.add_partner("monitor", monitor.public_signing_key_pem())
+
+
+def _new_vault(folder: Path) -> Vault:
+    return Vault.create(folder, Passphrase(PASSPHRASE), kdf=fast_kdf(), identity_approvals=0)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both vaults as every test starts them, made once (SQLite folders to copy)."""
+    folder = tmp_path_factory.mktemp("partners")
+    _identity, _key, public = new_identity(folder, "union-key.txt")
+    with _new_vault(folder / "monitor") as monitor, _new_vault(folder / "union") as union:
+        _build(monitor, union, public)
+    return folder
+
+
 @pytest.fixture
-def pair(backend: Backend, tmp_path: Path) -> Iterator[Pair]:
-    _identity, key, public = new_identity(tmp_path, "union-key.txt")
-    with (
-        Vault.create(
-            tmp_path / "monitor", Passphrase(PASSPHRASE), kdf=fast_kdf(), identity_approvals=0
-        ) as monitor,
-        backend.create() as union,
-    ):
-        monitor.import_records(monitor_records())
-        monitor.add_recipient("union", public)
-        union.import_records(union_records())
-        union.add_partner("monitor", monitor.public_signing_key_pem())
+def pair(
+    backend: Backend, tmp_path: Path, template: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pair]:
+    key = tmp_path / "union-key.txt"
+    shutil.copy(template / "union-key.txt", key)
+    public = age.identity_recipients(age.load_identities(key))[0]
+    if backend.db_url is None:
+        # Copies of one vault share its id: each keeps its audit witness apart.
+        monkeypatch.setenv("EVAULT_STATE_DIR", str(tmp_path / "state"))
+        shutil.copytree(template / "monitor", tmp_path / "monitor")
+        shutil.copytree(template / "union", backend.folder)
+        with (
+            Vault.open(tmp_path / "monitor", Passphrase(PASSPHRASE)) as monitor,
+            backend.open() as union,
+        ):
+            yield Pair(monitor, union, backend, key, public, tmp_path)
+        return
+    with _new_vault(tmp_path / "monitor") as monitor, backend.create() as union:
+        _build(monitor, union, public)
         yield Pair(monitor, union, backend, key, public, tmp_path)
 
 
@@ -153,7 +190,7 @@ def _lines(path: Path, key: Path) -> list[str]:
 
 def _sharing_policy(tmp: Path, onward: str) -> Path:
     """The union policy under another name, with the onward terms given."""
-    text = find_policy("union").text.replace("policy: union\n", "policy: share\n")
+    text = policy("union").text.replace("policy: union\n", "policy: share\n")
     path = tmp / "share.yaml"
     path.write_text(text + f"\nonward: {onward}\n", encoding="utf-8")
     return path
@@ -244,7 +281,7 @@ def test_records_are_received_sealed_with_their_provenance(pair: Pair) -> None:
     assert prov["partner"] == "monitor"
     assert prov["export_id"] == manifest.export_id
     assert prov["policy"] == "union"
-    assert prov["policy_sha256"] == find_policy("union").sha256
+    assert prov["policy_sha256"] == policy("union").sha256
     assert prov["terms"] == {"onward": "none", "audiences": []}
     assert len(prov["manifest_sha256"]) == 64
     assert prov["received_at"] >= prov["exported_at"]
@@ -296,7 +333,7 @@ def test_an_export_for_another_recipient_or_by_an_unpinned_key_is_refused(pair: 
     identity, _other_key, other = new_identity(pair.tmp, "buyer-key.txt")
     pair.monitor.add_recipient("buyer", other)
     meant = pair.tmp / "buyer.age"
-    pair.monitor.export(find_policy("union"), "buyer", meant)
+    pair.monitor.export(policy("union"), "buyer", meant)
     with pytest.raises(WrongRecipientError) as err:
         pair.union.receive(meant, pair.key)  # our key opens none of its stanzas
     assert err.value.exit_code == 17
@@ -315,7 +352,7 @@ def test_an_export_for_another_recipient_or_by_an_unpinned_key_is_refused(pair: 
         third.import_records(monitor_records())
         third.add_recipient("union", pair.public)
         out = pair.tmp / "third.age"
-        third.export(find_policy("union"), "union", out)
+        third.export(policy("union"), "union", out)
         pair.union.add_partner("third", third.public_signing_key_pem())
     with pytest.raises(UnpinnedSignerError, match="pinned for partner 'monitor'") as unpinned:
         pair.union.receive(out, pair.key, partner="monitor")
@@ -381,7 +418,7 @@ def test_terms_travel_under_the_signature_and_bind_onward(pair: Pair) -> None:
     pair.union.add_recipient("affiliate", affiliate)
     # Default terms (none): nothing received goes on, and the manifest says why.
     pair.union.receive(pair.export("e1.age"), pair.key)
-    kept = pair.union.export(find_policy("union"), "affiliate", pair.tmp / "kept.age")
+    kept = pair.union.export(policy("union"), "affiliate", pair.tmp / "kept.age")
     assert kept["counts"]["excluded"]["onward_terms"] == 6
     assert kept["terms"] == {"onward": "none", "audiences": []}
     # The partner lets its records go on within the same audience: signed terms,
@@ -393,11 +430,11 @@ def test_terms_travel_under_the_signature_and_bind_onward(pair: Pair) -> None:
     received = pair.union.receive(out, pair.key)
     assert (received.terms["audiences"], received.records["updated"]) == (["union"], 6)
     # The same audience: the partner's findings go on, as this vault's policy says.
-    onward = pair.union.export(find_policy("union"), "affiliate", pair.tmp / "to-union.age")
+    onward = pair.union.export(policy("union"), "affiliate", pair.tmp / "to-union.age")
     assert onward["counts"]["included"]["finding"] == 2
     assert "onward_terms" not in onward["counts"]["excluded"]
     # Another audience: held back, and counted with the reason.
-    mon = pair.union.export(find_policy("monitor"), "affiliate", pair.tmp / "to-monitor.age")
+    mon = pair.union.export(policy("monitor"), "affiliate", pair.tmp / "to-monitor.age")
     assert mon["counts"]["excluded"]["onward_terms"] == 6
     # An export that carries received records promises no more than they allow.
     wide = load_policy(_sharing_policy(pair.tmp, "{audiences: [union, buyers]}"))
@@ -422,7 +459,7 @@ def test_received_records_never_carry_identity_onward(pair: Pair) -> None:
         assert "persons_mentioned" not in shown
     pair.monitor.add_recipient("peer", pair.public)
     onward = pair.tmp / "onward.age"
-    manifest = pair.monitor.export(find_policy("union"), "peer", onward)
+    manifest = pair.monitor.export(policy("union"), "peer", onward)
     assert manifest["counts"]["included"].get("testimony", 0) >= 1
     assert "identity_unavailable" not in manifest["counts"]["excluded"]
     plain = "\n".join(_lines(onward, pair.key))
@@ -443,7 +480,7 @@ def test_one_export_for_several_recipients_names_them_all(pair: Pair) -> None:
     _i, key2, second = new_identity(pair.tmp, "second.txt")
     pair.monitor.add_recipient("steering", second)
     out = pair.tmp / "joint.age"
-    manifest = pair.monitor.export(find_policy("union"), ["union", "steering"], out)
+    manifest = pair.monitor.export(policy("union"), ["union", "steering"], out)
     assert [r["name"] for r in manifest["recipients"]] == ["union", "steering"]
     for key in (pair.key, key2):
         assert [r["name"] for r in verify_export(out, key).recipients] == ["union", "steering"]
@@ -455,9 +492,9 @@ def test_one_export_for_several_recipients_names_them_all(pair: Pair) -> None:
     assert pair.union.receive(out, pair.key).records["new"] == 6
     # A group's pseudonyms are the group's: stable for it, not any one member's.
     alone = pair.tmp / "alone.age"
-    pair.monitor.export(find_policy("union"), "union", alone)
+    pair.monitor.export(policy("union"), "union", alone)
     again = pair.tmp / "joint-again.age"
-    pair.monitor.export(find_policy("union"), ["steering", "union"], again)
+    pair.monitor.export(policy("union"), ["steering", "union"], again)
     ids = {
         name: {json.loads(x)["id"] for x in _lines(p, pair.key)}
         for name, p in (("joint", out), ("alone", alone), ("again", again))
@@ -465,4 +502,4 @@ def test_one_export_for_several_recipients_names_them_all(pair: Pair) -> None:
     assert not ids["joint"] & ids["alone"]
     assert ids["joint"] == ids["again"]
     with pytest.raises(UsageError):
-        pair.monitor.export(find_policy("union"), ["union", "union"], pair.tmp / "x.age")
+        pair.monitor.export(policy("union"), ["union", "union"], pair.tmp / "x.age")
