@@ -400,7 +400,14 @@ def test_a_moved_or_edited_received_version_does_not_open(pair: Pair) -> None:
     _sql(pair.backend, "UPDATE received_records SET partner = 'other' WHERE type = 'finding'")
     with pytest.raises(IntegrityError):
         pair.union.received()
+    # evault check names it, and the receipts and partners it checks besides.
+    run = pair.union.check()
+    found = [(f.table, f.version) for f in run]
+    assert found == [("received_versions", 1)] * 2
+    assert run.summary.received == 6
     _sql(pair.backend, "UPDATE received_records SET partner = 'monitor'")
+    _sql(pair.backend, "UPDATE partner_receipts SET terms = :t", t='{"audiences": ["public"]}')
+    assert [f.table for f in pair.union.check()] == ["partner_receipts"]
     # Key rotation rewraps received records too, so the old key version can retire.
     assert pair.union.rotate_keys().received == 6
     pair.union.retire_keys(2)

@@ -115,6 +115,15 @@ def test_the_readme_flow_between_two_vaults_runs_as_written(
     assert "Pinned partner monitor: signing key fingerprint" in said
     assert "1 updated, 5 unchanged" in said
     assert "was received already" in said
+    # The union's findings, taken to the monitor's vault: not made for it.
+    wrong = runner.invoke(
+        cli,
+        ["--vault", "monitor", "receive", "findings-1.age", "--identity", "monitor-receive.txt"],
+        env={"EVAULT_PASSPHRASE": PASSPHRASE},
+    )
+    assert wrong.exit_code == 17
+    assert wrong.output.count("\n") == 1
+    assert "made for another recipient" in wrong.output
     with Vault.open(tmp_path / "union", Passphrase(PASSPHRASE)) as union:
         received = union.received()
         assert len(received) == 6
