@@ -5,6 +5,7 @@ the HTTP API (``POST /receive``) on a real server on loopback."""
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -112,7 +113,10 @@ def test_the_readme_flow_between_two_vaults_runs_as_written(
     runner = CliRunner()
     outputs = {line: _run(line, runner) for line in readme_steps()}
     said = "\n".join(outputs.values())
-    assert "Pinned partner monitor: signing key fingerprint" in said
+    # The fingerprint the union pins is the one the monitor's vault wrote out.
+    written = re.search(r"Wrote monitor-signing.pem \(key fingerprint ([0-9a-f]{64})\)", said)
+    assert written is not None
+    assert f"Pinned partner monitor: signing key fingerprint {written.group(1)}" in said
     assert "1 updated, 5 unchanged" in said
     assert "was received already" in said
     # The union's findings, taken to the monitor's vault: not made for it.
@@ -124,6 +128,25 @@ def test_the_readme_flow_between_two_vaults_runs_as_written(
     assert wrong.exit_code == 17
     assert wrong.output.count("\n") == 1
     assert "made for another recipient" in wrong.output
+    env = {"EVAULT_PASSPHRASE": PASSPHRASE}
+    listed = runner.invoke(cli, ["--vault", "union", "partner", "list", "--json"], env=env)
+    [partner] = json.loads(listed.output)
+    assert partner["name"] == "monitor"
+    assert partner["last_export"]["policy"] == "union"
+    rows = json.loads(
+        runner.invoke(cli, ["--vault", "union", "received", "list", "--json"], env=env).output
+    )
+    finding = next(r for r in rows if r["type"] == "finding" and r["version"] == 2)
+    shown = runner.invoke(cli, ["--vault", "union", "received", "show", finding["id"]], env=env)
+    assert json.loads(shown.output)["provenance"]["partner"] == "monitor"
+    removed = runner.invoke(cli, ["--vault", "union", "partner", "remove", "monitor"], env=env)
+    assert removed.exit_code == 0
+    again = runner.invoke(
+        cli,
+        ["--vault", "union", "receive", "findings-2.age", "--identity", "union-receive.txt"],
+        env=env,
+    )
+    assert again.exit_code == 15  # no longer pinned: nothing more is received from it
     with Vault.open(tmp_path / "union", Passphrase(PASSPHRASE)) as union:
         received = union.received()
         assert len(received) == 6

@@ -285,13 +285,21 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
 @click.pass_obj
 def signing_key(state: State, out: Path | None, as_json: bool) -> None:
     """Print the vault's public signing key (PEM), for recipients to pin."""
+    from vault import crypto  # noqa: PLC0415 - loaded for this command only
+
     with state.open() as v:
         pem = v.public_signing_key_pem()
+    # What a partner that pins this key sees ('evault partner add'), to compare.
+    fingerprint = crypto.public_key_fingerprint(crypto.public_key_from_pem(pem))
     if out:
         out.write_bytes(pem)
     if as_json:
-        click.echo(json.dumps({"pem": pem.decode(), "out": str(out) if out else None}))
+        click.echo(
+            json.dumps(
+                {"pem": pem.decode(), "out": str(out) if out else None, "fingerprint": fingerprint}
+            )
+        )
     elif out:
-        click.echo(f"Wrote {out}.")
+        click.echo(f"Wrote {out} (key fingerprint {fingerprint}).")
     else:
         click.echo(pem.decode().rstrip())
