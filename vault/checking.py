@@ -617,7 +617,7 @@ class CheckRun:
                 what = f"received record ref {row.record_ref[:12]} version {row.version}"
                 opened = _attempt(
                     opener.open,
-                    {c: getattr(row, c) for c in _RECEIVED_SEALED},
+                    receiving.sealed_columns(row),
                     row.partner,
                     row.type,
                     row.record_ref,
@@ -706,16 +706,6 @@ class CheckRun:
 
 def _all_rows(conn: Connection, model: Any) -> list[Any]:
     return list(conn.execute(select(*model.__table__.c)).all())
-
-
-_RECEIVED_SEALED: Final = (
-    "special_key",
-    "special_data",
-    "narrative_key",
-    "narrative_data",
-    "operational_key",
-    "operational_data",
-)
 
 
 def _received_after(conn: Connection, after: tuple[str, int]) -> list[Any]:

@@ -51,7 +51,7 @@ from vault.errors import (
 from vault.export.verify import verify_stream
 from vault.keys import KeyClass
 from vault.received import Provenance, ReceivedCodec, namespaced_id, received_record
-from vault.schema import shown_id
+from vault.schema import shown_id, shown_name
 from vault.store import (
     PartnerReceipt,
     ReceivedRecord,
@@ -73,6 +73,7 @@ __all__ = [
     "receive",
     "receive_from",
     "rewrap_keys",
+    "sealed_columns",
 ]
 
 _TOKEN_RE: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -237,14 +238,18 @@ class _Receiver:
             rows = [r for r in rows if r.name == self._only]
             if not rows:
                 raise NotFoundError(
-                    f"no partner {self._only!r} (pin one with 'evault partner add')"
+                    f"no partner {shown_name(self._only)} (pin one with 'evault partner add')"
                 )
         found = [
             r.name for r in rows if crypto.constant_time_equal(bytes.fromhex(r.signing_key), signer)
         ]
         if not found:
             fingerprint = crypto.public_key_fingerprint(signer)[:16]
-            whose = f"the key pinned for partner {self._only!r}" if self._only else "a pinned key"
+            whose = (
+                f"the key pinned for partner {shown_name(self._only)}"
+                if self._only
+                else "a pinned key"
+            )
             raise UnpinnedSignerError(
                 f"{self._label}: the export is signed by key {fingerprint}…, not by {whose} "
                 "(see 'evault partner list')"
@@ -312,7 +317,7 @@ class _Receiver:
                 )
             latest = _latest(conn, ref)
             before, was = self._codec.open(
-                _columns(latest), partner, rtype, ref, latest.version, _what(ref)
+                sealed_columns(latest), partner, rtype, ref, latest.version, _what(ref)
             )
             now_from = self._provenance
             # The same content under the same terms and policy is no new version;
@@ -345,7 +350,8 @@ def _what(ref: str) -> str:
     return f"received record ref {ref[:12]}"
 
 
-def _columns(row: Any) -> dict[str, Any]:
+def sealed_columns(row: Any) -> dict[str, Any]:
+    """The sealed columns of a received version row, as the codec opens them."""
     return {name: getattr(row, name) for name in _SEALED}
 
 
@@ -460,7 +466,7 @@ def _opened(
     ctx: Context, row: Any, classes: frozenset[KeyClass] | None = None
 ) -> tuple[dict[str, Any], Provenance]:
     record, provenance = codec(ctx).open(
-        _columns(row),
+        sealed_columns(row),
         row.partner,
         row.type,
         row.record_ref,
@@ -565,7 +571,9 @@ def rewrap_keys(ctx: Context, conn: Connection, target: int, batch: int) -> int:
     ).all()
     rotating = ReceivedCodec(ctx.keys, target, ctx.codec.min_version)
     for row in rows:
-        columns = rotating.rewrap(_columns(row), row.partner, row.type, row.record_ref, row.version)
+        columns = rotating.rewrap(
+            sealed_columns(row), row.partner, row.type, row.record_ref, row.version
+        )
         conn.execute(
             update(ReceivedVersion)
             .where(
