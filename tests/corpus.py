@@ -50,6 +50,9 @@ CANARY_WORKERS: list[dict[str, str]] = [
 
 CANARY_PERSONS = ["Trần Văn Canarysup", "Петров Канарейкин", "Ōtsuka Canarymori"]
 CANARY_NARRATIVE = "The supervisor said CANARYNARRATIVEPHRASE would never be paid."
+# A worker's GPS point: its digits must not show at rest either.
+CANARY_LAT = 21.0278123
+CANARY_LON = 105.8341987
 
 
 def canary_records() -> list[dict[str, Any]]:
@@ -83,6 +86,7 @@ def canary_records() -> list[dict[str, Any]]:
                     "birth_year": 1990 + i,
                     "union_member": True,
                     "union_name": "CanaryUnionName",
+                    "location": {"lat": CANARY_LAT + i, "lon": CANARY_LON, "precision": 4.5},
                 },
                 "persons_mentioned": [
                     {"name": CANARY_PERSONS[i % len(CANARY_PERSONS)], "role": "supervisor"}
@@ -102,6 +106,7 @@ def canary_strings() -> list[str]:
         out += w["name"].split()
     out += [f"Canarynick{i}" for i in range(len(CANARY_WORKERS))]
     out += [*CANARY_PERSONS, "CANARYNARRATIVEPHRASE", "CanaryUnionName"]
+    out += [str(CANARY_LAT), str(CANARY_LON)]  # a GPS point, also as bare digits
     return out
 
 

@@ -36,6 +36,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "scrub",
         "sources",
         "filesource",
+        "mapping",
         "rebuild",
         "export",
         "terms",

@@ -48,9 +48,11 @@ from vault.errors import VaultError
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
+from vault.mapping import find_mapping
 from vault.policy import Policy
 from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
+from vault.sources import CsvOptions
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
@@ -453,6 +455,9 @@ class Vault:
         progress: ProgressCallback | None = None,
         files: str | os.PathLike[str] | None = None,
         read_progress: ProgressCallback | None = None,
+        mapping: str | os.PathLike[str] | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
     ) -> ImportResult:
         """Import a JSONL, JSON-array or CSV file in one transaction (with the
         evidence files it names from a folder or zip, if ``files`` is given).
@@ -460,7 +465,10 @@ class Vault:
         ``source`` is a path (format from its suffix) or a binary stream (named
         ``name``, JSON Lines unless ``fmt`` or the name's suffix says otherwise).
         ``progress`` is called with the records of each stored batch,
-        ``read_progress`` with the bytes of each read.
+        ``read_progress`` with the bytes of each read. A CSV file's ``delimiter``
+        and ``encoding`` are sniffed unless given; ``mapping`` (a shipped preset's
+        name such as ``kobo`` or ``odk``, or a mapping file) reads a survey tool's
+        CSV export, whose file columns name evidence files in ``files``.
         """
         return ingest.import_file(
             self._ctx,
@@ -470,6 +478,7 @@ class Vault:
             progress=progress,
             files=files,
             read_progress=read_progress,
+            csv_options=_csv_options(mapping, delimiter, encoding),
         )
 
     def check_import(
@@ -480,13 +489,22 @@ class Vault:
         name: str | None = None,
         files: str | os.PathLike[str] | None = None,
         read_progress: ProgressCallback | None = None,
+        mapping: str | os.PathLike[str] | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
     ) -> ImportCheck:
         """Check a file or stream as :meth:`import_file` would import it, and list
-        every bad line (file, line, record id, field, what is wrong) in one pass,
-        writing nothing. ``ImportCheck.raise_for_problems`` raises what the import
-        would fail with."""
+        every bad line (file, line, record id, field, column, what is wrong) in one
+        pass, writing nothing. ``ImportCheck.raise_for_problems`` raises what the
+        import would fail with."""
         return precheck.check_file(
-            self._ctx, source, fmt=fmt, name=name, files=files, read_progress=read_progress
+            self._ctx,
+            source,
+            fmt=fmt,
+            name=name,
+            files=files,
+            read_progress=read_progress,
+            csv_options=_csv_options(mapping, delimiter, encoding),
         )
 
     def import_records(
@@ -696,3 +714,13 @@ class Vault:
         return reads.list_records(
             self._ctx, record_type=type, site=site, limit=limit, offset=offset
         )
+
+
+def _csv_options(
+    mapping: str | os.PathLike[str] | None, delimiter: str | None, encoding: str | None
+) -> CsvOptions | None:
+    """How a CSV import is read, when the caller says anything about it."""
+    if mapping is None and delimiter is None and encoding is None:
+        return None
+    found = find_mapping(mapping) if mapping is not None else None
+    return CsvOptions(delimiter=delimiter, encoding=encoding, mapping=found)

@@ -47,10 +47,10 @@ from vault.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from vault.filesource import AttachmentSource
+from vault.filesource import AttachmentSource, open_media
 from vault.keys import KeyClass
 from vault.schema import RECORD_SPECS, flatten, shown_id, validate_record
-from vault.sources import Unreadable, open_records
+from vault.sources import CsvOptions, Unreadable, open_records
 from vault.store import (
     BlindIndexEntry,
     Record,
@@ -119,13 +119,21 @@ def import_file(
     progress: ProgressCallback | None,
     files: str | os.PathLike[str] | None,
     read_progress: ProgressCallback | None,
+    csv_options: CsvOptions | None = None,
 ) -> ImportResult:
     """Import a file or stream (see :func:`vault.sources.open_records`) in one
     transaction, with the evidence files it names from ``files``."""
     with contextlib.ExitStack() as stack:
-        attached = stack.enter_context(AttachmentSource(files)) if files else None
+        attached, csv_options = open_media(stack, files, csv_options)
         rows = stack.enter_context(
-            open_records(source, fmt=fmt, name=name, read_progress=read_progress, recover=True)
+            open_records(
+                source,
+                fmt=fmt,
+                name=name,
+                read_progress=read_progress,
+                recover=True,
+                csv_options=csv_options,
+            )
         )
         return import_records(ctx, rows, progress=progress, files=attached, count_bad=True)
 

@@ -49,7 +49,7 @@ import yaml
 from vault import crypto
 from vault.errors import InvalidInputError, NotFoundError
 from vault.filerules import FILE_ACTIONS, FILE_KINDS, REBUILDABLE, SHORT_FORM_KINDS, FileRules
-from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, Sensitivity
+from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, FieldSpec, Sensitivity
 from vault.terms import Terms
 
 __all__ = [
@@ -70,6 +70,8 @@ ACTIONS: Final = ("keep", "drop", "mask", "pseudonymize", "generalize", "scrub")
 CLASS_NAMES: Final = tuple(s.value for s in Sensitivity)
 DATE_LEVELS: Final = ("month", "quarter", "year")
 SITE_LEVELS: Final = ("region", "country")
+GRID_DEGREES: Final = (0.1, 0.5, 1, 5)
+"""The grids (in degrees) a location may be generalized to: 0.1 degree is about 11 km."""
 TEXT_FIELDS: Final = frozenset({"narrative", "summary", "details", "remediation.plan"})
 _TOP_KEYS: Final = frozenset(
     {
@@ -279,11 +281,11 @@ class Policy:
                 if spec.kind == "group" or path == "type":
                     continue
                 action = rules.action_for(rtype, path)
-                line = f"    {path:<24} {spec.sensitivity.value:<12} {action.describe()}"
+                line = f"    {path:<24} {spec.sensitivity.value:<12} {_describe(spec, action)}"
                 if rules.high_risk:
                     risky = rules.action_for(rtype, path, high_risk=True)
                     if risky != action:
-                        line += f"; if retaliation risk is high: {risky.describe()}"
+                        line += f"; if retaliation risk is high: {_describe(spec, risky)}"
                 out.append(line)
             testimony = rtype == "testimony"
             for line in rules.attachments.describe(testimony=testimony):
@@ -297,6 +299,12 @@ class Policy:
                         f"if retaliation risk is high: {line}"
                     )
         return out
+
+
+def _describe(spec: FieldSpec, action: Action) -> str:
+    if spec.kind == "geo" and action.kind == "generalize":
+        return f"generalize to a grid of {action.param:g} degrees (the cell's centre)"
+    return action.describe()
 
 
 class _Loader(yaml.SafeLoader):
@@ -423,6 +431,9 @@ def _check_action(
             elif target == "site_id":
                 ok = param in SITE_LEVELS
                 hint = "region or country"
+            elif spec.kind == "geo":
+                ok = not isinstance(param, bool) and param in GRID_DEGREES
+                hint = "a grid of 0.1, 0.5, 1 or 5 degrees"
             else:
                 raise _err(source, node, key, f"{target!r} cannot be generalized")
             if not ok:
@@ -711,6 +722,13 @@ def _check_floor(
                     f"records.testimony.rules.{path}",
                     "identity fields may only be dropped or pseudonymized",
                 )
+            if spec.kind == "geo" and action.kind != "drop" and path not in quasi:
+                raise _err(
+                    source,
+                    where,
+                    f"records.testimony.rules.{path}",
+                    "a generalized location must be listed in k_anonymity.quasi_identifiers",
+                )
             if (
                 spec.sensitivity is Sensitivity.QUASI
                 and action.kind != "drop"
@@ -766,7 +784,8 @@ def _k_anonymity(source: str, node: yaml.Node, types: Mapping[str, TypeRules]) -
     quasi = _string_list(source, qnode, "k_anonymity.quasi_identifiers")
     for q in quasi:
         spec = FIELDS["testimony"].get(q)
-        if spec is None or spec.sensitivity is not Sensitivity.QUASI:
+        # A location is identity, but once generalized to a grid it is a quasi-identifier.
+        if spec is None or (spec.sensitivity is not Sensitivity.QUASI and spec.kind != "geo"):
             raise _err(
                 source,
                 qnode,

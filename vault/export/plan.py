@@ -422,7 +422,13 @@ def _choose_level(
     ka = policy.k_anonymity
     assert ka is not None
     groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
-    rows = source.export_linked(frozenset({"testimony"}), classes=_OPERATIONAL)
+    classes = _OPERATIONAL
+    if any(
+        FIELDS["testimony"][q].sensitivity is Sensitivity.IDENTITY for q in ka.quasi_identifiers
+    ):
+        # A location is identity until generalized: its cells are counted from it.
+        classes = _OPERATIONAL | {"identity"}
+    rows = source.export_linked(frozenset({"testimony"}), classes=classes)
     for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
         site = sites.get(site_ref)
         batch = [
