@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any, Self
 
 from vault import (
@@ -29,8 +29,10 @@ from vault import (
     ingest,
     journal,
     lifecycle,
+    partners,
     precheck,
     reads,
+    receiving,
     review,
     sharing,
     store,
@@ -610,9 +612,10 @@ class Vault:
         sharing.remove_recipient(self._ctx, name)
 
     def export(
-        self, policy: Policy, recipient: str, out: str | os.PathLike[str]
+        self, policy: Policy, recipient: str | Sequence[str], out: str | os.PathLike[str]
     ) -> sharing.ExportSummary:
-        """Write a signed, age-encrypted export for a registered recipient.
+        """Write a signed, age-encrypted export for a registered recipient, or one
+        file for several at once (its manifest names them all).
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
         """
@@ -662,6 +665,40 @@ class Vault:
         keeps who fetched which file on the record.
         """
         return sharing.release_export(self._ctx, export_id)
+
+    # Partners: receiving another organisation's exports ------------------------------
+
+    def add_partner(self, name: str, signing_key_pem: bytes) -> str:
+        """Pin a partner vault's signing key (PEM); returns its fingerprint (admins)."""
+        return partners.add_partner(self._ctx, name, signing_key_pem)
+
+    def partners(self) -> list[partners.PartnerInfo]:
+        """Pinned partners, each with the last export received from it."""
+        return partners.list_partners(self._ctx)
+
+    def remove_partner(self, name: str) -> None:
+        """Unpin a partner; what was received from it stays."""
+        partners.remove_partner(self._ctx, name)
+
+    def receive(
+        self,
+        file: str | os.PathLike[str] | IO[bytes],
+        identity: str | os.PathLike[str],
+        *,
+        partner: str | None = None,
+        name: str = "the export",
+    ) -> receiving.ReceiveReport:
+        """Verify a partner's export against its pinned key and take its records in,
+        sealed, as records of the partner; all or nothing (admins)."""
+        return receiving.receive_from(self._ctx, file, identity, partner=partner, name=name)
+
+    def received(self, *, partner: str | None = None) -> list[receiving.ReceivedSummary]:
+        """Received records (latest versions): id ``PARTNER:ID``, type, version, export."""
+        return receiving.list_received(self._ctx, partner=partner)
+
+    def get_received(self, record_id: str, *, version: int | None = None) -> dict[str, Any]:
+        """One received record with its sealed provenance (audited)."""
+        return receiving.get_received(self._ctx, record_id, version=version)
 
     # Last, so that no annotation above reads ``list`` as this method.
     def list(

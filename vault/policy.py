@@ -29,6 +29,8 @@ The file format (see the shipped policies in ``policies/`` for commented example
       finding: {rules: {...}, attachments: rebuild}
       site: {rules: {...}}
     aggregate: {by: [...], suppress_at_or_below: 3}   # counts only, instead of records
+    onward: none                   # or same-audience, or {audiences: [...]}: what the
+                                   # recipient may pass on (see vault.terms)
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from vault import crypto
 from vault.errors import InvalidInputError, NotFoundError
 from vault.filerules import FILE_ACTIONS, FILE_KINDS, REBUILDABLE, SHORT_FORM_KINDS, FileRules
 from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, FieldSpec, Sensitivity
+from vault.terms import Terms
 
 __all__ = [
     "ACTIONS",
@@ -83,6 +86,7 @@ _TOP_KEYS: Final = frozenset(
         "ner",
         "review",
         "review_by_exporters",
+        "onward",
     }
 )
 REVIEW_MODES: Final = ("required", "flagged", "none")
@@ -188,6 +192,8 @@ class Policy:
     ner: bool = False
     review: str = "none"
     review_by_exporters: bool = False
+    # What the recipient may pass on, carried in the signed manifest (deny by default).
+    onward: Terms = field(default_factory=Terms)
 
     def narrowed(
         self,
@@ -234,6 +240,7 @@ class Policy:
                 "  free text also goes through the named-entity pass (people and small "
                 "places, for the languages whose model is installed)"
             )
+        out.append(f"  onward: {self.onward.describe()}")
         if self.description:
             out.append(f"  {self.description}")
         out.append("  default: every field not named below is dropped")
@@ -560,6 +567,7 @@ def parse_policy(text: str, source: str) -> Policy:
         agg = _aggregate(source, top["aggregate"][1])
     scrub_tokens, ner = _scrub_options(source, top)
     review, review_by_exporters = _review_options(source, top, audience)
+    onward = _onward(source, top["onward"][1], audience) if "onward" in top else Terms()
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
@@ -584,6 +592,7 @@ def parse_policy(text: str, source: str) -> Policy:
         ner=ner,
         review=review,
         review_by_exporters=review_by_exporters,
+        onward=onward,
     )
 
 
@@ -605,6 +614,28 @@ def _scrub_options(source: str, top: Mapping[str, tuple[yaml.Node, yaml.Node]]) 
         if not isinstance(ner, bool):
             raise _err(source, top["ner"][1], "ner", "must be true or false")
     return scrub_tokens, ner
+
+
+def _onward(source: str, node: yaml.Node, audience: str) -> Terms:
+    """``none``, ``same-audience`` or ``{audiences: [...]}`` (see :mod:`vault.terms`)."""
+    if isinstance(node, yaml.MappingNode):
+        listed: list[str] = []
+        for key, knode, vnode in _mapping(source, node, "onward"):
+            if key != "audiences":
+                raise _err(source, knode, f"onward.{key}", "unknown key; use audiences")
+            listed = _string_list(source, vnode, "onward.audiences")
+            for name in listed:
+                if name not in AUDIENCES:
+                    raise _err(
+                        source, vnode, "onward.audiences", f"must be among {', '.join(AUDIENCES)}"
+                    )
+        if not listed:
+            raise _err(source, node, "onward.audiences", "is required")
+        return Terms.resolve("audiences", listed, audience)
+    kind = _string(source, node, "onward")
+    if kind not in ("none", "same-audience"):
+        raise _err(source, node, "onward", "must be none, same-audience or {audiences: [...]}")
+    return Terms.resolve(kind, (), audience)
 
 
 def _review_options(

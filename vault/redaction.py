@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hmac
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -32,6 +33,7 @@ from vault.scrub import Scrubber
 __all__ = ["MAX_LEVEL", "Redactor", "SiteInfo", "TextSeen", "high_risk"]
 
 MAX_LEVEL: Final = 3
+_FULL_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID_FIELDS: Final = frozenset({"id", "site_id", "evidence"})
 _BIRTH_LADDER: Final = (10, 20)
 _DATE_LADDER: Final = ("quarter", "year")
@@ -207,6 +209,10 @@ class Redactor:
     def _generalize(
         self, path: str, value: Any, param: Any, site: SiteInfo | None
     ) -> tuple[bool, Any]:
+        if not _generalizable(path, value):
+            # Already generalized by a partner's vault (a band, a month): a value this
+            # cannot read is dropped, never passed on as it came.
+            return False, None
         if path.endswith("birth_year"):
             return True, _band(int(value), int(param))
         if path == "site_id":
@@ -307,6 +313,16 @@ class Redactor:
             cached = {path: rules.action_for(rtype, path, high_risk=high) for path in FIELDS[rtype]}
             self._action_cache[(rtype, high)] = cached
         return cached
+
+
+def _generalizable(path: str, value: Any) -> bool:
+    """Whether a value has the shape generalization reads (every value of this
+    vault's own records has; a received record's may not: a band, a month)."""
+    if path.endswith("birth_year"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(value, str) and path != "site_id":
+        return _FULL_DATE.fullmatch(value) is not None
+    return True
 
 
 def high_risk(record: Mapping[str, Any]) -> bool:

@@ -3,7 +3,10 @@
 Invariants: an export file appears under its name only if its record in the vault
 was written in the same step (the rename happens inside the transaction); a preview
 writes nothing. Pseudonym keys: per recipient, derived from the vault's pseudonym
-root and the recipient's key fingerprint; per export, random and forgotten. The
+root and the recipient's key fingerprint (for a joint export, from the fingerprints
+of all its recipients: stable for that group, unlinkable to any one of them); per
+export, random and forgotten. A joint export is one file encrypted to every
+recipient, and its signed manifest names them all. The
 export code reads the vault only through :class:`ExportSource`, which opens the
 classes it is asked for and nothing else.
 """
@@ -14,7 +17,7 @@ import contextlib
 import inspect
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, TypeVar, cast
@@ -23,10 +26,10 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import aliased
 
-from vault import attachments, audit, crypto, registry
+from vault import attachments, audit, crypto, receiving, registry
 from vault.context import Context
 from vault.decisions import Decision
-from vault.errors import ConflictError, NotFoundError, PermissionDeniedError
+from vault.errors import ConflictError, NotFoundError, PermissionDeniedError, UsageError
 from vault.export import (
     EXPORT_FORMAT,
     ExportResult,
@@ -106,6 +109,7 @@ class ExportInfo(TypedDict):
     recipient: str
     recipient_fingerprint: str
     counts: dict[str, Any]
+    recipients: list[str]
 
 
 class ExportSummary(TypedDict):
@@ -118,6 +122,8 @@ class ExportSummary(TypedDict):
     custodian: str
     policy: dict[str, str]
     recipient: dict[str, str]
+    recipients: list[dict[str, str]]
+    terms: dict[str, Any]
     signer: dict[str, str]
     audit: dict[str, Any]
     counts: dict[str, Any]
@@ -396,11 +402,15 @@ def _may_export(ctx: Context, policy: Policy) -> None:
         )
 
 
-def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) -> Redactor:
+def _redactor(
+    keys: Keyring, policy: Policy, recipient_fingerprints: Sequence[str] | None
+) -> Redactor:
     export_key = crypto.random_key()
+    # One recipient: its own key, as always. A group: one key for that exact group.
+    group = "+".join(sorted(recipient_fingerprints or ()))
     recipient_key = (
-        crypto.derive_subkey(keys.pseudonym_root(), f"pseudonym/recipient/{recipient_fingerprint}")
-        if recipient_fingerprint
+        crypto.derive_subkey(keys.pseudonym_root(), f"pseudonym/recipient/{group}")
+        if group
         else crypto.random_key()
     )
     review_key = keys.review_key() if keys.holds_class(KeyClass.NARRATIVE) else None
@@ -413,16 +423,30 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
     )
 
 
+def _names(recipient_name: str | Sequence[str]) -> list[str]:
+    names = [recipient_name] if isinstance(recipient_name, str) else list(recipient_name)
+    if not names:
+        raise UsageError("an export needs at least one recipient")
+    if len(set(names)) != len(names):
+        raise UsageError("a recipient is named twice")
+    return names
+
+
 def export(
-    ctx: Context, policy: Policy, recipient_name: str, out: str | os.PathLike[str]
+    ctx: Context,
+    policy: Policy,
+    recipient_name: str | Sequence[str],
+    out: str | os.PathLike[str],
 ) -> ExportSummary:
-    """Write a signed, age-encrypted export; returns the manifest without per-line
-    hashes."""
+    """Write a signed, age-encrypted export, to one recipient or jointly to several;
+    returns the manifest without per-line hashes."""
     _may_export(ctx, policy)
     out = Path(out)
+    names = _names(recipient_name)
     with ctx.read() as conn:
-        row = _recipient(ctx, conn, recipient_name)
-    recipient = parse_recipient(row.public_key)
+        rows = [_recipient(ctx, conn, name) for name in names]
+    row = rows[0]
+    recipients = [parse_recipient(r.public_key) for r in rows]
     # Recorded before anything is produced: no export exists without a trace.
     with ctx.write() as conn:
         ctx.audit(
@@ -432,6 +456,7 @@ def export(
                 "policy": policy.name,
                 "policy_sha256": policy.sha256,
                 "recipient": row.name,
+                "recipients": names,
                 "filters": _filters(policy),
             },
         )
@@ -439,7 +464,7 @@ def export(
         # that the log reached this point.
         size, head = audit.current_head(conn, ctx.keys.audit_key())
     signing = ctx.signing_key()
-    redactor = _redactor(ctx.keys, policy, row.fingerprint)
+    redactor = _redactor(ctx.keys, policy, [r.fingerprint for r in rows])
     source = ExportSource(ctx)
     result = ExportResult()
     result.files = FileSpool(out.resolve().parent)
@@ -462,6 +487,11 @@ def export(
             "age_recipient": row.public_key,
             "fingerprint": row.fingerprint,
         },
+        "recipients": [
+            {"name": r.name, "age_recipient": r.public_key, "fingerprint": r.fingerprint}
+            for r in rows
+        ],
+        "terms": policy.onward.to_manifest(),
         "signer": {
             "algorithm": "ed25519",
             "fingerprint": crypto.public_key_fingerprint(signing.public_bytes()),
@@ -471,6 +501,9 @@ def export(
 
     def finish(m: dict[str, Any]) -> None:
         m["counts"] = result.to_dict()
+        if result.terms is not None:
+            # Received records promise onward no more than their senders allowed.
+            m["terms"] = policy.onward.meet(result.terms).to_manifest()
         if result.evidence_links_removed:
             m["evidence_links_removed"] = True
         if policy.k_anonymity is not None:
@@ -480,12 +513,12 @@ def export(
                 "generalization_level": result.level,
             }
 
-    records = plan_records(source, policy, redactor, result)
+    records = plan_records(source, policy, redactor, result, receiving.for_export(ctx))
     try:
         tmp = write_archive(
             out,
             records,
-            recipient=recipient,
+            recipient=recipients,
             signing_key=signing,
             manifest=manifest,
             finish=finish,
@@ -514,6 +547,7 @@ def export(
                     recipient=row.name,
                     recipient_fingerprint=row.fingerprint,
                     counts=json.dumps(manifest["counts"]),
+                    recipients=json.dumps(names),
                 )
             )
             ctx.audit(
@@ -524,6 +558,7 @@ def export(
                     "policy": policy.name,
                     "policy_sha256": policy.sha256,
                     "recipient": row.name,
+                    "recipients": names,
                     "counts": manifest["counts"],
                 },
             )
@@ -553,7 +588,7 @@ def preview(ctx: Context, policy: Policy, *, limit: int | None = None) -> Previe
     ctx.audit_now("export-preview", details={"policy": policy.name, "policy_sha256": policy.sha256})
     result = ExportResult()
     redactor = _redactor(ctx.keys, policy, None)
-    records = plan_records(ExportSource(ctx), policy, redactor, result)
+    records = plan_records(ExportSource(ctx), policy, redactor, result, receiving.for_export(ctx))
 
     def limited() -> Iterator[dict[str, Any]]:
         for n, record in enumerate(records):
@@ -584,6 +619,7 @@ def list_exports(ctx: Context) -> list[ExportInfo]:
             "recipient": r.recipient,
             "recipient_fingerprint": r.recipient_fingerprint,
             "counts": json.loads(r.counts),
+            "recipients": json.loads(r.recipients) if r.recipients else [r.recipient],
         }
         for r in rows
     ]

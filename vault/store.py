@@ -79,6 +79,10 @@ __all__ = [
     "IdentityDecision",
     "IdentityRequest",
     "Meta",
+    "Partner",
+    "PartnerReceipt",
+    "ReceivedRecord",
+    "ReceivedVersion",
     "Recipient",
     "Record",
     "RecordLink",
@@ -248,6 +252,75 @@ class ExportRecord(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     recipient_fingerprint: Mapped[str] = mapped_column(String(64))
     counts: Mapped[str] = mapped_column(Text)
+    # Every recipient of a joint export, as a JSON list of names (``recipient`` is
+    # the first); None for exports made before joint exports.
+    recipients: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Partner(Base):
+    """A partner organisation whose exports this vault receives: the signing key
+    pinned for it (not secret), signed by the registry."""
+
+    __tablename__ = "partners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    signing_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, hex
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class PartnerReceipt(Base):
+    """One export received from a partner, as its signed manifest described it;
+    signed by the registry. The newest one (by ``sequence``) is what a later export
+    from that partner must be newer than."""
+
+    __tablename__ = "partner_receipts"
+    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    export_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    exported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    custodian: Mapped[str] = mapped_column(String(64))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[str] = mapped_column(Text)
+    counts: Mapped[str] = mapped_column(Text)
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    __table_args__ = (Index("ix_partner_receipts_sequence", "partner", "sequence"),)
+
+
+class ReceivedRecord(Base):
+    """A record received from a partner; its content and provenance live sealed in
+    :class:`ReceivedVersion` rows, whose associated data binds the partner and type."""
+
+    __tablename__ = "received_records"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    partner: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReceivedVersion(Base):
+    """One version of a received record: per key class a wrapped data key and a blob
+    (never an identity class: received records carry none)."""
+
+    __tablename__ = "received_versions"
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("received_records.ref", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    export_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kek_version: Mapped[int] = mapped_column(Integer, index=True)
+    special_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    special_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    narrative_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    narrative_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    operational_key: Mapped[bytes] = mapped_column(LargeBinary)
+    operational_data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Session(Base):

@@ -19,6 +19,7 @@ from vault.api.auth import FAILED_AUTH_LIMIT, _Throttle
 from vault.api.errors import _add_handlers
 from vault.api.limits import BODY_SECONDS, MAX_JSON
 from vault.api.middleware import _Authenticate
+from vault.api.partner_routes import _add_partner_routes
 from vault.api.review_routes import _add_review_routes
 from vault.api.routes import _add_routes
 from vault.core import Vault
@@ -38,6 +39,7 @@ def create_app(
     bodies: int = 8,
     body_seconds: float = BODY_SECONDS,
     export_days: float = 7,
+    receive_identity: Path | None = None,
 ) -> FastAPI:
     """The API for one unlocked (admin) vault; export files go to ``export_dir``.
 
@@ -52,13 +54,18 @@ def create_app(
     At most ``bodies`` requests with a body (held in memory until sealed: up to
     16 MiB each) are served at once; others wait their turn after authentication;
     a body that has not arrived within ``body_seconds`` gets 408. Export files are
-    deleted ``export_days`` after they were made.
+    deleted ``export_days`` after they were made. Partners' exports sent to
+    ``POST /receive`` are opened with the age identity file ``receive_identity``
+    (without one, the server receives none).
     """
     if vault.role != "admin":
         raise UsageError("the API server must be unlocked by an admin custodian")
     check_policy_dirs(policy_dirs)
     app = _build(
-        export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")), policy_dirs, export_days
+        export_dir or Path(tempfile.mkdtemp(prefix="evault-exports-")),
+        policy_dirs,
+        export_days,
+        receive_identity,
     )
     if threads is None:
         threads = 1 if vault.single_writer else 8
@@ -78,7 +85,12 @@ def openapi_document() -> dict[str, Any]:
     return _build(Path(), ()).openapi()
 
 
-def _build(exports: Path, policy_dirs: tuple[Path, ...], keep_days: float = 7) -> FastAPI:
+def _build(
+    exports: Path,
+    policy_dirs: tuple[Path, ...],
+    keep_days: float = 7,
+    receive_identity: Path | None = None,
+) -> FastAPI:
     app = FastAPI(
         title="Evidence Vault",
         version="1",
@@ -94,4 +106,5 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...], keep_days: float = 7) -
     _add_handlers(app)
     _add_routes(app, exports, policy_dirs, keep_days)
     _add_review_routes(app, policy_dirs)
+    _add_partner_routes(app, receive_identity)
     return app

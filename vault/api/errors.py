@@ -31,10 +31,13 @@ from vault.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    StaleExportError,
     StorageError,
     TamperedRowError,
+    UnpinnedSignerError,
     UsageError,
     VaultError,
+    WrongRecipientError,
 )
 
 __all__: list[str] = []
@@ -48,6 +51,10 @@ _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
     (InvalidInputError, 422, "invalid_input"),
     # A stored row that steers access failed its check: nothing is served from it.
     (TamperedRowError, 403, "integrity_failure"),
+    # A partner's export refused: not from a pinned key, stale, or someone else's.
+    (UnpinnedSignerError, 403, "unpinned_signer"),
+    (StaleExportError, 409, "stale_export"),
+    (WrongRecipientError, 403, "wrong_recipient"),
     # A sealed value failed verification: the request conflicts with what is stored.
     (IntegrityError, 409, "integrity_failure"),
     (StorageError, 503, "storage"),

@@ -18,6 +18,7 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "ExportCreated",
+    "ExportReceived",
     "ExportRequest",
     "FindRequest",
     "Health",
@@ -173,3 +174,20 @@ class ReviewsApplied(BaseModel):
 class RecordUpdated(BaseModel):
     id: str
     version: int = Field(description="The version the update stored.")
+
+
+# Partners --------------------------------------------------------------------------
+
+
+class ExportReceived(BaseModel):
+    partner: str = Field(description="The pinned partner whose key signed the export.")
+    export_id: str
+    exported_at: str
+    policy: str = Field(description="The sending policy, as its signed manifest names it.")
+    policy_sha256: str
+    terms: dict[str, str | list[str]] = Field(
+        description="What the partner lets this vault pass on: onward kind and audiences."
+    )
+    records: dict[str, int] = Field(description="Records new, updated (new versions), unchanged.")
+    by_type: dict[str, int]
+    files_left_out: int = Field(description="Evidence files the export named (not received).")

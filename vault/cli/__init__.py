@@ -7,7 +7,8 @@ its type only (messages could carry data), unless ``EVAULT_DEBUG=1``.
 Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity failure,
 5 invalid input, 6 not found, 7 already exists, 8 permission denied, 9 storage,
 10 disk full, 11 read-only, 12 database locked, 13 database unreachable, 14 database
-damaged, 130 interrupted.
+damaged, 15 export not signed by the pinned key, 16 export older than the last
+received (replay or rollback), 17 export made for another recipient, 130 interrupted.
 
 Layout: :mod:`vault.cli._common` holds the root group (``cli``), its state, the
 shared options, the error-to-exit-code mapping and the rendering helpers; each
@@ -79,11 +80,23 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "_server",
         "Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it.",
     ),
+    "partner": (
+        "_partners",
+        "Pin partner vaults' signing keys: whose exports this vault receives.",
+    ),
     "passwd": (
         "_custody",
         "Change your passphrase (rewraps your keys; no record is re-encrypted).",
     ),
     "policy": ("_sharing", "Check, explain and list redaction policies."),
+    "receive": (
+        "_partners",
+        "Verify a partner's export and take its records in, as records of the partner.",
+    ),
+    "received": (
+        "_partners",
+        "List and show records received from partners (ids read PARTNER:ID).",
+    ),
     "recipient": ("_sharing", "Manage export recipients (a name and an age public key)."),
     "recovery": ("_custody", "Shamir recovery shares (SLIP-39 words) for a lost admin passphrase."),
     "restore": (

@@ -284,7 +284,8 @@ def cli(
     Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity
     failure, 5 invalid input, 6 not found, 7 already exists or changed concurrently,
     8 permission denied, 9 storage error, 10 disk full, 11 read-only, 12 database
-    locked, 13 database unreachable, 14 database damaged, 130 interrupted.
+    locked, 13 database unreachable, 14 database damaged, 15-17 a partner's export
+    refused (see receive --help), 130 interrupted.
     """
     ctx.obj = State(vault_dir, db_url, passphrase_file, custodian)
 

@@ -104,6 +104,12 @@ def token_revoke(state: State, name: str) -> None:
     help="Delete export files this many days after they were made.",
 )
 @click.option(
+    "--receive-identity",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="This vault's age identity file: partners' exports sent to POST /receive "
+    "are opened with it (without it, the server receives none).",
+)
+@click.option(
     "--max-bodies",
     default=8,
     show_default=True,
@@ -122,6 +128,7 @@ def serve(
     policy_dirs: tuple[Path, ...],
     max_bodies: int,
     export_days: float,
+    receive_identity: Path | None,
 ) -> None:
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
 
@@ -149,6 +156,7 @@ def serve(
                 policy_dirs=policy_dirs,
                 bodies=max_bodies,
                 export_days=export_days,
+                receive_identity=receive_identity,
             ),
             host=host,
             port=port,
