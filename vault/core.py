@@ -511,9 +511,13 @@ class Vault:
         *,
         remove: Iterable[str] = (),
         where: str = "record",
+        expect_version: int | None = None,
     ) -> int:
         """Store a new version of ``record_id``: the fields ``record`` gives over the
-        current version's; returns the version number. Earlier versions stay.
+        current version's; returns the version number. Earlier versions stay. With
+        ``expect_version``, the update happens only if that is still the latest
+        version (:class:`~vault.errors.StaleVersionError` otherwise): a change made
+        meanwhile by someone else is never overwritten unseen.
 
         Fields ``record`` leaves out are carried over, so a record read back without
         its identity fields (``get`` without ``identity=True``), edited and passed
@@ -529,14 +533,23 @@ class Vault:
         Changed from full replacement: ``record`` used to replace the whole version,
         so a field left out was dropped.
         """
-        return ingest.update(self._ctx, record_id, record, remove=remove, where=where)
+        return ingest.update(
+            self._ctx, record_id, record, remove=remove, where=where, expect_version=expect_version
+        )
 
-    def patch(self, record_id: str, patch: Any, *, where: str = "merge patch") -> int:
+    def patch(
+        self,
+        record_id: str,
+        patch: Any,
+        *,
+        where: str = "merge patch",
+        expect_version: int | None = None,
+    ) -> int:
         """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version;
         returns the version number. Members given are set (groups merge field by
         field), null members remove their field, and the rest is carried over as
-        :meth:`update` carries it."""
-        return ingest.patch(self._ctx, record_id, patch, where=where)
+        :meth:`update` carries it; ``expect_version`` as for :meth:`update`."""
+        return ingest.patch(self._ctx, record_id, patch, where=where, expect_version=expect_version)
 
     # Reads ------------------------------------------------------------------
 
@@ -551,6 +564,13 @@ class Vault:
         requires no approvals; that access is audited.
         """
         return reads.get(self._ctx, record_id, version=version, identity=identity)
+
+    def get_with_version(
+        self, record_id: str, *, version: int | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """:meth:`get` (without identity fields), and the number of the version read:
+        what an update's ``expect_version`` names."""
+        return reads.get_with_version(self._ctx, record_id, version=version, identity=False)
 
     def versions(self, record_id: str) -> list[VersionInfo]:
         """Every stored version of a record, oldest first."""

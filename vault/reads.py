@@ -59,6 +59,7 @@ __all__ = [
     "VersionInfo",
     "find",
     "get",
+    "get_with_version",
     "list_records",
     "stats",
     "summary_of",
@@ -100,6 +101,13 @@ class VersionInfo:
 
 
 def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) -> dict[str, Any]:
+    return get_with_version(ctx, record_id, version=version, identity=identity)[0]
+
+
+def get_with_version(
+    ctx: Context, record_id: str, *, version: int | None, identity: bool
+) -> tuple[dict[str, Any], int]:
+    """The record and the number of the version read (the latest unless ``version``)."""
     ctx.require("admin", "custodian")
     ref = ctx.codec.reference(record_id)
     what = f"record {shown_id(record_id)}"
@@ -143,7 +151,7 @@ def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) ->
         _log_read(ctx, "read", refs=[ref], details={"version": ver.version}, grouped=True)
     if record.get("id") != record_id:
         raise IntegrityError(f"integrity check failed for {what}")
-    return record
+    return record, int(ver.version)
 
 
 def _log_read(

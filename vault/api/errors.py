@@ -31,6 +31,7 @@ from vault.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    StaleVersionError,
     StorageError,
     TamperedRowError,
     UsageError,
@@ -44,6 +45,8 @@ _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
     (AuthenticationError, 401, "unauthenticated"),
     (PermissionDeniedError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
+    # Before ConflictError, of which it is one: an If-Match that is no longer current.
+    (StaleVersionError, 412, "precondition_failed"),
     (ConflictError, 409, "conflict"),
     (InvalidInputError, 422, "invalid_input"),
     # A stored row that steers access failed its check: nothing is served from it.

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import Body, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Body, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -45,7 +45,13 @@ from vault.api.schemas import (
     RecordUpdated,
 )
 from vault.core import Vault
-from vault.errors import NotFoundError, PermissionDeniedError, VaultError
+from vault.errors import (
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+    UsageError,
+    VaultError,
+)
 from vault.export import EXPORT_FORMAT
 from vault.policy import find_policy
 from vault.sharing import ExportSummary
@@ -63,6 +69,31 @@ MAX_PAGE: Final = 1000  # records per page of GET /records
 _EXPORT_FILE: Final = re.compile(r"[0-9a-f]{32}\.age")
 # A PATCH body is a JSON merge patch (RFC 7396); plain JSON is taken as one too.
 _MERGE_PATCH: Final = ("application/merge-patch+json", "application/json")
+
+
+_ETAG_HEADER: Final = {
+    "description": "The version number, as a strong entity tag.",
+    "schema": {"type": "string"},
+}
+_ETAG: Final = re.compile(r'"([1-9][0-9]{0,9})"|([1-9][0-9]{0,9})')
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match(header: str | None) -> int | None:
+    """The version an ``If-Match`` header names: None for none or ``*`` (any current
+    version). A weak or malformed tag can never match a version (412); a list of tags
+    is refused (400)."""
+    if header is None or header.strip() == "*":
+        return None
+    if "," in header:
+        raise UsageError("If-Match takes one entity tag: the ETag of the version read")
+    found = _ETAG.fullmatch(header.strip())
+    if found is None:
+        raise StaleVersionError("If-Match names no version of this record")
+    return int(found.group(1) or found.group(2))
 
 
 def _sweep(v: Vault, exports: Path, keep_days: float) -> None:
@@ -154,6 +185,7 @@ def _add_routes(
             200: {
                 "description": "The record, as imported (see README).",
                 "content": {"application/json": {"schema": {"type": "object"}}},
+                "headers": {"ETag": _ETAG_HEADER},
             },
             **_AUTHED,
         },
@@ -163,9 +195,13 @@ def _add_routes(
         c: Auth,
         version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> JSONResponse:
-        """A record: only the field classes the token's keys open (audited)."""
+        """A record: only the field classes the token's keys open (audited). Its
+        ``ETag`` is the version number read; a PATCH may name it in ``If-Match``."""
         # Records are JSON already: no model to validate them against twice.
-        return JSONResponse(await c.run(lambda v: v.get(record_id, version=version), brief=True))
+        record, read = await c.run(
+            lambda v: v.get_with_version(record_id, version=version), brief=True
+        )
+        return JSONResponse(record, headers={"ETag": _etag(read)})
 
     @app.post("/find", responses=_AUTHED)
     async def find(query: FindRequest, c: Auth) -> list[RecordSummary]:
@@ -295,7 +331,12 @@ def _add_routes(
 
     @app.patch(
         "/records/{record_id}",
-        responses={415: _AUTHED[400] | {"description": "Not a JSON merge patch."}, **_AUTHED},
+        responses={
+            200: {"headers": {"ETag": _ETAG_HEADER}},
+            412: _AUTHED[400] | {"description": "If-Match names no longer the latest version."},
+            415: _AUTHED[400] | {"description": "Not a JSON merge patch."},
+            **_AUTHED,
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -303,7 +344,21 @@ def _add_routes(
             }
         },
     )
-    async def update_record(record_id: str, request: Request, c: Auth) -> RecordUpdated:
+    async def update_record(
+        record_id: str,
+        request: Request,
+        response: Response,
+        c: Auth,
+        if_match: Annotated[
+            str | None,
+            Header(
+                alias="If-Match",
+                max_length=200,
+                description='The ETag of the version the change was made on ("3"): '
+                "the patch is stored only if that is still the latest version, else 412.",
+            ),
+        ] = None,
+    ) -> RecordUpdated:
         """Change a record as a new version, by JSON merge patch (RFC 7396; roles admin,
         custodian).
 
@@ -312,15 +367,22 @@ def _add_routes(
         patch does not name is carried over, identity fields included, sealed as
         they were. A token without a class the record holds fields of is refused
         (403, naming them) unless the patch removes them; a required field cannot be
-        removed (422).
+        removed (422). With ``If-Match``, the patch is stored only if the version it
+        names is still the latest (checked in the update's own transaction), else 412;
+        without it, it applies to whatever version is the latest.
         """
         media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media not in _MERGE_PATCH:
             raise HTTPException(415)
+        expected = _if_match(if_match)
         body = await request.body()
         version = await c.run(
             lambda v: v.patch(
-                record_id, read_one(io.BytesIO(body), name="request body")[1], where="request body"
+                record_id,
+                read_one(io.BytesIO(body), name="request body")[1],
+                where="request body",
+                expect_version=expected,
             )
         )
+        response.headers["ETag"] = _etag(version)
         return RecordUpdated(id=record_id, version=version)
