@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import shutil
@@ -132,6 +133,8 @@ ENDPOINTS: list[tuple[str, str, object, set[str]]] = [
     ("POST", "/records/import", "import", {"admin", "custodian"}),
     ("GET", "/records", None, {"admin", "custodian"}),
     ("GET", "/records/T-0001", None, {"admin", "custodian"}),
+    ("GET", "/records/T-0001/versions", None, {"admin", "custodian"}),
+    ("GET", "/records/T-0001/attachments", None, {"admin", "custodian"}),
     ("POST", "/find", {"site": "SITE-001"}, {"admin", "custodian"}),
     ("POST", "/records/T-0001/attachments?name=photo.jpg", b"%PDF-1.4 x", {"admin", "custodian"}),
     ("POST", "/exports", {"policy": "union", "recipient": "ituc"}, {"admin", "exporter"}),
@@ -230,6 +233,61 @@ def test_an_export_file_goes_only_to_the_token_that_made_it(
         assert r.status_code in (404, 422)
     released = [e for e in vault.audit_entries() if e.action == "export-released"]
     assert [e.actor for e in released] == ["token:maker"]
+
+
+def test_versions_and_files_are_listed_as_the_record_is_read(
+    server: tuple[str, Vault, Path],
+) -> None:
+    base, vault, _key = server
+    writer, _ = vault.create_token("w", role="custodian", classes=ALL_CLASSES)
+    clerk, _ = vault.create_token("clerk", role="custodian", classes=["special"])
+    exporter = _exporter(vault, "x")
+    vault.update("T-0001", {"channel": "hotline"})
+    data = b"%PDF-1.4\n" + b"0" * 100
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.patch("/records/T-0001", json={"channel": "union"}, headers=_auth(writer))
+        assert r.status_code == 200, r.text
+        url = "/records/T-0001/attachments?name=Nguyen-Thi-Huong-interview.pdf"
+        made = client.post(url, content=data, headers=_auth(writer)).json()
+        r = client.get("/records/T-0001/versions", headers=_auth(writer))
+        assert r.status_code == 200, r.text
+        listed = r.json()
+        assert [(x["version"], x["stored_by"]) for x in listed] == [
+            (1, vault.custodian),
+            (2, vault.custodian),
+            (3, "token:w"),
+        ]
+        assert [x.created_at.isoformat() for x in vault.versions("T-0001")] == [
+            x["created_at"] for x in listed
+        ]
+        r = client.get("/records/T-0001/attachments", headers=_auth(writer))
+        assert r.status_code == 200, r.text
+        assert r.json() == [
+            {
+                "id": made["id"],
+                "media_type": "application/pdf",
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "created_at": vault.attachments("T-0001")[0].created_at,
+            }
+        ]
+        assert "Nguyen" not in r.text  # the sealed file name is never listed
+        assert client.get("/records/T-0002/attachments", headers=_auth(writer)).json() == []
+        # As GET /records/{id}: 404 for no such record, 403 for a role that may not read.
+        for what in ("versions", "attachments"):
+            r = client.get(f"/records/T-NOPE/{what}", headers=_auth(writer))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+            for record in ("T-0001", "T-NOPE"):
+                r = client.get(f"/records/{record}/{what}", headers=_auth(exporter))
+                assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+        # The files are sealed under the narrative class: without it, no listing at all.
+        assert client.get("/records/T-0001/versions", headers=_auth(clerk)).status_code == 200
+        for record in ("T-0001", "T-0002"):
+            r = client.get(f"/records/{record}/attachments", headers=_auth(clerk))
+            assert r.status_code == 403, r.text
+    logged = [(e.actor, e.action) for e in vault.audit_entries()]
+    assert ("token:w", "versions") in logged
+    assert ("token:w", "attachments-listed") in logged
 
 
 def test_repeated_failed_authentications_are_answered_with_429(

@@ -600,6 +600,7 @@ def _stage_version(
         subject,
         index=index,
         stored_at=batch.now,
+        stored_by=ctx.actor,
         subject_id=subject_id,
     )
     batch.versions.append(

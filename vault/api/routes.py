@@ -34,6 +34,7 @@ from vault.api.auth import Auth
 from vault.api.errors import _AUTHED
 from vault.api.limits import MAX_BODY
 from vault.api.schemas import (
+    AttachmentOut,
     AttachmentReceipt,
     AuditVerified,
     ExportCreated,
@@ -43,6 +44,7 @@ from vault.api.schemas import (
     ImportResult,
     RecordSummary,
     RecordUpdated,
+    VersionOut,
 )
 from vault.core import Vault
 from vault.errors import (
@@ -202,6 +204,30 @@ def _add_routes(
             lambda v: v.get_with_version(record_id, version=version), brief=True
         )
         return JSONResponse(record, headers={"ETag": _etag(read)})
+
+    @app.get("/records/{record_id}/versions", responses=_AUTHED)
+    async def record_versions(record_id: str, c: Auth) -> list[VersionOut]:
+        """A record's versions, oldest first: number, when and by whom each was stored
+        (roles admin, custodian; audited)."""
+        rows = await c.run(lambda v: [x.to_dict() for x in v.versions(record_id)], brief=True)
+        return [VersionOut(**row) for row in rows]
+
+    @app.get("/records/{record_id}/attachments", responses=_AUTHED)
+    async def record_attachments(record_id: str, c: Auth) -> list[AttachmentOut]:
+        """A record's evidence files: id, media type, size and SHA-256, never the
+        file's name or description (roles admin, custodian, with the narrative class
+        the files are sealed under; audited)."""
+        files = await c.run(lambda v: v.attachments(record_id), brief=True)
+        return [
+            AttachmentOut(
+                id=f.id,
+                media_type=f.media_type,
+                size=f.size,
+                sha256=f.sha256,
+                created_at=f.created_at,
+            )
+            for f in files
+        ]
 
     @app.post("/find", responses=_AUTHED)
     async def find(query: FindRequest, c: Auth) -> list[RecordSummary]:

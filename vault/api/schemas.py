@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = [
     "POLICY_NAME",
+    "AttachmentOut",
     "AttachmentReceipt",
     "AuditVerified",
     "ErrorBody",
@@ -29,6 +30,7 @@ __all__ = [
     "ReviewItemOut",
     "ReviewList",
     "ReviewsApplied",
+    "VersionOut",
 ]
 
 
@@ -173,3 +175,25 @@ class ReviewsApplied(BaseModel):
 class RecordUpdated(BaseModel):
     id: str
     version: int = Field(description="The version the update stored.")
+
+
+# Listings ---------------------------------------------------------------------------
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: str = Field(description="When the vault stored it (sealed with it).")
+    stored_by: str | None = Field(
+        description="Who stored it: a custodian, or token:NAME; null for a version "
+        "stored before the vault sealed its author."
+    )
+
+
+class AttachmentOut(BaseModel):
+    """An evidence file, without its name or description (which may name people)."""
+
+    id: str
+    media_type: str = Field(description="Detected from the content, never from the name.")
+    size: int = Field(description="Bytes of the original file.")
+    sha256: str = Field(description="SHA-256 of the original file, as sealed at intake.")
+    created_at: str
