@@ -31,7 +31,11 @@ from vault.keys import KeyClass
 
 __all__ = [
     "DATE_FIELDS",
+    "DATE_PATTERN",
     "FIELDS",
+    "ID_PATTERN",
+    "LANGUAGE_PATTERN",
+    "PERSON_FIELDS",
     "RECORD_SPECS",
     "RECORD_TYPES",
     "FieldSpec",
@@ -139,6 +143,10 @@ def _unknown(path: str, key: str | None = None) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+# The grammars above as patterns, for the contract's JSON Schema (vault.api.contract).
+ID_PATTERN: Final = _ID_RE.pattern
+DATE_PATTERN: Final = _DATE_RE.pattern
+LANGUAGE_PATTERN: Final = _LANG_RE.pattern
 
 
 @dataclass(frozen=True)
@@ -276,6 +284,7 @@ DATE_FIELDS: Final[dict[str, str]] = {
 
 
 _PERSON_KEYS: Final = ("name", "role")
+PERSON_FIELDS: Final = _PERSON_KEYS  # what a person mentioned holds; name is required
 
 
 def _check_text(value: Any, limit: int, where: str, path: str) -> None:

@@ -16,6 +16,7 @@ from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from vault.api.auth import FAILED_AUTH_LIMIT, _Throttle
+from vault.api.contract import type_records
 from vault.api.errors import _add_handlers
 from vault.api.limits import BODY_SECONDS, MAX_JSON
 from vault.api.middleware import _Authenticate
@@ -94,4 +95,12 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...], keep_days: float = 7) -
     _add_handlers(app)
     _add_routes(app, exports, policy_dirs, keep_days)
     _add_review_routes(app, policy_dirs)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            type_records(generate())  # FastAPI keeps the document it made: typed once
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
