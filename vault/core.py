@@ -612,13 +612,25 @@ class Vault:
         sharing.remove_recipient(self._ctx, name)
 
     def export(
-        self, policy: Policy, recipient: str, out: str | os.PathLike[str]
+        self,
+        policy: Policy,
+        recipient: str,
+        out: str | os.PathLike[str],
+        *,
+        progress: sharing.ExportProgress | None = None,
     ) -> sharing.ExportSummary:
         """Write a signed, age-encrypted export for a registered recipient.
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
+        ``progress(done, total)`` hears how many records are decided so far; an
+        error it raises ends the export, and no file is left.
         """
-        return sharing.export(self._ctx, policy, recipient, out)
+        return sharing.export(self._ctx, policy, recipient, out, progress=progress)
+
+    def check_export(self, policy: Policy, recipient: str) -> None:
+        """Raise what :meth:`export` would raise before writing anything: the role,
+        the grant of ``policy``, the recipient."""
+        sharing.check_export(self._ctx, policy, recipient)
 
     def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
         """What an export under ``policy`` would contain; nothing is written."""

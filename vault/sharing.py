@@ -14,7 +14,7 @@ import contextlib
 import inspect
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, TypeVar, cast
@@ -57,11 +57,13 @@ from vault.store import (
 
 __all__ = [
     "ExportInfo",
+    "ExportProgress",
     "ExportSource",
     "ExportSummary",
     "Preview",
     "RecipientInfo",
     "add_recipient",
+    "check_export",
     "export",
     "list_exports",
     "list_recipients",
@@ -84,6 +86,8 @@ def _newest_version() -> Any:
 
 
 _T = TypeVar("_T")
+ExportProgress = Callable[[int, int], None]
+"""Told ``(records decided, records in the vault)`` as an export goes."""
 
 
 class RecipientInfo(TypedDict):
@@ -413,11 +417,47 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
     )
 
 
+def check_export(ctx: Context, policy: Policy, recipient_name: str) -> None:
+    """Refuse, as :func:`export` would before it writes anything, an export the
+    context may not make: its role, its grant of the policy, the recipient."""
+    _may_export(ctx, policy)
+    with ctx.read() as conn:
+        _recipient(ctx, conn, recipient_name)
+
+
+def _reporting(
+    records: Generator[dict[str, Any]], result: ExportResult, total: int, progress: ExportProgress
+) -> Generator[dict[str, Any]]:
+    """``records``, telling ``progress`` how many records are decided (let through or
+    left out) of ``total`` as each goes out; what it raises ends the export."""
+    try:
+        progress(0, total)
+        for record in records:
+            yield record
+            seen = sum(result.included.values()) + sum(result.excluded.values())
+            progress(min(seen, total), total)
+        progress(total, total)
+    finally:
+        records.close()
+
+
 def export(
-    ctx: Context, policy: Policy, recipient_name: str, out: str | os.PathLike[str]
+    ctx: Context,
+    policy: Policy,
+    recipient_name: str,
+    out: str | os.PathLike[str],
+    *,
+    progress: ExportProgress | None = None,
 ) -> ExportSummary:
     """Write a signed, age-encrypted export; returns the manifest without per-line
-    hashes."""
+    hashes. ``progress(done, total)`` hears of the records decided so far; an error
+    it raises ends the export with nothing written but its audit entry.
+
+    Only the first and last steps write to the database, each in a brief transaction
+    of its own (the export's start in the audit log; its record, with the file's
+    rename); the records are read in read transactions, which on SQLite hold no
+    write lock, so other writers never wait for an export to be built.
+    """
     _may_export(ctx, policy)
     out = Path(out)
     with ctx.read() as conn:
@@ -481,8 +521,10 @@ def export(
             }
 
     records = plan_records(source, policy, redactor, result)
+    if progress is not None:
+        records = _reporting(records, result, sum(source.export_counts().values()), progress)
     try:
-        tmp = write_archive(
+        tmp, held = write_archive(
             out,
             records,
             recipient=recipient,
@@ -533,6 +575,10 @@ def export(
         with contextlib.suppress(OSError):
             os.unlink(out if placed else tmp)
         raise
+    finally:
+        # Held until the file has its name: while the commit waits for the write
+        # lock, another export to this folder must not sweep it as a leftover.
+        os.close(held)
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)

@@ -10,25 +10,16 @@ Invariants:
 * A body of up to :data:`MAX_BODY` (an import, an evidence file) is read only after
   the token has been checked again, and is held in memory only: no plaintext copy
   is written anywhere.
-* An export is looked up by policy name, in the server's policy folders and then
-  among the shipped ones, never as a path a client chooses; export files are
-  deleted a set number of days after they were made, and no other file in the
-  export folder is (see :func:`_sweep`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
-import stat
-import time
-from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import Body, FastAPI, Header, HTTPException, Query, Request, Response
-from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 
 from vault.api.auth import Auth
 from vault.api.errors import _AUTHED
@@ -37,8 +28,6 @@ from vault.api.schemas import (
     AttachmentOut,
     AttachmentReceipt,
     AuditVerified,
-    ExportCreated,
-    ExportRequest,
     FindRequest,
     Health,
     ImportResult,
@@ -46,17 +35,10 @@ from vault.api.schemas import (
     RecordUpdated,
     VersionOut,
 )
-from vault.core import Vault
 from vault.errors import (
-    NotFoundError,
-    PermissionDeniedError,
     StaleVersionError,
     UsageError,
-    VaultError,
 )
-from vault.export import EXPORT_FORMAT
-from vault.policy import find_policy
-from vault.sharing import ExportSummary
 from vault.sources import read_one
 
 __all__: list[str] = []
@@ -68,7 +50,6 @@ def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 MAX_PAGE: Final = 1000  # records per page of GET /records
-_EXPORT_FILE: Final = re.compile(r"[0-9a-f]{32}\.age")
 # A PATCH body is a JSON merge patch (RFC 7396); plain JSON is taken as one too.
 _MERGE_PATCH: Final = ("application/merge-patch+json", "application/json")
 
@@ -98,39 +79,8 @@ def _if_match(header: str | None) -> int | None:
     return int(found.group(1) or found.group(2))
 
 
-def _sweep(v: Vault, exports: Path, keep_days: float) -> None:
-    """Delete the export files this server made once they are ``keep_days`` old
-    (they wait only to be fetched).
-
-    Only a regular file named exactly ``<export_id>.age`` for an export the vault
-    recorded is deleted: anything else in the folder (a custodian's own files, a
-    name that only looks like an export's, a link, a folder) is left alone. A
-    caller who may not list exports sweeps nothing.
-    """
-    try:
-        candidates = [path for path in exports.iterdir() if _EXPORT_FILE.fullmatch(path.name)]
-    except OSError:  # no folder: nothing to sweep, and the export says why it fails
-        return
-    if not candidates:
-        return
-    try:
-        recorded = {e["export_id"] for e in v.exports()}
-    except PermissionDeniedError:
-        return
-    cutoff = time.time() - keep_days * 86400
-    for path in candidates:
-        if path.name.removesuffix(".age") not in recorded:
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            found = path.lstat()
-            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
-                path.unlink()
-
-
-def _add_routes(
-    app: FastAPI, exports: Path, policy_dirs: tuple[Path, ...], keep_days: float
-) -> None:
-    """Every endpoint, in the order of the OpenAPI document."""
+def _add_routes(app: FastAPI) -> None:
+    """The record endpoints, first in the OpenAPI document."""
 
     @app.get("/health")
     async def health() -> Health:
@@ -290,63 +240,6 @@ def _add_routes(
             response.status_code = 200
         return AttachmentReceipt(
             id=info.id, media_type=info.media_type, size=info.size, sha256=info.sha256
-        )
-
-    @app.post("/exports", status_code=201, responses=_AUTHED)
-    async def create_export(body: ExportRequest, c: Auth) -> ExportCreated:
-        """Export under a policy to a registered recipient (roles admin, exporter)."""
-
-        def run(v: Vault) -> ExportSummary:
-            if v.role not in ("admin", "exporter"):  # before a policy is even looked up
-                raise PermissionDeniedError(f"{v.custodian!r} ({v.role}) may not export")
-            try:
-                policy = find_policy(body.policy, policy_dirs)
-            except VaultError:
-                # Neither a file's path nor its parse errors are a client's business.
-                raise NotFoundError(f"no usable policy {body.policy!r} on this server") from None
-            _sweep(v, exports, keep_days)
-            out = exports / f"export-{time.time_ns()}.age"
-            manifest = v.export(policy, body.recipient, out)
-            out.rename(exports / f"{manifest['export_id']}.age")
-            return manifest
-
-        manifest = await c.run(run)
-        return ExportCreated(
-            format=EXPORT_FORMAT,
-            export_id=manifest["export_id"],
-            counts=manifest["counts"],
-            download=f"/exports/{manifest['export_id']}",
-        )
-
-    @app.get(
-        "/exports/{export_id}",
-        response_class=FileResponse,
-        responses={
-            200: {
-                "description": "The age-encrypted export.",
-                "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                },
-            },
-            **_AUTHED,
-        },
-    )
-    async def download_export(
-        export_id: Annotated[str, PathParam(pattern="^[0-9a-f]{32}$")], c: Auth
-    ) -> FileResponse:
-        """An export file, for the token that made it or an admin (audited)."""
-
-        def run(v: Vault) -> Path:
-            _sweep(v, exports, keep_days)
-            path = exports / f"{export_id}.age"
-            if not path.is_file():
-                raise NotFoundError(f"export {export_id} is not on this server")
-            v.release_export(export_id)
-            return path
-
-        path = await c.run(run)
-        return FileResponse(
-            path, media_type="application/octet-stream", filename=f"{export_id}.age"
         )
 
     @app.get("/audit/verify", responses=_AUTHED)
