@@ -163,7 +163,7 @@ def _forge(
         "audit": {"size": 10**6, "head": "00" * 32},
         **manifest,
     }
-    tmp = write_archive(
+    tmp, fd = write_archive(
         out,
         records,
         recipient=age.parse_recipient(public),
@@ -172,6 +172,7 @@ def _forge(
         finish=lambda m: m.update(counts={}),
     )
     os.replace(tmp, out)
+    os.close(fd)
     return out
 
 

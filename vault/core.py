@@ -531,9 +531,13 @@ class Vault:
         *,
         remove: Iterable[str] = (),
         where: str = "record",
+        expect_version: int | None = None,
     ) -> int:
         """Store a new version of ``record_id``: the fields ``record`` gives over the
-        current version's; returns the version number. Earlier versions stay.
+        current version's; returns the version number. Earlier versions stay. With
+        ``expect_version``, the update happens only if that is still the latest
+        version (:class:`~vault.errors.StaleVersionError` otherwise): a change made
+        meanwhile by someone else is never overwritten unseen.
 
         Fields ``record`` leaves out are carried over, so a record read back without
         its identity fields (``get`` without ``identity=True``), edited and passed
@@ -549,14 +553,23 @@ class Vault:
         Changed from full replacement: ``record`` used to replace the whole version,
         so a field left out was dropped.
         """
-        return ingest.update(self._ctx, record_id, record, remove=remove, where=where)
+        return ingest.update(
+            self._ctx, record_id, record, remove=remove, where=where, expect_version=expect_version
+        )
 
-    def patch(self, record_id: str, patch: Any, *, where: str = "merge patch") -> int:
+    def patch(
+        self,
+        record_id: str,
+        patch: Any,
+        *,
+        where: str = "merge patch",
+        expect_version: int | None = None,
+    ) -> int:
         """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version;
         returns the version number. Members given are set (groups merge field by
         field), null members remove their field, and the rest is carried over as
-        :meth:`update` carries it."""
-        return ingest.patch(self._ctx, record_id, patch, where=where)
+        :meth:`update` carries it; ``expect_version`` as for :meth:`update`."""
+        return ingest.patch(self._ctx, record_id, patch, where=where, expect_version=expect_version)
 
     # Reads ------------------------------------------------------------------
 
@@ -571,6 +584,13 @@ class Vault:
         requires no approvals; that access is audited.
         """
         return reads.get(self._ctx, record_id, version=version, identity=identity)
+
+    def get_with_version(
+        self, record_id: str, *, version: int | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """:meth:`get` (without identity fields), and the number of the version read:
+        what an update's ``expect_version`` names."""
+        return reads.get_with_version(self._ctx, record_id, version=version, identity=False)
 
     def versions(self, record_id: str) -> list[VersionInfo]:
         """Every stored version of a record, oldest first."""
@@ -612,14 +632,26 @@ class Vault:
         sharing.remove_recipient(self._ctx, name)
 
     def export(
-        self, policy: Policy, recipient: str | Sequence[str], out: str | os.PathLike[str]
+        self,
+        policy: Policy,
+        recipient: str | Sequence[str],
+        out: str | os.PathLike[str],
+        *,
+        progress: sharing.ExportProgress | None = None,
     ) -> sharing.ExportSummary:
         """Write a signed, age-encrypted export for a registered recipient, or one
         file for several at once (its manifest names them all).
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
+        ``progress(done, total)`` hears how many records are decided so far; an
+        error it raises ends the export, and no file is left.
         """
-        return sharing.export(self._ctx, policy, recipient, out)
+        return sharing.export(self._ctx, policy, recipient, out, progress=progress)
+
+    def check_export(self, policy: Policy, recipient: str | Sequence[str]) -> None:
+        """Raise what :meth:`export` would raise before writing anything: the role,
+        the grant of ``policy``, the recipient."""
+        sharing.check_export(self._ctx, policy, recipient)
 
     def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
         """What an export under ``policy`` would contain; nothing is written."""

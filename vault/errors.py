@@ -16,6 +16,7 @@ carries the process exit code the command line uses for it, so the CLI only maps
     ├── InvalidInputError         5  a record, file or policy that breaks the contract
     ├── NotFoundError             6  no such record, version, vault or recipient
     ├── ConflictError             7  already exists (vault, record id)
+    │   └── StaleVersionError     7  the record changed since the version an update expected
     ├── PermissionDeniedError     8  the custodian's role or clearance forbids it
     └── StorageError              9  the database cannot be reached or is not a vault
         ├── StorageFullError     10  the disk (or the server's) is full, or a file too large
@@ -44,6 +45,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "StaleExportError",
+    "StaleVersionError",
     "StorageBusyError",
     "StorageCorruptError",
     "StorageError",
@@ -140,6 +142,10 @@ class ConflictError(VaultError):
     """The thing to be created already exists."""
 
     exit_code = 7
+
+
+class StaleVersionError(ConflictError):
+    """An update expected a version of the record that is no longer its latest."""
 
 
 class PermissionDeniedError(VaultError):

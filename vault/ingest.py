@@ -46,6 +46,7 @@ from vault.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    StaleVersionError,
 )
 from vault.filesource import AttachmentSource, open_media
 from vault.keys import KeyClass
@@ -270,10 +271,12 @@ def update(
     *,
     remove: Iterable[str] = (),
     where: str = "record",
+    expect_version: int | None = None,
 ) -> int:
     """Store a new version of ``record_id``: the fields ``record`` gives over those of
     the current version, without the fields ``remove`` names (see :mod:`vault.edits`);
-    returns the version number.
+    returns the version number. With ``expect_version``, only if that is still the
+    latest version (checked inside the write transaction), else StaleVersionError.
 
     Fields ``record`` leaves out are carried over, identity fields too: they are
     opened and sealed again inside this transaction under the worker's key, and
@@ -298,6 +301,11 @@ def update(
         ).one_or_none()
         if latest is None:  # a record row whose versions were deleted
             raise IntegrityError(f"integrity check failed for record {shown_id(record_id)}")
+        if expect_version is not None and latest.version != expect_version:
+            raise StaleVersionError(
+                f"record {shown_id(record_id)} is at version {latest.version}, "
+                f"not {expect_version}: read it again and redo the change"
+            )
         current = _current(ctx, conn, row, latest, record_id)
         revised = edits.revise(current.record, current.unreadable, record, removals, where=where)
         validated = validate_record(revised, where, expect_type=row.type)
@@ -346,12 +354,19 @@ def update(
     return version
 
 
-def patch(ctx: Context, record_id: str, changes: Any, *, where: str = "merge patch") -> int:
+def patch(
+    ctx: Context,
+    record_id: str,
+    changes: Any,
+    *,
+    where: str = "merge patch",
+    expect_version: int | None = None,
+) -> int:
     """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version: given
     members are set (groups merge field by field), null members remove their field,
     and everything else is carried over as :func:`update` carries it."""
     given, removed = edits.merge_patch(changes, where)
-    return update(ctx, record_id, given, remove=removed, where=where)
+    return update(ctx, record_id, given, remove=removed, where=where, expect_version=expect_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,6 +608,7 @@ def _stage_version(
         subject,
         index=index,
         stored_at=batch.now,
+        stored_by=ctx.actor,
         subject_id=subject_id,
     )
     batch.versions.append(

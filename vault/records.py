@@ -50,13 +50,15 @@ _UNCHECKED: Final = object()  # no subject pointer given (or none sealed)
 @dataclass(frozen=True)
 class SealedExtras:
     """What a version was sealed with besides its fields: its blind-index entries
-    (``kind:mac-hex``), when the vault stored it, and the worker (subject id) it
-    belongs to; each None (``has_subject`` False) in a version sealed before."""
+    (``kind:mac-hex``), when the vault stored it, the worker (subject id) it belongs
+    to, and who stored it (a custodian, or ``token:NAME``); each None (``has_subject``
+    False) in a version sealed before."""
 
     index: frozenset[str] | None
     stored_at: dt.datetime | None
     has_subject: bool
     subject_id: str | None
+    stored_by: str | None = None
 
 
 def normalize_employee_id(value: str) -> str:
@@ -263,6 +265,7 @@ class RecordCodec:
         *,
         index: Sequence[tuple[str, bytes]] = (),
         stored_at: dt.datetime | None = None,
+        stored_by: str | None = None,
         subject_id: str | object | None = _UNCHECKED,
     ) -> SealedVersion:
         """Seal a validated record as version ``version`` of ``ref``, with the
@@ -312,6 +315,9 @@ class RecordCodec:
                     # When the vault stored it, by its own clock: what retention counts
                     # from (the stored_at column beside it is not authenticated).
                     payload["stored_at"] = stored_at.isoformat()
+                if stored_by is not None:
+                    # Who stored it, authenticated with it: a version's author.
+                    payload["stored_by"] = stored_by
             dek = crypto.random_key()
             class_ctx = ctx.extend(name)
             kek = self._current_keks.get(name)
@@ -451,16 +457,19 @@ class RecordCodec:
             raise IntegrityError(f"integrity check failed for {what}")
         entries, stored = payload.get("index"), payload.get("stored_at")
         subject = payload.get("subject", _UNCHECKED)
+        by = payload.get("stored_by")
         try:
             index = None if entries is None else frozenset(str(e) for e in entries)
             at = None if stored is None else dt.datetime.fromisoformat(str(stored))
         except (TypeError, ValueError):
             raise IntegrityError(f"integrity check failed for {what}") from None
+        if by is not None and not isinstance(by, str):
+            raise IntegrityError(f"integrity check failed for {what}")
         if subject is _UNCHECKED:
-            return SealedExtras(index, at, False, None)
+            return SealedExtras(index, at, False, None, by)
         if subject is not None and not isinstance(subject, str):
             raise IntegrityError(f"integrity check failed for {what}")
-        return SealedExtras(index, at, True, subject)
+        return SealedExtras(index, at, True, subject, by)
 
     def open(
         self,

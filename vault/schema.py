@@ -32,8 +32,13 @@ from vault.keys import KeyClass
 
 __all__ = [
     "DATE_FIELDS",
+    "DATE_PATTERN",
     "FIELDS",
     "GEO_KEYS",
+    "GEO_RANGES",
+    "ID_PATTERN",
+    "LANGUAGE_PATTERN",
+    "PERSON_FIELDS",
     "RECORD_SPECS",
     "RECORD_TYPES",
     "FieldSpec",
@@ -144,6 +149,10 @@ def _unknown(path: str, key: str | None = None) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+# The grammars above as patterns, for the contract's JSON Schema (vault.api.contract).
+ID_PATTERN: Final = _ID_RE.pattern
+DATE_PATTERN: Final = _DATE_RE.pattern
+LANGUAGE_PATTERN: Final = _LANG_RE.pattern
 
 
 @dataclass(frozen=True)
@@ -284,6 +293,7 @@ DATE_FIELDS: Final[dict[str, str]] = {
 
 
 _PERSON_KEYS: Final = ("name", "role")
+PERSON_FIELDS: Final = _PERSON_KEYS  # what a person mentioned holds; name is required
 
 
 def _check_text(value: Any, limit: int, where: str, path: str) -> None:
@@ -398,7 +408,7 @@ def _check_persons(value: Any, where: str, path: str) -> None:
             _check_text(item, SHORT_TEXT, where, f"{path}[{i}].{key}")
 
 
-_GEO_RANGES: Final = {"lat": (-90.0, 90.0), "lon": (-180.0, 180.0), "precision": (0.0, 1e7)}
+GEO_RANGES: Final = {"lat": (-90.0, 90.0), "lon": (-180.0, 180.0), "precision": (0.0, 1e7)}
 
 
 def _check_geo(value: Any, where: str, path: str) -> None:
@@ -414,7 +424,7 @@ def _check_geo(value: Any, where: str, path: str) -> None:
         if key not in value:
             raise InvalidInputError(f"field '{path}.{key}' is required", where=where)
     for key, item in value.items():
-        low, high = _GEO_RANGES[key]
+        low, high = GEO_RANGES[key]
         if (
             isinstance(item, bool)
             or not isinstance(item, (int, float))

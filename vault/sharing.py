@@ -14,10 +14,11 @@ classes it is asked for and nothing else.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import inspect
 import json
 import os
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, TypeVar, cast
@@ -60,11 +61,13 @@ from vault.store import (
 
 __all__ = [
     "ExportInfo",
+    "ExportProgress",
     "ExportSource",
     "ExportSummary",
     "Preview",
     "RecipientInfo",
     "add_recipient",
+    "check_export",
     "export",
     "list_exports",
     "list_recipients",
@@ -87,6 +90,8 @@ def _newest_version() -> Any:
 
 
 _T = TypeVar("_T")
+ExportProgress = Callable[[int, int], None]
+"""Told ``(records decided, records in the vault)`` as an export goes."""
 
 
 class RecipientInfo(TypedDict):
@@ -432,44 +437,44 @@ def _names(recipient_name: str | Sequence[str]) -> list[str]:
     return names
 
 
-def export(
-    ctx: Context,
-    policy: Policy,
-    recipient_name: str | Sequence[str],
-    out: str | os.PathLike[str],
-) -> ExportSummary:
-    """Write a signed, age-encrypted export, to one recipient or jointly to several;
-    returns the manifest without per-line hashes."""
+def check_export(ctx: Context, policy: Policy, recipient_name: str | Sequence[str]) -> None:
+    """Refuse, as :func:`export` would before it writes anything, an export the
+    context may not make: its role, its grant of the policy, the recipient."""
     _may_export(ctx, policy)
-    out = Path(out)
     names = _names(recipient_name)
     with ctx.read() as conn:
-        rows = [_recipient(ctx, conn, name) for name in names]
+        for name in names:
+            _recipient(ctx, conn, name)
+
+
+def _reporting(
+    records: Generator[dict[str, Any]], result: ExportResult, total: int, progress: ExportProgress
+) -> Generator[dict[str, Any]]:
+    """``records``, telling ``progress`` how many records are decided (let through or
+    left out) of ``total`` as each goes out; what it raises ends the export."""
+    try:
+        progress(0, total)
+        for record in records:
+            yield record
+            seen = sum(result.included.values()) + sum(result.excluded.values())
+            progress(min(seen, total), total)
+        progress(total, total)
+    finally:
+        records.close()
+
+
+def _manifest_head(
+    ctx: Context,
+    policy: Policy,
+    rows: list[Any],
+    signing: crypto.SigningKey,
+    now: dt.datetime,
+    audit_head: tuple[int, bytes],
+) -> dict[str, Any]:
+    """The manifest's fields known before any record is planned."""
     row = rows[0]
-    recipients = [parse_recipient(r.public_key) for r in rows]
-    # Recorded before anything is produced: no export exists without a trace.
-    with ctx.write() as conn:
-        ctx.audit(
-            conn,
-            "export-started",
-            details={
-                "policy": policy.name,
-                "policy_sha256": policy.sha256,
-                "recipient": row.name,
-                "recipients": names,
-                "filters": _filters(policy),
-            },
-        )
-        # The signed manifest carries the log's head: every recipient holds a witness
-        # that the log reached this point.
-        size, head = audit.current_head(conn, ctx.keys.audit_key())
-    signing = ctx.signing_key()
-    redactor = _redactor(ctx.keys, policy, [r.fingerprint for r in rows])
-    source = ExportSource(ctx)
-    result = ExportResult()
-    result.files = FileSpool(out.resolve().parent)
-    now = utcnow().replace(microsecond=0)
-    manifest: dict[str, Any] = {
+    size, head = audit_head
+    return {
         "format": EXPORT_FORMAT,
         "export_id": crypto.random_token(16),
         "vault_id": ctx.vault_id,
@@ -499,6 +504,10 @@ def export(
         "audit": {"size": size, "head": head.hex()},
     }
 
+
+def _finisher(policy: Policy, result: ExportResult) -> Callable[[dict[str, Any]], None]:
+    """What the manifest learns once every record is planned."""
+
     def finish(m: dict[str, Any]) -> None:
         m["counts"] = result.to_dict()
         if result.terms is not None:
@@ -513,15 +522,69 @@ def export(
                 "generalization_level": result.level,
             }
 
+    return finish
+
+
+def export(
+    ctx: Context,
+    policy: Policy,
+    recipient_name: str | Sequence[str],
+    out: str | os.PathLike[str],
+    *,
+    progress: ExportProgress | None = None,
+) -> ExportSummary:
+    """Write a signed, age-encrypted export, to one recipient or jointly to several;
+    returns the manifest without per-line hashes. ``progress(done, total)`` hears of
+    the records decided so far; an error it raises ends the export with nothing
+    written but its audit entry.
+
+    Only the first and last steps write to the database, each in a brief transaction
+    of its own (the export's start in the audit log; its record, with the file's
+    rename); the records are read in read transactions, which on SQLite hold no
+    write lock, so other writers never wait for an export to be built.
+    """
+    _may_export(ctx, policy)
+    out = Path(out)
+    names = _names(recipient_name)
+    with ctx.read() as conn:
+        rows = [_recipient(ctx, conn, name) for name in names]
+    row = rows[0]
+    recipients = [parse_recipient(r.public_key) for r in rows]
+    # Recorded before anything is produced: no export exists without a trace.
+    with ctx.write() as conn:
+        ctx.audit(
+            conn,
+            "export-started",
+            details={
+                "policy": policy.name,
+                "policy_sha256": policy.sha256,
+                "recipient": row.name,
+                "recipients": names,
+                "filters": _filters(policy),
+            },
+        )
+        # The signed manifest carries the log's head: every recipient holds a witness
+        # that the log reached this point.
+        size, head = audit.current_head(conn, ctx.keys.audit_key())
+    signing = ctx.signing_key()
+    redactor = _redactor(ctx.keys, policy, [r.fingerprint for r in rows])
+    source = ExportSource(ctx)
+    result = ExportResult()
+    result.files = FileSpool(out.resolve().parent)
+    now = utcnow().replace(microsecond=0)
+    manifest = _manifest_head(ctx, policy, rows, signing, now, (size, head))
+
     records = plan_records(source, policy, redactor, result, receiving.for_export(ctx))
+    if progress is not None:
+        records = _reporting(records, result, sum(source.export_counts().values()), progress)
     try:
-        tmp = write_archive(
+        tmp, held = write_archive(
             out,
             records,
             recipient=recipients,
             signing_key=signing,
             manifest=manifest,
-            finish=finish,
+            finish=_finisher(policy, result),
             files=result.files,
         )
     finally:
@@ -568,6 +631,10 @@ def export(
         with contextlib.suppress(OSError):
             os.unlink(out if placed else tmp)
         raise
+    finally:
+        # Held until the file has its name: while the commit waits for the write
+        # lock, another export to this folder must not sweep it as a leftover.
+        os.close(held)
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)

@@ -251,10 +251,20 @@ def add(state: State, file: Path, as_json: bool) -> None:
     metavar="FIELD",
     help="Remove FIELD (worker.phone, or a group such as worker); repeatable.",
 )
+@click.option(
+    "--expect-version",
+    type=click.IntRange(min=1),
+    help="Only if N is still the latest version (else exit 7, nothing stored).",
+)
 @json_option
 @click.pass_obj
 def update(
-    state: State, record_id: str, file: Path | None, remove: tuple[str, ...], as_json: bool
+    state: State,
+    record_id: str,
+    file: Path | None,
+    remove: tuple[str, ...],
+    expect_version: int | None,
+    as_json: bool,
 ) -> None:
     """Store a new version of RECORD_ID: the fields FILE gives ('-' for standard
     input) over those of the current version.
@@ -270,7 +280,9 @@ def update(
         raise UsageError("update needs FILE, --remove FIELD, or both")
     where, record = _read_one(file) if file is not None else ("--remove", {})
     with state.open() as v:
-        version = v.update(record_id, record, remove=remove, where=where)
+        version = v.update(
+            record_id, record, remove=remove, where=where, expect_version=expect_version
+        )
     if as_json:
         click.echo(json.dumps({"id": record_id, "version": version}))
     else:
