@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "filesource",
         "rebuild",
         "export",
+        "suppress",
         "shipped_policies",
     ),
     "storage": ("store", "migrations"),
