@@ -29,6 +29,11 @@ The file format (see the shipped policies in ``policies/`` for commented example
       finding: {rules: {...}, attachments: rebuild}
       site: {rules: {...}}
     aggregate: {by: [...], suppress_at_or_below: 3}   # counts only, instead of records
+    stats: {threshold: 5}          # statistics: cells of fewer people are suppressed
+
+``stats.threshold`` defaults to the largest of 5, ``k_anonymity.k`` and one more
+than ``aggregate.suppress_at_or_below``: statistics are never less cautious than
+the policy's own records or counts.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, Sensitivity
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_STATS_THRESHOLD",
     "Action",
     "Aggregate",
     "KAnonymity",
@@ -81,8 +87,10 @@ _TOP_KEYS: Final = frozenset(
         "ner",
         "review",
         "review_by_exporters",
+        "stats",
     }
 )
+DEFAULT_STATS_THRESHOLD: Final = 5
 REVIEW_MODES: Final = ("required", "flagged", "none")
 # Audiences further from the workplace see free text only once a person has read it.
 _REVIEW_DEFAULT: Final = {
@@ -186,6 +194,8 @@ class Policy:
     ner: bool = False
     review: str = "none"
     review_by_exporters: bool = False
+    # Statistics under this policy suppress cells counting fewer people than this.
+    stats_threshold: int = DEFAULT_STATS_THRESHOLD
 
     def narrowed(
         self,
@@ -256,6 +266,10 @@ class Policy:
         if self.date_from or self.date_to:
             gates.append(f"dates from {self.date_from or '…'} to {self.date_to or '…'}")
         out += [f"  gate: {g}" for g in gates]
+        out.append(
+            f"  statistics: cells counting fewer than {self.stats_threshold} people are "
+            "suppressed, and others with them so that no total gives one back"
+        )
         if self.aggregate:
             out.append(
                 f"  output: counts only, by {', '.join(self.aggregate.by)}; cells of "
@@ -549,6 +563,13 @@ def parse_policy(text: str, source: str) -> Policy:
         agg = _aggregate(source, top["aggregate"][1])
     scrub_tokens, ner = _scrub_options(source, top)
     review, review_by_exporters = _review_options(source, top, audience)
+    threshold = max(
+        DEFAULT_STATS_THRESHOLD,
+        ka.k if ka else 0,
+        agg.suppress_at_or_below + 1 if agg else 0,
+    )
+    if "stats" in top:
+        threshold = _stats(source, top["stats"][1])
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
@@ -573,6 +594,7 @@ def parse_policy(text: str, source: str) -> Policy:
         ner=ner,
         review=review,
         review_by_exporters=review_by_exporters,
+        stats_threshold=threshold,
     )
 
 
@@ -788,6 +810,20 @@ def _aggregate(source: str, node: yaml.Node) -> Aggregate:
                 "must be an integer of 1 or more",
             )
     return Aggregate(tuple(by), threshold)
+
+
+def _stats(source: str, node: yaml.Node) -> int:
+    items = {n: (k, v) for n, k, v in _mapping(source, node, "stats")}
+    for name, (knode, _v) in items.items():
+        if name != "threshold":
+            raise _err(source, knode, f"stats.{name}", "unknown key; use threshold")
+    if "threshold" not in items:
+        raise _err(source, node, "stats.threshold", "is required")
+    vnode = items["threshold"][1]
+    threshold = _scalar(source, vnode, "stats.threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 2 <= threshold <= 1000:
+        raise _err(source, vnode, "stats.threshold", "must be an integer from 2 to 1000")
+    return threshold
 
 
 def load_policy(path: str | Path) -> Policy:
