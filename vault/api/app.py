@@ -21,6 +21,7 @@ from vault.api.limits import BODY_SECONDS, MAX_JSON
 from vault.api.middleware import _Authenticate
 from vault.api.review_routes import _add_review_routes
 from vault.api.routes import _add_routes
+from vault.api.stats_routes import _add_stats_routes
 from vault.core import Vault
 from vault.errors import UsageError
 from vault.policy import check_policy_dirs
@@ -94,4 +95,5 @@ def _build(exports: Path, policy_dirs: tuple[Path, ...], keep_days: float = 7) -
     _add_handlers(app)
     _add_routes(app, exports, policy_dirs, keep_days)
     _add_review_routes(app, policy_dirs)
+    _add_stats_routes(app, policy_dirs)
     return app

@@ -34,6 +34,7 @@ from vault.cli import (  # noqa: F401
     _review,
     _server,
     _sharing,
+    _stats,
 )
 from vault.cli._common import cli
 
