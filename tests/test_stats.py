@@ -218,6 +218,9 @@ def test_the_threshold_comes_from_the_policy() -> None:
         find_policy(n).stats_threshold == 5 for n in ("union", "monitor", "buyers", "public")
     )
     assert "fewer than 5 people" in "\n".join(find_policy("union").explain())
+    monitor = find_policy("monitor").text
+    with pytest.raises(Exception, match=r"at least k_anonymity.k \(5\)"):
+        parse_policy(monitor.replace("threshold: 5", "threshold: 3"), "monitor.yaml")
     for bad, message in [
         ("stats: {threshold: 1}\n", "stats.threshold: must be an integer from 2 to 1000"),
         ("stats: {threshold: yes}\n", "stats.threshold"),

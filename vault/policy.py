@@ -32,8 +32,8 @@ The file format (see the shipped policies in ``policies/`` for commented example
     stats: {threshold: 5}          # statistics: cells of fewer people are suppressed
 
 ``stats.threshold`` defaults to the largest of 5, ``k_anonymity.k`` and one more
-than ``aggregate.suppress_at_or_below``: statistics are never less cautious than
-the policy's own records or counts.
+than ``aggregate.suppress_at_or_below``, and is never below ``k_anonymity.k``:
+statistics are never less cautious than the policy's own records.
 """
 
 from __future__ import annotations
@@ -570,6 +570,14 @@ def parse_policy(text: str, source: str) -> Policy:
     )
     if "stats" in top:
         threshold = _stats(source, top["stats"][1])
+        if ka is not None and threshold < ka.k:
+            raise _err(
+                source,
+                top["stats"][1],
+                "stats.threshold",
+                f"must be at least k_anonymity.k ({ka.k}): statistics are never less "
+                "cautious than the policy's records",
+            )
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,

@@ -48,7 +48,6 @@ suppressed entry.
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Final
 
@@ -68,15 +67,22 @@ class SuppressionError(VaultError):
     """A table whose suppression could not be proven safe: nothing is published."""
 
 
+# An arc of the network: (entry number, the node it leads to, whether it runs the
+# way its entry grows, the entry's value).
+_Arc = tuple[int, int, bool, int]
+_Path = list[tuple[int, _Arc]]
+
+
 class _Network:
     """A table with margins as a network of row and column nodes.
 
     Node ``i`` (``0 <= i <= R``) is row ``i`` (``R``: the row of column totals);
     node ``R + 1 + j`` is column ``j`` (``C``: the column of row totals). The
-    entry ``(i, j)`` joins them. It counts positively in both of its nodes' sums
-    when it is an inner cell or the grand total, negatively when it is a margin;
-    growing it sends flow from row to column in the first case and the other way
-    in the second.
+    entry ``(i, j)``, numbered ``i * (C + 1) + j``, joins them. It counts
+    positively in both of its nodes' sums when it is an inner cell or the grand
+    total, negatively when it is a margin; growing it sends flow from row to
+    column in the first case and the other way in the second. Growing has no
+    limit; shrinking stops at zero.
     """
 
     def __init__(self, values: Sequence[Sequence[int]]) -> None:
@@ -97,23 +103,33 @@ class _Network:
             if sum(self.values[i][j] for i in range(r)) != self.values[r][j]:
                 raise ValueError(f"column {j} does not add up to its total")
         self.nodes = r + c + 2
-        # The entries at each node, so a search walks only what touches it; and
-        # apart, those not published (suppressed or free), which most searches need.
-        self.at: list[list[Pos]] = [[] for _ in range(self.nodes)]
+        # Both arcs of every entry, by the node they leave; and apart, the arcs of
+        # entries not published (suppressed or free), which most searches walk.
+        self.arcs: list[list[_Arc]] = [[] for _ in range(self.nodes)]
         for i in range(r + 1):
             for j in range(c + 1):
-                self.at[i].append((i, j))
-                self.at[r + 1 + j].append((i, j))
-        self.unknown: set[Pos] = set()
-        self.unknown_at: list[list[Pos]] = [[] for _ in range(self.nodes)]
+                tail, head = self.grows((i, j))
+                eid, value = self.eid((i, j)), self.values[i][j]
+                self.arcs[tail].append((eid, head, True, value))
+                self.arcs[head].append((eid, tail, False, value))
+        self.unknown = bytearray((r + 1) * (c + 1))
+        self.unknown_arcs: list[list[_Arc]] = [[] for _ in range(self.nodes)]
+
+    def eid(self, pos: Pos) -> int:
+        return pos[0] * (self.cols + 1) + pos[1]
+
+    def pos(self, eid: int) -> Pos:
+        return divmod(eid, self.cols + 1)
 
     def hide(self, positions: Iterable[Pos]) -> None:
         """Count ``positions`` as not published from now on."""
         for pos in positions:
-            if pos not in self.unknown:
-                self.unknown.add(pos)
-                self.unknown_at[pos[0]].append(pos)
-                self.unknown_at[self.rows + 1 + pos[1]].append(pos)
+            eid = self.eid(pos)
+            if self.unknown[eid]:
+                continue
+            self.unknown[eid] = 1
+            for node in self.grows(pos):
+                self.unknown_arcs[node].extend(a for a in self.arcs[node] if a[0] == eid)
 
     def grows(self, pos: Pos) -> tuple[int, int]:
         """The arc along which ``pos`` grows: (from node, to node)."""
@@ -122,112 +138,106 @@ class _Network:
         inner_or_total = (i < self.rows) == (j < self.cols)
         return (row, col) if inner_or_total else (col, row)
 
-    def weight(self, pos: Pos) -> int:
-        i, j = pos
+    def weight(self, eid: int) -> int:
+        i, j = self.pos(eid)
         margins = (i == self.rows) + (j == self.cols)
         factor = (1, _MARGIN_WEIGHT, _TOTAL_WEIGHT)[margins]
         return factor * (self.values[i][j] + 1)
 
-    def arcs(self, node: int, pos: Pos, moved: dict[Pos, int]) -> tuple[int, float]:
-        """The arc of ``pos`` that leaves ``node``: (other node, room on it).
+    @staticmethod
+    def room(arc: _Arc, moved: dict[int, int]) -> float:
+        """What may still go along ``arc``, less what was pushed already."""
+        return _INF if arc[2] else arc[3] + moved.get(arc[0], 0)
 
-        Leaving along the entry's growing direction has no limit; going against it
-        shrinks the entry, which may go down to zero (less what was pushed already).
-        """
-        tail, head = self.grows(pos)
-        if node == tail:
-            return head, _INF
-        i, j = pos
-        return tail, self.values[i][j] + moved.get(pos, 0)
-
-    def push(self, path: list[tuple[int, Pos]], amount: float, moved: dict[Pos, int]) -> None:
-        """Send ``amount`` round ``path`` (pairs of node left and entry taken)."""
+    @staticmethod
+    def push(path: _Path, amount: float, moved: dict[int, int]) -> None:
+        """Send ``amount`` round ``path`` (pairs of node left and arc taken)."""
         step = 1 if amount == _INF else int(amount)
-        for node, pos in path:
-            tail, _head = self.grows(pos)
-            moved[pos] = moved.get(pos, 0) + (step if node == tail else -step)
+        for _node, (eid, _other, along, _value) in path:
+            moved[eid] = moved.get(eid, 0) + (step if along else -step)
 
-    def flow(self, source: int, sink: int, skip: Pos, need: float) -> tuple[float, dict[Pos, int]]:
+    def flow(self, source: int, sink: int, skip: int, need: float) -> tuple[float, dict[int, int]]:
         """The flow from ``source`` to ``sink`` over unknown entries but ``skip``,
         up to ``need`` (augmenting paths, fewest arcs first)."""
-        moved: dict[Pos, int] = {}
+        moved: dict[int, int] = {}
         total: float = 0
         while total < need:
-            path, room = self._path(source, sink, skip, moved)
+            path = self._path(source, sink, skip, moved)
             if path is None:
                 break
+            room = min(self.room(arc, moved) for _n, arc in path)
             if room == _INF:
                 return _INF, moved
             self.push(path, room, moved)
             total += room
         return total, moved
 
-    def _path(
-        self, source: int, sink: int, skip: Pos, moved: dict[Pos, int]
-    ) -> tuple[list[tuple[int, Pos]] | None, float]:
-        back: dict[int, tuple[int, Pos]] = {}
-        queue = deque([source])
-        seen = {source}
-        while queue:
-            node = queue.popleft()
-            if node == sink:
-                break
-            for pos in self.unknown_at[node]:
-                if pos == skip:
+    def _path(self, source: int, sink: int, skip: int, moved: dict[int, int]) -> _Path | None:
+        # Breadth first from the source until a node with an arc into the sink is
+        # found (the sink has few entries, the table many): this loop is the cost
+        # of suppression, so it stays plain.
+        get = moved.get
+        into: dict[int, _Arc] = {}
+        for eid, other, along, value in self.unknown_arcs[sink]:
+            # The same entry, crossed the other way: from ``other`` into the sink.
+            if eid != skip and (not along or value + get(eid, 0) > 0):
+                into.setdefault(other, (eid, sink, not along, value))
+        if not into:
+            return None
+        if source in into:
+            return [(source, into[source])]
+        back: list[tuple[int, _Arc] | None] = [None] * self.nodes
+        seen = bytearray(self.nodes)
+        seen[source] = 1
+        queue = [source]
+        for node in queue:
+            for arc in self.unknown_arcs[node]:
+                eid, other, along, value = arc
+                if seen[other] or eid == skip or (not along and value + get(eid, 0) <= 0):
                     continue
-                other, room = self.arcs(node, pos, moved)
-                if room > 0 and other not in seen:
-                    seen.add(other)
-                    back[other] = (node, pos)
-                    queue.append(other)
-        if sink not in seen:
-            return None, 0
-        path: list[tuple[int, Pos]] = []
+                seen[other] = 1
+                back[other] = (node, arc)
+                last = into.get(other)
+                if last is not None:
+                    return [*self._trace(back, source, other), (other, last)]
+                queue.append(other)
+        return None
+
+    @staticmethod
+    def _trace(back: list[tuple[int, _Arc] | None], source: int, sink: int) -> _Path:
+        path: _Path = []
         node = sink
         while node != source:
-            prev, pos = back[node]
-            path.append((prev, pos))
-            node = prev
+            step = back[node]
+            assert step is not None
+            path.append(step)
+            node = step[0]
         path.reverse()
-        room = min(self.arcs(n, p, moved)[1] for n, p in path)
-        return path, room
+        return path
 
-    def cheapest(
-        self, source: int, sink: int, skip: Pos, moved: dict[Pos, int]
-    ) -> list[tuple[int, Pos]] | None:
+    def cheapest(self, source: int, sink: int, skip: int, moved: dict[int, int]) -> _Path | None:
         """The path from ``source`` to ``sink`` whose published entries cost least
         to suppress (unknown entries cost nothing), with room on every arc."""
         best = [_INF] * self.nodes
-        back: dict[int, tuple[int, Pos]] = {}
+        back: list[tuple[int, _Arc] | None] = [None] * self.nodes
         best[source] = 0
         heap: list[tuple[float, int]] = [(0, source)]
         while heap:
             cost, node = heapq.heappop(heap)
             if node == sink:
-                break
+                return self._trace(back, source, sink)
             if cost > best[node]:
                 continue
-            for pos in self.at[node]:
-                if pos == skip:
+            for arc in self.arcs[node]:
+                eid, other, along, value = arc
+                if eid == skip or (not along and value + moved.get(eid, 0) <= 0):
                     continue
-                other, room = self.arcs(node, pos, moved)
-                if room <= 0:
-                    continue
-                step = cost + (0 if pos in self.unknown else self.weight(pos))
+                step = cost + (0 if self.unknown[eid] else self.weight(eid))
                 if step < best[other]:
                     best[other] = step
-                    back[other] = (node, pos)
+                    back[other] = (node, arc)
                     heapq.heappush(heap, (step, other))
-        if best[sink] == _INF:
-            return None
-        path: list[tuple[int, Pos]] = []
-        node = sink
-        while node != source:
-            prev, pos = back[node]
-            path.append((prev, pos))
-            node = prev
-        path.reverse()
-        return path
+        return None
 
     def need(self, pos: Pos, threshold: int) -> int:
         i, j = pos
@@ -257,16 +267,17 @@ def suppress(
     net.hide(hidden)
     for pos in primary:
         tail, head = net.grows(pos)
+        eid = net.eid(pos)
         need = net.need(pos, threshold)
-        got, moved = net.flow(head, tail, pos, need)
+        got, moved = net.flow(head, tail, eid, need)
         while got < need:
-            path = net.cheapest(head, tail, pos, moved)
+            path = net.cheapest(head, tail, eid, moved)
             if path is None:  # pragma: no cover - suppressing everything always closes a cycle
                 raise SuppressionError("statistics: a cell could not be protected")
-            added = {p for _n, p in path if p not in net.unknown}
+            added = {net.pos(arc[0]) for _n, arc in path if not net.unknown[arc[0]]}
             hidden |= added
             net.hide(added)
-            room = min(net.arcs(n, p, moved)[1] for n, p in path)
+            room = min(net.room(arc, moved) for _n, arc in path)
             if room == _INF:
                 break
             net.push(path, room, moved)
@@ -290,17 +301,20 @@ def check(
     hidden = set(suppressed)
     net.hide(hidden)
     net.hide(free)
+    sensitive = set(sensitive)
     for pos in sensitive:
-        if pos not in net.unknown:
+        if not net.unknown[net.eid(pos)]:
             raise SuppressionError("statistics: a small cell would be published")
         tail, head = net.grows(pos)
         need = net.need(pos, threshold)
-        if net.flow(head, tail, pos, need)[0] < need:
+        if net.flow(head, tail, net.eid(pos), need)[0] < need:
             raise SuppressionError("statistics: a small cell could be bounded below the threshold")
-    for pos in hidden:
+    # A sensitive entry was just shown to grow; the others must move at all.
+    for pos in hidden - sensitive:
         tail, head = net.grows(pos)
+        eid = net.eid(pos)
         # It can grow if flow comes back round from its head, shrink if from its tail.
-        if net.flow(head, tail, pos, 1)[0] < 1 and not (
-            values[pos[0]][pos[1]] > 0 and net.flow(tail, head, pos, 1)[0] >= 1
+        if net.flow(head, tail, eid, 1)[0] < 1 and not (
+            values[pos[0]][pos[1]] > 0 and net.flow(tail, head, eid, 1)[0] >= 1
         ):
             raise SuppressionError("statistics: a suppressed cell could be recovered")
