@@ -89,8 +89,7 @@ def _run(target: object, folder: Path, by: str) -> tuple:  # type: ignore[type-a
     p.join()
     if p.exitcode != 0:
         raise SystemExit(f"{getattr(target, '__name__', target)} failed (exit {p.exitcode})")
-    result = q.get()
-    return result  # type: ignore[no-any-return]
+    return q.get()  # type: ignore[no-any-return]
 
 
 def _prepare(tmp: Path, n: int) -> Path:
