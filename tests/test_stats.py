@@ -337,6 +337,12 @@ def test_who_may_count(sqlite_backend: Backend) -> None:
         # custodian cleared for nothing else counts by them.
         by_gender = v.stats("gender,migrant", policy=find_policy("monitor"))
         assert by_gender.table("workers").total.value
+        # The monitor's policy drops a finding's site: findings are left out of a
+        # count by site, and refused when asked for.
+        by_site = v.stats("site", policy=find_policy("monitor"))
+        assert [t.measure for t in by_site.tables] == ["testimonies", "workers"]
+        with pytest.raises(PermissionDeniedError, match="site_id of finding records"):
+            v.stats("site", policy=find_policy("monitor"), count=["findings"])
         assert v.stats() == {"finding": 30, "site": 3, "testimony": len(records()) - 33}
     with sqlite_backend.open(custodian="exp") as v:
         assert v.stats("severity", policy=find_policy("buyers")).threshold == 5

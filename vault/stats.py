@@ -71,6 +71,29 @@ def _may_count(ctx: Context, policy: Policy | None) -> None:
         )
 
 
+def _allowed(
+    policy: Policy, dims: tuple[str, ...], measures: tuple[str, ...], *, asked: bool
+) -> tuple[str, ...]:
+    """The measures ``policy`` allows by ``dims``: each one asked for must be; by
+    default, those that are (and if none, the refusal of the first)."""
+    if asked:
+        check_policy(policy, dims, measures)
+        return measures
+    allowed: list[str] = []
+    refusal: PermissionDeniedError | None = None
+    for measure in measures:
+        try:
+            check_policy(policy, dims, (measure,))
+        except PermissionDeniedError as exc:
+            refusal = refusal or exc
+            continue
+        allowed.append(measure)
+    if not allowed:
+        assert refusal is not None
+        raise refusal
+    return tuple(allowed)
+
+
 def statistics(
     ctx: Context,
     by: str | Sequence[str],
@@ -84,7 +107,7 @@ def statistics(
     chosen = measures_for(dims, measures)
     _may_count(ctx, policy)
     if policy is not None:
-        check_policy(policy, dims, chosen)
+        chosen = _allowed(policy, dims, chosen, asked=measures is not None)
     threshold = None if policy is None else policy.stats_threshold
     today = as_of or dt.datetime.now(dt.UTC).date()
     ctx.audit_now(
