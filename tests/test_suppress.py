@@ -169,7 +169,7 @@ def tables(draw: st.DrawFn) -> tuple[list[list[int]], set[Pos], int]:
     return values, free, draw(st.integers(2, 6))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(tables())
 def test_no_suppressed_entry_is_recovered_from_the_totals(
     table: tuple[list[list[int]], set[Pos], int],
