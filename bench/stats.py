@@ -11,8 +11,9 @@ in the same run, each phase in a fresh subprocess:
                 through the sealed links, every small cell suppressed with its
                 complements (the suppression is checked before it is returned)
 
-Prints testimonies/s for each, the ratios (target >= 0.5) and seconds (target
-under 10 s for the policy run).
+Each phase runs twice, interleaved, and the faster run counts. Prints
+testimonies/s for each, the ratios (target >= 0.5) and seconds (target under 10 s
+for the policy run).
 
     python bench/stats.py [--n 100000] [--by site,month]
 """
@@ -112,9 +113,19 @@ def main() -> None:
         tmp = Path(t)
         print(f"preparing a vault with {args.n:,} synthetic testimonies (not timed) ...")
         folder = _prepare(tmp, args.n)
-        dn, dt_, drss, _ = _run(_decrypt_only, folder, args.by)
-        en, et, erss, _ = _run(_exact, folder, args.by)
-        pn, pt, prss, tables = _run(_monitor, folder, args.by)
+        # Each phase twice, interleaved, the faster run kept: on a shared machine
+        # the load of others shifts between phases.
+        runs = [
+            (
+                _run(_decrypt_only, folder, args.by),
+                _run(_exact, folder, args.by),
+                _run(_monitor, folder, args.by),
+            )
+            for _ in range(2)
+        ]
+        dn, dt_, drss, _ = min((r[0] for r in runs), key=lambda x: x[1])
+        en, et, erss, _ = min((r[1] for r in runs), key=lambda x: x[1])
+        pn, pt, prss, tables = min((r[2] for r in runs), key=lambda x: x[1])
         d_rate, e_rate, p_rate = dn / dt_, en / et, pn / pt
         print(
             f"decrypt only     : {d_rate:>9,.0f} testimonies/s  {dt_:5.1f} s  peak RSS {drss:6.1f} MiB"
