@@ -130,9 +130,11 @@ def _text(result: Statistics) -> None:
             click.echo(line)
     rem = result.remediation
     if rem is not None:
-        click.echo()
-        for line in _table_lines(rem.by_status):
-            click.echo(line)
+        # By status is the findings table itself when status is the last dimension.
+        if all(t.by != rem.by_status.by or t.measure != "findings" for t in result.tables):
+            click.echo()
+            for line in _table_lines(rem.by_status):
+                click.echo(line)
         click.echo()
         overdue = rem.overdue
         click.echo(f"Remediation plans past their due date on {rem.as_of.isoformat()}:")
