@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, Self
+from typing import IO, Any, Self, overload
 
 from vault import (
     attachments,
@@ -35,6 +35,7 @@ from vault import (
     receiving,
     review,
     sharing,
+    stats,
     store,
     tokens,
     unlock,
@@ -53,6 +54,7 @@ from vault.policy import Policy
 from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
 from vault.sources import CsvOptions
+from vault.tables import Statistics
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
@@ -613,9 +615,44 @@ class Vault:
             self._ctx, employee_id=employee_id, phone=phone, email=email, site=site, region=region
         )
 
-    def stats(self) -> dict[str, int]:
-        """Record counts by type (visible metadata, no decryption)."""
-        return reads.stats(self._ctx)
+    @overload
+    def stats(self) -> dict[str, int]: ...
+
+    @overload
+    def stats(
+        self,
+        by: str | Sequence[str],
+        *,
+        policy: Policy | None = None,
+        count: Sequence[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> Statistics: ...
+
+    def stats(
+        self,
+        by: str | Sequence[str] | None = None,
+        *,
+        policy: Policy | None = None,
+        count: Sequence[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> dict[str, int] | Statistics:
+        """Without arguments: record counts by type (visible metadata, no
+        decryption; any role).
+
+        With ``by`` (``"site,month"``, a list, or ``()`` for totals only): counts
+        of testimonies, findings and workers (``count`` picks some) by those
+        dimensions, and where findings stand on ``as_of`` (default today), as
+        :class:`~vault.tables.Statistics`. Exact for an admin without ``policy``;
+        under ``policy``, only what it would let out counts, and every cell of
+        fewer people than its ``stats.threshold`` is suppressed, with others so
+        that no total gives it back. Custodians and exporters (their granted
+        policies) count only under a policy.
+        """
+        if by is None and policy is None and count is None and as_of is None:
+            return reads.stats(self._ctx)
+        return stats.statistics(
+            self._ctx, () if by is None else by, policy=policy, measures=count, as_of=as_of
+        )
 
     # Recipients and exports ----------------------------------------------------------
 

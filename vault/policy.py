@@ -31,6 +31,11 @@ The file format (see the shipped policies in ``policies/`` for commented example
     aggregate: {by: [...], suppress_at_or_below: 3}   # counts only, instead of records
     onward: none                   # or same-audience, or {audiences: [...]}: what the
                                    # recipient may pass on (see vault.terms)
+    stats: {threshold: 5}          # statistics: cells of fewer people are suppressed
+
+``stats.threshold`` defaults to the largest of 5, ``k_anonymity.k`` and one more
+than ``aggregate.suppress_at_or_below``, and is never below ``k_anonymity.k``:
+statistics are never less cautious than the policy's own records.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from vault.terms import Terms
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_STATS_THRESHOLD",
     "Action",
     "Aggregate",
     "KAnonymity",
@@ -87,8 +93,10 @@ _TOP_KEYS: Final = frozenset(
         "review",
         "review_by_exporters",
         "onward",
+        "stats",
     }
 )
+DEFAULT_STATS_THRESHOLD: Final = 5
 REVIEW_MODES: Final = ("required", "flagged", "none")
 # Audiences further from the workplace see free text only once a person has read it.
 _REVIEW_DEFAULT: Final = {
@@ -194,6 +202,8 @@ class Policy:
     review_by_exporters: bool = False
     # What the recipient may pass on, carried in the signed manifest (deny by default).
     onward: Terms = field(default_factory=Terms)
+    # Statistics under this policy suppress cells counting fewer people than this.
+    stats_threshold: int = DEFAULT_STATS_THRESHOLD
 
     def narrowed(
         self,
@@ -265,6 +275,10 @@ class Policy:
         if self.date_from or self.date_to:
             gates.append(f"dates from {self.date_from or '…'} to {self.date_to or '…'}")
         out += [f"  gate: {g}" for g in gates]
+        out.append(
+            f"  statistics: cells counting fewer than {self.stats_threshold} people are "
+            "suppressed, and others with them so that no total gives one back"
+        )
         if self.aggregate:
             out.append(
                 f"  output: counts only, by {', '.join(self.aggregate.by)}; cells of "
@@ -568,6 +582,21 @@ def parse_policy(text: str, source: str) -> Policy:
     scrub_tokens, ner = _scrub_options(source, top)
     review, review_by_exporters = _review_options(source, top, audience)
     onward = _onward(source, top["onward"][1], audience) if "onward" in top else Terms()
+    threshold = max(
+        DEFAULT_STATS_THRESHOLD,
+        ka.k if ka else 0,
+        agg.suppress_at_or_below + 1 if agg else 0,
+    )
+    if "stats" in top:
+        threshold = _stats(source, top["stats"][1])
+        if ka is not None and threshold < ka.k:
+            raise _err(
+                source,
+                top["stats"][1],
+                "stats.threshold",
+                f"must be at least k_anonymity.k ({ka.k}): statistics are never less "
+                "cautious than the policy's records",
+            )
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
@@ -593,6 +622,7 @@ def parse_policy(text: str, source: str) -> Policy:
         review=review,
         review_by_exporters=review_by_exporters,
         onward=onward,
+        stats_threshold=threshold,
     )
 
 
@@ -838,6 +868,20 @@ def _aggregate(source: str, node: yaml.Node) -> Aggregate:
                 "must be an integer of 1 or more",
             )
     return Aggregate(tuple(by), threshold)
+
+
+def _stats(source: str, node: yaml.Node) -> int:
+    items = {n: (k, v) for n, k, v in _mapping(source, node, "stats")}
+    for name, (knode, _v) in items.items():
+        if name != "threshold":
+            raise _err(source, knode, f"stats.{name}", "unknown key; use threshold")
+    if "threshold" not in items:
+        raise _err(source, node, "stats.threshold", "is required")
+    vnode = items["threshold"][1]
+    threshold = _scalar(source, vnode, "stats.threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 2 <= threshold <= 1000:
+        raise _err(source, vnode, "stats.threshold", "must be an integer from 2 to 1000")
+    return threshold
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -41,6 +41,7 @@ from vault.export import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
+from vault.records import SealedExtras
 from vault.redaction import Redactor, SiteInfo
 from vault.schema import check_name
 from vault.schema import shown_name as _shown
@@ -233,31 +234,47 @@ class ExportSource:
                     subject = None
                     alive = row.subject_id if row.wrapped_key is not None else None
                     tie: frozenset[str] = frozenset()
-                    if links and row.type == "testimony":
-                        extras = codec.sealed_extras(
-                            sealed_columns(row), row.type, row.ref, row.version, what
-                        )
-                        tie = extras.index or frozenset()
-                        if row.subject_id:
-                            tie |= {f"subject:{row.subject_id}"}
+                    linked = links and row.type == "testimony"
                     if row.type == "testimony" and identity:
                         if alive is None:
+                            if linked:
+                                tie = _links(
+                                    codec.sealed_extras(
+                                        sealed_columns(row), row.type, row.ref, row.version, what
+                                    ),
+                                    row.subject_id,
+                                )
                             yield row.site_ref, None, None, tie
                             continue
                         subject = (
                             row.subject_id,
                             codec.open_subject_key(row.subject_id, row.wrapped_key),
                         )
-                    record = codec.open(
-                        sealed_columns(row),
-                        row.type,
-                        row.ref,
-                        row.version,
-                        subject,
-                        what,
-                        classes=wanted,
-                        subject_id=row.subject_id,
-                    )
+                    if linked:
+                        # One opening of the operational class gives both the fields
+                        # and the index entries sealed with them.
+                        record, extras = codec.open_with_extras(
+                            sealed_columns(row),
+                            row.type,
+                            row.ref,
+                            row.version,
+                            subject,
+                            what,
+                            classes=wanted,
+                            subject_id=row.subject_id,
+                        )
+                        tie = _links(extras, row.subject_id)
+                    else:
+                        record = codec.open(
+                            sealed_columns(row),
+                            row.type,
+                            row.ref,
+                            row.version,
+                            subject,
+                            what,
+                            classes=wanted,
+                            subject_id=row.subject_id,
+                        )
                     self._ctx.check_site_ref(row.ref, row.type, row.site_ref, record)
                     yield row.site_ref, alive, record, tie
 
@@ -322,6 +339,12 @@ def _filters(policy: Policy) -> dict[str, Any]:
         "until": policy.date_to.isoformat() if policy.date_to else None,
         "statuses": listed(policy.statuses),
     }
+
+
+def _links(extras: SealedExtras, subject_id: str | None) -> frozenset[str]:
+    """What ties a testimony to its worker: its sealed index entries and subject."""
+    tie = extras.index or frozenset()
+    return tie | {f"subject:{subject_id}"} if subject_id else tie
 
 
 def _without_links(

@@ -28,6 +28,7 @@ from vault.api.middleware import _Authenticate
 from vault.api.partner_routes import _add_partner_routes
 from vault.api.review_routes import _add_review_routes
 from vault.api.routes import _add_routes
+from vault.api.stats_routes import _add_stats_routes
 from vault.core import Vault
 from vault.errors import UsageError
 from vault.policy import check_policy_dirs
@@ -134,6 +135,7 @@ def _build(
     _add_export_routes(app, jobs, policy_dirs)
     _add_review_routes(app, policy_dirs)
     _add_partner_routes(app, receive_identity)
+    _add_stats_routes(app, policy_dirs)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

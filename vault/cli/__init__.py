@@ -132,6 +132,15 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
         "_sharing",
         "Print the vault's public signing key (PEM), for recipients to pin.",
     ),
+    "stats": (
+        "_stats",
+        (
+            "Count testimonies, findings and workers by site, country, month, quarter, "
+            "year, allegation, severity, finding status, channel, gender or migrant "
+            "status, and say where findings stand (open, in remediation, remediated; days "
+            "from audit to remediation; plans past their due date)."
+        ),
+    ),
     "token": ("_server", "Bearer tokens for the HTTP API (shown once; only a hash is kept)."),
     "unlock": ("_custody", "Unlock once and print a session token for EVAULT_SESSION."),
     "update": (

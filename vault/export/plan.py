@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     # Only the type: planning hands files to the spool and never writes them itself.
     from vault.export.archive import FileSpool
 
-__all__ = ["ExportResult", "Received", "RecordSource", "plan_records"]
+__all__ = ["ExportResult", "Received", "RecordSource", "gate", "people_of", "plan_records"]
 
 _SHUFFLE: Final = random.SystemRandom()
 _OPERATIONAL: Final = frozenset({"operational"})
@@ -137,7 +137,7 @@ def _consent_reason(record: Mapping[str, Any], audience: str) -> str | None:
     return None
 
 
-def _gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> str | None:
+def gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> str | None:
     """Why a record is left out, or None when the filters and consent let it through."""
     rtype = record["type"]
     site_id = record["id"] if rtype == "site" else record.get("site_id")
@@ -265,7 +265,7 @@ def plan_records(
                 continue
             if record["type"] not in types:
                 continue
-            reason = _gate(policy, record, site)
+            reason = gate(policy, record, site)
             level = 0
             if reason is None and record["type"] == "testimony" and ka is not None:
                 level = result.level
@@ -397,7 +397,7 @@ def _sites(
         frozenset({"site"}), classes=_ALL_CLASSES - {"identity"}
     ):
         assert record is not None
-        reason = _gate(policy, record, sites.get(ref))
+        reason = gate(policy, record, sites.get(ref))
         if reason is not None:
             result.excluded[reason] += 1
             continue
@@ -436,10 +436,10 @@ def _choose_level(
             for _ref, subject, record, links in site_rows
             if record is not None and not (identity_required and subject is None)
         ]
-        people = _people([links for _record, links in batch])
+        people = people_of([links for _record, links in batch])
         seen: set[tuple[int, tuple[Any, ...], int]] = set()
         for (record, _links), worker in zip(batch, people, strict=True):
-            if _gate(policy, record, site) is None:
+            if gate(policy, record, site) is None:
                 keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
                 for level, key in enumerate(keys):
                     if (level, key, worker) not in seen:
@@ -455,7 +455,7 @@ def _choose_level(
     return groups[result.level]
 
 
-def _people(links: list[frozenset[str]]) -> list[int]:
+def people_of(links: list[frozenset[str]]) -> list[int]:
     """One number per testimony of a site, the same for testimonies that share any
     link (employee id, phone, e-mail, name, subject) directly or through others: a
     hotline caller who gave a phone three times is one person, not three."""
@@ -493,11 +493,11 @@ def _aggregate(
     for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
         site = sites.get(site_ref)
         batch = [(record, links) for _ref, _subject, record, links in site_rows if record]
-        workers = _people(
+        workers = people_of(
             [links or frozenset({f"record:{i}"}) for i, (_r, links) in enumerate(batch)]
         )
         for (record, _links), worker in zip(batch, workers, strict=True):
-            reason = _gate(policy, record, site)
+            reason = gate(policy, record, site)
             if reason is not None:
                 result.excluded[reason] += 1
                 continue
