@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,23 @@ PASSPHRASE = "correct horse battery staple"
 os.environ.setdefault("EVAULT_STATE_DIR", tempfile.mkdtemp(prefix="evault-state-"))
 SAMPLES = Path(__file__).resolve().parent.parent / "vault" / "samples" / "evidence.jsonl"
 PG_URL = os.environ.get("EVAULT_TEST_DATABASE_URL")
+
+
+def require_tool(name: str, install: str = "") -> str:
+    """The path of an external tool a test needs (``age``, ``chromium`` ...).
+
+    Where it is missing the test is skipped and says which tool (and ``install``, how
+    to get it), so the README's test command passes on a fresh machine; under CI
+    (``CI`` set), where ``.ci/run`` installs every tool, a missing one fails the test
+    instead of hiding it.
+    """
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the {name} tool is missing: .ci/run installs it")
+        how = f" ({install})" if install else ""
+        pytest.skip(f"the {name} command-line tool is not installed{how}")
+    return path
 
 
 def fast_kdf() -> KdfParams:

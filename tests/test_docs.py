@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_tool
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,3 +54,19 @@ def test_every_test_named_in_security_md_exists() -> None:
             re.findall(r"^def (test_[a-z0-9_]+)", path.read_text(encoding="utf-8"), re.M)
         )
     assert named - defined == set()
+
+
+def test_a_missing_tool_skips_outside_ci_and_fails_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's test command passes on a machine without `age`; CI never hides it."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="the age command-line tool is not installed"):
+        require_tool("age")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="the age tool is missing"):
+        require_tool("age")
+    (tmp_path / "age").write_text("#!/bin/sh\n")
+    (tmp_path / "age").chmod(0o755)
+    assert require_tool("age") == str(tmp_path / "age")
