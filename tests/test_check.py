@@ -344,7 +344,11 @@ def test_a_check_needs_a_role_that_may_read(backend: Backend) -> None:
 
     with backend.create() as v:
         v.add_custodian(
-            "exp", Passphrase("exp passphrase"), role="exporter", policies=["union"], kdf=fast_kdf()
+            "exp",
+            Passphrase("exp passphrase"),
+            role="exporter",
+            policies=["public"],
+            kdf=fast_kdf(),
         )
     with backend.open("exp passphrase", custodian="exp") as v, pytest.raises(PermissionDeniedError):
         v.check()

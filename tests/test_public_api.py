@@ -25,12 +25,14 @@ def test_all_is_exact() -> None:
         "NotFoundError",
         "Passphrase",
         "PermissionDeniedError",
+        "Policy",
         "RecordSummary",
         "StorageError",
         "UsageError",
         "Vault",
         "VaultError",
         "VersionInfo",
+        "load_policy",
     }
 
 

@@ -3,7 +3,7 @@
 The public API is what ``__all__`` lists; everything else is internal and may change.
 """
 
-from vault.core import ImportResult, RecordSummary, Vault, VersionInfo
+from vault.core import ImportResult, RecordSummary, Vault, VersionInfo, load_policy
 from vault.crypto import KdfParams, Passphrase
 from vault.errors import (
     AuthenticationError,
@@ -16,6 +16,7 @@ from vault.errors import (
     UsageError,
     VaultError,
 )
+from vault.policy import Policy
 
 __all__ = [
     "AuthenticationError",
@@ -27,10 +28,12 @@ __all__ = [
     "NotFoundError",
     "Passphrase",
     "PermissionDeniedError",
+    "Policy",
     "RecordSummary",
     "StorageError",
     "UsageError",
     "Vault",
     "VaultError",
     "VersionInfo",
+    "load_policy",
 ]

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import IO, Any, Self
 
 from vault import (
@@ -42,15 +43,38 @@ from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
-from vault.errors import VaultError
+from vault.errors import UsageError, VaultError
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
-from vault.policy import Policy
+from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
 
-__all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
+__all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo", "load_policy"]
+
+
+def load_policy(
+    name_or_path: str | os.PathLike[str],
+    policy_dirs: Iterable[str | os.PathLike[str]] = (),
+) -> Policy:
+    """A redaction policy, validated: a file by its path (``my-policy.yaml``), else a
+    ``NAME.yaml`` in one of ``policy_dirs`` (an open vault's ``policy_dirs``: its
+    folder's ``policies/``), else a shipped policy by name (``union``, ``monitor``,
+    ``buyers``, ``public``).
+
+    The command line, :meth:`Vault.export` and the server find a name the same way.
+    An unknown name is NotFoundError, a bad file InvalidInputError naming its line,
+    anything but a name or path UsageError.
+    """
+    if isinstance(policy_dirs, str | os.PathLike) or not isinstance(policy_dirs, Iterable):
+        raise UsageError("policy_dirs is a list of folders")
+    dirs = []
+    for folder in policy_dirs:
+        if not isinstance(folder, str | os.PathLike):
+            raise UsageError("policy_dirs is a list of folders")
+        dirs.append(Path(folder))
+    return find_policy(name_or_path, tuple(dirs))
 
 
 class Vault:
@@ -60,9 +84,19 @@ class Vault:
     ...     v.get("T-0001")
     """
 
-    def __init__(self, ctx: Context, location: str, *, owns_engine: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        location: str,
+        *,
+        owns_engine: bool = True,
+        policy_dirs: tuple[Path, ...] = (),
+    ) -> None:
         self._ctx = ctx
         self.location = location
+        #: Where policies named by name are looked for before the shipped ones: the
+        #: vault folder's ``policies/`` (see :func:`load_policy`).
+        self.policy_dirs = policy_dirs
         self._owns_engine = owns_engine
         self._closed = False
         self._tokens = tokens.TokenViews(ctx)
@@ -140,7 +174,7 @@ class Vault:
             kdf=kdf,
             identity_approvals=identity_approvals,
         )
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     @staticmethod
     def require_existing(path: str | os.PathLike[str] | None, *, db_url: str | None = None) -> None:
@@ -159,7 +193,7 @@ class Vault:
     ) -> Self:
         """Unlock an existing vault with a custodian's passphrase."""
         ctx = unlock.open_with_passphrase(path, passphrase, db_url=db_url, custodian=custodian)
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     @classmethod
     def open_session(
@@ -171,7 +205,7 @@ class Vault:
     ) -> Self:
         """Open a vault with an unlock-session token (no passphrase, no Argon2id)."""
         ctx = unlock.open_with_session(path, token, db_url=db_url)
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     @classmethod
     def recover(
@@ -188,7 +222,7 @@ class Vault:
         ctx = unlock.recover(
             path, shares, new_passphrase, db_url=db_url, custodian=custodian, kdf=kdf
         )
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     def close(self) -> None:
         if not self._closed:
@@ -231,7 +265,13 @@ class Vault:
         recorded with its SHA-256, so a different file with the same name is refused.
         """
         custody.add_custodian(
-            self._ctx, name, passphrase, role=role, classes=classes, policies=policies, kdf=kdf
+            self._ctx,
+            name,
+            passphrase,
+            role=role,
+            classes=classes,
+            policies=self._policies(policies),
+            kdf=kdf,
         )
 
     def remove_custodian(self, name: str) -> None:
@@ -322,7 +362,12 @@ class Vault:
     ) -> tuple[str, tokens.NewToken]:
         """A bearer token for the HTTP API; returned once, stored only as a hash."""
         return tokens.create(
-            self._ctx, name, role=role, classes=classes, policies=policies, expires=expires
+            self._ctx,
+            name,
+            role=role,
+            classes=classes,
+            policies=self._policies(policies),
+            expires=expires,
         )
 
     def tokens(self) -> list[tokens.TokenInfo]:
@@ -342,14 +387,21 @@ class Vault:
         handed out. What a valid token was granted is kept in memory (grants never
         change), so a request costs no extra round trip to the database.
         """
-        return Vault(self._tokens.view(token), self.location, owns_engine=False)
+        return Vault(
+            self._tokens.view(token),
+            self.location,
+            owns_engine=False,
+            policy_dirs=self.policy_dirs,
+        )
 
     def known_token_view(self, token: str) -> Vault | None:
         """:meth:`for_token` for a token this vault has already authenticated, without
         touching the database (the view's transactions still check the token), or
         None. Cheap enough to call where blocking is not allowed."""
         ctx = self._tokens.known_view(token)
-        return None if ctx is None else Vault(ctx, self.location, owns_engine=False)
+        if ctx is None:
+            return None
+        return Vault(ctx, self.location, owns_engine=False, policy_dirs=self.policy_dirs)
 
     def check_token(self, token: str) -> None:
         """AuthenticationError unless ``token`` exists, is not revoked and has not
@@ -592,26 +644,28 @@ class Vault:
         sharing.remove_recipient(self._ctx, name)
 
     def export(
-        self, policy: Policy, recipient: str, out: str | os.PathLike[str]
+        self, policy: Policy | str, recipient: str, out: str | os.PathLike[str]
     ) -> sharing.ExportSummary:
-        """Write a signed, age-encrypted export for a registered recipient.
+        """Write a signed, age-encrypted export for a registered recipient, under a
+        policy or a policy's name (see :func:`load_policy`).
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
         """
-        return sharing.export(self._ctx, policy, recipient, out)
+        return sharing.export(self._ctx, self._policy(policy), recipient, out)
 
-    def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
-        """What an export under ``policy`` would contain; nothing is written."""
-        return sharing.preview(self._ctx, policy, limit=limit)
+    def preview(self, policy: Policy | str, *, limit: int | None = None) -> sharing.Preview:
+        """What an export under ``policy`` (or a policy's name) would contain; nothing
+        is written."""
+        return sharing.preview(self._ctx, self._policy(policy), limit=limit)
 
-    def review_items(self, policy: Policy, *, every: bool = False) -> list[review.ReviewItem]:
+    def review_items(self, policy: Policy | str, *, every: bool = False) -> list[review.ReviewItem]:
         """Free texts an export under ``policy`` would send that wait for a review
         (with ``every``, all of them), each with the machine's redactions."""
-        return review.review_items(self._ctx, policy, every=every)
+        return review.review_items(self._ctx, self._policy(policy), every=every)
 
     def review(
         self,
-        policy: Policy,
+        policy: Policy | str,
         record_id: str,
         field: str,
         digest: str,
@@ -622,15 +676,34 @@ class Vault:
         """Decide what of one free text leaves to ``policy``'s audience: spans to
         redact besides the machine's, machine spans to let through."""
         return review.decide(
-            self._ctx, policy, record_id, field, digest, redact=redact, release=release
+            self._ctx,
+            self._policy(policy),
+            record_id,
+            field,
+            digest,
+            redact=redact,
+            release=release,
         )
 
     def apply_reviews(
-        self, policy: Policy, decisions: Iterable[Mapping[str, Any]], *, source: str = "decisions"
+        self,
+        policy: Policy | str,
+        decisions: Iterable[Mapping[str, Any]],
+        *,
+        source: str = "decisions",
     ) -> int:
         """Apply reviewers' decisions (as ``evault review dump`` lists items), all in
         one transaction; returns how many."""
-        return review.apply_decisions(self._ctx, policy, decisions, source=source)
+        return review.apply_decisions(self._ctx, self._policy(policy), decisions, source=source)
+
+    def _policy(self, policy: Policy | str) -> Policy:
+        return policy if isinstance(policy, Policy) else load_policy(policy, self.policy_dirs)
+
+    def _policies(self, policies: Iterable[Policy | str]) -> list[Policy | str]:
+        if isinstance(policies, str | Policy):
+            # One name is not a list of names (nor a list of its letters).
+            raise UsageError("policies are a list of policies or policy names")
+        return [self._policy(p) for p in policies]
 
     def exports(self) -> list[sharing.ExportInfo]:
         """Past exports: id, time, custodian, policy and hash, recipient, counts."""

@@ -25,12 +25,15 @@ from typing import Any, Final, NoReturn, TypeVar
 
 import click
 
-from vault import Passphrase, RecordSummary, UsageError, Vault, VaultError
+from vault import Passphrase, Policy, RecordSummary, UsageError, Vault, VaultError, load_policy
 from vault.errors import from_os_error
+from vault.policy import policy_names, vault_policy_dirs
 
 __all__ = [
     "State",
     "cli",
+    "comma_list",
+    "complete_policy",
     "counts_text",
     "duration",
     "json_option",
@@ -68,6 +71,16 @@ class State:
         return Passphrase(
             click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
         )
+
+    @property
+    def policy_dirs(self) -> tuple[Path, ...]:
+        """Where a policy named by name is looked for before the shipped ones: the
+        vault folder's policies/, as the library and the server look."""
+        return vault_policy_dirs(self.vault_dir)
+
+    def policy(self, name: str) -> Policy:
+        """A policy by path, by name in the vault folder's policies/, or shipped."""
+        return load_policy(name, self.policy_dirs)
 
     @contextmanager
     def open(self) -> Iterator[Vault]:
@@ -115,6 +128,21 @@ def _read_passphrase_file(path: Path) -> Passphrase:
     except UnicodeDecodeError:
         raise UsageError(f"passphrase file {path} is not UTF-8") from None
     return Passphrase(text.splitlines()[0] if text.strip() else "")
+
+
+def comma_list(text: str) -> list[str]:
+    """The items of a comma-separated option (``--classes a,b``), blanks dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def complete_policy(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of a policy name: the shipped ones and the vault folder's."""
+    root = ctx.find_root()
+    vault_dir = root.params.get("vault_dir") or os.environ.get("EVAULT_DIR")
+    names = policy_names(vault_policy_dirs(vault_dir))
+    return [click.shell_completion.CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
 def json_option(f: F) -> F:

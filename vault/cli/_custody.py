@@ -20,6 +20,7 @@ from vault import UsageError, Vault
 from vault.cli._common import (
     State,
     cli,
+    comma_list,
     duration,
     json_option,
     new_passphrase,
@@ -52,7 +53,9 @@ def custodian() -> None:
 @click.option(
     "--policies",
     default="",
-    help="For exporters: the policies they may export under, comma-separated.",
+    help="For exporters: the policies they may export under, comma-separated (names as "
+    "'export --policy' finds them); the exporter must hold the classes each needs "
+    "('evault policy list').",
 )
 @new_passphrase_option
 @click.pass_obj
@@ -64,14 +67,19 @@ def custodian_add(
     policies: str,
     new_passphrase_file: Path | None,
 ) -> None:
-    """Add custodian NAME with their own passphrase (asked for, or from a file)."""
+    """Add custodian NAME with their own passphrase (asked for, or from a file).
+
+    A grant that could never work is refused (exit 2): an exporter must hold every
+    class its policies need ('evault policy list' shows them), and only exporters
+    take --policies.
+    """
     with state.open() as v:
         v.add_custodian(
             name,
             new_passphrase(new_passphrase_file, f"Passphrase for {name}"),
             role=role,
-            classes=[c.strip() for c in classes.split(",") if c.strip()],
-            policies=[p.strip() for p in policies.split(",") if p.strip()],
+            classes=comma_list(classes),
+            policies=comma_list(policies),
         )
     click.echo(f"Added custodian {name} ({role}).")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, duration, json_option, render_rows
+from vault.cli._common import State, cli, comma_list, duration, json_option, render_rows
 
 __all__ = ["openapi", "serve", "token"]
 
@@ -29,13 +29,21 @@ def token() -> None:
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice(["custodian", "exporter", "auditor"]))
 @click.option("--classes", default="", help="Field classes, comma-separated.")
-@click.option("--policies", default="", help="For exporters: policies, comma-separated.")
+@click.option(
+    "--policies",
+    default="",
+    help="For exporters: policies, comma-separated (names as 'export --policy' finds "
+    "them); the token must hold the classes each needs ('evault policy list').",
+)
 @click.option("--expires", default="30d", show_default=True, help="e.g. 12h, 30d; 'never'.")
 @click.pass_obj
 def token_create(
     state: State, name: str, role: str, classes: str, policies: str, expires: str
 ) -> None:
-    """Create a token and print it once."""
+    """Create a token and print it once.
+
+    A grant that could never work is refused (exit 2), as for 'custodian add'.
+    """
     ttl = (
         None
         if expires == "never"
@@ -45,8 +53,8 @@ def token_create(
         secret, _row = v.create_token(
             name,
             role=role,
-            classes=[c for c in classes.split(",") if c],
-            policies=[p for p in policies.split(",") if p],
+            classes=comma_list(classes),
+            policies=comma_list(policies),
             expires=ttl,
         )
     click.echo(secret)
@@ -94,7 +102,8 @@ def token_revoke(state: State, name: str) -> None:
     "policy_dirs",
     multiple=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
+    help="A folder of NAME.yaml policies that exports may name (besides the vault "
+    "folder's policies/ and the shipped ones).",
 )
 @click.option(
     "--export-days",
@@ -141,12 +150,15 @@ def serve(
         raise UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
     if export_dir is not None:
         export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Names are found as 'export --policy' finds them: the vault folder's policies/
+    # too, after the folders given.
+    folders = (*policy_dirs, *(d for d in state.policy_dirs if d.is_dir()))
     with state.open() as v:
         uvicorn.run(
             create_app(
                 v,
                 export_dir=export_dir,
-                policy_dirs=policy_dirs,
+                policy_dirs=folders,
                 bodies=max_bodies,
                 export_days=export_days,
             ),

@@ -16,9 +16,16 @@ from pathlib import Path
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, counts_text, json_option, render_rows
+from vault.cli._common import (
+    State,
+    cli,
+    complete_policy,
+    counts_text,
+    json_option,
+    render_rows,
+)
 from vault.export import verify_export
-from vault.policy import Policy, find_policy, load_policy, shipped_policies
+from vault.policy import Policy, load_policy, policy_names
 
 __all__ = ["export_", "exports_", "policy", "recipient", "signing_key", "verify_export_"]
 
@@ -80,6 +87,9 @@ def _policy_json(p: Policy) -> dict[str, object]:
         "description": p.description,
         "review": p.review,
         "ner": p.ner,
+        "source": p.source,
+        # What an exporter granted the policy must hold (custodian add, token create).
+        "needs_classes": sorted(p.key_classes()),
     }
 
 
@@ -96,12 +106,12 @@ def policy_check(file: Path, as_json: bool) -> None:
 
 
 @policy.command(name="explain")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_policy)
 @json_option
 @click.pass_obj
 def policy_explain(state: State, name: str, as_json: bool) -> None:
     """Print, field by field, what policy NAME (a shipped name or a file) does."""
-    p = _find_policy(state, name)
+    p = state.policy(name)
     if as_json:
         click.echo(json.dumps({**_policy_json(p), "explain": p.explain()}, ensure_ascii=False))
         return
@@ -111,24 +121,27 @@ def policy_explain(state: State, name: str, as_json: bool) -> None:
 
 @policy.command(name="list")
 @json_option
-def policy_list(as_json: bool) -> None:
-    """List the shipped policies."""
-    policies = [find_policy(name) for name in shipped_policies()]
+@click.pass_obj
+def policy_list(state: State, as_json: bool) -> None:
+    """List the policies an export may name: the shipped ones and those in the vault
+    folder's policies/, with the classes an exporter needs for each."""
+    policies = [state.policy(name) for name in policy_names(state.policy_dirs)]
     if as_json:
         click.echo(json.dumps([_policy_json(p) for p in policies], ensure_ascii=False))
         return
     for p in policies:
-        click.echo(f"{p.name:<10} {p.description}")
-
-
-def _find_policy(state: State, name: str) -> Policy:
-    """A shipped policy, a policy file, or one in the vault folder's policies/."""
-    extra = (state.vault_dir / "policies",) if state.vault_dir else ()
-    return find_policy(name, extra)
+        classes = ",".join(sorted(p.key_classes()))
+        click.echo(f"{p.name:<10} needs {classes:<38} {p.description}")
 
 
 @cli.command(name="export")
-@click.option("--policy", "policy_name", required=True, help="Policy name or file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    required=True,
+    shell_complete=complete_policy,
+    help="Policy name or file.",
+)
 @click.option("--recipient", "recipient_name", help="Registered recipient.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Export file.")
 @click.option("--preview", is_flag=True, help="Show what would go out; write nothing.")
@@ -162,7 +175,7 @@ def export_(
     --until narrow the policy's own filters for this export (never widen them); the
     manifest records the filters in force.
     """
-    p = _find_policy(state, policy_name).narrowed(
+    p = state.policy(policy_name).narrowed(
         sites=sites,
         countries=[c.upper() for c in countries],
         since=since.date() if since else None,
