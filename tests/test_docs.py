@@ -103,6 +103,7 @@ def test_completion_offers_record_types_and_policy_names(tmp_path: Path) -> None
         ("evault --vault {dir} export --policy u", ["plain,union", "plain,unions-own"]),
         ("evault policy explain pu", ["plain,public"]),
         ("evault list --type t", ["plain,testimony"]),
+        ("evault schema f", ["plain,finding"]),
     ):
         line = words.format(dir=tmp_path)
         env = {

@@ -23,6 +23,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "keys",
         "registry",
         "schema",
+        "contract",
         "decisions",
         "records",
         "edits",

@@ -32,6 +32,7 @@ from vault.cli import (  # noqa: F401
     _lifecycle,
     _records,
     _review,
+    _schema,
     _server,
     _sharing,
 )
