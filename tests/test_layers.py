@@ -60,7 +60,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "checking",
         "journal",
     ),
-    "facade": ("core", "__init__"),
+    "facade": ("core", "arguments", "__init__"),
     "front-ends": ("cli", "api", "__main__"),
 }
 ORDER = list(LAYERS)

@@ -1,7 +1,8 @@
 """The :class:`Vault` facade: the operations the CLI, the HTTP API and other tools call.
 
-Each method checks nothing and does nothing itself: it hands its arguments to the
-service module of its concern (:mod:`vault.ingest`, :mod:`vault.reads`,
+Each method checks only its arguments' types (:mod:`vault.arguments`: a wrong type
+is UsageError, never a TypeError) and does nothing itself: it hands its arguments to
+the service module of its concern (:mod:`vault.ingest`, :mod:`vault.reads`,
 :mod:`vault.custody`, :mod:`vault.attachments`, :mod:`vault.tokens`,
 :mod:`vault.sharing`, :mod:`vault.lifecycle`, :mod:`vault.auditing`,
 :mod:`vault.backup`, :mod:`vault.checking`) together with the vault's one
@@ -38,22 +39,25 @@ from vault import (
     tokens,
     unlock,
 )
+from vault.arguments import checked, checked_class
 from vault.attachments import AttachmentInfo
 from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
-from vault.errors import UsageError, VaultError
+from vault.errors import InvalidInputError, UsageError, VaultError
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult
 from vault.keys import Grant, Role
 from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
+from vault.schema import RECORD_TYPES
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo", "load_policy"]
 
 
+@checked
 def load_policy(
     name_or_path: str | os.PathLike[str],
     policy_dirs: Iterable[str | os.PathLike[str]] = (),
@@ -77,6 +81,7 @@ def load_policy(
     return find_policy(name_or_path, tuple(dirs))
 
 
+@checked_class
 class Vault:
     """An unlocked vault. Use :meth:`create` or :meth:`open`, ideally as a context manager.
 
@@ -729,6 +734,8 @@ class Vault:
     ) -> Iterator[RecordSummary]:
         """Summaries of the latest version of every record, optionally filtered, in
         the order they came in; ``limit``/``offset`` give one page of them."""
+        if type is not None and type not in RECORD_TYPES:
+            raise InvalidInputError(f"unknown record type; use {', '.join(RECORD_TYPES)}")
         return reads.list_records(
             self._ctx, record_type=type, site=site, limit=limit, offset=offset
         )
