@@ -21,7 +21,7 @@ import click
 
 from vault import IntegrityError, UsageError
 from vault.backup import check_backup, restore_backup
-from vault.cli._common import State, cli, json_option
+from vault.cli._common import State, cli, done, json_option
 
 __all__ = ["backup", "restore", "verify_backup_"]
 
@@ -48,8 +48,9 @@ def _backup_file_options(f: F) -> F:
     is_flag=True,
     help="Back up even a vault the check finds damaged (to save what it still holds).",
 )
+@json_option
 @click.pass_obj
-def backup(state: State, out: Path, recipient: str, force: bool) -> None:
+def backup(state: State, out: Path, recipient: str, force: bool, as_json: bool) -> None:
     """Write a consistent, age-encrypted snapshot of the vault (SQLite).
 
     The vault is checked first ('evault check'): a damaged one is refused (exit 4,
@@ -59,7 +60,7 @@ def backup(state: State, out: Path, recipient: str, force: bool) -> None:
     """
     with state.open() as v:
         size = v.backup(out, recipient, force=force)
-    click.echo(f"Wrote {out} ({size} bytes).")
+    done(as_json, f"Wrote {out} ({size} bytes).", out=str(out), size=size)
 
 
 @cli.command(name="verify-backup")
@@ -109,13 +110,15 @@ def _count(n: int | None) -> str:
 
 @cli.command()
 @_backup_file_options
+@json_option
 @click.pass_obj
-def restore(state: State, file: Path, identity: Path) -> None:
+def restore(state: State, file: Path, identity: Path, as_json: bool) -> None:
     """Restore a backup into a new, empty vault folder (--vault / EVAULT_DIR)."""
     if state.vault_dir is None:
         raise UsageError("restore needs --vault DIR (a new, empty folder)")
     report = restore_backup(file, identity, state.vault_dir)
-    click.echo(
+    text = (
         f"Restored vault {report['vault_id']} ({report['records']} records) into "
         f"{state.vault_dir}; run 'evault audit verify' once unlocked."
     )
+    done(as_json, text, **report, vault=str(state.vault_dir))

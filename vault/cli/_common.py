@@ -2,8 +2,9 @@
 
 Invariants kept here:
 
-- Library errors leave the CLI as one line on stderr (``evault: error: ...``) and the
-  exit code on the exception class; an unexpected error prints its type only (its
+- Library errors leave the CLI as one line on stderr (``evault: error: ...``, or with
+  ``--json`` one JSON object ``{"error": {"code", "kind", "message"}}``) and the exit
+  code on the exception class; an unexpected error prints its type only (its
   message could carry data), unless ``EVAULT_DEBUG=1``. No traceback otherwise.
 - A passphrase comes from a file, then the environment, then a hidden prompt; it is
   never echoed. A session token (``EVAULT_SESSION``) never falls back to a prompt.
@@ -30,11 +31,13 @@ from vault.errors import from_os_error
 from vault.policy import policy_names, vault_policy_dirs
 
 __all__ = [
+    "ERROR_KINDS",
     "State",
     "cli",
     "comma_list",
     "complete_policy",
     "counts_text",
+    "done",
     "duration",
     "json_option",
     "new_passphrase",
@@ -145,6 +148,11 @@ def complete_policy(
     return [click.shell_completion.CompletionItem(n) for n in names if n.startswith(incomplete)]
 
 
+def done(as_json: bool, text: str, **data: Any) -> None:
+    """What a command did: ``text`` for people, or ``data`` as one JSON object."""
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
 
@@ -186,23 +194,69 @@ def _hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+# What an error is, by exit code, in a JSON error's "kind" (the HTTP API's codes where
+# it has the same error).
+ERROR_KINDS: Final = {
+    1: "error",
+    2: "usage",
+    3: "unauthenticated",
+    4: "integrity_failure",
+    5: "invalid_input",
+    6: "not_found",
+    7: "conflict",
+    8: "forbidden",
+    9: "storage",
+    10: "storage_full",
+    11: "read_only",
+    12: "locked",
+    13: "unreachable",
+    14: "damaged",
+    130: "interrupted",
+}
+_JSON_ERRORS: Final = "evault.json_errors"
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON (before any ``--``): then errors are
+    JSON too, even those met before the command's own options are read."""
+    head = args[: args.index("--")] if "--" in args else args
+    return "--json" in head
+
+
 class _Group(click.Group):
-    """Turns library errors into one line on stderr and the documented exit code."""
+    """Turns library errors into one line on stderr and the documented exit code
+    (with --json, one JSON object on that line)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if ctx.parent is None:
+            ctx.meta[_JSON_ERRORS] = _wants_json(args)
             args = _hoist_global_options(args)
+            try:
+                return super().parse_args(ctx, args)
+            except click.ClickException as exc:
+                if not ctx.meta[_JSON_ERRORS]:
+                    raise
+                _fail(exc.format_message(), exc.exit_code, ctx)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VaultError as exc:
-            _fail(str(exc), exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            _fail(str(exc), exc.exit_code, ctx)
+        except click.ClickException as exc:
+            # Usage errors: click prints them with the usage line, or as JSON here.
+            if not ctx.meta.get(_JSON_ERRORS):
+                raise
+            _fail(exc.format_message(), exc.exit_code, ctx)
+        except click.Abort:
+            if not ctx.meta.get(_JSON_ERRORS):
+                raise
+            _fail("aborted", 1, ctx)
+        except click.exceptions.Exit:
             raise
         except KeyboardInterrupt:
-            _fail("interrupted", 130)
+            _fail("interrupted", 130, ctx)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -216,19 +270,29 @@ class _Group(click.Group):
                 _fail(
                     f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
                     1,
+                    ctx,
+                    "internal",
                 )
-            _fail(str(known), known.exit_code)
+            _fail(str(known), known.exit_code, ctx)
         except Exception as exc:
             if os.environ.get("EVAULT_DEBUG") == "1":
                 raise
             _fail(
                 f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
                 1,
+                ctx,
+                "internal",
             )
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"evault: error: {message}", err=True)
+def _fail(message: str, code: int, ctx: click.Context, kind: str | None = None) -> NoReturn:
+    """One line on stderr, and exit ``code``: ``evault: error: ...``, or with --json
+    ``{"error": {"code", "kind", "message"}}``."""
+    if ctx.meta.get(_JSON_ERRORS):
+        error = {"code": code, "kind": kind or ERROR_KINDS.get(code, "error"), "message": message}
+        click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+    else:
+        click.echo(f"evault: error: {message}", err=True)
     sys.exit(code)
 
 

@@ -20,7 +20,7 @@ from typing import IO, Any
 import click
 
 from vault import KdfParams, UsageError, Vault
-from vault.cli._common import State, cli, json_option, render_summaries
+from vault.cli._common import State, cli, done, json_option, render_summaries
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
 
@@ -48,6 +48,7 @@ RECORD_FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
     show_default=True,
     help="Other custodians who must approve before anyone sees identity fields.",
 )
+@json_option
 @click.pass_obj
 def init(
     state: State,
@@ -56,6 +57,7 @@ def init(
     kdf_time_cost: int,
     kdf_parallelism: int,
     identity_approvals: int,
+    as_json: bool,
 ) -> None:
     """Create a new, empty vault and its first (admin) custodian."""
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
@@ -70,7 +72,8 @@ def init(
         kdf=params,
         identity_approvals=identity_approvals,
     ) as v:
-        click.echo(f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r}).")
+        text = f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r})."
+        done(as_json, text, vault_id=v.vault_id, location=v.location, custodian=custodian)
 
 
 @contextlib.contextmanager

@@ -70,11 +70,13 @@ def review(
     help="Policy name or file.",
 )
 @click.option("--every", is_flag=True, help="Every free text, not only those waiting.")
+@json_option
 @click.pass_obj
-def review_dump(state: State, policy_name: str, every: bool) -> None:
+def review_dump(state: State, policy_name: str, every: bool, as_json: bool) -> None:
     """Print, as JSON, the free texts waiting for review under a policy: text,
     machine redactions [start, end, kind], risk flags, and the digest a decision
-    must quote. The output holds narratives in clear: keep it where they may be."""
+    must quote. The output holds narratives in clear: keep it where they may be.
+    (It is JSON either way; --json makes errors JSON too.)"""
     with state.open() as v:
         policy = state.policy(policy_name)
         items = v.review_items(policy, every=every)

@@ -15,7 +15,15 @@ from pathlib import Path
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, comma_list, duration, json_option, render_rows
+from vault.cli._common import (
+    State,
+    cli,
+    comma_list,
+    done,
+    duration,
+    json_option,
+    render_rows,
+)
 
 __all__ = ["openapi", "serve", "token"]
 
@@ -36,9 +44,10 @@ def token() -> None:
     "them); the token must hold the classes each needs ('evault policy list').",
 )
 @click.option("--expires", default="30d", show_default=True, help="e.g. 12h, 30d; 'never'.")
+@json_option
 @click.pass_obj
 def token_create(
-    state: State, name: str, role: str, classes: str, policies: str, expires: str
+    state: State, name: str, role: str, classes: str, policies: str, expires: str, as_json: bool
 ) -> None:
     """Create a token and print it once.
 
@@ -50,14 +59,15 @@ def token_create(
         else (dt.timedelta(days=int(expires[:-1])) if expires.endswith("d") else duration(expires))
     )
     with state.open() as v:
-        secret, _row = v.create_token(
+        secret, row = v.create_token(
             name,
             role=role,
             classes=comma_list(classes),
             policies=comma_list(policies),
             expires=ttl,
         )
-    click.echo(secret)
+    at = row["expires_at"]
+    done(as_json, secret, token=secret, name=name, expires_at=at.isoformat() if at else None)
 
 
 @token.command(name="list")
@@ -79,12 +89,13 @@ def token_list(state: State, as_json: bool) -> None:
 
 @token.command(name="revoke")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def token_revoke(state: State, name: str) -> None:
+def token_revoke(state: State, name: str, as_json: bool) -> None:
     """Revoke a token at once."""
     with state.open() as v:
         v.revoke_token(name)
-    click.echo(f"Revoked {name}.")
+    done(as_json, f"Revoked {name}.", revoked=name)
 
 
 @cli.command()
@@ -175,8 +186,10 @@ def serve(
 
 
 @cli.command()
-def openapi() -> None:
-    """Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it."""
+@json_option
+def openapi(as_json: bool) -> None:
+    """Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it
+    (--json changes nothing but the form of errors)."""
     from vault.api import openapi_document  # noqa: PLC0415
 
     click.echo(json.dumps(openapi_document(), indent=2, sort_keys=True))

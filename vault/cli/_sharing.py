@@ -21,6 +21,7 @@ from vault.cli._common import (
     cli,
     complete_policy,
     counts_text,
+    done,
     json_option,
     render_rows,
 )
@@ -66,12 +67,13 @@ def recipient_list(state: State, as_json: bool) -> None:
 
 @recipient.command(name="remove")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def recipient_remove(state: State, name: str) -> None:
+def recipient_remove(state: State, name: str, as_json: bool) -> None:
     """Remove a recipient (past exports stay recorded)."""
     with state.open() as v:
         v.remove_recipient(name)
-    click.echo(f"Removed recipient {name}.")
+    done(as_json, f"Removed recipient {name}.", removed=name)
 
 
 @cli.group()
