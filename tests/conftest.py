@@ -22,6 +22,14 @@ from sqlalchemy import create_engine, text
 from vault import KdfParams, Passphrase, Vault
 
 PASSPHRASE = "correct horse battery staple"
+
+
+def passphrase_of(name: str) -> str:
+    """Custodian ``name``'s passphrase in tests: above the vault's strength floor, as
+    every new passphrase must be (``"NAME passphrase"`` is not)."""
+    return f"{name}: {PASSPHRASE}"
+
+
 # Audit witnesses go to a folder of the test run, never the user's own state folder
 # (subprocesses inherit it).
 os.environ.setdefault("EVAULT_STATE_DIR", tempfile.mkdtemp(prefix="evault-state-"))

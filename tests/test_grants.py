@@ -56,8 +56,8 @@ def test_grants_that_could_never_work_are_refused(vault: Vault) -> None:
     for kwargs, message in (
         ({"role": "custodian", "policies": ["union"]}, "only exporters are granted policies"),
         ({"role": "auditor", "policies": ["public"]}, "only exporters are granted policies"),
-        ({"role": "exporter", "policies": "union"}, "a list of policies or policy names"),
-        ({"role": "exporter", "classes": "narrative"}, "classes are a list"),
+        ({"role": "exporter", "policies": "union"}, "policies must be a list"),
+        ({"role": "exporter", "classes": "narrative"}, "classes must be a list"),
     ):
         with pytest.raises(UsageError, match=message):
             vault.create_token("t", **kwargs)

@@ -24,6 +24,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "registry",
         "schema",
         "contract",
+        "strength",
         "decisions",
         "records",
         "edits",

@@ -62,6 +62,7 @@ from vault.store import (
     as_utc,
     utcnow,
 )
+from vault.strength import check_new_passphrase
 
 __all__ = [
     "CustodianInfo",
@@ -204,6 +205,7 @@ def add_custodian(
     ctx.require("admin")
     check_name(name)
     grant = grant_for(role, classes, policies)
+    check_new_passphrase(passphrase, names=[name])
     params = kdf or KdfParams()
     with ctx.write() as conn:
         if conn.execute(select(Custodian.id).where(Custodian.name == name)).first():
@@ -260,6 +262,7 @@ def custodians(ctx: Context) -> list[CustodianInfo]:
 
 def change_passphrase(ctx: Context, new: Passphrase, kdf: KdfParams | None) -> None:
     """Rewrap this custodian's keyring under a new passphrase (fresh salt)."""
+    check_new_passphrase(new, names=[ctx.actor])
     params = (kdf or KdfParams()).with_new_salt() if kdf is None else kdf
     sealed = seal_keyring(ctx.keys, ctx.actor, ctx.grant, new, params)
     with ctx.write() as conn:

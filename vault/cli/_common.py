@@ -26,9 +26,19 @@ from typing import Any, Final, NoReturn, TypeVar
 
 import click
 
-from vault import Passphrase, Policy, RecordSummary, UsageError, Vault, VaultError, load_policy
+from vault import (
+    InvalidInputError,
+    Passphrase,
+    Policy,
+    RecordSummary,
+    UsageError,
+    Vault,
+    VaultError,
+    load_policy,
+)
 from vault.errors import from_os_error
 from vault.policy import policy_names, vault_policy_dirs
+from vault.strength import check_new_passphrase
 
 __all__ = [
     "ERROR_KINDS",
@@ -65,15 +75,18 @@ class State:
         self.passphrase_file = passphrase_file
         self.custodian = custodian
 
-    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> Passphrase:
+    def passphrase(self, *, new_for: str | None = None) -> Passphrase:
+        """The passphrase, from a file, EVAULT_PASSPHRASE or a hidden prompt; with
+        ``new_for`` (a custodian's name) a new one, asked twice and again until it is
+        strong enough."""
         if self.passphrase_file is not None:
             return _read_passphrase_file(self.passphrase_file)
         env = os.environ.get("EVAULT_PASSPHRASE")
         if env:
             return Passphrase(env)
-        return Passphrase(
-            click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-        )
+        if new_for is not None:
+            return _prompt_new("New passphrase", new_for)
+        return Passphrase(click.prompt("Passphrase", hide_input=True, err=True))
 
     @property
     def policy_dirs(self) -> tuple[Path, ...]:
@@ -104,14 +117,35 @@ class State:
             yield v
 
 
-def new_passphrase(file: Path | None, what: str = "New passphrase") -> Passphrase:
-    """A new passphrase from ``file``, EVAULT_NEW_PASSPHRASE, or a confirmed prompt."""
+def new_passphrase(file: Path | None, who: str | None, what: str = "New passphrase") -> Passphrase:
+    """A new passphrase for custodian ``who`` from ``file``, EVAULT_NEW_PASSPHRASE, or
+    a confirmed prompt (asked again while it is too easy to guess)."""
     if file is not None:
         return _read_passphrase_file(file)
     env = os.environ.get("EVAULT_NEW_PASSPHRASE")
     if env:
         return Passphrase(env)
-    return Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
+    return _prompt_new(what, who)
+
+
+# Tries at a prompt for a new passphrase before giving up (exit 5, the last reason).
+_NEW_PASSPHRASE_TRIES: Final = 3
+
+
+def _prompt_new(what: str, who: str | None) -> Passphrase:
+    """Ask twice; say why a passphrase below the strength floor is refused (never
+    showing it) and ask again. The library checks it again where it is set."""
+    for attempt in range(1, _NEW_PASSPHRASE_TRIES + 1):
+        value = Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
+        try:
+            check_new_passphrase(value, names=[who] if who else [])
+        except InvalidInputError as exc:
+            if attempt == _NEW_PASSPHRASE_TRIES:
+                raise
+            click.echo(f"evault: {exc}", err=True)
+            continue
+        return value
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def new_passphrase_option(f: F) -> F:

@@ -79,7 +79,7 @@ def custodian_add(
     with state.open() as v:
         v.add_custodian(
             name,
-            new_passphrase(new_passphrase_file, f"Passphrase for {name}"),
+            new_passphrase(new_passphrase_file, name, f"Passphrase for {name}"),
             role=role,
             classes=comma_list(classes),
             policies=comma_list(policies),
@@ -116,7 +116,7 @@ def custodian_remove(state: State, name: str, as_json: bool) -> None:
 def _change_passphrase(state: State, new_passphrase_file: Path | None, as_json: bool) -> None:
     """What 'passwd' and 'custodian passwd' both do."""
     with state.open() as v:
-        v.change_passphrase(new_passphrase(new_passphrase_file))
+        v.change_passphrase(new_passphrase(new_passphrase_file, v.custodian))
         who = v.custodian
     done(as_json, f"Passphrase changed for custodian {who!r}.", custodian=who)
 
@@ -355,7 +355,7 @@ def recovery_restore(
             "share (empty to finish)", default="", show_default=False, err=True
         ).strip():
             shares.append(line)
-    new = new_passphrase(new_passphrase_file)
+    new = new_passphrase(new_passphrase_file, admin_name)
     with Vault.recover(state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name):
         pass
     text = f"Restored: custodian {admin_name!r} has a new passphrase."

@@ -63,7 +63,7 @@ def init(
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
     if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
         click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
-    passphrase = state.passphrase(confirm=True, prompt="New passphrase")
+    passphrase = state.passphrase(new_for=custodian)
     with Vault.create(
         state.vault_dir,
         passphrase,
