@@ -51,6 +51,7 @@ from vault.ingest import ImportResult
 from vault.keys import Grant, Role
 from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
+from vault.progress import Progress
 from vault.reads import RecordSummary, VersionInfo
 from vault.schema import RECORD_TYPES
 
@@ -329,6 +330,7 @@ class Vault:
         description: str | None = None,
         name: str | None = None,
         again: bool = False,
+        progress: Progress | None = None,
     ) -> AttachmentInfo:
         """Seal a file (a path, or a binary stream with ``name``) to a record, streamed,
         in one transaction.
@@ -337,18 +339,33 @@ class Vault:
         audit log: the chain of custody. A file the record holds already (the same
         bytes) is not stored twice: the existing one comes back with ``existing=True``
         (and an ``attachment-exists`` audit entry), unless ``again`` is true.
+        ``progress(stage, done, total)`` hears of the bytes read (see
+        :mod:`vault.progress`).
         """
         return attachments.attach(
-            self._ctx, record_id, source, description=description, name=name, again=again
+            self._ctx,
+            record_id,
+            source,
+            description=description,
+            name=name,
+            again=again,
+            progress=progress,
         )
 
     def attachments(self, record_id: str) -> list[AttachmentInfo]:
         """The evidence files of a record (name, description, type, size, SHA-256)."""
         return attachments.attachments_of(self._ctx, record_id)
 
-    def extract(self, attachment_id: str, out: str | os.PathLike[str]) -> AttachmentInfo:
-        """Write the original file, byte for byte, after verifying every chunk."""
-        return attachments.extract(self._ctx, attachment_id, out)
+    def extract(
+        self,
+        attachment_id: str,
+        out: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+    ) -> AttachmentInfo:
+        """Write the original file, byte for byte, after verifying every chunk;
+        ``progress`` hears of the bytes written."""
+        return attachments.extract(self._ctx, attachment_id, out, progress)
 
     def verify_attachment(self, attachment_id: str) -> AttachmentInfo:
         """Re-hash the decrypted file against its intake SHA-256; raises on mismatch."""
@@ -415,12 +432,19 @@ class Vault:
 
     # Backups, rotation, erasure, retention -----------------------------------------
 
-    def backup(self, out: str | os.PathLike[str], recipient: str, *, force: bool = False) -> int:
+    def backup(
+        self,
+        out: str | os.PathLike[str],
+        recipient: str,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> int:
         """An age-encrypted, consistent snapshot of an SQLite vault (for PostgreSQL,
         use pg_dump). ``recipient`` is a registered recipient's name or an age key.
         A damaged vault (see :meth:`check`) is refused with IntegrityError unless
-        ``force``."""
-        return backup.backup(self._ctx, out, recipient, force=force)
+        ``force``. ``progress`` hears of the check, the copy and the encryption."""
+        return backup.backup(self._ctx, out, recipient, force=force, progress=progress)
 
     def check(self, *, progress: ProgressCallback | None = None) -> checking.CheckRun:
         """Check the whole vault: iterate the result for each damaged table, row,
@@ -434,9 +458,10 @@ class Vault:
         *,
         reencrypt: bool = False,
         batch: int = lifecycle.BATCH,
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
     ) -> lifecycle.RotationReport:
-        """New KEK version; rewrap every data and subject key (resumable, in batches)."""
+        """New KEK version; rewrap every data and subject key (resumable, in batches).
+        ``progress(stage, done, total)`` hears of the keys rewrapped."""
         return lifecycle.rotate(self._ctx, reencrypt=reencrypt, batch=batch, progress=progress)
 
     def retire_keys(self, below: int) -> None:
@@ -649,14 +674,20 @@ class Vault:
         sharing.remove_recipient(self._ctx, name)
 
     def export(
-        self, policy: Policy | str, recipient: str, out: str | os.PathLike[str]
+        self,
+        policy: Policy | str,
+        recipient: str,
+        out: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
     ) -> sharing.ExportSummary:
         """Write a signed, age-encrypted export for a registered recipient, under a
-        policy or a policy's name (see :func:`load_policy`).
+        policy or a policy's name (see :func:`load_policy`); ``progress`` hears of
+        the records looked at.
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
         """
-        return sharing.export(self._ctx, self._policy(policy), recipient, out)
+        return sharing.export(self._ctx, self._policy(policy), recipient, out, progress)
 
     def preview(self, policy: Policy | str, *, limit: int | None = None) -> sharing.Preview:
         """What an export under ``policy`` (or a policy's name) would contain; nothing

@@ -17,7 +17,7 @@ import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, TypeVar, cast
+from typing import Any, Final, NotRequired, TypedDict, TypeVar, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
@@ -37,6 +37,7 @@ from vault.export import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
+from vault.progress import Progress, Stage
 from vault.redaction import Redactor, SiteInfo
 from vault.schema import check_name
 from vault.schema import shown_name as _shown
@@ -414,10 +415,15 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
 
 
 def export(
-    ctx: Context, policy: Policy, recipient_name: str, out: str | os.PathLike[str]
+    ctx: Context,
+    policy: Policy,
+    recipient_name: str,
+    out: str | os.PathLike[str],
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Write a signed, age-encrypted export; returns the manifest without per-line
-    hashes."""
+    hashes. ``progress`` hears of the records looked at ("exporting": let through or
+    left out, of those of the types the policy exports)."""
     _may_export(ctx, policy)
     out = Path(out)
     with ctx.read() as conn:
@@ -481,10 +487,11 @@ def export(
             }
 
     records = plan_records(source, policy, redactor, result)
+    stage = Stage(progress, "exporting", _candidates(source, policy) if progress else 0)
     try:
         tmp = write_archive(
             out,
-            records,
+            _reported(records, result, stage),
             recipient=recipient,
             signing_key=signing,
             manifest=manifest,
@@ -533,10 +540,36 @@ def export(
         with contextlib.suppress(OSError):
             os.unlink(out if placed else tmp)
         raise
+    stage.finish()
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)
     return cast(ExportSummary, summary)
+
+
+def _candidates(source: ExportSource, policy: Policy) -> int:
+    """How many records an export looks at: those of the types it exports."""
+    types = set(policy.types) if policy.aggregate is None else {"testimony", "finding"}
+    return sum(n for rtype, n in source.export_counts().items() if rtype in types)
+
+
+def _reported(
+    records: Iterator[dict[str, Any]], result: ExportResult, stage: Stage
+) -> Iterator[dict[str, Any]]:
+    """``records``, each one reported with those left out before it."""
+    for record in records:
+        yield record
+        left_out = sum(
+            n
+            for reason, n in result.excluded.items()
+            if reason not in _NOT_RECORDS and not reason.startswith("attachment_")
+        )
+        stage.advance(sum(result.included.values()) + left_out - stage.done)
+
+
+# Counts of an export that are not records it looked at: records of types it does not
+# export, and aggregate cells held back.
+_NOT_RECORDS: Final = frozenset({"type_not_exported", "small_cells"})
 
 
 @dataclass

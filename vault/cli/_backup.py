@@ -21,7 +21,7 @@ import click
 
 from vault import IntegrityError, UsageError
 from vault.backup import check_backup, restore_backup
-from vault.cli._common import State, cli, done, json_option
+from vault.cli._common import State, cli, done, json_option, progress_bars
 
 __all__ = ["backup", "restore", "verify_backup_"]
 
@@ -58,8 +58,8 @@ def backup(state: State, out: Path, recipient: str, force: bool, as_json: bool) 
     it is taken, including the keys of workers erased later: set its retention
     accordingly.
     """
-    with state.open() as v:
-        size = v.backup(out, recipient, force=force)
+    with state.open() as v, progress_bars(as_json) as progress:
+        size = v.backup(out, recipient, force=force, progress=progress)
     done(as_json, f"Wrote {out} ({size} bytes).", out=str(out), size=size)
 
 
@@ -83,7 +83,10 @@ def verify_backup_(
     copy is decrypted into a private temporary folder and removed afterwards.
     """
     passphrase = None if database_only else state.passphrase()
-    report = check_backup(file, identity, passphrase, custodian=state.custodian)
+    with progress_bars(as_json) as progress:
+        report = check_backup(
+            file, identity, passphrase, custodian=state.custodian, progress=progress
+        )
     if as_json:
         click.echo(json.dumps({"valid": not report["damaged"], **report}))
     else:
@@ -116,7 +119,8 @@ def restore(state: State, file: Path, identity: Path, as_json: bool) -> None:
     """Restore a backup into a new, empty vault folder (--vault / EVAULT_DIR)."""
     if state.vault_dir is None:
         raise UsageError("restore needs --vault DIR (a new, empty folder)")
-    report = restore_backup(file, identity, state.vault_dir)
+    with progress_bars(as_json) as progress:
+        report = restore_backup(file, identity, state.vault_dir, progress)
     text = (
         f"Restored vault {report['vault_id']} ({report['records']} records) into "
         f"{state.vault_dir}; run 'evault audit verify' once unlocked."

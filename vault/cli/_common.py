@@ -38,6 +38,7 @@ from vault import (
 )
 from vault.errors import from_os_error
 from vault.policy import policy_names, vault_policy_dirs
+from vault.progress import Progress
 from vault.strength import check_new_passphrase
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "json_option",
     "new_passphrase",
     "new_passphrase_option",
+    "progress_bars",
     "render_rows",
     "render_summaries",
 ]
@@ -375,6 +377,47 @@ def cli(
 
 
 # Rendering ---------------------------------------------------------------------------
+
+
+class _Bars:
+    """A :data:`vault.progress.Progress` callback drawing one bar per stage."""
+
+    def __init__(self) -> None:
+        self._stage: str | None = None
+        self._bar: Any = None
+        self._shown = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage, self._shown = stage, 0
+            bar = click.progressbar(length=max(total, 1), label=stage.capitalize(), file=sys.stderr)
+            self._bar = bar.__enter__()
+        if total and total != self._bar.length:
+            self._bar.length = total
+        if done > self._shown:
+            self._bar.update(done - self._shown)
+            self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextmanager
+def progress_bars(as_json: bool = False) -> Iterator[Progress | None]:
+    """A progress callback for the library that draws a bar per stage on standard
+    error while it is a terminal (and not with --json); None otherwise, so nothing is
+    drawn into a pipe or a log."""
+    if as_json or not sys.stderr.isatty():
+        yield None
+        return
+    bars = _Bars()
+    try:
+        yield bars
+    finally:
+        bars.close()
 
 
 def render_rows(

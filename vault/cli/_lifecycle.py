@@ -13,7 +13,7 @@ import json
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, done, json_option
+from vault.cli._common import State, cli, done, json_option, progress_bars
 
 __all__ = ["erase_subject", "retention", "retire_keys", "rotate_keys"]
 
@@ -29,8 +29,8 @@ def rotate_keys(state: State, reencrypt: bool, batch: int, as_json: bool) -> Non
     Works in batches, each one transaction: safe to interrupt; run it again to
     carry on. No record is ever unreadable on the way.
     """
-    with state.open() as v:
-        report = v.rotate_keys(reencrypt=reencrypt, batch=batch)
+    with state.open() as v, progress_bars(as_json) as progress:
+        report = v.rotate_keys(reencrypt=reencrypt, batch=batch, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:

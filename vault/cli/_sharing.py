@@ -23,6 +23,7 @@ from vault.cli._common import (
     counts_text,
     done,
     json_option,
+    progress_bars,
     render_rows,
 )
 from vault.export import verify_export
@@ -190,8 +191,8 @@ def export_(
         return
     if not recipient_name or not out:
         raise UsageError("export needs --recipient and --out (or --preview)")
-    with state.open() as v:
-        manifest = v.export(p, recipient_name, out)
+    with state.open() as v, progress_bars(as_json) as progress:
+        manifest = v.export(p, recipient_name, out, progress=progress)
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False))
         return
