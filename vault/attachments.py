@@ -58,6 +58,7 @@ from vault.errors import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.partial import new_partial
+from vault.progress import Progress, Stage, counting, size_of
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
 
@@ -351,9 +352,17 @@ def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Itera
         raise IntegrityError(f"integrity check failed for {what}")
 
 
-def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -> AttachmentInfo:
-    """Write the original, byte for byte, to ``out`` (only once all of it verified)."""
+def extract_to(
+    conn: Connection,
+    keys: Keyring,
+    attachment_id: str,
+    out: Path,
+    progress: Progress | None = None,
+) -> AttachmentInfo:
+    """Write the original, byte for byte, to ``out`` (only once all of it verified);
+    ``progress`` hears of the bytes written ("extracting")."""
     _row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
+    stage = Stage(progress, "extracting", info.size)
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
@@ -364,11 +373,13 @@ def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -
             for chunk in iter_plaintext(conn, keys, attachment_id):
                 hasher.update(chunk)
                 sink.write(chunk)
+                stage.advance(len(chunk))
             sink.flush()
             os.fsync(sink.fileno())
         if not crypto.constant_time_equal(hasher.hexdigest().encode(), info.sha256.encode()):
             raise IntegrityError(f"integrity check failed for attachment {attachment_id}")
         os.replace(tmp, out)
+        stage.finish()
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -504,9 +515,10 @@ def attach(
     description: str | None,
     name: str | None,
     again: bool = False,
+    progress: Progress | None = None,
 ) -> AttachmentInfo:
     """Seal a file (a path, or a binary stream with ``name``) to a record, streamed, in
-    one transaction.
+    one transaction; ``progress`` hears of the bytes read ("sealing").
 
     A file the record holds already (the same bytes, whatever its name) is not stored
     again unless ``again``: the existing file is returned with ``existing=True``, so
@@ -523,27 +535,44 @@ def attach(
     else:
         stream, label = source, name or "upload"
     ref = ctx.codec.reference(record_id)
+    stage = Stage(progress, "sealing", size_of(stream))
     with stream, ctx.write() as conn:
-        ctx.refresh_key_version(conn)
-        if conn.execute(_LOCK_RECORD.where(Record.ref == ref)).first() is None:
-            raise NotFoundError(f"no record {shown_id(record_id)}")
-        held = list_for(conn, ctx.keys, ref)
-        if again or not held:
-            return store_logged(ctx, conn, ref, record_id, stream, label, description)
-        # The file's hash is known only once it went through: seal it in a savepoint,
-        # and roll that back if the record holds the same file already.
-        savepoint = conn.begin_nested()
-        info = store(
-            conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, label, description
+        info = _attach(
+            ctx, conn, ref, record_id, counting(stream, stage), label, description, again
         )
-        same = _same_file(ctx.keys, held, info)
-        if same is None:
-            savepoint.commit()
-            _log_intake(ctx, conn, ref, info)
-            return info
-        savepoint.rollback()
-        ctx.audit(conn, _EXISTS, refs=[ref], details={"attachment": same.id})
-        return dataclasses.replace(same, existing=True)
+    stage.finish()
+    return info
+
+
+def _attach(
+    ctx: Context,
+    conn: Connection,
+    ref: str,
+    record_id: str,
+    stream: IO[bytes],
+    label: str,
+    description: str | None,
+    again: bool,
+) -> AttachmentInfo:
+    """The part of :func:`attach` inside its transaction."""
+    ctx.refresh_key_version(conn)
+    if conn.execute(_LOCK_RECORD.where(Record.ref == ref)).first() is None:
+        raise NotFoundError(f"no record {shown_id(record_id)}")
+    held = list_for(conn, ctx.keys, ref)
+    if again or not held:
+        return store_logged(ctx, conn, ref, record_id, stream, label, description)
+    # The file's hash is known only once it went through: seal it in a savepoint,
+    # and roll that back if the record holds the same file already.
+    savepoint = conn.begin_nested()
+    info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, label, description)
+    same = _same_file(ctx.keys, held, info)
+    if same is None:
+        savepoint.commit()
+        _log_intake(ctx, conn, ref, info)
+        return info
+    savepoint.rollback()
+    ctx.audit(conn, _EXISTS, refs=[ref], details={"attachment": same.id})
+    return dataclasses.replace(same, existing=True)
 
 
 def _same_file(
@@ -606,13 +635,18 @@ def attachments_of(ctx: Context, record_id: str) -> list[AttachmentInfo]:
         return list_for(conn, ctx.keys, ref)
 
 
-def extract(ctx: Context, attachment_id: str, out: str | os.PathLike[str]) -> AttachmentInfo:
+def extract(
+    ctx: Context,
+    attachment_id: str,
+    out: str | os.PathLike[str],
+    progress: Progress | None = None,
+) -> AttachmentInfo:
     ctx.require("admin", "custodian")
     with ctx.write() as conn:
         ref, _info = info_of(conn, ctx.keys, attachment_id)
         ctx.audit(conn, "attachment-extracted", refs=[ref], details={"attachment": attachment_id})
     with ctx.read() as conn:
-        return extract_to(conn, ctx.keys, attachment_id, Path(out))
+        return extract_to(conn, ctx.keys, attachment_id, Path(out), progress)
 
 
 def verify_attachment(ctx: Context, attachment_id: str) -> AttachmentInfo:

@@ -20,7 +20,7 @@ from typing import IO, Any
 import click
 
 from vault import KdfParams, UsageError, Vault
-from vault.cli._common import State, cli, json_option, render_summaries
+from vault.cli._common import State, cli, done, json_option, render_summaries
 from vault.mapping import describe_shipped, find_mapping, shipped_mappings
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
@@ -49,6 +49,7 @@ RECORD_FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
     show_default=True,
     help="Other custodians who must approve before anyone sees identity fields.",
 )
+@json_option
 @click.pass_obj
 def init(
     state: State,
@@ -57,12 +58,13 @@ def init(
     kdf_time_cost: int,
     kdf_parallelism: int,
     identity_approvals: int,
+    as_json: bool,
 ) -> None:
     """Create a new, empty vault and its first (admin) custodian."""
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
     if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
         click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
-    passphrase = state.passphrase(confirm=True, prompt="New passphrase")
+    passphrase = state.passphrase(new_for=custodian)
     with Vault.create(
         state.vault_dir,
         passphrase,
@@ -71,7 +73,8 @@ def init(
         kdf=params,
         identity_approvals=identity_approvals,
     ) as v:
-        click.echo(f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r}).")
+        text = f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r})."
+        done(as_json, text, vault_id=v.vault_id, location=v.location, custodian=custodian)
 
 
 @contextlib.contextmanager
