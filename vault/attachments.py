@@ -74,6 +74,7 @@ __all__ = [
     "rewrap_keys",
     "store",
     "store_logged",
+    "store_unless_held",
     "verify_attachment",
 ]
 
@@ -526,23 +527,39 @@ def attach(
         ctx.refresh_key_version(conn)
         if conn.execute(_LOCK_RECORD.where(Record.ref == ref)).first() is None:
             raise NotFoundError(f"no record {shown_id(record_id)}")
-        held = list_for(conn, ctx.keys, ref)
-        if again or not held:
+        if again:
             return store_logged(ctx, conn, ref, record_id, stream, label, description)
-        # The file's hash is known only once it went through: seal it in a savepoint,
-        # and roll that back if the record holds the same file already.
-        savepoint = conn.begin_nested()
-        info = store(
-            conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, label, description
-        )
-        same = _same_file(ctx.keys, held, info)
-        if same is None:
-            savepoint.commit()
-            _log_intake(ctx, conn, ref, info)
-            return info
-        savepoint.rollback()
-        ctx.audit(conn, _EXISTS, refs=[ref], details={"attachment": same.id})
-        return dataclasses.replace(same, existing=True)
+        return store_unless_held(ctx, conn, ref, record_id, stream, label, description)
+
+
+def store_unless_held(
+    ctx: Context,
+    conn: Connection,
+    ref: str,
+    record_id: str,
+    stream: IO[bytes],
+    name: str,
+    description: str | None = None,
+) -> AttachmentInfo:
+    """Seal a file into the caller's transaction, logged as :func:`store_logged`
+    logs it, unless the record holds the same bytes already: then nothing is stored,
+    an ``attachment-exists`` entry names the file held, and it is returned with
+    ``existing=True``."""
+    held = list_for(conn, ctx.keys, ref)
+    if not held:
+        return store_logged(ctx, conn, ref, record_id, stream, name, description)
+    # The file's hash is known only once it went through: seal it in a savepoint,
+    # and roll that back if the record holds the same file already.
+    savepoint = conn.begin_nested()
+    info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
+    same = _same_file(ctx.keys, held, info)
+    if same is None:
+        savepoint.commit()
+        _log_intake(ctx, conn, ref, info)
+        return info
+    savepoint.rollback()
+    ctx.audit(conn, _EXISTS, refs=[ref], details={"attachment": same.id})
+    return dataclasses.replace(same, existing=True)
 
 
 def _same_file(

@@ -44,8 +44,9 @@ from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
 from vault.errors import VaultError
 from vault.filesource import AttachmentSource
-from vault.ingest import ImportResult
+from vault.ingest import ImportResult, MatchKey, OnConflict
 from vault.keys import Grant, Role
+from vault.pacing import CHUNK_RECORDS
 from vault.policy import Policy
 from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
@@ -438,8 +439,8 @@ class Vault:
     # Writes -------------------------------------------------------------------
 
     def add(self, record: Mapping[str, Any], *, where: str = "record") -> RecordSummary:
-        """Validate and store one new record."""
-        ingest.import_records(self._ctx, [(where, record)])
+        """Validate and store one new record (ConflictError if its id is held)."""
+        ingest.import_records(self._ctx, [(where, record)], keep_identical=False)
         return reads.summary_of(self._ctx, str(record["id"]))
 
     def import_file(
@@ -451,14 +452,31 @@ class Vault:
         progress: ProgressCallback | None = None,
         files: str | os.PathLike[str] | None = None,
         read_progress: ProgressCallback | None = None,
+        on_conflict: OnConflict = "fail",
+        key: MatchKey = "id",
+        chunk_records: int = CHUNK_RECORDS,
     ) -> ImportResult:
-        """Import a JSONL, JSON-array or CSV file in one transaction (with the
-        evidence files it names from a folder or zip, if ``files`` is given).
+        """Import a JSONL, JSON-array or CSV file (with the evidence files it names
+        from a folder or zip, if ``files`` is given).
 
         ``source`` is a path (format from its suffix) or a binary stream (named
         ``name``, JSON Lines unless ``fmt`` or the name's suffix says otherwise).
-        ``progress`` is called with the records of each stored batch,
+        ``progress`` is called with the records of each stored batch (or chunk),
         ``read_progress`` with the bytes of each read.
+
+        A record the vault holds already (by ``id``, or with ``key="source_key"`` by
+        type and source key) that the file would not change is counted
+        ``unchanged``; one it would change is refused (``on_conflict="fail"``,
+        ConflictError), counted ``skipped`` (``"skip"``), or stored as a new version
+        as :meth:`update` stores one (``"new-version"``: fields the file leaves out
+        are carried over).
+
+        On SQLite, a file that can be read twice is checked whole first (refused,
+        nothing written, if anything is wrong), then committed in chunks of at most
+        ``chunk_records`` records or about a second each, so that other writers
+        wait for one chunk, not the whole file. An error after a chunk committed
+        says how many records were; the same import run again finishes the job.
+        Elsewhere (PostgreSQL, standard input) the import is one transaction.
         """
         return ingest.import_file(
             self._ctx,
@@ -468,6 +486,9 @@ class Vault:
             progress=progress,
             files=files,
             read_progress=read_progress,
+            on_conflict=on_conflict,
+            key=key,
+            chunk_records=chunk_records,
         )
 
     def check_import(
@@ -478,13 +499,22 @@ class Vault:
         name: str | None = None,
         files: str | os.PathLike[str] | None = None,
         read_progress: ProgressCallback | None = None,
+        on_conflict: OnConflict = "fail",
+        key: MatchKey = "id",
     ) -> ImportCheck:
         """Check a file or stream as :meth:`import_file` would import it, and list
         every bad line (file, line, record id, field, what is wrong) in one pass,
         writing nothing. ``ImportCheck.raise_for_problems`` raises what the import
         would fail with."""
         return precheck.check_file(
-            self._ctx, source, fmt=fmt, name=name, files=files, read_progress=read_progress
+            self._ctx,
+            source,
+            fmt=fmt,
+            name=name,
+            files=files,
+            read_progress=read_progress,
+            on_conflict=on_conflict,
+            key=key,
         )
 
     def import_records(
@@ -493,6 +523,8 @@ class Vault:
         *,
         progress: ProgressCallback | None = None,
         files: AttachmentSource | None = None,
+        on_conflict: OnConflict = "fail",
+        key: MatchKey = "id",
     ) -> ImportResult:
         """Validate, seal and store records in one transaction; all or nothing.
 
@@ -500,9 +532,12 @@ class Vault:
         their position). Forward references within the same import are allowed.
         With ``files`` (a folder or zip), a record may list ``attachments`` by
         relative path: they are sealed to it in the same transaction (and are not
-        part of the stored record).
+        part of the stored record). Records the vault holds already are treated
+        as :meth:`import_file` treats them (``on_conflict``, ``key``).
         """
-        return ingest.import_records(self._ctx, records, progress=progress, files=files)
+        return ingest.import_records(
+            self._ctx, records, progress=progress, files=files, on_conflict=on_conflict, key=key
+        )
 
     def update(
         self,

@@ -21,6 +21,8 @@ import click
 
 from vault import KdfParams, UsageError, Vault
 from vault.cli._common import State, cli, json_option, render_summaries
+from vault.ingest import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
+from vault.pacing import CHUNK_RECORDS
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
 
@@ -111,20 +113,57 @@ def _byte_progress(
     is_flag=True,
     help="Write nothing: list every bad line (exit 5 if any; 7 if only ids that exist).",
 )
+@click.option(
+    "--on-conflict",
+    type=click.Choice(ON_CONFLICT),
+    default="fail",
+    show_default=True,
+    help="A record stored already that FILE would change: refuse the file (exit 7), "
+    "skip the record, or store a new version (fields FILE leaves out are kept).",
+)
+@click.option(
+    "--key",
+    type=click.Choice(MATCH_KEYS),
+    default="id",
+    show_default=True,
+    help="Match records stored already by their id, or by type and source_key.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=CHUNK_RECORDS,
+    show_default=True,
+    help="SQLite: records per transaction at most (a chunk also ends after about a second).",
+)
 @json_option
 @click.pass_obj
 def import_(
-    state: State, file: Path, fmt: str | None, files: Path | None, check: bool, as_json: bool
+    state: State,
+    file: Path,
+    fmt: str | None,
+    files: Path | None,
+    check: bool,
+    on_conflict: OnConflict,
+    key: MatchKey,
+    chunk_size: int,
+    as_json: bool,
 ) -> None:
-    """Import records from FILE (JSONL, JSON array or CSV) in one transaction.
+    """Import records from FILE (JSONL, JSON array or CSV).
 
-    A bad record aborts the whole import with nothing written; the error names the
-    first bad line and says how many there are. --check writes nothing and lists
-    every bad line, one per line (file, line, record id, field, what is wrong), then
-    a summary. CSV columns use dotted names such as worker.name; list cells hold a
-    JSON array or values separated by ';'. With --files, a record may list evidence
-    files by relative path in an "attachments" field; they are sealed to it in the
-    same transaction.
+    The whole file is checked first: a bad record aborts the import with nothing
+    written; the error names the first bad line and says how many there are. A
+    record stored already that FILE would not change is counted unchanged; one it
+    would change is handled as --on-conflict says. On an SQLite vault a file is then
+    written in chunks (each one transaction, about a second), so that other commands
+    wait at most that long: if the import fails or is stopped part-way, the error
+    says how many records were committed, and running it again finishes the job.
+    On PostgreSQL, and from standard input, the import is one transaction.
+
+    --check writes nothing and lists every bad line, one per line (file, line, record
+    id, field, what is wrong), then a summary. CSV columns use dotted names such as
+    worker.name; list cells hold a JSON array or values separated by ';'. With
+    --files, a record may list evidence files by relative path in an "attachments"
+    field; they are sealed to it with it.
     """
     path = None if str(file) == "-" else file
     if path is not None and fmt is None:
@@ -133,11 +172,23 @@ def import_(
     shown = sys.stderr.isatty() and not as_json
     if check:
         with state.open() as v, _byte_progress(path, shown, "Checking") as advance:
-            report = v.check_import(source, fmt=fmt, files=files, read_progress=advance)
+            report = v.check_import(
+                source,
+                fmt=fmt,
+                files=files,
+                read_progress=advance,
+                on_conflict=on_conflict,
+                key=key,
+            )
         if as_json:
             problems = [p.to_dict() for p in report.problems]
             body = {"ok": report.ok, "records": report.records, "by_type": report.by_type}
-            click.echo(json.dumps(body | {"bad": report.bad, "problems": problems}))
+            held = {
+                "unchanged": report.unchanged,
+                "skipped": report.skipped,
+                "new_versions": report.versions,
+            }
+            click.echo(json.dumps(body | held | {"bad": report.bad, "problems": problems}))
         else:
             for problem in report.problems:
                 click.echo(str(problem))
@@ -146,12 +197,16 @@ def import_(
         report.raise_for_problems()
         return
     with state.open() as v, _byte_progress(path, shown) as advance:
-        result = v.import_file(source, fmt=fmt, files=files, read_progress=advance)
-    if as_json:
-        click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
-    else:
-        parts = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
-        click.echo(f"Imported {result.count} records ({parts or 'none'}).")
+        result = v.import_file(
+            source,
+            fmt=fmt,
+            files=files,
+            read_progress=advance,
+            on_conflict=on_conflict,
+            key=key,
+            chunk_records=chunk_size,
+        )
+    click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
 
 
 def _read_one(file: Path) -> tuple[str, Any]:
