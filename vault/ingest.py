@@ -33,6 +33,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -77,7 +78,6 @@ __all__ = [
 ]
 
 BATCH_SIZE: Final = 2_000
-_RETRY_CUT: Final = 200  # records read on before a chunk tries to end again
 OnConflict = Literal["fail", "skip", "new-version"]
 MatchKey = Literal["id", "source_key"]
 ON_CONFLICT: Final = get_args(OnConflict)
@@ -575,6 +575,9 @@ class _Chunked:
     def _chunk(self, pairs: Iterator[tuple[str, Any]], progress: ProgressCallback | None) -> bool:
         """Write and commit the next chunk; False once the file is through."""
         ctx, writer, pacer = self._ctx, self._writer, self._pacer
+        first = next(pairs, None)
+        if first is None and self._chunks:
+            return False  # the last chunk ended with the file
         read = 0
         more = True
         cut = 0  # where the chunk may end next
@@ -582,7 +585,7 @@ class _Chunked:
             pacer.begin()
             ctx.refresh_key_version(conn)
             staged: list[_Item] = []
-            for where, raw in pairs:
+            for where, raw in itertools.chain([first] if first else [], pairs):
                 staged.append(_item(where, raw, self._files))
                 read += 1
                 due = read >= cut and pacer.due(read)
@@ -597,7 +600,7 @@ class _Chunked:
                         raise bad[0]
                     if not writer.pending:
                         break
-                    cut = read + _RETRY_CUT
+                    cut = read + max(1, pacer.records // 10)
             else:
                 more = False
             if staged:

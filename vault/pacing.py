@@ -10,9 +10,11 @@ Invariants:
 * A chunk ends once it holds :data:`CHUNK_RECORDS` records or :data:`CHUNK_BYTES`
   bytes, or has held the write lock for :data:`CHUNK_SECONDS`, whichever comes
   first (the caller may end it later, where the chunk is whole).
-* After each commit the writer pauses for :data:`PAUSE_SECONDS`, longer than one
-  poll of a process waiting in SQLite's busy handler (100 ms), so that a waiting
-  writer takes the lock before the next chunk does. Readers never wait for it.
+* Once its chunks have held the write lock for :data:`CHUNK_SECONDS` since it last
+  paused, the writer pauses after its commit for :data:`PAUSE_SECONDS`, longer than
+  one poll of a process waiting in SQLite's busy handler (100 ms), so that a waiting
+  writer takes the lock before the next chunk does. A write done within a second
+  never pauses. Readers never wait for it.
 * After each commit the write-ahead log is checkpointed without waiting for anyone
   (``PASSIVE``), so that it holds about one chunk, not the whole write.
 """
@@ -44,6 +46,7 @@ class Pacer:
     size: int = CHUNK_BYTES
     seconds: float = CHUNK_SECONDS
     _start: float = field(default=0.0, init=False)
+    _held: float = field(default=0.0, init=False)  # lock time since the last pause
 
     def begin(self) -> None:
         """A chunk's transaction began (it holds the write lock from now)."""
@@ -60,5 +63,8 @@ class Pacer:
     def pause(self) -> None:
         """After a commit: keep the write-ahead log short, and let waiting writers in."""
         started = time.monotonic()
+        self._held += started - self._start
         checkpoint_passive(self.engine)
-        time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - started)))
+        if self._held >= self.seconds:
+            self._held = 0.0
+            time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - started)))
