@@ -48,6 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "unlock",
         "tokens",
         "attachments",
+        "uploads",
         "lifecycle",
         "auditing",
         "pacing",

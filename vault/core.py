@@ -36,6 +36,7 @@ from vault import (
     store,
     tokens,
     unlock,
+    uploads,
 )
 from vault.attachments import AttachmentInfo
 from vault.audit import AuditRecord, AuditReport, Checkpoint
@@ -285,17 +286,26 @@ class Vault:
         description: str | None = None,
         name: str | None = None,
         again: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> AttachmentInfo:
-        """Seal a file (a path, or a binary stream with ``name``) to a record, streamed,
-        in one transaction.
+        """Seal a file (a path, or a binary stream with ``name``) to a record, streamed:
+        in one transaction, or on SQLite in chunks of about 8 MiB or a second each, the
+        file invisible until the last of them commits. ``progress`` is called with the
+        bytes of the file in each committed chunk.
 
         The intake SHA-256, size, detected media type, custodian and time go into the
         audit log: the chain of custody. A file the record holds already (the same
         bytes) is not stored twice: the existing one comes back with ``existing=True``
         (and an ``attachment-exists`` audit entry), unless ``again`` is true.
         """
-        return attachments.attach(
-            self._ctx, record_id, source, description=description, name=name, again=again
+        return uploads.attach(
+            self._ctx,
+            record_id,
+            source,
+            description=description,
+            name=name,
+            again=again,
+            progress=progress,
         )
 
     def attachments(self, record_id: str) -> list[AttachmentInfo]:
