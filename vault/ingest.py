@@ -421,7 +421,7 @@ class _Writer:
             stored = held.get(match) if match is not None else None
             owner = held_sources.get(source) if source is not None else None
             if owner is not None and owner != (stored.row.ref if stored else ref):
-                raise ConflictError(f"{item.where}: {precheck.source_taken(item.record['id'])}")
+                raise ConflictError(f"{item.shown}: {precheck.source_taken(item.record['id'])}")
             if stored is None:
                 fresh.append(item)
                 filed.append((item, ref, item.record["id"], True))
@@ -438,18 +438,18 @@ class _Writer:
         """Refuse a record id, or a source key, that this import gave before."""
         rid = item.record["id"]
         if ref in self._refs:
-            raise ConflictError(f"{item.where}: record id {rid} appears twice in this import")
+            raise ConflictError(f"{item.shown}: record id {rid} appears twice in this import")
         self._refs.add(ref)
         if source is not None:
             if source in self._sources:
                 raise ConflictError(
-                    f"{item.where}: record {rid}: its source_key appears twice in this import"
+                    f"{item.shown}: record {rid}: its source_key appears twice in this import"
                 )
             self._sources.add(source)
         elif self._key == "source_key":
             raise InvalidInputError(
                 "field 'source_key' is required to match records by it (--key source_key)",
-                where=f"{item.where}, record {rid}",
+                where=item.shown,
             )
 
     def _held_sources(self, conn: Connection, macs: list[bytes]) -> dict[bytes, str]:
@@ -484,7 +484,7 @@ class _Writer:
             self._tally.unchanged += 1
             return None
         if self._on_conflict == "fail":
-            raise ConflictError(f"{item.where}: {precheck.differs(rid)}")
+            raise ConflictError(f"{item.shown}: {precheck.differs(rid)}")
         if self._on_conflict == "skip":
             self._tally.skipped += 1
             return None
