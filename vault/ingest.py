@@ -78,6 +78,9 @@ __all__ = [
 ]
 
 BATCH_SIZE: Final = 2_000
+# Within a chunk, records are sealed and stored a few hundred at a time, so that the
+# chunk's clock is read while it works, not only once it has read its records.
+_CHUNK_BATCH: Final = 250
 OnConflict = Literal["fail", "skip", "new-version"]
 MatchKey = Literal["id", "source_key"]
 ON_CONFLICT: Final = get_args(OnConflict)
@@ -589,7 +592,7 @@ class _Chunked:
                 staged.append(_item(where, raw, self._files))
                 read += 1
                 due = read >= cut and pacer.due(read)
-                if len(staged) >= BATCH_SIZE or due:
+                if len(staged) >= _CHUNK_BATCH or due:
                     batch, staged = staged, []
                     writer.write(conn, batch)
                 if due:

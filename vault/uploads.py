@@ -41,7 +41,14 @@ from vault.context import Context, ProgressCallback
 from vault.errors import InvalidInputError, NotFoundError, VaultError
 from vault.pacing import Pacer
 from vault.schema import shown_id
-from vault.store import Record, no_wait, single_writer, sqlite_file, write_transaction
+from vault.store import (
+    Record,
+    checkpoint_passive,
+    no_wait,
+    single_writer,
+    sqlite_file,
+    write_transaction,
+)
 
 __all__ = ["attach", "sweep"]
 
@@ -152,7 +159,7 @@ class _Upload:
         if result.existing:
             with contextlib.suppress(VaultError, SQLAlchemyError):
                 _discard(ctx.engine, self._id)
-        pacer.pause()
+        checkpoint_passive(ctx.engine)
         return result
 
     def _next_chunk(self, conn: Connection) -> Sealing:
