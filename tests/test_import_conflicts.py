@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,14 @@ def _versions(v: Vault, rid: str) -> list[int]:
     return [info.version for info in v.versions(rid)]
 
 
+@pytest.fixture
+def on_sqlite(sqlite_backend: Backend) -> Iterator[Vault]:
+    """The samples in an SQLite vault, for what does not depend on the database."""
+    with sqlite_backend.create() as v:
+        v.import_file(SAMPLES)
+        yield v
+
+
 # Matched by id ------------------------------------------------------------------------
 
 
@@ -81,15 +90,15 @@ def test_fail_refuses_the_whole_file_naming_the_record(loaded: Vault, tmp_path: 
     assert _versions(loaded, "K-0001") == [1]
 
 
-def test_skip_keeps_what_the_vault_holds(loaded: Vault, tmp_path: Path) -> None:
+def test_skip_keeps_what_the_vault_holds(on_sqlite: Vault, tmp_path: Path) -> None:
     records = _survey(4)
-    loaded.import_file(_jsonl(tmp_path / "first.jsonl", records[:2]))
+    on_sqlite.import_file(_jsonl(tmp_path / "first.jsonl", records[:2]))
     changed = copy.deepcopy(records)
     changed[0]["narrative"] = "A corrected account."
-    result = loaded.import_file(_jsonl(tmp_path / "second.jsonl", changed), on_conflict="skip")
+    result = on_sqlite.import_file(_jsonl(tmp_path / "second.jsonl", changed), on_conflict="skip")
     assert (result.count, result.skipped, result.unchanged, result.versions) == (2, 1, 1, 0)
-    assert loaded.get("K-0000")["narrative"] == records[0]["narrative"]
-    assert _versions(loaded, "K-0000") == [1]
+    assert on_sqlite.get("K-0000")["narrative"] == records[0]["narrative"]
+    assert _versions(on_sqlite, "K-0000") == [1]
 
 
 def test_new_version_carries_over_what_the_file_leaves_out(loaded: Vault, tmp_path: Path) -> None:
@@ -146,39 +155,39 @@ def test_source_key_matches_a_record_whatever_its_id_in_the_file(
 
 
 def test_source_keys_are_required_and_unique_to_match_by_them(
-    loaded: Vault, tmp_path: Path
+    on_sqlite: Vault, tmp_path: Path
 ) -> None:
     records = _survey(3)
     del records[1]["source_key"]
     with pytest.raises(InvalidInputError, match="line 2, record K-0001: field 'source_key' is"):
-        loaded.import_file(_jsonl(tmp_path / "a.jsonl", records), key="source_key")
+        on_sqlite.import_file(_jsonl(tmp_path / "a.jsonl", records), key="source_key")
     twice = _survey(2)
     twice[1]["source_key"] = twice[0]["source_key"]
     with pytest.raises(ConflictError, match="its source_key appears twice in this import"):
-        loaded.import_file(_jsonl(tmp_path / "b.jsonl", twice))
-    assert loaded.stats()["testimony"] == 5
-    report = loaded.check_import(_jsonl(tmp_path / "c.jsonl", records), key="source_key")
+        on_sqlite.import_file(_jsonl(tmp_path / "b.jsonl", twice))
+    assert on_sqlite.stats()["testimony"] == 5
+    report = on_sqlite.check_import(_jsonl(tmp_path / "c.jsonl", records), key="source_key")
     assert [(p.line, p.field, p.kind) for p in report.problems] == [
         (2, "source_key", "invalid_input")
     ]
 
 
 def test_an_erased_worker_is_not_stored_again_by_a_new_download(
-    loaded: Vault, tmp_path: Path
+    on_sqlite: Vault, tmp_path: Path
 ) -> None:
     records = _survey(2)
     path = _jsonl(tmp_path / "survey.jsonl", records)
-    loaded.import_file(path)
-    assert loaded.erase_subject(testimony_id="K-0000") == 1
+    on_sqlite.import_file(path)
+    assert on_sqlite.erase_subject(testimony_id="K-0000") == 1
     # The identity in the file would be stored for an erased worker: refused whole.
     with pytest.raises(InvalidInputError, match="was erased"):
-        loaded.import_file(path, key="source_key", on_conflict="new-version")
-    skipped = loaded.import_file(path, key="source_key", on_conflict="skip")
+        on_sqlite.import_file(path, key="source_key", on_conflict="new-version")
+    skipped = on_sqlite.import_file(path, key="source_key", on_conflict="skip")
     assert (skipped.count, skipped.skipped, skipped.unchanged) == (0, 1, 1)
-    assert "worker" not in loaded.get("K-0000", identity=True) or not any(
-        k in loaded.get("K-0000", identity=True)["worker"] for k in ("name", "employee_id")
+    assert "worker" not in on_sqlite.get("K-0000", identity=True) or not any(
+        k in on_sqlite.get("K-0000", identity=True)["worker"] for k in ("name", "employee_id")
     )
-    assert loaded.stats()["testimony"] == 5 + 2
+    assert on_sqlite.stats()["testimony"] == 5 + 2
 
 
 # The command line ---------------------------------------------------------------------
