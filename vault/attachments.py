@@ -29,6 +29,10 @@ Invariants:
   ``attachment-exists`` entry naming it, unless ``again`` asks for a second copy.
   Files are compared by keyed digest, computed from what is sealed with each
   file; nothing new about a file is stored to make the comparison.
+* A file's row is pending (no sealed description, no chunk count) until its whole
+  content is stored (:class:`Sealing`): listing, opening, rotation and retirement
+  pass a pending row by, so a file written over several transactions
+  (:mod:`vault.uploads`) is seen whole or not at all.
 """
 
 from __future__ import annotations
