@@ -50,6 +50,9 @@ CANARY_WORKERS: list[dict[str, str]] = [
 
 CANARY_PERSONS = ["Trần Văn Canarysup", "Петров Канарейкин", "Ōtsuka Canarymori"]
 CANARY_NARRATIVE = "The supervisor said CANARYNARRATIVEPHRASE would never be paid."
+# A worker's GPS point: its digits must not show at rest either.
+CANARY_LAT = 21.0278123
+CANARY_LON = 105.8341987
 
 
 def canary_records() -> list[dict[str, Any]]:
@@ -85,6 +88,7 @@ def canary_records() -> list[dict[str, Any]]:
                     "birth_year": 1990 + i,
                     "union_member": True,
                     "union_name": "CanaryUnionName",
+                    "location": {"lat": CANARY_LAT + i, "lon": CANARY_LON, "precision": 4.5},
                 },
                 "persons_mentioned": [
                     {"name": CANARY_PERSONS[i % len(CANARY_PERSONS)], "role": "supervisor"}
@@ -117,6 +121,7 @@ def canary_strings() -> list[str]:
     out += [*CANARY_PERSONS, "CANARYNARRATIVEPHRASE", "CanaryUnionName"]
     out += [f"CanarySource{t}{i}" for t in "ST" for i in range(len(CANARY_WORKERS))]
     out += ["CanarySourceF0"]
+    out += [str(CANARY_LAT), str(CANARY_LON)]  # a GPS point, also as bare digits
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import shutil
@@ -85,6 +86,23 @@ def _exporter(vault: Vault, name: str) -> str:
     return token
 
 
+def _finished(client: httpx.Client, response: httpx.Response, token: str) -> dict[str, Any]:
+    """The export job ``response`` (to POST /exports) queued, once it has finished."""
+    assert response.status_code == 202, response.text
+    url = response.headers["location"]
+    assert response.json()["url"] == url
+    return _until_finished(client, url, token)
+
+
+def _until_finished(client: httpx.Client, url: str, token: str) -> dict[str, Any]:
+    for _ in range(600):
+        job: dict[str, Any] = client.get(url, headers=_auth(token)).json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("the export job did not finish")
+
+
 def test_the_full_path_through_the_api(server: tuple[str, Vault, Path], tmp_path: Path) -> None:
     base, vault, key = server
     writer, _ = vault.create_token("intake", role="custodian", classes=ALL_CLASSES)
@@ -107,9 +125,9 @@ def test_the_full_path_through_the_api(server: tuple[str, Vault, Path], tmp_path
         r = client.post(
             "/exports", json={"policy": "union", "recipient": "ituc"}, headers=_auth(exporter)
         )
-        assert r.status_code == 201, r.text
-        download = r.json()["download"]
-        r = client.get(download, headers=_auth(exporter))
+        job = _finished(client, r, exporter)
+        assert job["state"] == "done", job
+        r = client.get(job["file"], headers=_auth(exporter))
         assert r.status_code == 200
         out = tmp_path / "download.age"
         out.write_bytes(r.content)
@@ -132,10 +150,12 @@ ENDPOINTS: list[tuple[str, str, object, set[str]]] = [
     ("POST", "/records/import", "import", {"admin", "custodian"}),
     ("GET", "/records", None, {"admin", "custodian"}),
     ("GET", "/records/T-0001", None, {"admin", "custodian"}),
+    ("GET", "/records/T-0001/versions", None, {"admin", "custodian"}),
+    ("GET", "/records/T-0001/attachments", None, {"admin", "custodian"}),
     ("POST", "/find", {"site": "SITE-001"}, {"admin", "custodian"}),
     ("POST", "/records/T-0001/attachments?name=photo.jpg", b"%PDF-1.4 x", {"admin", "custodian"}),
     ("POST", "/exports", {"policy": "union", "recipient": "ituc"}, {"admin", "exporter"}),
-    ("GET", "/exports/{export}", None, {"admin", "exporter"}),
+    ("GET", "/exports/{job}", None, {"admin", "exporter"}),
     ("GET", "/audit/verify", None, {"admin", "auditor"}),
 ]
 
@@ -181,17 +201,16 @@ def test_the_authorisation_matrix(server: tuple[str, Vault, Path]) -> None:
             json={"policy": "union", "recipient": "ituc"},
             headers=_auth(tokens["exporter"]),
         )
-        assert made.status_code == 201, made.text
-        export = made.json()["export_id"]
+        job = _finished(client, made, tokens["exporter"])["job"]
         time.sleep(1.1)  # let "old" expire
         results: dict[tuple[str, str, str], int] = {}
         for method, path, body, allowed in ENDPOINTS:
-            url = path.format(export=export)
+            url = path.format(job=job)
             for role in ROLES:
                 r = client.request(method, url, headers=_auth(tokens[role]), **_body(body, role))
                 results[(method, url, role)] = r.status_code
                 if role in allowed:
-                    assert r.status_code in (200, 201), (method, url, role, r.text)
+                    assert r.status_code in (200, 201, 202), (method, url, role, r.text)
                 else:
                     assert r.status_code == 403, (method, url, role, r.text)
                     assert r.json()["error"]["code"] == "forbidden"
@@ -216,20 +235,87 @@ def test_an_export_file_goes_only_to_the_token_that_made_it(
     base, vault, _key = server
     maker = _exporter(vault, "maker")
     other = _exporter(vault, "other")
+    admin, _ = vault.create_token("boss", role="admin", classes=ALL_CLASSES)
     with httpx.Client(base_url=base, timeout=30) as client:
         made = client.post(
             "/exports", json={"policy": "union", "recipient": "ituc"}, headers=_auth(maker)
         )
-        assert made.status_code == 201, made.text
-        download = made.json()["download"]
-        r = client.get(download, headers=_auth(other))
-        assert r.status_code == 404
-        assert r.json()["error"]["code"] == "not_found"
-        assert client.get(download, headers=_auth(maker)).status_code == 200
+        job = _finished(client, made, maker)
+        # The id is a secret: 256 random bits, never the export's own id.
+        assert len(job["job"]) == 43
+        assert job["export_id"] not in job["job"]
+        for url in (job["url"], job["file"]):
+            r = client.get(url, headers=_auth(other))
+            assert r.status_code == 404, r.text
+            assert r.json()["error"]["code"] == "not_found"
+            assert job["export_id"] not in r.text
+        assert client.get(job["url"], headers=_auth(admin)).json() == job
+        assert client.get(job["file"], headers=_auth(maker)).status_code == 200
         r = client.get("/exports/..%2F..%2Fetc%2Fpasswd", headers=_auth(maker))
         assert r.status_code in (404, 422)
+        again = client.post(
+            "/exports", json={"policy": "union", "recipient": "ituc"}, headers=_auth(maker)
+        )
+        second = _finished(client, again, maker)
+        assert second["job"] != job["job"]
+        assert client.get(second["file"], headers=_auth(admin)).status_code == 200
     released = [e for e in vault.audit_entries() if e.action == "export-released"]
-    assert [e.actor for e in released] == ["token:maker"]
+    assert [e.actor for e in released] == ["token:maker", "token:boss"]
+
+
+def test_versions_and_files_are_listed_as_the_record_is_read(
+    server: tuple[str, Vault, Path],
+) -> None:
+    base, vault, _key = server
+    writer, _ = vault.create_token("w", role="custodian", classes=ALL_CLASSES)
+    clerk, _ = vault.create_token("clerk", role="custodian", classes=["special"])
+    exporter = _exporter(vault, "x")
+    vault.update("T-0001", {"channel": "hotline"})
+    data = b"%PDF-1.4\n" + b"0" * 100
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.patch("/records/T-0001", json={"channel": "union"}, headers=_auth(writer))
+        assert r.status_code == 200, r.text
+        url = "/records/T-0001/attachments?name=Nguyen-Thi-Huong-interview.pdf"
+        made = client.post(url, content=data, headers=_auth(writer)).json()
+        r = client.get("/records/T-0001/versions", headers=_auth(writer))
+        assert r.status_code == 200, r.text
+        listed = r.json()
+        assert [(x["version"], x["stored_by"]) for x in listed] == [
+            (1, vault.custodian),
+            (2, vault.custodian),
+            (3, "token:w"),
+        ]
+        assert [x.created_at.isoformat() for x in vault.versions("T-0001")] == [
+            x["created_at"] for x in listed
+        ]
+        r = client.get("/records/T-0001/attachments", headers=_auth(writer))
+        assert r.status_code == 200, r.text
+        assert r.json() == [
+            {
+                "id": made["id"],
+                "media_type": "application/pdf",
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "created_at": vault.attachments("T-0001")[0].created_at,
+            }
+        ]
+        assert "Nguyen" not in r.text  # the sealed file name is never listed
+        assert client.get("/records/T-0002/attachments", headers=_auth(writer)).json() == []
+        # As GET /records/{id}: 404 for no such record, 403 for a role that may not read.
+        for what in ("versions", "attachments"):
+            r = client.get(f"/records/T-NOPE/{what}", headers=_auth(writer))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found")
+            for record in ("T-0001", "T-NOPE"):
+                r = client.get(f"/records/{record}/{what}", headers=_auth(exporter))
+                assert (r.status_code, r.json()["error"]["code"]) == (403, "forbidden")
+        # The files are sealed under the narrative class: without it, no listing at all.
+        assert client.get("/records/T-0001/versions", headers=_auth(clerk)).status_code == 200
+        for record in ("T-0001", "T-0002"):
+            r = client.get(f"/records/{record}/attachments", headers=_auth(clerk))
+            assert r.status_code == 403, r.text
+    logged = [(e.actor, e.action) for e in vault.audit_entries()]
+    assert ("token:w", "versions") in logged
+    assert ("token:w", "attachments-listed") in logged
 
 
 def test_repeated_failed_authentications_are_answered_with_429(
@@ -340,7 +426,7 @@ def test_a_revoked_or_expired_token_stops_at_once_even_when_known(
         # (403) or told off (400) by before any transaction, answers 401.
         for t in (token, brief):
             for method, path, body, _allowed in ENDPOINTS:
-                url = path.format(export="0" * 32)
+                url = path.format(job="A" * 43)
                 r = client.request(method, url, headers=_auth(t), **_body(body, "late"))
                 assert r.status_code == 401, (method, url, r.text)
             r = client.post("/find", json={}, headers=_auth(t))
@@ -392,7 +478,7 @@ def test_an_unexpected_error_is_a_json_500_that_names_no_value(
     def broken(*_a: object, **_k: object) -> None:
         raise RuntimeError("Nguyen Thi Canary 0912345678")
 
-    monkeypatch.setattr(Vault, "get", broken)
+    monkeypatch.setattr(Vault, "get_with_version", broken)
     r = httpx.get(base + "/records/T-0001", headers=_auth(token), timeout=30)
     assert r.status_code == 500
     assert r.json() == {"error": {"code": "internal", "message": "internal error (RuntimeError)"}}
@@ -584,26 +670,6 @@ def test_a_body_that_does_not_arrive_in_time_gets_408(backend: Backend, tmp_path
         r = httpx.get(base + "/records/", headers=_auth(token), timeout=10)
         assert r.status_code == 404  # no redirect that would tell a token from another
     vault.close()
-
-
-def test_export_files_are_deleted_after_their_days(
-    server: tuple[str, Vault, Path], tmp_path: Path
-) -> None:
-    import os
-
-    base, vault, _key = server
-    exporter = _exporter(vault, "x")
-    body = {"policy": "union", "recipient": "ituc"}
-    with httpx.Client(base_url=base, headers=_auth(exporter), timeout=30) as client:
-        old = client.post("/exports", json=body).json()
-        old_file = tmp_path / "exports" / f"{old['export_id']}.age"
-        assert old_file.is_file()
-        eight_days_ago = time.time() - 8 * 86400
-        os.utime(old_file, (eight_days_ago, eight_days_ago))
-        new = client.post("/exports", json=body).json()
-        assert not old_file.exists()
-        assert client.get(old["download"]).status_code == 404
-        assert client.get(new["download"]).status_code == 200
 
 
 def test_records_come_a_page_at_a_time_and_an_unknown_type_is_422(

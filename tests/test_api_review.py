@@ -14,7 +14,7 @@ import httpx
 import pyrage
 import pytest
 from exporting import new_identity, open_export
-from test_api import _auth, _serving
+from test_api import _auth, _finished, _serving
 from test_review import MARK, MONITOR_FLAGGED
 
 from conftest import Backend
@@ -130,9 +130,9 @@ def test_review_through_the_api_then_export(served: Served) -> None:
             json={"policy": "monitor-reviewed", "recipient": "monitor-desk"},
             headers=_auth(exporter),
         )
-        assert r.status_code == 201, r.text
-        assert r.json()["counts"]["review"]["reviewed"] == 1
-        got = client.get(r.json()["download"], headers=_auth(exporter))
+        job = _finished(client, r, exporter)
+        assert job["counts"]["review"]["reviewed"] == 1
+        got = client.get(job["file"], headers=_auth(exporter))
         assert got.status_code == 200
     out = served.folder / "reviewed.age"
     out.write_bytes(got.content)

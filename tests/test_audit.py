@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Row, create_engine, text
 
-from conftest import SAMPLES, Backend, sample_records
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, sample_records
 from corpus import canary_records, canary_strings
-from vault import IntegrityError, StorageError, Vault
+from vault import IntegrityError, Passphrase, StorageError, Vault
 from vault.store import sqlite_url
 
 
@@ -244,3 +244,52 @@ def test_concurrent_reads_are_each_logged_and_share_commits(backend: Backend) ->
         v.audit_verify()
         assert len([e for e in v.audit_entries() if e.action == "read"]) == 8
         assert v.get("T-0002")["id"] == "T-0002"
+
+
+def test_read_entries_reach_the_disk_within_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reads' entries are committed before the read returns, without a disk flush of
+    # their own; the write-ahead log is flushed soon after, and when the vault closes.
+    import os
+    import threading
+
+    from vault import store
+
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    v = Vault.create(tmp_path / "v", Passphrase(PASSPHRASE), kdf=fast_kdf())
+    v.import_file(SAMPLES)
+    engine = v._ctx.engine
+    with store.write_transaction(engine, synced=False) as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        assert raw.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    # The pooled connection is back to a flush per commit for every other write.
+    assert raw.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+    first = sample_records()[1]["id"]
+    v.get(first)  # not grouped: a commit of its own, flushed as it commits
+    flushed.clear()
+    v._ctx.audit_read("read", refs=["probe"])
+    with create_engine(sqlite_url(tmp_path / "v")).connect() as other:
+        assert (
+            other.execute(text("SELECT count(*) FROM audit_log WHERE refs LIKE '%probe%'")).scalar()
+            == 1
+        )
+    for _ in range(500):
+        if any(p.endswith("-wal") for p in flushed):
+            break
+        threading.Event().wait(0.01)
+    assert any(p.endswith("vault.db-wal") for p in flushed)
+
+    flushed.clear()
+    v._ctx.audit_read("read", refs=["probe-2"])
+    v.close()  # disposing the engine flushes what is pending
+    assert any(p.endswith("vault.db-wal") for p in flushed)

@@ -55,8 +55,12 @@ def cli_vault(runner: CliRunner, sqlite_backend: Backend, pass_file: Path) -> li
 
 
 def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    # Through list_commands/get_command: the root loads its command modules lazily.
+    ctx = click.Context(group)
     out = []
-    for name, cmd in group.commands.items():
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         out.append((*prefix, name))
         if isinstance(cmd, click.Group):
             out += _all_commands(cmd, (*prefix, name))
@@ -68,7 +72,9 @@ def test_every_command_has_help(runner: CliRunner, command: tuple[str, ...]) -> 
     result = runner.invoke(cli, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
-    assert cli.commands[command[0]].help, f"{command} has no help text"
+    cmd = cli.get_command(click.Context(cli), command[0])
+    assert cmd is not None
+    assert cmd.help, f"{command} has no help text"
 
 
 def test_top_level_help_documents_exit_codes(runner: CliRunner) -> None:

@@ -379,6 +379,7 @@ def test_cli_check_lists_every_line_then_fails_with_exit_5(
         "record": None,
         "id": "C-3",
         "field": "site_id",
+        "column": None,  # the column of a survey mapping (import --map)
         "kind": "invalid_input",
         "message": "field 'site_id' refers to a site that is not in the vault or this import",
         "where": "<stdin>:line 3, record C-3",

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from test_cli import FAST_INIT
+from test_survey_import import KOBO_ANSWERS, KOBO_HEADER, UUIDS, _kobo_media, _write_csv
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
 from vault import ConflictError, InvalidInputError, Vault
@@ -305,3 +306,24 @@ def test_a_failure_part_way_says_what_was_committed_and_a_rerun_finishes(
         assert (again.count, again.unchanged) == (50, 50)
         assert v.stats()["testimony"] == 5 + 100
         v.audit_verify()
+
+
+def test_the_next_download_of_a_kobo_survey_with_its_media(
+    on_sqlite: Vault, tmp_path: Path
+) -> None:
+    media = _kobo_media(tmp_path)
+    first = _write_csv(tmp_path / "kobo.csv", KOBO_HEADER, KOBO_ANSWERS)
+    on_sqlite.import_file(first, mapping="kobo", files=media)
+    files = {u: sorted(a.id for a in on_sqlite.attachments(u)) for u in UUIDS}
+    # The same download again: nothing changes, no file is stored twice.
+    again = on_sqlite.import_file(first, mapping="kobo", files=media, on_conflict="new-version")
+    assert (again.count, again.unchanged, again.versions) == (0, 3, 0)
+    # A later download in which one answer was corrected.
+    answers = [dict(a) for a in KOBO_ANSWERS]
+    answers[0]["testimony/narrative"] = "Bản tường thuật đã sửa."
+    later = _write_csv(tmp_path / "kobo-2.csv", KOBO_HEADER, answers)
+    result = on_sqlite.import_file(later, mapping="kobo", files=media, on_conflict="new-version")
+    assert (result.count, result.unchanged, result.versions) == (0, 2, 1)
+    assert on_sqlite.get(UUIDS[0])["narrative"] == "Bản tường thuật đã sửa."
+    assert _versions(on_sqlite, UUIDS[0]) == [1, 2]
+    assert {u: sorted(a.id for a in on_sqlite.attachments(u)) for u in UUIDS} == files

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
+import vault.store
 from conftest import SAMPLES, Backend, sample_records
 from vault import StorageError
 from vault.store import Base, connect, head_revision, migrate, schema_revision, sqlite_url
@@ -75,3 +80,11 @@ def test_a_0001_vault_upgrades_to_head_on_open(backend: Backend) -> None:
     assert schema_revision(engine) == head_revision()
     assert head_revision() > "0001"
     engine.dispose()
+
+
+def test_head_revision_is_alembics_head() -> None:
+    # head_revision() reads the revision files' numbers so that an open needs no
+    # Alembic; Alembic's own script directory must agree with it.
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(vault.store.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == head_revision()

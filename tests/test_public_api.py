@@ -26,6 +26,7 @@ def test_all_is_exact() -> None:
         "Passphrase",
         "PermissionDeniedError",
         "RecordSummary",
+        "StaleVersionError",
         "StorageError",
         "UsageError",
         "Vault",

@@ -8,6 +8,7 @@ import ipaddress
 import os
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import time
@@ -66,7 +67,17 @@ def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
         v.import_file(SAMPLES)
         token, _ = v.create_token("tool", role="custodian", classes=["identity", "narrative"])
     testimony = sample_records()[4]
-    with _serve(backend, "--export-dir", str(tmp_path / "exports")) as (base, proc):
+    with _serve(backend) as (base, proc):
+        assert proc.stdout is not None
+        said = proc.stdout.readline()
+        # One line: where it listens, and where export files wait (a private folder
+        # it made, since no --export-dir was given).
+        prefix = f"evault: serving the HTTP API on {base} (export files wait in "
+        assert said.startswith(prefix), said
+        assert said.endswith(")\n"), said
+        folder = Path(said[len(prefix) : -2])
+        assert folder.name.startswith("evault-exports-")
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
             r = c.get(f"/records/{testimony['id']}")
             assert r.status_code == 200, r.text
@@ -77,7 +88,8 @@ def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
             assert "server" not in {k.lower() for k in r.headers}
         proc.terminate()
         out, err = proc.communicate(timeout=30)
-    logged = out + err
+    assert not folder.exists()  # removed when the server stopped
+    logged = said + out + err
     for secret in (
         token,
         testimony["id"],
@@ -86,7 +98,6 @@ def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
         "NO-SUCH",
     ):
         assert secret not in logged, logged
-    assert (tmp_path / "exports").is_dir()
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -144,7 +155,15 @@ def test_evault_serve_over_tls(tmp_path: Path) -> None:
     cert, key = _self_signed(tmp_path)
     trust = ssl.create_default_context(cafile=str(cert))
     tls = ("--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
-    with _serve(backend, *tls, scheme="https", verify=trust) as (base, _proc):
+    exports = tmp_path / "exports"
+    with _serve(backend, *tls, "--export-dir", str(exports), scheme="https", verify=trust) as (
+        base,
+        proc,
+    ):
+        assert proc.stdout is not None
+        said = proc.stdout.readline()
+        assert said == f"evault: serving the HTTP API on {base} (export files wait in {exports})\n"
+        assert stat.S_IMODE(exports.stat().st_mode) == 0o700
         headers = {"Authorization": f"Bearer {token}"}
         r = httpx.get(base + "/audit/verify", headers=headers, verify=trust)
         assert r.status_code == 200
@@ -171,3 +190,25 @@ def test_evault_serve_refuses_half_a_tls_setup(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--ssl-keyfile" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_evault_serve_says_in_one_line_that_it_cannot_listen(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vault.cli import cli
+
+    backend = Backend("sqlite", tmp_path / "vault", None)
+    backend.create().close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(
+            cli,
+            [*backend.cli_args(), "serve", "--port", str(port)],
+            env={"EVAULT_PASSPHRASE": PASSPHRASE},
+        )
+    assert r.exit_code == 2, r.output
+    assert r.output == (
+        f"evault: error: cannot listen on 127.0.0.1 port {port}: Address already in use\n"
+    )

@@ -25,6 +25,7 @@ from vault import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    StaleVersionError,
     UsageError,
     Vault,
 )
@@ -358,6 +359,15 @@ def test_cli_update_remove_and_refusals(sqlite_backend: Backend, tmp_path: Path)
     )
     assert r.exit_code == 0, r.output
     assert "now at version 3" in r.output
+    # --expect-version: a change made meanwhile is never overwritten unseen.
+    change = [*base, "update", "T-0001", "-", "--expect-version"]
+    r = runner.invoke(cli, [*change, "2"], env=env, input=json.dumps({"channel": "union"}))
+    assert r.exit_code == StaleVersionError.exit_code == 7, r.output
+    assert "record T-0001 is at version 3, not 2" in r.output
+    assert "Traceback" not in r.output
+    r = runner.invoke(cli, [*change, "3"], env=env, input=json.dumps({"channel": "union"}))
+    assert r.exit_code == 0, r.output
+    assert "now at version 4" in r.output
     with sqlite_backend.open() as v:
         worker = v.get("T-0001", identity=True)["worker"]
         assert "email" not in worker
@@ -450,6 +460,39 @@ def test_patch_errors(api: tuple[str, Vault]) -> None:
     assert _versions(vault, "T-0001") == [1]
     assert _versions(vault, "T-0002") == [1, 2]
     assert "name" not in vault.get("T-0002", identity=True)["worker"]
+
+
+def test_if_match_refuses_a_patch_made_on_a_stale_version(api: tuple[str, Vault]) -> None:
+    base, vault = api
+    writer, _ = vault.create_token("w", role="custodian", classes=ALL_CLASSES)
+    merge = {"Content-Type": MERGE}
+    with httpx.Client(base_url=base, timeout=30, headers=_auth(writer)) as client:
+
+        def patch(body: object, **headers: str) -> httpx.Response:
+            return client.patch("/records/T-0001", json=body, headers=merge | headers)
+
+        read = client.get("/records/T-0001")
+        assert read.headers["etag"] == '"1"'
+        r = patch({"channel": "hotline"}, **{"If-Match": read.headers["etag"]})
+        assert r.status_code == 200, r.text
+        assert r.headers["etag"] == '"2"'
+        # Another client still holds version 1: its change is refused, not stored.
+        r = patch({"channel": "union"}, **{"If-Match": '"1"'})
+        assert r.status_code == 412, r.text
+        assert r.json()["error"] == {
+            "code": "precondition_failed",
+            "message": "record T-0001 is at version 2, not 1: read it again and redo the change",
+        }
+        for stale in ('W/"2"', "two", '"0"'):  # a weak or malformed tag never matches
+            assert patch({"channel": "union"}, **{"If-Match": stale}).status_code == 412
+        assert patch({"channel": "union"}, **{"If-Match": '"2", "3"'}).status_code == 400
+        assert client.get("/records/T-0001", params={"version": 1}).headers["etag"] == '"1"'
+        assert _versions(vault, "T-0001") == [1, 2]
+        assert vault.get("T-0001")["channel"] == "hotline"
+        # "*" and no If-Match at all take whatever version is the latest, as before.
+        assert patch({"channel": "union"}, **{"If-Match": "*"}).headers["etag"] == '"3"'
+        assert patch({"channel": "survey"}).json() == {"id": "T-0001", "version": 4}
+        assert patch({"channel": "union"}, **{"If-Match": "4"}).status_code == 200
 
 
 def test_a_record_whose_versions_were_deleted_is_refused(backend: Backend) -> None:

@@ -24,7 +24,7 @@ from typing import IO, Any, Final
 
 import pyrage
 
-from vault.errors import IntegrityError, InvalidInputError
+from vault.errors import IntegrityError, InvalidInputError, WrongRecipientError
 
 __all__ = [
     "CHUNK",
@@ -32,6 +32,7 @@ __all__ = [
     "decrypting",
     "encrypt_chunks",
     "encrypt_stream",
+    "identity_recipients",
     "load_identities",
     "new_identity",
     "parse_recipient",
@@ -90,6 +91,11 @@ def load_identities(path: Path) -> list[Any]:
     return identities
 
 
+def identity_recipients(identities: Sequence[Any]) -> list[str]:
+    """The public keys (``age1…``) of identities: what a sender encrypts to."""
+    return [str(identity.to_public()) for identity in identities]
+
+
 class _IterReader:
     """A readable file over an iterator of bytes, for pyrage to pull from."""
 
@@ -144,12 +150,16 @@ class _Sink:
 
 
 def encrypt_chunks(chunks: Iterable[bytes], sink: IO[bytes], recipient: Any) -> None:
-    """age-encrypt what ``chunks`` yields; errors of the producer, and of writing to
-    ``sink``, come out as they were."""
+    """age-encrypt what ``chunks`` yields, to one recipient or to each of a list or
+    tuple of them; errors of the producer, and of writing to ``sink``, come out as
+    they were."""
     reader = _IterReader(chunks)
     out = _Sink(sink)
+    recipients = list(recipient) if isinstance(recipient, (list, tuple)) else [recipient]
+    if not recipients:
+        raise ValueError("an age file needs at least one recipient")
     try:
-        pyrage.encrypt_io(reader, out, [recipient])
+        pyrage.encrypt_io(reader, out, recipients)
     except pyrage.EncryptError:
         if reader.error is not None:
             raise reader.error from None
@@ -192,7 +202,7 @@ def decrypting(
     the whole ciphertext is authenticated; a decryption failure then raises
     IntegrityError(``failure``). An error raised by the reader wins over it, unless
     the identities open none of the file's recipient stanzas: then ``no_key`` (when
-    given) says so.
+    given) says so, as a :class:`~vault.errors.WrongRecipientError`.
     """
     read_fd, write_fd = os.pipe()
     errors: list[BaseException] = []
@@ -215,7 +225,9 @@ def decrypting(
                 # is told that, not that the file ended early.
                 thread.join()
                 if any(_no_matching_key(e) for e in errors):
-                    raise IntegrityError(no_key or failure) from None
+                    if no_key:
+                        raise WrongRecipientError(no_key) from None
+                    raise IntegrityError(failure) from None
                 raise
             # Drain so the writer never blocks on a full pipe.
             while plain.read(CHUNK):
@@ -225,7 +237,7 @@ def decrypting(
         thread.join()
     if errors:
         if no_key and any(_no_matching_key(e) for e in errors):
-            raise IntegrityError(no_key) from None
+            raise WrongRecipientError(no_key) from None
         raise IntegrityError(failure) from None
 
 

@@ -56,11 +56,13 @@ from vault.errors import (
     IntegrityError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
     TamperedRowError,
     from_os_error,
 )
 from vault.keys import KeyClass, Keyring
 from vault.partial import new_partial
+from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
 
 __all__ = [
@@ -679,9 +681,19 @@ def log_intake(ctx: Context, conn: Connection, ref: str, info: AttachmentInfo) -
 
 
 def attachments_of(ctx: Context, record_id: str) -> list[AttachmentInfo]:
+    """A record's files. Their descriptions are sealed under the narrative class, so
+    a custodian without it is refused even for a record that holds none (the answer
+    would tell which do); a record that does not exist is NotFoundError."""
     ctx.require("admin", "custodian")
+    if not ctx.keys.holds_class(KeyClass.NARRATIVE):
+        raise PermissionDeniedError(
+            f"custodian {ctx.actor!r} has no clearance for the narrative class, "
+            "which evidence files are sealed under"
+        )
     ref = ctx.codec.reference(record_id)
     with ctx.write() as conn:
+        if conn.execute(select(Record.ref).where(Record.ref == ref)).first() is None:
+            raise NotFoundError(f"no record {shown_id(record_id)}")
         ctx.audit(conn, "attachments-listed", refs=[ref])
         return list_for(conn, ctx.keys, ref)
 

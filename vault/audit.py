@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypedDict, cast
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, select
 
 from vault import crypto
 from vault.crypto import SecretKey, SigningKey
 from vault.errors import IntegrityError, InvalidInputError, StorageError
 from vault.partial import new_partial
-from vault.store import AuditEntry, Base, utcnow
+from vault.store import AuditEntry, Base, driver_execute, driver_scan, utcnow
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -91,15 +91,18 @@ def _head_tag(key: SecretKey, size: int, mac: bytes) -> str:
     return crypto.hmac_sha256(key, b"head" + str(size).encode() + mac).hex()
 
 
-# Statements built once: appends happen inside every operation, so their cost is
-# the cost of statement construction as much as of the database.
+# Statements run on the driver's cursor: appends happen inside every operation, so
+# their cost is the cost of statement construction as much as of the database.
 _META = Base.metadata.tables["meta"]
-_LOG = Base.metadata.tables["audit_log"]
 _HEAD_SELECT = select(_META.c.value).where(_META.c.key == _HEAD_KEY)
 _HEAD_SELECT_LOCKED = _HEAD_SELECT.with_for_update()
-_HEAD_INSERT = insert(_META)
-_HEAD_UPDATE = update(_META).where(_META.c.key == _HEAD_KEY).values(value=bindparam("head"))
-_ENTRY_INSERT = insert(_LOG)
+_HEAD_INSERT: Final = 'INSERT INTO meta ("key", "value") VALUES (?, ?)'
+_HEAD_UPDATE: Final = 'UPDATE meta SET "value" = ? WHERE "key" = ?'
+_ENTRY_INSERT: Final = (
+    "INSERT INTO audit_log (seq, at, actor, action, refs, details, mac) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_ENTRY_SCAN: Final = "SELECT seq, at, actor, action, refs, details, mac FROM audit_log ORDER BY seq"
 
 
 def _read_head(conn: Connection, key: SecretKey, *, lock: bool) -> tuple[int, bytes]:
@@ -139,23 +142,12 @@ def append(
     refs_text = json.dumps(list(refs), separators=(",", ":"))
     details_text = json.dumps(details or {}, sort_keys=True, separators=(",", ":"))
     mac = _mac(key, previous, _canonical(seq, at, actor, action, refs_text, details_text))
-    conn.execute(
-        _ENTRY_INSERT,
-        {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "refs": refs_text,
-            "details": details_text,
-            "mac": mac,
-        },
-    )
+    driver_execute(conn, _ENTRY_INSERT, (seq, at, actor, action, refs_text, details_text, mac))
     head = json.dumps({"size": seq, "mac": mac.hex(), "tag": _head_tag(key, seq, mac)})
     if size == 0:
-        conn.execute(_HEAD_INSERT, {"key": _HEAD_KEY, "value": head})
+        driver_execute(conn, _HEAD_INSERT, (_HEAD_KEY, head))
     else:
-        conn.execute(_HEAD_UPDATE, {"head": head})
+        driver_execute(conn, _HEAD_UPDATE, (head, _HEAD_KEY))
     conn.info[_HEAD_KEY] = (conn.get_transaction(), seq, mac)
     return seq
 
@@ -315,35 +307,17 @@ def verify(
             expected.setdefault(seen[0], []).append((seen[1], f"the witness {path}"))
     previous = _GENESIS
     seq = 0
-    rows = conn.execute(
-        select(
-            AuditEntry.seq,
-            AuditEntry.at,
-            AuditEntry.actor,
-            AuditEntry.action,
-            AuditEntry.refs,
-            AuditEntry.details,
-            AuditEntry.mac,
-        )
-        .order_by(AuditEntry.seq)
-        .execution_options(yield_per=5000)
-    )
-    with rows:
-        for row in rows:
-            seq += 1
-            if row.seq != seq:
-                raise IntegrityError(f"the audit log is broken at entry {seq} (missing or moved)")
-            mac = _mac(
-                key,
-                previous,
-                _canonical(row.seq, row.at, row.actor, row.action, row.refs, row.details),
-            )
-            if not crypto.constant_time_equal(mac, row.mac):
-                raise IntegrityError(f"the audit log is broken at entry {seq} (altered)")
-            previous = mac
-            for head, what in expected.get(seq, ()):
-                if not crypto.constant_time_equal(mac.hex().encode(), head.encode()):
-                    raise IntegrityError(f"the audit log differs from {what} at entry {seq}")
+    for row_seq, at, actor, action, refs, details, row_mac in driver_scan(conn, _ENTRY_SCAN):
+        seq += 1
+        if row_seq != seq:
+            raise IntegrityError(f"the audit log is broken at entry {seq} (missing or moved)")
+        mac = _mac(key, previous, _canonical(row_seq, at, actor, action, refs, details))
+        if not crypto.constant_time_equal(mac, bytes(row_mac)):
+            raise IntegrityError(f"the audit log is broken at entry {seq} (altered)")
+        previous = mac
+        for head, what in expected.get(seq, ()):
+            if not crypto.constant_time_equal(mac.hex().encode(), head.encode()):
+                raise IntegrityError(f"the audit log differs from {what} at entry {seq}")
     size, head_mac = _read_head(conn, key, lock=False)
     if size != seq or not crypto.constant_time_equal(head_mac, previous):
         raise IntegrityError(

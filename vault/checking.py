@@ -1,6 +1,7 @@
 """Checking a whole vault (``evault check``): the database's own pages or rows, the
 signed settings and rows, every worker key, every version of every record in each
-class the custodian's keys open, every evidence file, and the audit chain.
+class the custodian's keys open, every record received from a partner and its
+receipt, every evidence file, and the audit chain.
 
 Invariants:
 
@@ -37,7 +38,7 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from vault import attachments, audit, crypto, custody, journal, registry
+from vault import attachments, audit, crypto, custody, journal, receiving, registry
 from vault.context import Context, ProgressCallback, read_settings
 from vault.crypto import KdfParams, Passphrase, SecretKey, SigningKey
 from vault.errors import (
@@ -59,6 +60,10 @@ from vault.store import (
     IdentityDecision,
     IdentityRequest,
     Meta,
+    Partner,
+    PartnerReceipt,
+    ReceivedRecord,
+    ReceivedVersion,
     Recipient,
     Record,
     RecordVersion,
@@ -126,6 +131,7 @@ class CheckSummary:
     files: int = 0
     signed_rows: int = 0
     audit_entries: int = 0
+    received: int = 0  # versions of records received from partners
     classes: list[str] = field(default_factory=list)
     findings: int = 0
     audited: bool = False
@@ -236,6 +242,7 @@ class CheckRun:
             self._signed_rows(),
             self._worker_keys(),
             self._records(held),
+            self._received(held),
             self._files(),
             self._audit_chain(),
         ):
@@ -321,6 +328,7 @@ class CheckRun:
             (Custodian, registry.custodian_fields, "custodian"),
             (ApiToken, registry.token_fields, "token"),
             (Recipient, registry.recipient_fields, "recipient"),
+            (Partner, registry.partner_fields, "partner"),
         )
         approvers: dict[str, bytes] = {}
         for model, fields, label in tables:
@@ -580,6 +588,55 @@ class CheckRun:
 
     # Files and the audit chain -----------------------------------------------------
 
+    def _received(self, held: list[KeyClass]) -> Iterator[Finding]:
+        """Every receipt's signature, and every received version, in batches."""
+        keys = self._ctx.keys
+        receipts = self._read(_all_rows, PartnerReceipt)
+        if isinstance(receipts, _Failed):
+            yield Finding("partner_receipts", "the table", "its rows cannot be read")
+        elif keys.registry_public() is not None:
+            for row in receipts:
+                self.summary.signed_rows += 1
+                what = f"the receipt of export {row.export_id} from {shown_name(row.partner)}"
+                fields = registry.receipt_fields(row)
+                bad = _attempt(registry.verify, keys, "partner_receipts", fields, row.sig, what)
+                if isinstance(bad, IntegrityError):
+                    yield Finding("partner_receipts", what, _reason(bad))
+        if KeyClass.OPERATIONAL not in held:
+            return
+        opener = receiving.codec(self._ctx)
+        classes = frozenset(held)
+        after = ("", 0)
+        while True:
+            rows = self._read(_received_after, after)
+            if isinstance(rows, _Failed):
+                yield Finding("received_versions", "the table", "its rows cannot be read")
+                return
+            for row in rows:
+                self.summary.received += 1
+                what = f"received record ref {row.record_ref[:12]} version {row.version}"
+                opened = _attempt(
+                    opener.open,
+                    receiving.sealed_columns(row),
+                    row.partner,
+                    row.type,
+                    row.record_ref,
+                    row.version,
+                    what,
+                    classes,
+                )
+                if isinstance(opened, IntegrityError):
+                    yield Finding(
+                        "received_versions",
+                        f"{what} ({row.type})",
+                        _reason(opened),
+                        ref=row.record_ref,
+                        version=row.version,
+                    )
+            if len(rows) < _BATCH:
+                return
+            after = (rows[-1].record_ref, rows[-1].version)
+
     def _files(self) -> Iterator[Finding]:
         if not self._ctx.keys.holds_class(KeyClass.NARRATIVE):
             return  # file keys are wrapped under the narrative class
@@ -649,6 +706,21 @@ class CheckRun:
 
 def _all_rows(conn: Connection, model: Any) -> list[Any]:
     return list(conn.execute(select(*model.__table__.c)).all())
+
+
+def _received_after(conn: Connection, after: tuple[str, int]) -> list[Any]:
+    ref, version = after
+    query = (
+        select(ReceivedRecord.partner, ReceivedRecord.type, *ReceivedVersion.__table__.c)
+        .join(ReceivedRecord, ReceivedRecord.ref == ReceivedVersion.record_ref)
+        .where(
+            (ReceivedVersion.record_ref > ref)
+            | ((ReceivedVersion.record_ref == ref) & (ReceivedVersion.version > version))
+        )
+        .order_by(ReceivedVersion.record_ref, ReceivedVersion.version)
+        .limit(_BATCH)
+    )
+    return list(conn.execute(query).all())
 
 
 def _decision_rows(conn: Connection) -> list[Any]:

@@ -68,15 +68,27 @@ class Transaction:
     is writable; the error is raised either way.
     """
 
-    def __init__(self, engine: Engine, *, write: bool = True, ctx: Context | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        write: bool = True,
+        ctx: Context | None = None,
+        synced: bool = True,
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._synced = synced
         self._ctx = ctx
         self._cm: Any = None
 
     def __enter__(self) -> Connection:
         try:
-            self._cm = write_transaction(self._engine) if self._write else self._engine.connect()
+            self._cm = (
+                write_transaction(self._engine, synced=self._synced)
+                if self._write
+                else self._engine.connect()
+            )
             conn: Connection = self._cm.__enter__()
         except SQLAlchemyError as exc:
             raise driver_error(exc, engine=self._engine) from None
@@ -274,8 +286,9 @@ class Context:
         self.grant = grant
         self.identity_approvals = identity_approvals
         self.sites = SiteCache()
-        # Audit entries of reads from concurrent threads, committed together.
-        self.audit_group = audit.GroupCommit(self.write)
+        # Audit entries of reads from concurrent threads, committed together, each
+        # commit on disk within store.SYNC_WINDOW_S rather than flushed on its own.
+        self.audit_group = audit.GroupCommit(self._read_log)
         self.witness = Witnesses(
             keys.audit_key(), keys.vault_id, witness_paths(engine, keys.vault_id), self._log_has
         )
@@ -316,6 +329,9 @@ class Context:
 
     def read(self) -> Transaction:
         return Transaction(self.engine, write=False, ctx=self)
+
+    def _read_log(self) -> Transaction:
+        return Transaction(self.engine, ctx=self, synced=False)
 
     def log_refusal(self, error: TamperedRowError) -> None:
         """Record once that a stored row was refused; a log that cannot be written

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, Self
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any, Self, overload
 
 from vault import (
     attachments,
@@ -29,10 +29,13 @@ from vault import (
     ingest,
     journal,
     lifecycle,
+    partners,
     precheck,
     reads,
+    receiving,
     review,
     sharing,
+    stats,
     store,
     tokens,
     unlock,
@@ -47,10 +50,13 @@ from vault.errors import VaultError
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult, MatchKey, OnConflict
 from vault.keys import Grant, Role
+from vault.mapping import find_mapping
 from vault.pacing import CHUNK_RECORDS
 from vault.policy import Policy
 from vault.precheck import ImportCheck
 from vault.reads import RecordSummary, VersionInfo
+from vault.sources import CsvOptions
+from vault.tables import Statistics
 
 __all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
 
@@ -462,6 +468,9 @@ class Vault:
         progress: ProgressCallback | None = None,
         files: str | os.PathLike[str] | None = None,
         read_progress: ProgressCallback | None = None,
+        mapping: str | os.PathLike[str] | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
         on_conflict: OnConflict = "fail",
         key: MatchKey = "id",
         chunk_records: int = CHUNK_RECORDS,
@@ -472,7 +481,10 @@ class Vault:
         ``source`` is a path (format from its suffix) or a binary stream (named
         ``name``, JSON Lines unless ``fmt`` or the name's suffix says otherwise).
         ``progress`` is called with the records of each stored batch (or chunk),
-        ``read_progress`` with the bytes of each read.
+        ``read_progress`` with the bytes of each read. A CSV file's ``delimiter``
+        and ``encoding`` are sniffed unless given; ``mapping`` (a shipped preset's
+        name such as ``kobo`` or ``odk``, or a mapping file) reads a survey tool's
+        CSV export, whose file columns name evidence files in ``files``.
 
         A record the vault holds already (by ``id``, or with ``key="source_key"`` by
         type and source key) that the file would not change is counted
@@ -496,6 +508,7 @@ class Vault:
             progress=progress,
             files=files,
             read_progress=read_progress,
+            csv_options=_csv_options(mapping, delimiter, encoding),
             on_conflict=on_conflict,
             key=key,
             chunk_records=chunk_records,
@@ -509,13 +522,16 @@ class Vault:
         name: str | None = None,
         files: str | os.PathLike[str] | None = None,
         read_progress: ProgressCallback | None = None,
+        mapping: str | os.PathLike[str] | None = None,
+        delimiter: str | None = None,
+        encoding: str | None = None,
         on_conflict: OnConflict = "fail",
         key: MatchKey = "id",
     ) -> ImportCheck:
         """Check a file or stream as :meth:`import_file` would import it, and list
-        every bad line (file, line, record id, field, what is wrong) in one pass,
-        writing nothing. ``ImportCheck.raise_for_problems`` raises what the import
-        would fail with."""
+        every bad line (file, line, record id, field, column, what is wrong) in one
+        pass, writing nothing. ``ImportCheck.raise_for_problems`` raises what the
+        import would fail with."""
         return precheck.check_file(
             self._ctx,
             source,
@@ -523,6 +539,7 @@ class Vault:
             name=name,
             files=files,
             read_progress=read_progress,
+            csv_options=_csv_options(mapping, delimiter, encoding),
             on_conflict=on_conflict,
             key=key,
         )
@@ -556,9 +573,13 @@ class Vault:
         *,
         remove: Iterable[str] = (),
         where: str = "record",
+        expect_version: int | None = None,
     ) -> int:
         """Store a new version of ``record_id``: the fields ``record`` gives over the
-        current version's; returns the version number. Earlier versions stay.
+        current version's; returns the version number. Earlier versions stay. With
+        ``expect_version``, the update happens only if that is still the latest
+        version (:class:`~vault.errors.StaleVersionError` otherwise): a change made
+        meanwhile by someone else is never overwritten unseen.
 
         Fields ``record`` leaves out are carried over, so a record read back without
         its identity fields (``get`` without ``identity=True``), edited and passed
@@ -574,14 +595,23 @@ class Vault:
         Changed from full replacement: ``record`` used to replace the whole version,
         so a field left out was dropped.
         """
-        return ingest.update(self._ctx, record_id, record, remove=remove, where=where)
+        return ingest.update(
+            self._ctx, record_id, record, remove=remove, where=where, expect_version=expect_version
+        )
 
-    def patch(self, record_id: str, patch: Any, *, where: str = "merge patch") -> int:
+    def patch(
+        self,
+        record_id: str,
+        patch: Any,
+        *,
+        where: str = "merge patch",
+        expect_version: int | None = None,
+    ) -> int:
         """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version;
         returns the version number. Members given are set (groups merge field by
         field), null members remove their field, and the rest is carried over as
-        :meth:`update` carries it."""
-        return ingest.patch(self._ctx, record_id, patch, where=where)
+        :meth:`update` carries it; ``expect_version`` as for :meth:`update`."""
+        return ingest.patch(self._ctx, record_id, patch, where=where, expect_version=expect_version)
 
     # Reads ------------------------------------------------------------------
 
@@ -596,6 +626,13 @@ class Vault:
         requires no approvals; that access is audited.
         """
         return reads.get(self._ctx, record_id, version=version, identity=identity)
+
+    def get_with_version(
+        self, record_id: str, *, version: int | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """:meth:`get` (without identity fields), and the number of the version read:
+        what an update's ``expect_version`` names."""
+        return reads.get_with_version(self._ctx, record_id, version=version, identity=False)
 
     def versions(self, record_id: str) -> list[VersionInfo]:
         """Every stored version of a record, oldest first."""
@@ -618,9 +655,44 @@ class Vault:
             self._ctx, employee_id=employee_id, phone=phone, email=email, site=site, region=region
         )
 
-    def stats(self) -> dict[str, int]:
-        """Record counts by type (visible metadata, no decryption)."""
-        return reads.stats(self._ctx)
+    @overload
+    def stats(self) -> dict[str, int]: ...
+
+    @overload
+    def stats(
+        self,
+        by: str | Sequence[str],
+        *,
+        policy: Policy | None = None,
+        count: Sequence[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> Statistics: ...
+
+    def stats(
+        self,
+        by: str | Sequence[str] | None = None,
+        *,
+        policy: Policy | None = None,
+        count: Sequence[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> dict[str, int] | Statistics:
+        """Without arguments: record counts by type (visible metadata, no
+        decryption; any role).
+
+        With ``by`` (``"site,month"``, a list, or ``()`` for totals only): counts
+        of testimonies, findings and workers (``count`` picks some) by those
+        dimensions, and where findings stand on ``as_of`` (default today), as
+        :class:`~vault.tables.Statistics`. Exact for an admin without ``policy``;
+        under ``policy``, only what it would let out counts, and every cell of
+        fewer people than its ``stats.threshold`` is suppressed, with others so
+        that no total gives it back. Custodians and exporters (their granted
+        policies) count only under a policy.
+        """
+        if by is None and policy is None and count is None and as_of is None:
+            return reads.stats(self._ctx)
+        return stats.statistics(
+            self._ctx, () if by is None else by, policy=policy, measures=count, as_of=as_of
+        )
 
     # Recipients and exports ----------------------------------------------------------
 
@@ -637,13 +709,26 @@ class Vault:
         sharing.remove_recipient(self._ctx, name)
 
     def export(
-        self, policy: Policy, recipient: str, out: str | os.PathLike[str]
+        self,
+        policy: Policy,
+        recipient: str | Sequence[str],
+        out: str | os.PathLike[str],
+        *,
+        progress: sharing.ExportProgress | None = None,
     ) -> sharing.ExportSummary:
-        """Write a signed, age-encrypted export for a registered recipient.
+        """Write a signed, age-encrypted export for a registered recipient, or one
+        file for several at once (its manifest names them all).
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
+        ``progress(done, total)`` hears how many records are decided so far; an
+        error it raises ends the export, and no file is left.
         """
-        return sharing.export(self._ctx, policy, recipient, out)
+        return sharing.export(self._ctx, policy, recipient, out, progress=progress)
+
+    def check_export(self, policy: Policy, recipient: str | Sequence[str]) -> None:
+        """Raise what :meth:`export` would raise before writing anything: the role,
+        the grant of ``policy``, the recipient."""
+        sharing.check_export(self._ctx, policy, recipient)
 
     def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
         """What an export under ``policy`` would contain; nothing is written."""
@@ -690,6 +775,40 @@ class Vault:
         """
         return sharing.release_export(self._ctx, export_id)
 
+    # Partners: receiving another organisation's exports ------------------------------
+
+    def add_partner(self, name: str, signing_key_pem: bytes) -> str:
+        """Pin a partner vault's signing key (PEM); returns its fingerprint (admins)."""
+        return partners.add_partner(self._ctx, name, signing_key_pem)
+
+    def partners(self) -> list[partners.PartnerInfo]:
+        """Pinned partners, each with the last export received from it."""
+        return partners.list_partners(self._ctx)
+
+    def remove_partner(self, name: str) -> None:
+        """Unpin a partner; what was received from it stays."""
+        partners.remove_partner(self._ctx, name)
+
+    def receive(
+        self,
+        file: str | os.PathLike[str] | IO[bytes],
+        identity: str | os.PathLike[str],
+        *,
+        partner: str | None = None,
+        name: str = "the export",
+    ) -> receiving.ReceiveReport:
+        """Verify a partner's export against its pinned key and take its records in,
+        sealed, as records of the partner; all or nothing (admins)."""
+        return receiving.receive_from(self._ctx, file, identity, partner=partner, name=name)
+
+    def received(self, *, partner: str | None = None) -> list[receiving.ReceivedSummary]:
+        """Received records (latest versions): id ``PARTNER:ID``, type, version, export."""
+        return receiving.list_received(self._ctx, partner=partner)
+
+    def get_received(self, record_id: str, *, version: int | None = None) -> dict[str, Any]:
+        """One received record with its sealed provenance (audited)."""
+        return receiving.get_received(self._ctx, record_id, version=version)
+
     # Last, so that no annotation above reads ``list`` as this method.
     def list(
         self,
@@ -704,3 +823,13 @@ class Vault:
         return reads.list_records(
             self._ctx, record_type=type, site=site, limit=limit, offset=offset
         )
+
+
+def _csv_options(
+    mapping: str | os.PathLike[str] | None, delimiter: str | None, encoding: str | None
+) -> CsvOptions | None:
+    """How a CSV import is read, when the caller says anything about it."""
+    if mapping is None and delimiter is None and encoding is None:
+        return None
+    found = find_mapping(mapping) if mapping is not None else None
+    return CsvOptions(delimiter=delimiter, encoding=encoding, mapping=found)

@@ -8,10 +8,15 @@ carries the process exit code the command line uses for it, so the CLI only maps
     ├── UsageError                2  a command used wrongly (also click's own code)
     ├── AuthenticationError       3  wrong passphrase, unknown custodian
     ├── IntegrityError            4  a sealed value, key or row failed verification
-    │   └── TamperedRowError      4  a signed row (grant, token, recipient, setting) failed
+    │   ├── TamperedRowError      4  a signed row (grant, token, recipient, setting) failed
+    │   ├── UnpinnedSignerError  15  an export not signed by the partner key pinned here
+    │   ├── StaleExportError     16  an export older than (or as old as) the last received
+    │   │                            from that partner: a replay or a rollback
+    │   └── WrongRecipientError  17  an export made for another recipient
     ├── InvalidInputError         5  a record, file or policy that breaks the contract
     ├── NotFoundError             6  no such record, version, vault or recipient
     ├── ConflictError             7  already exists (vault, record id)
+    │   └── StaleVersionError     7  the record changed since the version an update expected
     ├── PermissionDeniedError     8  the custodian's role or clearance forbids it
     └── StorageError              9  the database cannot be reached or is not a vault
         ├── StorageFullError     10  the disk (or the server's) is full, or a file too large
@@ -39,6 +44,8 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "PermissionDeniedError",
+    "StaleExportError",
+    "StaleVersionError",
     "StorageBusyError",
     "StorageCorruptError",
     "StorageError",
@@ -46,8 +53,10 @@ __all__ = [
     "StorageReadOnlyError",
     "StorageUnavailableError",
     "TamperedRowError",
+    "UnpinnedSignerError",
     "UsageError",
     "VaultError",
+    "WrongRecipientError",
     "from_os_error",
 ]
 
@@ -88,6 +97,27 @@ class TamperedRowError(IntegrityError):
         super().__init__(message)
 
 
+class UnpinnedSignerError(IntegrityError):
+    """An export signed by a key that is not the one pinned for its partner (or by
+    a key no partner is pinned to): where evidence comes from is never taken on trust."""
+
+    exit_code = 15
+
+
+class StaleExportError(IntegrityError):
+    """An export no newer than the last one received from the same partner (by its
+    signed sequence and time): a replay, or a rollback to an older state."""
+
+    exit_code = 16
+
+
+class WrongRecipientError(IntegrityError):
+    """An export made for another recipient: its signed manifest does not name a key
+    given here, or no key given here opens it."""
+
+    exit_code = 17
+
+
 class InvalidInputError(VaultError):
     """Input breaks the record contract or a file format.
 
@@ -112,6 +142,10 @@ class ConflictError(VaultError):
     """The thing to be created already exists."""
 
     exit_code = 7
+
+
+class StaleVersionError(ConflictError):
+    """An update expected a version of the record that is no longer its latest."""
 
 
 class PermissionDeniedError(VaultError):

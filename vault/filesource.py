@@ -3,15 +3,28 @@ export them, read only within bounds.
 
 Invariants: a path may not leave the folder or archive; a symlink anywhere on the
 path, a file with more than one link, a zip member that is a link, encrypted, packed
-with an unknown method, repeated, or larger (or more compressed) than the limits on
-:class:`AttachmentSource` is refused before a byte of it is stored; errors name the
-record, the item and the member number, never a file name (names may name a worker).
+with an unknown method, repeated, named outside the archive (``../x``, ``/x``), or
+larger (or more compressed) than the limits on :class:`AttachmentSource` is refused
+before a byte of it is stored; errors name the record, the item and the member
+number, never a file name (names may name a worker). Zip members are only ever
+looked up by name and read as streams, never extracted to a path.
+
+Survey tools write only a file's name in their CSV and file it in their media zip
+under folders of their own (KoboToolbox: ``user/attachments/form/<_uuid>/name``;
+ODK Central: ``media/name``). Opened ``by_name``, a source finds a file by the end
+of its path: exactly one file must end with the path asked for (``name``, or
+``<_uuid>/name`` for a file filed under its submission's folder); none, or two or
+more, are refused, never guessed. A name is matched as given, else as a web server
+would have saved it (spaces as ``_``, other punctuation dropped).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import io
 import os
+import re
 import stat
 import zipfile
 import zlib
@@ -20,8 +33,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Final, NoReturn
 
 from vault.errors import InvalidInputError
+from vault.sources import CsvOptions
 
-__all__ = ["AttachmentSource"]
+__all__ = ["AttachmentSource", "open_media"]
 
 
 class AttachmentSource:
@@ -55,12 +69,16 @@ class AttachmentSource:
     MAX_TOTAL: Final = 4 * 2**30
     MAX_RATIO: Final = 100
     RATIO_FROM: Final = 2**20
+    MAX_FILES: Final = 1_000_000
+    """Files a folder opened ``by_name`` may hold (its names are indexed)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, by_name: bool = False) -> None:
         self.path = Path(path)
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, int] = {}
         self._items: dict[str, int] = {}
+        self._by_name = by_name
+        self._index: _NameIndex | None = None
         if self.path.is_dir():
             self._root = self.path.resolve()
         elif zipfile.is_zipfile(self.path):
@@ -98,9 +116,48 @@ class AttachmentSource:
             raise InvalidInputError(
                 f"{field} must be a relative path inside {self.path.name}", where=where
             )
+        if self._by_name:
+            relative = self._find(parts, field, where)
+            parts = PurePosixPath(relative).parts
         if self._zip is not None:
             return self._open_member(self._zip, relative, field, where)
         return self._open_file(parts, field, where)
+
+    def _find(self, parts: tuple[str, ...], field: str, where: str) -> str:
+        """The one file whose path ends with ``parts`` (see the module's docstring)."""
+        if self._index is None:
+            self._index = _NameIndex(self._names(where))
+        found = self._index.find(parts)
+        name = self.path.name
+        if not found:
+            raise InvalidInputError(f"{field}: no such file in {name}", where=where)
+        if len(found) > 1:
+            raise InvalidInputError(
+                f"{field}: {len(found)} files in {name} have that name; "
+                "name the file by its path in the archive",
+                where=where,
+            )
+        member = found[0]
+        if self._zip is not None and not _inside(member):
+            raise InvalidInputError(
+                f"{field}: member {self._members[member]} of {name} is named outside the archive",
+                where=where,
+            )
+        return member
+
+    def _names(self, where: str) -> list[str]:
+        """Every file's path (zip members as named; a folder's files, links not followed)."""
+        if self._zip is not None:
+            return [n for n in self._members if not n.endswith("/")]
+        names: list[str] = []
+        for folder, _dirs, files in os.walk(self._root):
+            base = Path(folder).relative_to(self._root)
+            names.extend((base / f).as_posix() for f in files)
+            if len(names) > self.MAX_FILES:
+                raise InvalidInputError(
+                    f"{self.path.name} holds more than {self.MAX_FILES} files", where=where
+                )
+        return names
 
     def _open_member(
         self, archive: zipfile.ZipFile, relative: str, field: str, where: str
@@ -182,6 +239,49 @@ _O_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 _O_DIRECTORY: Final = getattr(os, "O_DIRECTORY", 0)
 _O_CLOEXEC: Final = getattr(os, "O_CLOEXEC", 0)
 _O_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
+
+
+def _inside(member: str) -> bool:
+    """Whether a zip member's name stays inside the archive, were it a path."""
+    parts = PurePosixPath(member).parts
+    return not (
+        member.startswith(("/", "\\")) or ".." in parts or "\\" in member or ":" in parts[0]
+    )
+
+
+_UNSAVED: Final = re.compile(r"[^-\w.]")
+
+
+def _saved_as(name: str) -> str:
+    """A file name as web frameworks store uploads (Django's get_valid_filename)."""
+    return _UNSAVED.sub("", name.strip().replace(" ", "_"))
+
+
+class _NameIndex:
+    """File paths by their last part, spelled as given and as saved."""
+
+    def __init__(self, names: list[str]) -> None:
+        self._exact: dict[str, list[str]] = {}
+        self._saved: dict[str, list[str]] = {}
+        for member in names:
+            last = PurePosixPath(member).name
+            self._exact.setdefault(last, []).append(member)
+            self._saved.setdefault(_saved_as(last), []).append(member)
+
+    def find(self, parts: tuple[str, ...]) -> list[str]:
+        """The paths that end with ``parts``, the name as given, else as saved."""
+        for table, key in ((self._exact, parts[-1]), (self._saved, _saved_as(parts[-1]))):
+            ending = [m for m in table.get(key, []) if _ends_with(m, parts[:-1])]
+            if ending:
+                return ending
+        return []
+
+
+def _ends_with(member: str, folders: tuple[str, ...]) -> bool:
+    if not folders:
+        return True
+    parent = PurePosixPath(member).parent.parts
+    return parent[-len(folders) :] == folders
 
 
 def _size(limit: int) -> str:
@@ -270,3 +370,18 @@ class _CheckedMember(io.RawIOBase):
     def close(self) -> None:
         self._handle.close()
         super().close()
+
+
+def open_media(
+    stack: contextlib.ExitStack[Any],
+    files: str | os.PathLike[str] | None,
+    csv_options: CsvOptions | None,
+) -> tuple[AttachmentSource | None, CsvOptions | None]:
+    """The evidence files of an import, opened on ``stack``: found by name when a
+    survey mapping reads the file, by exact path otherwise; and the CSV options,
+    told whether files came with it."""
+    mapped = csv_options is not None and csv_options.mapping is not None
+    source = stack.enter_context(AttachmentSource(files, by_name=mapped)) if files else None
+    if csv_options is not None:
+        csv_options = dataclasses.replace(csv_options, media=source is not None)
+    return source, csv_options

@@ -38,21 +38,22 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import IO, Any, Final, Literal, get_args
+from typing import IO, Any, Final
 
 from sqlalchemy import Connection, select
 
 from vault import attachments, precheck, revisions
 from vault.context import Context, ProgressCallback
 from vault.crypto import SecretKey
+from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.errors import ConflictError, InvalidInputError, UsageError, VaultError
-from vault.filesource import AttachmentSource
+from vault.filesource import AttachmentSource, open_media
 from vault.pacing import CHUNK_RECORDS, Pacer
 from vault.precheck import ImportProblem, bad_places
 from vault.records import SOURCE_INDEX
 from vault.revisions import patch, update
 from vault.schema import validate_record
-from vault.sources import Unreadable, open_records
+from vault.sources import CsvOptions, Unreadable, open_records
 from vault.staging import (
     Batch,
     Pending,
@@ -62,7 +63,7 @@ from vault.staging import (
     subject_mac,
     subject_matches,
 )
-from vault.store import BlindIndexEntry, single_writer
+from vault.store import BlindIndexEntry, checkpoint_passive, single_writer
 
 __all__ = [
     "BATCH_SIZE",
@@ -81,10 +82,6 @@ BATCH_SIZE: Final = 2_000
 # Within a chunk, records are sealed and stored a few hundred at a time, so that the
 # chunk's clock is read while it works, not only once it has read its records.
 _CHUNK_BATCH: Final = 250
-OnConflict = Literal["fail", "skip", "new-version"]
-MatchKey = Literal["id", "source_key"]
-ON_CONFLICT: Final = get_args(OnConflict)
-MATCH_KEYS: Final = get_args(MatchKey)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +193,7 @@ def import_file(
     progress: ProgressCallback | None,
     files: str | os.PathLike[str] | None,
     read_progress: ProgressCallback | None,
+    csv_options: CsvOptions | None = None,
     on_conflict: OnConflict = "fail",
     key: MatchKey = "id",
     chunk_records: int = CHUNK_RECORDS,
@@ -206,7 +204,7 @@ def import_file(
     ctx.require("admin", "custodian")
     _check_options(on_conflict, key)
     with contextlib.ExitStack() as stack:
-        attached = stack.enter_context(AttachmentSource(files)) if files else None
+        attached, csv_options = open_media(stack, files, csv_options)
         start = _rewind_point(source)
         if single_writer(ctx.engine) and start is not None:
 
@@ -215,7 +213,12 @@ def import_file(
                 if not isinstance(source, (str, os.PathLike)):
                     source.seek(start)
                 with open_records(
-                    source, fmt=fmt, name=name, read_progress=report, recover=True
+                    source,
+                    fmt=fmt,
+                    name=name,
+                    read_progress=report,
+                    recover=True,
+                    csv_options=csv_options,
                 ) as rows:
                     yield rows
 
@@ -223,7 +226,14 @@ def import_file(
                 reading, progress, read_progress
             )
         rows = stack.enter_context(
-            open_records(source, fmt=fmt, name=name, read_progress=read_progress, recover=True)
+            open_records(
+                source,
+                fmt=fmt,
+                name=name,
+                read_progress=read_progress,
+                recover=True,
+                csv_options=csv_options,
+            )
         )
         return import_records(
             ctx,
@@ -542,7 +552,7 @@ class _Chunked:
         self._ctx = ctx
         self._files = files
         self._writer = _Writer(ctx, files, on_conflict, key, True)
-        self._pacer = Pacer(ctx.engine, records=max(1, chunk_records))
+        self._pacer = Pacer(lambda: checkpoint_passive(ctx.engine), records=max(1, chunk_records))
         self._total = _Tally()
         self._chunks = 0
 

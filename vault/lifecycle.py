@@ -22,7 +22,7 @@ from typing import Any, Final, TypedDict
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from vault import attachments
+from vault import attachments, receiving
 from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
@@ -78,6 +78,7 @@ class RotationReport:
     records: int = 0
     subjects: int = 0
     attachments: int = 0
+    received: int = 0
     reencrypted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,6 +182,7 @@ def rotate(
         if len(subjects) < batch:
             break
     report.attachments = _rotate_files(ctx, target, batch)
+    report.received = _rotate_received(ctx, target, batch)
     with write() as conn:
         conn.execute(delete(Meta).where(Meta.key == "rotation_target"))
         audit(conn, "rotation-finished", details=report.to_dict())
@@ -198,6 +200,19 @@ def _rotate_files(ctx: Context, target: int, batch: int) -> int:
                 ctx.audit(conn, "rotation-batch", details={"target": target, "attachments": files})
         done += files
         if files < batch:
+            return done
+
+
+def _rotate_received(ctx: Context, target: int, batch: int) -> int:
+    """Rewrap records received from partners under ``target``, in batches."""
+    done = 0
+    while True:
+        with ctx.write() as conn:
+            rows = receiving.rewrap_keys(ctx, conn, target, batch)
+            if rows:
+                ctx.audit(conn, "rotation-batch", details={"target": target, "received": rows})
+        done += rows
+        if rows < batch:
             return done
 
 
@@ -219,6 +234,7 @@ def retire(ctx: Context, below: int) -> None:
             .where(Subject.kek_version < below, Subject.wrapped_key.is_not(None))
         ).scalar_one()
         left += attachments.keys_below(conn, below)
+        left += receiving.keys_below(conn, below)
         if left:
             raise UsageError(f"{left} keys still use a version below {below}; rotate first")
         write_setting(conn, ctx.keys, "min_kek_version", str(below))

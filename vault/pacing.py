@@ -22,12 +22,9 @@ Invariants:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
-
-from sqlalchemy import Engine
-
-from vault.store import checkpoint_passive
 
 __all__ = ["CHUNK_BYTES", "CHUNK_RECORDS", "CHUNK_SECONDS", "PAUSE_SECONDS", "Pacer"]
 
@@ -39,9 +36,13 @@ PAUSE_SECONDS: Final = 0.15
 
 @dataclass
 class Pacer:
-    """When a chunk of a long write ends, and the pause after its commit."""
+    """When a chunk of a long write ends, and the pause after its commit.
 
-    engine: Engine
+    ``checkpoint`` folds the write-ahead log into the database without waiting
+    (``store.checkpoint_passive``); it is given, so that this module needs no
+    database layer (the command line reads its defaults)."""
+
+    checkpoint: Callable[[], None]
     records: int = CHUNK_RECORDS
     size: int = CHUNK_BYTES
     seconds: float = CHUNK_SECONDS
@@ -64,7 +65,7 @@ class Pacer:
         """After a commit: keep the write-ahead log short, and let waiting writers in."""
         started = time.monotonic()
         self._held += started - self._start
-        checkpoint_passive(self.engine)
+        self.checkpoint()
         if self._held >= self.seconds:
             self._held = 0.0
             time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - started)))

@@ -29,6 +29,13 @@ The file format (see the shipped policies in ``policies/`` for commented example
       finding: {rules: {...}, attachments: rebuild}
       site: {rules: {...}}
     aggregate: {by: [...], suppress_at_or_below: 3}   # counts only, instead of records
+    onward: none                   # or same-audience, or {audiences: [...]}: what the
+                                   # recipient may pass on (see vault.terms)
+    stats: {threshold: 5}          # statistics: cells of fewer people are suppressed
+
+``stats.threshold`` defaults to the largest of 5, ``k_anonymity.k`` and one more
+than ``aggregate.suppress_at_or_below``, and is never below ``k_anonymity.k``:
+statistics are never less cautious than the policy's own records.
 """
 
 from __future__ import annotations
@@ -47,10 +54,12 @@ import yaml
 from vault import crypto
 from vault.errors import InvalidInputError, NotFoundError
 from vault.filerules import FILE_ACTIONS, FILE_KINDS, REBUILDABLE, SHORT_FORM_KINDS, FileRules
-from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, Sensitivity
+from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, FieldSpec, Sensitivity
+from vault.terms import Terms
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_STATS_THRESHOLD",
     "Action",
     "Aggregate",
     "KAnonymity",
@@ -67,6 +76,8 @@ ACTIONS: Final = ("keep", "drop", "mask", "pseudonymize", "generalize", "scrub")
 CLASS_NAMES: Final = tuple(s.value for s in Sensitivity)
 DATE_LEVELS: Final = ("month", "quarter", "year")
 SITE_LEVELS: Final = ("region", "country")
+GRID_DEGREES: Final = (0.1, 0.5, 1, 5)
+"""The grids (in degrees) a location may be generalized to: 0.1 degree is about 11 km."""
 TEXT_FIELDS: Final = frozenset({"narrative", "summary", "details", "remediation.plan"})
 _TOP_KEYS: Final = frozenset(
     {
@@ -81,8 +92,11 @@ _TOP_KEYS: Final = frozenset(
         "ner",
         "review",
         "review_by_exporters",
+        "onward",
+        "stats",
     }
 )
+DEFAULT_STATS_THRESHOLD: Final = 5
 REVIEW_MODES: Final = ("required", "flagged", "none")
 # Audiences further from the workplace see free text only once a person has read it.
 _REVIEW_DEFAULT: Final = {
@@ -186,6 +200,10 @@ class Policy:
     ner: bool = False
     review: str = "none"
     review_by_exporters: bool = False
+    # What the recipient may pass on, carried in the signed manifest (deny by default).
+    onward: Terms = field(default_factory=Terms)
+    # Statistics under this policy suppress cells counting fewer people than this.
+    stats_threshold: int = DEFAULT_STATS_THRESHOLD
 
     def narrowed(
         self,
@@ -232,6 +250,7 @@ class Policy:
                 "  free text also goes through the named-entity pass (people and small "
                 "places, for the languages whose model is installed)"
             )
+        out.append(f"  onward: {self.onward.describe()}")
         if self.description:
             out.append(f"  {self.description}")
         out.append("  default: every field not named below is dropped")
@@ -256,6 +275,10 @@ class Policy:
         if self.date_from or self.date_to:
             gates.append(f"dates from {self.date_from or '…'} to {self.date_to or '…'}")
         out += [f"  gate: {g}" for g in gates]
+        out.append(
+            f"  statistics: cells counting fewer than {self.stats_threshold} people are "
+            "suppressed, and others with them so that no total gives one back"
+        )
         if self.aggregate:
             out.append(
                 f"  output: counts only, by {', '.join(self.aggregate.by)}; cells of "
@@ -272,11 +295,11 @@ class Policy:
                 if spec.kind == "group" or path == "type":
                     continue
                 action = rules.action_for(rtype, path)
-                line = f"    {path:<24} {spec.sensitivity.value:<12} {action.describe()}"
+                line = f"    {path:<24} {spec.sensitivity.value:<12} {_describe(spec, action)}"
                 if rules.high_risk:
                     risky = rules.action_for(rtype, path, high_risk=True)
                     if risky != action:
-                        line += f"; if retaliation risk is high: {risky.describe()}"
+                        line += f"; if retaliation risk is high: {_describe(spec, risky)}"
                 out.append(line)
             testimony = rtype == "testimony"
             for line in rules.attachments.describe(testimony=testimony):
@@ -290,6 +313,12 @@ class Policy:
                         f"if retaliation risk is high: {line}"
                     )
         return out
+
+
+def _describe(spec: FieldSpec, action: Action) -> str:
+    if spec.kind == "geo" and action.kind == "generalize":
+        return f"generalize to a grid of {action.param:g} degrees (the cell's centre)"
+    return action.describe()
 
 
 class _Loader(yaml.SafeLoader):
@@ -416,6 +445,9 @@ def _check_action(
             elif target == "site_id":
                 ok = param in SITE_LEVELS
                 hint = "region or country"
+            elif spec.kind == "geo":
+                ok = not isinstance(param, bool) and param in GRID_DEGREES
+                hint = "a grid of 0.1, 0.5, 1 or 5 degrees"
             else:
                 raise _err(source, node, key, f"{target!r} cannot be generalized")
             if not ok:
@@ -549,6 +581,22 @@ def parse_policy(text: str, source: str) -> Policy:
         agg = _aggregate(source, top["aggregate"][1])
     scrub_tokens, ner = _scrub_options(source, top)
     review, review_by_exporters = _review_options(source, top, audience)
+    onward = _onward(source, top["onward"][1], audience) if "onward" in top else Terms()
+    threshold = max(
+        DEFAULT_STATS_THRESHOLD,
+        ka.k if ka else 0,
+        agg.suppress_at_or_below + 1 if agg else 0,
+    )
+    if "stats" in top:
+        threshold = _stats(source, top["stats"][1])
+        if ka is not None and threshold < ka.k:
+            raise _err(
+                source,
+                top["stats"][1],
+                "stats.threshold",
+                f"must be at least k_anonymity.k ({ka.k}): statistics are never less "
+                "cautious than the policy's records",
+            )
     _check_floor(source, top, audience, types, ka)
     return Policy(
         name=name,
@@ -573,6 +621,8 @@ def parse_policy(text: str, source: str) -> Policy:
         ner=ner,
         review=review,
         review_by_exporters=review_by_exporters,
+        onward=onward,
+        stats_threshold=threshold,
     )
 
 
@@ -594,6 +644,28 @@ def _scrub_options(source: str, top: Mapping[str, tuple[yaml.Node, yaml.Node]]) 
         if not isinstance(ner, bool):
             raise _err(source, top["ner"][1], "ner", "must be true or false")
     return scrub_tokens, ner
+
+
+def _onward(source: str, node: yaml.Node, audience: str) -> Terms:
+    """``none``, ``same-audience`` or ``{audiences: [...]}`` (see :mod:`vault.terms`)."""
+    if isinstance(node, yaml.MappingNode):
+        listed: list[str] = []
+        for key, knode, vnode in _mapping(source, node, "onward"):
+            if key != "audiences":
+                raise _err(source, knode, f"onward.{key}", "unknown key; use audiences")
+            listed = _string_list(source, vnode, "onward.audiences")
+            for name in listed:
+                if name not in AUDIENCES:
+                    raise _err(
+                        source, vnode, "onward.audiences", f"must be among {', '.join(AUDIENCES)}"
+                    )
+        if not listed:
+            raise _err(source, node, "onward.audiences", "is required")
+        return Terms.resolve("audiences", listed, audience)
+    kind = _string(source, node, "onward")
+    if kind not in ("none", "same-audience"):
+        raise _err(source, node, "onward", "must be none, same-audience or {audiences: [...]}")
+    return Terms.resolve(kind, (), audience)
 
 
 def _review_options(
@@ -680,6 +752,13 @@ def _check_floor(
                     f"records.testimony.rules.{path}",
                     "identity fields may only be dropped or pseudonymized",
                 )
+            if spec.kind == "geo" and action.kind != "drop" and path not in quasi:
+                raise _err(
+                    source,
+                    where,
+                    f"records.testimony.rules.{path}",
+                    "a generalized location must be listed in k_anonymity.quasi_identifiers",
+                )
             if (
                 spec.sensitivity is Sensitivity.QUASI
                 and action.kind != "drop"
@@ -735,7 +814,8 @@ def _k_anonymity(source: str, node: yaml.Node, types: Mapping[str, TypeRules]) -
     quasi = _string_list(source, qnode, "k_anonymity.quasi_identifiers")
     for q in quasi:
         spec = FIELDS["testimony"].get(q)
-        if spec is None or spec.sensitivity is not Sensitivity.QUASI:
+        # A location is identity, but once generalized to a grid it is a quasi-identifier.
+        if spec is None or (spec.sensitivity is not Sensitivity.QUASI and spec.kind != "geo"):
             raise _err(
                 source,
                 qnode,
@@ -788,6 +868,20 @@ def _aggregate(source: str, node: yaml.Node) -> Aggregate:
                 "must be an integer of 1 or more",
             )
     return Aggregate(tuple(by), threshold)
+
+
+def _stats(source: str, node: yaml.Node) -> int:
+    items = {n: (k, v) for n, k, v in _mapping(source, node, "stats")}
+    for name, (knode, _v) in items.items():
+        if name != "threshold":
+            raise _err(source, knode, f"stats.{name}", "unknown key; use threshold")
+    if "threshold" not in items:
+        raise _err(source, node, "stats.threshold", "is required")
+    vnode = items["threshold"][1]
+    threshold = _scalar(source, vnode, "stats.threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 2 <= threshold <= 1000:
+        raise _err(source, vnode, "stats.threshold", "must be an integer from 2 to 1000")
+    return threshold
 
 
 def load_policy(path: str | Path) -> Policy:

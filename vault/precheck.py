@@ -40,10 +40,10 @@ from sqlalchemy import Connection, select
 from vault import revisions
 from vault.context import Context, ProgressCallback
 from vault.errors import ConflictError, InvalidInputError, VaultError
-from vault.filesource import AttachmentSource
+from vault.filesource import AttachmentSource, open_media
 from vault.records import SOURCE_INDEX
 from vault.schema import validate_record
-from vault.sources import STDIN, Unreadable, open_records, position
+from vault.sources import STDIN, CsvOptions, Unreadable, open_records, position
 from vault.staging import source_match
 from vault.store import BlindIndexEntry, Record
 
@@ -61,6 +61,8 @@ _LOOKUP: Final = 500  # keyed references per look-up in the vault
 _FIELD: Final = re.compile(
     r"(?:unknown )?(?:field|column)(?: under)? '(?P<quoted>[^']+)'|field (?P<bare>\S+\[\d+\])"
 )
+# The survey column a mapped CSV row's field came from, as the mapping names it.
+_COLUMN: Final = re.compile(r"\(columns? '(?P<column>[^']+)'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,8 @@ class ImportProblem:
     kind: str = "invalid_input"
     """``invalid_input`` (exit 5 in an import) or ``conflict``: the id exists in the
     vault already or repeats in the file (exit 7)."""
+    column: str | None = None
+    """The CSV column of a survey mapping that the field came from, when known."""
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
@@ -93,6 +97,7 @@ class ImportProblem:
             "record": self.record,
             "id": self.id,
             "field": self.field,
+            "column": self.column,
             "kind": self.kind,
             "message": self.message,
             "where": self.where,
@@ -463,6 +468,7 @@ class Checker:
         if field_name is None:
             match = _FIELD.match(message)
             field_name = (match["quoted"] or match["bare"]) if match else None
+        column = _COLUMN.search(message)
         problem = ImportProblem(
             where=where,
             message=message,
@@ -472,6 +478,7 @@ class Checker:
             id=rid or None,
             field=field_name,
             kind=kind,
+            column=column["column"] if column else None,
         )
         self._problems.append((seq, problem))
 
@@ -484,6 +491,7 @@ def check_file(
     name: str | None,
     files: str | os.PathLike[str] | None,
     read_progress: ProgressCallback | None,
+    csv_options: CsvOptions | None = None,
     on_conflict: str = "fail",
     key: str = "id",
 ) -> ImportCheck:
@@ -491,9 +499,16 @@ def check_file(
     of it would, and the evidence files it names in ``files``; nothing is written."""
     ctx.require("admin", "custodian")
     with contextlib.ExitStack() as stack:
-        attached = stack.enter_context(AttachmentSource(files)) if files else None
+        attached, csv_options = open_media(stack, files, csv_options)
         rows = stack.enter_context(
-            open_records(source, fmt=fmt, name=name, read_progress=read_progress, recover=True)
+            open_records(
+                source,
+                fmt=fmt,
+                name=name,
+                read_progress=read_progress,
+                recover=True,
+                csv_options=csv_options,
+            )
         )
         conn = stack.enter_context(ctx.read())
         checker = Checker(ctx, conn, attached, on_conflict=on_conflict, key=key)

@@ -59,6 +59,7 @@ __all__ = [
     "VersionInfo",
     "find",
     "get",
+    "get_with_version",
     "list_records",
     "stats",
     "summary_of",
@@ -93,13 +94,29 @@ class RecordSummary:
 
 @dataclass(frozen=True, slots=True)
 class VersionInfo:
-    """One stored version of a record and when it was written."""
+    """One stored version of a record, when it was written and by whom (a custodian,
+    or ``token:NAME``; None for a version stored before the vault sealed its author)."""
 
     version: int
     created_at: dt.datetime
+    stored_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "stored_by": self.stored_by,
+        }
 
 
 def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) -> dict[str, Any]:
+    return get_with_version(ctx, record_id, version=version, identity=identity)[0]
+
+
+def get_with_version(
+    ctx: Context, record_id: str, *, version: int | None, identity: bool
+) -> tuple[dict[str, Any], int]:
+    """The record and the number of the version read (the latest unless ``version``)."""
     ctx.require("admin", "custodian")
     ref = ctx.codec.reference(record_id)
     what = f"record {shown_id(record_id)}"
@@ -143,7 +160,7 @@ def get(ctx: Context, record_id: str, *, version: int | None, identity: bool) ->
         _log_read(ctx, "read", refs=[ref], details={"version": ver.version}, grouped=True)
     if record.get("id") != record_id:
         raise IntegrityError(f"integrity check failed for {what}")
-    return record
+    return record, int(ver.version)
 
 
 def _log_read(
@@ -192,18 +209,30 @@ def _load(conn: Connection, ref: str, record_id: str, version: int | None) -> tu
 
 
 def versions(ctx: Context, record_id: str) -> list[VersionInfo]:
+    """Every version, oldest first; its time and author as sealed with it (so an
+    edited column does not change them), the column's time for versions sealed
+    before the vault sealed it."""
     ctx.require("admin", "custodian")
     ref = ctx.codec.reference(record_id)
     _log_read(ctx, "versions", refs=[ref])
+    out: list[VersionInfo] = []
     with ctx.read() as conn:
+        rtype = conn.execute(select(Record.type).where(Record.ref == ref)).scalar_one_or_none()
+        if rtype is None:
+            raise NotFoundError(f"no record {shown_id(record_id)}")
         rows = conn.execute(
-            select(RecordVersion.version, RecordVersion.created_at)
+            select(*RecordVersion.__table__.c)
             .where(RecordVersion.record_ref == ref)
             .order_by(RecordVersion.version)
         ).all()
-    if not rows:
-        raise NotFoundError(f"no record {shown_id(record_id)}")
-    return [VersionInfo(v, as_utc(c)) for v, c in rows]
+        for row in rows:
+            what = f"record {shown_id(record_id)} version {row.version}"
+            sealed = ctx.codec.sealed_extras(sealed_columns(row), rtype, ref, row.version, what)
+            at = as_utc(sealed.stored_at or row.created_at)
+            out.append(VersionInfo(row.version, at, sealed.stored_by))
+    if not out:  # a record row whose versions were deleted
+        raise IntegrityError(f"integrity check failed for record {shown_id(record_id)}")
+    return out
 
 
 def list_records(

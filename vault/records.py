@@ -52,13 +52,15 @@ SOURCE_INDEX: Final = "source"  # the blind-index kind of records' source keys
 @dataclass(frozen=True)
 class SealedExtras:
     """What a version was sealed with besides its fields: its blind-index entries
-    (``kind:mac-hex``), when the vault stored it, and the worker (subject id) it
-    belongs to; each None (``has_subject`` False) in a version sealed before."""
+    (``kind:mac-hex``), when the vault stored it, the worker (subject id) it belongs
+    to, and who stored it (a custodian, or ``token:NAME``); each None (``has_subject``
+    False) in a version sealed before."""
 
     index: frozenset[str] | None
     stored_at: dt.datetime | None
     has_subject: bool
     subject_id: str | None
+    stored_by: str | None = None
 
 
 def normalize_employee_id(value: str) -> str:
@@ -272,6 +274,7 @@ class RecordCodec:
         *,
         index: Sequence[tuple[str, bytes]] = (),
         stored_at: dt.datetime | None = None,
+        stored_by: str | None = None,
         subject_id: str | object | None = _UNCHECKED,
     ) -> SealedVersion:
         """Seal a validated record as version ``version`` of ``ref``, with the
@@ -321,6 +324,9 @@ class RecordCodec:
                     # When the vault stored it, by its own clock: what retention counts
                     # from (the stored_at column beside it is not authenticated).
                     payload["stored_at"] = stored_at.isoformat()
+                if stored_by is not None:
+                    # Who stored it, authenticated with it: a version's author.
+                    payload["stored_by"] = stored_by
             dek = crypto.random_key()
             class_ctx = ctx.extend(name)
             kek = self._current_keks.get(name)
@@ -415,6 +421,20 @@ class RecordCodec:
             )
         return out
 
+    def _operational_payload(
+        self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
+    ) -> dict[str, Any]:
+        payload = self._open_class(
+            KeyClass.OPERATIONAL,
+            columns["operational_key"],
+            columns["operational_data"],
+            self._context(rtype, ref, version),
+            what,
+        )
+        if not isinstance(payload, dict):
+            raise IntegrityError(f"integrity check failed for {what}")
+        return payload
+
     def open_operational(
         self,
         columns: Mapping[str, Any],
@@ -428,48 +448,14 @@ class RecordCodec:
         """Open only the operational class: field order and operational/quasi values.
         With ``subject_id`` (the row's subject pointer), a version sealed with another
         worker's is refused."""
-        ctx = self._context(rtype, ref, version)
-        payload = self._open_class(
-            KeyClass.OPERATIONAL,
-            columns["operational_key"],
-            columns["operational_data"],
-            ctx,
-            what,
-        )
-        if not isinstance(payload, dict) or not isinstance(payload.get("order"), list):
-            raise IntegrityError(f"integrity check failed for {what}")
-        fields = payload.get("fields")
-        if not isinstance(fields, dict):
-            raise IntegrityError(f"integrity check failed for {what}")
-        if subject_id is not _UNCHECKED and payload.get("subject", subject_id) != subject_id:
-            raise IntegrityError(f"integrity check failed for {what} (its worker)")
-        return payload["order"], fields
+        payload = self._operational_payload(columns, rtype, ref, version, what)
+        return _fields_of(payload, what, subject_id)
 
     def sealed_extras(
         self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
     ) -> SealedExtras:
         """What a version was sealed with besides its fields (see :class:`SealedExtras`)."""
-        payload = self._open_class(
-            KeyClass.OPERATIONAL,
-            columns["operational_key"],
-            columns["operational_data"],
-            self._context(rtype, ref, version),
-            what,
-        )
-        if not isinstance(payload, dict):
-            raise IntegrityError(f"integrity check failed for {what}")
-        entries, stored = payload.get("index"), payload.get("stored_at")
-        subject = payload.get("subject", _UNCHECKED)
-        try:
-            index = None if entries is None else frozenset(str(e) for e in entries)
-            at = None if stored is None else dt.datetime.fromisoformat(str(stored))
-        except (TypeError, ValueError):
-            raise IntegrityError(f"integrity check failed for {what}") from None
-        if subject is _UNCHECKED:
-            return SealedExtras(index, at, False, None)
-        if subject is not None and not isinstance(subject, str):
-            raise IntegrityError(f"integrity check failed for {what}")
-        return SealedExtras(index, at, True, subject)
+        return _extras_of(self._operational_payload(columns, rtype, ref, version, what), what)
 
     def open(
         self,
@@ -484,10 +470,45 @@ class RecordCodec:
         subject_id: str | object | None = _UNCHECKED,
     ) -> dict[str, Any]:
         """Open a record version; classes not asked for (or erased) are left out."""
-        wanted = set(classes)
-        order, values = self.open_operational(
-            columns, rtype, ref, version, what, subject_id=subject_id
+        payload = self._operational_payload(columns, rtype, ref, version, what)
+        return self._open_rest(
+            payload, columns, rtype, ref, version, subject, what, classes, subject_id
         )
+
+    def open_with_extras(
+        self,
+        columns: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        subject: tuple[str, SecretKey] | None,
+        what: str,
+        classes: Iterable[KeyClass] = tuple(KeyClass),
+        *,
+        subject_id: str | object | None = _UNCHECKED,
+    ) -> tuple[dict[str, Any], SealedExtras]:
+        """:meth:`open` and :meth:`sealed_extras` at the cost of one opening of the
+        operational class (statistics and k-anonymity read both for every testimony)."""
+        payload = self._operational_payload(columns, rtype, ref, version, what)
+        record = self._open_rest(
+            payload, columns, rtype, ref, version, subject, what, classes, subject_id
+        )
+        return record, _extras_of(payload, what)
+
+    def _open_rest(
+        self,
+        payload: dict[str, Any],
+        columns: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        subject: tuple[str, SecretKey] | None,
+        what: str,
+        classes: Iterable[KeyClass],
+        subject_id: str | object | None,
+    ) -> dict[str, Any]:
+        wanted = set(classes)
+        order, values = _fields_of(payload, what, subject_id)
         ctx = self._context(rtype, ref, version)
         for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
             wrapped, data = columns[f"{kc.value}_key"], columns[f"{kc.value}_data"]
@@ -495,11 +516,11 @@ class RecordCodec:
                 values.update(self._open_class(kc, wrapped, data, ctx, what))
         identity = columns["identity_data"]
         if KeyClass.IDENTITY in wanted and identity is not None and subject is not None:
-            subject_id, key = subject
+            subject_key_id, key = subject
             values.update(
                 _loads(
                     crypto.open_sealed(
-                        key, identity, ctx.extend("identity", subject_id), what=what
+                        key, identity, ctx.extend("identity", subject_key_id), what=what
                     ),
                     what,
                 )
@@ -513,6 +534,37 @@ class RecordCodec:
         if KeyClass.IDENTITY.value in expected and identity is None:
             raise IntegrityError(f"integrity check failed for {what}")
         return unflatten(order, values)
+
+
+def _fields_of(
+    payload: dict[str, Any], what: str, subject_id: str | object | None
+) -> tuple[list[str], dict[str, Any]]:
+    if not isinstance(payload.get("order"), list):
+        raise IntegrityError(f"integrity check failed for {what}")
+    fields = payload.get("fields")
+    if not isinstance(fields, dict):
+        raise IntegrityError(f"integrity check failed for {what}")
+    if subject_id is not _UNCHECKED and payload.get("subject", subject_id) != subject_id:
+        raise IntegrityError(f"integrity check failed for {what} (its worker)")
+    return payload["order"], fields
+
+
+def _extras_of(payload: dict[str, Any], what: str) -> SealedExtras:
+    entries, stored = payload.get("index"), payload.get("stored_at")
+    subject = payload.get("subject", _UNCHECKED)
+    by = payload.get("stored_by")
+    try:
+        index = None if entries is None else frozenset(str(e) for e in entries)
+        at = None if stored is None else dt.datetime.fromisoformat(str(stored))
+    except (TypeError, ValueError):
+        raise IntegrityError(f"integrity check failed for {what}") from None
+    if by is not None and not isinstance(by, str):
+        raise IntegrityError(f"integrity check failed for {what}")
+    if subject is _UNCHECKED:
+        return SealedExtras(index, at, False, None, by)
+    if subject is not None and not isinstance(subject, str):
+        raise IntegrityError(f"integrity check failed for {what}")
+    return SealedExtras(index, at, True, subject, by)
 
 
 def _loads(raw: bytes, what: str) -> Any:

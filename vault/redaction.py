@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import hmac
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -25,16 +27,18 @@ from vault import crypto
 from vault.crypto import SecretKey
 from vault.decisions import Decision, apply_decision, text_digest
 from vault.policy import Action, Policy
-from vault.schema import FIELDS, flatten, unflatten
+from vault.schema import FIELDS, RECORD_SPECS, flatten, unflatten
 from vault.scrub import Scrubber
 
 __all__ = ["MAX_LEVEL", "Redactor", "SiteInfo", "TextSeen", "high_risk"]
 
 MAX_LEVEL: Final = 3
+_FULL_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ID_FIELDS: Final = frozenset({"id", "site_id", "evidence"})
 _BIRTH_LADDER: Final = (10, 20)
 _DATE_LADDER: Final = ("quarter", "year")
 _SITE_LADDER: Final = ("region", "country")
+_GRID_LADDER: Final = (1.0, 5.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,21 @@ def _date(value: str, level: str) -> str:
     if level == "quarter":
         return f"{value[:4]}-Q{(int(value[5:7]) - 1) // 3 + 1}"
     return value[:4]
+
+
+def _grid(point: Mapping[str, Any], degrees: float) -> dict[str, float]:
+    """The centre of the grid cell a point falls in, and the cell's size: nothing
+    finer (not the device's precision) is kept."""
+
+    def centre(value: float) -> float:
+        return round((math.floor(value / degrees) + 0.5) * degrees, 6)
+
+    return {"lat": centre(float(point["lat"])), "lon": centre(float(point["lon"])), "grid": degrees}
+
+
+def _hashable(value: Any) -> Any:
+    """A quasi-identifier's value as a group key (a generalized location is a dict)."""
+    return tuple(sorted(value.items())) if isinstance(value, dict) else value
 
 
 def _site(info: SiteInfo | None, level: str) -> str | None:
@@ -190,11 +209,17 @@ class Redactor:
     def _generalize(
         self, path: str, value: Any, param: Any, site: SiteInfo | None
     ) -> tuple[bool, Any]:
+        if not _generalizable(path, value):
+            # Already generalized by a partner's vault (a band, a month): a value this
+            # cannot read is dropped, never passed on as it came.
+            return False, None
         if path.endswith("birth_year"):
             return True, _band(int(value), int(param))
         if path == "site_id":
             result = _site(site, str(param))
             return result is not None, result
+        if isinstance(value, dict):  # a location
+            return True, _grid(value, float(param))
         return True, _date(str(value), str(param))
 
     def _coarser(
@@ -211,7 +236,10 @@ class Redactor:
             return True, _band(int(value), width)
         if path == "site_id":
             return self._generalize(path, value, _SITE_LADDER[step], site)
-        if FIELDS["testimony"][path].kind == "date":
+        kind = FIELDS["testimony"][path].kind
+        if kind == "geo":
+            return True, _grid(value, max(float(action.param), _GRID_LADDER[step]))
+        if kind == "date":
             return True, _date(str(value), _DATE_LADDER[step])
         # Categorical values (gender, nationality, ...) have no coarser form:
         # they stay until the top level drops them.
@@ -232,11 +260,12 @@ class Redactor:
         self.reviewed = set()
         self._record_id = str(record.get("id", ""))
         actions = self._actions(rtype, high_risk(record))
+        groups = RECORD_SPECS[rtype].groups
         order: list[str] = []
         values: dict[str, Any] = {"type": rtype}
         for path, value in flatten(record):
             order.append(path)
-            if path == "type" or value is None or isinstance(value, dict):
+            if path == "type" or value is None or path in groups:
                 continue
             action = actions[path]
             if action.kind == "drop" and path not in self._quasi:
@@ -266,7 +295,7 @@ class Redactor:
                     key.append(None)
                     continue
                 present, result = self._apply(action, path, value, level, site)
-                key.append(result if present else None)
+                key.append(_hashable(result) if present else None)
             out.append(tuple(key))
         return out
 
@@ -284,6 +313,16 @@ class Redactor:
             cached = {path: rules.action_for(rtype, path, high_risk=high) for path in FIELDS[rtype]}
             self._action_cache[(rtype, high)] = cached
         return cached
+
+
+def _generalizable(path: str, value: Any) -> bool:
+    """Whether a value has the shape generalization reads (every value of this
+    vault's own records has; a received record's may not: a band, a month)."""
+    if path.endswith("birth_year"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(value, str) and path != "site_id":
+        return _FULL_DATE.fullmatch(value) is not None
+    return True
 
 
 def high_risk(record: Mapping[str, Any]) -> bool:

@@ -2,7 +2,8 @@
 
 Invariants:
 
-* Custodians and their grants, API tokens and theirs, recipients and the settings
+* Custodians and their grants, API tokens and theirs, recipients, pinned partners
+  and the exports received from them, and the settings
   that steer access (approval threshold, retention, key versions) are signed with the
   registry key, an Ed25519 key derived from the master key: only an admin can sign.
   A signature covers the vault id, the table and every column that matters, so a row
@@ -31,6 +32,8 @@ __all__ = [
     "SIGNED_SETTINGS",
     "custodian_fields",
     "decision_fields",
+    "partner_fields",
+    "receipt_fields",
     "recipient_fields",
     "setting_fields",
     "sign",
@@ -129,6 +132,28 @@ def token_fields(row: Any) -> Fields:
 
 def recipient_fields(row: Any) -> Fields:
     return {"name": row.name, "public_key": row.public_key, "fingerprint": row.fingerprint}
+
+
+def partner_fields(row: Any) -> Fields:
+    """A partner's pinned signing key: where received evidence may come from."""
+    return {"name": row.name, "signing_key": row.signing_key, "fingerprint": row.fingerprint}
+
+
+def receipt_fields(row: Any) -> Fields:
+    """An export received from a partner: what later exports must be newer than."""
+    return {
+        "partner": row.partner,
+        "export_id": row.export_id,
+        "sequence": row.sequence,
+        "exported_at": _when(row.exported_at),
+        "received_at": _when(row.received_at),
+        "custodian": row.custodian,
+        "manifest_sha256": row.manifest_sha256,
+        "policy": row.policy,
+        "policy_sha256": row.policy_sha256,
+        "terms": row.terms,
+        "counts": row.counts,
+    }
 
 
 def setting_fields(key: str, value: str) -> Fields:

@@ -33,7 +33,13 @@ from sqlalchemy import update as sql_update
 from vault import edits
 from vault.context import Context
 from vault.crypto import SecretKey
-from vault.errors import IntegrityError, InvalidInputError, NotFoundError, PermissionDeniedError
+from vault.errors import (
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    StaleVersionError,
+)
 from vault.keys import KeyClass
 from vault.schema import RECORD_SPECS, flatten, shown_id, validate_record
 from vault.staging import (
@@ -254,10 +260,12 @@ def update(
     *,
     remove: Iterable[str] = (),
     where: str = "record",
+    expect_version: int | None = None,
 ) -> int:
     """Store a new version of ``record_id``: the fields ``record`` gives over those of
     the current version, without the fields ``remove`` names (see :mod:`vault.edits`);
-    returns the version number.
+    returns the version number. With ``expect_version``, only if that is still the
+    latest version (checked inside the write transaction), else StaleVersionError.
 
     Fields ``record`` leaves out are carried over, identity fields too: they are
     opened and sealed again inside this transaction under the worker's key, and
@@ -274,6 +282,11 @@ def update(
         held = stored(conn, [ref], lock=True, names={ref: record_id}).get(ref)
         if held is None:
             raise NotFoundError(f"no record {shown_id(record_id)}")
+        if expect_version is not None and held.latest.version != expect_version:
+            raise StaleVersionError(
+                f"record {shown_id(record_id)} is at version {held.latest.version}, "
+                f"not {expect_version}: read it again and redo the change"
+            )
         current = open_current(ctx, held, record_id)
         validated, subject = revise(ctx, held, current, record, removals, where)
         batch = Batch()
@@ -289,12 +302,19 @@ def update(
     return version
 
 
-def patch(ctx: Context, record_id: str, changes: Any, *, where: str = "merge patch") -> int:
+def patch(
+    ctx: Context,
+    record_id: str,
+    changes: Any,
+    *,
+    where: str = "merge patch",
+    expect_version: int | None = None,
+) -> int:
     """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version: given
     members are set (groups merge field by field), null members remove their field,
     and everything else is carried over as :func:`update` carries it."""
     given, removed = edits.merge_patch(changes, where)
-    return update(ctx, record_id, given, remove=removed, where=where)
+    return update(ctx, record_id, given, remove=removed, where=where, expect_version=expect_version)
 
 
 def _holds_identity(record: Mapping[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,13 @@ from vault.keys import KeyClass
 
 __all__ = [
     "DATE_FIELDS",
+    "DATE_PATTERN",
     "FIELDS",
+    "GEO_KEYS",
+    "GEO_RANGES",
+    "ID_PATTERN",
+    "LANGUAGE_PATTERN",
+    "PERSON_FIELDS",
     "RECORD_SPECS",
     "RECORD_TYPES",
     "FieldSpec",
@@ -84,6 +91,9 @@ ALLEGATIONS: Final = (
     "other",
 )
 GENDERS: Final = ("female", "male", "non_binary", "other", "undisclosed")
+GEO_KEYS: Final = ("lat", "lon", "precision")
+"""A location's keys: WGS 84 latitude and longitude in degrees, and the precision the
+device reported, in metres (optional)."""
 
 SHORT_TEXT: Final = 1_000
 LONG_TEXT: Final = 200_000
@@ -143,6 +153,10 @@ def _unknown(path: str, key: str | None = None) -> str:
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANG_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+# The grammars above as patterns, for the contract's JSON Schema (vault.api.contract).
+ID_PATTERN: Final = _ID_RE.pattern
+DATE_PATTERN: Final = _DATE_RE.pattern
+LANGUAGE_PATTERN: Final = _LANG_RE.pattern
 
 
 @dataclass(frozen=True)
@@ -150,7 +164,7 @@ class FieldSpec:
     """One field of the contract.
 
     ``kind`` is one of: id, text, longtext, int, bool, date, enum, country, language,
-    ids, texts, enums, persons, group.
+    ids, texts, enums, persons, geo (a point: ``{lat, lon, precision}``), group.
     """
 
     path: str
@@ -229,6 +243,9 @@ RECORD_SPECS: Final[dict[str, RecordType]] = {
             FieldSpec("worker.phone", "text", _I),
             FieldSpec("worker.email", "text", _I),
             FieldSpec("worker.address", "text", _I),
+            # Where a survey's GPS placed the interview: sealed with the identity, and
+            # out of every export unless a policy generalizes it to a coarse grid.
+            FieldSpec("worker.location", "geo", _I),
             # Nicknames and other names the worker goes by: scrubbed like the name.
             FieldSpec("worker.aliases", "texts", _I),
             FieldSpec("worker.gender", "enum", _Q, False, GENDERS),
@@ -283,6 +300,7 @@ DATE_FIELDS: Final[dict[str, str]] = {
 
 
 _PERSON_KEYS: Final = ("name", "role")
+PERSON_FIELDS: Final = _PERSON_KEYS  # what a person mentioned holds; name is required
 
 
 def _check_text(value: Any, limit: int, where: str, path: str) -> None:
@@ -377,18 +395,52 @@ def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
         if len(set(items)) != len(items):
             raise InvalidInputError(f"field {path!r} lists an item twice", where=where)
     elif kind == "persons":
-        for i, person in enumerate(_check_list(value, where, path)):
-            if not isinstance(person, dict):
-                raise InvalidInputError(f"field {path}[{i}] must be an object", where=where)
-            for key in person:
-                if key not in _PERSON_KEYS:
-                    raise InvalidInputError(_unknown(f"{path}[{i}]", str(key)), where=where)
-            if "name" not in person:
-                raise InvalidInputError(f"field '{path}[{i}].name' is required", where=where)
-            for key, item in person.items():
-                _check_text(item, SHORT_TEXT, where, f"{path}[{i}].{key}")
+        _check_persons(value, where, path)
+    elif kind == "geo":
+        _check_geo(value, where, path)
     else:  # pragma: no cover - the table above is closed
         raise AssertionError(kind)
+
+
+def _check_persons(value: Any, where: str, path: str) -> None:
+    for i, person in enumerate(_check_list(value, where, path)):
+        if not isinstance(person, dict):
+            raise InvalidInputError(f"field {path}[{i}] must be an object", where=where)
+        for key in person:
+            if key not in _PERSON_KEYS:
+                raise InvalidInputError(_unknown(f"{path}[{i}]", str(key)), where=where)
+        if "name" not in person:
+            raise InvalidInputError(f"field '{path}[{i}].name' is required", where=where)
+        for key, item in person.items():
+            _check_text(item, SHORT_TEXT, where, f"{path}[{i}].{key}")
+
+
+GEO_RANGES: Final = {"lat": (-90.0, 90.0), "lon": (-180.0, 180.0), "precision": (0.0, 1e7)}
+
+
+def _check_geo(value: Any, where: str, path: str) -> None:
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            f"field {path!r} must be an object with lat, lon and (optionally) precision",
+            where=where,
+        )
+    for key in value:
+        if key not in GEO_KEYS:
+            raise InvalidInputError(_unknown(path, str(key)), where=where)
+    for key in ("lat", "lon"):
+        if key not in value:
+            raise InvalidInputError(f"field '{path}.{key}' is required", where=where)
+    for key, item in value.items():
+        low, high = GEO_RANGES[key]
+        if (
+            isinstance(item, bool)
+            or not isinstance(item, (int, float))
+            or not math.isfinite(item)
+            or not low <= item <= high
+        ):
+            raise InvalidInputError(
+                f"field '{path}.{key}' must be a number from {low:g} to {high:g}", where=where
+            )
 
 
 def validate_record(raw: Any, where: str, *, expect_type: str | None = None) -> dict[str, Any]:

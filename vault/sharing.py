@@ -3,7 +3,10 @@
 Invariants: an export file appears under its name only if its record in the vault
 was written in the same step (the rename happens inside the transaction); a preview
 writes nothing. Pseudonym keys: per recipient, derived from the vault's pseudonym
-root and the recipient's key fingerprint; per export, random and forgotten. The
+root and the recipient's key fingerprint (for a joint export, from the fingerprints
+of all its recipients: stable for that group, unlinkable to any one of them); per
+export, random and forgotten. A joint export is one file encrypted to every
+recipient, and its signed manifest names them all. The
 export code reads the vault only through :class:`ExportSource`, which opens the
 classes it is asked for and nothing else.
 """
@@ -11,10 +14,11 @@ classes it is asked for and nothing else.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import inspect
 import json
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, TypeVar, cast
@@ -23,10 +27,10 @@ from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import aliased
 
-from vault import attachments, audit, crypto, registry
+from vault import attachments, audit, crypto, receiving, registry
 from vault.context import Context
 from vault.decisions import Decision
-from vault.errors import ConflictError, NotFoundError, PermissionDeniedError
+from vault.errors import ConflictError, NotFoundError, PermissionDeniedError, UsageError
 from vault.export import (
     EXPORT_FORMAT,
     ExportResult,
@@ -37,6 +41,7 @@ from vault.export import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
+from vault.records import SealedExtras
 from vault.redaction import Redactor, SiteInfo
 from vault.schema import check_name
 from vault.schema import shown_name as _shown
@@ -57,11 +62,13 @@ from vault.store import (
 
 __all__ = [
     "ExportInfo",
+    "ExportProgress",
     "ExportSource",
     "ExportSummary",
     "Preview",
     "RecipientInfo",
     "add_recipient",
+    "check_export",
     "export",
     "list_exports",
     "list_recipients",
@@ -84,6 +91,8 @@ def _newest_version() -> Any:
 
 
 _T = TypeVar("_T")
+ExportProgress = Callable[[int, int], None]
+"""Told ``(records decided, records in the vault)`` as an export goes."""
 
 
 class RecipientInfo(TypedDict):
@@ -106,6 +115,7 @@ class ExportInfo(TypedDict):
     recipient: str
     recipient_fingerprint: str
     counts: dict[str, Any]
+    recipients: list[str]
 
 
 class ExportSummary(TypedDict):
@@ -118,6 +128,8 @@ class ExportSummary(TypedDict):
     custodian: str
     policy: dict[str, str]
     recipient: dict[str, str]
+    recipients: list[dict[str, str]]
+    terms: dict[str, Any]
     signer: dict[str, str]
     audit: dict[str, Any]
     counts: dict[str, Any]
@@ -222,31 +234,47 @@ class ExportSource:
                     subject = None
                     alive = row.subject_id if row.wrapped_key is not None else None
                     tie: frozenset[str] = frozenset()
-                    if links and row.type == "testimony":
-                        extras = codec.sealed_extras(
-                            sealed_columns(row), row.type, row.ref, row.version, what
-                        )
-                        tie = extras.index or frozenset()
-                        if row.subject_id:
-                            tie |= {f"subject:{row.subject_id}"}
+                    linked = links and row.type == "testimony"
                     if row.type == "testimony" and identity:
                         if alive is None:
+                            if linked:
+                                tie = _links(
+                                    codec.sealed_extras(
+                                        sealed_columns(row), row.type, row.ref, row.version, what
+                                    ),
+                                    row.subject_id,
+                                )
                             yield row.site_ref, None, None, tie
                             continue
                         subject = (
                             row.subject_id,
                             codec.open_subject_key(row.subject_id, row.wrapped_key),
                         )
-                    record = codec.open(
-                        sealed_columns(row),
-                        row.type,
-                        row.ref,
-                        row.version,
-                        subject,
-                        what,
-                        classes=wanted,
-                        subject_id=row.subject_id,
-                    )
+                    if linked:
+                        # One opening of the operational class gives both the fields
+                        # and the index entries sealed with them.
+                        record, extras = codec.open_with_extras(
+                            sealed_columns(row),
+                            row.type,
+                            row.ref,
+                            row.version,
+                            subject,
+                            what,
+                            classes=wanted,
+                            subject_id=row.subject_id,
+                        )
+                        tie = _links(extras, row.subject_id)
+                    else:
+                        record = codec.open(
+                            sealed_columns(row),
+                            row.type,
+                            row.ref,
+                            row.version,
+                            subject,
+                            what,
+                            classes=wanted,
+                            subject_id=row.subject_id,
+                        )
                     self._ctx.check_site_ref(row.ref, row.type, row.site_ref, record)
                     yield row.site_ref, alive, record, tie
 
@@ -311,6 +339,12 @@ def _filters(policy: Policy) -> dict[str, Any]:
         "until": policy.date_to.isoformat() if policy.date_to else None,
         "statuses": listed(policy.statuses),
     }
+
+
+def _links(extras: SealedExtras, subject_id: str | None) -> frozenset[str]:
+    """What ties a testimony to its worker: its sealed index entries and subject."""
+    tie = extras.index or frozenset()
+    return tie | {f"subject:{subject_id}"} if subject_id else tie
 
 
 def _without_links(
@@ -396,11 +430,15 @@ def _may_export(ctx: Context, policy: Policy) -> None:
         )
 
 
-def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) -> Redactor:
+def _redactor(
+    keys: Keyring, policy: Policy, recipient_fingerprints: Sequence[str] | None
+) -> Redactor:
     export_key = crypto.random_key()
+    # One recipient: its own key, as always. A group: one key for that exact group.
+    group = "+".join(sorted(recipient_fingerprints or ()))
     recipient_key = (
-        crypto.derive_subkey(keys.pseudonym_root(), f"pseudonym/recipient/{recipient_fingerprint}")
-        if recipient_fingerprint
+        crypto.derive_subkey(keys.pseudonym_root(), f"pseudonym/recipient/{group}")
+        if group
         else crypto.random_key()
     )
     review_key = keys.review_key() if keys.holds_class(KeyClass.NARRATIVE) else None
@@ -413,38 +451,53 @@ def _redactor(keys: Keyring, policy: Policy, recipient_fingerprint: str | None) 
     )
 
 
-def export(
-    ctx: Context, policy: Policy, recipient_name: str, out: str | os.PathLike[str]
-) -> ExportSummary:
-    """Write a signed, age-encrypted export; returns the manifest without per-line
-    hashes."""
+def _names(recipient_name: str | Sequence[str]) -> list[str]:
+    names = [recipient_name] if isinstance(recipient_name, str) else list(recipient_name)
+    if not names:
+        raise UsageError("an export needs at least one recipient")
+    if len(set(names)) != len(names):
+        raise UsageError("a recipient is named twice")
+    return names
+
+
+def check_export(ctx: Context, policy: Policy, recipient_name: str | Sequence[str]) -> None:
+    """Refuse, as :func:`export` would before it writes anything, an export the
+    context may not make: its role, its grant of the policy, the recipient."""
     _may_export(ctx, policy)
-    out = Path(out)
+    names = _names(recipient_name)
     with ctx.read() as conn:
-        row = _recipient(ctx, conn, recipient_name)
-    recipient = parse_recipient(row.public_key)
-    # Recorded before anything is produced: no export exists without a trace.
-    with ctx.write() as conn:
-        ctx.audit(
-            conn,
-            "export-started",
-            details={
-                "policy": policy.name,
-                "policy_sha256": policy.sha256,
-                "recipient": row.name,
-                "filters": _filters(policy),
-            },
-        )
-        # The signed manifest carries the log's head: every recipient holds a witness
-        # that the log reached this point.
-        size, head = audit.current_head(conn, ctx.keys.audit_key())
-    signing = ctx.signing_key()
-    redactor = _redactor(ctx.keys, policy, row.fingerprint)
-    source = ExportSource(ctx)
-    result = ExportResult()
-    result.files = FileSpool(out.resolve().parent)
-    now = utcnow().replace(microsecond=0)
-    manifest: dict[str, Any] = {
+        for name in names:
+            _recipient(ctx, conn, name)
+
+
+def _reporting(
+    records: Generator[dict[str, Any]], result: ExportResult, total: int, progress: ExportProgress
+) -> Generator[dict[str, Any]]:
+    """``records``, telling ``progress`` how many records are decided (let through or
+    left out) of ``total`` as each goes out; what it raises ends the export."""
+    try:
+        progress(0, total)
+        for record in records:
+            yield record
+            seen = sum(result.included.values()) + sum(result.excluded.values())
+            progress(min(seen, total), total)
+        progress(total, total)
+    finally:
+        records.close()
+
+
+def _manifest_head(
+    ctx: Context,
+    policy: Policy,
+    rows: list[Any],
+    signing: crypto.SigningKey,
+    now: dt.datetime,
+    audit_head: tuple[int, bytes],
+) -> dict[str, Any]:
+    """The manifest's fields known before any record is planned."""
+    row = rows[0]
+    size, head = audit_head
+    return {
         "format": EXPORT_FORMAT,
         "export_id": crypto.random_token(16),
         "vault_id": ctx.vault_id,
@@ -462,6 +515,11 @@ def export(
             "age_recipient": row.public_key,
             "fingerprint": row.fingerprint,
         },
+        "recipients": [
+            {"name": r.name, "age_recipient": r.public_key, "fingerprint": r.fingerprint}
+            for r in rows
+        ],
+        "terms": policy.onward.to_manifest(),
         "signer": {
             "algorithm": "ed25519",
             "fingerprint": crypto.public_key_fingerprint(signing.public_bytes()),
@@ -469,8 +527,15 @@ def export(
         "audit": {"size": size, "head": head.hex()},
     }
 
+
+def _finisher(policy: Policy, result: ExportResult) -> Callable[[dict[str, Any]], None]:
+    """What the manifest learns once every record is planned."""
+
     def finish(m: dict[str, Any]) -> None:
         m["counts"] = result.to_dict()
+        if result.terms is not None:
+            # Received records promise onward no more than their senders allowed.
+            m["terms"] = policy.onward.meet(result.terms).to_manifest()
         if result.evidence_links_removed:
             m["evidence_links_removed"] = True
         if policy.k_anonymity is not None:
@@ -480,15 +545,69 @@ def export(
                 "generalization_level": result.level,
             }
 
-    records = plan_records(source, policy, redactor, result)
+    return finish
+
+
+def export(
+    ctx: Context,
+    policy: Policy,
+    recipient_name: str | Sequence[str],
+    out: str | os.PathLike[str],
+    *,
+    progress: ExportProgress | None = None,
+) -> ExportSummary:
+    """Write a signed, age-encrypted export, to one recipient or jointly to several;
+    returns the manifest without per-line hashes. ``progress(done, total)`` hears of
+    the records decided so far; an error it raises ends the export with nothing
+    written but its audit entry.
+
+    Only the first and last steps write to the database, each in a brief transaction
+    of its own (the export's start in the audit log; its record, with the file's
+    rename); the records are read in read transactions, which on SQLite hold no
+    write lock, so other writers never wait for an export to be built.
+    """
+    _may_export(ctx, policy)
+    out = Path(out)
+    names = _names(recipient_name)
+    with ctx.read() as conn:
+        rows = [_recipient(ctx, conn, name) for name in names]
+    row = rows[0]
+    recipients = [parse_recipient(r.public_key) for r in rows]
+    # Recorded before anything is produced: no export exists without a trace.
+    with ctx.write() as conn:
+        ctx.audit(
+            conn,
+            "export-started",
+            details={
+                "policy": policy.name,
+                "policy_sha256": policy.sha256,
+                "recipient": row.name,
+                "recipients": names,
+                "filters": _filters(policy),
+            },
+        )
+        # The signed manifest carries the log's head: every recipient holds a witness
+        # that the log reached this point.
+        size, head = audit.current_head(conn, ctx.keys.audit_key())
+    signing = ctx.signing_key()
+    redactor = _redactor(ctx.keys, policy, [r.fingerprint for r in rows])
+    source = ExportSource(ctx)
+    result = ExportResult()
+    result.files = FileSpool(out.resolve().parent)
+    now = utcnow().replace(microsecond=0)
+    manifest = _manifest_head(ctx, policy, rows, signing, now, (size, head))
+
+    records = plan_records(source, policy, redactor, result, receiving.for_export(ctx))
+    if progress is not None:
+        records = _reporting(records, result, sum(source.export_counts().values()), progress)
     try:
-        tmp = write_archive(
+        tmp, held = write_archive(
             out,
             records,
-            recipient=recipient,
+            recipient=recipients,
             signing_key=signing,
             manifest=manifest,
-            finish=finish,
+            finish=_finisher(policy, result),
             files=result.files,
         )
     finally:
@@ -514,6 +633,7 @@ def export(
                     recipient=row.name,
                     recipient_fingerprint=row.fingerprint,
                     counts=json.dumps(manifest["counts"]),
+                    recipients=json.dumps(names),
                 )
             )
             ctx.audit(
@@ -524,6 +644,7 @@ def export(
                     "policy": policy.name,
                     "policy_sha256": policy.sha256,
                     "recipient": row.name,
+                    "recipients": names,
                     "counts": manifest["counts"],
                 },
             )
@@ -533,6 +654,10 @@ def export(
         with contextlib.suppress(OSError):
             os.unlink(out if placed else tmp)
         raise
+    finally:
+        # Held until the file has its name: while the commit waits for the write
+        # lock, another export to this folder must not sweep it as a leftover.
+        os.close(held)
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)
@@ -553,7 +678,7 @@ def preview(ctx: Context, policy: Policy, *, limit: int | None = None) -> Previe
     ctx.audit_now("export-preview", details={"policy": policy.name, "policy_sha256": policy.sha256})
     result = ExportResult()
     redactor = _redactor(ctx.keys, policy, None)
-    records = plan_records(ExportSource(ctx), policy, redactor, result)
+    records = plan_records(ExportSource(ctx), policy, redactor, result, receiving.for_export(ctx))
 
     def limited() -> Iterator[dict[str, Any]]:
         for n, record in enumerate(records):
@@ -584,6 +709,7 @@ def list_exports(ctx: Context) -> list[ExportInfo]:
             "recipient": r.recipient,
             "recipient_fingerprint": r.recipient_fingerprint,
             "counts": json.loads(r.counts),
+            "recipients": json.loads(r.recipients) if r.recipients else [r.recipient],
         }
         for r in rows
     ]

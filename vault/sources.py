@@ -7,7 +7,18 @@ number (JSON array) for error messages. A malformed file raises
 
 CSV columns use dotted names (``worker.name``). A cell left empty means the field is
 absent. List fields take a JSON array (``["wages","harassment"]``) or values
-separated by ``;``; ``persons_mentioned`` takes a JSON array of objects.
+separated by ``;``; ``persons_mentioned`` takes a JSON array of objects; so does an
+``attachments`` column (the evidence files of an import with ``--files``). With a
+survey mapping (:mod:`vault.mapping`), columns are named as the survey tool named
+them and the mapping turns each row into a record.
+
+A CSV file's delimiter (``,``, ``;``, tab or ``|``) and text encoding are sniffed
+unless :class:`CsvOptions` gives them: a byte order mark says UTF-8, UTF-16 or
+UTF-32; else the first 64 KiB must read as UTF-8; else charset-normalizer's best
+guess is taken only when no other guess as good reads them differently (otherwise
+the file is refused: pass the encoding). Bytes the encoding cannot read are an
+error naming the line, never replaced; a header that does not read as text (control
+characters, NUL) is refused, so a wrong guess never imports garbage.
 
 :func:`read_one` reads one whole JSON document (a record to add or update) with the
 same error rules; it reads the document whole rather than streaming it.
@@ -31,27 +42,34 @@ prefix, and built here, so that memory stays bounded whatever the nesting.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final, cast
+from typing import IO, TYPE_CHECKING, Any, Final, cast
 
 import ijson
 
-from vault.errors import InvalidInputError
+from vault.errors import InvalidInputError, UsageError
 from vault.schema import FIELDS
 
+if TYPE_CHECKING:
+    from vault.mapping import SurveyMapping
+
 __all__ = [
+    "CSV_DELIMITERS",
     "FORMATS",
     "MAX_DEPTH",
     "MAX_RECORD_BYTES",
     "STDIN",
+    "CsvOptions",
     "Unreadable",
     "detect_format",
     "open_records",
@@ -68,6 +86,42 @@ _SUFFIXES: Final = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".cs
 _TRUE: Final = frozenset({"true", "yes", "1"})
 _FALSE: Final = frozenset({"false", "no", "0"})
 STDIN: Final = "<stdin>"
+
+
+CSV_DELIMITERS: Final = ",;\t|"
+"""The delimiters a CSV file's is sniffed among."""
+_SAMPLE: Final = 64 * 1024
+_BOMS: Final = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_ENCODING_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,39}")
+
+
+@dataclass(frozen=True, slots=True)
+class CsvOptions:
+    """How a CSV file is read: its ``delimiter`` and text ``encoding`` (sniffed
+    when None), and the survey ``mapping`` that turns its rows into records (None:
+    columns are named as the contract's fields). ``media`` says that evidence files
+    come with the import, which a mapping's file columns need."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    mapping: SurveyMapping | None = None
+    media: bool = False
+
+    def __post_init__(self) -> None:
+        if self.delimiter is not None and (len(self.delimiter) != 1 or self.delimiter in '"\r\n'):
+            raise UsageError("a CSV delimiter is one character, not a quote or a line break")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                shown = repr(self.encoding) if _ENCODING_NAME.fullmatch(self.encoding) else "given"
+                raise UsageError(f"unknown text encoding {shown}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +167,19 @@ def open_records(
     name: str | None = None,
     read_progress: Callable[[int], None] | None = None,
     recover: bool = False,
+    csv_options: CsvOptions | None = None,
 ) -> Iterator[Iterator[tuple[str, Any]]]:
     """``(where, raw_record)`` pairs from a file path or a binary stream.
 
-    A path's format comes from its suffix unless ``fmt`` says otherwise. A stream is
-    named ``name`` (default ``<stdin>``); a name without a suffix reads as JSON Lines.
-    ``read_progress`` is called with the number of bytes of each read. An unreadable
-    file is an :class:`InvalidInputError` (exit 5) naming it. With ``recover``, a
-    record that cannot be read is yielded as :class:`Unreadable` (see above).
+    A path's format comes from its suffix unless ``fmt`` says otherwise (a survey
+    mapping in ``csv_options`` reads CSV). A stream is named ``name`` (default
+    ``<stdin>``); a name without a suffix reads as JSON Lines. ``read_progress`` is
+    called with the number of bytes of each read. An unreadable file is an
+    :class:`InvalidInputError` (exit 5) naming it. With ``recover``, a record that
+    cannot be read is yielded as :class:`Unreadable` (see above).
     """
+    if csv_options is not None and csv_options.mapping is not None and fmt is None:
+        fmt = "csv"
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)
         fmt = fmt or detect_format(label)
@@ -137,7 +195,8 @@ def open_records(
         reader = opened
         if read_progress is not None:
             reader = cast(IO[bytes], _Counting(opened, read_progress))
-        with contextlib.closing(read_records(reader, label, fmt, recover=recover)) as rows:
+        records = read_records(reader, label, fmt, recover=recover, csv_options=csv_options)
+        with contextlib.closing(records) as rows:
             yield rows
 
 
@@ -184,6 +243,12 @@ class _Counting:
         self._report(len(data))
         return data
 
+    def read1(self, size: int = -1) -> bytes:
+        # Text wrappers read through read1 when a stream has it: counted too.
+        data = self._stream.read(size)
+        self._report(len(data))
+        return data
+
     def readline(self, size: int = -1) -> bytes:
         data = self._stream.readline(size)
         self._report(len(data))
@@ -194,16 +259,27 @@ class _Counting:
 
 
 def read_records(
-    stream: IO[bytes], name: str, fmt: str, *, recover: bool = False
+    stream: IO[bytes],
+    name: str,
+    fmt: str,
+    *,
+    recover: bool = False,
+    csv_options: CsvOptions | None = None,
 ) -> Generator[tuple[str, Any]]:
     """Yield ``(where, raw_record)`` from a binary stream in the given format; with
-    ``recover``, ``(where, Unreadable(error))`` for a record that cannot be read."""
+    ``recover``, ``(where, Unreadable(error))`` for a record that cannot be read.
+    ``csv_options`` say how a CSV file is read; they are refused for JSON."""
+    if fmt != "csv" and csv_options is not None:
+        if csv_options.mapping is not None:
+            raise UsageError("a survey mapping reads CSV files only")
+        if csv_options.delimiter is not None or csv_options.encoding is not None:
+            raise UsageError("a delimiter and an encoding are for CSV files only (JSON is UTF-8)")
     if fmt == "jsonl":
         yield from _read_jsonl(stream, name, recover)
     elif fmt == "json":
         yield from _read_json(stream, name, recover)
     elif fmt == "csv":
-        yield from _read_csv(stream, name, recover)
+        yield from _read_csv(stream, name, recover, csv_options or CsvOptions())
     else:
         raise InvalidInputError(f"unknown format {fmt!r}; use jsonl, json or csv", where=name)
 
@@ -442,21 +518,35 @@ def _csv_value(kind: str, cell: str, column: str, where: str) -> Any:
     return cell
 
 
-def _read_csv(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str, Any]]:
+def _read_csv(
+    stream: IO[bytes], name: str, recover: bool, options: CsvOptions
+) -> Iterator[tuple[str, Any]]:
     csv.field_size_limit(MAX_RECORD_BYTES)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, strict=True)
     try:
+        sample, whole = _read_sample(stream)
+        encoding = options.encoding or _sniff_encoding(sample, whole, name)
+        text = io.TextIOWrapper(
+            io.BufferedReader(_Replay(sample, stream), _SAMPLE),
+            encoding=encoding,
+            errors="surrogateescape",
+            newline="",
+        )
+        lines = _text_lines(text, name, encoding, sniffed=options.encoding is None)
+        delimiter = options.delimiter or _sniff_delimiter(
+            _sample_text(sample, encoding, whole), f"{name}:line 1"
+        )
+        reader = csv.reader(lines, delimiter=delimiter, strict=True)
         try:
             header = _csv_row(reader, name)
         except _CsvRowError as exc:
             raise exc.error from None
         if header is None:
             return
-        if "type" not in header:
-            raise InvalidInputError("CSV needs a 'type' column", where=f"{name}:line 1")
-        if len(set(header)) != len(header):
-            raise InvalidInputError("CSV header repeats a column", where=f"{name}:line 1")
+        _check_header_text(header, name, encoding)
+        # Columns without a name (a spreadsheet's empty trailing columns) must stay empty.
+        unnamed = [i for i, column in enumerate(header) if not column.strip()]
+        named = [column for column in header if column.strip()]
+        convert = _csv_converter(named, name, options)
         refused = 0  # the line of the last row the parser refused
         while True:
             try:
@@ -478,7 +568,15 @@ def _read_csv(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str
                     raise InvalidInputError(
                         f"row has {len(row)} cells, the header has {len(header)}", where=where
                     )
-                record = _csv_record(header, row, where)
+                for i in unnamed:
+                    if row[i].strip():
+                        raise InvalidInputError(
+                            f"column {i + 1} has no name in the header but a value here",
+                            where=where,
+                        )
+                if unnamed:
+                    row = [cell for i, cell in enumerate(row) if header[i].strip()]
+                record = convert(row, where)
             except InvalidInputError as exc:
                 if not recover:
                     raise
@@ -486,14 +584,206 @@ def _read_csv(stream: IO[bytes], name: str, recover: bool) -> Iterator[tuple[str
                 continue
             yield where, record
     except InvalidInputError as exc:
-        # What leaves no next row to find: the header, or bytes that are not UTF-8.
+        # What leaves no next row to find: the header, or bytes the encoding cannot read.
         if not recover:
             raise
         yield exc.where or name, Unreadable(exc)
-    finally:
-        # Hand the byte stream back to its owner, who closes it.
-        with contextlib.suppress(ValueError):
-            text.detach()
+
+
+def _csv_converter(
+    header: list[str], name: str, options: CsvOptions
+) -> Callable[[list[str], str], dict[str, Any]]:
+    """What turns one row into a record: the mapping, or the contract's own names."""
+    where = f"{name}:line 1"
+    if options.mapping is not None:
+        return options.mapping.for_header(header, where, media=options.media).record
+    if "type" not in header:
+        raise InvalidInputError("CSV needs a 'type' column", where=where)
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            raise InvalidInputError(
+                f"CSV header repeats a column ({_shown_column(column)})", where=where
+            )
+        seen.add(column)
+    return lambda row, at: _csv_record(header, row, at)
+
+
+def _shown_column(column: str) -> str:
+    """A column's name as a message may show it (a header holds question names, not
+    answers; still, only something that looks like a name is repeated)."""
+    if re.fullmatch(r"[\w./:\- ]{1,100}", column):
+        return repr(column)
+    return "a column whose name is not plain text"
+
+
+def _read_sample(stream: IO[bytes]) -> tuple[bytes, bool]:
+    """The first bytes of a stream (up to 64 KiB), and whether they are all of it."""
+    parts: list[bytes] = []
+    size = 0
+    while size < _SAMPLE:
+        data = stream.read(_SAMPLE - size)
+        if not data:
+            return b"".join(parts), True
+        parts.append(data)
+        size += len(data)
+    return b"".join(parts), False
+
+
+def _sniff_encoding(sample: bytes, whole: bool, name: str) -> str:
+    """A byte order mark's encoding; else UTF-8 if the sample reads as UTF-8; else
+    charset-normalizer's best guess, if no guess as good reads the sample otherwise."""
+    for bom, encoding in _BOMS:
+        if sample.startswith(bom):
+            return encoding
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=whole)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    # Imported only for a file that is not UTF-8: it takes a while to load.
+    from charset_normalizer import from_bytes  # noqa: PLC0415
+
+    matches = from_bytes(sample)
+    best = matches.best()
+    if best is None:
+        raise InvalidInputError(
+            "cannot tell the text encoding (it is not UTF-8); pass --encoding", where=name
+        )
+    text = str(best)
+    # Legacy code pages agree on most letters and differ on a few (è is č in
+    # windows-1250): a guess that ties with one reading the file otherwise is no guess.
+    rivals = sorted(
+        {
+            m.encoding
+            for m in matches
+            if m.encoding != best.encoding
+            and m.chaos <= best.chaos + 0.005
+            and m.coherence >= best.coherence - 0.01
+            and str(m) != text
+        }
+    )
+    if rivals:
+        raise InvalidInputError(
+            f"cannot tell the text encoding: it is not UTF-8, and reads differently as "
+            f"{best.encoding} and as {rivals[0]}; pass --encoding",
+            where=name,
+        )
+    return best.encoding
+
+
+def _sample_text(sample: bytes, encoding: str, whole: bool) -> str:
+    """The sample as text, cut after its last whole line unless it is the whole file."""
+    decoder = codecs.getincrementaldecoder(encoding)("surrogateescape")
+    text = decoder.decode(sample, final=whole)
+    if not whole:
+        text = text[: text.rfind("\n") + 1]
+    return text
+
+
+def _shown_delimiter(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _sniff_delimiter(sample: str, where: str) -> str:
+    """The delimiter among ``,;\t|`` that splits the header into the most columns
+    with the most rows of the sample as wide; csv.Sniffer breaks a tie."""
+    scores: dict[str, tuple[int, int]] = {}
+    for delimiter in CSV_DELIMITERS:
+        rows = _sample_rows(sample, delimiter)
+        if rows and len(rows[0]) > 1:
+            width = len(rows[0])
+            scores[delimiter] = (sum(len(row) == width for row in rows[1:]), width)
+    if not scores:
+        return ","  # one column
+    best = max(scores.values())
+    tied = "".join(d for d, score in scores.items() if score == best)
+    if len(tied) == 1:
+        return tied
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=tied).delimiter
+    except csv.Error:
+        shown = " or ".join(_shown_delimiter(d) for d in tied)
+        raise InvalidInputError(
+            f"cannot tell the delimiter ({shown}); pass --delimiter", where=where
+        ) from None
+
+
+def _sample_rows(sample: str, delimiter: str, limit: int = 50) -> list[list[str]]:
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    with contextlib.suppress(csv.Error):
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+            if len(rows) >= limit:
+                break
+    return rows
+
+
+class _Replay(io.RawIOBase):
+    """A binary stream with the bytes already read from it put back in front."""
+
+    def __init__(self, prefix: bytes, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._prefix = memoryview(prefix)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# Bytes a codec could not read, as the surrogateescape handler keeps them.
+_UNREAD: Final = re.compile("[\udc80-\udcff]")
+
+
+def _encoding_name(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    return "UTF-8" if name in ("utf-8", "utf-8-sig") else name
+
+
+def _text_lines(text: IO[str], name: str, encoding: str, *, sniffed: bool) -> Iterator[str]:
+    """The lines of a text stream. A byte the encoding cannot read is an error
+    naming its own line (the decoder keeps it in place, escaped, instead of failing
+    on the block it was read with); so is a line longer than MAX_RECORD_BYTES."""
+    shown = _encoding_name(encoding)
+    hint = "; pass --encoding if the file is in another" if sniffed else ""
+    lineno = 0
+    while True:
+        line = text.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        lineno += 1
+        where = f"{name}:line {lineno}"
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(("\n", "\r")):
+            raise InvalidInputError(f"line longer than {MAX_RECORD_BYTES} characters", where=where)
+        if _UNREAD.search(line):
+            raise InvalidInputError(f"not valid {shown}{hint}", where=where)
+        yield line
+
+
+def _check_header_text(header: list[str], name: str, encoding: str) -> None:
+    """Refuse a header that does not read as text: a wrong encoding shows there."""
+    for column in header:
+        if any(
+            (unicodedata.category(c) in ("Cc", "Cs", "Co") and c != "\t") or c == "\ufffd"
+            for c in column
+        ):
+            raise InvalidInputError(
+                f"the header does not read as text in {_encoding_name(encoding)}; pass --encoding",
+                where=f"{name}:line 1",
+            )
 
 
 class _CsvRowError(Exception):
@@ -513,10 +803,6 @@ def _csv_row(reader: Any, name: str) -> list[str] | None:
         if "end of data" in str(exc) or reader.line_num <= 1:
             raise error from None  # nothing after it to read
         raise _CsvRowError(error) from None
-    except UnicodeDecodeError:
-        raise InvalidInputError(
-            "not valid UTF-8", where=f"{name}:line {reader.line_num + 1}"
-        ) from None
     return row
 
 
@@ -528,7 +814,13 @@ def _csv_record(header: list[str], row: list[str], where: str) -> dict[str, Any]
         if cell == "":
             continue
         spec = specs.get(column)
-        value = _csv_value(spec.kind, cell, column, where) if spec else cell
+        if spec is not None:
+            value = _csv_value(spec.kind, cell, column, where)
+        elif column == "attachments":
+            # Evidence files by relative path, as in a JSON record.
+            value = _csv_value("texts", cell, column, where)
+        else:
+            value = cell
         head, _, tail = column.partition(".")
         if tail:
             group = record.setdefault(head, {})

@@ -341,6 +341,7 @@ def stage_version(
         subject,
         index=index,
         stored_at=batch.now,
+        stored_by=ctx.actor,
         subject_id=subject_id,
     )
     batch.versions.append(

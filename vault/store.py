@@ -19,23 +19,21 @@ Invariants:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import datetime as dt
+import os
 import re
 import shutil
+import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -51,9 +49,11 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from vault.errors import (
@@ -79,6 +79,10 @@ __all__ = [
     "IdentityDecision",
     "IdentityRequest",
     "Meta",
+    "Partner",
+    "PartnerReceipt",
+    "ReceivedRecord",
+    "ReceivedVersion",
     "Recipient",
     "Record",
     "RecordLink",
@@ -249,6 +253,75 @@ class ExportRecord(Base):
     recipient: Mapped[str] = mapped_column(String(64))
     recipient_fingerprint: Mapped[str] = mapped_column(String(64))
     counts: Mapped[str] = mapped_column(Text)
+    # Every recipient of a joint export, as a JSON list of names (``recipient`` is
+    # the first); None for exports made before joint exports.
+    recipients: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Partner(Base):
+    """A partner organisation whose exports this vault receives: the signing key
+    pinned for it (not secret), signed by the registry."""
+
+    __tablename__ = "partners"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    signing_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, hex
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class PartnerReceipt(Base):
+    """One export received from a partner, as its signed manifest described it;
+    signed by the registry. The newest one (by ``sequence``) is what a later export
+    from that partner must be newer than."""
+
+    __tablename__ = "partner_receipts"
+    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    export_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    exported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    custodian: Mapped[str] = mapped_column(String(64))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    policy_sha256: Mapped[str] = mapped_column(String(64))
+    terms: Mapped[str] = mapped_column(Text)
+    counts: Mapped[str] = mapped_column(Text)
+    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    __table_args__ = (Index("ix_partner_receipts_sequence", "partner", "sequence"),)
+
+
+class ReceivedRecord(Base):
+    """A record received from a partner; its content and provenance live sealed in
+    :class:`ReceivedVersion` rows, whose associated data binds the partner and type."""
+
+    __tablename__ = "received_records"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True)
+    partner: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReceivedVersion(Base):
+    """One version of a received record: per key class a wrapped data key and a blob
+    (never an identity class: received records carry none)."""
+
+    __tablename__ = "received_versions"
+    record_ref: Mapped[str] = mapped_column(
+        ForeignKey("received_records.ref", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    export_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kek_version: Mapped[int] = mapped_column(Integer, index=True)
+    special_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    special_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    narrative_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    narrative_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    operational_key: Mapped[bytes] = mapped_column(LargeBinary)
+    operational_data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Session(Base):
@@ -444,6 +517,50 @@ def bulk_insert(conn: Connection, model: type[Base], rows: list[dict[str, Any]])
             values[i] = value
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+def _mark(conn: Connection) -> str:
+    style = conn.dialect.paramstyle
+    if style == "qmark":
+        return "?"
+    if style in ("format", "pyformat"):
+        return "%s"
+    raise StorageError(f"unsupported database driver parameter style {style!r}")
+
+
+def driver_execute(conn: Connection, sql: str, params: Sequence[Any]) -> None:
+    """Run one fixed statement (``?`` marks the parameters) on the driver's own cursor,
+    inside ``conn``'s transaction: for statements run once per operation, where
+    building them through SQLAlchemy costs more than running them. Driver errors
+    come out as SQLAlchemy's, so every caller's error mapping applies."""
+    mark = _mark(conn)
+    if mark != "?":
+        sql = sql.replace("?", mark)
+    dbapi = conn.dialect.loaded_dbapi
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql, tuple(params))
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error) from None
+    finally:
+        cur.close()
+
+
+def driver_scan(conn: Connection, sql: str, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """The rows of one fixed query, fetched ``batch`` at a time on the driver's own
+    cursor (server-side on PostgreSQL, so memory stays flat in the table's size)."""
+    dbapi = conn.dialect.loaded_dbapi
+    raw = conn.connection.driver_connection
+    # A named cursor is a server-side one on psycopg.
+    cur = raw.cursor(name="evault_scan") if conn.dialect.name == "postgresql" else raw.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, dbapi.Error) from None
+    finally:
+        cur.close()
 
 
 def sqlite_url(folder: Path) -> str:
@@ -663,12 +780,18 @@ _BUSY_BACKOFF_S: Final = 0.25
 
 
 @contextlib.contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, synced: bool = True) -> Iterator[Connection]:
     """One write transaction: committed on success, rolled back on any error.
 
     Beginning it is retried with backoff while the database is locked by another
-    process (see _BUSY_RETRIES); the body runs once, never again."""
+    process (see _BUSY_RETRIES); the body runs once, never again.
+
+    ``synced=False`` (reads' audit entries, on SQLite): the commit reaches the
+    operating system before this returns, so a crash of the process loses nothing,
+    and the disk within :data:`SYNC_WINDOW_S` (see :class:`_LateSync`), instead of a
+    disk flush per read."""
     lock = _writer_lock(engine)
+    late = None if synced else _late_sync(engine)
     wait = _WAIT_MS.get()
     if wait is not None and isinstance(lock, _RLOCK_TYPE):
         # Another thread of this process is writing: wait no longer than allowed.
@@ -677,32 +800,118 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
                 f"the database is busy with a long write; this waited {wait / 1000:g} s and gave up"
             )
         try:
-            conn, tx = _begin_write(engine)
-            with conn, tx:
-                yield conn
+            yield from _in_write(engine, late)
         finally:
             lock.release()
         return
     with lock:
-        conn, tx = _begin_write(engine)
-        with conn, tx:
+        yield from _in_write(engine, late)
+
+
+def _in_write(engine: Engine, late: _LateSync | None) -> Iterator[Connection]:
+    conn, tx = _begin_write(engine, relaxed=late is not None)
+    try:
+        with tx:
             yield conn
+        if late is not None:
+            late.note()
+    finally:
+        if late is not None:
+            _restore_sync(conn)
+        conn.close()
 
 
-def _begin_write(engine: Engine) -> tuple[Connection, Any]:
+def _begin_write(engine: Engine, *, relaxed: bool = False) -> tuple[Connection, Any]:
     attempt = 0
     while True:
         conn = None
         try:
             conn = engine.connect().execution_options(evault_write=True)
+            if relaxed:
+                # On the driver's connection: set between transactions, never in one.
+                conn.connection.driver_connection.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
             return conn, conn.begin()
         except SQLAlchemyError as exc:
             if conn is not None:
                 conn.close()
             if _WAIT_MS.get() is not None or attempt >= _BUSY_RETRIES or not _is_busy(exc):
                 raise
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise DBAPIError.instance("PRAGMA synchronous", (), exc, sqlite3.Error) from None
         time.sleep(_BUSY_BACKOFF_S * 2**attempt)
         attempt += 1
+
+
+def _restore_sync(conn: Connection) -> None:
+    try:
+        conn.connection.driver_connection.execute("PRAGMA synchronous=FULL")  # type: ignore[union-attr]
+    except sqlite3.Error:
+        # A pooled connection must not keep the relaxed setting: drop it instead.
+        conn.invalidate()
+
+
+SYNC_WINDOW_S: Final = 0.1
+"""At most this long between a read's audit entry reaching the operating system and
+reaching the disk (SQLite; a database server flushes on its own terms)."""
+
+
+class _LateSync:
+    """The disk flush of an SQLite write-ahead log, at most SYNC_WINDOW_S after a
+    commit that skipped its own; also when the engine is disposed and at exit. A
+    synced commit (every write of data) flushes the whole log, these entries too."""
+
+    def __init__(self, wal: Path) -> None:
+        self._wal = wal
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def note(self) -> None:
+        with self._lock:
+            if self._timer is None:
+                self._timer = threading.Timer(SYNC_WINDOW_S, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is None:
+            return
+        timer.cancel()
+        try:
+            fd = os.open(self._wal, os.O_RDONLY)
+        except OSError:
+            return  # no log file: the last connection folded it into the database
+        try:
+            os.fsync(fd)
+        except OSError:
+            # The next synced commit flushes the same log and fails with the error.
+            pass
+        finally:
+            os.close(fd)
+
+
+_LATE_SYNCS: weakref.WeakKeyDictionary[Any, _LateSync] = weakref.WeakKeyDictionary()
+_LATE_SYNCS_LOCK: Final = threading.Lock()
+
+
+def _late_sync(engine: Engine) -> _LateSync | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    with _LATE_SYNCS_LOCK:
+        late = _LATE_SYNCS.get(engine.pool)
+        if late is None:
+            late = _LATE_SYNCS[engine.pool] = _LateSync(Path(f"{engine.url.database}-wal"))
+            event.listen(engine, "engine_disposed", lambda _engine: late.flush())
+        return late
+
+
+@atexit.register
+def _flush_late_syncs() -> None:
+    for late in list(_LATE_SYNCS.values()):
+        late.flush()
 
 
 # SQLite primary result codes (the low byte of the extended code).
@@ -849,30 +1058,43 @@ def connect(url: str) -> Engine:
 
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION_FILE: Final = re.compile(r"(\d{4})_\w+\.py")
 
 
-def _alembic_config() -> Config:
+# Alembic (with Mako and its script loader) loads only when the schema must move:
+# opening a vault whose stored revision is the code's own needs none of it.
+def _alembic_config() -> Any:
+    from alembic.config import Config  # noqa: PLC0415 - loaded only to migrate
+
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     return cfg
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision the code knows: revision ids are the files' number prefixes
+    (tests/test_migrations.py checks that Alembic agrees)."""
+    found = [
+        m[1]
+        for f in (_MIGRATIONS / "versions").iterdir()
+        if (m := _REVISION_FILE.fullmatch(f.name))
+    ]
+    return max(found)
 
 
 def schema_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return schema_revision_of(conn)
     except SQLAlchemyError as exc:
         raise driver_error(exc, "cannot read the database", engine) from None
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade (or with a revision, move) the schema inside one transaction."""
+    from alembic import command  # noqa: PLC0415 - see _alembic_config
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
     cfg = _alembic_config()
     try:
         with write_transaction(engine) as conn:
@@ -893,11 +1115,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def schema_revision_of(conn: Any) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The stored revision, read as Alembic keeps it (one row of ``alembic_version``)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(rows) != 1:
+        raise StorageError("the database schema has no single revision (a damaged vault?)")
+    return str(rows[0])
 
 
 def _is_older(target: str, current: str | None) -> bool:
     if current is None:
         return False
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - see _alembic_config
+
     script = ScriptDirectory.from_config(_alembic_config())
     return any(rev.revision == target for rev in script.iterate_revisions(current, "base"))

@@ -125,7 +125,7 @@ class _Upload:
         self._stream = stream
         self._id = attachment_id
         self._sealing: Sealing | None = None  # from the first chunk's transaction
-        self._pacer = Pacer(ctx.engine)
+        self._pacer = Pacer(lambda: checkpoint_passive(ctx.engine))
         self._sent = 0  # bytes of the file reported to progress
 
     def run(

@@ -14,17 +14,22 @@ Invariants:
   does not trust Content-Length); repeated failed authentications from one client
   are answered with 429 for a while.
 * A request is authenticated from its headers before its body is read; the vault
-  work then runs in a worker thread (one at a time on SQLite).
+  work then runs in a worker thread (one at a time on SQLite). An export runs as a
+  job in a thread of its own, beside those, and its file waits, age-encrypted to
+  its recipient, until it is fetched, expires or the server stops.
 * Like the CLI, the API reaches the vault only through the :class:`vault.Vault`
   facade: it never imports the storage or record layers, nor asks which database
   it runs on.
 
 Layout, each module importing only those above it: ``schemas`` (the request and
-response models), ``limits`` (how much a request may send, and for how long),
-``auth`` (who is calling: the bearer token, the failed-authentication throttle,
-the caller's vault view and where its work runs), ``errors`` (how a refusal is
-answered), ``middleware`` (the ASGI layer that authenticates before a body is
-read), ``routes`` (the endpoints) and ``app`` (the application factory).
+response models), ``contract`` (the record contract as JSON Schema, for the
+document), ``limits`` (how much a request may send, and for how long), ``auth``
+(who is calling: the bearer token, the failed-authentication throttle, the
+caller's vault view and where its work runs), ``jobs`` (export jobs and their
+files), ``errors`` (how a refusal is answered), ``middleware`` (the ASGI layer that
+authenticates before a body is read), ``routes`` (the record endpoints),
+``export_routes`` (exports as jobs), ``review_routes`` (review before release) and
+``app`` (the application factory).
 """
 
 from __future__ import annotations

@@ -128,6 +128,13 @@ class _Caller:
                 pass  # the database is busy (or failing): do it, or fail, in a thread
         return await anyio.to_thread.run_sync(self._act, action, limiter=self._limiter)
 
+    async def view(self) -> Vault:
+        """The caller's view, once its token is checked (401 if revoked or expired):
+        for work that needs no transaction of its own, or outlives the request (an
+        export job, whose every transaction checks the token again)."""
+        await self.run(lambda _view: self._vault.check_token(self._token), brief=True)
+        return self._view
+
     async def ensure_live(self) -> None:
         """AuthenticationError (401) if the token was revoked or has expired."""
         try:

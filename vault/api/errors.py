@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from vault.api.auth import _CALLER, _Caller
+from vault.api.jobs import JobLimitError
 from vault.api.limits import MAX_BODY, MAX_JSON
 from vault.api.schemas import ErrorBody, ExportRequest, FindRequest, ReviewDecisions
 from vault.errors import (
@@ -31,10 +32,14 @@ from vault.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    StaleExportError,
+    StaleVersionError,
     StorageError,
     TamperedRowError,
+    UnpinnedSignerError,
     UsageError,
     VaultError,
+    WrongRecipientError,
 )
 
 __all__: list[str] = []
@@ -44,10 +49,16 @@ _STATUS: Final[list[tuple[type[VaultError], int, str]]] = [
     (AuthenticationError, 401, "unauthenticated"),
     (PermissionDeniedError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
+    # Before ConflictError, of which it is one: an If-Match that is no longer current.
+    (StaleVersionError, 412, "precondition_failed"),
     (ConflictError, 409, "conflict"),
     (InvalidInputError, 422, "invalid_input"),
     # A stored row that steers access failed its check: nothing is served from it.
     (TamperedRowError, 403, "integrity_failure"),
+    # A partner's export refused: not from a pinned key, stale, or someone else's.
+    (UnpinnedSignerError, 403, "unpinned_signer"),
+    (StaleExportError, 409, "stale_export"),
+    (WrongRecipientError, 403, "wrong_recipient"),
     # A sealed value failed verification: the request conflicts with what is stored.
     (IntegrityError, 409, "integrity_failure"),
     (StorageError, 503, "storage"),
@@ -81,6 +92,8 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# How long a client is asked to wait when its export jobs are all under way.
+_JOB_RETRY_SECONDS: Final = 10
 # What any authenticated endpoint may answer besides success.
 _AUTHED = _errors(400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 503)
 _KNOWN_FIELDS: Final = (
@@ -118,6 +131,12 @@ def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(VaultError)
     async def vault_error(_request: Request, exc: VaultError) -> JSONResponse:
         return _vault_error(exc)
+
+    @app.exception_handler(JobLimitError)
+    async def too_many_jobs(_request: Request, exc: JobLimitError) -> JSONResponse:
+        refused = _error(429, "too_many_jobs", str(exc))
+        refused.headers["Retry-After"] = str(_JOB_RETRY_SECONDS)
+        return refused
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

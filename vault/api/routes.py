@@ -10,45 +10,35 @@ Invariants:
 * A body of up to :data:`MAX_BODY` (an import, an evidence file) is read only after
   the token has been checked again, and is held in memory only: no plaintext copy
   is written anywhere.
-* An export is looked up by policy name, in the server's policy folders and then
-  among the shipped ones, never as a path a client chooses; export files are
-  deleted a set number of days after they were made, and no other file in the
-  export folder is (see :func:`_sweep`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
-import stat
-import time
-from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from fastapi import Body, FastAPI, HTTPException, Query, Request, Response
-from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import Body, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from vault.api.auth import Auth
 from vault.api.errors import _AUTHED
 from vault.api.limits import MAX_BODY
 from vault.api.schemas import (
+    AttachmentOut,
     AttachmentReceipt,
     AuditVerified,
-    ExportCreated,
-    ExportRequest,
     FindRequest,
     Health,
     ImportResult,
     RecordSummary,
     RecordUpdated,
+    VersionOut,
 )
-from vault.core import Vault
-from vault.errors import NotFoundError, PermissionDeniedError, VaultError
-from vault.export import EXPORT_FORMAT
-from vault.policy import find_policy
-from vault.sharing import ExportSummary
+from vault.errors import (
+    StaleVersionError,
+    UsageError,
+)
 from vault.sources import read_one
 
 __all__: list[str] = []
@@ -60,44 +50,37 @@ def _raw_body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 MAX_PAGE: Final = 1000  # records per page of GET /records
-_EXPORT_FILE: Final = re.compile(r"[0-9a-f]{32}\.age")
 # A PATCH body is a JSON merge patch (RFC 7396); plain JSON is taken as one too.
 _MERGE_PATCH: Final = ("application/merge-patch+json", "application/json")
 
 
-def _sweep(v: Vault, exports: Path, keep_days: float) -> None:
-    """Delete the export files this server made once they are ``keep_days`` old
-    (they wait only to be fetched).
-
-    Only a regular file named exactly ``<export_id>.age`` for an export the vault
-    recorded is deleted: anything else in the folder (a custodian's own files, a
-    name that only looks like an export's, a link, a folder) is left alone. A
-    caller who may not list exports sweeps nothing.
-    """
-    try:
-        candidates = [path for path in exports.iterdir() if _EXPORT_FILE.fullmatch(path.name)]
-    except OSError:  # no folder: nothing to sweep, and the export says why it fails
-        return
-    if not candidates:
-        return
-    try:
-        recorded = {e["export_id"] for e in v.exports()}
-    except PermissionDeniedError:
-        return
-    cutoff = time.time() - keep_days * 86400
-    for path in candidates:
-        if path.name.removesuffix(".age") not in recorded:
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            found = path.lstat()
-            if stat.S_ISREG(found.st_mode) and found.st_mtime < cutoff:
-                path.unlink()
+_ETAG_HEADER: Final = {
+    "description": "The version number, as a strong entity tag.",
+    "schema": {"type": "string"},
+}
+_ETAG: Final = re.compile(r'"([1-9][0-9]{0,9})"|([1-9][0-9]{0,9})')
 
 
-def _add_routes(
-    app: FastAPI, exports: Path, policy_dirs: tuple[Path, ...], keep_days: float
-) -> None:
-    """Every endpoint, in the order of the OpenAPI document."""
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match(header: str | None) -> int | None:
+    """The version an ``If-Match`` header names: None for none or ``*`` (any current
+    version). A weak or malformed tag can never match a version (412); a list of tags
+    is refused (400)."""
+    if header is None or header.strip() == "*":
+        return None
+    if "," in header:
+        raise UsageError("If-Match takes one entity tag: the ETag of the version read")
+    found = _ETAG.fullmatch(header.strip())
+    if found is None:
+        raise StaleVersionError("If-Match names no version of this record")
+    return int(found.group(1) or found.group(2))
+
+
+def _add_routes(app: FastAPI) -> None:
+    """The record endpoints, first in the OpenAPI document."""
 
     @app.get("/health")
     async def health() -> Health:
@@ -157,6 +140,7 @@ def _add_routes(
             200: {
                 "description": "The record, as imported (see README).",
                 "content": {"application/json": {"schema": {"type": "object"}}},
+                "headers": {"ETag": _ETAG_HEADER},
             },
             **_AUTHED,
         },
@@ -166,9 +150,37 @@ def _add_routes(
         c: Auth,
         version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     ) -> JSONResponse:
-        """A record: only the field classes the token's keys open (audited)."""
+        """A record: only the field classes the token's keys open (audited). Its
+        ``ETag`` is the version number read; a PATCH may name it in ``If-Match``."""
         # Records are JSON already: no model to validate them against twice.
-        return JSONResponse(await c.run(lambda v: v.get(record_id, version=version), brief=True))
+        record, read = await c.run(
+            lambda v: v.get_with_version(record_id, version=version), brief=True
+        )
+        return JSONResponse(record, headers={"ETag": _etag(read)})
+
+    @app.get("/records/{record_id}/versions", responses=_AUTHED)
+    async def record_versions(record_id: str, c: Auth) -> list[VersionOut]:
+        """A record's versions, oldest first: number, when and by whom each was stored
+        (roles admin, custodian; audited)."""
+        rows = await c.run(lambda v: [x.to_dict() for x in v.versions(record_id)], brief=True)
+        return [VersionOut(**row) for row in rows]
+
+    @app.get("/records/{record_id}/attachments", responses=_AUTHED)
+    async def record_attachments(record_id: str, c: Auth) -> list[AttachmentOut]:
+        """A record's evidence files: id, media type, size and SHA-256, never the
+        file's name or description (roles admin, custodian, with the narrative class
+        the files are sealed under; audited)."""
+        files = await c.run(lambda v: v.attachments(record_id), brief=True)
+        return [
+            AttachmentOut(
+                id=f.id,
+                media_type=f.media_type,
+                size=f.size,
+                sha256=f.sha256,
+                created_at=f.created_at,
+            )
+            for f in files
+        ]
 
     @app.post("/find", responses=_AUTHED)
     async def find(query: FindRequest, c: Auth) -> list[RecordSummary]:
@@ -233,63 +245,6 @@ def _add_routes(
             id=info.id, media_type=info.media_type, size=info.size, sha256=info.sha256
         )
 
-    @app.post("/exports", status_code=201, responses=_AUTHED)
-    async def create_export(body: ExportRequest, c: Auth) -> ExportCreated:
-        """Export under a policy to a registered recipient (roles admin, exporter)."""
-
-        def run(v: Vault) -> ExportSummary:
-            if v.role not in ("admin", "exporter"):  # before a policy is even looked up
-                raise PermissionDeniedError(f"{v.custodian!r} ({v.role}) may not export")
-            try:
-                policy = find_policy(body.policy, policy_dirs)
-            except VaultError:
-                # Neither a file's path nor its parse errors are a client's business.
-                raise NotFoundError(f"no usable policy {body.policy!r} on this server") from None
-            _sweep(v, exports, keep_days)
-            out = exports / f"export-{time.time_ns()}.age"
-            manifest = v.export(policy, body.recipient, out)
-            out.rename(exports / f"{manifest['export_id']}.age")
-            return manifest
-
-        manifest = await c.run(run)
-        return ExportCreated(
-            format=EXPORT_FORMAT,
-            export_id=manifest["export_id"],
-            counts=manifest["counts"],
-            download=f"/exports/{manifest['export_id']}",
-        )
-
-    @app.get(
-        "/exports/{export_id}",
-        response_class=FileResponse,
-        responses={
-            200: {
-                "description": "The age-encrypted export.",
-                "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-                },
-            },
-            **_AUTHED,
-        },
-    )
-    async def download_export(
-        export_id: Annotated[str, PathParam(pattern="^[0-9a-f]{32}$")], c: Auth
-    ) -> FileResponse:
-        """An export file, for the token that made it or an admin (audited)."""
-
-        def run(v: Vault) -> Path:
-            _sweep(v, exports, keep_days)
-            path = exports / f"{export_id}.age"
-            if not path.is_file():
-                raise NotFoundError(f"export {export_id} is not on this server")
-            v.release_export(export_id)
-            return path
-
-        path = await c.run(run)
-        return FileResponse(
-            path, media_type="application/octet-stream", filename=f"{export_id}.age"
-        )
-
     @app.get("/audit/verify", responses=_AUTHED)
     async def audit_verify(c: Auth) -> AuditVerified:
         """Recompute the audit chain (roles admin, auditor)."""
@@ -298,7 +253,12 @@ def _add_routes(
 
     @app.patch(
         "/records/{record_id}",
-        responses={415: _AUTHED[400] | {"description": "Not a JSON merge patch."}, **_AUTHED},
+        responses={
+            200: {"headers": {"ETag": _ETAG_HEADER}},
+            412: _AUTHED[400] | {"description": "If-Match names no longer the latest version."},
+            415: _AUTHED[400] | {"description": "Not a JSON merge patch."},
+            **_AUTHED,
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -306,7 +266,21 @@ def _add_routes(
             }
         },
     )
-    async def update_record(record_id: str, request: Request, c: Auth) -> RecordUpdated:
+    async def update_record(
+        record_id: str,
+        request: Request,
+        response: Response,
+        c: Auth,
+        if_match: Annotated[
+            str | None,
+            Header(
+                alias="If-Match",
+                max_length=200,
+                description='The ETag of the version the change was made on ("3"): '
+                "the patch is stored only if that is still the latest version, else 412.",
+            ),
+        ] = None,
+    ) -> RecordUpdated:
         """Change a record as a new version, by JSON merge patch (RFC 7396; roles admin,
         custodian).
 
@@ -315,15 +289,22 @@ def _add_routes(
         patch does not name is carried over, identity fields included, sealed as
         they were. A token without a class the record holds fields of is refused
         (403, naming them) unless the patch removes them; a required field cannot be
-        removed (422).
+        removed (422). With ``If-Match``, the patch is stored only if the version it
+        names is still the latest (checked in the update's own transaction), else 412;
+        without it, it applies to whatever version is the latest.
         """
         media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if media not in _MERGE_PATCH:
             raise HTTPException(415)
+        expected = _if_match(if_match)
         body = await request.body()
         version = await c.run(
             lambda v: v.patch(
-                record_id, read_one(io.BytesIO(body), name="request body")[1], where="request body"
+                record_id,
+                read_one(io.BytesIO(body), name="request body")[1],
+                where="request body",
+                expect_version=expected,
             )
         )
+        response.headers["ETag"] = _etag(version)
         return RecordUpdated(id=record_id, version=version)

@@ -7,17 +7,21 @@ do not declare, and bound the length of every string a client sends.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+import datetime as dt
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 __all__ = [
     "POLICY_NAME",
+    "AttachmentOut",
     "AttachmentReceipt",
     "AuditVerified",
     "ErrorBody",
     "ErrorDetail",
-    "ExportCreated",
+    "ExportJob",
+    "ExportProgressOut",
+    "ExportReceived",
     "ExportRequest",
     "FindRequest",
     "Health",
@@ -29,6 +33,7 @@ __all__ = [
     "ReviewItemOut",
     "ReviewList",
     "ReviewsApplied",
+    "VersionOut",
 ]
 
 
@@ -70,6 +75,9 @@ class AttachmentReceipt(BaseModel):
     sha256: str
 
 
+_NARROWS = "; narrows the policy's own filter for this export, never widens it."
+
+
 class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,6 +86,16 @@ class ExportRequest(BaseModel):
         description="A policy name: shipped, or in the server's --policy-dir.",
     )
     recipient: str = Field(max_length=200, description="A registered recipient's name.")
+    site: list[Annotated[str, Field(max_length=128)]] = Field(
+        default_factory=list, max_length=1000, description="Only these site ids" + _NARROWS
+    )
+    country: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]] = Field(
+        default_factory=list,
+        max_length=300,
+        description="Only sites in these countries (ISO 3166-1 alpha-2)" + _NARROWS,
+    )
+    since: dt.date | None = Field(None, description="Only records from this date" + _NARROWS)
+    until: dt.date | None = Field(None, description="Only records up to this date" + _NARROWS)
 
 
 class FindRequest(BaseModel):
@@ -90,13 +108,31 @@ class FindRequest(BaseModel):
     country: str | None = Field(None, max_length=200)
 
 
-class ExportCreated(BaseModel):
-    format: str
-    export_id: str
-    counts: dict[str, dict[str, int]] = Field(
+class ExportProgressOut(BaseModel):
+    done: int = Field(description="Records decided so far: let through or left out.")
+    total: int | None = Field(description="Records in the vault; null until the job runs.")
+
+
+class ExportJob(BaseModel):
+    job: str = Field(description="The job's id: a secret, like the token.")
+    url: str = Field(description="Where the job's state is (also the Location header).")
+    state: Literal["queued", "running", "done", "failed"]
+    policy: str
+    recipient: str
+    progress: ExportProgressOut
+    created_at: str
+    finished_at: str | None
+    expires_at: str | None = Field(
+        description="When the job and its file are removed, if the file is not fetched before."
+    )
+    error: str | None = Field(description="Why the job failed, in one line.")
+    export_id: str | None
+    counts: dict[str, dict[str, int]] | None = Field(
         description="Records included by type, and excluded by reason."
     )
-    download: str
+    file: str | None = Field(
+        description="Where the age-encrypted file is, once done and until it is fetched."
+    )
 
 
 class AuditVerified(BaseModel):
@@ -177,3 +213,42 @@ class ReviewsApplied(BaseModel):
 class RecordUpdated(BaseModel):
     id: str
     version: int = Field(description="The version the update stored.")
+
+
+# Partners --------------------------------------------------------------------------
+
+
+class ExportReceived(BaseModel):
+    partner: str = Field(description="The pinned partner whose key signed the export.")
+    export_id: str
+    exported_at: str
+    policy: str = Field(description="The sending policy, as its signed manifest names it.")
+    policy_sha256: str
+    terms: dict[str, str | list[str]] = Field(
+        description="What the partner lets this vault pass on: onward kind and audiences."
+    )
+    records: dict[str, int] = Field(description="Records new, updated (new versions), unchanged.")
+    by_type: dict[str, int]
+    files_left_out: int = Field(description="Evidence files the export named (not received).")
+
+
+# Listings ---------------------------------------------------------------------------
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: str = Field(description="When the vault stored it (sealed with it).")
+    stored_by: str | None = Field(
+        description="Who stored it: a custodian, or token:NAME; null for a version "
+        "stored before the vault sealed its author."
+    )
+
+
+class AttachmentOut(BaseModel):
+    """An evidence file, without its name or description (which may name people)."""
+
+    id: str
+    media_type: str = Field(description="Detected from the content, never from the name.")
+    size: int = Field(description="Bytes of the original file.")
+    sha256: str = Field(description="SHA-256 of the original file, as sealed at intake.")
+    created_at: str

@@ -49,7 +49,9 @@ def summary_text(summary: CheckSummary) -> str:
     return (
         f"Checked the {summary.database} database, {summary.signed_rows} signed rows, "
         f"{summary.worker_keys} worker keys, {summary.records} records "
-        f"({summary.versions} versions; classes opened: {opened}), {summary.files} files "
+        f"({summary.versions} versions; classes opened: {opened}), "
+        + (f"{summary.received} received versions, " if summary.received else "")
+        + f"{summary.files} files "
         f"and {summary.audit_entries} audit entries: "
         + (f"{summary.findings} damaged" if summary.findings else "no damage found")
         + ("." if summary.audited else " (the audit log could not record this check).")

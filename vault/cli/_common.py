@@ -14,6 +14,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 import json
 import os
@@ -21,12 +22,17 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 import click
 
-from vault import Passphrase, RecordSummary, UsageError, Vault, VaultError
-from vault.errors import from_os_error
+import vault
+from vault.errors import UsageError, VaultError, from_os_error
+
+# The facade loads when a command runs, not when the CLI starts: `--version`,
+# `--help` and completion need neither the database layer nor the media libraries.
+if TYPE_CHECKING:
+    from vault import Passphrase, RecordSummary, Vault
 
 __all__ = [
     "State",
@@ -64,8 +70,8 @@ class State:
             return _read_passphrase_file(self.passphrase_file)
         env = os.environ.get("EVAULT_PASSPHRASE")
         if env:
-            return Passphrase(env)
-        return Passphrase(
+            return vault.Passphrase(env)
+        return vault.Passphrase(
             click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
         )
 
@@ -74,12 +80,12 @@ class State:
         token = os.environ.get("EVAULT_SESSION")
         if token:
             # A session never falls back to a prompt: a stale one is an error.
-            with Vault.open_session(self.vault_dir, token, db_url=self.db_url) as v:
+            with vault.Vault.open_session(self.vault_dir, token, db_url=self.db_url) as v:
                 yield v
             return
         # A missing vault is said before anyone types a passphrase for it.
-        Vault.require_existing(self.vault_dir, db_url=self.db_url)
-        with Vault.open(
+        vault.Vault.require_existing(self.vault_dir, db_url=self.db_url)
+        with vault.Vault.open(
             self.vault_dir,
             self.passphrase(),
             db_url=self.db_url,
@@ -94,8 +100,8 @@ def new_passphrase(file: Path | None, what: str = "New passphrase") -> Passphras
         return _read_passphrase_file(file)
     env = os.environ.get("EVAULT_NEW_PASSPHRASE")
     if env:
-        return Passphrase(env)
-    return Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
+        return vault.Passphrase(env)
+    return vault.Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
 
 
 def new_passphrase_option(f: F) -> F:
@@ -114,7 +120,7 @@ def _read_passphrase_file(path: Path) -> Passphrase:
         raise UsageError(f"cannot read passphrase file {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"passphrase file {path} is not UTF-8") from None
-    return Passphrase(text.splitlines()[0] if text.strip() else "")
+    return vault.Passphrase(text.splitlines()[0] if text.strip() else "")
 
 
 def json_option(f: F) -> F:
@@ -159,7 +165,42 @@ def _hoist_global_options(args: list[str]) -> list[str]:
 
 
 class _Group(click.Group):
-    """Turns library errors into one line on stderr and the documented exit code."""
+    """Turns library errors into one line on stderr and the documented exit code.
+
+    The root group loads a command's module only when that command runs: ``lazy``
+    maps each command name to its module and the one-line help that ``--help``
+    shows without loading it (a test keeps the two in step with the commands).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            importlib.import_module(self.lazy[cmd_name][0])
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            cmd = self.commands.get(name)
+            if cmd is not None:
+                if cmd.hidden:
+                    continue
+                text = cmd.get_short_help_str(limit)
+            else:
+                text = click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if ctx.parent is None:
@@ -243,7 +284,8 @@ def cli(
     Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity
     failure, 5 invalid input, 6 not found, 7 already exists or changed concurrently,
     8 permission denied, 9 storage error, 10 disk full, 11 read-only, 12 database
-    locked, 13 database unreachable, 14 database damaged, 130 interrupted.
+    locked, 13 database unreachable, 14 database damaged, 15-17 a partner's export
+    refused (see receive --help), 130 interrupted.
     """
     ctx.obj = State(vault_dir, db_url, passphrase_file, custodian)
 

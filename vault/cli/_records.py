@@ -21,7 +21,8 @@ import click
 
 from vault import KdfParams, UsageError, Vault
 from vault.cli._common import State, cli, json_option, render_summaries
-from vault.ingest import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
+from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
+from vault.mapping import describe_shipped, find_mapping, shipped_mappings
 from vault.pacing import CHUNK_RECORDS
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
@@ -100,13 +101,52 @@ def _byte_progress(
         yield advance
 
 
+def _list_mappings(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--map list``: the shipped mappings, then exit (no FILE, no vault needed)."""
+    if value != "list" or ctx.resilient_parsing:
+        return value
+    for name, description in describe_shipped():
+        click.echo(f"{name:<8} {description}")
+    raise click.exceptions.Exit(0)
+
+
+def _delimiter(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value in ("tab", "\\t"):
+        return "\t"
+    return value
+
+
+_MAPS = ", ".join(shipped_mappings())
+
+
 @cli.command(name="import")
-@click.argument("file", type=RECORD_FILE)
+@click.argument("file", type=RECORD_FILE, required=False)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Override the file format.")
 @click.option(
+    "--map",
+    "mapping",
+    metavar="NAME|FILE",
+    is_eager=True,
+    callback=_list_mappings,
+    help=f"Read a survey tool's CSV export through a mapping: a shipped one ({_MAPS}) "
+    "or a mapping file. '--map list' describes the shipped ones.",
+)
+@click.option(
     "--files",
+    "--media",
+    "files",
     type=click.Path(exists=True, path_type=Path),
-    help="Folder or zip with the evidence files records name in 'attachments'.",
+    help="Folder or zip with the evidence files records name in 'attachments' (with "
+    "--map: the survey's media folder or zip, files found by name).",
+)
+@click.option(
+    "--delimiter",
+    callback=_delimiter,
+    help="CSV delimiter (default: sniffed among , ; tab |); 'tab' for a tab.",
+)
+@click.option(
+    "--encoding",
+    help="CSV text encoding, e.g. windows-1252 (default: sniffed; UTF-8 unless told).",
 )
 @click.option(
     "--check",
@@ -139,9 +179,12 @@ def _byte_progress(
 @click.pass_obj
 def import_(
     state: State,
-    file: Path,
+    file: Path | None,
     fmt: str | None,
+    mapping: str | None,
     files: Path | None,
+    delimiter: str | None,
+    encoding: str | None,
     check: bool,
     on_conflict: OnConflict,
     key: MatchKey,
@@ -160,25 +203,40 @@ def import_(
     On PostgreSQL, and from standard input, the import is one transaction.
 
     --check writes nothing and lists every bad line, one per line (file, line, record
-    id, field, what is wrong), then a summary. CSV columns use dotted names such as
-    worker.name; list cells hold a JSON array or values separated by ';'. With
-    --files, a record may list evidence files by relative path in an "attachments"
-    field; they are sealed to it with it.
+    id, field, column, what is wrong), then a summary. CSV columns use dotted names
+    such as worker.name; list cells hold a JSON array or values separated by ';'. A
+    CSV file's delimiter and encoding are sniffed unless --delimiter and --encoding
+    give them. With --files, a record may list evidence files by relative path in an
+    "attachments" field; they are sealed to it with it.
+
+    \b
+    Survey exports (KoboToolbox, ODK Central):
+      evault import survey.csv --map kobo --media survey-media.zip
+    --map names a mapping from the tool's columns (with group paths), answers (in
+    any language) and GPS points to the record contract; '--map list' lists the
+    shipped ones, and a mapping file may extend one. The next download of the same
+    survey: --on-conflict new-version.
     """
+    if file is None:
+        raise UsageError("import needs FILE ('-' for standard input)")
     path = None if str(file) == "-" else file
-    if path is not None and fmt is None:
+    if path is not None and fmt is None and mapping is None:
         detect_format(str(path))  # a name that says no format is refused before unlocking
+    if mapping is not None:
+        find_mapping(mapping)  # a bad mapping is refused before unlocking
     source: Path | IO[bytes] = sys.stdin.buffer if path is None else path
     shown = sys.stderr.isatty() and not as_json
+    reading: dict[str, Any] = {
+        "fmt": fmt,
+        "files": files,
+        "mapping": mapping,
+        "delimiter": delimiter,
+        "encoding": encoding,
+    }
     if check:
         with state.open() as v, _byte_progress(path, shown, "Checking") as advance:
             report = v.check_import(
-                source,
-                fmt=fmt,
-                files=files,
-                read_progress=advance,
-                on_conflict=on_conflict,
-                key=key,
+                source, read_progress=advance, on_conflict=on_conflict, key=key, **reading
             )
         if as_json:
             problems = [p.to_dict() for p in report.problems]
@@ -199,12 +257,11 @@ def import_(
     with state.open() as v, _byte_progress(path, shown) as advance:
         result = v.import_file(
             source,
-            fmt=fmt,
-            files=files,
             read_progress=advance,
             on_conflict=on_conflict,
             key=key,
             chunk_records=chunk_size,
+            **reading,
         )
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
 
@@ -239,10 +296,20 @@ def add(state: State, file: Path, as_json: bool) -> None:
     metavar="FIELD",
     help="Remove FIELD (worker.phone, or a group such as worker); repeatable.",
 )
+@click.option(
+    "--expect-version",
+    type=click.IntRange(min=1),
+    help="Only if N is still the latest version (else exit 7, nothing stored).",
+)
 @json_option
 @click.pass_obj
 def update(
-    state: State, record_id: str, file: Path | None, remove: tuple[str, ...], as_json: bool
+    state: State,
+    record_id: str,
+    file: Path | None,
+    remove: tuple[str, ...],
+    expect_version: int | None,
+    as_json: bool,
 ) -> None:
     """Store a new version of RECORD_ID: the fields FILE gives ('-' for standard
     input) over those of the current version.
@@ -258,7 +325,9 @@ def update(
         raise UsageError("update needs FILE, --remove FIELD, or both")
     where, record = _read_one(file) if file is not None else ("--remove", {})
     with state.open() as v:
-        version = v.update(record_id, record, remove=remove, where=where)
+        version = v.update(
+            record_id, record, remove=remove, where=where, expect_version=expect_version
+        )
     if as_json:
         click.echo(json.dumps({"id": record_id, "version": version}))
     else:

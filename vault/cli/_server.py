@@ -8,8 +8,10 @@ imported only by the commands that need it, not by every command.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import socket
 from pathlib import Path
 
 import click
@@ -81,7 +83,13 @@ def token_revoke(state: State, name: str) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8600, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=8600,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0: any free port.",
+)
 @click.option("--ssl-certfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--ssl-keyfile", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
@@ -104,6 +112,12 @@ def token_revoke(state: State, name: str) -> None:
     help="Delete export files this many days after they were made.",
 )
 @click.option(
+    "--receive-identity",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="This vault's age identity file: partners' exports sent to POST /receive "
+    "are opened with it (without it, the server receives none).",
+)
+@click.option(
     "--max-bodies",
     default=8,
     show_default=True,
@@ -122,8 +136,13 @@ def serve(
     policy_dirs: tuple[Path, ...],
     max_bodies: int,
     export_days: float,
+    receive_identity: Path | None,
 ) -> None:
     """Serve the HTTP API (unlock once as an admin; tokens authorise requests).
+
+    Prints one line once it listens: the address, and the folder where export files
+    wait (age-encrypted to their recipients) until they are fetched; a folder it
+    made itself is removed when it stops.
 
     Behind a network, give --ssl-certfile and --ssl-keyfile (uvicorn's TLS).
     No access log is written: URLs carry record ids. Forwarded headers are not
@@ -141,15 +160,18 @@ def serve(
         raise UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
     if export_dir is not None:
         export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with state.open() as v:
-        uvicorn.run(
-            create_app(
-                v,
-                export_dir=export_dir,
-                policy_dirs=policy_dirs,
-                bodies=max_bodies,
-                export_days=export_days,
-            ),
+    with state.open() as v, contextlib.closing(_listen(host, port)) as listening:
+        app = create_app(
+            v,
+            export_dir=export_dir,
+            policy_dirs=policy_dirs,
+            bodies=max_bodies,
+            export_days=export_days,
+            receive_identity=receive_identity,
+        )
+        jobs = app.state.export_jobs
+        config = uvicorn.Config(
+            app,
             host=host,
             port=port,
             log_level="warning",
@@ -160,6 +182,30 @@ def serve(
             ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         )
+        bound, at = listening.getsockname()[:2]
+        where = f"[{bound}]" if ":" in bound else bound
+        scheme = "https" if ssl_certfile else "http"
+        click.echo(
+            f"evault: serving the HTTP API on {scheme}://{where}:{at} "
+            f"(export files wait in {jobs.folder})"
+        )
+        try:
+            uvicorn.Server(config).run(sockets=[listening])
+        finally:
+            jobs.close()  # done already when the server stopped; not if it never started
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` (0: any free port), so the address printed
+    is the one served; a refusal is one line (exit 2), not a log record."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise UsageError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+    return listening
 
 
 @cli.command()

@@ -129,7 +129,12 @@ def _find_policy(state: State, name: str) -> Policy:
 
 @cli.command(name="export")
 @click.option("--policy", "policy_name", required=True, help="Policy name or file.")
-@click.option("--recipient", "recipient_name", help="Registered recipient.")
+@click.option(
+    "--recipient",
+    "recipient_names",
+    multiple=True,
+    help="Registered recipient (repeat for one joint export to several).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Export file.")
 @click.option("--preview", is_flag=True, help="Show what would go out; write nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="With --preview: show N records.")
@@ -142,7 +147,7 @@ def _find_policy(state: State, name: str) -> Policy:
 def export_(
     state: State,
     policy_name: str,
-    recipient_name: str | None,
+    recipient_names: tuple[str, ...],
     out: Path | None,
     preview: bool,
     limit: int | None,
@@ -157,6 +162,8 @@ def export_(
     The file is an age-encrypted tar of manifest.json, manifest.sig,
     signing-key.pem and records.jsonl; the recipient opens it with
     'age -d -i key.txt FILE | tar -x' and checks it with 'evault verify-export'.
+    --recipient repeated makes one file that each of them opens (a joint
+    committee); the signed manifest names them all.
     With --preview, the records that would go out are printed for the custodian's
     eyes only, and nothing is written or sent. --site, --country, --since and
     --until narrow the policy's own filters for this export (never widen them); the
@@ -169,19 +176,19 @@ def export_(
         until=until.date() if until else None,
     )
     if preview:
-        if recipient_name or out:
+        if recipient_names or out:
             raise UsageError("--preview writes nothing: leave out --recipient and --out")
         _preview(state, p, limit, as_json)
         return
-    if not recipient_name or not out:
+    if not recipient_names or not out:
         raise UsageError("export needs --recipient and --out (or --preview)")
     with state.open() as v:
-        manifest = v.export(p, recipient_name, out)
+        manifest = v.export(p, list(recipient_names), out)
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False))
         return
     click.echo(
-        f"Exported to {out} for {recipient_name} under policy {p.name} "
+        f"Exported to {out} for {', '.join(recipient_names)} under policy {p.name} "
         f"(export {manifest['export_id']})."
     )
     click.echo(counts_text(manifest["counts"]))
@@ -246,9 +253,15 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
         click.echo(json.dumps({"valid": True, **report.to_dict()}))
         return
     click.echo(f"OK: export {report.export_id} from vault {report.vault_id}")
+    names = ", ".join(r["name"] for r in report.recipients) or report.recipient
     click.echo(
         f"  policy {report.policy} (sha256 {report.policy_sha256[:16]}…), "
-        f"for {report.recipient}, created {report.created_at}"
+        f"for {names}, created {report.created_at}"
+    )
+    onward = report.terms.get("audiences") or []
+    click.echo(
+        "  onward terms (signed): "
+        + ("may be passed on only to " + ", ".join(onward) if onward else "not to be passed on")
     )
     click.echo(f"  {report.lines} record lines, every hash matches the signed manifest")
     pin = "pinned with --signer" if report.signer_pinned else "NOT pinned"
@@ -272,13 +285,21 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
 @click.pass_obj
 def signing_key(state: State, out: Path | None, as_json: bool) -> None:
     """Print the vault's public signing key (PEM), for recipients to pin."""
+    from vault import crypto  # noqa: PLC0415 - loaded for this command only
+
     with state.open() as v:
         pem = v.public_signing_key_pem()
+    # What a partner that pins this key sees ('evault partner add'), to compare.
+    fingerprint = crypto.public_key_fingerprint(crypto.public_key_from_pem(pem))
     if out:
         out.write_bytes(pem)
     if as_json:
-        click.echo(json.dumps({"pem": pem.decode(), "out": str(out) if out else None}))
+        click.echo(
+            json.dumps(
+                {"pem": pem.decode(), "out": str(out) if out else None, "fingerprint": fingerprint}
+            )
+        )
     elif out:
-        click.echo(f"Wrote {out}.")
+        click.echo(f"Wrote {out} (key fingerprint {fingerprint}).")
     else:
         click.echo(pem.decode().rstrip())

@@ -156,11 +156,14 @@ def write_archive(
     manifest: dict[str, Any],
     finish: Callable[[dict[str, Any]], None],
     files: FileSpool | None = None,
-) -> Path:
-    """Write the encrypted export beside ``out`` and return the temporary path.
+) -> tuple[Path, int]:
+    """Write the encrypted export beside ``out``; return the temporary path and the
+    open descriptor that holds its lock (see :mod:`vault.partial`).
 
     ``finish`` completes the manifest once all records are counted; the caller moves
-    the file to ``out`` (after recording the export) or deletes it.
+    the file to ``out`` (after recording the export) or deletes it, then closes the
+    descriptor: until then no other writer to the folder takes the finished file
+    for a killed writer's leftover.
     """
     folder = out.resolve().parent
     if not folder.is_dir():
@@ -203,11 +206,12 @@ def write_archive(
 
             fd, tmp_name = new_partial(folder, ".evault-export-")
             try:
-                with os.fdopen(fd, "wb") as sink:
+                with os.fdopen(fd, "wb", closefd=False) as sink:
                     age.encrypt_chunks(tar_stream(), sink, recipient)
                     sink.flush()
                     os.fsync(sink.fileno())
             except BaseException as exc:
+                os.close(fd)
                 with contextlib.suppress(OSError):
                     os.unlink(tmp_name)
                 # A full disk or a file-size limit is named with the folder written to.
@@ -215,4 +219,4 @@ def write_archive(
                 if known is not None:
                     raise known from None
                 raise
-    return Path(tmp_name)
+    return Path(tmp_name), fd

@@ -5,7 +5,15 @@ holding
 
 * ``manifest.json`` — export id, vault id, policy name and SHA-256 of its text,
   recipient name and key fingerprint, creation time, counts included and excluded
-  by reason, and the SHA-256 of each line of ``records.jsonl``;
+  by reason, and the SHA-256 of each line of ``records.jsonl``; since joint exports
+  and onward terms, also ``recipients`` (every recipient the file is encrypted to,
+  each with its name, age recipient and fingerprint; ``recipient`` is the first of
+  them) and ``terms`` (``{"onward": "none" | "same-audience" | "audiences",
+  "audiences": [...]}``: to whom the recipient may pass the records on). Both are
+  additions under the same signature: a verifier that does not know them still
+  verifies the file, and a manifest without ``terms`` allows nothing onward. The
+  manifest's ``audit.size`` (the sending vault's audit log size when the export
+  began) grows with every export of that vault: receivers order exports by it;
 * ``manifest.sig`` — the raw Ed25519 signature of ``manifest.json`` by the vault;
 * ``signing-key.pem`` — the vault's public signing key (SubjectPublicKeyInfo);
 * ``records.jsonl`` — one redacted record (or aggregate cell) per line;

@@ -14,6 +14,14 @@ testimony in a group of fewer than ``k`` workers is left out; aggregate cells at
 below the policy's threshold are held back; records are written site by site in
 random order, and sites apart from their testimonies. Memory grows with the largest
 site, not with the vault.
+
+Records received from partners come last, each only if the terms its sender signed
+let it go to this policy's audience (else counted as ``onward_terms``), then
+through this policy like any record: they can only lose fields, never gain one
+(they hold no identity to add). Under k-anonymity they are grouped among
+themselves, one record counting as one person (the sender gives no link between
+one worker's testimonies). They never enter aggregate counts. The terms of an export
+that carries any are the meet of the policy's and theirs (``ExportResult.terms``).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import datetime as dt
 import itertools
 import random
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -30,13 +38,14 @@ from vault.export.files import export_files
 from vault.policy import Policy
 from vault.redaction import MAX_LEVEL, Redactor, SiteInfo, high_risk
 from vault.schema import DATE_FIELDS, FIELDS, Sensitivity
-from vault.scrub import site_terms_from
+from vault.scrub import SiteTerms, site_terms_from
+from vault.terms import Terms
 
 if TYPE_CHECKING:
     # Only the type: planning hands files to the spool and never writes them itself.
     from vault.export.archive import FileSpool
 
-__all__ = ["ExportResult", "RecordSource", "plan_records"]
+__all__ = ["ExportResult", "Received", "RecordSource", "gate", "people_of", "plan_records"]
 
 _SHUFFLE: Final = random.SystemRandom()
 _OPERATIONAL: Final = frozenset({"operational"})
@@ -80,6 +89,16 @@ class RecordSource(Protocol):
         ...
 
 
+class Received(Protocol):
+    """A record received from a partner, with the onward terms its sender signed."""
+
+    @property
+    def record(self) -> dict[str, Any]: ...
+
+    @property
+    def terms(self) -> Terms: ...
+
+
 @dataclass
 class ExportResult:
     """Counts of one export (or preview)."""
@@ -95,6 +114,8 @@ class ExportResult:
     # Free texts that went out as a reviewer decided, and those held back because
     # the policy wants a review that has not happened.
     review: Counter[str] = field(default_factory=Counter)
+    # The meet of the onward terms of every received record let through (None: none).
+    terms: Terms | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,7 +137,7 @@ def _consent_reason(record: Mapping[str, Any], audience: str) -> str | None:
     return None
 
 
-def _gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> str | None:
+def gate(policy: Policy, record: Mapping[str, Any], site: SiteInfo | None) -> str | None:
     """Why a record is left out, or None when the filters and consent let it through."""
     rtype = record["type"]
     site_id = record["id"] if rtype == "site" else record.get("site_id")
@@ -170,9 +191,14 @@ def _aggregate_keys(
 
 
 def plan_records(
-    source: RecordSource, policy: Policy, redactor: Redactor, result: ExportResult
+    source: RecordSource,
+    policy: Policy,
+    redactor: Redactor,
+    result: ExportResult,
+    received: Iterable[Received] = (),
 ) -> Generator[dict[str, Any]]:
-    """Yield the redacted records (or aggregate cells) of an export, counting as it goes."""
+    """Yield the redacted records (or aggregate cells) of an export, counting as it
+    goes; ``received``, records received from partners, come last."""
     sites = source.export_sites()
     types = (
         frozenset(policy.types) if policy.aggregate is None else frozenset({"testimony", "finding"})
@@ -183,6 +209,9 @@ def plan_records(
 
     if policy.aggregate is not None:
         yield from _aggregate(source, policy, sites, types, result)
+        for item in received:
+            allowed = item.terms.allows(policy.audience)
+            result.excluded["onward_terms" if not allowed else "received_not_aggregated"] += 1
         return
 
     scrubbing = any(
@@ -236,7 +265,7 @@ def plan_records(
                 continue
             if record["type"] not in types:
                 continue
-            reason = _gate(policy, record, site)
+            reason = gate(policy, record, site)
             level = 0
             if reason is None and record["type"] == "testimony" and ka is not None:
                 level = result.level
@@ -247,6 +276,83 @@ def plan_records(
                 continue
             result.included[record["type"]] += 1
             yield _output(source, policy, redactor, result, record, level, site, drop_evidence)
+    yield from _received(policy, redactor, received, result)
+
+
+def _received_gate(policy: Policy, record: Mapping[str, Any]) -> str | None:
+    """Why a received record is left out by this policy's filters, or None. A filter
+    that cannot be shown to hold (a site of the partner's, a generalized date) holds
+    it back."""
+    rtype = record["type"]
+    if policy.sites is not None:
+        return "site_filter"
+    if policy.countries is not None:
+        return "country_filter"
+    date_field = DATE_FIELDS.get(rtype)
+    if date_field and (policy.date_from or policy.date_to):
+        try:
+            day = dt.date.fromisoformat(str(record.get(date_field)))
+        except ValueError:
+            return "date_filter"
+        if (policy.date_from and day < policy.date_from) or (
+            policy.date_to and day > policy.date_to
+        ):
+            return "date_filter"
+    if (
+        rtype == "finding"
+        and policy.statuses is not None
+        and record.get("status") not in policy.statuses
+    ):
+        return "status_filter"
+    if rtype == "testimony" and "consent" in record:
+        return _consent_reason(record, policy.audience)
+    return None
+
+
+def _received(
+    policy: Policy, redactor: Redactor, received: Iterable[Received], result: ExportResult
+) -> Iterator[dict[str, Any]]:
+    held: list[Received] = []
+    for item in received:
+        rtype = item.record["type"]
+        if rtype not in policy.types:
+            result.excluded["type_not_exported"] += 1
+        elif not item.terms.allows(policy.audience):
+            result.excluded["onward_terms"] += 1
+        elif reason := _received_gate(policy, item.record):
+            result.excluded[reason] += 1
+        else:
+            held.append(item)
+    if not held:
+        return
+    ka = policy.k_anonymity
+    groups: Counter[tuple[Any, ...]] = Counter()
+    if ka is not None:
+        for item in held:
+            if item.record["type"] == "testimony":
+                groups[redactor.quasi_key(item.record, 0, None)] += 1
+    # Nothing is known here of the partner's sites and people: free text is scrubbed
+    # by the rules alone, and no review decision of this vault applies to it.
+    redactor.scrubber.load_site(SiteTerms())
+    redactor.decisions = {}
+    for item in held:
+        record = item.record
+        if (
+            ka is not None
+            and record["type"] == "testimony"
+            and groups[redactor.quasi_key(record, 0, None)] < ka.k
+        ):
+            result.excluded["k_anonymity"] += 1
+            continue
+        result.included[record["type"]] += 1
+        result.terms = item.terms if result.terms is None else result.terms.meet(item.terms)
+        out = redactor.redact(record)
+        if redactor.flags:
+            result.flagged["records"] += 1
+            result.flagged.update(redactor.flags)
+        result.review["reviewed"] += len(redactor.reviewed)
+        result.review["awaiting_review"] += len(redactor.withheld)
+        yield out
 
 
 def _output(
@@ -291,7 +397,7 @@ def _sites(
         frozenset({"site"}), classes=_ALL_CLASSES - {"identity"}
     ):
         assert record is not None
-        reason = _gate(policy, record, sites.get(ref))
+        reason = gate(policy, record, sites.get(ref))
         if reason is not None:
             result.excluded[reason] += 1
             continue
@@ -316,7 +422,13 @@ def _choose_level(
     ka = policy.k_anonymity
     assert ka is not None
     groups: list[Counter[tuple[Any, ...]]] = [Counter() for _ in range(MAX_LEVEL + 1)]
-    rows = source.export_linked(frozenset({"testimony"}), classes=_OPERATIONAL)
+    classes = _OPERATIONAL
+    if any(
+        FIELDS["testimony"][q].sensitivity is Sensitivity.IDENTITY for q in ka.quasi_identifiers
+    ):
+        # A location is identity until generalized: its cells are counted from it.
+        classes = _OPERATIONAL | {"identity"}
+    rows = source.export_linked(frozenset({"testimony"}), classes=classes)
     for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
         site = sites.get(site_ref)
         batch = [
@@ -324,10 +436,10 @@ def _choose_level(
             for _ref, subject, record, links in site_rows
             if record is not None and not (identity_required and subject is None)
         ]
-        people = _people([links for _record, links in batch])
+        people = people_of([links for _record, links in batch])
         seen: set[tuple[int, tuple[Any, ...], int]] = set()
         for (record, _links), worker in zip(batch, people, strict=True):
-            if _gate(policy, record, site) is None:
+            if gate(policy, record, site) is None:
                 keys = redactor.quasi_keys(record, site, range(MAX_LEVEL + 1))
                 for level, key in enumerate(keys):
                     if (level, key, worker) not in seen:
@@ -343,7 +455,7 @@ def _choose_level(
     return groups[result.level]
 
 
-def _people(links: list[frozenset[str]]) -> list[int]:
+def people_of(links: list[frozenset[str]]) -> list[int]:
     """One number per testimony of a site, the same for testimonies that share any
     link (employee id, phone, e-mail, name, subject) directly or through others: a
     hotline caller who gave a phone three times is one person, not three."""
@@ -381,11 +493,11 @@ def _aggregate(
     for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
         site = sites.get(site_ref)
         batch = [(record, links) for _ref, _subject, record, links in site_rows if record]
-        workers = _people(
+        workers = people_of(
             [links or frozenset({f"record:{i}"}) for i, (_r, links) in enumerate(batch)]
         )
         for (record, _links), worker in zip(batch, workers, strict=True):
-            reason = _gate(policy, record, site)
+            reason = gate(policy, record, site)
             if reason is not None:
                 result.excluded[reason] += 1
                 continue

@@ -18,6 +18,11 @@ field alone; the members must be exactly :data:`MEMBERS` and then the files the
 manifest lists, in that order, each of the size the manifest gives, padded with
 zeros; after them come two or more zero blocks and nothing else. Every refusal
 names the file and the byte offset or member.
+
+A receiving vault verifies with this same code (:func:`verify_stream`), and is told
+through an :class:`ExportReader` what has been verified as it goes: the manifest
+once its signature holds, each record line once its hash matches. What it was told
+counts only if verification then returns; until then it is unverified.
 """
 
 from __future__ import annotations
@@ -25,13 +30,13 @@ from __future__ import annotations
 import json
 import re
 import tarfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final, NoReturn
+from typing import IO, Any, Final, NoReturn, Protocol
 
 from vault import age, crypto
-from vault.errors import IntegrityError, InvalidInputError, NotFoundError
+from vault.errors import IntegrityError, InvalidInputError, NotFoundError, UnpinnedSignerError
 from vault.export.format import (
     ATTACHMENTS,
     EXPORT_FORMAT,
@@ -41,7 +46,7 @@ from vault.export.format import (
     SIGNING_KEY,
 )
 
-__all__ = ["VerifyReport", "verify_export"]
+__all__ = ["ExportReader", "VerifyReport", "verify_export", "verify_stream"]
 
 _BLOCK: Final = tarfile.BLOCKSIZE
 _MAX_SMALL_MEMBER: Final = 256 * 2**20
@@ -66,9 +71,24 @@ class VerifyReport:
     signer_pinned: bool
     lines: int
     counts: dict[str, Any]
+    # Every recipient the manifest names (one, from a vault before joint exports).
+    recipients: list[dict[str, str]] = field(default_factory=list)
+    # What the recipient may pass on; a manifest without terms allows nothing.
+    terms: dict[str, Any] = field(default_factory=lambda: {"onward": "none", "audiences": []})
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+class ExportReader(Protocol):
+    """Told what :func:`verify_stream` has verified, as it goes."""
+
+    def manifest(self, manifest: Mapping[str, Any], signer: bytes, raw: bytes) -> None:
+        """The manifest, its signer's raw key and the manifest's exact bytes, once
+        the signature holds (before any record line)."""
+
+    def record(self, number: int, line: bytes) -> None:
+        """Record line ``number`` (from 1), once its hash matches the manifest."""
 
 
 def _load_signer(path: Path) -> bytes:
@@ -80,31 +100,49 @@ def _load_signer(path: Path) -> bytes:
         raise InvalidInputError(str(exc), where=str(path)) from None
 
 
-def verify_export(path: Path, identity_file: Path, signer: Path | None = None) -> VerifyReport:
+def verify_export(
+    path: Path,
+    identity_file: Path,
+    signer: Path | None = None,
+    *,
+    reader: ExportReader | None = None,
+) -> VerifyReport:
     """Decrypt and check an export: signature, manifest, and every record line's hash.
 
     Raises :class:`IntegrityError` on any mismatch. Works without a vault.
     """
     identities = age.load_identities(identity_file)
+    expected = _load_signer(signer) if signer is not None else None
     try:
         source = path.open("rb")
     except OSError as exc:
         raise NotFoundError(f"cannot read {path}: {exc.strerror}") from None
-    label = str(path)
-    with (
+    with source:
+        return verify_stream(source, identities, label=str(path), signer=expected, reader=reader)
+
+
+def verify_stream(
+    source: IO[bytes],
+    identities: Sequence[Any],
+    *,
+    label: str,
+    signer: bytes | None = None,
+    reader: ExportReader | None = None,
+) -> VerifyReport:
+    """:func:`verify_export` of an open file, with ``signer`` as a raw Ed25519 key."""
+    with age.decrypting(
         source,
-        age.decrypting(
-            source,
-            identities,
-            failure=f"{label}: cannot decrypt the export: the file was altered or truncated",
-            no_key=f"{label}: this key cannot open the export (it was made for another "
-            "recipient, or its header is damaged)",
-        ) as plain,
-    ):
-        return _verify_tar(plain, signer, label)
+        identities,
+        failure=f"{label}: cannot decrypt the export: the file was altered or truncated",
+        no_key=f"{label}: this key cannot open the export (it was made for another "
+        "recipient, or its header is damaged)",
+    ) as plain:
+        return _verify_tar(plain, signer, label, reader)
 
 
-def _verify_tar(plain: IO[bytes], signer: Path | None, label: str) -> VerifyReport:
+def _verify_tar(
+    plain: IO[bytes], signer: bytes | None, label: str, reader: ExportReader | None
+) -> VerifyReport:
     tar = _ExportTar(plain, label)
     seen: dict[str, bytes] = {}
     for name in (MANIFEST, SIGNATURE, SIGNING_KEY):
@@ -113,12 +151,15 @@ def _verify_tar(plain: IO[bytes], signer: Path | None, label: str) -> VerifyRepo
             raise IntegrityError(f"{label}: {name} is implausibly large")
         seen[name] = member.read(member.size)
     manifest = _check_manifest(seen, signer, label)
+    included = crypto.public_key_from_pem(seen[SIGNING_KEY])
+    if reader is not None:
+        reader.manifest(manifest, included, seen[MANIFEST])
     records = tar.next_member(RECORDS)
-    _check_records(records, manifest, label)
+    _check_records(records, manifest, label, reader)
     for entry in _listed_files(manifest, label):
         _check_file(tar.next_member(entry["name"]), entry, label)
     tar.end()
-    fingerprint = crypto.public_key_fingerprint(crypto.public_key_from_pem(seen[SIGNING_KEY]))
+    fingerprint = crypto.public_key_fingerprint(included)
     return VerifyReport(
         export_id=manifest["export_id"],
         vault_id=manifest["vault_id"],
@@ -130,18 +171,29 @@ def _verify_tar(plain: IO[bytes], signer: Path | None, label: str) -> VerifyRepo
         signer_pinned=signer is not None,
         lines=manifest["records"]["lines"],
         counts=manifest["counts"],
+        recipients=_recipients(manifest),
+        terms=manifest.get("terms") or {"onward": "none", "audiences": []},
     )
 
 
-def _check_manifest(seen: Mapping[str, bytes], signer: Path | None, label: str) -> dict[str, Any]:
+def _recipients(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
+    listed = manifest.get("recipients")
+    if not isinstance(listed, list):
+        listed = [manifest.get("recipient")]
+    return [
+        {"name": str(r.get("name")), "fingerprint": str(r.get("fingerprint"))}
+        for r in listed
+        if isinstance(r, dict)
+    ]
+
+
+def _check_manifest(seen: Mapping[str, bytes], signer: bytes | None, label: str) -> dict[str, Any]:
     try:
         included_raw = crypto.public_key_from_pem(seen[SIGNING_KEY])
     except ValueError:
         raise IntegrityError(f"{label}: the export's signing key is malformed") from None
-    if signer is not None:
-        expected = _load_signer(signer)
-        if not crypto.constant_time_equal(expected, included_raw):
-            raise IntegrityError(f"{label}: the export was not signed by the expected signer")
+    if signer is not None and not crypto.constant_time_equal(signer, included_raw):
+        raise UnpinnedSignerError(f"{label}: the export was not signed by the expected signer")
     crypto.verify_signature(
         included_raw, seen[SIGNATURE], seen[MANIFEST], what=f"{label}: the export manifest"
     )
@@ -191,7 +243,9 @@ def _check_file(member: _Member, entry: Mapping[str, Any], label: str) -> None:
         raise IntegrityError(f"{label}: {member.name} does not match the manifest")
 
 
-def _check_records(member: _Member, manifest: Mapping[str, Any], label: str) -> None:
+def _check_records(
+    member: _Member, manifest: Mapping[str, Any], label: str, reader: ExportReader | None
+) -> None:
     info = manifest.get("records")
     if not isinstance(info, dict) or not isinstance(info.get("sha256"), list):
         raise IntegrityError(f"{label}: the export manifest lists no record hashes")
@@ -206,6 +260,8 @@ def _check_records(member: _Member, manifest: Mapping[str, Any], label: str) -> 
         digest = crypto.sha256(line).hex()
         if not crypto.constant_time_equal(digest.encode(), str(expected[count - 1]).encode()):
             raise IntegrityError(f"{label}: record line {count} does not match the manifest")
+        if reader is not None:
+            reader.record(count, line)
     if count != len(expected):
         raise IntegrityError(
             f"{label}: records.jsonl has {count} lines, the manifest lists {len(expected)}"
