@@ -3,7 +3,8 @@
 Generates N synthetic testimonies (default 100,000) into a JSONL file, then in the
 same run, each in a fresh subprocess so peak memory is its own:
 
-* vault:    Vault.import_file (validation, sealing, blind indexes, one transaction)
+* vault:    Vault.import_file (the file checked whole, then validation, sealing and
+            blind indexes, committed in chunks of about a second, as SQLite vaults do)
 * baseline: the same lines parsed and inserted as JSON text rows with sqlite3
 
 Prints records/s for both, the ratio, and each side's peak RSS. With --memory-check

@@ -60,11 +60,12 @@ def canary_records() -> list[dict[str, Any]]:
         {
             "type": "site",
             "id": w["site"],
+            "source_key": f"CanarySourceS{i}",
             "name": f"Site {w['site']}",
             "kind": "manufacturing",
             "country": w["nat"],
         }
-        for w in CANARY_WORKERS
+        for i, w in enumerate(CANARY_WORKERS)
     ]
     testimonies = []
     for i, w in enumerate(CANARY_WORKERS):
@@ -72,6 +73,7 @@ def canary_records() -> list[dict[str, Any]]:
             {
                 "type": "testimony",
                 "id": f"CT-{i}",
+                "source_key": f"CanarySourceT{i}",
                 "site_id": w["site"],
                 "received_on": "2026-01-0" + str(i + 1),
                 "language": w["lang"],
@@ -96,7 +98,18 @@ def canary_records() -> list[dict[str, Any]]:
                 "consent": {"share_with": ["union"], "withdrawn": False},
             }
         )
-    return sites + testimonies
+    # A source key, as a survey tool's submission uuid comes in, on every type.
+    finding = {
+        "type": "finding",
+        "id": "CF-0",
+        "source_key": "CanarySourceF0",
+        "site_id": CANARY_WORKERS[0]["site"],
+        "audit_date": "2026-01-09",
+        "severity": "high",
+        "evidence": ["CT-0"],
+        "status": "open",
+    }
+    return [*sites, *testimonies, finding]
 
 
 def canary_strings() -> list[str]:
@@ -106,6 +119,8 @@ def canary_strings() -> list[str]:
         out += w["name"].split()
     out += [f"Canarynick{i}" for i in range(len(CANARY_WORKERS))]
     out += [*CANARY_PERSONS, "CANARYNARRATIVEPHRASE", "CanaryUnionName"]
+    out += [f"CanarySource{t}{i}" for t in "ST" for i in range(len(CANARY_WORKERS))]
+    out += ["CanarySourceF0"]
     out += [str(CANARY_LAT), str(CANARY_LON)]  # a GPS point, also as bare digits
     return out
 

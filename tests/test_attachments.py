@@ -226,3 +226,29 @@ def test_import_refuses_bad_file_paths_and_writes_nothing(
         with pytest.raises(InvalidInputError, match="line 12"):
             v.import_file(data, files=folder)
         assert v.stats() == {}
+
+
+def test_a_rotation_while_a_file_is_written_in_chunks_is_followed(
+    sqlite_backend: Backend, tmp_path: Path
+) -> None:
+    # 12 MiB: two chunks on SQLite. Between them, another custodian session rotates
+    # the keys and rewraps everything stored; the file, pending, is passed by, and its
+    # last commit wraps its key under the new version, so the old one can retire.
+    original = tmp_path / "scan.bin"
+    original.write_bytes(os.urandom(12 << 20))
+    with sqlite_backend.create() as v:
+        v.import_file(SAMPLES)
+    rotated: list[int] = []
+    with sqlite_backend.open() as v, sqlite_backend.open() as other:
+
+        def between_chunks(_stage: str, done: int, total: int) -> None:
+            if 0 < done < total and not rotated:
+                assert other.attachments("T-0001") == []
+                rotated.append(other.rotate_keys().target)
+
+        info = v.attach("T-0001", original, progress=between_chunks)
+        assert rotated == [2]
+        other.retire_keys(below=2)
+        out = tmp_path / "out.bin"
+        other.extract(info.id, out)
+        assert out.read_bytes() == original.read_bytes()

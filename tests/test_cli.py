@@ -262,7 +262,14 @@ def test_import_csv_through_cli(runner: CliRunner, cli_vault: list[str], tmp_pat
     path = tmp_path / "sites.csv"
     path.write_text("type,id,name,kind,country\nsite,SITE-CSV,Mine X,mine,CD\n", encoding="utf-8")
     result = runner.invoke(cli, [*cli_vault, "import", str(path), "--json"])
-    assert json.loads(result.output) == {"imported": 1, "by_type": {"site": 1}}
+    assert json.loads(result.output) == {
+        "imported": 1,
+        "by_type": {"site": 1},
+        "new_versions": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "chunks": 1,
+    }
 
 
 def test_library_and_cli_import_alike(
@@ -279,7 +286,7 @@ def test_library_and_cli_import_alike(
     with library.create() as v:
         imported = v.import_file(io.BytesIO(body))
         stored = {r.id: v.get(r.id, identity=True) for r in v.list()}
-    assert json.loads(result.output) == {"imported": imported.count, "by_type": imported.by_type}
+    assert json.loads(result.output) == imported.to_dict()
     with sqlite_backend.open() as v:
         assert {r.id: v.get(r.id, identity=True) for r in v.list()} == stored
     assert len(stored) == len(sample_records())

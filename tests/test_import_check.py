@@ -309,7 +309,7 @@ def test_a_plain_import_counts_unresolved_references_at_the_end(
     )
     with pytest.raises(InvalidInputError) as err:
         loaded.import_file(path)
-    assert str(err.value).startswith(f"{path}:line 1: field 'site_id' refers to a site")
+    assert str(err.value).startswith(f"{path}:line 1, record U-1: field 'site_id' refers to a site")
     assert "(2 bad lines in all" in str(err.value)
 
 
@@ -409,11 +409,25 @@ def test_cli_plain_import_says_how_many_and_suggests_check(
     )
 
 
-def test_cli_check_of_ids_that_exist_exits_7(env: dict[str, str]) -> None:
+def test_cli_check_of_ids_that_exist_exits_7(env: dict[str, str], tmp_path: Path) -> None:
+    # Stored already as they are: nothing to do, and nothing wrong.
     r = CliRunner().invoke(cli, ["import", str(SAMPLES), "--check"], env=env)
+    assert r.exit_code == 0, r.output
+    assert r.stdout.endswith(
+        ": 11 records (2 finding, 4 site, 5 testimony): 0 would be imported, "
+        "11 stored already, unchanged; nothing was written\n"
+    )
+    # Stored with other content: conflicts, unless the import skips them.
+    changed = [r | {"narrative": "A corrected account."} for r in sample_records()]
+    changed = [r for r in changed if r["type"] == "testimony"]
+    path = _jsonl(tmp_path / "changed.jsonl", changed)
+    r = CliRunner().invoke(cli, ["import", str(path), "--check"], env=env)
     assert r.exit_code == 7, r.output
-    assert len(r.stdout.splitlines()) == len(sample_records())
-    assert "already exists" in r.stdout
+    assert len(r.stdout.splitlines()) == len(changed)
+    assert "already exists and this import differs from it" in r.stdout
+    r = CliRunner().invoke(cli, ["import", str(path), "--check", "--on-conflict", "skip"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "0 would be imported, 5 would be skipped" in r.stdout
 
 
 def _passphrase() -> Any:

@@ -135,8 +135,8 @@ def test_the_comparison_is_by_keyed_digest(sqlite_backend: Backend, tmp_path: Pa
         held = [first]
         for change in ({"sha256": hashlib.sha256(b"x").hexdigest()}, {"size": 1}):
             fake = attachments.AttachmentInfo(**(first.to_dict() | change))
-            assert attachments._same_file(v._ctx.keys, held, fake) is None
-        assert attachments._same_file(v._ctx.keys, held, first) == first
+            assert attachments.same_file(v._ctx.keys, held, fake) is None
+        assert attachments.same_file(v._ctx.keys, held, first) == first
         stored = b"".join(p.read_bytes() for p in sqlite_backend.folder.iterdir())
     # Nothing in the database or its log holds the file's hash in clear.
     assert first.sha256.encode() not in stored

@@ -29,6 +29,10 @@ Invariants:
   ``attachment-exists`` entry naming it, unless ``again`` asks for a second copy.
   Files are compared by keyed digest, computed from what is sealed with each
   file; nothing new about a file is stored to make the comparison.
+* A file's row is pending (no sealed description, no chunk count) until its whole
+  content is stored (:class:`Sealing`): listing, opening, rotation and retirement
+  pass a pending row by, so a file written over several transactions
+  (:mod:`vault.uploads`) is seen whole or not at all.
 """
 
 from __future__ import annotations
@@ -37,13 +41,13 @@ import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
 import filetype
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from vault import audit, crypto
 from vault.context import Context, read_settings
@@ -58,36 +62,43 @@ from vault.errors import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.partial import new_partial
-from vault.progress import Progress, Stage, counting, size_of
+from vault.progress import Progress, Stage
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
 
 __all__ = [
+    "LOCK_RECORD",
     "AttachmentInfo",
-    "attach",
+    "Sealing",
     "attachments_of",
+    "discard_some",
     "extract",
     "extract_to",
     "iter_plaintext",
     "keyed_digest",
     "keys_below",
     "list_for",
+    "log_intake",
     "padded_size",
+    "pending_ids",
     "rewrap_keys",
+    "same_file",
     "store",
     "store_logged",
+    "store_unless_held",
     "verify_attachment",
 ]
 
 _ATTACHMENTS = Base.metadata.tables["attachments"]
 _CHUNKS = Base.metadata.tables["attachment_chunks"]
 _BATCH: Final = 32  # chunks per insert: 2 MiB
+_PENDING: Final = b""  # the sealed description of a file still being written
 _INTAKE: Final = "attachment-added"
 _EXISTS: Final = "attachment-exists"
 # Attaching to a record takes turns on its row, so that two runs of one attach at
 # once cannot both find the file missing (PostgreSQL: FOR NO KEY UPDATE; SQLite
 # renders no lock, its writers take turns for the whole database anyway).
-_LOCK_RECORD: Final = select(Record.ref).with_for_update(key_share=True)
+LOCK_RECORD: Final = select(Record.ref).with_for_update(key_share=True)
 # One statement for a whole batch of rewrapped file keys (executemany).
 _UPDATE_KEY = (
     update(_ATTACHMENTS)
@@ -184,6 +195,123 @@ class _Intake:
         return b"".join(parts)
 
 
+class Sealing:
+    """A file being sealed into an attachment row and its chunk rows.
+
+    The row comes first (the chunks refer to it), pending: no sealed description and
+    no chunk count, so that every reader passes it by (:func:`list_for`,
+    :func:`_open`, rotation, ``evault check``). Then the chunks, in batches, in one
+    transaction or several; then :meth:`finish` seals the description, which makes
+    the file whole.
+    """
+
+    def __init__(
+        self,
+        keys: Keyring,
+        kek_version: int,
+        record_ref: str,
+        source: IO[bytes],
+        attachment_id: str | None = None,
+    ) -> None:
+        self.id = attachment_id or crypto.random_token(16)
+        self.record_ref = record_ref
+        self.kek_version = kek_version
+        self.chunks = 0
+        self.done = False
+        self._keys = keys
+        self._key = crypto.random_key()
+        self._intake = _Intake(source)
+        self._next: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"Sealing(id={self.id!r}, chunks={self.chunks})"
+
+    @property
+    def size(self) -> int:
+        """Bytes of the file read so far."""
+        return self._intake.size
+
+    def _wrapped(self) -> bytes:
+        kek = self._keys.class_kek(KeyClass.NARRATIVE, self.kek_version)
+        ctx = _context(self._keys.vault_id, self.id, self.kek_version)
+        return crypto.wrap_key(kek, self._key, ctx, key_version=self.kek_version)
+
+    def start(self, conn: Connection) -> None:
+        """Insert the pending row."""
+        conn.execute(
+            insert(_ATTACHMENTS).values(
+                id=self.id,
+                record_ref=self.record_ref,
+                created_at=utcnow(),
+                kek_version=self.kek_version,
+                wrapped_key=self._wrapped(),
+                sealed_meta=_PENDING,
+                chunks=0,
+            )
+        )
+
+    def write(self, conn: Connection, enough: Callable[[int], bool] | None = None) -> None:
+        """Seal and insert chunks until the file is through, or until ``enough``
+        (asked after each batch with the bytes inserted so far) says so."""
+        written = 0
+        batch: list[dict[str, Any]] = []
+        chunk = self._intake.read() if self._next is None else self._next
+        while not self.done:
+            following = self._intake.read() if chunk else b""
+            last = not following
+            data = crypto.stream_seal_chunk(self._key, self.id, self.chunks, chunk, last=last)
+            batch.append({"attachment_id": self.id, "idx": self.chunks, "data": data})
+            self.chunks += 1
+            written += len(data)
+            self.done = last
+            chunk = following
+            if len(batch) >= _BATCH or last:
+                bulk_insert(conn, AttachmentChunk, batch)
+                batch = []
+                if enough is not None and not last and enough(written):
+                    break
+        self._next = chunk
+
+    def rewrap(self, conn: Connection, kek_version: int) -> None:
+        """Wrap the file's key under ``kek_version`` (a rotation while it was written)."""
+        if kek_version == self.kek_version:
+            return
+        self.kek_version = kek_version
+        conn.execute(
+            update(_ATTACHMENTS)
+            .where(_ATTACHMENTS.c.id == self.id)
+            .values(wrapped_key=self._wrapped(), kek_version=kek_version)
+        )
+
+    def info(self, record_id: str, name: str, description: str | None) -> AttachmentInfo:
+        """The file's description, once it went through."""
+        intake = self._intake
+        return AttachmentInfo(
+            id=self.id,
+            record_id=record_id,
+            name=name,
+            description=description,
+            media_type=media_type(intake.head),
+            size=intake.size,
+            sha256=intake.hasher.hexdigest(),
+            created_at=utcnow().isoformat(),
+        )
+
+    def finish(self, conn: Connection, info: AttachmentInfo) -> None:
+        """Seal the description into the row: the file is whole from this commit."""
+        ctx = _context(self._keys.vault_id, self.id, self.kek_version)
+        conn.execute(
+            update(_ATTACHMENTS)
+            .where(_ATTACHMENTS.c.id == self.id)
+            .values(
+                sealed_meta=crypto.seal(
+                    self._key, json.dumps(info.to_dict()).encode(), (*ctx, "meta")
+                ),
+                chunks=self.chunks,
+            )
+        )
+
+
 def store(
     conn: Connection,
     keys: Keyring,
@@ -195,63 +323,46 @@ def store(
     description: str | None,
 ) -> AttachmentInfo:
     """Seal a file chunk by chunk into the caller's transaction."""
-    attachment_id = crypto.random_token(16)
-    key = crypto.random_key()
-    kek = keys.class_kek(KeyClass.NARRATIVE, kek_version)
-    ctx = _context(keys.vault_id, attachment_id, kek_version)
-    # The row comes first (the chunks refer to it); its sealed description and
-    # chunk count are filled in once the whole file went through.
-    conn.execute(
-        insert(_ATTACHMENTS).values(
-            id=attachment_id,
-            record_ref=record_ref,
-            created_at=utcnow(),
-            kek_version=kek_version,
-            wrapped_key=crypto.wrap_key(kek, key, ctx, key_version=kek_version),
-            sealed_meta=b"",
-            chunks=0,
-        )
-    )
-    intake = _Intake(source)
-    index = 0
-    batch: list[dict[str, Any]] = []
-    chunk = intake.read()
-    while True:
-        following = intake.read() if chunk else b""
-        last = not following
-        batch.append(
-            {
-                "attachment_id": attachment_id,
-                "idx": index,
-                "data": crypto.stream_seal_chunk(key, attachment_id, index, chunk, last=last),
-            }
-        )
-        index += 1
-        if len(batch) >= _BATCH or last:
-            bulk_insert(conn, AttachmentChunk, batch)
-            batch = []
-        if last:
-            break
-        chunk = following
-    info = AttachmentInfo(
-        id=attachment_id,
-        record_id=record_id,
-        name=name,
-        description=description,
-        media_type=media_type(intake.head),
-        size=intake.size,
-        sha256=intake.hasher.hexdigest(),
-        created_at=utcnow().isoformat(),
-    )
-    conn.execute(
-        update(_ATTACHMENTS)
-        .where(_ATTACHMENTS.c.id == attachment_id)
-        .values(
-            sealed_meta=crypto.seal(key, json.dumps(info.to_dict()).encode(), (*ctx, "meta")),
-            chunks=index,
-        )
-    )
+    sealing = Sealing(keys, kek_version, record_ref, source)
+    sealing.start(conn)
+    sealing.write(conn)
+    info = sealing.info(record_id, name, description)
+    sealing.finish(conn, info)
     return info
+
+
+def pending_ids(conn: Connection) -> list[str]:
+    """Files whose writing has not finished (or whose writer was killed)."""
+    query = select(_ATTACHMENTS.c.id).where(
+        _ATTACHMENTS.c.chunks == 0, _ATTACHMENTS.c.sealed_meta == _PENDING
+    )
+    return [str(i) for i in conn.execute(query).scalars()]
+
+
+def discard_some(conn: Connection, attachment_id: str, batch: int) -> bool:
+    """Delete up to ``batch`` chunks of a pending file, or, once it has none, its
+    row; False once nothing of it is left. A file that is whole is never touched."""
+    row = _ATTACHMENTS.c
+    pending = conn.execute(
+        select(row.id).where(row.id == attachment_id, row.chunks == 0, row.sealed_meta == _PENDING)
+    ).first()
+    if pending is None:
+        return False
+    idx = list(
+        conn.execute(
+            select(_CHUNKS.c.idx)
+            .where(_CHUNKS.c.attachment_id == attachment_id)
+            .order_by(_CHUNKS.c.idx)
+            .limit(batch)
+        ).scalars()
+    )
+    if idx:
+        conn.execute(
+            delete(_CHUNKS).where(_CHUNKS.c.attachment_id == attachment_id, _CHUNKS.c.idx.in_(idx))
+        )
+    else:
+        conn.execute(delete(_ATTACHMENTS).where(row.id == attachment_id))
+    return True
 
 
 def _minimum(conn: Connection, keys: Keyring) -> int:
@@ -266,7 +377,8 @@ def _open(
     row = conn.execute(
         select(*_ATTACHMENTS.c).where(_ATTACHMENTS.c.id == attachment_id)
     ).one_or_none()
-    if row is None:
+    if row is None or (row.chunks == 0 and row.sealed_meta == _PENDING):
+        # A file still being written (or whose writer was killed) is no file yet.
         raise NotFoundError(f"no attachment {attachment_id}")
     what = f"attachment {attachment_id}"
     try:
@@ -307,7 +419,7 @@ def list_for(conn: Connection, keys: Keyring, record_ref: str) -> list[Attachmen
     ids = (
         conn.execute(
             select(_ATTACHMENTS.c.id)
-            .where(_ATTACHMENTS.c.record_ref == record_ref)
+            .where(_ATTACHMENTS.c.record_ref == record_ref, _ATTACHMENTS.c.chunks > 0)
             .order_by(_ATTACHMENTS.c.created_at)
         )
         .scalars()
@@ -465,7 +577,7 @@ def rewrap_keys(conn: Connection, keys: Keyring, target: int, batch: int) -> int
     ids = (
         conn.execute(
             select(_ATTACHMENTS.c.id)
-            .where(_ATTACHMENTS.c.kek_version < target)
+            .where(_ATTACHMENTS.c.kek_version < target, _ATTACHMENTS.c.chunks > 0)
             .order_by(_ATTACHMENTS.c.id)
             .limit(batch)
         )
@@ -499,7 +611,7 @@ def keys_below(conn: Connection, version: int) -> int:
         conn.execute(
             select(func.count())
             .select_from(_ATTACHMENTS)
-            .where(_ATTACHMENTS.c.kek_version < version)
+            .where(_ATTACHMENTS.c.kek_version < version, _ATTACHMENTS.c.chunks > 0)
         ).scalar_one()
     )
 
@@ -507,75 +619,37 @@ def keys_below(conn: Connection, version: int) -> int:
 # The service: role checks, transactions and the chain of custody ---------------------
 
 
-def attach(
-    ctx: Context,
-    record_id: str,
-    source: str | os.PathLike[str] | IO[bytes],
-    *,
-    description: str | None,
-    name: str | None,
-    again: bool = False,
-    progress: Progress | None = None,
-) -> AttachmentInfo:
-    """Seal a file (a path, or a binary stream with ``name``) to a record, streamed, in
-    one transaction; ``progress`` hears of the bytes read ("sealing").
-
-    A file the record holds already (the same bytes, whatever its name) is not stored
-    again unless ``again``: the existing file is returned with ``existing=True``, so
-    a re-run of an attach whose result was lost does not store the file twice.
-    """
-    ctx.require("admin", "custodian")
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        try:
-            stream: IO[bytes] = path.open("rb")
-        except OSError as exc:
-            raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(path)) from None
-        label = name or path.name
-    else:
-        stream, label = source, name or "upload"
-    ref = ctx.codec.reference(record_id)
-    stage = Stage(progress, "sealing", size_of(stream))
-    with stream, ctx.write() as conn:
-        info = _attach(
-            ctx, conn, ref, record_id, counting(stream, stage), label, description, again
-        )
-    stage.finish()
-    return info
-
-
-def _attach(
+def store_unless_held(
     ctx: Context,
     conn: Connection,
     ref: str,
     record_id: str,
     stream: IO[bytes],
-    label: str,
-    description: str | None,
-    again: bool,
+    name: str,
+    description: str | None = None,
 ) -> AttachmentInfo:
-    """The part of :func:`attach` inside its transaction."""
-    ctx.refresh_key_version(conn)
-    if conn.execute(_LOCK_RECORD.where(Record.ref == ref)).first() is None:
-        raise NotFoundError(f"no record {shown_id(record_id)}")
+    """Seal a file into the caller's transaction, logged as :func:`store_logged`
+    logs it, unless the record holds the same bytes already: then nothing is stored,
+    an ``attachment-exists`` entry names the file held, and it is returned with
+    ``existing=True``."""
     held = list_for(conn, ctx.keys, ref)
-    if again or not held:
-        return store_logged(ctx, conn, ref, record_id, stream, label, description)
+    if not held:
+        return store_logged(ctx, conn, ref, record_id, stream, name, description)
     # The file's hash is known only once it went through: seal it in a savepoint,
     # and roll that back if the record holds the same file already.
     savepoint = conn.begin_nested()
-    info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, label, description)
-    same = _same_file(ctx.keys, held, info)
+    info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
+    same = same_file(ctx.keys, held, info)
     if same is None:
         savepoint.commit()
-        _log_intake(ctx, conn, ref, info)
+        log_intake(ctx, conn, ref, info)
         return info
     savepoint.rollback()
     ctx.audit(conn, _EXISTS, refs=[ref], details={"attachment": same.id})
     return dataclasses.replace(same, existing=True)
 
 
-def _same_file(
+def same_file(
     keys: Keyring, held: list[AttachmentInfo], new: AttachmentInfo
 ) -> AttachmentInfo | None:
     """The first of the files ``held`` whose content is ``new``'s, or None.
@@ -604,11 +678,11 @@ def store_logged(
     and the time. The hash, size and type themselves stay sealed with the file: in
     clear, anyone holding a candidate file could tell which record holds it."""
     info = store(conn, ctx.keys, ctx.codec.kek_version, ref, record_id, stream, name, description)
-    _log_intake(ctx, conn, ref, info)
+    log_intake(ctx, conn, ref, info)
     return info
 
 
-def _log_intake(ctx: Context, conn: Connection, ref: str, info: AttachmentInfo) -> None:
+def log_intake(ctx: Context, conn: Connection, ref: str, info: AttachmentInfo) -> None:
     ctx.audit(
         conn,
         _INTAKE,

@@ -782,7 +782,8 @@ def _first_record_from(conn: Connection, start: int) -> int | None:
 def _files_after(conn: Connection, after: str) -> list[Any]:
     query = (
         select(Attachment.id, Attachment.record_ref)
-        .where(Attachment.id > after)
+        # A file still being written (chunks not yet counted) is no file yet.
+        .where(Attachment.id > after, Attachment.chunks > 0)
         .order_by(Attachment.id)
         .limit(_FILE_BATCH)
     )

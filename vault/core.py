@@ -41,6 +41,7 @@ from vault import (
     store,
     tokens,
     unlock,
+    uploads,
 )
 from vault.arguments import checked, checked_class
 from vault.attachments import AttachmentInfo
@@ -50,9 +51,10 @@ from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
 from vault.errors import InvalidInputError, UsageError, VaultError
 from vault.filesource import AttachmentSource
-from vault.ingest import ImportResult
+from vault.ingest import ImportResult, MatchKey, OnConflict
 from vault.keys import Grant, Role
 from vault.mapping import find_mapping
+from vault.pacing import CHUNK_RECORDS
 from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
 from vault.progress import Progress
@@ -338,8 +340,10 @@ class Vault:
         again: bool = False,
         progress: Progress | None = None,
     ) -> AttachmentInfo:
-        """Seal a file (a path, or a binary stream with ``name``) to a record, streamed,
-        in one transaction.
+        """Seal a file (a path, or a binary stream with ``name``) to a record, streamed:
+        in one transaction, or on SQLite in chunks of about 8 MiB or a second each, the
+        file invisible until the last of them commits. ``progress`` is called with the
+        bytes of the file in each committed chunk.
 
         The intake SHA-256, size, detected media type, custodian and time go into the
         audit log: the chain of custody. A file the record holds already (the same
@@ -348,7 +352,7 @@ class Vault:
         ``progress(stage, done, total)`` hears of the bytes read (see
         :mod:`vault.progress`).
         """
-        return attachments.attach(
+        return uploads.attach(
             self._ctx,
             record_id,
             source,
@@ -526,8 +530,8 @@ class Vault:
     # Writes -------------------------------------------------------------------
 
     def add(self, record: Mapping[str, Any], *, where: str = "record") -> RecordSummary:
-        """Validate and store one new record."""
-        ingest.import_records(self._ctx, [(where, record)])
+        """Validate and store one new record (ConflictError if its id is held)."""
+        ingest.import_records(self._ctx, [(where, record)], keep_identical=False)
         return reads.summary_of(self._ctx, str(record["id"]))
 
     def import_file(
@@ -542,17 +546,34 @@ class Vault:
         mapping: str | os.PathLike[str] | None = None,
         delimiter: str | None = None,
         encoding: str | None = None,
+        on_conflict: OnConflict = "fail",
+        key: MatchKey = "id",
+        chunk_records: int = CHUNK_RECORDS,
     ) -> ImportResult:
-        """Import a JSONL, JSON-array or CSV file in one transaction (with the
-        evidence files it names from a folder or zip, if ``files`` is given).
+        """Import a JSONL, JSON-array or CSV file (with the evidence files it names
+        from a folder or zip, if ``files`` is given).
 
         ``source`` is a path (format from its suffix) or a binary stream (named
         ``name``, JSON Lines unless ``fmt`` or the name's suffix says otherwise).
-        ``progress`` is called with the records of each stored batch,
+        ``progress`` is called with the records of each stored batch (or chunk),
         ``read_progress`` with the bytes of each read. A CSV file's ``delimiter``
         and ``encoding`` are sniffed unless given; ``mapping`` (a shipped preset's
         name such as ``kobo`` or ``odk``, or a mapping file) reads a survey tool's
         CSV export, whose file columns name evidence files in ``files``.
+
+        A record the vault holds already (by ``id``, or with ``key="source_key"`` by
+        type and source key) that the file would not change is counted
+        ``unchanged``; one it would change is refused (``on_conflict="fail"``,
+        ConflictError), counted ``skipped`` (``"skip"``), or stored as a new version
+        as :meth:`update` stores one (``"new-version"``: fields the file leaves out
+        are carried over).
+
+        On SQLite, a file that can be read twice is checked whole first (refused,
+        nothing written, if anything is wrong), then committed in chunks of at most
+        ``chunk_records`` records or about a second each, so that other writers
+        wait for one chunk, not the whole file. An error after a chunk committed
+        says how many records were; the same import run again finishes the job.
+        Elsewhere (PostgreSQL, standard input) the import is one transaction.
         """
         return ingest.import_file(
             self._ctx,
@@ -563,6 +584,9 @@ class Vault:
             files=files,
             read_progress=read_progress,
             csv_options=_csv_options(mapping, delimiter, encoding),
+            on_conflict=on_conflict,
+            key=key,
+            chunk_records=chunk_records,
         )
 
     def check_import(
@@ -576,6 +600,8 @@ class Vault:
         mapping: str | os.PathLike[str] | None = None,
         delimiter: str | None = None,
         encoding: str | None = None,
+        on_conflict: OnConflict = "fail",
+        key: MatchKey = "id",
     ) -> ImportCheck:
         """Check a file or stream as :meth:`import_file` would import it, and list
         every bad line (file, line, record id, field, column, what is wrong) in one
@@ -589,6 +615,8 @@ class Vault:
             files=files,
             read_progress=read_progress,
             csv_options=_csv_options(mapping, delimiter, encoding),
+            on_conflict=on_conflict,
+            key=key,
         )
 
     def import_records(
@@ -597,6 +625,8 @@ class Vault:
         *,
         progress: ProgressCallback | None = None,
         files: AttachmentSource | None = None,
+        on_conflict: OnConflict = "fail",
+        key: MatchKey = "id",
     ) -> ImportResult:
         """Validate, seal and store records in one transaction; all or nothing.
 
@@ -604,9 +634,12 @@ class Vault:
         their position). Forward references within the same import are allowed.
         With ``files`` (a folder or zip), a record may list ``attachments`` by
         relative path: they are sealed to it in the same transaction (and are not
-        part of the stored record).
+        part of the stored record). Records the vault holds already are treated
+        as :meth:`import_file` treats them (``on_conflict``, ``key``).
         """
-        return ingest.import_records(self._ctx, records, progress=progress, files=files)
+        return ingest.import_records(
+            self._ctx, records, progress=progress, files=files, on_conflict=on_conflict, key=key
+        )
 
     def update(
         self,

@@ -23,12 +23,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from vault.errors import InvalidInputError, PermissionDeniedError
 from vault.schema import RECORD_SPECS, RecordType
 
-__all__ = ["merge_patch", "revise"]
+__all__ = ["MATCH_KEYS", "ON_CONFLICT", "MatchKey", "OnConflict", "merge_patch", "revise"]
+
+# What an import does with a record the vault holds that it would change
+# (vault.ingest): refuse the whole file, skip the record, or store its next version.
+OnConflict = Literal["fail", "skip", "new-version"]
+ON_CONFLICT: Final = get_args(OnConflict)
+# How an import finds a record it meets again: by id, or by type and source key.
+MatchKey = Literal["id", "source_key"]
+MATCH_KEYS: Final = get_args(MatchKey)
 
 # What a name given for removal may look like to be repeated in a message.
 _FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39})?")

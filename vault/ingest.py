@@ -1,114 +1,187 @@
-"""The import pipeline: validate, seal and store records, all or nothing.
+"""The import pipeline: validate, seal and store records; what becomes of records the
+vault holds already; and, on SQLite, commits in bounded chunks.
 
 Invariants:
 
-* Every import (one record, a whole file, an update) is one database transaction:
-  a fault anywhere leaves nothing written.
-* Records are never overwritten: an update adds a version; earlier versions stay.
-* An update drops nothing it is not told to: every field it is not given is carried
-  over from the current version (identity fields sealed again under the worker's
-  key, never returned), or the update is refused naming the fields it cannot carry;
-  a field goes only when it is removed by name (see :mod:`vault.edits`).
-* Concurrent updates of one record take turns on its row (``FOR NO KEY UPDATE``)
-  before counting its versions: version numbers never collide, none is skipped, and
-  every update is stored. Two imports creating one record id: one wins, the other
-  is a :class:`~vault.errors.ConflictError` (exit 7, "changed concurrently, retry").
+* Nothing invalid is written. A file is checked whole before anything of it is
+  written where it is written in chunks; elsewhere the import is one transaction
+  that meets invalid input, writes nothing, and reads on as :mod:`vault.precheck`
+  checks a file. Either way the first problem is named (worded as ever) and the
+  message says how many lines are bad in all.
+* On SQLite a file import (a path, or a stream that can be read twice) commits in
+  chunks (:mod:`vault.pacing`): each chunk one transaction with its own audit
+  entry, ended only where every reference made so far resolves, so a committed
+  chunk never refers to a record still to come. A failure after a chunk committed
+  says how many records were committed; the same import run again finishes the
+  job, since records stored already with the same content are counted unchanged
+  and not stored again. On PostgreSQL (whose writers lock rows, not the database),
+  for standard input and for records handed over by a program, an import is one
+  transaction: all or nothing.
+* A record the vault holds already (same id; or, matching by ``source_key``, same
+  record type and source key) that the import would not change (see
+  :func:`vault.revisions.changes`) is counted unchanged and nothing is written.
+  Otherwise ``on_conflict`` decides: ``fail`` refuses (exit 7), ``skip`` counts it
+  and writes nothing, ``new-version`` stores a new version as an update would:
+  fields the file leaves out are carried over, none is removed.
+* A source key names one record of a type: a second record with it, in the vault
+  or in the same import, is a conflict. A record id repeated in one import is one.
 * References between records (``site_id``, ``evidence``) must resolve, within the
-  vault or the same import, before the transaction commits.
-* Testimonies of one worker (same employee id at the same site) share one subject
-  key, so erasing a worker is destroying one key.
-* Rows are inserted in batches of :data:`BATCH_SIZE` records with executemany; one
-  timestamp per batch, since finer times would only add visible metadata.
-* A file import that meets invalid input writes nothing, but reads on: the rest is
-  checked as :mod:`vault.precheck` checks a file, and the first error's message
-  (worded as ever) says how many lines are bad in all.
+  vault or the same import, before the (last) transaction commits.
 * Nothing here logs, prints or puts a record value in an exception message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Final
 
-from sqlalchemy import Connection, delete, select
-from sqlalchemy import update as sql_update
+from sqlalchemy import Connection, select
 
-from vault import attachments, crypto, edits, precheck
+from vault import attachments, precheck, revisions
 from vault.context import Context, ProgressCallback
 from vault.crypto import SecretKey
-from vault.errors import (
-    ConflictError,
-    IntegrityError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    StaleVersionError,
-)
+from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
+from vault.errors import ConflictError, InvalidInputError, UsageError, VaultError
 from vault.filesource import AttachmentSource, open_media
-from vault.keys import KeyClass
-from vault.schema import RECORD_SPECS, flatten, shown_id, validate_record
+from vault.pacing import CHUNK_RECORDS, Pacer
+from vault.precheck import ImportProblem, bad_places
+from vault.records import SOURCE_INDEX
+from vault.revisions import patch, update
+from vault.schema import validate_record
 from vault.sources import CsvOptions, Unreadable, open_records
-from vault.store import (
-    BlindIndexEntry,
-    Record,
-    RecordLink,
-    RecordVersion,
-    Subject,
-    bulk_insert,
-    latest_versions,
-    sealed_columns,
-    utcnow,
+from vault.staging import (
+    Batch,
+    Pending,
+    resolve_pending,
+    source_match,
+    stage_new,
+    subject_mac,
+    subject_matches,
 )
+from vault.store import BlindIndexEntry, checkpoint_passive, single_writer
 
-__all__ = ["BATCH_SIZE", "ImportResult", "import_file", "import_records", "patch", "update"]
+__all__ = [
+    "BATCH_SIZE",
+    "MATCH_KEYS",
+    "ON_CONFLICT",
+    "ImportResult",
+    "MatchKey",
+    "OnConflict",
+    "import_file",
+    "import_records",
+    "patch",
+    "update",
+]
 
 BATCH_SIZE: Final = 2_000
-# Concurrent writers of one record take turns on its row before they count its
-# versions (PostgreSQL: FOR NO KEY UPDATE, which leaves other transactions free to
-# insert rows that merely refer to it; SQLite renders no lock, its writers take
-# turns for the whole database anyway).
-_LOCK_RECORD: Final = select(*Record.__table__.c).with_for_update(key_share=True)
+# Within a chunk, records are sealed and stored a few hundred at a time, so that the
+# chunk's clock is read while it works, not only once it has read its records.
+_CHUNK_BATCH: Final = 250
 
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
-    """How many records of each type one import added."""
+    """What one import did: new records by type, new versions of records the vault
+    held, records it held already unchanged, records skipped, and the transactions
+    it committed in."""
 
     by_type: dict[str, int] = field(default_factory=dict)
+    versions: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    chunks: int = 1
 
     @property
     def count(self) -> int:
+        """New records."""
         return sum(self.by_type.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.count,
+            "by_type": dict(sorted(self.by_type.items())),
+            "new_versions": self.versions,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "chunks": self.chunks,
+        }
+
+    def summary(self) -> str:
+        """One line: what was added, and what was found stored already."""
+        parts = ", ".join(f"{n} {t}" for t, n in sorted(self.by_type.items()))
+        line = f"Imported {self.count} records ({parts or 'none'})"
+        held = [
+            f"{n} {what}"
+            for n, what in (
+                (self.versions, "new versions"),
+                (self.unchanged, "unchanged"),
+                (self.skipped, "skipped"),
+            )
+            if n
+        ]
+        line += f"; {', '.join(held)}" if held else ""
+        if self.chunks > 1:
+            line += f"; committed in {self.chunks} chunks"
+        return line + "."
 
 
 @dataclass(slots=True)
-class _Pending:
-    """A reference to a record not yet seen in this import."""
+class _Tally:
+    """What a transaction (or a whole import) did so far."""
+
+    by_type: dict[str, int] = field(default_factory=dict)
+    versions: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    revised: list[str] = field(default_factory=list)  # keyed references
+
+    def add(self, other: _Tally) -> None:
+        for rtype, n in other.by_type.items():
+            self.by_type[rtype] = self.by_type.get(rtype, 0) + n
+        self.versions += other.versions
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+
+    def details(self) -> dict[str, Any]:
+        """The audit entry's details: counts only."""
+        out: dict[str, Any] = {"records": dict(sorted(self.by_type.items()))}
+        for name, n in (
+            ("versions", self.versions),
+            ("unchanged", self.unchanged),
+            ("skipped", self.skipped),
+        ):
+            if n:
+                out[name] = n
+        return out
+
+    def result(self, chunks: int) -> ImportResult:
+        return ImportResult(dict(self.by_type), self.versions, self.unchanged, self.skipped, chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A validated record as read, with the evidence files it names."""
 
     where: str
-    field: str
-    expected_type: str
+    record: dict[str, Any]
+    files: list[str] | None
+
+    @property
+    def shown(self) -> str:
+        """The place and the record id, as references and checks name a record."""
+        return f"{self.where}, record {self.record['id']}"
 
 
-class _ImportBatch:
-    """Rows of up to BATCH_SIZE records, inserted together with executemany."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-        self.subjects: list[dict[str, Any]] = []
-        self.records: list[dict[str, Any]] = []
-        self.versions: list[dict[str, Any]] = []
-        self.indexes: list[dict[str, Any]] = []
-        self.links: list[dict[str, Any]] = []
-        self.refs: dict[str, str] = {}
-        self.wanted: dict[str, list[_Pending]] = {}
-
-    def __len__(self) -> int:
-        return len(self.records)
+def _check_options(on_conflict: str, key: str) -> None:
+    if on_conflict not in ON_CONFLICT:
+        raise UsageError(f"on_conflict must be one of: {', '.join(ON_CONFLICT)}")
+    if key not in MATCH_KEYS:
+        raise UsageError(f"key must be one of: {', '.join(MATCH_KEYS)}")
 
 
 def import_file(
@@ -121,11 +194,37 @@ def import_file(
     files: str | os.PathLike[str] | None,
     read_progress: ProgressCallback | None,
     csv_options: CsvOptions | None = None,
+    on_conflict: OnConflict = "fail",
+    key: MatchKey = "id",
+    chunk_records: int = CHUNK_RECORDS,
 ) -> ImportResult:
-    """Import a file or stream (see :func:`vault.sources.open_records`) in one
-    transaction, with the evidence files it names from ``files``."""
+    """Import a file or stream (see :func:`vault.sources.open_records`), with the
+    evidence files it names from ``files``: in chunks on SQLite where the source
+    can be read twice (checked whole first), else in one transaction."""
+    ctx.require("admin", "custodian")
+    _check_options(on_conflict, key)
     with contextlib.ExitStack() as stack:
         attached, csv_options = open_media(stack, files, csv_options)
+        start = _rewind_point(source)
+        if single_writer(ctx.engine) and start is not None:
+
+            @contextlib.contextmanager
+            def reading(report: ProgressCallback | None) -> Iterator[Iterator[tuple[str, Any]]]:
+                if not isinstance(source, (str, os.PathLike)):
+                    source.seek(start)
+                with open_records(
+                    source,
+                    fmt=fmt,
+                    name=name,
+                    read_progress=report,
+                    recover=True,
+                    csv_options=csv_options,
+                ) as rows:
+                    yield rows
+
+            return _Chunked(ctx, attached, on_conflict, key, chunk_records).run(
+                reading, progress, read_progress
+            )
         rows = stack.enter_context(
             open_records(
                 source,
@@ -136,7 +235,25 @@ def import_file(
                 csv_options=csv_options,
             )
         )
-        return import_records(ctx, rows, progress=progress, files=attached, count_bad=True)
+        return import_records(
+            ctx,
+            rows,
+            progress=progress,
+            files=attached,
+            count_bad=True,
+            on_conflict=on_conflict,
+            key=key,
+        )
+
+
+def _rewind_point(source: str | os.PathLike[str] | IO[bytes]) -> int | None:
+    """Where a second reading of ``source`` starts; None if it cannot be read twice."""
+    if isinstance(source, (str, os.PathLike)):
+        return 0
+    try:
+        return source.tell() if source.seekable() else None
+    except (OSError, ValueError):
+        return None
 
 
 def import_records(
@@ -146,6 +263,9 @@ def import_records(
     progress: ProgressCallback | None = None,
     files: AttachmentSource | None = None,
     count_bad: bool = False,
+    on_conflict: OnConflict = "fail",
+    key: MatchKey = "id",
+    keep_identical: bool = True,
 ) -> ImportResult:
     """Validate, seal and store ``(where, record)`` pairs or bare records in one
     transaction, with the evidence files ``files`` holds (see Vault.import_records).
@@ -153,58 +273,49 @@ def import_records(
     With ``count_bad`` (a file import), invalid input does not end the reading: the
     rest is checked as :mod:`vault.precheck` checks a file, within the transaction
     (which sees what this import stored so far, and is then rolled back), and the
-    first error's message says how many lines are bad in all."""
+    first error's message says how many lines are bad in all. Without
+    ``keep_identical`` (``add``), a record the vault holds is a conflict even if
+    nothing in it would change."""
     ctx.require("admin", "custodian")
-    counts: dict[str, int] = {}
-    pending: dict[str, list[_Pending]] = {}
-    bad: list[InvalidInputError] = []  # faults found beside the one raised
+    _check_options(on_conflict, key)
+    writer = _Writer(ctx, files, on_conflict, key, keep_identical)
     pairs = _pairs(records)
     with ctx.write() as conn:
         ctx.refresh_key_version(conn)
-        staged: list[tuple[str, dict[str, Any]]] = []
-        wanted_files: list[tuple[str, str, list[str]]] = []
+        staged: list[_Item] = []
         try:
-            for where, item in pairs:
-                raw = item
-                if isinstance(raw, Unreadable):
-                    raise raw.error
-                if files is not None and isinstance(raw, dict) and "attachments" in raw:
-                    raw = dict(raw)
-                    paths = raw.pop("attachments")
-                    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-                        raise InvalidInputError(
-                            "field 'attachments' must list file paths", where=where
-                        )
-                    wanted_files.append((where, str(raw.get("id")), paths))
-                record = validate_record(raw, where)
-                staged.append((where, record))
-                counts[record["type"]] = counts.get(record["type"], 0) + 1
+            for where, raw in pairs:
+                staged.append(_item(where, raw, files))
                 if len(staged) >= BATCH_SIZE:
-                    bad, staged = _import_batch(ctx, conn, staged, pending), []
-                    _store_files(ctx, conn, files, wanted_files, bad, progress, BATCH_SIZE)
+                    batch, staged = staged, []
+                    writer.write(conn, batch)
+                    if progress:
+                        progress(len(batch))
             if staged:
-                done = len(staged)
-                bad, staged = _import_batch(ctx, conn, staged, pending), []
-                _store_files(ctx, conn, files, wanted_files, bad, progress, done)
-            bad, pending = _check_pending(ctx, conn, pending), {}
+                batch, staged = staged, []
+                writer.write(conn, batch)
+                if progress:
+                    progress(len(batch))
+            bad = resolve_pending(conn, writer.pending, final=True)
             if bad:
                 raise bad[0]
         except InvalidInputError as first:
             if not count_bad:
                 raise
-            rest = precheck.Checker(ctx, conn, files)
-            for done_where, done_record in staged:
-                rest.accept(done_where, done_record)
-            for target, wants in pending.items():
+            rest = writer.checker(conn)
+            for item in staged:
+                rest.accept(item.where, item.record)
+            for target, wants in writer.pending.items():
                 for want in wants:
                     rest.expect(target, want.where, want.field, want.expected_type)
-            for later, item in pairs:
-                rest.read(later, item)
-            places = {_place(e.where or "") for e in (first, *bad)}
+            for later, raw in pairs:
+                rest.read(later, raw)
+            places = {_place(first.where or "")}
             places.update(_place(p.where) for p in rest.finish())
             raise _counted(first, len(places)) from None
-        ctx.audit(conn, "import", details={"records": dict(sorted(counts.items()))})
-    return ImportResult(counts)
+        tally = writer.take()
+        ctx.audit(conn, "import", refs=tally.revised, details=tally.details())
+    return tally.result(1)
 
 
 def _pairs(
@@ -214,21 +325,17 @@ def _pairs(
         yield item if isinstance(item, tuple) else (f"record {n}", item)
 
 
-def _store_files(
-    ctx: Context,
-    conn: Connection,
-    files: AttachmentSource | None,
-    wanted: list[tuple[str, str, list[str]]],
-    bad: list[InvalidInputError],
-    progress: ProgressCallback | None,
-    done: int,
-) -> None:
-    """After a batch: raise its first bad reference, else seal its files."""
-    if bad:
-        raise bad[0]
-    _import_files(ctx, conn, files, wanted)
-    if progress:
-        progress(done)
+def _item(where: str, raw: Any, files: AttachmentSource | None) -> _Item:
+    """A record as read, validated, with the evidence files it names (``files``)."""
+    if isinstance(raw, Unreadable):
+        raise raw.error
+    paths = None
+    if files is not None and isinstance(raw, dict) and "attachments" in raw:
+        raw = dict(raw)
+        paths = raw.pop("attachments")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise InvalidInputError("field 'attachments' must list file paths", where=where)
+    return _Item(where, validate_record(raw, where), paths)
 
 
 def _place(where: str) -> str:
@@ -248,454 +355,290 @@ def _counted(first: InvalidInputError, bad: int) -> InvalidInputError:
     )
 
 
-def _import_files(
-    ctx: Context,
-    conn: Connection,
-    files: AttachmentSource | None,
-    wanted: list[tuple[str, str, list[str]]],
-) -> None:
-    while wanted and files is not None:
-        where, record_id, paths = wanted.pop(0)
-        ref = ctx.codec.reference(record_id)
-        for item, relative in enumerate(paths, start=1):
-            with files.open(relative, where, item) as stream:
-                attachments.store_logged(
-                    ctx, conn, ref, record_id, stream, PurePosixPath(relative).name, None
-                )
+def _refusal(problems: list[ImportProblem]) -> VaultError:
+    """What a file with problems is refused with, nothing written: its first invalid
+    line counted as a plain import counts them, else its first conflict."""
+    invalid = [p for p in problems if p.kind == "invalid_input"]
+    if invalid:
+        first = invalid[0]
+        return _counted(InvalidInputError(first.message, where=first.where), bad_places(problems))
+    first = problems[0]
+    more = bad_places(problems)
+    counted = (
+        f" ({more} conflicting lines in all, nothing imported; "
+        "'evault import --check' lists every one)"
+        if more > 1
+        else ""
+    )
+    return ConflictError(f"{first.where}: {first.message}{counted}")
 
 
-def update(
-    ctx: Context,
-    record_id: str,
-    record: Mapping[str, Any],
-    *,
-    remove: Iterable[str] = (),
-    where: str = "record",
-    expect_version: int | None = None,
-) -> int:
-    """Store a new version of ``record_id``: the fields ``record`` gives over those of
-    the current version, without the fields ``remove`` names (see :mod:`vault.edits`);
-    returns the version number. With ``expect_version``, only if that is still the
-    latest version (checked inside the write transaction), else StaleVersionError.
+class _Writer:
+    """Stores batches of an import in the caller's transaction, deciding for each
+    record the vault holds already what becomes of it."""
 
-    Fields ``record`` leaves out are carried over, identity fields too: they are
-    opened and sealed again inside this transaction under the worker's key, and
-    never returned, so carrying them needs the identity class but no approval. A
-    field under a class this custodian cannot open cannot be carried over: the
-    update is refused, naming it, unless ``remove`` names it. An erased worker's
-    identity fields are gone already and stay gone; none can be stored again.
-    """
-    ctx.require("admin", "custodian")
-    removals = [remove] if isinstance(remove, str) else list(remove)
-    with ctx.write() as conn:
-        ctx.refresh_key_version(conn)
-        ref = ctx.codec.reference(record_id)
-        row = conn.execute(_LOCK_RECORD.where(Record.ref == ref)).one_or_none()
-        if row is None:
-            raise NotFoundError(f"no record {shown_id(record_id)}")
-        latest = conn.execute(
-            select(*RecordVersion.__table__.c)
-            .where(RecordVersion.record_ref == ref)
-            .order_by(RecordVersion.version.desc())
-            .limit(1)
-        ).one_or_none()
-        if latest is None:  # a record row whose versions were deleted
-            raise IntegrityError(f"integrity check failed for record {shown_id(record_id)}")
-        if expect_version is not None and latest.version != expect_version:
-            raise StaleVersionError(
-                f"record {shown_id(record_id)} is at version {latest.version}, "
-                f"not {expect_version}: read it again and redo the change"
-            )
-        current = _current(ctx, conn, row, latest, record_id)
-        revised = edits.revise(current.record, current.unreadable, record, removals, where=where)
-        validated = validate_record(revised, where, expect_type=row.type)
-        if validated["id"] != record_id:
-            raise InvalidInputError(f"field 'id' must stay {record_id!r} in an update", where=where)
-        version = int(latest.version) + 1
-        subject = current.subject
-        if subject is None and row.subject_id and _holds_identity(validated):
-            if current.erased:
-                raise InvalidInputError(
-                    f"the worker of record {shown_id(record_id)} was erased: "
-                    "identity fields cannot be stored for them again",
-                    where=where,
-                )
-            if not ctx.keys.holds_class(KeyClass.IDENTITY):
-                raise PermissionDeniedError(
-                    f"custodian {ctx.actor!r} has no clearance for identity fields"
-                )
-        batch = _ImportBatch()
-        site_ref = _site_ref(ctx, validated, ref)
-        if site_ref != row.site_ref:
-            conn.execute(sql_update(Record).where(Record.ref == ref).values(site_ref=site_ref))
-        _stage_version(
-            ctx,
+    def __init__(
+        self,
+        ctx: Context,
+        files: AttachmentSource | None,
+        on_conflict: OnConflict,
+        key: MatchKey,
+        keep_identical: bool,
+    ) -> None:
+        self._ctx = ctx
+        self._files = files
+        self._on_conflict = on_conflict
+        self._key = key
+        self._keep_identical = keep_identical
+        self.pending: dict[str, list[Pending]] = {}
+        self._refs: set[str] = set()  # of this import's records
+        self._sources: set[bytes] = set()
+        self._tally = _Tally()
+        # Stored records a check of this import found unchanged, at which version.
+        self.unchanged_at: dict[str, int] = {}
+
+    def checker(self, conn: Connection) -> precheck.Checker:
+        """A checker that judges as this import does."""
+        return precheck.Checker(
+            self._ctx,
             conn,
-            batch,
-            validated,
-            where,
-            ref,
-            site_ref,
-            version,
-            subject,
-            _subject_mac(ctx, validated),
-            subject_id=row.subject_id,
+            self._files,
+            on_conflict=self._on_conflict,
+            key=self._key,
+            keep_identical=self._keep_identical,
         )
-        conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref == ref))
-        conn.execute(delete(RecordLink).where(RecordLink.record_ref == ref))
-        pending: dict[str, list[_Pending]] = {}
-        bad = _flush(ctx, conn, batch, pending) + _check_pending(ctx, conn, pending)
+
+    def take(self) -> _Tally:
+        """What the batches written since the last call did."""
+        tally, self._tally = self._tally, _Tally()
+        return tally
+
+    def write(self, conn: Connection, items: list[_Item]) -> None:
+        """Store a batch: new records, new versions, and nothing for the rest."""
+        ctx = self._ctx
+        refs = [ctx.codec.reference(i.record["id"]) for i in items]
+        sources = [source_match(ctx, i.record) for i in items]
+        for item, ref, source in zip(items, refs, sources, strict=True):
+            self._once(item, ref, source)
+        held_sources = self._held_sources(conn, [s for s in sources if s is not None])
+        if self._key == "id":
+            matched: list[str | None] = list(refs)
+        else:
+            matched = [held_sources.get(s) if s is not None else None for s in sources]
+        names = {ref: str(item.record["id"]) for ref, item in zip(refs, items, strict=True)}
+        held = revisions.stored(conn, [m for m in matched if m is not None], lock=True, names=names)
+        batch = Batch()
+        fresh: list[_Item] = []
+        filed: list[tuple[_Item, str, str, bool]] = []  # item, ref, stored id, new
+        for item, ref, source, match in zip(items, refs, sources, matched, strict=True):
+            stored = held.get(match) if match is not None else None
+            owner = held_sources.get(source) if source is not None else None
+            if owner is not None and owner != (stored.row.ref if stored else ref):
+                raise ConflictError(f"{item.shown}: {precheck.source_taken(item.record['id'])}")
+            if stored is None:
+                fresh.append(item)
+                filed.append((item, ref, item.record["id"], True))
+            elif (stored_id := self._revise(conn, batch, item, stored)) is not None:
+                filed.append((item, stored.row.ref, stored_id, False))
+        self._stage_new(conn, batch, fresh)
+        bad = batch.flush(conn, self.pending)
         if bad:
             raise bad[0]
-        details: dict[str, Any] = {"version": version}
-        if removals:
-            details["removed"] = sorted(set(removals))
-        ctx.audit(conn, "update", refs=[ref], details=details)
-    return version
+        for item, ref, record_id, new in filed:
+            self._store_files(conn, item, ref, record_id, new)
 
-
-def patch(
-    ctx: Context,
-    record_id: str,
-    changes: Any,
-    *,
-    where: str = "merge patch",
-    expect_version: int | None = None,
-) -> int:
-    """Apply a JSON merge patch (RFC 7396) to ``record_id`` as a new version: given
-    members are set (groups merge field by field), null members remove their field,
-    and everything else is carried over as :func:`update` carries it."""
-    given, removed = edits.merge_patch(changes, where)
-    return update(ctx, record_id, given, remove=removed, where=where, expect_version=expect_version)
-
-
-@dataclass(frozen=True, slots=True)
-class _Current:
-    """The version an update starts from, as this custodian reads it."""
-
-    record: dict[str, Any]
-    unreadable: dict[str, str]  # field -> class this custodian cannot open
-    subject: tuple[str, SecretKey] | None  # the worker's key, if opened
-    erased: bool  # the worker's key was destroyed
-
-    def __repr__(self) -> str:
-        return "_Current(...)"
-
-
-def _current(ctx: Context, conn: Connection, row: Any, ver: Any, record_id: str) -> _Current:
-    """Open the latest version with every class this custodian holds, the worker's
-    identity included (no approval: nothing opened here is returned)."""
-    what = f"record {shown_id(record_id)}"
-    columns = sealed_columns(ver)
-    order, _fields = ctx.codec.open_operational(
-        columns, row.type, row.ref, ver.version, what, subject_id=row.subject_id
-    )
-    subject = None
-    erased = False
-    if row.subject_id:
-        if ctx.keys.holds_class(KeyClass.IDENTITY):
-            subject = ctx.subject_key(conn, row.subject_id)
-            erased = subject is None
-        else:
-            erased = (
-                conn.execute(
-                    select(Subject.wrapped_key).where(Subject.id == row.subject_id)
-                ).scalar_one_or_none()
-                is None
-            )
-    opened = {kc for kc in KeyClass if ctx.keys.holds_class(kc)}
-    if subject is None:
-        opened.discard(KeyClass.IDENTITY)
-    record = ctx.codec.open(
-        columns,
-        row.type,
-        row.ref,
-        ver.version,
-        subject,
-        what,
-        classes=opened,
-        subject_id=row.subject_id,
-    )
-    if record.get("id") != record_id:
-        raise IntegrityError(f"integrity check failed for {what}")
-    class_of = RECORD_SPECS[row.type].key_class_names
-    names = {kc.value for kc in opened}
-    unreadable = {}
-    for path in order:
-        name = class_of.get(path, KeyClass.OPERATIONAL.value)
-        # An erased worker's identity is gone for everyone: not carried, not refused.
-        if name not in names and not (erased and name == KeyClass.IDENTITY.value):
-            unreadable[path] = name
-    return _Current(record, unreadable, subject, erased)
-
-
-def _holds_identity(record: Mapping[str, Any]) -> bool:
-    class_of = RECORD_SPECS[record["type"]].key_class_names
-    return any(class_of.get(path) == KeyClass.IDENTITY.value for path, _v in flatten(record))
-
-
-def _site_ref(ctx: Context, record: Mapping[str, Any], ref: str) -> str:
-    if record["type"] == "site":
-        return ref
-    return _site_reference(ctx, record["site_id"])
-
-
-def _import_batch(
-    ctx: Context,
-    conn: Connection,
-    staged: list[tuple[str, dict[str, Any]]],
-    pending: dict[str, list[_Pending]],
-) -> list[InvalidInputError]:
-    """Store a batch; returns its references to records of the wrong type."""
-    batch = _ImportBatch()
-    # One query finds earlier testimonies of the same workers (same employee id
-    # at the same site): they share one subject key, so erasure is one key.
-    macs = [_subject_mac(ctx, record) for _where, record in staged]
-    matches: dict[bytes, str] = dict.fromkeys((m for m in macs if m is not None), "")
-    if matches:
-        found = conn.execute(
-            select(BlindIndexEntry.mac, Record.subject_id)
-            .join(Record, Record.ref == BlindIndexEntry.record_ref)
-            .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(matches)))
-        ).all()
-        for found_mac, subject_id in found:
-            if subject_id:
-                matches[found_mac] = subject_id
-    subjects: dict[str, tuple[str, SecretKey] | None] = {}
-    for (where, record), mac in zip(staged, macs, strict=True):
-        _stage(ctx, conn, batch, record, where, mac, matches, subjects)
-    return _flush(ctx, conn, batch, pending)
-
-
-def _subject_mac(ctx: Context, record: Mapping[str, Any]) -> bytes | None:
-    worker = record.get("worker")
-    if record["type"] != "testimony" or not isinstance(worker, dict):
-        return None
-    eid = worker.get("employee_id")
-    if not isinstance(eid, str):
-        return None
-    return ctx.codec.subject_match(_site_reference(ctx, record["site_id"]), eid)
-
-
-def _site_reference(ctx: Context, site_id: str) -> str:
-    # Sites are few and referenced by every record: remember their references.
-    ref = ctx.sites.refs.get(site_id)
-    if ref is None:
-        ref = ctx.codec.reference(site_id)
-        ctx.sites.remember_ref(site_id, ref)
-    return ref
-
-
-def _region(ctx: Context, conn: Connection, site_ref: str, record: Mapping[str, Any]) -> str | None:
-    """The site's country (cached), else the worker's nationality: the region in
-    which national-format phone numbers are read."""
-    if site_ref in ctx.sites.country:
-        region = ctx.sites.country[site_ref]
-    else:
-        region = None
-        row = conn.execute(latest_versions([site_ref]).where(Record.type == "site")).one_or_none()
-        if row is not None:
-            _order, fields = ctx.codec.open_operational(
-                sealed_columns(row), "site", site_ref, row.version, "a site record"
-            )
-            country = fields.get("country")
-            region = country if isinstance(country, str) else None
-        ctx.sites.remember_country(site_ref, region)
-    worker = record.get("worker")
-    if region is None and isinstance(worker, dict):
-        nationality = worker.get("nationality")
-        return nationality if isinstance(nationality, str) else None
-    return region
-
-
-def _stage(
-    ctx: Context,
-    conn: Connection,
-    batch: _ImportBatch,
-    record: dict[str, Any],
-    where: str,
-    mac: bytes | None,
-    matches: dict[bytes, str],
-    subjects: dict[str, tuple[str, SecretKey] | None],
-) -> None:
-    rid = record["id"]
-    ref = ctx.codec.reference(rid)
-    if ref in batch.refs:
-        raise ConflictError(f"{where}: record id {rid} appears twice in this import")
-    rtype = record["type"]
-    site_ref = _site_ref(ctx, record, ref)
-    if rtype == "site":
-        ctx.sites.remember_country(ref, record["country"])
-    subject = None
-    if rtype == "testimony":
-        known = matches.get(mac, "") if mac is not None else ""
-        if known:
-            if known not in subjects:
-                subjects[known] = ctx.subject_key(conn, known)
-            subject = subjects[known]
-        if subject is None:
-            subject = _new_subject(ctx, batch)
-            if mac is not None:
-                matches[mac] = subject[0]
-                subjects[subject[0]] = subject
-    batch.records.append(
-        {
-            "ref": ref,
-            "type": rtype,
-            "site_ref": site_ref,
-            "subject_id": subject[0] if subject else None,
-            "created_at": batch.now,
-        }
-    )
-    batch.refs[ref] = rid
-    _stage_version(
-        ctx,
-        conn,
-        batch,
-        record,
-        where,
-        ref,
-        site_ref,
-        1,
-        subject,
-        mac,
-        subject_id=subject[0] if subject else None,
-    )
-
-
-def _new_subject(ctx: Context, batch: _ImportBatch) -> tuple[str, SecretKey]:
-    subject_id = crypto.random_token(16)
-    key, wrapped = ctx.codec.new_subject_key(subject_id)
-    batch.subjects.append(
-        {
-            "id": subject_id,
-            "wrapped_key": wrapped,
-            "kek_version": ctx.codec.kek_version,
-            "created_at": batch.now,
-        }
-    )
-    return subject_id, key
-
-
-def _stage_version(
-    ctx: Context,
-    conn: Connection,
-    batch: _ImportBatch,
-    record: dict[str, Any],
-    where: str,
-    ref: str,
-    site_ref: str,
-    version: int,
-    subject: tuple[str, SecretKey] | None,
-    subject_mac: bytes | None,
-    *,
-    subject_id: str | None,
-) -> None:
-    rtype = record["type"]
-    index: list[tuple[str, bytes]] = []
-    if rtype == "testimony":
-        region = _region(ctx, conn, site_ref, record)
-        index = sorted(set(ctx.codec.index_entries(record, region)))
-        if subject_mac is not None:
-            index.append(("subject", subject_mac))
-    # The index entries are sealed with the version too: a deleted index row cannot
-    # hide a worker from erasure (see lifecycle.erase_subject).
-    sealed = ctx.codec.seal(
-        record,
-        rtype,
-        ref,
-        version,
-        subject,
-        index=index,
-        stored_at=batch.now,
-        stored_by=ctx.actor,
-        subject_id=subject_id,
-    )
-    batch.versions.append(
-        {
-            "record_ref": ref,
-            "version": version,
-            "created_at": batch.now,
-            "kek_version": ctx.codec.kek_version,
-            **sealed.columns(),
-        }
-    )
-    for kind, mac in index:
-        batch.indexes.append({"record_ref": ref, "kind": kind, "mac": mac})
-    if rtype != "site":
-        batch.wanted.setdefault(site_ref, []).append(_Pending(where, "site_id", "site"))
-    if rtype == "finding":
-        for target in dict.fromkeys(record.get("evidence") or ()):
-            target_ref = ctx.codec.reference(target)
-            batch.links.append({"record_ref": ref, "target_ref": target_ref})
-            batch.wanted.setdefault(target_ref, []).append(_Pending(where, "evidence", "testimony"))
-
-
-def _flush(
-    ctx: Context, conn: Connection, batch: _ImportBatch, pending: dict[str, list[_Pending]]
-) -> list[InvalidInputError]:
-    """Insert a batch's rows; references not yet resolved go to ``pending``, and
-    those to a record of the wrong type are returned."""
-    bad: list[InvalidInputError] = []
-    if batch.records:
-        clash = (
-            conn.execute(select(Record.ref).where(Record.ref.in_(list(batch.refs))))
-            .scalars()
-            .first()
-        )
-        if clash is not None:
-            raise ConflictError(f"record {batch.refs[clash]} already exists (use 'evault update')")
-    for model, rows in (
-        (Subject, batch.subjects),
-        (Record, batch.records),
-        (RecordVersion, batch.versions),
-        (BlindIndexEntry, batch.indexes),
-        (RecordLink, batch.links),
-    ):
-        bulk_insert(conn, model, rows)
-    if batch.wanted:
-        found = dict(
-            conn.execute(
-                select(Record.ref, Record.type).where(Record.ref.in_(list(batch.wanted)))
-            ).all()
-        )
-        for target, wants in batch.wanted.items():
-            for want in wants:
-                if target not in found:
-                    pending.setdefault(target, []).append(want)
-                elif found[target] != want.expected_type:
-                    bad.append(_wrong_type(want))
-    return bad
-
-
-def _wrong_type(want: _Pending) -> InvalidInputError:
-    return InvalidInputError(
-        f"field {want.field!r} must refer to a {want.expected_type}", where=want.where
-    )
-
-
-def _check_pending(
-    ctx: Context, conn: Connection, pending: dict[str, list[_Pending]]
-) -> list[InvalidInputError]:
-    """The references still open that the vault does not resolve either."""
-    bad: list[InvalidInputError] = []
-    targets = list(pending)
-    found: dict[str, str] = {}
-    for i in range(0, len(targets), 500):
-        chunk = targets[i : i + 500]
-        found.update(
-            conn.execute(select(Record.ref, Record.type).where(Record.ref.in_(chunk))).all()
-        )
-    for target, wants in pending.items():
-        for want in wants:
-            if target not in found:
-                bad.append(
-                    InvalidInputError(
-                        f"field {want.field!r} refers to a {want.expected_type} that is not "
-                        "in the vault or this import",
-                        where=want.where,
-                    )
+    def _once(self, item: _Item, ref: str, source: bytes | None) -> None:
+        """Refuse a record id, or a source key, that this import gave before."""
+        rid = item.record["id"]
+        if ref in self._refs:
+            raise ConflictError(f"{item.shown}: record id {rid} appears twice in this import")
+        self._refs.add(ref)
+        if source is not None:
+            if source in self._sources:
+                raise ConflictError(
+                    f"{item.shown}: record {rid}: its source_key appears twice in this import"
                 )
-            elif found[target] != want.expected_type:
-                bad.append(_wrong_type(want))
-    return bad
+            self._sources.add(source)
+        elif self._key == "source_key":
+            raise InvalidInputError(
+                "field 'source_key' is required to match records by it (--key source_key)",
+                where=item.shown,
+            )
+
+    def _held_sources(self, conn: Connection, macs: list[bytes]) -> dict[bytes, str]:
+        """The records of the vault that hold these source keys, by keyed index."""
+        out: dict[bytes, str] = {}
+        for i in range(0, len(macs), 500):
+            rows = conn.execute(
+                select(BlindIndexEntry.mac, BlindIndexEntry.record_ref).where(
+                    BlindIndexEntry.kind == SOURCE_INDEX,
+                    BlindIndexEntry.mac.in_(macs[i : i + 500]),
+                )
+            )
+            out.update((bytes(mac), str(ref)) for mac, ref in rows)
+        return out
+
+    def _revise(
+        self, conn: Connection, batch: Batch, item: _Item, stored: revisions.Stored
+    ) -> str | None:
+        """Decide for a record the vault holds; its id when a new version was staged."""
+        ctx = self._ctx
+        rid = item.record["id"]
+        if not self._keep_identical:
+            raise ConflictError(f"record {rid} already exists (use 'evault update')")
+        if self.unchanged_at.get(stored.row.ref) == stored.latest.version:
+            self._tally.unchanged += 1
+            return None
+        current = revisions.open_current(ctx, stored, None)
+        # Matched by source key, a record keeps the id it has in the vault.
+        stored_id = str(current.record["id"])
+        given = item.record | {"id": stored_id}
+        if not revisions.changes(current, given, item.where):
+            self._tally.unchanged += 1
+            return None
+        if self._on_conflict == "fail":
+            raise ConflictError(f"{item.shown}: {precheck.differs(rid)}")
+        if self._on_conflict == "skip":
+            self._tally.skipped += 1
+            return None
+        validated, subject = revisions.revise(ctx, stored, current, given, [], item.where)
+        revisions.stage_revision(ctx, conn, batch, stored, validated, subject, item.shown)
+        self._tally.versions += 1
+        self._tally.revised.append(stored.row.ref)
+        return stored_id
+
+    def _stage_new(self, conn: Connection, batch: Batch, fresh: list[_Item]) -> None:
+        ctx = self._ctx
+        # One query finds earlier testimonies of the same workers (same employee id
+        # at the same site): they share one subject key, so erasure is one key.
+        macs = [subject_mac(ctx, item.record) for item in fresh]
+        matches = subject_matches(ctx, conn, macs)
+        subjects: dict[str, tuple[str, SecretKey] | None] = {}
+        for item, mac in zip(fresh, macs, strict=True):
+            stage_new(ctx, conn, batch, item.record, item.shown, mac, matches, subjects)
+            rtype = item.record["type"]
+            self._tally.by_type[rtype] = self._tally.by_type.get(rtype, 0) + 1
+
+    def _store_files(
+        self, conn: Connection, item: _Item, ref: str, record_id: str, new: bool
+    ) -> None:
+        """Seal the files a new record or version names; a version does not store a
+        file the record holds already."""
+        if self._files is None or not item.files:
+            return
+        for n, relative in enumerate(item.files, start=1):
+            with self._files.open(relative, item.where, n) as stream:
+                name = PurePosixPath(relative).name
+                if new:
+                    attachments.store_logged(self._ctx, conn, ref, record_id, stream, name, None)
+                else:
+                    attachments.store_unless_held(self._ctx, conn, ref, record_id, stream, name)
+
+
+_Reading = Callable[[ProgressCallback | None], contextlib.AbstractContextManager[Any]]
+
+
+class _Chunked:
+    """A file import on SQLite: checked whole, then written in chunks."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        files: AttachmentSource | None,
+        on_conflict: OnConflict,
+        key: MatchKey,
+        chunk_records: int,
+    ) -> None:
+        self._ctx = ctx
+        self._files = files
+        self._writer = _Writer(ctx, files, on_conflict, key, True)
+        self._pacer = Pacer(lambda: checkpoint_passive(ctx.engine), records=max(1, chunk_records))
+        self._total = _Tally()
+        self._chunks = 0
+
+    def run(
+        self,
+        reading: _Reading,
+        progress: ProgressCallback | None,
+        read_progress: ProgressCallback | None,
+    ) -> ImportResult:
+        self._check(reading)
+        with reading(read_progress) as rows:
+            pairs = _pairs(rows)
+            try:
+                while self._chunk(pairs, progress):
+                    self._pacer.pause()
+            except VaultError as exc:
+                if self._chunks:
+                    raise self._partial(exc) from None
+                raise
+        return self._total.result(self._chunks)
+
+    def _check(self, reading: _Reading) -> None:
+        """The whole file, as ``import --check`` reads it: refused if anything is wrong."""
+        with self._ctx.read() as conn, reading(None) as rows:
+            checker = self._writer.checker(conn)
+            for where, raw in rows:
+                checker.read(where, raw)
+            problems = checker.finish()
+        if problems:
+            raise _refusal(problems)
+        self._writer.unchanged_at = checker.unchanged_at
+
+    def _chunk(self, pairs: Iterator[tuple[str, Any]], progress: ProgressCallback | None) -> bool:
+        """Write and commit the next chunk; False once the file is through."""
+        ctx, writer, pacer = self._ctx, self._writer, self._pacer
+        first = next(pairs, None)
+        if first is None and self._chunks:
+            return False  # the last chunk ended with the file
+        read = 0
+        more = True
+        cut = 0  # where the chunk may end next
+        with ctx.write() as conn:
+            pacer.begin()
+            ctx.refresh_key_version(conn)
+            staged: list[_Item] = []
+            for where, raw in itertools.chain([first] if first else [], pairs):
+                staged.append(_item(where, raw, self._files))
+                read += 1
+                due = read >= cut and pacer.due(read)
+                if len(staged) >= _CHUNK_BATCH or due:
+                    batch, staged = staged, []
+                    writer.write(conn, batch)
+                if due:
+                    # A chunk ends where everything it refers to is stored; else it
+                    # reads on, and tries again a few records later.
+                    bad = resolve_pending(conn, writer.pending, final=False)
+                    if bad:
+                        raise bad[0]
+                    if not writer.pending:
+                        break
+                    cut = read + max(1, pacer.records // 10)
+            else:
+                more = False
+            if staged:
+                writer.write(conn, staged)
+            if not more:
+                bad = resolve_pending(conn, writer.pending, final=True)
+                if bad:
+                    raise bad[0]
+            tally = writer.take()
+            details = tally.details() | {"chunk": self._chunks + 1, "last": not more}
+            ctx.audit(conn, "import", refs=tally.revised, details=details)
+        self._chunks += 1
+        self._total.add(tally)
+        if progress:
+            progress(read)
+        return more
+
+    def _partial(self, exc: VaultError) -> VaultError:
+        """``exc``, saying what the chunks before it committed and how to finish."""
+        done = self._total.result(self._chunks)
+        stored = done.count + done.versions
+        exc.args = (
+            f"{exc} ({stored} records were committed in {done.chunks} "
+            f"chunk{'s' if done.chunks != 1 else ''} before this, the rest was not; "
+            "run the same import again to finish: records stored already are counted "
+            "unchanged)",
+        )
+        return exc

@@ -193,6 +193,11 @@ class Keyring:
     def reference_key(self) -> SecretKey:
         return self._derive("reference", "record-reference")
 
+    def source_index_key(self) -> SecretKey:
+        # A record's id in the system it came from is no more sensitive than its own
+        # id, so it hangs under the same root: every role that imports can match it.
+        return self._derive("reference", "source-key-index")
+
     def pseudonym_root(self) -> SecretKey:
         return self._derive("pseudonym", "pseudonym-root")
 

@@ -27,7 +27,7 @@ from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
 from vault.progress import Progress, Stage
-from vault.records import RecordCodec, normalize_employee_id, phone_key
+from vault.records import SOURCE_INDEX, RecordCodec, normalize_employee_id, phone_key
 from vault.scrub import Scrubber, SiteTerms
 from vault.store import (
     Base,
@@ -426,13 +426,20 @@ def _subjects_for(ctx: Context, conn: Connection, refs: Iterable[str]) -> set[st
 
 
 def _erase_subjects(ctx: Context, conn: Connection, subject_ids: set[str]) -> int:
-    """Destroy the subject keys and every blind-index entry of their records."""
+    """Destroy the subject keys and the blind-index entries of their records (all but
+    their source keys', which are no identity)."""
     if not subject_ids:
         return 0
     ids = sorted(subject_ids)
     refs = list(conn.execute(select(Record.ref).where(Record.subject_id.in_(ids))).scalars())
     scrubbed = _scrub_erased(ctx, conn, ids)
-    conn.execute(delete(BlindIndexEntry).where(BlindIndexEntry.record_ref.in_(refs)))
+    # A record's source key is not the worker's: its index stays, so that a later
+    # download of the same survey finds the record instead of storing the worker again.
+    conn.execute(
+        delete(BlindIndexEntry).where(
+            BlindIndexEntry.record_ref.in_(refs), BlindIndexEntry.kind != SOURCE_INDEX
+        )
+    )
     erased = conn.execute(
         update(Subject)
         .where(Subject.id.in_(ids), Subject.wrapped_key.is_not(None))

@@ -16,8 +16,14 @@ Invariants:
   the line that makes it once the whole input has been read, since a later line may
   supply it; a reference to a record of the wrong type is reported as soon as it is
   seen.
-* The same checker counts the rest of a file after an import's first bad line
-  (:mod:`vault.ingest`), so an import and a check agree on what is bad.
+* The same checker counts the rest of a file after an import's first bad line, and
+  checks a file whole before an import writes it in chunks (:mod:`vault.ingest`),
+  so an import and a check agree on what is bad.
+* A record the vault holds already (same id; or same source key, matching by it)
+  is opened and compared as the import would compare it
+  (:func:`vault.revisions.changes`): unchanged, it is counted and is no problem;
+  otherwise it is a conflict (``--on-conflict fail``), counted as skipped, or checked
+  as the new version it would become. Nothing opened is returned or said.
 """
 
 from __future__ import annotations
@@ -31,14 +37,25 @@ from typing import IO, Any, Final
 
 from sqlalchemy import Connection, select
 
+from vault import revisions
 from vault.context import Context, ProgressCallback
 from vault.errors import ConflictError, InvalidInputError, VaultError
 from vault.filesource import AttachmentSource, open_media
+from vault.records import SOURCE_INDEX
 from vault.schema import validate_record
 from vault.sources import STDIN, CsvOptions, Unreadable, open_records, position
-from vault.store import Record
+from vault.staging import source_match
+from vault.store import BlindIndexEntry, Record
 
-__all__ = ["Checker", "ImportCheck", "ImportProblem", "check_file"]
+__all__ = [
+    "Checker",
+    "ImportCheck",
+    "ImportProblem",
+    "bad_places",
+    "check_file",
+    "differs",
+    "source_taken",
+]
 
 _LOOKUP: Final = 500  # keyed references per look-up in the vault
 _FIELD: Final = re.compile(
@@ -87,6 +104,19 @@ class ImportProblem:
         }
 
 
+def differs(record_id: str) -> str:
+    """What an import says of a record the vault holds with other content."""
+    return (
+        f"record {record_id} already exists and this import differs from it "
+        "(--on-conflict skip or new-version, or 'evault update')"
+    )
+
+
+def source_taken(record_id: str) -> str:
+    """What an import says of a source key another stored record has."""
+    return f"record {record_id}: its source_key is another record's in the vault"
+
+
 @dataclass(frozen=True, slots=True)
 class ImportCheck:
     """What importing a file would do, found without writing anything."""
@@ -97,6 +127,13 @@ class ImportCheck:
     by_type: dict[str, int]
     """Records that passed their own checks, by type."""
     problems: list[ImportProblem] = field(default_factory=list)
+    unchanged: int = 0
+    """Records the vault holds already that the import would not change."""
+    skipped: int = 0
+    """Records the vault holds with other content, which ``skip`` would skip."""
+    versions: int = 0
+    """Records the vault holds with other content, which ``new-version`` would
+    store as new versions."""
 
     @property
     def ok(self) -> bool:
@@ -111,9 +148,24 @@ class ImportCheck:
         """One line: how many records, and how many of them bad."""
         if self.ok:
             parts = ", ".join(f"{n} {t}" for t, n in sorted(self.by_type.items()))
+            held = [
+                f"{n} {what}"
+                for n, what in (
+                    (self.versions, "would be new versions"),
+                    (self.unchanged, "stored already, unchanged"),
+                    (self.skipped, "would be skipped"),
+                )
+                if n
+            ]
+            if not held:
+                return (
+                    f"{self.source}: {self.records} records ({parts or 'none'}) would be "
+                    "imported; nothing was written"
+                )
+            new = self.records - self.unchanged - self.skipped - self.versions
             return (
-                f"{self.source}: {self.records} records ({parts or 'none'}) would be "
-                "imported; nothing was written"
+                f"{self.source}: {self.records} records ({parts}): {new} would be imported, "
+                f"{', '.join(held)}; nothing was written"
             )
         unit = _unit(self.problems)
         bad, found = self.bad, len(self.problems)
@@ -146,6 +198,20 @@ def _unit(problems: list[ImportProblem]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Fresh:
+    """A record of the input whose id the vault is still to be asked about."""
+
+    seq: int
+    where: str  # the reader's place
+    shown: str  # the place and the record id
+    record: dict[str, Any]
+    source: bytes | None  # its source key's keyed index
+
+    def __repr__(self) -> str:
+        return f"_Fresh(seq={self.seq})"
+
+
+@dataclass(frozen=True, slots=True)
 class _Ref:
     """A reference one record makes, not yet answered."""
 
@@ -165,16 +231,31 @@ class Checker:
     """
 
     def __init__(
-        self, ctx: Context, conn: Connection, files: AttachmentSource | None = None
+        self,
+        ctx: Context,
+        conn: Connection,
+        files: AttachmentSource | None = None,
+        *,
+        on_conflict: str = "fail",
+        key: str = "id",
+        keep_identical: bool = True,
     ) -> None:
         self._ctx = ctx
         self._conn = conn
         self._files = files
+        self._on_conflict = on_conflict
+        self._key = key
+        self._keep_identical = keep_identical
         self.records = 0
         self.by_type: dict[str, int] = {}
+        self.unchanged = self.skipped = self.versions = 0
+        # Stored records found unchanged, with the version compared: versions never
+        # change, so an import that writes after this check need not open them again.
+        self.unchanged_at: dict[str, int] = {}
         self._problems: list[tuple[int, ImportProblem]] = []
         self._seen: dict[str, str] = {}  # keyed reference -> type, of the input's records
-        self._fresh: dict[str, tuple[int, str, str]] = {}  # to ask the vault: held already?
+        self._sources: set[bytes] = set()  # keyed source keys of the input's records
+        self._fresh: dict[str, _Fresh] = {}  # to ask the vault: held already?
         self._ask: dict[str, list[_Ref]] = {}  # references to ask the vault about
         self._open: dict[str, list[_Ref]] = {}  # references the vault does not answer
 
@@ -203,11 +284,21 @@ class Checker:
         self.by_type[rtype] = self.by_type.get(rtype, 0) + 1
         shown = f"{where}, record {rid}"
         ref = self._ctx.codec.reference(rid)
+        source = source_match(self._ctx, record)
         if ref in self._seen:
             self._add(seq, shown, f"record id {rid} appears twice in this import", "id", "conflict")
         else:
             self.known(ref, rtype)
-            self._fresh[ref] = (seq, shown, rid)
+            if source is not None and source in self._sources:
+                message = f"record {rid}: its source_key appears twice in this import"
+                self._add(seq, shown, message, "source_key", "conflict")
+            elif source is None and self._key == "source_key":
+                message = "field 'source_key' is required to match records by it (--key source_key)"
+                self._add(seq, shown, message, "source_key")
+            else:
+                if source is not None:
+                    self._sources.add(source)
+                self._fresh[ref] = _Fresh(seq, where, shown, dict(record), source)
         if rtype != "site":
             self._want(record["site_id"], _Ref(seq, shown, "site_id", "site"))
         if rtype == "finding":
@@ -273,15 +364,7 @@ class Checker:
                 select(Record.ref, Record.type).where(Record.ref.in_(chunk))
             ).all()
             held.update((str(ref), str(rtype)) for ref, rtype in rows)
-        for ref, (seq, shown, rid) in self._fresh.items():
-            if ref in held:
-                self._add(
-                    seq,
-                    shown,
-                    f"record {rid} already exists (use 'evault update')",
-                    "id",
-                    "conflict",
-                )
+        self._judge_held(held)
         self._fresh.clear()
         for ref, wants in self._ask.items():
             rtype = held.get(ref) or self._seen.get(ref)
@@ -291,6 +374,63 @@ class Checker:
                 for want in wants:
                     self._answer(want, rtype)
         self._ask.clear()
+
+    def _judge_held(self, held: dict[str, str]) -> None:
+        """The input's new records that the vault holds already: the same (counted),
+        or what the import would make of them."""
+        macs = [f.source for f in self._fresh.values() if f.source is not None]
+        owners: dict[bytes, str] = {}
+        if macs:
+            rows = self._conn.execute(
+                select(BlindIndexEntry.mac, BlindIndexEntry.record_ref).where(
+                    BlindIndexEntry.kind == SOURCE_INDEX, BlindIndexEntry.mac.in_(macs)
+                )
+            )
+            owners = {bytes(mac): str(ref) for mac, ref in rows}
+        matched: dict[str, str] = {}  # input's reference -> the stored record's
+        for ref, fresh in self._fresh.items():
+            rid = fresh.record["id"]
+            owner = owners.get(fresh.source) if fresh.source is not None else None
+            match = ref if self._key == "id" and ref in held else None
+            if self._key == "source_key":
+                match = owner
+            if owner is not None and owner != (match or ref):
+                self._add(fresh.seq, fresh.shown, source_taken(rid), "source_key", "conflict")
+            elif match is not None:
+                matched[ref] = match
+            elif ref in held:
+                message = f"record {rid} already exists (use 'evault update')"
+                self._add(fresh.seq, fresh.shown, message, "id", "conflict")
+        if not matched:
+            return
+        if not self._keep_identical:
+            for ref in matched:
+                fresh = self._fresh[ref]
+                message = f"record {fresh.record['id']} already exists (use 'evault update')"
+                self._add(fresh.seq, fresh.shown, message, "id", "conflict")
+            return
+        stored = revisions.stored(self._conn, matched.values(), lock=False)
+        for ref, match in matched.items():
+            self._judge(self._fresh[ref], stored[match])
+
+    def _judge(self, fresh: _Fresh, stored: revisions.Stored) -> None:
+        ctx = self._ctx
+        current = revisions.open_current(ctx, stored, None)
+        given = fresh.record | {"id": current.record["id"]}
+        if not revisions.changes(current, given, fresh.where):
+            self.unchanged += 1
+            self.unchanged_at[stored.row.ref] = int(stored.latest.version)
+        elif self._on_conflict == "fail":
+            self._add(fresh.seq, fresh.shown, differs(fresh.record["id"]), "id", "conflict")
+        elif self._on_conflict == "skip":
+            self.skipped += 1
+        else:
+            try:
+                revisions.revise(ctx, stored, current, given, [], fresh.where)
+            except InvalidInputError as exc:
+                self._problem(fresh.where, exc, fresh.seq)
+            else:
+                self.versions += 1
 
     # Evidence files ------------------------------------------------------------------
 
@@ -309,11 +449,11 @@ class Checker:
 
     # Problems ------------------------------------------------------------------------
 
-    def _problem(self, where: str, exc: InvalidInputError) -> None:
+    def _problem(self, where: str, exc: InvalidInputError, seq: int | None = None) -> None:
         """A problem from an error raised at ``where`` (a reader's place)."""
         full = exc.where or where
         message = str(exc).removeprefix(f"{full}: ") if exc.where else str(exc)
-        self._add(self.records, full, message, None)
+        self._add(self.records if seq is None else seq, full, message, None)
 
     def _add(
         self,
@@ -352,6 +492,8 @@ def check_file(
     files: str | os.PathLike[str] | None,
     read_progress: ProgressCallback | None,
     csv_options: CsvOptions | None = None,
+    on_conflict: str = "fail",
+    key: str = "id",
 ) -> ImportCheck:
     """Check a file or stream (see :func:`vault.sources.open_records`) as an import
     of it would, and the evidence files it names in ``files``; nothing is written."""
@@ -369,7 +511,7 @@ def check_file(
             )
         )
         conn = stack.enter_context(ctx.read())
-        checker = Checker(ctx, conn, attached)
+        checker = Checker(ctx, conn, attached, on_conflict=on_conflict, key=key)
         for where, raw in rows:
             checker.read(where, raw)
         problems = checker.finish()
@@ -379,4 +521,7 @@ def check_file(
         records=checker.records,
         by_type=dict(sorted(checker.by_type.items())),
         problems=problems,
+        unchanged=checker.unchanged,
+        skipped=checker.skipped,
+        versions=checker.versions,
     )

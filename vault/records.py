@@ -32,6 +32,7 @@ from vault.keys import KeyClass, Keyring
 from vault.schema import RECORD_SPECS, flatten, unflatten
 
 __all__ = [
+    "SOURCE_INDEX",
     "RecordCodec",
     "SealedExtras",
     "SealedVersion",
@@ -45,6 +46,7 @@ _SEALED_CLASSES: Final = (KeyClass.SPECIAL, KeyClass.NARRATIVE, KeyClass.OPERATI
 _SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
 _UNCHECKED: Final = object()  # no subject pointer given (or none sealed)
+SOURCE_INDEX: Final = "source"  # the blind-index kind of records' source keys
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,13 @@ class RecordCodec:
         if isinstance(name := worker.get("name"), str) and (key := normalize_name(name)):
             out.append(("name", self.index_mac("name", key)))
         return out
+
+    def source_match(self, rtype: str, source_key: str) -> bytes:
+        """The keyed index of a record's ``source_key``, per record type: how a later
+        import of the same source finds the record (``import --key source_key``)."""
+        return crypto.blind_index(
+            self._keys.source_index_key(), SOURCE_INDEX, f"{rtype}\x00{source_key}"
+        )
 
     def subject_match(self, site_ref: str, employee_id: str) -> bytes:
         """Links testimonies of one worker (same employee id at the same site)."""

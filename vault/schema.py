@@ -9,6 +9,10 @@ Invariants:
   it. Quasi-identifiers are sealed with the operational key class, because every
   export needs them to generalize; identity is sealed under the worker's subject key.
 * Validation errors name the place and the field, never the value.
+* Every type may carry a ``source_key``: the record's id in the system it came from
+  (a survey tool's submission uuid), sealed like the record id and found again by a
+  keyed index, so that a later download of the same source can be matched to it
+  (``evault import --key source_key``).
 * :func:`flatten` and :func:`unflatten` split a record into per-key-class parts and
   put it back together in the original key order, so a record reads back exactly as
   it was imported.
@@ -214,6 +218,7 @@ RECORD_SPECS: Final[dict[str, RecordType]] = {
         _specs(
             FieldSpec("type", "enum", _O, True, RECORD_TYPES),
             FieldSpec("id", "id", _O, True),
+            FieldSpec("source_key", "id", _O),
             FieldSpec("name", "text", _Q, True),
             FieldSpec("kind", "enum", _O, True, SITE_KINDS),
             FieldSpec("country", "country", _O, True),
@@ -227,6 +232,7 @@ RECORD_SPECS: Final[dict[str, RecordType]] = {
         _specs(
             FieldSpec("type", "enum", _O, True, RECORD_TYPES),
             FieldSpec("id", "id", _O, True),
+            FieldSpec("source_key", "id", _O),
             FieldSpec("site_id", "id", _Q, True),
             FieldSpec("received_on", "date", _O, True),
             FieldSpec("channel", "enum", _O, False, CHANNELS),
@@ -267,6 +273,7 @@ RECORD_SPECS: Final[dict[str, RecordType]] = {
         _specs(
             FieldSpec("type", "enum", _O, True, RECORD_TYPES),
             FieldSpec("id", "id", _O, True),
+            FieldSpec("source_key", "id", _O),
             FieldSpec("site_id", "id", _Q, True),
             FieldSpec("audit_date", "date", _O, True),
             FieldSpec("monitor", "text", _O),

@@ -92,6 +92,7 @@ __all__ = [
     "as_utc",
     "backend",
     "bulk_insert",
+    "checkpoint_passive",
     "checkpoint_wal",
     "connect",
     "damaged_tables",
@@ -674,6 +675,17 @@ def checkpoint_wal(engine: Engine) -> None:
         "done, but another process is reading the vault, so the old key bytes may "
         "remain in the write-ahead log until it closes; run the command again then"
     )
+
+
+def checkpoint_passive(engine: Engine) -> None:
+    """Fold what the write-ahead log holds into the database file as far as readers
+    allow, waiting for no one (SQLite): between the chunks of a long write, so that
+    the log does not grow with the whole write. Best effort: a failure changes
+    nothing that was committed."""
+    if engine.dialect.name != "sqlite":
+        return
+    with contextlib.suppress(SQLAlchemyError), engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 _PAGE = re.compile(r"\bpage (\d+)", re.IGNORECASE)

@@ -25,7 +25,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from vault import audit, crypto, custody, registry
+from vault import audit, crypto, custody, registry, uploads
 from vault.backup import remove_leftovers
 from vault.context import Context, read_settings, write_setting
 from vault.crypto import KdfParams, Passphrase, SigningKey
@@ -264,6 +264,9 @@ def _checked_context(engine: Engine, keyring: Keyring, name: str, grant: Grant) 
     except TamperedRowError as exc:
         _context(engine, keyring, name, grant, meta).log_refusal(exc)
         raise
+    # Files a killed writer left half-written (invisible to reads) go now, if no one
+    # else is writing.
+    uploads.sweep(engine)
     return _context(engine, keyring, name, grant, meta)
 
 

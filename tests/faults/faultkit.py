@@ -155,7 +155,11 @@ def child(req):
     sys.argv = ["evault", *req["argv"]]
     code = 0
     try:
-        main()
+        if req.get("code"):
+            # A program of the test's own, with the vault imported already.
+            exec(compile(req["code"], "<fault-program>", "exec"), {"__name__": "__main__"})
+        else:
+            main()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:
@@ -244,12 +248,15 @@ class Forks:
         action: str | tuple[str, str] = "kill",
         where: tuple[str, str, int] | None = None,
         count_to: Path | None = None,
+        code: str | None = None,
     ) -> tuple[int, Path, Path]:
+        """A command (or, with ``code``, a Python program given ``argv``) in a fork."""
         out = folder / f"out-{secrets.token_hex(4)}"
         err = out.with_suffix(".err")
         answer = self._ask(
             {
                 "op": "spawn",
+                "code": code,
                 "argv": [str(a) for a in argv],
                 "env": env,
                 "cwd": str(folder),

@@ -104,13 +104,16 @@ def _add_routes(app: FastAPI) -> None:
         openapi_extra=_raw_body("application/x-ndjson", {"type": "string"}),
     )
     async def import_records(request: Request, c: Auth) -> ImportResult:
-        """Import JSON Lines, all or nothing (roles admin, custodian)."""
+        """Import JSON Lines (roles admin, custodian): checked whole first, nothing
+        written if a line is bad; records stored already that it would not change are
+        counted unchanged. On SQLite it commits in chunks: a failure part-way says how
+        many records were committed, and posting the same body again finishes it."""
         await c.ensure_live()  # before up to 16 MiB are read
         body = await request.body()
         result = await c.run(
             lambda v: v.import_file(io.BytesIO(body), name="request body", fmt="jsonl")
         )
-        return ImportResult(imported=result.count, by_type=result.by_type)
+        return ImportResult(**result.to_dict())
 
     @app.get("/records", responses=_AUTHED)
     async def list_records(

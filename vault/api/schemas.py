@@ -62,6 +62,10 @@ class RecordSummary(BaseModel):
 class ImportResult(BaseModel):
     imported: int
     by_type: dict[str, int]
+    new_versions: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    chunks: int = 1
 
 
 class AttachmentReceipt(BaseModel):

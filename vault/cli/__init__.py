@@ -60,10 +60,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "extract": ("_files", "Write the original file to --out (only after every chunk verified)."),
     "find": ("_records", "Find records by exact value through keyed blind indexes."),
     "identity": ("_custody", "Request, approve and refuse access to a worker's identity fields."),
-    "import": (
-        "_records",
-        "Import records from FILE (JSONL, JSON array or CSV) in one transaction.",
-    ),
+    "import": ("_records", "Import records from FILE (JSONL, JSON array or CSV)."),
     "init": ("_records", "Create a new, empty vault and its first (admin) custodian."),
     "list": (
         "_records",

@@ -21,7 +21,9 @@ import click
 
 from vault import KdfParams, UsageError, Vault
 from vault.cli._common import State, cli, done, json_option, render_summaries
+from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.mapping import describe_shipped, find_mapping, shipped_mappings
+from vault.pacing import CHUNK_RECORDS
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
 
@@ -154,6 +156,28 @@ _MAPS = ", ".join(shipped_mappings())
     is_flag=True,
     help="Write nothing: list every bad line (exit 5 if any; 7 if only ids that exist).",
 )
+@click.option(
+    "--on-conflict",
+    type=click.Choice(ON_CONFLICT),
+    default="fail",
+    show_default=True,
+    help="A record stored already that FILE would change: refuse the file (exit 7), "
+    "skip the record, or store a new version (fields FILE leaves out are kept).",
+)
+@click.option(
+    "--key",
+    type=click.Choice(MATCH_KEYS),
+    default="id",
+    show_default=True,
+    help="Match records stored already by their id, or by type and source_key.",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=CHUNK_RECORDS,
+    show_default=True,
+    help="SQLite: records per transaction at most (a chunk also ends after about a second).",
+)
 @json_option
 @click.pass_obj
 def import_(
@@ -165,25 +189,36 @@ def import_(
     delimiter: str | None,
     encoding: str | None,
     check: bool,
+    on_conflict: OnConflict,
+    key: MatchKey,
+    chunk_size: int,
     as_json: bool,
 ) -> None:
-    """Import records from FILE (JSONL, JSON array or CSV) in one transaction.
+    """Import records from FILE (JSONL, JSON array or CSV).
 
-    A bad record aborts the whole import with nothing written; the error names the
-    first bad line and says how many there are. --check writes nothing and lists
-    every bad line, one per line (file, line, record id, field, column, what is
-    wrong), then a summary. CSV columns use dotted names such as worker.name; list
-    cells hold a JSON array or values separated by ';'. A CSV file's delimiter and
-    encoding are sniffed unless --delimiter and --encoding give them. With --files,
-    a record may list evidence files by relative path in an "attachments" field;
-    they are sealed to it in the same transaction.
+    The whole file is checked first: a bad record aborts the import with nothing
+    written; the error names the first bad line and says how many there are. A
+    record stored already that FILE would not change is counted unchanged; one it
+    would change is handled as --on-conflict says. On an SQLite vault a file is then
+    written in chunks (each one transaction, about a second), so that other commands
+    wait at most that long: if the import fails or is stopped part-way, the error
+    says how many records were committed, and running it again finishes the job.
+    On PostgreSQL, and from standard input, the import is one transaction.
+
+    --check writes nothing and lists every bad line, one per line (file, line, record
+    id, field, column, what is wrong), then a summary. CSV columns use dotted names
+    such as worker.name; list cells hold a JSON array or values separated by ';'. A
+    CSV file's delimiter and encoding are sniffed unless --delimiter and --encoding
+    give them. With --files, a record may list evidence files by relative path in an
+    "attachments" field; they are sealed to it with it.
 
     \b
     Survey exports (KoboToolbox, ODK Central):
       evault import survey.csv --map kobo --media survey-media.zip
     --map names a mapping from the tool's columns (with group paths), answers (in
     any language) and GPS points to the record contract; '--map list' lists the
-    shipped ones, and a mapping file may extend one.
+    shipped ones, and a mapping file may extend one. The next download of the same
+    survey: --on-conflict new-version.
     """
     if file is None:
         raise UsageError("import needs FILE ('-' for standard input)")
@@ -203,11 +238,18 @@ def import_(
     }
     if check:
         with state.open() as v, _byte_progress(path, shown, "Checking") as advance:
-            report = v.check_import(source, read_progress=advance, **reading)
+            report = v.check_import(
+                source, read_progress=advance, on_conflict=on_conflict, key=key, **reading
+            )
         if as_json:
             problems = [p.to_dict() for p in report.problems]
             body = {"ok": report.ok, "records": report.records, "by_type": report.by_type}
-            click.echo(json.dumps(body | {"bad": report.bad, "problems": problems}))
+            held = {
+                "unchanged": report.unchanged,
+                "skipped": report.skipped,
+                "new_versions": report.versions,
+            }
+            click.echo(json.dumps(body | held | {"bad": report.bad, "problems": problems}))
         else:
             for problem in report.problems:
                 click.echo(str(problem))
@@ -216,12 +258,15 @@ def import_(
         report.raise_for_problems()
         return
     with state.open() as v, _byte_progress(path, shown) as advance:
-        result = v.import_file(source, read_progress=advance, **reading)
-    if as_json:
-        click.echo(json.dumps({"imported": result.count, "by_type": result.by_type}))
-    else:
-        parts = ", ".join(f"{n} {t}" for t, n in sorted(result.by_type.items()))
-        click.echo(f"Imported {result.count} records ({parts or 'none'}).")
+        result = v.import_file(
+            source,
+            read_progress=advance,
+            on_conflict=on_conflict,
+            key=key,
+            chunk_records=chunk_size,
+            **reading,
+        )
+    click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
 
 
 def _read_one(file: Path) -> tuple[str, Any]:
