@@ -63,7 +63,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as t:
         kdf = KdfParams(memory_kib=1024, time_cost=1, parallelism=1)
-        vault = Vault.create(Path(t) / "v", Passphrase("benchmark"), kdf=kdf, identity_approvals=0)
+        vault = Vault.create(
+            Path(t) / "v", Passphrase("benchmark passphrase"), kdf=kdf, identity_approvals=0
+        )
         vault.add({"type": "site", "id": "S", "name": "Plant", "kind": "mine", "country": "CD"})
         token, _ = vault.create_token("bench", role="custodian", classes=["narrative"])
         vault.close()
@@ -73,7 +75,7 @@ def main() -> None:
         evault = Path(sys.executable).with_name("evault")
         server = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
             [str(evault), "--vault", str(Path(t) / "v"), "serve", "--port", str(port)],
-            env={**os.environ, "EVAULT_PASSPHRASE": "benchmark"},
+            env={**os.environ, "EVAULT_PASSPHRASE": "benchmark passphrase"},
         )
         base = f"http://127.0.0.1:{port}"
         while True:
@@ -126,7 +128,7 @@ def main() -> None:
 
         server.terminate()
         server.wait(timeout=30)
-        vault = Vault.open(Path(t) / "v", Passphrase("benchmark"))
+        vault = Vault.open(Path(t) / "v", Passphrase("benchmark passphrase"))
         view = vault.for_token(token)
         start = time.perf_counter()
         for i in range(n):

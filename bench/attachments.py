@@ -63,7 +63,9 @@ def bench_seal(mib: int) -> None:
 
         # A light KDF here: Argon2id's 64 MiB would count in the peak RSS measured.
         kdf = KdfParams(memory_kib=1024, time_cost=1, parallelism=1)
-        with Vault.create(tmp / "v", Passphrase("benchmark"), kdf=kdf, identity_approvals=0) as v:
+        with Vault.create(
+            tmp / "v", Passphrase("benchmark passphrase"), kdf=kdf, identity_approvals=0
+        ) as v:
             v.add({"type": "site", "id": "S", "name": "Plant", "kind": "mine", "country": "CD"})
             start = time.perf_counter()
             info = v.attach("S", src)

@@ -28,7 +28,7 @@ def main() -> None:
         data = Path(tmp) / "in.jsonl"
         write_jsonl(data, args.n)
         kdf = KdfParams(memory_kib=64 * 1024, time_cost=3, parallelism=4)
-        with Vault.create(Path(tmp) / "v", Passphrase("benchmark"), kdf=kdf) as v:
+        with Vault.create(Path(tmp) / "v", Passphrase("benchmark passphrase"), kdf=kdf) as v:
             print(f"preparing {args.n:,} testimonies (not timed) ...")
             v.import_file(data)
             start = time.perf_counter()

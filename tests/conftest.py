@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,11 +22,36 @@ from sqlalchemy import create_engine, text
 from vault import KdfParams, Passphrase, Vault
 
 PASSPHRASE = "correct horse battery staple"
+
+
+def passphrase_of(name: str) -> str:
+    """Custodian ``name``'s passphrase in tests: above the vault's strength floor, as
+    every new passphrase must be (``"NAME passphrase"`` is not)."""
+    return f"{name}: {PASSPHRASE}"
+
+
 # Audit witnesses go to a folder of the test run, never the user's own state folder
 # (subprocesses inherit it).
 os.environ.setdefault("EVAULT_STATE_DIR", tempfile.mkdtemp(prefix="evault-state-"))
 SAMPLES = Path(__file__).resolve().parent.parent / "vault" / "samples" / "evidence.jsonl"
 PG_URL = os.environ.get("EVAULT_TEST_DATABASE_URL")
+
+
+def require_tool(name: str, install: str = "") -> str:
+    """The path of an external tool a test needs (``age``, ``chromium`` ...).
+
+    Where it is missing the test is skipped and says which tool (and ``install``, how
+    to get it), so the README's test command passes on a fresh machine; under CI
+    (``CI`` set), where ``.ci/run`` installs every tool, a missing one fails the test
+    instead of hiding it.
+    """
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the {name} tool is missing: .ci/run installs it")
+        how = f" ({install})" if install else ""
+        pytest.skip(f"the {name} command-line tool is not installed{how}")
+    return path
 
 
 def fast_kdf() -> KdfParams:

@@ -268,7 +268,7 @@ def test_a_finished_export_waiting_to_be_recorded_is_no_leftover(
 
         locked = threading.Event()
 
-        def progress(done: int, total: int) -> None:
+        def progress(_stage: str, done: int, total: int) -> None:
             if done == total and not locked.is_set():
                 # All records out: the file is written next, then recorded.
                 other.execute("BEGIN IMMEDIATE")

@@ -19,7 +19,7 @@ from test_review import MARK, MONITOR_FLAGGED
 
 from conftest import Backend
 from corpus import export_corpus
-from vault import Vault
+from vault import UsageError, Vault
 from vault.api import create_app
 from vault.api.schemas import ReviewDecision
 from vault.policy import TEXT_FIELDS, Policy, parse_policy
@@ -162,13 +162,16 @@ def test_who_may_review_through_the_api(served: Served) -> None:
             classes=READS,
             policies=[_policy(REQUIRED), _policy(BY_EXPORTERS)],
         )[0],
-        "exporter-uncleared": vault.create_token(
+    }
+    # An exporter without the narrative class is not even granted the policy: its
+    # export could never open what it sends, nor could its holder review it.
+    with pytest.raises(UsageError, match=r"'monitor-exporters' needs classes: .*narrative"):
+        vault.create_token(
             "t-exporter-uncleared",
             role="exporter",
             classes=["identity", "special"],
             policies=[_policy(BY_EXPORTERS)],
-        )[0],
-    }
+        )
     # (who, policy) -> may review
     allowed = {
         ("admin", "monitor-reviewed"): True,
@@ -177,7 +180,6 @@ def test_who_may_review_through_the_api(served: Served) -> None:
         ("auditor", "monitor-reviewed"): False,
         ("exporter", "monitor-reviewed"): False,  # the policy does not allow exporters
         ("exporter", "monitor-exporters"): True,
-        ("exporter-uncleared", "monitor-exporters"): False,
     }
     with httpx.Client(base_url=served.base, timeout=60) as client:
         items = _listed(client, tokens["admin"], policy="monitor-reviewed")

@@ -241,8 +241,8 @@ def test_a_rotation_while_a_file_is_written_in_chunks_is_followed(
     rotated: list[int] = []
     with sqlite_backend.open() as v, sqlite_backend.open() as other:
 
-        def between_chunks(_size: int) -> None:
-            if not rotated:
+        def between_chunks(_stage: str, done: int, total: int) -> None:
+            if 0 < done < total and not rotated:
                 assert other.attachments("T-0001") == []
                 rotated.append(other.rotate_keys().target)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Row, create_engine, text
 
-from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, sample_records
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of, sample_records
 from corpus import canary_records, canary_strings
 from vault import IntegrityError, Passphrase, StorageError, Vault
 from vault.store import sqlite_url
@@ -180,13 +180,16 @@ def test_an_auditor_can_checkpoint_and_verify(backend: Backend, tmp_path: Path) 
 
     with backend.create() as v:
         v.import_file(SAMPLES)
-        v.add_custodian("aud", Passphrase("aud passphrase"), role="auditor", kdf=fast_kdf())
-    with backend.open("aud passphrase", custodian="aud") as a:
+        v.add_custodian("aud", Passphrase(passphrase_of("aud")), role="auditor", kdf=fast_kdf())
+    with backend.open(passphrase_of("aud"), custodian="aud") as a:
         cp = tmp_path / "cp.json"
         cp.write_text(json.dumps(a.audit_checkpoint()))
         assert a.audit_verify(cp).checkpoint_size is not None
     other = tmp_path / "other"
-    with Vault.create(other, Passphrase("x"), kdf=fast_kdf()) as o, pytest.raises(IntegrityError):
+    with (
+        Vault.create(other, Passphrase(PASSPHRASE), kdf=fast_kdf()) as o,
+        pytest.raises(IntegrityError),
+    ):
         o.audit_verify(cp)
 
 

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text
 
-from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, sample_records
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of, sample_records
 from vault import IntegrityError, Passphrase, Vault
 from vault.checking import Finding
 from vault.cli import cli
@@ -179,16 +179,16 @@ def test_flipped_values_are_named_and_the_check_carries_on(
 def test_a_custodian_checks_only_the_classes_they_hold(sample: tuple[Backend, Engine]) -> None:
     backend, engine = sample
     with backend.open() as v:
-        v.add_custodian("ops", Passphrase("ops passphrase"), role="custodian", kdf=fast_kdf())
-        v.add_custodian("aud", Passphrase("aud passphrase"), role="auditor", kdf=fast_kdf())
+        v.add_custodian("ops", Passphrase(passphrase_of("ops")), role="custodian", kdf=fast_kdf())
+        v.add_custodian("aud", Passphrase(passphrase_of("aud")), role="auditor", kdf=fast_kdf())
     flip_version(engine, ref_of(backend, "F-0001"), 1, "narrative_data")
-    ops = backend.open("ops passphrase", custodian="ops")
+    ops = backend.open(passphrase_of("ops"), custodian="ops")
     with ops:
         run = ops.check()
         assert list(run) == []  # the narrative class is not theirs to open
         assert run.summary.classes == ["operational"]
         assert run.summary.worker_keys == 0
-    aud = backend.open("aud passphrase", custodian="aud")
+    aud = backend.open(passphrase_of("aud"), custodian="aud")
     with aud:
         run = aud.check()
         assert list(run) == []
@@ -234,7 +234,7 @@ def test_signed_rows_that_were_edited_are_found(
     backend, engine = sample
     with backend.open() as v:
         v.add_recipient("union", new_identity(tmp_path)[2])
-        v.add_custodian("ana", Passphrase("ana passphrase"), role="custodian", kdf=fast_kdf())
+        v.add_custodian("ana", Passphrase(passphrase_of("ana")), role="custodian", kdf=fast_kdf())
     with engine.begin() as conn:
         conn.execute(text("UPDATE recipients SET fingerprint = 'swapped'"))
         conn.execute(text("UPDATE custodians SET classes = 'narrative' WHERE name = 'ana'"))
@@ -344,9 +344,16 @@ def test_a_check_needs_a_role_that_may_read(backend: Backend) -> None:
 
     with backend.create() as v:
         v.add_custodian(
-            "exp", Passphrase("exp passphrase"), role="exporter", policies=["union"], kdf=fast_kdf()
+            "exp",
+            Passphrase(passphrase_of("exp")),
+            role="exporter",
+            policies=["public"],
+            kdf=fast_kdf(),
         )
-    with backend.open("exp passphrase", custodian="exp") as v, pytest.raises(PermissionDeniedError):
+    with (
+        backend.open(passphrase_of("exp"), custodian="exp") as v,
+        pytest.raises(PermissionDeniedError),
+    ):
         v.check()
 
 

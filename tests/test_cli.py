@@ -174,7 +174,7 @@ def test_passphrase_from_environment_and_prompt(
 
 def test_init_prompt_asks_twice(runner: CliRunner, tmp_path: Path) -> None:
     args = ["--vault", str(tmp_path / "v"), "init", *FAST_INIT]
-    result = runner.invoke(cli, args, input="one\ntwo\none\none\n")
+    result = runner.invoke(cli, args, input=f"one\ntwo\n{PASSPHRASE}\n{PASSPHRASE}\n")
     assert result.exit_code == 0, result.output
     assert "Error: The two entered values do not match." in result.output
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from test_cli import FAST_INIT
 
-from conftest import PASSPHRASE, SAMPLES, Backend
+from conftest import PASSPHRASE, SAMPLES, Backend, passphrase_of
 from vault.cli import cli
 from vault.store import sqlite_url
 
@@ -34,12 +34,12 @@ def env(sqlite_backend: Backend) -> dict[str, str]:
 def test_custodians_and_identity_approval(env: dict[str, str]) -> None:
     runner = CliRunner()
     add = ["custodian", "add", "ana", "--role", "custodian", "--classes", "identity,narrative"]
-    r = runner.invoke(cli, add, env={**env, "EVAULT_NEW_PASSPHRASE": "ana passphrase"})
+    r = runner.invoke(cli, add, env={**env, "EVAULT_NEW_PASSPHRASE": passphrase_of("ana")})
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["custodian", "list", "--json"], env=env)
     rows = {x["name"]: x for x in json.loads(r.output)}
     assert rows["ana"]["classes"] == ["identity", "narrative", "operational"]
-    ana = {**env, "EVAULT_CUSTODIAN": "ana", "EVAULT_PASSPHRASE": "ana passphrase"}
+    ana = {**env, "EVAULT_CUSTODIAN": "ana", "EVAULT_PASSPHRASE": passphrase_of("ana")}
     r = runner.invoke(cli, ["show", "T-0001", "--identity"], env=ana)
     assert r.exit_code == 8
     assert "approved request" in r.output
@@ -112,9 +112,9 @@ def test_recovery_rotation_erasure_retention(env: dict[str, str], tmp_path: Path
     assert len(files) == 5
     assert all(f.stat().st_mode & 0o077 == 0 for f in files)
     args = ["recovery", "restore"] + [x for f in files[1:4] for x in ("--share-file", str(f))]
-    r = runner.invoke(cli, args, env={**env, "EVAULT_NEW_PASSPHRASE": "restored passphrase"})
+    r = runner.invoke(cli, args, env={**env, "EVAULT_NEW_PASSPHRASE": passphrase_of("restored")})
     assert r.exit_code == 0, r.output
-    env = {**env, "EVAULT_PASSPHRASE": "restored passphrase"}
+    env = {**env, "EVAULT_PASSPHRASE": passphrase_of("restored")}
     r = runner.invoke(cli, ["rotate-keys", "--batch", "3", "--json"], env=env)
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["target"] == 2

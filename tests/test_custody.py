@@ -10,7 +10,7 @@ import pytest
 from exporting import new_identity
 from sqlalchemy import create_engine, text
 
-from conftest import SAMPLES, Backend, fast_kdf, sample_records
+from conftest import SAMPLES, Backend, fast_kdf, passphrase_of, sample_records
 from vault import (
     AuthenticationError,
     InvalidInputError,
@@ -38,7 +38,7 @@ def _team(backend: Backend, approvals: int = 1) -> Backend:
         ):
             v.add_custodian(
                 name,
-                Passphrase(f"{name} passphrase"),
+                Passphrase(passphrase_of(name)),
                 role=role,
                 classes=classes,
                 policies=policies,
@@ -48,7 +48,7 @@ def _team(backend: Backend, approvals: int = 1) -> Backend:
 
 
 def _as(backend: Backend, name: str) -> Vault:
-    return backend.open(f"{name} passphrase", custodian=name)
+    return backend.open(passphrase_of(name), custodian=name)
 
 
 def test_a_custodian_without_identity_holds_no_identity_key(backend: Backend) -> None:
@@ -93,7 +93,7 @@ def test_roles_are_enforced_in_the_library(backend: Backend, tmp_path: Path) -> 
             lambda: v.add(rec),
             lambda: v.find(site="SITE-001"),
             lambda: v.preview(find_policy("union")),
-            lambda: v.add_custodian("x", Passphrase("x"), role="admin"),
+            lambda: v.add_custodian("x", Passphrase(passphrase_of("x")), role="admin"),
             v.rotate_keys,
             lambda: v.erase_subject(testimony_id="T-0001"),
         ):
@@ -112,7 +112,7 @@ def test_roles_are_enforced_in_the_library(backend: Backend, tmp_path: Path) -> 
         with pytest.raises(PermissionDeniedError):
             v.audit_verify()
         with pytest.raises(PermissionDeniedError):
-            v.add_custodian("x", Passphrase("x"), role="admin")
+            v.add_custodian("x", Passphrase(passphrase_of("x")), role="admin")
         with pytest.raises(PermissionDeniedError):
             v.add_recipient("r", new_identity(tmp_path)[2])
         v.add(rec)
@@ -243,12 +243,17 @@ def test_too_few_or_mistyped_shares_reveal_nothing(backend: Backend) -> None:
         shares = v.recovery_split(5, 3)
     for subset in itertools.combinations(shares, 2):
         with pytest.raises(InvalidInputError, match="recovery shares refused"):
-            Vault.recover(backend.folder, subset, Passphrase("x"), db_url=backend.db_url)
+            Vault.recover(
+                backend.folder, subset, Passphrase(passphrase_of("x")), db_url=backend.db_url
+            )
     words = shares[0].split()
     words[5] = "academic" if words[5] != "academic" else "acid"
     with pytest.raises(InvalidInputError, match="recovery shares refused"):
         Vault.recover(
-            backend.folder, [" ".join(words), *shares[1:3]], Passphrase("x"), db_url=backend.db_url
+            backend.folder,
+            [" ".join(words), *shares[1:3]],
+            Passphrase(passphrase_of("x")),
+            db_url=backend.db_url,
         )
     # The original passphrase still works: a failed restore changed nothing.
     backend.open(custodian="admin").close()
@@ -280,10 +285,14 @@ def test_custodian_cannot_be_added_twice_or_with_unknown_class(backend: Backend)
 
     with backend.open(custodian="admin") as v:
         with pytest.raises(ConflictError):
-            v.add_custodian("ana", Passphrase("x"), role="custodian", kdf=fast_kdf())
+            v.add_custodian("ana", Passphrase(passphrase_of("x")), role="custodian", kdf=fast_kdf())
         with pytest.raises(InvalidInputError):
             v.add_custodian(
-                "zed", Passphrase("x"), role="custodian", classes=["secret"], kdf=fast_kdf()
+                "zed",
+                Passphrase(passphrase_of("x")),
+                role="custodian",
+                classes=["secret"],
+                kdf=fast_kdf(),
             )
 
 
@@ -299,10 +308,12 @@ def test_keyring_bound_to_vault(backend: Backend) -> None:
         )
     engine.dispose()
     with pytest.raises(AuthenticationError):
-        backend.open("ben passphrase", custodian="ana")
+        backend.open(passphrase_of("ben"), custodian="ana")
     with pytest.raises(AuthenticationError):
-        backend.open("ana passphrase", custodian="ana")  # ana's own passphrase opens nothing now
-    with backend.open("ben passphrase", custodian="ben") as ben_vault:
+        backend.open(
+            passphrase_of("ana"), custodian="ana"
+        )  # ana's own passphrase opens nothing now
+    with backend.open(passphrase_of("ben"), custodian="ben") as ben_vault:
         assert ben_vault.custodian == "ben"  # ... while ben's own row still opens
 
 
@@ -385,7 +396,7 @@ def test_a_writer_opened_before_a_rotation_uses_the_new_key_version(backend: Bac
     with backend.create() as admin:
         admin.import_file(SAMPLES)
         admin.add_custodian(
-            "ana", Passphrase("ana passphrase"), role="custodian", classes=ALL, kdf=fast_kdf()
+            "ana", Passphrase(passphrase_of("ana")), role="custodian", classes=ALL, kdf=fast_kdf()
         )
     with _as(backend, "ana") as ana, backend.open(custodian="admin") as admin:
         admin.rotate_keys()

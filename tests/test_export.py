@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ import pyrage
 import pytest
 from exporting import new_identity, open_export, repack
 
-from conftest import SAMPLES, Backend
+from conftest import SAMPLES, Backend, require_tool
 from corpus import (
     export_corpus,
     export_identity_terms,
@@ -263,13 +262,12 @@ def sample_export(sqlite_backend: Backend, tmp_path: Path) -> SampleExport:
 
 def test_opens_with_the_age_command_line_tool(sample_export: SampleExport, tmp_path: Path) -> None:
     out, key, identity, _public, _signer = sample_export
-    if shutil.which("age") is None:
-        if os.environ.get("CI"):
-            pytest.fail("the age tool is missing; .ci/run installs it")
-        pytest.skip("the age command-line tool is not installed")
+    age_tool = require_tool("age")
     dest = tmp_path / "opened"
     dest.mkdir()
-    age = subprocess.run(["age", "-d", "-i", str(key), str(out)], check=True, capture_output=True)
+    age = subprocess.run(
+        [age_tool, "-d", "-i", str(key), str(out)], check=True, capture_output=True
+    )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=age.stdout, check=True)
     assert sorted(os.listdir(dest)) == [
         "manifest.json",

@@ -18,11 +18,13 @@ import pytest
 VAULT = Path(__file__).resolve().parent.parent / "vault"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "primitives": ("errors", "crypto", "age", "partial"),
+    "primitives": ("errors", "crypto", "age", "partial", "progress"),
     "domain": (
         "keys",
         "registry",
         "schema",
+        "contract",
+        "strength",
         "decisions",
         "records",
         "edits",
@@ -71,7 +73,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "receiving",
         "stats",
     ),
-    "facade": ("core", "__init__"),
+    "facade": ("core", "arguments", "__init__"),
     "front-ends": ("cli", "api", "__main__"),
 }
 ORDER = list(LAYERS)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from exporting import new_identity
 from test_cli import FAST_INIT
 
-from conftest import PASSPHRASE, Backend
+from conftest import PASSPHRASE, Backend, passphrase_of
 from vault import InvalidInputError, Passphrase, Vault
 from vault.cli import cli
 from vault.schema import check_name
@@ -43,7 +43,7 @@ def test_look_alike_names_are_refused_everywhere(
     _identity, _key, public = new_identity(tmp_path)
     with sqlite_backend.create() as v:
         with pytest.raises(InvalidInputError, match=MESSAGE):
-            v.add_custodian(name, Passphrase("another passphrase"), role="custodian")
+            v.add_custodian(name, Passphrase(passphrase_of("another")), role="custodian")
         with pytest.raises(InvalidInputError, match=MESSAGE):
             v.create_token(name, role="auditor")
         with pytest.raises(InvalidInputError, match=MESSAGE):
@@ -82,7 +82,7 @@ def test_the_command_line_refuses_a_look_alike_in_one_line(
         ["recipient", "add", "\u0456tuc", public],
         ["token", "create", "--name", "\u0430pi", "--role", "auditor"],
     ):
-        r = runner.invoke(cli, args, env={**env, "EVAULT_NEW_PASSPHRASE": "p" * 20})
+        r = runner.invoke(cli, args, env={**env, "EVAULT_NEW_PASSPHRASE": passphrase_of("p")})
         assert r.exit_code == 5, r.output
         assert r.output.count("\n") == 1
         assert "name uses letters, digits" in r.output

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from exporting import new_identity, open_export
 from test_cli import FAST_INIT
 
-from conftest import PASSPHRASE, Backend, fast_kdf
+from conftest import PASSPHRASE, Backend, fast_kdf, passphrase_of
 from corpus import export_corpus
 from vault import ConflictError, IntegrityError, Passphrase, PermissionDeniedError, Vault
 from vault.cli import cli
@@ -170,7 +170,7 @@ def test_only_cleared_custodians_review(backend: Backend, tmp_path: Path) -> Non
         v.import_records(export_corpus())
         v.add_custodian(
             "exp",
-            Passphrase("exp passphrase"),
+            Passphrase(passphrase_of("exp")),
             role="exporter",
             classes=["identity", "special", "narrative", "operational"],
             policies=[policy, allowed],
@@ -181,12 +181,12 @@ def test_only_cleared_custodians_review(backend: Backend, tmp_path: Path) -> Non
         (tmp_path / "r.identity").write_text(str(identity))
         v.add_custodian(
             "ops",
-            Passphrase("ops passphrase"),
+            Passphrase(passphrase_of("ops")),
             role="custodian",
             classes=["operational"],
             kdf=fast_kdf(),
         )
-    with backend.open("exp passphrase", custodian="exp") as v:
+    with backend.open(passphrase_of("exp"), custodian="exp") as v:
         with pytest.raises(PermissionDeniedError, match="review_by_exporters"):
             v.review_items(policy)
         # A policy text of the exporter's own, not the one it was granted, is refused.
@@ -200,7 +200,7 @@ def test_only_cleared_custodians_review(backend: Backend, tmp_path: Path) -> Non
         lines, _m = _export(v, policy, tmp_path)
         assert not any("narrative" in r for r in lines if r["type"] == "testimony")
     with (
-        backend.open("ops passphrase", custodian="ops") as v,
+        backend.open(passphrase_of("ops"), custodian="ops") as v,
         pytest.raises(PermissionDeniedError, match="identity, special, narrative"),
     ):
         v.review_items(policy)

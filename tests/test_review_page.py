@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -26,7 +25,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from test_review import MONITOR_FLAGGED
 
-from conftest import PASSPHRASE, Backend
+from conftest import PASSPHRASE, Backend, require_tool
 from corpus import export_corpus
 from vault.policy import parse_policy
 
@@ -38,8 +37,6 @@ RELEASED = "(+84) 913-201-101"
 # Characters outside the Basic Multilingual Plane before the marked words: the
 # browser counts UTF-16 units, the vault code points, and the page converts.
 ASTRAL = "🙂𠮷 "
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 
 
 # Texts where the vault's rendering has rules of its own, which the page's preview
@@ -121,19 +118,11 @@ def _export(backend: Backend, policy: Path, tmp_path: Path) -> tuple[list[Any], 
 
 
 def _chromium() -> webdriver.Chrome:
-    tools = (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER))
-    missing = [name for name, found in tools if not found]
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{' and '.join(missing)} missing: .ci/run installs them in CI")
-        pytest.skip(
-            f"headless Chromium needs {' and '.join(missing)} "
-            "(apt-get install chromium chromium-driver)"
-        )
-    assert CHROMIUM is not None
-    assert CHROMEDRIVER is not None
+    install = "apt-get install chromium chromium-driver"
+    chromium = require_tool("chromium", install)
+    chromedriver = require_tool("chromedriver", install)
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = chromium
     for arg in (
         "--headless=new",
         "--no-sandbox",  # tests may run as root in a container
@@ -143,7 +132,7 @@ def _chromium() -> webdriver.Chrome:
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    return webdriver.Chrome(options=options, service=Service(chromedriver))
 
 
 def _press(driver: webdriver.Chrome, key: str) -> None:

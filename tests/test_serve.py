@@ -21,8 +21,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from exporting import new_identity
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
+from vault.policy import shipped_policies
 
 
 def _free_port() -> int:
@@ -63,9 +65,23 @@ def _serve(
 def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
     backend: Backend, tmp_path: Path
 ) -> None:
+    # A policy of the vault folder's own, found by name as 'export --policy' finds it.
+    (backend.folder / "policies").mkdir(parents=True)
+    ours = shipped_policies()["public"].replace("policy: public", "policy: ours")
+    (backend.folder / "policies" / "ours.yaml").write_text(ours, encoding="utf-8")
     with backend.create() as v:
         v.import_file(SAMPLES)
         token, _ = v.create_token("tool", role="custodian", classes=["identity", "narrative"])
+        v.add_recipient("partner", new_identity(tmp_path)[2])
+    grant = ["--role", "exporter", "--policies", "ours", "--name", "exports"]
+    created = subprocess.run(
+        [sys.executable, "-m", "vault", *backend.cli_args(), "token", "create", *grant],
+        env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    exporter = {"Authorization": f"Bearer {created.stdout.strip()}"}
     testimony = sample_records()[4]
     with _serve(backend) as (base, proc):
         assert proc.stdout is not None
@@ -86,6 +102,9 @@ def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
             assert [x["id"] for x in r.json()] == ["T-0001"]
             assert c.get("/records/NO-SUCH").status_code == 404
             assert "server" not in {k.lower() for k in r.headers}
+            body = {"policy": "ours", "recipient": "partner"}
+            r = c.post("/exports", json=body, headers=exporter)
+            assert r.status_code == 201, r.text
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert not folder.exists()  # removed when the server stopped

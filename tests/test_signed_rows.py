@@ -13,7 +13,7 @@ import pytest
 from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text
 
-from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of
 from vault import (
     IntegrityError,
     Passphrase,
@@ -43,7 +43,7 @@ def team(backend: Backend) -> Iterator[tuple[Backend, Engine]]:
         ):
             v.add_custodian(
                 name,
-                Passphrase(f"{name} passphrase"),
+                Passphrase(passphrase_of(name)),
                 role=role,
                 classes=classes,
                 policies=policies,
@@ -55,7 +55,7 @@ def team(backend: Backend) -> Iterator[tuple[Backend, Engine]]:
 
 
 def _as(backend: Backend, name: str) -> Vault:
-    return backend.open(f"{name} passphrase", custodian=name)
+    return backend.open(passphrase_of(name), custodian=name)
 
 
 def _sql(engine: Engine, sql: str, **params: object) -> None:
@@ -165,7 +165,7 @@ def test_a_swapped_recipient_key_stops_the_export(
 def test_an_edited_setting_is_refused(team: tuple[Backend, Engine], key: str, value: str) -> None:
     backend, engine = team
     _sql(engine, "UPDATE meta SET value = :v WHERE key = :k", v=value, k=key)
-    for name, passphrase in (("admin", PASSPHRASE), ("ana", "ana passphrase")):
+    for name, passphrase in (("admin", PASSPHRASE), ("ana", passphrase_of("ana"))):
         with pytest.raises(TamperedRowError):
             backend.open(passphrase, custodian=name)
 
@@ -259,13 +259,13 @@ def _custodian_with_an_old_keyring(backend: Backend, engine: Engine) -> None:
         old = Keyring(v.vault_id, {n: k for n, k in full._roots.items() if n != "registry-public"})
         v.add_custodian(
             "dee",
-            Passphrase("dee passphrase"),
+            Passphrase(passphrase_of("dee")),
             role="custodian",
             classes=["narrative"],
             kdf=fast_kdf(),
         )
     params = fast_kdf()
-    sealed = seal_keyring(old, "dee", grant, Passphrase("dee passphrase"), params)
+    sealed = seal_keyring(old, "dee", grant, Passphrase(passphrase_of("dee")), params)
     _sql(
         engine,
         "UPDATE custodians SET keyring = :k, kdf = :d WHERE name = 'dee'",
@@ -312,7 +312,7 @@ def test_a_keyring_from_before_signing_learns_the_registry_key_once(
 def test_signing_keys_go_only_to_the_roles_that_sign(team: tuple[Backend, Engine]) -> None:
     backend, _engine = team
     with backend.open(custodian="admin") as v:
-        v.add_custodian("aud", Passphrase("aud passphrase"), role="auditor", kdf=fast_kdf())
+        v.add_custodian("aud", Passphrase(passphrase_of("aud")), role="auditor", kdf=fast_kdf())
     with _as(backend, "aud") as v:
         # An auditor verifies exports and signs checkpoints; it cannot sign an export.
         with pytest.raises(PermissionDeniedError):
@@ -404,7 +404,11 @@ def test_recovery_checks_the_settings_it_reads(team: tuple[Backend, Engine]) -> 
     _sql(engine, "UPDATE meta SET value = '0' WHERE key = 'identity_approvals'")
     with pytest.raises(TamperedRowError):
         Vault.recover(
-            backend.folder, shares[:2], Passphrase("new"), db_url=backend.db_url, kdf=fast_kdf()
+            backend.folder,
+            shares[:2],
+            Passphrase(passphrase_of("new")),
+            db_url=backend.db_url,
+            kdf=fast_kdf(),
         )
 
 

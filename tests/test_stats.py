@@ -327,7 +327,12 @@ def test_who_may_count(sqlite_backend: Backend) -> None:
             "ops", Passphrase(PASSPHRASE), role="custodian", classes=["operational"], kdf=fast_kdf()
         )
         v.add_custodian(
-            "exp", Passphrase(PASSPHRASE), role="exporter", policies=["buyers"], kdf=fast_kdf()
+            "exp",
+            Passphrase(PASSPHRASE),
+            role="exporter",
+            classes=["identity", "narrative", "operational"],
+            policies=["buyers"],
+            kdf=fast_kdf(),
         )
         v.add_custodian("aud", Passphrase(PASSPHRASE), role="auditor", kdf=fast_kdf())
     with sqlite_backend.open(custodian="ops") as v:
@@ -337,12 +342,12 @@ def test_who_may_count(sqlite_backend: Backend) -> None:
         # custodian cleared for nothing else counts by them.
         by_gender = v.stats("gender,migrant", policy=find_policy("monitor"))
         assert by_gender.table("workers").total.value
-        # The monitor's policy drops a finding's site: findings are left out of a
-        # count by site, and refused when asked for.
+        # The monitor's policy keeps a finding's site: findings count by site too.
         by_site = v.stats("site", policy=find_policy("monitor"))
-        assert [t.measure for t in by_site.tables] == ["testimonies", "workers"]
-        with pytest.raises(PermissionDeniedError, match="site_id of finding records"):
-            v.stats("site", policy=find_policy("monitor"), count=["findings"])
+        assert [t.measure for t in by_site.tables] == ["testimonies", "findings", "workers"]
+        # The union's policy gives sites only as pseudonyms: counts by site are refused.
+        with pytest.raises(PermissionDeniedError, match="statistics by site are refused"):
+            v.stats("site", policy=find_policy("union"))
         assert v.stats() == {"finding": 30, "site": 3, "testimony": len(records()) - 33}
     with sqlite_backend.open(custodian="exp") as v:
         assert v.stats("severity", policy=find_policy("buyers")).threshold == 5

@@ -199,7 +199,7 @@ def test_a_full_record_still_replaces_every_field_it_gives(loaded: Vault) -> Non
 
 
 def _view(v: Vault, name: str, classes: list[str], role: str = "custodian") -> Vault:
-    policies = ["union"] if role == "exporter" else []
+    policies = ["public"] if role == "exporter" else []
     token, _ = v.create_token(name, role=role, classes=classes, policies=policies)
     return v.for_token(token)
 

@@ -27,8 +27,9 @@ from vault.errors import (
 )
 
 if TYPE_CHECKING:
-    from vault.core import ImportResult, RecordSummary, Vault, VersionInfo
+    from vault.core import ImportResult, RecordSummary, Vault, VersionInfo, load_policy
     from vault.crypto import KdfParams, Passphrase
+    from vault.policy import Policy
 
 __all__ = [
     "AuthenticationError",
@@ -40,6 +41,7 @@ __all__ = [
     "NotFoundError",
     "Passphrase",
     "PermissionDeniedError",
+    "Policy",
     "RecordSummary",
     "StaleVersionError",
     "StorageError",
@@ -47,6 +49,7 @@ __all__ = [
     "Vault",
     "VaultError",
     "VersionInfo",
+    "load_policy",
 ]
 
 _LAZY: Final = {
@@ -56,6 +59,8 @@ _LAZY: Final = {
     "VersionInfo": "vault.core",
     "KdfParams": "vault.crypto",
     "Passphrase": "vault.crypto",
+    "Policy": "vault.policy",
+    "load_policy": "vault.core",
 }
 
 

@@ -62,6 +62,7 @@ from vault.errors import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.partial import new_partial
+from vault.progress import Progress, Stage
 from vault.schema import shown_id
 from vault.store import AttachmentChunk, Base, Record, bulk_insert, utcnow
 
@@ -463,9 +464,17 @@ def iter_plaintext(conn: Connection, keys: Keyring, attachment_id: str) -> Itera
         raise IntegrityError(f"integrity check failed for {what}")
 
 
-def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -> AttachmentInfo:
-    """Write the original, byte for byte, to ``out`` (only once all of it verified)."""
+def extract_to(
+    conn: Connection,
+    keys: Keyring,
+    attachment_id: str,
+    out: Path,
+    progress: Progress | None = None,
+) -> AttachmentInfo:
+    """Write the original, byte for byte, to ``out`` (only once all of it verified);
+    ``progress`` hears of the bytes written ("extracting")."""
     _row, _key, info = _open(conn, keys, attachment_id, _minimum(conn, keys))
+    stage = Stage(progress, "extracting", info.size)
     folder = out.resolve().parent
     if not folder.is_dir():
         raise InvalidInputError("no such folder", where=str(folder))
@@ -476,11 +485,13 @@ def extract_to(conn: Connection, keys: Keyring, attachment_id: str, out: Path) -
             for chunk in iter_plaintext(conn, keys, attachment_id):
                 hasher.update(chunk)
                 sink.write(chunk)
+                stage.advance(len(chunk))
             sink.flush()
             os.fsync(sink.fileno())
         if not crypto.constant_time_equal(hasher.hexdigest().encode(), info.sha256.encode()):
             raise IntegrityError(f"integrity check failed for attachment {attachment_id}")
         os.replace(tmp, out)
+        stage.finish()
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -698,13 +709,18 @@ def attachments_of(ctx: Context, record_id: str) -> list[AttachmentInfo]:
         return list_for(conn, ctx.keys, ref)
 
 
-def extract(ctx: Context, attachment_id: str, out: str | os.PathLike[str]) -> AttachmentInfo:
+def extract(
+    ctx: Context,
+    attachment_id: str,
+    out: str | os.PathLike[str],
+    progress: Progress | None = None,
+) -> AttachmentInfo:
     ctx.require("admin", "custodian")
     with ctx.write() as conn:
         ref, _info = info_of(conn, ctx.keys, attachment_id)
         ctx.audit(conn, "attachment-extracted", refs=[ref], details={"attachment": attachment_id})
     with ctx.read() as conn:
-        return extract_to(conn, ctx.keys, attachment_id, Path(out))
+        return extract_to(conn, ctx.keys, attachment_id, Path(out), progress)
 
 
 def verify_attachment(ctx: Context, attachment_id: str) -> AttachmentInfo:

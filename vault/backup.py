@@ -25,11 +25,12 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Final, TypedDict, cast
 
 from vault import age, checking
-from vault.context import Context, ProgressCallback
+from vault.context import Context
 from vault.crypto import Passphrase
 from vault.errors import (
     ConflictError,
@@ -42,6 +43,7 @@ from vault.errors import (
     from_os_error,
 )
 from vault.partial import new_partial
+from vault.progress import Progress, Stage, counting, size_of
 from vault.sharing import list_recipients
 from vault.store import DB_FILENAME, connect, damaged_tables, sqlite_file, sqlite_url
 
@@ -67,10 +69,17 @@ _LISTED: Final = 1000  # findings a backup's report lists (it counts them all)
 
 
 def backup(
-    ctx: Context, out: str | os.PathLike[str], recipient: str, *, force: bool = False
+    ctx: Context,
+    out: str | os.PathLike[str],
+    recipient: str,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> int:
     """An age-encrypted snapshot of an SQLite vault to a registered recipient's name or
-    an age key; returns its size.
+    an age key; returns its size. ``progress`` hears of the check ("checking",
+    records), the snapshot ("copying", pages) and the encryption ("encrypting",
+    bytes).
 
     The vault is checked first, and a damaged one refused (IntegrityError naming
     what is damaged) unless ``force``. A forced backup goes ahead even when the audit
@@ -87,7 +96,10 @@ def backup(
             key = row["public_key"]
     if not force:
         try:
-            checking.check(ctx).verdict()
+            run = _check_run(ctx, progress)
+            run.verdict()
+            if progress is not None:
+                progress("checking", run.total or 0, run.total or 0)
         except IntegrityError as exc:
             raise IntegrityError(
                 f"{exc}; nothing was written (run 'evault check' for every damage, or "
@@ -101,7 +113,7 @@ def backup(
     except (StorageCorruptError, IntegrityError):
         if not force:
             raise
-    return make_backup(db_file, Path(out), key)
+    return make_backup(db_file, Path(out), key, progress)
 
 
 def _write_failed(exc: OSError, where: Path) -> StorageError:
@@ -115,7 +127,34 @@ def _write_failed(exc: OSError, where: Path) -> StorageError:
     return StorageError(f"{where}: cannot write ({exc.strerror or 'an operating-system error'})")
 
 
-def make_backup(db_file: Path, out: Path, recipient: str) -> int:
+def _check_run(
+    ctx: Context, progress: Progress | None, *, audited: bool = True
+) -> checking.CheckRun:
+    """:func:`vault.checking.check`, reporting a "checking" stage by records (the check
+    knows how many once it starts); the stage ends when the run does."""
+    stages: list[Stage] = []
+    runs: list[checking.CheckRun] = []
+
+    def advance(n: int) -> None:
+        if not stages:
+            stages.append(Stage(progress, "checking", (runs[0].total or 0) if runs else 0))
+        stages[0].advance(n)
+
+    run = checking.check(ctx, progress=advance if progress else None, audited=audited)
+    runs.append(run)
+    return run
+
+
+def _findings(ctx: Context, progress: Progress | None) -> Iterator[checking.Finding]:
+    """The findings of a check of a snapshot, its stage finished at the end."""
+    run = _check_run(ctx, progress, audited=False)
+    yield from run
+    if progress is not None:
+        total = run.total or 0
+        progress("checking", total, total)
+
+
+def make_backup(db_file: Path, out: Path, recipient: str, progress: Progress | None = None) -> int:
     """Write an age-encrypted snapshot of ``db_file`` to ``out``; returns its size."""
     to = age.parse_recipient(recipient)
     folder = out.resolve().parent
@@ -132,7 +171,9 @@ def make_backup(db_file: Path, out: Path, recipient: str) -> int:
             source = sqlite3.connect(f"file:{db_file}?mode=ro", uri=True)
             target = sqlite3.connect(snapshot)
             with contextlib.closing(source), contextlib.closing(target):
-                source.backup(target)
+                pages = _Pages(progress)
+                source.backup(target, pages=_PAGES, progress=pages)
+                pages.finish()
         except sqlite3.OperationalError as exc:
             if "full" in str(exc):
                 raise StorageFullError(
@@ -142,7 +183,9 @@ def make_backup(db_file: Path, out: Path, recipient: str) -> int:
         fd, tmp_out = new_partial(folder, _PARTIAL_PREFIX)
         try:
             with open(snapshot, "rb") as plain, os.fdopen(fd, "wb") as sink:
-                age.encrypt_stream(plain, sink, to)
+                stage = Stage(progress, "encrypting", size_of(plain))
+                age.encrypt_stream(counting(plain, stage), sink, to)
+                stage.finish()
                 sink.flush()
                 os.fsync(sink.fileno())
         except OSError as exc:
@@ -155,6 +198,27 @@ def make_backup(db_file: Path, out: Path, recipient: str) -> int:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_out)
     return out.stat().st_size
+
+
+# Pages copied per step of SQLite's online backup (4 KiB each: 4 MiB a step).
+_PAGES: Final = 1024
+
+
+class _Pages:
+    """SQLite's backup progress (pages left of a total), as a "copying" stage."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._total = 0
+
+    def __call__(self, _status: int, remaining: int, total: int) -> None:
+        if self._progress is not None:
+            self._total = total
+            self._progress("copying", total - remaining, total)
+
+    def finish(self) -> None:
+        if self._progress is not None:
+            self._progress("copying", self._total, self._total)
 
 
 def remove_leftovers(folder: Path) -> None:
@@ -224,7 +288,7 @@ class _Sink:
             self._file.close()
 
 
-def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
+def _decrypt_to(backup: Path, identity: Path, dest: Path, progress: Progress | None = None) -> None:
     identities = age.load_identities(identity)
     try:
         src = backup.open("rb")
@@ -232,10 +296,11 @@ def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
         raise InvalidInputError(f"cannot read: {exc.strerror}", where=str(backup)) from None
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     sink = _Sink(fd)
+    stage = Stage(progress, "decrypting", size_of(src))
     with src:
         try:
             age.decrypt_stream(
-                src,
+                counting(src, stage),
                 cast(IO[bytes], sink),
                 identities,
                 failure="cannot decrypt the backup (wrong identity, or it was altered)",
@@ -244,6 +309,7 @@ def _decrypt_to(backup: Path, identity: Path, dest: Path) -> None:
             if sink.error is not None:
                 raise _write_failed(sink.error, dest.parent) from None
             raise
+    stage.finish()
 
 
 class BackupInfo(TypedDict):
@@ -289,10 +355,11 @@ def check_backup(
     passphrase: Passphrase | None = None,
     *,
     custodian: str | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> BackupReport:
     """Decrypt a backup into a private temporary folder (outside any vault folder),
-    check it and remove it, on every way out.
+    check it and remove it, on every way out. ``progress`` hears of the decryption
+    ("decrypting", bytes) and of the check ("checking", records).
 
     Without a passphrase only the database is checked (its pages, and that it holds
     a vault). With a custodian's passphrase the whole check of :mod:`vault.checking`
@@ -302,7 +369,7 @@ def check_backup(
     with tempfile.TemporaryDirectory(prefix="evault-verify-") as tmp:
         os.chmod(tmp, 0o700)
         db = Path(tmp) / DB_FILENAME
-        _decrypt_to(backup, identity, db)
+        _decrypt_to(backup, identity, db, progress)
         vault_id, records, entries = _identify(db)
         findings: list[dict[str, Any]] = []
         damaged = 0
@@ -318,7 +385,7 @@ def check_backup(
         else:
             ctx = checking.open_snapshot(db, passphrase, custodian)
             try:
-                for finding in checking.check(ctx, progress=progress, audited=False):
+                for finding in _findings(ctx, progress):
                     damaged += 1
                     if len(findings) < _LISTED:
                         findings.append(finding.to_dict())
@@ -380,8 +447,11 @@ def verify_backup(
     }
 
 
-def restore_backup(backup: Path, identity: Path, folder: Path) -> BackupInfo:
-    """Restore into a new vault folder (never over an existing vault).
+def restore_backup(
+    backup: Path, identity: Path, folder: Path, progress: Progress | None = None
+) -> BackupInfo:
+    """Restore into a new vault folder (never over an existing vault); ``progress``
+    hears of the decryption ("decrypting", bytes).
 
     The backup is decrypted to a temporary file in ``folder``, checked, and then
     given the vault's name; what an earlier, killed restore left is removed first.
@@ -399,7 +469,7 @@ def restore_backup(backup: Path, identity: Path, folder: Path) -> BackupInfo:
     tmp = Path(name)
     try:
         tmp.unlink()
-        _decrypt_to(backup, identity, tmp)
+        _decrypt_to(backup, identity, tmp, progress)
         info = _check(tmp)
         # A link, unlike a rename, never replaces a vault that appeared meanwhile.
         try:

@@ -1,7 +1,8 @@
 """The :class:`Vault` facade: the operations the CLI, the HTTP API and other tools call.
 
-Each method checks nothing and does nothing itself: it hands its arguments to the
-service module of its concern (:mod:`vault.ingest`, :mod:`vault.reads`,
+Each method checks only its arguments' types (:mod:`vault.arguments`: a wrong type
+is UsageError, never a TypeError) and does nothing itself: it hands its arguments to
+the service module of its concern (:mod:`vault.ingest`, :mod:`vault.reads`,
 :mod:`vault.custody`, :mod:`vault.attachments`, :mod:`vault.tokens`,
 :mod:`vault.sharing`, :mod:`vault.lifecycle`, :mod:`vault.auditing`,
 :mod:`vault.backup`, :mod:`vault.checking`) together with the vault's one
@@ -17,6 +18,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any, Self, overload
 
 from vault import (
@@ -41,26 +43,54 @@ from vault import (
     unlock,
     uploads,
 )
+from vault.arguments import checked, checked_class
 from vault.attachments import AttachmentInfo
 from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
-from vault.errors import VaultError
+from vault.errors import InvalidInputError, UsageError, VaultError
 from vault.filesource import AttachmentSource
 from vault.ingest import ImportResult, MatchKey, OnConflict
 from vault.keys import Grant, Role
 from vault.mapping import find_mapping
 from vault.pacing import CHUNK_RECORDS
-from vault.policy import Policy
+from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
+from vault.progress import Progress
 from vault.reads import RecordSummary, VersionInfo
+from vault.schema import RECORD_TYPES
 from vault.sources import CsvOptions
 from vault.tables import Statistics
 
-__all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo"]
+__all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo", "load_policy"]
 
 
+@checked
+def load_policy(
+    name_or_path: str | os.PathLike[str],
+    policy_dirs: Iterable[str | os.PathLike[str]] = (),
+) -> Policy:
+    """A redaction policy, validated: a file by its path (``my-policy.yaml``), else a
+    ``NAME.yaml`` in one of ``policy_dirs`` (an open vault's ``policy_dirs``: its
+    folder's ``policies/``), else a shipped policy by name (``union``, ``monitor``,
+    ``buyers``, ``public``).
+
+    The command line, :meth:`Vault.export` and the server find a name the same way.
+    An unknown name is NotFoundError, a bad file InvalidInputError naming its line,
+    anything but a name or path UsageError.
+    """
+    if isinstance(policy_dirs, str | os.PathLike) or not isinstance(policy_dirs, Iterable):
+        raise UsageError("policy_dirs is a list of folders")
+    dirs = []
+    for folder in policy_dirs:
+        if not isinstance(folder, str | os.PathLike):
+            raise UsageError("policy_dirs is a list of folders")
+        dirs.append(Path(folder))
+    return find_policy(name_or_path, tuple(dirs))
+
+
+@checked_class
 class Vault:
     """An unlocked vault. Use :meth:`create` or :meth:`open`, ideally as a context manager.
 
@@ -68,9 +98,19 @@ class Vault:
     ...     v.get("T-0001")
     """
 
-    def __init__(self, ctx: Context, location: str, *, owns_engine: bool = True) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        location: str,
+        *,
+        owns_engine: bool = True,
+        policy_dirs: tuple[Path, ...] = (),
+    ) -> None:
         self._ctx = ctx
         self.location = location
+        #: Where policies named by name are looked for before the shipped ones: the
+        #: vault folder's ``policies/`` (see :func:`load_policy`).
+        self.policy_dirs = policy_dirs
         self._owns_engine = owns_engine
         self._closed = False
         self._tokens = tokens.TokenViews(ctx)
@@ -148,7 +188,7 @@ class Vault:
             kdf=kdf,
             identity_approvals=identity_approvals,
         )
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     @staticmethod
     def require_existing(path: str | os.PathLike[str] | None, *, db_url: str | None = None) -> None:
@@ -167,7 +207,7 @@ class Vault:
     ) -> Self:
         """Unlock an existing vault with a custodian's passphrase."""
         ctx = unlock.open_with_passphrase(path, passphrase, db_url=db_url, custodian=custodian)
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     @classmethod
     def open_session(
@@ -179,7 +219,7 @@ class Vault:
     ) -> Self:
         """Open a vault with an unlock-session token (no passphrase, no Argon2id)."""
         ctx = unlock.open_with_session(path, token, db_url=db_url)
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     @classmethod
     def recover(
@@ -196,7 +236,7 @@ class Vault:
         ctx = unlock.recover(
             path, shares, new_passphrase, db_url=db_url, custodian=custodian, kdf=kdf
         )
-        return cls(ctx, unlock.describe(path, db_url))
+        return cls(ctx, unlock.describe(path, db_url), policy_dirs=vault_policy_dirs(path))
 
     def close(self) -> None:
         if not self._closed:
@@ -239,7 +279,13 @@ class Vault:
         recorded with its SHA-256, so a different file with the same name is refused.
         """
         custody.add_custodian(
-            self._ctx, name, passphrase, role=role, classes=classes, policies=policies, kdf=kdf
+            self._ctx,
+            name,
+            passphrase,
+            role=role,
+            classes=classes,
+            policies=self._policies(policies),
+            kdf=kdf,
         )
 
     def remove_custodian(self, name: str) -> None:
@@ -292,7 +338,7 @@ class Vault:
         description: str | None = None,
         name: str | None = None,
         again: bool = False,
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
     ) -> AttachmentInfo:
         """Seal a file (a path, or a binary stream with ``name``) to a record, streamed:
         in one transaction, or on SQLite in chunks of about 8 MiB or a second each, the
@@ -303,6 +349,8 @@ class Vault:
         audit log: the chain of custody. A file the record holds already (the same
         bytes) is not stored twice: the existing one comes back with ``existing=True``
         (and an ``attachment-exists`` audit entry), unless ``again`` is true.
+        ``progress(stage, done, total)`` hears of the bytes read (see
+        :mod:`vault.progress`).
         """
         return uploads.attach(
             self._ctx,
@@ -318,9 +366,16 @@ class Vault:
         """The evidence files of a record (name, description, type, size, SHA-256)."""
         return attachments.attachments_of(self._ctx, record_id)
 
-    def extract(self, attachment_id: str, out: str | os.PathLike[str]) -> AttachmentInfo:
-        """Write the original file, byte for byte, after verifying every chunk."""
-        return attachments.extract(self._ctx, attachment_id, out)
+    def extract(
+        self,
+        attachment_id: str,
+        out: str | os.PathLike[str],
+        *,
+        progress: Progress | None = None,
+    ) -> AttachmentInfo:
+        """Write the original file, byte for byte, after verifying every chunk;
+        ``progress`` hears of the bytes written."""
+        return attachments.extract(self._ctx, attachment_id, out, progress)
 
     def verify_attachment(self, attachment_id: str) -> AttachmentInfo:
         """Re-hash the decrypted file against its intake SHA-256; raises on mismatch."""
@@ -339,7 +394,12 @@ class Vault:
     ) -> tuple[str, tokens.NewToken]:
         """A bearer token for the HTTP API; returned once, stored only as a hash."""
         return tokens.create(
-            self._ctx, name, role=role, classes=classes, policies=policies, expires=expires
+            self._ctx,
+            name,
+            role=role,
+            classes=classes,
+            policies=self._policies(policies),
+            expires=expires,
         )
 
     def tokens(self) -> list[tokens.TokenInfo]:
@@ -359,14 +419,21 @@ class Vault:
         handed out. What a valid token was granted is kept in memory (grants never
         change), so a request costs no extra round trip to the database.
         """
-        return Vault(self._tokens.view(token), self.location, owns_engine=False)
+        return Vault(
+            self._tokens.view(token),
+            self.location,
+            owns_engine=False,
+            policy_dirs=self.policy_dirs,
+        )
 
     def known_token_view(self, token: str) -> Vault | None:
         """:meth:`for_token` for a token this vault has already authenticated, without
         touching the database (the view's transactions still check the token), or
         None. Cheap enough to call where blocking is not allowed."""
         ctx = self._tokens.known_view(token)
-        return None if ctx is None else Vault(ctx, self.location, owns_engine=False)
+        if ctx is None:
+            return None
+        return Vault(ctx, self.location, owns_engine=False, policy_dirs=self.policy_dirs)
 
     def check_token(self, token: str) -> None:
         """AuthenticationError unless ``token`` exists, is not revoked and has not
@@ -375,12 +442,19 @@ class Vault:
 
     # Backups, rotation, erasure, retention -----------------------------------------
 
-    def backup(self, out: str | os.PathLike[str], recipient: str, *, force: bool = False) -> int:
+    def backup(
+        self,
+        out: str | os.PathLike[str],
+        recipient: str,
+        *,
+        force: bool = False,
+        progress: Progress | None = None,
+    ) -> int:
         """An age-encrypted, consistent snapshot of an SQLite vault (for PostgreSQL,
         use pg_dump). ``recipient`` is a registered recipient's name or an age key.
         A damaged vault (see :meth:`check`) is refused with IntegrityError unless
-        ``force``."""
-        return backup.backup(self._ctx, out, recipient, force=force)
+        ``force``. ``progress`` hears of the check, the copy and the encryption."""
+        return backup.backup(self._ctx, out, recipient, force=force, progress=progress)
 
     def check(self, *, progress: ProgressCallback | None = None) -> checking.CheckRun:
         """Check the whole vault: iterate the result for each damaged table, row,
@@ -394,9 +468,10 @@ class Vault:
         *,
         reencrypt: bool = False,
         batch: int = lifecycle.BATCH,
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
     ) -> lifecycle.RotationReport:
-        """New KEK version; rewrap every data and subject key (resumable, in batches)."""
+        """New KEK version; rewrap every data and subject key (resumable, in batches).
+        ``progress(stage, done, total)`` hears of the keys rewrapped."""
         return lifecycle.rotate(self._ctx, reencrypt=reencrypt, batch=batch, progress=progress)
 
     def retire_keys(self, below: int) -> None:
@@ -710,38 +785,41 @@ class Vault:
 
     def export(
         self,
-        policy: Policy,
+        policy: Policy | str,
         recipient: str | Sequence[str],
         out: str | os.PathLike[str],
         *,
-        progress: sharing.ExportProgress | None = None,
+        progress: Progress | None = None,
     ) -> sharing.ExportSummary:
         """Write a signed, age-encrypted export for a registered recipient, or one
-        file for several at once (its manifest names them all).
+        file for several at once (its manifest names them all), under a policy or a
+        policy's name (see :func:`load_policy`); ``progress`` hears of the records
+        looked at.
 
         Returns the manifest (without the per-line hashes). Recorded in the vault.
         ``progress(done, total)`` hears how many records are decided so far; an
         error it raises ends the export, and no file is left.
         """
-        return sharing.export(self._ctx, policy, recipient, out, progress=progress)
+        return sharing.export(self._ctx, self._policy(policy), recipient, out, progress=progress)
 
-    def check_export(self, policy: Policy, recipient: str | Sequence[str]) -> None:
+    def check_export(self, policy: Policy | str, recipient: str | Sequence[str]) -> None:
         """Raise what :meth:`export` would raise before writing anything: the role,
         the grant of ``policy``, the recipient."""
-        sharing.check_export(self._ctx, policy, recipient)
+        sharing.check_export(self._ctx, self._policy(policy), recipient)
 
-    def preview(self, policy: Policy, *, limit: int | None = None) -> sharing.Preview:
-        """What an export under ``policy`` would contain; nothing is written."""
-        return sharing.preview(self._ctx, policy, limit=limit)
+    def preview(self, policy: Policy | str, *, limit: int | None = None) -> sharing.Preview:
+        """What an export under ``policy`` (or a policy's name) would contain; nothing
+        is written."""
+        return sharing.preview(self._ctx, self._policy(policy), limit=limit)
 
-    def review_items(self, policy: Policy, *, every: bool = False) -> list[review.ReviewItem]:
+    def review_items(self, policy: Policy | str, *, every: bool = False) -> list[review.ReviewItem]:
         """Free texts an export under ``policy`` would send that wait for a review
         (with ``every``, all of them), each with the machine's redactions."""
-        return review.review_items(self._ctx, policy, every=every)
+        return review.review_items(self._ctx, self._policy(policy), every=every)
 
     def review(
         self,
-        policy: Policy,
+        policy: Policy | str,
         record_id: str,
         field: str,
         digest: str,
@@ -752,15 +830,34 @@ class Vault:
         """Decide what of one free text leaves to ``policy``'s audience: spans to
         redact besides the machine's, machine spans to let through."""
         return review.decide(
-            self._ctx, policy, record_id, field, digest, redact=redact, release=release
+            self._ctx,
+            self._policy(policy),
+            record_id,
+            field,
+            digest,
+            redact=redact,
+            release=release,
         )
 
     def apply_reviews(
-        self, policy: Policy, decisions: Iterable[Mapping[str, Any]], *, source: str = "decisions"
+        self,
+        policy: Policy | str,
+        decisions: Iterable[Mapping[str, Any]],
+        *,
+        source: str = "decisions",
     ) -> int:
         """Apply reviewers' decisions (as ``evault review dump`` lists items), all in
         one transaction; returns how many."""
-        return review.apply_decisions(self._ctx, policy, decisions, source=source)
+        return review.apply_decisions(self._ctx, self._policy(policy), decisions, source=source)
+
+    def _policy(self, policy: Policy | str) -> Policy:
+        return policy if isinstance(policy, Policy) else load_policy(policy, self.policy_dirs)
+
+    def _policies(self, policies: Iterable[Policy | str]) -> list[Policy | str]:
+        if isinstance(policies, str | Policy):
+            # One name is not a list of names (nor a list of its letters).
+            raise UsageError("policies are a list of policies or policy names")
+        return [self._policy(p) for p in policies]
 
     def exports(self) -> list[sharing.ExportInfo]:
         """Past exports: id, time, custodian, policy and hash, recipient, counts."""
@@ -820,6 +917,8 @@ class Vault:
     ) -> Iterator[RecordSummary]:
         """Summaries of the latest version of every record, optionally filtered, in
         the order they came in; ``limit``/``offset`` give one page of them."""
+        if type is not None and type not in RECORD_TYPES:
+            raise InvalidInputError(f"unknown record type; use {', '.join(RECORD_TYPES)}")
         return reads.list_records(
             self._ctx, record_type=type, site=site, limit=limit, offset=offset
         )

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vault.errors import IntegrityError, InvalidInputError
+from vault.errors import IntegrityError, InvalidInputError, UsageError
 
 __all__ = [
     "KEY_SIZE",
@@ -145,6 +145,8 @@ class Passphrase:
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise UsageError("a passphrase is a string")
         if not value:
             raise InvalidInputError("the passphrase is empty")
         self._value = value

@@ -62,6 +62,7 @@ from vault.store import (
     as_utc,
     utcnow,
 )
+from vault.strength import check_new_passphrase
 
 __all__ = [
     "CustodianInfo",
@@ -76,11 +77,11 @@ __all__ = [
     "grant_for",
     "identity_requests",
     "open_session",
-    "policy_grants",
     "recovery_restore",
     "recovery_split",
     "remove_custodian",
     "request_identity",
+    "resolve_policies",
     "signed_custodian",
     "start_session",
 ]
@@ -140,29 +141,55 @@ def custodian_grant(row: Any) -> Grant:
         ) from None
 
 
-def policy_grants(policies: Iterable[Policy | str]) -> frozenset[str]:
-    """Policies (or shipped policies' names) bound to their exact text: name and SHA-256,
-    so a different file with the same name is refused."""
-    granted = set()
-    for p in policies:
-        policy = p if isinstance(p, Policy) else find_policy(p)
-        granted.add(f"{policy.name}:{policy.sha256}")
-    return frozenset(granted)
+def resolve_policies(policies: Iterable[Policy | str]) -> list[Policy]:
+    """Policies given as themselves or by a shipped policy's name (the facade has
+    looked names up in the vault's own folder already)."""
+    if isinstance(policies, str | Policy):
+        raise UsageError("policies are a list of policies or policy names")
+    return [p if isinstance(p, Policy) else find_policy(p) for p in policies]
 
 
-def grant_for(role: str, classes: Iterable[str], policies: frozenset[str]) -> Grant:
+def grant_for(role: str, classes: Iterable[str], policies: Iterable[Policy | str]) -> Grant:
     """What a new custodian or token of ``role`` holds: custodians and exporters always
     get the operational class, admins and auditors no class keys of their own, and
-    exporters their policies (see :func:`policy_grants`)."""
+    exporters their policies, each bound to its exact text by name and SHA-256 (a
+    different file with the same name is refused when it is used).
+
+    A grant that could never work is refused (UsageError): a class that does not
+    exist, policies for a role that does not export, or an exporter without a class
+    some granted policy needs (:meth:`~vault.policy.Policy.key_classes`).
+    """
     if not is_role(role):
-        raise InvalidInputError(f"unknown role {role!r}; use {', '.join(ROLES)}")
+        raise InvalidInputError(f"unknown role {shown_name(role)}; use {', '.join(ROLES)}")
     checked: Role = role
+    if isinstance(classes, str):
+        raise UsageError("classes are a list of class names")
     wanted = set(classes)
+    known = {k.value for k in KeyClass}
+    for c in sorted(wanted, key=str):
+        if c not in known:
+            raise InvalidInputError(
+                f"unknown field class {shown_name(c)}; use {', '.join(sorted(known))}"
+            )
     if checked in ("custodian", "exporter"):
         wanted.add("operational")
     elif checked in ("admin", "auditor"):
         wanted = set()
-    return Grant(checked, frozenset(wanted), policies if checked == "exporter" else frozenset())
+    granted = resolve_policies(policies)
+    if granted and checked != "exporter":
+        raise UsageError(f"only exporters are granted policies, not the role {checked!r}")
+    for policy in granted:
+        needed = policy.key_classes()
+        if not needed <= wanted:
+            raise UsageError(
+                f"policy {policy.name!r} needs classes: {', '.join(sorted(needed))} "
+                f"(missing: {', '.join(sorted(needed - wanted))})"
+            )
+    return Grant(
+        checked,
+        frozenset(wanted),
+        frozenset(f"{p.name}:{p.sha256}" for p in granted),
+    )
 
 
 def add_custodian(
@@ -176,14 +203,11 @@ def add_custodian(
     kdf: KdfParams | None,
 ) -> None:
     ctx.require("admin")
-    granted = policy_grants(policies)
+    check_name(name)
+    grant = grant_for(role, classes, policies)
+    check_new_passphrase(passphrase, names=[name])
     params = kdf or KdfParams()
     with ctx.write() as conn:
-        check_name(name)
-        grant = grant_for(role, classes, granted)
-        for c in grant.classes:
-            if c not in {k.value for k in KeyClass}:
-                raise InvalidInputError(f"unknown field class {c!r}")
         if conn.execute(select(Custodian.id).where(Custodian.name == name)).first():
             raise ConflictError(f"a custodian named {name!r} exists already")
         conn.execute(
@@ -238,6 +262,7 @@ def custodians(ctx: Context) -> list[CustodianInfo]:
 
 def change_passphrase(ctx: Context, new: Passphrase, kdf: KdfParams | None) -> None:
     """Rewrap this custodian's keyring under a new passphrase (fresh salt)."""
+    check_new_passphrase(new, names=[ctx.actor])
     params = (kdf or KdfParams()).with_new_salt() if kdf is None else kdf
     sealed = seal_keyring(ctx.keys, ctx.actor, ctx.grant, new, params)
     with ctx.write() as conn:

@@ -16,7 +16,7 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
 
@@ -26,6 +26,7 @@ from vault import attachments, receiving
 from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
+from vault.progress import Progress, Stage
 from vault.records import SOURCE_INDEX, RecordCodec, normalize_employee_id, phone_key
 from vault.scrub import Scrubber, SiteTerms
 from vault.store import (
@@ -96,10 +97,11 @@ def rotate(
     *,
     reencrypt: bool = False,
     batch: int = BATCH,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> RotationReport:
     """Make a new KEK version current and rewrap every data key under it: record
-    data keys, subject keys and evidence-file keys.
+    data keys, subject keys and evidence-file keys. ``progress`` hears of the keys
+    rewrapped ("rotating", of those still under an older version when it starts).
 
     Resumable: if a rotation was interrupted, this carries it on instead of starting
     another (``rotation_target`` in meta). ``reencrypt`` seals record data afresh
@@ -120,6 +122,7 @@ def rotate(
             target = int(target_text)
     codec = RecordCodec(keys, target)
     report = RotationReport(target, reencrypted=reencrypt)
+    stage = Stage(progress, "rotating", _keys_below(ctx, target) if progress else 0)
     while True:
         with write() as conn:
             rows = conn.execute(
@@ -147,8 +150,7 @@ def rotate(
             if rows:
                 audit(conn, "rotation-batch", details={"target": target, "records": len(rows)})
         report.records += len(rows)
-        if progress and rows:
-            progress(len(rows))
+        stage.advance(len(rows))
         if len(rows) < batch:
             break
     while True:
@@ -179,18 +181,38 @@ def rotate(
             if subjects:
                 audit(conn, "rotation-batch", details={"target": target, "subjects": len(subjects)})
         report.subjects += len(subjects)
+        stage.advance(len(subjects))
         if len(subjects) < batch:
             break
-    report.attachments = _rotate_files(ctx, target, batch)
+    report.attachments = _rotate_files(ctx, target, batch, stage)
     report.received = _rotate_received(ctx, target, batch)
     with write() as conn:
         conn.execute(delete(Meta).where(Meta.key == "rotation_target"))
         audit(conn, "rotation-finished", details=report.to_dict())
     ctx.codec = RecordCodec(keys, report.target, ctx.codec.min_version)
+    stage.finish()
     return report
 
 
-def _rotate_files(ctx: Context, target: int, batch: int) -> int:
+def _keys_below(ctx: Context, version: int) -> int:
+    with ctx.read() as conn:
+        return _count_keys_below(conn, version)
+
+
+def _count_keys_below(conn: Connection, version: int) -> int:
+    """Record versions, worker keys and file keys still wrapped below ``version``."""
+    versions = select(func.count()).select_from(RecordVersion)
+    left = conn.execute(versions.where(RecordVersion.kek_version < version)).scalar_one()
+    left += conn.execute(
+        select(func.count())
+        .select_from(Subject)
+        .where(Subject.kek_version < version, Subject.wrapped_key.is_not(None))
+    ).scalar_one()
+    left += receiving.keys_below(conn, version)
+    return int(left) + attachments.keys_below(conn, version)
+
+
+def _rotate_files(ctx: Context, target: int, batch: int, stage: Stage) -> int:
     """Rewrap evidence-file keys under ``target`` in batches, each one transaction."""
     done = 0
     while True:
@@ -199,6 +221,7 @@ def _rotate_files(ctx: Context, target: int, batch: int) -> int:
             if files:
                 ctx.audit(conn, "rotation-batch", details={"target": target, "attachments": files})
         done += files
+        stage.advance(files)
         if files < batch:
             return done
 
@@ -225,16 +248,7 @@ def retire(ctx: Context, below: int) -> None:
             raise UsageError(f"cannot retire the current key version {current}")
         if _meta(conn, ctx.keys, "rotation_target") is not None:
             raise UsageError("a rotation is unfinished: run 'evault rotate-keys' again first")
-        left = conn.execute(
-            select(func.count()).select_from(RecordVersion).where(RecordVersion.kek_version < below)
-        ).scalar_one()
-        left += conn.execute(
-            select(func.count())
-            .select_from(Subject)
-            .where(Subject.kek_version < below, Subject.wrapped_key.is_not(None))
-        ).scalar_one()
-        left += attachments.keys_below(conn, below)
-        left += receiving.keys_below(conn, below)
+        left = _count_keys_below(conn, below)
         if left:
             raise UsageError(f"{left} keys still use a version below {below}; rotate first")
         write_setting(conn, ctx.keys, "min_kek_version", str(below))

@@ -52,7 +52,7 @@ from typing import Any, Final
 import yaml
 
 from vault import crypto
-from vault.errors import InvalidInputError, NotFoundError
+from vault.errors import InvalidInputError, NotFoundError, UsageError
 from vault.filerules import FILE_ACTIONS, FILE_KINDS, REBUILDABLE, SHORT_FORM_KINDS, FileRules
 from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, FieldSpec, Sensitivity
 from vault.terms import Terms
@@ -69,7 +69,9 @@ __all__ = [
     "find_policy",
     "load_policy",
     "parse_policy",
+    "policy_names",
     "shipped_policies",
+    "vault_policy_dirs",
 ]
 
 ACTIONS: Final = ("keep", "drop", "mask", "pseudonymize", "generalize", "scrub")
@@ -226,6 +228,47 @@ class Policy:
             date_to=min((d for d in (self.date_to, until) if d), default=None),
         )
 
+    def needs_identity(self) -> bool:
+        """Whether an export under this policy opens workers' identity fields: to
+        pseudonymize one, or to scrub free text of the identity terms the vault knows
+        (scrubbing anywhere reads the testimonies of the sites it scrubs)."""
+        if self.aggregate is not None:
+            return False
+        if any(
+            a.kind == "scrub"
+            for rules in self.types.values()
+            for a in (*rules.rules.values(), *rules.high_risk.values())
+        ):
+            return True
+        rules = self.types.get("testimony")
+        return rules is not None and any(
+            rules.action_for("testimony", path, high_risk=high).kind != "drop"
+            for path, spec in FIELDS["testimony"].items()
+            if spec.sensitivity is Sensitivity.IDENTITY
+            for high in (False, True)
+        )
+
+    def key_classes(self) -> frozenset[str]:
+        """The key classes an export under this policy opens, and so those an exporter
+        granted it must hold: operational always; the class of every field a rule
+        lets out in any form; identity where :meth:`needs_identity` says; narrative
+        where evidence files may leave (their keys are of that class)."""
+        classes = {"operational"}
+        if self.aggregate is not None:
+            return frozenset(classes)
+        for rtype, rules in self.types.items():
+            for path, spec in FIELDS[rtype].items():
+                if spec.kind != "group" and any(
+                    rules.action_for(rtype, path, high_risk=high).kind != "drop"
+                    for high in (False, True)
+                ):
+                    classes.add(spec.key_class.value)
+            if rules.attachments.any_leave() or rules.high_risk_attachments.any_leave():
+                classes.add("narrative")
+        if self.needs_identity():
+            classes.add("identity")
+        return frozenset(classes)
+
     def explain(self) -> list[str]:
         """Field by field, what the policy does: for `evault policy explain`."""
         out = [f"policy {self.name} (audience: {self.audience}; sha256 {self.sha256[:16]}…)"]
@@ -253,6 +296,9 @@ class Policy:
         out.append(f"  onward: {self.onward.describe()}")
         if self.description:
             out.append(f"  {self.description}")
+        out.append(
+            "  an exporter granted it needs the classes: " + ", ".join(sorted(self.key_classes()))
+        )
         out.append("  default: every field not named below is dropped")
         gates = [
             "consent: testimonies only if consent.share_with covers "
@@ -916,7 +962,24 @@ def shipped_policies() -> dict[str, str]:
     }
 
 
-def find_policy(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Policy:
+def vault_policy_dirs(folder: str | os.PathLike[str] | None) -> tuple[Path, ...]:
+    """The folders whose ``NAME.yaml`` files a vault in ``folder`` finds by name: its
+    ``policies/``. The command line, the library and the server all look there, so a
+    name that exports is a name that can be granted."""
+    return () if folder is None else (Path(folder) / "policies",)
+
+
+def policy_names(extra_dirs: tuple[Path, ...] = ()) -> list[str]:
+    """Every name :func:`find_policy` may find: the shipped policies' and the
+    ``NAME.yaml`` files in ``extra_dirs`` (for listings and shell completion)."""
+    names = set(shipped_policies())
+    for folder in extra_dirs:
+        if folder.is_dir():
+            names.update(path.stem for path in folder.glob("*.yaml"))
+    return sorted(names)
+
+
+def find_policy(name_or_path: str | os.PathLike[str], extra_dirs: tuple[Path, ...] = ()) -> Policy:
     """A policy by file path, by name in ``extra_dirs``, or by shipped name.
 
     A file in ``extra_dirs`` that has the name of a shipped policy (in any case) is
@@ -924,22 +987,23 @@ def find_policy(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> Policy:
     decide unseen what a shipped name exports, nor its author believe it in force.
     Named by its path, such a file is an explicit choice and is used.
     """
-    candidate = Path(name_or_path)
+    if not isinstance(name_or_path, str | os.PathLike) or not os.fspath(name_or_path):
+        raise UsageError("a policy is named by a non-empty name or path")
+    name = os.fspath(name_or_path)
+    candidate = Path(name)
     # A bare name is only ever a name: a stray file called "union" in the working
     # folder must not stand in for the shipped policy.
-    if candidate.suffix in (".yaml", ".yml") or os.sep in name_or_path:
+    if candidate.suffix in (".yaml", ".yml") or os.sep in name:
         return load_policy(candidate)
     shipped = shipped_policies()
     for folder in extra_dirs:
-        path = folder / f"{name_or_path}.yaml"
+        path = folder / f"{name}.yaml"
         if path.is_file():
             _refuse_shadow(path, shipped)
             return load_policy(path)
-    if name_or_path in shipped:
-        return parse_policy(shipped[name_or_path], f"policies/{name_or_path}.yaml")
-    raise NotFoundError(
-        f"no policy {name_or_path!r}; shipped policies: {', '.join(sorted(shipped))}"
-    )
+    if name in shipped:
+        return parse_policy(shipped[name], f"policies/{name}.yaml")
+    raise NotFoundError(f"no policy {name!r}; shipped policies: {', '.join(sorted(shipped))}")
 
 
 def check_policy_dirs(extra_dirs: tuple[Path, ...]) -> None:

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, TypeVar, cast
+from typing import Any, Final, NotRequired, TypedDict, TypeVar, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
@@ -41,6 +41,7 @@ from vault.export import (
 )
 from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
+from vault.progress import Progress, Stage
 from vault.records import SealedExtras
 from vault.redaction import Redactor, SiteInfo
 from vault.schema import check_name
@@ -62,7 +63,6 @@ from vault.store import (
 
 __all__ = [
     "ExportInfo",
-    "ExportProgress",
     "ExportSource",
     "ExportSummary",
     "Preview",
@@ -91,8 +91,6 @@ def _newest_version() -> Any:
 
 
 _T = TypeVar("_T")
-ExportProgress = Callable[[int, int], None]
-"""Told ``(records decided, records in the vault)`` as an export goes."""
 
 
 class RecipientInfo(TypedDict):
@@ -470,22 +468,6 @@ def check_export(ctx: Context, policy: Policy, recipient_name: str | Sequence[st
             _recipient(ctx, conn, name)
 
 
-def _reporting(
-    records: Generator[dict[str, Any]], result: ExportResult, total: int, progress: ExportProgress
-) -> Generator[dict[str, Any]]:
-    """``records``, telling ``progress`` how many records are decided (let through or
-    left out) of ``total`` as each goes out; what it raises ends the export."""
-    try:
-        progress(0, total)
-        for record in records:
-            yield record
-            seen = sum(result.included.values()) + sum(result.excluded.values())
-            progress(min(seen, total), total)
-        progress(total, total)
-    finally:
-        records.close()
-
-
 def _manifest_head(
     ctx: Context,
     policy: Policy,
@@ -554,12 +536,13 @@ def export(
     recipient_name: str | Sequence[str],
     out: str | os.PathLike[str],
     *,
-    progress: ExportProgress | None = None,
+    progress: Progress | None = None,
 ) -> ExportSummary:
     """Write a signed, age-encrypted export, to one recipient or jointly to several;
-    returns the manifest without per-line hashes. ``progress(done, total)`` hears of
-    the records decided so far; an error it raises ends the export with nothing
-    written but its audit entry.
+    returns the manifest without per-line hashes. ``progress`` hears of the records
+    looked at ("exporting": let through or left out, of those of the types the policy
+    exports); an error it raises ends the export with nothing written but its audit
+    entry.
 
     Only the first and last steps write to the database, each in a brief transaction
     of its own (the export's start in the audit log; its record, with the file's
@@ -598,12 +581,11 @@ def export(
     manifest = _manifest_head(ctx, policy, rows, signing, now, (size, head))
 
     records = plan_records(source, policy, redactor, result, receiving.for_export(ctx))
-    if progress is not None:
-        records = _reporting(records, result, sum(source.export_counts().values()), progress)
+    stage = Stage(progress, "exporting", _candidates(source, policy) if progress else 0)
     try:
         tmp, held = write_archive(
             out,
-            records,
+            _reported(records, result, stage),
             recipient=recipients,
             signing_key=signing,
             manifest=manifest,
@@ -658,10 +640,36 @@ def export(
         # Held until the file has its name: while the commit waits for the write
         # lock, another export to this folder must not sweep it as a leftover.
         os.close(held)
+    stage.finish()
     summary = {k: v for k, v in manifest.items() if k != "records"}
     summary["records"] = {k: v for k, v in manifest["records"].items() if k != "sha256"}
     summary.pop("files", None)
     return cast(ExportSummary, summary)
+
+
+def _candidates(source: ExportSource, policy: Policy) -> int:
+    """How many records an export looks at: those of the types it exports."""
+    types = set(policy.types) if policy.aggregate is None else {"testimony", "finding"}
+    return sum(n for rtype, n in source.export_counts().items() if rtype in types)
+
+
+def _reported(
+    records: Iterator[dict[str, Any]], result: ExportResult, stage: Stage
+) -> Iterator[dict[str, Any]]:
+    """``records``, each one reported with those left out before it."""
+    for record in records:
+        yield record
+        left_out = sum(
+            n
+            for reason, n in result.excluded.items()
+            if reason not in _NOT_RECORDS and not reason.startswith("attachment_")
+        )
+        stage.advance(sum(result.included.values()) + left_out - stage.done)
+
+
+# Counts of an export that are not records it looked at: records of types it does not
+# export, and aggregate cells held back.
+_NOT_RECORDS: Final = frozenset({"type_not_exported", "small_cells"})
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from vault import crypto, registry
 from vault.context import Context
-from vault.custody import grant_for, policy_grants
+from vault.custody import grant_for
 from vault.errors import AuthenticationError, ConflictError, NotFoundError, TamperedRowError
 from vault.keys import Grant, Keyring
 from vault.policy import Policy
@@ -141,11 +141,10 @@ def create(
 ) -> tuple[str, NewToken]:
     """A bearer token for the HTTP API; returned once, stored only as a hash."""
     ctx.require("admin")
-    granted = policy_grants(policies)
+    check_name(name, "token")
+    grant = grant_for(role, classes, policies)
     token = PREFIX + base64.urlsafe_b64encode(crypto.random_key().expose()).decode().rstrip("=")
     with ctx.write() as conn:
-        check_name(name, "token")
-        grant = grant_for(role, classes, granted)
         if conn.execute(select(ApiToken.id).where(ApiToken.name == name)).first():
             raise ConflictError(f"a token named {name!r} exists already")
         now = utcnow()

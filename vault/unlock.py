@@ -55,6 +55,7 @@ from vault.store import (
     write_transaction,
 )
 from vault.store import Session as SessionRow
+from vault.strength import check_new_passphrase
 
 __all__ = ["create", "describe", "open_with_passphrase", "open_with_session", "recover"]
 
@@ -128,6 +129,7 @@ def create(
     """A new vault (a folder with one SQLite file, or a database URL) and its admin."""
     if identity_approvals < 0:
         raise UsageError("identity_approvals cannot be negative")
+    check_new_passphrase(passphrase, names=[custodian])
     folder = Path(path) if path is not None else None
     url = _resolve_db_url(folder, db_url)
     if folder is not None and not db_url:
@@ -388,6 +390,7 @@ def recover(
 ) -> Context:
     """Restore access with recovery shares: set a new passphrase for an admin."""
     _folder, engine = _existing(path, db_url)
+    check_new_passphrase(new_passphrase, names=[custodian])
     with _disposed_on_failure(engine):
         revision = schema_revision(engine)
         if revision is None:

@@ -28,7 +28,7 @@ import contextlib
 import dataclasses
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Final
 
@@ -40,6 +40,7 @@ from vault.attachments import LOCK_RECORD, AttachmentInfo, Sealing
 from vault.context import Context, ProgressCallback
 from vault.errors import InvalidInputError, NotFoundError, VaultError
 from vault.pacing import Pacer
+from vault.progress import Progress, Stage, size_of
 from vault.schema import shown_id
 from vault.store import (
     Record,
@@ -64,11 +65,11 @@ def attach(
     description: str | None,
     name: str | None,
     again: bool = False,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> AttachmentInfo:
     """Seal a file (a path, or a binary stream with ``name``) to a record, streamed:
-    in one transaction, or on SQLite in chunks. ``progress`` is called with the
-    sealed bytes of each committed chunk.
+    in one transaction, or on SQLite in chunks. ``progress`` hears of the bytes
+    sealed ("sealing"; on SQLite as each chunk commits).
 
     A file the record holds already (the same bytes, whatever its name) is not stored
     again unless ``again``: the existing file is returned with ``existing=True``, so
@@ -85,6 +86,22 @@ def attach(
     else:
         stream, label = source, name or "upload"
     ref = ctx.codec.reference(record_id)
+    stage = Stage(progress, "sealing", size_of(stream))
+    info = _attach(ctx, ref, record_id, stream, label, description, again, stage.advance)
+    stage.finish()
+    return info
+
+
+def _attach(
+    ctx: Context,
+    ref: str,
+    record_id: str,
+    stream: IO[bytes],
+    label: str,
+    description: str | None,
+    again: bool,
+    progress: Callable[[int], None],
+) -> AttachmentInfo:
     with stream:
         folder = sqlite_file(ctx.engine)
         if single_writer(ctx.engine) and folder is not None:
@@ -103,8 +120,7 @@ def attach(
                 info = attachments.store_unless_held(
                     ctx, conn, ref, record_id, stream, label, description
                 )
-        if progress:
-            progress(info.size)
+        progress(info.size)
         return info
 
 

@@ -16,7 +16,8 @@ What holds after every fault (``observe``): the vault opens, its audit chain
 verifies, what it holds is wholly the state before the command or wholly the state
 after it, and once it is closed its folder holds no write-ahead log and no stray
 file, and the temporary folder no plaintext snapshot. A failure the user sees is
-one line, ``evault: error: ...``, with its documented exit code (``one_line``).
+one line, ``evault: error: ...`` (a JSON object with --json), with its documented exit
+code (``one_line``).
 
 ``EVAULT_FAULTS=full`` runs the full suite (more kill points, PostgreSQL too);
 ``EVAULT_FAULTS_LOG=FILE`` appends one JSON line per fault and outcome to FILE.
@@ -345,7 +346,12 @@ def one_line(run: Run, *codes: int, words: Sequence[str] = ()) -> str:
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert run.status in codes, (run.status, run.stderr)
     assert len(lines) == 1, run.stderr
-    assert lines[0].startswith("evault: error: "), run.stderr
+    if lines[0].startswith("{"):
+        # A command run with --json says it as one JSON object, with the same code.
+        error = json.loads(lines[0])["error"]
+        assert error["code"] == run.status, run.stderr
+    else:
+        assert lines[0].startswith("evault: error: "), run.stderr
     assert "Traceback" not in run.stderr
     for name in DRIVER_NAMES:
         assert name not in run.stderr, run.stderr

@@ -36,7 +36,8 @@ from typing import IO, Any, Final, Literal
 
 from vault import crypto
 from vault.errors import NotFoundError, VaultError
-from vault.sharing import ExportProgress, ExportSummary
+from vault.progress import Progress
+from vault.sharing import ExportSummary
 
 __all__ = ["MAX_ACTIVE", "MAX_KEPT", "ExportJobs", "JobLimitError", "JobView"]
 
@@ -46,7 +47,7 @@ _STOP_WAIT: Final = 30.0  # seconds a stopping server waits for a job to end
 _log = logging.getLogger("evault.api")
 
 State = Literal["queued", "running", "done", "failed"]
-Export = Callable[[Path, ExportProgress], ExportSummary]
+Export = Callable[[Path, Progress], ExportSummary]
 """Builds one export into the path given, telling its progress."""
 
 
@@ -209,7 +210,7 @@ class ExportJobs:
             # The file's name until the export has its id.
             out = self.folder / f"job-{secrets.token_hex(16)}.age"
 
-            def progress(done: int, total: int) -> None:
+            def progress(_stage: str, done: int, total: int) -> None:
                 if job.stop.is_set():
                     raise _Stopped
                 job.done, job.total = done, total

@@ -75,7 +75,10 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "openapi": (
         "_server",
-        "Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it.",
+        (
+            "Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it "
+            "(--json changes nothing but the form of errors)."
+        ),
     ),
     "partner": (
         "_partners",
@@ -119,6 +122,14 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "rotate-keys": (
         "_lifecycle",
         "Create a new key-encryption key version and rewrap every data key.",
+    ),
+    "schema": (
+        "_schema",
+        (
+            "Print the record contract: per record type (site, testimony, finding), every "
+            "field, its type, whether it is required, its class (as policies name it), "
+            "the key class that seals it, its allowed values and an example."
+        ),
     ),
     "serve": (
         "_server",

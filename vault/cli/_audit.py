@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli._common import State, cli, json_option, render_rows
+from vault.cli._common import State, cli, done, json_option, render_rows
 
 __all__ = ["audit_"]
 
@@ -67,10 +67,12 @@ def audit_verify(state: State, against: Path | None, as_json: bool) -> None:
 
 @audit_.command(name="checkpoint")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@json_option
 @click.pass_obj
-def audit_checkpoint(state: State, out: Path) -> None:
+def audit_checkpoint(state: State, out: Path, as_json: bool) -> None:
     """Write a signed checkpoint (size and head of the log) to keep elsewhere."""
     with state.open() as v:
         cp = v.audit_checkpoint()
     out.write_text(json.dumps(cp, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"Wrote checkpoint of {cp['size']} entries to {out}.")
+    text = f"Wrote checkpoint of {cp['size']} entries to {out}."
+    done(as_json, text, out=str(out), size=cp["size"], head=cp["head"])

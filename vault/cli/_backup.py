@@ -21,7 +21,7 @@ import click
 
 from vault import IntegrityError, UsageError
 from vault.backup import check_backup, restore_backup
-from vault.cli._common import State, cli, json_option
+from vault.cli._common import State, cli, done, json_option, progress_bars
 
 __all__ = ["backup", "restore", "verify_backup_"]
 
@@ -48,8 +48,9 @@ def _backup_file_options(f: F) -> F:
     is_flag=True,
     help="Back up even a vault the check finds damaged (to save what it still holds).",
 )
+@json_option
 @click.pass_obj
-def backup(state: State, out: Path, recipient: str, force: bool) -> None:
+def backup(state: State, out: Path, recipient: str, force: bool, as_json: bool) -> None:
     """Write a consistent, age-encrypted snapshot of the vault (SQLite).
 
     The vault is checked first ('evault check'): a damaged one is refused (exit 4,
@@ -57,9 +58,9 @@ def backup(state: State, out: Path, recipient: str, force: bool) -> None:
     it is taken, including the keys of workers erased later: set its retention
     accordingly.
     """
-    with state.open() as v:
-        size = v.backup(out, recipient, force=force)
-    click.echo(f"Wrote {out} ({size} bytes).")
+    with state.open() as v, progress_bars(as_json) as progress:
+        size = v.backup(out, recipient, force=force, progress=progress)
+    done(as_json, f"Wrote {out} ({size} bytes).", out=str(out), size=size)
 
 
 @cli.command(name="verify-backup")
@@ -82,7 +83,10 @@ def verify_backup_(
     copy is decrypted into a private temporary folder and removed afterwards.
     """
     passphrase = None if database_only else state.passphrase()
-    report = check_backup(file, identity, passphrase, custodian=state.custodian)
+    with progress_bars(as_json) as progress:
+        report = check_backup(
+            file, identity, passphrase, custodian=state.custodian, progress=progress
+        )
     if as_json:
         click.echo(json.dumps({"valid": not report["damaged"], **report}))
     else:
@@ -109,13 +113,16 @@ def _count(n: int | None) -> str:
 
 @cli.command()
 @_backup_file_options
+@json_option
 @click.pass_obj
-def restore(state: State, file: Path, identity: Path) -> None:
+def restore(state: State, file: Path, identity: Path, as_json: bool) -> None:
     """Restore a backup into a new, empty vault folder (--vault / EVAULT_DIR)."""
     if state.vault_dir is None:
         raise UsageError("restore needs --vault DIR (a new, empty folder)")
-    report = restore_backup(file, identity, state.vault_dir)
-    click.echo(
+    with progress_bars(as_json) as progress:
+        report = restore_backup(file, identity, state.vault_dir, progress)
+    text = (
         f"Restored vault {report['vault_id']} ({report['records']} records) into "
         f"{state.vault_dir}; run 'evault audit verify' once unlocked."
     )
+    done(as_json, text, **report, vault=str(state.vault_dir))

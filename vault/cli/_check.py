@@ -9,38 +9,31 @@ after the whole list, a clean one exits 0.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import click
 
 from vault import IntegrityError
 from vault.checking import CheckRun, CheckSummary
-from vault.cli._common import State, cli, json_option
+from vault.cli._common import State, cli, json_option, progress_bars
+from vault.progress import Progress
 
 __all__ = ["check"]
 
 
-@contextlib.contextmanager
-def _record_progress(run: list[CheckRun], shown: bool) -> Iterator[Callable[[int], None]]:
-    """A progress callback drawing a bar by records, from the first batch on (the
-    total is known by then)."""
-    if not shown:
-        yield lambda _n: None
-        return
-    with contextlib.ExitStack() as stack:
-        updates: list[Callable[[int], None]] = []
+def _by_records(run: list[CheckRun], progress: Progress | None) -> Callable[[int], None] | None:
+    """The check's progress (records per batch) as a "checking" stage of ``progress``
+    (the total is known from the first batch on)."""
+    if progress is None:
+        return None
+    done = [0]
 
-        def advance(n: int) -> None:
-            if not updates:
-                total = (run[0].total if run else None) or 1
-                bar = click.progressbar(length=total, label="Checking", file=sys.stderr)
-                updates.append(stack.enter_context(bar).update)
-            updates[0](n)
+    def advance(n: int) -> None:
+        done[0] += n
+        progress("checking", done[0], (run[0].total if run else None) or done[0])
 
-        yield advance
+    return advance
 
 
 def summary_text(summary: CheckSummary) -> str:
@@ -76,10 +69,9 @@ def check(state: State, as_json: bool) -> None:
     each damage. A record is named by its id when any version of it opens, else by
     its keyed reference, version and type. Nothing is repaired.
     """
-    shown = sys.stderr.isatty() and not as_json
     holder: list[CheckRun] = []
-    with state.open() as v, _record_progress(holder, shown) as advance:
-        run = v.check(progress=advance)
+    with state.open() as v, progress_bars(as_json) as progress:
+        run = v.check(progress=_by_records(holder, progress))
         holder.append(run)
         if as_json:
             # Streamed element by element: memory stays flat on large vaults.
@@ -96,7 +88,11 @@ def check(state: State, as_json: bool) -> None:
             for finding in run:
                 click.echo(f"damaged: {finding}")
             summary = run.summary
-            click.echo(summary_text(summary))
+            if progress is not None:
+                progress("checking", run.total or 0, run.total or 0)
+    if not as_json:
+        # After the bar's last line.
+        click.echo(summary_text(summary))
     if summary.findings:
         raise IntegrityError(
             f"the vault is damaged: {summary.findings} finding"

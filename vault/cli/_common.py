@@ -2,8 +2,9 @@
 
 Invariants kept here:
 
-- Library errors leave the CLI as one line on stderr (``evault: error: ...``) and the
-  exit code on the exception class; an unexpected error prints its type only (its
+- Library errors leave the CLI as one line on stderr (``evault: error: ...``, or with
+  ``--json`` one JSON object ``{"error": {"code", "kind", "message"}}``) and the exit
+  code on the exception class; an unexpected error prints its type only (its
   message could carry data), unless ``EVAULT_DEBUG=1``. No traceback otherwise.
 - A passphrase comes from a file, then the environment, then a hidden prompt; it is
   never echoed. A session token (``EVAULT_SESSION``) never falls back to a prompt.
@@ -27,21 +28,27 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 import click
 
 import vault
-from vault.errors import UsageError, VaultError, from_os_error
+from vault.errors import InvalidInputError, UsageError, VaultError, from_os_error
+from vault.progress import Progress
 
 # The facade loads when a command runs, not when the CLI starts: `--version`,
 # `--help` and completion need neither the database layer nor the media libraries.
 if TYPE_CHECKING:
-    from vault import Passphrase, RecordSummary, Vault
+    from vault import Passphrase, Policy, RecordSummary, Vault
 
 __all__ = [
+    "ERROR_KINDS",
     "State",
     "cli",
+    "comma_list",
+    "complete_policy",
     "counts_text",
+    "done",
     "duration",
     "json_option",
     "new_passphrase",
     "new_passphrase_option",
+    "progress_bars",
     "render_rows",
     "render_summaries",
 ]
@@ -65,15 +72,30 @@ class State:
         self.passphrase_file = passphrase_file
         self.custodian = custodian
 
-    def passphrase(self, *, confirm: bool = False, prompt: str = "Passphrase") -> Passphrase:
+    def passphrase(self, *, new_for: str | None = None) -> Passphrase:
+        """The passphrase, from a file, EVAULT_PASSPHRASE or a hidden prompt; with
+        ``new_for`` (a custodian's name) a new one, asked twice and again until it is
+        strong enough."""
         if self.passphrase_file is not None:
             return _read_passphrase_file(self.passphrase_file)
         env = os.environ.get("EVAULT_PASSPHRASE")
         if env:
             return vault.Passphrase(env)
-        return vault.Passphrase(
-            click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
-        )
+        if new_for is not None:
+            return _prompt_new("New passphrase", new_for)
+        return vault.Passphrase(click.prompt("Passphrase", hide_input=True, err=True))
+
+    @property
+    def policy_dirs(self) -> tuple[Path, ...]:
+        """Where a policy named by name is looked for before the shipped ones: the
+        vault folder's policies/, as the library and the server look."""
+        from vault.policy import vault_policy_dirs  # noqa: PLC0415 - see the imports
+
+        return vault_policy_dirs(self.vault_dir)
+
+    def policy(self, name: str) -> Policy:
+        """A policy by path, by name in the vault folder's policies/, or shipped."""
+        return vault.load_policy(name, self.policy_dirs)
 
     @contextmanager
     def open(self) -> Iterator[Vault]:
@@ -94,14 +116,39 @@ class State:
             yield v
 
 
-def new_passphrase(file: Path | None, what: str = "New passphrase") -> Passphrase:
-    """A new passphrase from ``file``, EVAULT_NEW_PASSPHRASE, or a confirmed prompt."""
+def new_passphrase(file: Path | None, who: str | None, what: str = "New passphrase") -> Passphrase:
+    """A new passphrase for custodian ``who`` from ``file``, EVAULT_NEW_PASSPHRASE, or
+    a confirmed prompt (asked again while it is too easy to guess)."""
     if file is not None:
         return _read_passphrase_file(file)
     env = os.environ.get("EVAULT_NEW_PASSPHRASE")
     if env:
         return vault.Passphrase(env)
-    return vault.Passphrase(click.prompt(what, hide_input=True, confirmation_prompt=True, err=True))
+    return _prompt_new(what, who)
+
+
+# Tries at a prompt for a new passphrase before giving up (exit 5, the last reason).
+_NEW_PASSPHRASE_TRIES: Final = 3
+
+
+def _prompt_new(what: str, who: str | None) -> Passphrase:
+    """Ask twice; say why a passphrase below the strength floor is refused (never
+    showing it) and ask again. The library checks it again where it is set."""
+    for attempt in range(1, _NEW_PASSPHRASE_TRIES + 1):
+        value = vault.Passphrase(
+            click.prompt(what, hide_input=True, confirmation_prompt=True, err=True)
+        )
+        try:
+            from vault.strength import check_new_passphrase  # noqa: PLC0415 - see the imports
+
+            check_new_passphrase(value, names=[who] if who else [])
+        except InvalidInputError as exc:
+            if attempt == _NEW_PASSPHRASE_TRIES:
+                raise
+            click.echo(f"evault: {exc}", err=True)
+            continue
+        return value
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def new_passphrase_option(f: F) -> F:
@@ -121,6 +168,28 @@ def _read_passphrase_file(path: Path) -> Passphrase:
     except UnicodeDecodeError:
         raise UsageError(f"passphrase file {path} is not UTF-8") from None
     return vault.Passphrase(text.splitlines()[0] if text.strip() else "")
+
+
+def comma_list(text: str) -> list[str]:
+    """The items of a comma-separated option (``--classes a,b``), blanks dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def complete_policy(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of a policy name: the shipped ones and the vault folder's."""
+    root = ctx.find_root()
+    vault_dir = root.params.get("vault_dir") or os.environ.get("EVAULT_DIR")
+    from vault.policy import policy_names, vault_policy_dirs  # noqa: PLC0415 - see the imports
+
+    names = policy_names(vault_policy_dirs(vault_dir))
+    return [click.shell_completion.CompletionItem(n) for n in names if n.startswith(incomplete)]
+
+
+def done(as_json: bool, text: str, **data: Any) -> None:
+    """What a command did: ``text`` for people, or ``data`` as one JSON object."""
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else text)
 
 
 def json_option(f: F) -> F:
@@ -164,8 +233,41 @@ def _hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+# What an error is, by exit code, in a JSON error's "kind" (the HTTP API's codes where
+# it has the same error).
+ERROR_KINDS: Final = {
+    1: "error",
+    2: "usage",
+    3: "unauthenticated",
+    4: "integrity_failure",
+    5: "invalid_input",
+    6: "not_found",
+    7: "conflict",
+    8: "forbidden",
+    9: "storage",
+    10: "storage_full",
+    11: "read_only",
+    12: "locked",
+    13: "unreachable",
+    14: "damaged",
+    15: "unpinned_signer",
+    16: "stale_export",
+    17: "wrong_recipient",
+    130: "interrupted",
+}
+_JSON_ERRORS: Final = "evault.json_errors"
+
+
+def _wants_json(args: list[str]) -> bool:
+    """Whether the command line asks for JSON (before any ``--``): then errors are
+    JSON too, even those met before the command's own options are read."""
+    head = args[: args.index("--")] if "--" in args else args
+    return "--json" in head
+
+
 class _Group(click.Group):
-    """Turns library errors into one line on stderr and the documented exit code.
+    """Turns library errors into one line on stderr and the documented exit code
+    (with --json, one JSON object on that line).
 
     The root group loads a command's module only when that command runs: ``lazy``
     maps each command name to its module and the one-line help that ``--help``
@@ -204,18 +306,34 @@ class _Group(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if ctx.parent is None:
+            ctx.meta[_JSON_ERRORS] = _wants_json(args)
             args = _hoist_global_options(args)
+            try:
+                return super().parse_args(ctx, args)
+            except click.ClickException as exc:
+                if not ctx.meta[_JSON_ERRORS]:
+                    raise
+                _fail(exc.format_message(), exc.exit_code, ctx)
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VaultError as exc:
-            _fail(str(exc), exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            _fail(str(exc), exc.exit_code, ctx)
+        except click.ClickException as exc:
+            # Usage errors: click prints them with the usage line, or as JSON here.
+            if not ctx.meta.get(_JSON_ERRORS):
+                raise
+            _fail(exc.format_message(), exc.exit_code, ctx)
+        except click.Abort:
+            if not ctx.meta.get(_JSON_ERRORS):
+                raise
+            _fail("aborted", 1, ctx)
+        except click.exceptions.Exit:
             raise
         except KeyboardInterrupt:
-            _fail("interrupted", 130)
+            _fail("interrupted", 130, ctx)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -229,19 +347,29 @@ class _Group(click.Group):
                 _fail(
                     f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
                     1,
+                    ctx,
+                    "internal",
                 )
-            _fail(str(known), known.exit_code)
+            _fail(str(known), known.exit_code, ctx)
         except Exception as exc:
             if os.environ.get("EVAULT_DEBUG") == "1":
                 raise
             _fail(
                 f"internal error ({type(exc).__name__}); rerun with EVAULT_DEBUG=1 for details",
                 1,
+                ctx,
+                "internal",
             )
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"evault: error: {message}", err=True)
+def _fail(message: str, code: int, ctx: click.Context, kind: str | None = None) -> NoReturn:
+    """One line on stderr, and exit ``code``: ``evault: error: ...``, or with --json
+    ``{"error": {"code", "kind", "message"}}``."""
+    if ctx.meta.get(_JSON_ERRORS):
+        error = {"code": code, "kind": kind or ERROR_KINDS.get(code, "error"), "message": message}
+        click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
+    else:
+        click.echo(f"evault: error: {message}", err=True)
     sys.exit(code)
 
 
@@ -284,13 +412,53 @@ def cli(
     Exit codes: 0 ok, 1 other error, 2 usage, 3 wrong passphrase, 4 integrity
     failure, 5 invalid input, 6 not found, 7 already exists or changed concurrently,
     8 permission denied, 9 storage error, 10 disk full, 11 read-only, 12 database
-    locked, 13 database unreachable, 14 database damaged, 15-17 a partner's export
-    refused (see receive --help), 130 interrupted.
+    locked, 13 database unreachable, 14 database damaged, 130 interrupted.
     """
     ctx.obj = State(vault_dir, db_url, passphrase_file, custodian)
 
 
 # Rendering ---------------------------------------------------------------------------
+
+
+class _Bars:
+    """A :data:`vault.progress.Progress` callback drawing one bar per stage."""
+
+    def __init__(self) -> None:
+        self._stage: str | None = None
+        self._bar: Any = None
+        self._shown = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage, self._shown = stage, 0
+            bar = click.progressbar(length=max(total, 1), label=stage.capitalize(), file=sys.stderr)
+            self._bar = bar.__enter__()
+        if total and total != self._bar.length:
+            self._bar.length = total
+        if done > self._shown:
+            self._bar.update(done - self._shown)
+            self._shown = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextmanager
+def progress_bars(as_json: bool = False) -> Iterator[Progress | None]:
+    """A progress callback for the library that draws a bar per stage on standard
+    error while it is a terminal (and not with --json); None otherwise, so nothing is
+    drawn into a pipe or a log."""
+    if as_json or not sys.stderr.isatty():
+        yield None
+        return
+    bars = _Bars()
+    try:
+        yield bars
+    finally:
+        bars.close()
 
 
 def render_rows(

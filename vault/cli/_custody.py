@@ -20,6 +20,8 @@ from vault import UsageError, Vault
 from vault.cli._common import (
     State,
     cli,
+    comma_list,
+    done,
     duration,
     json_option,
     new_passphrase,
@@ -52,9 +54,12 @@ def custodian() -> None:
 @click.option(
     "--policies",
     default="",
-    help="For exporters: the policies they may export under, comma-separated.",
+    help="For exporters: the policies they may export under, comma-separated (names as "
+    "'export --policy' finds them); the exporter must hold the classes each needs "
+    "('evault policy list').",
 )
 @new_passphrase_option
+@json_option
 @click.pass_obj
 def custodian_add(
     state: State,
@@ -63,17 +68,23 @@ def custodian_add(
     classes: str,
     policies: str,
     new_passphrase_file: Path | None,
+    as_json: bool,
 ) -> None:
-    """Add custodian NAME with their own passphrase (asked for, or from a file)."""
+    """Add custodian NAME with their own passphrase (asked for, or from a file).
+
+    A grant that could never work is refused (exit 2): an exporter must hold every
+    class its policies need ('evault policy list' shows them), and only exporters
+    take --policies.
+    """
     with state.open() as v:
         v.add_custodian(
             name,
-            new_passphrase(new_passphrase_file, f"Passphrase for {name}"),
+            new_passphrase(new_passphrase_file, name, f"Passphrase for {name}"),
             role=role,
-            classes=[c.strip() for c in classes.split(",") if c.strip()],
-            policies=[p.strip() for p in policies.split(",") if p.strip()],
+            classes=comma_list(classes),
+            policies=comma_list(policies),
         )
-    click.echo(f"Added custodian {name} ({role}).")
+    done(as_json, f"Added custodian {name} ({role}).", name=name, role=role)
 
 
 @custodian.command(name="list")
@@ -93,35 +104,39 @@ def custodian_list(state: State, as_json: bool) -> None:
 
 @custodian.command(name="remove")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def custodian_remove(state: State, name: str) -> None:
+def custodian_remove(state: State, name: str, as_json: bool) -> None:
     """Remove a custodian; their keys are destroyed and their passphrase opens nothing."""
     with state.open() as v:
         v.remove_custodian(name)
-    click.echo(f"Removed custodian {name}.")
+    done(as_json, f"Removed custodian {name}.", removed=name)
 
 
-def _change_passphrase(state: State, new_passphrase_file: Path | None) -> None:
+def _change_passphrase(state: State, new_passphrase_file: Path | None, as_json: bool) -> None:
     """What 'passwd' and 'custodian passwd' both do."""
     with state.open() as v:
-        v.change_passphrase(new_passphrase(new_passphrase_file))
-        click.echo(f"Passphrase changed for custodian {v.custodian!r}.")
+        v.change_passphrase(new_passphrase(new_passphrase_file, v.custodian))
+        who = v.custodian
+    done(as_json, f"Passphrase changed for custodian {who!r}.", custodian=who)
 
 
 @custodian.command(name="passwd")
 @new_passphrase_option
+@json_option
 @click.pass_obj
-def custodian_passwd(state: State, new_passphrase_file: Path | None) -> None:
+def custodian_passwd(state: State, new_passphrase_file: Path | None, as_json: bool) -> None:
     """Change your own passphrase (same as 'evault passwd')."""
-    _change_passphrase(state, new_passphrase_file)
+    _change_passphrase(state, new_passphrase_file, as_json)
 
 
 @cli.command()
 @new_passphrase_option
+@json_option
 @click.pass_obj
-def passwd(state: State, new_passphrase_file: Path | None) -> None:
+def passwd(state: State, new_passphrase_file: Path | None, as_json: bool) -> None:
     """Change your passphrase (rewraps your keys; no record is re-encrypted)."""
-    _change_passphrase(state, new_passphrase_file)
+    _change_passphrase(state, new_passphrase_file, as_json)
 
 
 # Sessions ------------------------------------------------------------------------------
@@ -149,15 +164,16 @@ def unlock(state: State, ttl: str, as_json: bool) -> None:
 
 
 @cli.command()
+@json_option
 @click.pass_obj
-def lock(state: State) -> None:
+def lock(state: State, as_json: bool) -> None:
     """End the session in EVAULT_SESSION (its keys are deleted from the vault)."""
     token = os.environ.get("EVAULT_SESSION")
     if not token:
         raise UsageError("EVAULT_SESSION is not set")
     with state.open() as v:
         v.lock(token)
-    click.echo("Session ended; unset EVAULT_SESSION.")
+    done(as_json, "Session ended; unset EVAULT_SESSION.", locked=True)
 
 
 # Identity approvals --------------------------------------------------------------------
@@ -171,35 +187,39 @@ def identity() -> None:
 @identity.command(name="request")
 @click.argument("record_id")
 @click.option("--reason", required=True, help="Why (sealed at rest; shown to approvers).")
+@json_option
 @click.pass_obj
-def identity_request(state: State, record_id: str, reason: str) -> None:
+def identity_request(state: State, record_id: str, reason: str, as_json: bool) -> None:
     """Ask to see RECORD_ID's identity fields; another custodian must approve."""
     with state.open() as v:
         request_id = v.request_identity(record_id, reason)
-    click.echo(request_id)
+    done(as_json, request_id, request_id=request_id, record_id=record_id)
 
 
-def _decide(state: State, request_id: str, *, approve: bool) -> None:
+def _decide(state: State, request_id: str, *, approve: bool, as_json: bool) -> None:
     """What 'identity approve' and 'identity refuse' both do."""
     with state.open() as v:
         v.decide_identity(request_id, approve=approve)
-    click.echo(f"{'Approved' if approve else 'Refused'} {request_id}.")
+    text = f"{'Approved' if approve else 'Refused'} {request_id}."
+    done(as_json, text, request_id=request_id, approved=approve)
 
 
 @identity.command(name="approve")
 @click.argument("request_id")
+@json_option
 @click.pass_obj
-def identity_approve(state: State, request_id: str) -> None:
+def identity_approve(state: State, request_id: str, as_json: bool) -> None:
     """Approve another custodian's identity request."""
-    _decide(state, request_id, approve=True)
+    _decide(state, request_id, approve=True, as_json=as_json)
 
 
 @identity.command(name="refuse")
 @click.argument("request_id")
+@json_option
 @click.pass_obj
-def identity_refuse(state: State, request_id: str) -> None:
+def identity_refuse(state: State, request_id: str, as_json: bool) -> None:
     """Refuse another custodian's identity request."""
-    _decide(state, request_id, approve=False)
+    _decide(state, request_id, approve=False, as_json=as_json)
 
 
 @identity.command(name="list")
@@ -239,8 +259,11 @@ _SHARE_PREFIX = ".evault-share-"
     type=click.Path(file_okay=False, path_type=Path),
     help="Write each share to its own file (0600) instead of printing.",
 )
+@json_option
 @click.pass_obj
-def recovery_split(state: State, shares: int, threshold: int, out_dir: Path | None) -> None:
+def recovery_split(
+    state: State, shares: int, threshold: int, out_dir: Path | None, as_json: bool
+) -> None:
     """Create recovery shares; any THRESHOLD of them restore admin access.
 
     Give each share to a different trusted person. Words carry a checksum, so a
@@ -249,6 +272,9 @@ def recovery_split(state: State, shares: int, threshold: int, out_dir: Path | No
     if out_dir is None:
         with state.open() as v:
             words = v.recovery_split(shares, threshold)
+        if as_json:
+            click.echo(json.dumps({"threshold": threshold, "shares": words}))
+            return
         for i, share in enumerate(words, start=1):
             click.echo(f"share {i}: {share}")
         return
@@ -291,7 +317,9 @@ def recovery_split(state: State, shares: int, threshold: int, out_dir: Path | No
     for old in out_dir.glob("share-*.txt"):
         if old not in {final for _tmp, final in staged}:
             old.unlink()  # an earlier split's extra shares open nothing now
-    click.echo(f"Wrote {shares} shares to {out_dir} (any {threshold} restore).")
+    text = f"Wrote {shares} shares to {out_dir} (any {threshold} restore)."
+    files = [str(final) for _tmp, final in staged]
+    done(as_json, text, threshold=threshold, files=files)
 
 
 @recovery.command(name="restore")
@@ -310,12 +338,14 @@ def recovery_split(state: State, shares: int, threshold: int, out_dir: Path | No
     help="The admin custodian whose passphrase is set.",
 )
 @new_passphrase_option
+@json_option
 @click.pass_obj
 def recovery_restore(
     state: State,
     share_files: tuple[Path, ...],
     admin_name: str,
     new_passphrase_file: Path | None,
+    as_json: bool,
 ) -> None:
     """Combine shares (files, or typed one per line, empty line to end) and set a
     new admin passphrase."""
@@ -325,7 +355,8 @@ def recovery_restore(
             "share (empty to finish)", default="", show_default=False, err=True
         ).strip():
             shares.append(line)
-    new = new_passphrase(new_passphrase_file)
+    new = new_passphrase(new_passphrase_file, admin_name)
     with Vault.recover(state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name):
         pass
-    click.echo(f"Restored: custodian {admin_name!r} has a new passphrase.")
+    text = f"Restored: custodian {admin_name!r} has a new passphrase."
+    done(as_json, text, custodian=admin_name)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli._common import State, cli, json_option, render_rows
+from vault.cli._common import State, cli, done, json_option, progress_bars, render_rows
 
 __all__ = ["attach", "attachments_", "extract", "verify_attachment"]
 
@@ -35,8 +35,8 @@ def attach(
     command says so, prints the existing attachment's id and exits 0, so a re-run
     is safe. --again stores a second copy.
     """
-    with state.open() as v:
-        info = v.attach(record_id, file, description=description, again=again)
+    with state.open() as v, progress_bars(as_json) as progress:
+        info = v.attach(record_id, file, description=description, again=again, progress=progress)
     if as_json:
         click.echo(json.dumps(info.to_dict() | {"existing": info.existing}, ensure_ascii=False))
     elif info.existing:
@@ -68,12 +68,14 @@ def attachments_(state: State, record_id: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("attachment_id")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@json_option
 @click.pass_obj
-def extract(state: State, attachment_id: str, out: Path) -> None:
+def extract(state: State, attachment_id: str, out: Path, as_json: bool) -> None:
     """Write the original file to --out (only after every chunk verified)."""
-    with state.open() as v:
-        info = v.extract(attachment_id, out)
-    click.echo(f"Wrote {out} ({info.size} bytes, sha256 {info.sha256}).")
+    with state.open() as v, progress_bars(as_json) as progress:
+        info = v.extract(attachment_id, out, progress=progress)
+    text = f"Wrote {out} ({info.size} bytes, sha256 {info.sha256})."
+    done(as_json, text, out=str(out), size=info.size, sha256=info.sha256)
 
 
 @cli.command(name="verify-attachment")

@@ -13,7 +13,7 @@ import json
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, json_option
+from vault.cli._common import State, cli, done, json_option, progress_bars
 
 __all__ = ["erase_subject", "retention", "retire_keys", "rotate_keys"]
 
@@ -29,8 +29,8 @@ def rotate_keys(state: State, reencrypt: bool, batch: int, as_json: bool) -> Non
     Works in batches, each one transaction: safe to interrupt; run it again to
     carry on. No record is ever unreadable on the way.
     """
-    with state.open() as v:
-        report = v.rotate_keys(reencrypt=reencrypt, batch=batch)
+    with state.open() as v, progress_bars(as_json) as progress:
+        report = v.rotate_keys(reencrypt=reencrypt, batch=batch, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     else:
@@ -42,12 +42,13 @@ def rotate_keys(state: State, reencrypt: bool, batch: int, as_json: bool) -> Non
 
 @cli.command(name="retire-keys")
 @click.option("--below", type=click.IntRange(min=2), required=True)
+@json_option
 @click.pass_obj
-def retire_keys(state: State, below: int) -> None:
+def retire_keys(state: State, below: int, as_json: bool) -> None:
     """Refuse key versions below N from now on (after a finished rotation)."""
     with state.open() as v:
         v.retire_keys(below)
-    click.echo(f"Key versions below {below} are retired.")
+    done(as_json, f"Key versions below {below} are retired.", retired_below=below)
 
 
 @cli.command(name="erase-subject")
@@ -56,6 +57,7 @@ def retire_keys(state: State, below: int) -> None:
 @click.option("--phone", help="The worker's phone (blind-indexed).")
 @click.option("--country", help="Country for a national-format --phone.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
 @click.pass_obj
 def erase_subject(
     state: State,
@@ -64,6 +66,7 @@ def erase_subject(
     phone: str | None,
     country: str | None,
     yes: bool,
+    as_json: bool,
 ) -> None:
     """Destroy a worker's identity key: their identity fields can never be opened
     again from this vault. Backups taken before keep the key (see SECURITY.md)."""
@@ -73,11 +76,13 @@ def erase_subject(
         n = v.erase_subject(
             testimony_id=testimony_id, employee_id=employee_id, phone=phone, region=country
         )
-    if n == 0:
-        # A re-run (after a kill, or of a finished erase) is not an error.
-        click.echo("Already erased: no identity key of this worker is left.")
-    else:
-        click.echo(f"Erased {n} worker identity key(s).")
+    # A re-run (after a kill, or of a finished erase) is not an error.
+    text = (
+        "Already erased: no identity key of this worker is left."
+        if n == 0
+        else f"Erased {n} worker identity key(s)."
+    )
+    done(as_json, text, erased=n)
 
 
 @cli.group()
@@ -92,18 +97,22 @@ def retention() -> None:
     help="Erase identities this many days after a citing finding is remediated.",
 )
 @click.option("--off", is_flag=True, help="Remove the rule.")
+@json_option
 @click.pass_obj
-def retention_set(state: State, days_after_remediation: int | None, off: bool) -> None:
+def retention_set(
+    state: State, days_after_remediation: int | None, off: bool, as_json: bool
+) -> None:
     """Set (or remove) the retention rule."""
     if off == (days_after_remediation is not None):
         raise UsageError("give --days-after-remediation N or --off")
     with state.open() as v:
         v.set_retention(None if off else days_after_remediation)
-    click.echo(
+    text = (
         "Retention rule removed."
         if off
         else f"Identities go {days_after_remediation} days after remediation."
     )
+    done(as_json, text, days_after_remediation=None if off else days_after_remediation)
 
 
 @retention.command(name="run")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli._common import State, cli, json_option, render_rows
+from vault.cli._common import State, cli, done, json_option, render_rows
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
@@ -78,12 +78,13 @@ def partner_list(state: State, as_json: bool) -> None:
 
 @partner.command(name="remove")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def partner_remove(state: State, name: str) -> None:
+def partner_remove(state: State, name: str, as_json: bool) -> None:
     """Unpin NAME: nothing more is received from it (what was received stays)."""
     with state.open() as v:
         v.remove_partner(name)
-    click.echo(f"Removed partner {name}.")
+    done(as_json, f"Removed partner {name}.", removed=name)
 
 
 @cli.command()
@@ -155,9 +156,11 @@ def received_list(state: State, partner_name: str | None, as_json: bool) -> None
 @received.command(name="show")
 @click.argument("record_id")
 @click.option("--version", type=click.IntRange(min=1), help="An older version.")
+@json_option
 @click.pass_obj
-def received_show(state: State, record_id: str, version: int | None) -> None:
-    """Show one received record (the classes you hold) and where it came from."""
+def received_show(state: State, record_id: str, version: int | None, as_json: bool) -> None:
+    """Show one received record (the classes you hold) and where it came from (JSON
+    either way; --json prints it on one line)."""
     with state.open() as v:
         shown = v.get_received(record_id, version=version)
-    click.echo(json.dumps(shown, ensure_ascii=False, indent=1))
+    click.echo(json.dumps(shown, ensure_ascii=False, indent=None if as_json else 1))

@@ -20,7 +20,7 @@ from typing import IO, Any
 import click
 
 from vault import KdfParams, UsageError, Vault
-from vault.cli._common import State, cli, json_option, render_summaries
+from vault.cli._common import State, cli, done, json_option, render_summaries
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.mapping import describe_shipped, find_mapping, shipped_mappings
 from vault.pacing import CHUNK_RECORDS
@@ -51,6 +51,7 @@ RECORD_FILE = click.Path(dir_okay=False, allow_dash=True, path_type=Path)
     show_default=True,
     help="Other custodians who must approve before anyone sees identity fields.",
 )
+@json_option
 @click.pass_obj
 def init(
     state: State,
@@ -59,12 +60,13 @@ def init(
     kdf_time_cost: int,
     kdf_parallelism: int,
     identity_approvals: int,
+    as_json: bool,
 ) -> None:
     """Create a new, empty vault and its first (admin) custodian."""
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
     if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
         click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
-    passphrase = state.passphrase(confirm=True, prompt="New passphrase")
+    passphrase = state.passphrase(new_for=custodian)
     with Vault.create(
         state.vault_dir,
         passphrase,
@@ -73,7 +75,8 @@ def init(
         kdf=params,
         identity_approvals=identity_approvals,
     ) as v:
-        click.echo(f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r}).")
+        text = f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r})."
+        done(as_json, text, vault_id=v.vault_id, location=v.location, custodian=custodian)
 
 
 @contextlib.contextmanager

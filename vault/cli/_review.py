@@ -18,15 +18,19 @@ from typing import Any
 import click
 
 from vault import InvalidInputError
-from vault.cli._common import State, cli, json_option
+from vault.cli._common import State, cli, complete_policy, json_option
 from vault.cli._review_page import serve_review
-from vault.cli._sharing import _find_policy
 
 __all__ = ["review"]
 
 
 @cli.group(name="review", invoke_without_command=True)
-@click.option("--policy", "policy_name", help="Policy name or file (for the page).")
+@click.option(
+    "--policy",
+    "policy_name",
+    shell_complete=complete_policy,
+    help="Policy name or file (for the page).",
+)
 @click.option("--every", is_flag=True, help="Every free text, not only those waiting.")
 @click.option("--port", type=click.IntRange(0, 65535), default=0, help="Port (default: any free).")
 @click.option(
@@ -53,20 +57,28 @@ def review(
         raise click.UsageError("--policy is required")
     state: State = click_ctx.obj
     with state.open() as v:
-        policy = _find_policy(state, policy_name)
+        policy = state.policy(policy_name)
         serve_review(v, policy, every=every, port=port, idle_timeout=idle_timeout)
 
 
 @review.command(name="dump")
-@click.option("--policy", "policy_name", required=True, help="Policy name or file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    required=True,
+    shell_complete=complete_policy,
+    help="Policy name or file.",
+)
 @click.option("--every", is_flag=True, help="Every free text, not only those waiting.")
+@json_option
 @click.pass_obj
-def review_dump(state: State, policy_name: str, every: bool) -> None:
+def review_dump(state: State, policy_name: str, every: bool, as_json: bool) -> None:
     """Print, as JSON, the free texts waiting for review under a policy: text,
     machine redactions [start, end, kind], risk flags, and the digest a decision
-    must quote. The output holds narratives in clear: keep it where they may be."""
+    must quote. The output holds narratives in clear: keep it where they may be.
+    (It is JSON either way; --json makes errors JSON too.)"""
     with state.open() as v:
-        policy = _find_policy(state, policy_name)
+        policy = state.policy(policy_name)
         items = v.review_items(policy, every=every)
     click.echo(
         json.dumps(
@@ -112,7 +124,13 @@ def _entries(data: Any, source: str) -> list[Any]:
 @click.argument(
     "file", type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
 )
-@click.option("--policy", "policy_name", required=True, help="Policy name or file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    required=True,
+    shell_complete=complete_policy,
+    help="Policy name or file.",
+)
 @json_option
 @click.pass_obj
 def review_apply(state: State, file: Path, policy_name: str, as_json: bool) -> None:
@@ -131,7 +149,7 @@ def review_apply(state: State, file: Path, policy_name: str, as_json: bool) -> N
         ) from None
     entries = _entries(data, source)
     with state.open() as v:
-        policy = _find_policy(state, policy_name)
+        policy = state.policy(policy_name)
         n = v.apply_reviews(policy, entries, source=source)
     if as_json:
         click.echo(json.dumps({"applied": n, "policy": policy.name}))

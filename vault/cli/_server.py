@@ -17,7 +17,15 @@ from pathlib import Path
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, duration, json_option, render_rows
+from vault.cli._common import (
+    State,
+    cli,
+    comma_list,
+    done,
+    duration,
+    json_option,
+    render_rows,
+)
 
 __all__ = ["openapi", "serve", "token"]
 
@@ -31,27 +39,37 @@ def token() -> None:
 @click.option("--name", required=True)
 @click.option("--role", required=True, type=click.Choice(["custodian", "exporter", "auditor"]))
 @click.option("--classes", default="", help="Field classes, comma-separated.")
-@click.option("--policies", default="", help="For exporters: policies, comma-separated.")
+@click.option(
+    "--policies",
+    default="",
+    help="For exporters: policies, comma-separated (names as 'export --policy' finds "
+    "them); the token must hold the classes each needs ('evault policy list').",
+)
 @click.option("--expires", default="30d", show_default=True, help="e.g. 12h, 30d; 'never'.")
+@json_option
 @click.pass_obj
 def token_create(
-    state: State, name: str, role: str, classes: str, policies: str, expires: str
+    state: State, name: str, role: str, classes: str, policies: str, expires: str, as_json: bool
 ) -> None:
-    """Create a token and print it once."""
+    """Create a token and print it once.
+
+    A grant that could never work is refused (exit 2), as for 'custodian add'.
+    """
     ttl = (
         None
         if expires == "never"
         else (dt.timedelta(days=int(expires[:-1])) if expires.endswith("d") else duration(expires))
     )
     with state.open() as v:
-        secret, _row = v.create_token(
+        secret, row = v.create_token(
             name,
             role=role,
-            classes=[c for c in classes.split(",") if c],
-            policies=[p for p in policies.split(",") if p],
+            classes=comma_list(classes),
+            policies=comma_list(policies),
             expires=ttl,
         )
-    click.echo(secret)
+    at = row["expires_at"]
+    done(as_json, secret, token=secret, name=name, expires_at=at.isoformat() if at else None)
 
 
 @token.command(name="list")
@@ -73,12 +91,13 @@ def token_list(state: State, as_json: bool) -> None:
 
 @token.command(name="revoke")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def token_revoke(state: State, name: str) -> None:
+def token_revoke(state: State, name: str, as_json: bool) -> None:
     """Revoke a token at once."""
     with state.open() as v:
         v.revoke_token(name)
-    click.echo(f"Revoked {name}.")
+    done(as_json, f"Revoked {name}.", revoked=name)
 
 
 @cli.command()
@@ -102,7 +121,8 @@ def token_revoke(state: State, name: str) -> None:
     "policy_dirs",
     multiple=True,
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="A folder of NAME.yaml policies that exports may name (besides the shipped ones).",
+    help="A folder of NAME.yaml policies that exports may name (besides the vault "
+    "folder's policies/ and the shipped ones).",
 )
 @click.option(
     "--export-days",
@@ -160,11 +180,14 @@ def serve(
         raise UsageError("give both --ssl-certfile and --ssl-keyfile, or neither")
     if export_dir is not None:
         export_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Names are found as 'export --policy' finds them: the vault folder's policies/
+    # too, after the folders given.
+    folders = (*policy_dirs, *(d for d in state.policy_dirs if d.is_dir()))
     with state.open() as v, contextlib.closing(_listen(host, port)) as listening:
         app = create_app(
             v,
             export_dir=export_dir,
-            policy_dirs=policy_dirs,
+            policy_dirs=folders,
             bodies=max_bodies,
             export_days=export_days,
             receive_identity=receive_identity,
@@ -209,8 +232,10 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 @cli.command()
-def openapi() -> None:
-    """Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it."""
+@json_option
+def openapi(as_json: bool) -> None:
+    """Print the HTTP API's OpenAPI document (JSON), as `evault serve` serves it
+    (--json changes nothing but the form of errors)."""
     from vault.api import openapi_document  # noqa: PLC0415
 
     click.echo(json.dumps(openapi_document(), indent=2, sort_keys=True))

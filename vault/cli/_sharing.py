@@ -16,9 +16,18 @@ from pathlib import Path
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, counts_text, json_option, render_rows
+from vault.cli._common import (
+    State,
+    cli,
+    complete_policy,
+    counts_text,
+    done,
+    json_option,
+    progress_bars,
+    render_rows,
+)
 from vault.export import verify_export
-from vault.policy import Policy, find_policy, load_policy, shipped_policies
+from vault.policy import Policy, load_policy, policy_names
 
 __all__ = ["export_", "exports_", "policy", "recipient", "signing_key", "verify_export_"]
 
@@ -59,12 +68,13 @@ def recipient_list(state: State, as_json: bool) -> None:
 
 @recipient.command(name="remove")
 @click.argument("name")
+@json_option
 @click.pass_obj
-def recipient_remove(state: State, name: str) -> None:
+def recipient_remove(state: State, name: str, as_json: bool) -> None:
     """Remove a recipient (past exports stay recorded)."""
     with state.open() as v:
         v.remove_recipient(name)
-    click.echo(f"Removed recipient {name}.")
+    done(as_json, f"Removed recipient {name}.", removed=name)
 
 
 @cli.group()
@@ -80,6 +90,9 @@ def _policy_json(p: Policy) -> dict[str, object]:
         "description": p.description,
         "review": p.review,
         "ner": p.ner,
+        "source": p.source,
+        # What an exporter granted the policy must hold (custodian add, token create).
+        "needs_classes": sorted(p.key_classes()),
     }
 
 
@@ -96,12 +109,12 @@ def policy_check(file: Path, as_json: bool) -> None:
 
 
 @policy.command(name="explain")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_policy)
 @json_option
 @click.pass_obj
 def policy_explain(state: State, name: str, as_json: bool) -> None:
     """Print, field by field, what policy NAME (a shipped name or a file) does."""
-    p = _find_policy(state, name)
+    p = state.policy(name)
     if as_json:
         click.echo(json.dumps({**_policy_json(p), "explain": p.explain()}, ensure_ascii=False))
         return
@@ -111,24 +124,27 @@ def policy_explain(state: State, name: str, as_json: bool) -> None:
 
 @policy.command(name="list")
 @json_option
-def policy_list(as_json: bool) -> None:
-    """List the shipped policies."""
-    policies = [find_policy(name) for name in shipped_policies()]
+@click.pass_obj
+def policy_list(state: State, as_json: bool) -> None:
+    """List the policies an export may name: the shipped ones and those in the vault
+    folder's policies/, with the classes an exporter needs for each."""
+    policies = [state.policy(name) for name in policy_names(state.policy_dirs)]
     if as_json:
         click.echo(json.dumps([_policy_json(p) for p in policies], ensure_ascii=False))
         return
     for p in policies:
-        click.echo(f"{p.name:<10} {p.description}")
-
-
-def _find_policy(state: State, name: str) -> Policy:
-    """A shipped policy, a policy file, or one in the vault folder's policies/."""
-    extra = (state.vault_dir / "policies",) if state.vault_dir else ()
-    return find_policy(name, extra)
+        classes = ",".join(sorted(p.key_classes()))
+        click.echo(f"{p.name:<10} needs {classes:<38} {p.description}")
 
 
 @cli.command(name="export")
-@click.option("--policy", "policy_name", required=True, help="Policy name or file.")
+@click.option(
+    "--policy",
+    "policy_name",
+    required=True,
+    shell_complete=complete_policy,
+    help="Policy name or file.",
+)
 @click.option(
     "--recipient",
     "recipient_names",
@@ -169,7 +185,7 @@ def export_(
     --until narrow the policy's own filters for this export (never widen them); the
     manifest records the filters in force.
     """
-    p = _find_policy(state, policy_name).narrowed(
+    p = state.policy(policy_name).narrowed(
         sites=sites,
         countries=[c.upper() for c in countries],
         since=since.date() if since else None,
@@ -182,8 +198,8 @@ def export_(
         return
     if not recipient_names or not out:
         raise UsageError("export needs --recipient and --out (or --preview)")
-    with state.open() as v:
-        manifest = v.export(p, list(recipient_names), out)
+    with state.open() as v, progress_bars(as_json) as progress:
+        manifest = v.export(p, list(recipient_names), out, progress=progress)
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False))
         return

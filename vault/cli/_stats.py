@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 import click
 
 from vault.cli._common import State, cli, json_option
-from vault.cli._sharing import _find_policy
 from vault.tables import ALL_LABEL, DIMENSIONS, MEASURES, Cell, Statistics, Table
 
 __all__ = ["stats"]
@@ -71,7 +70,7 @@ def stats(
     """
     if as_csv and as_json:
         raise click.UsageError("--csv and --json exclude each other")
-    policy = _find_policy(state, policy_name) if policy_name else None
+    policy = state.policy(policy_name) if policy_name else None
     count = [m.strip() for m in measures.split(",") if m.strip()] if measures else None
     with state.open() as v:
         result = v.stats(by, policy=policy, count=count, as_of=as_of.date() if as_of else None)

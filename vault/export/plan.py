@@ -49,7 +49,6 @@ __all__ = ["ExportResult", "Received", "RecordSource", "gate", "people_of", "pla
 
 _SHUFFLE: Final = random.SystemRandom()
 _OPERATIONAL: Final = frozenset({"operational"})
-_ALL_CLASSES: Final = frozenset({"identity", "special", "narrative", "operational"})
 _CELL_NAMES: Final = {
     "type": "record_type",
     "site.country": "site_country",
@@ -219,15 +218,12 @@ def plan_records(
         for rules in policy.types.values()
         for a in (*rules.rules.values(), *rules.high_risk.values())
     )
-    needs_identity = "testimony" in types and any(
-        policy.types["testimony"].action_for("testimony", path, high_risk=high).kind != "drop"
-        for path, spec in FIELDS["testimony"].items()
-        if spec.sensitivity is Sensitivity.IDENTITY
-        for high in (False, True)
-    )
     # Testimonies whose identity cannot be opened (erased) cannot be scrubbed of it:
     # they are left out, and so must not count towards any group.
-    identity_required = needs_identity or scrubbing
+    identity_required = policy.needs_identity()
+    # Only the classes the policy lets out (what an exporter's grant was checked
+    # against when the policy was granted): identity exactly when required.
+    classes = policy.key_classes()
     ka = policy.k_anonymity
     chosen: Counter[tuple[Any, ...]] = Counter()
     if "testimony" in types and ka is not None:
@@ -239,13 +235,12 @@ def plan_records(
 
     # Sites first and apart, so that no testimony is written next to its site.
     if "site" in types:
-        yield from _sites(source, policy, redactor, sites, result)
+        yield from _sites(source, policy, redactor, sites, result, classes - {"identity"})
 
     # Pass 2, site by site: the site's records are read once (the largest site
     # bounds memory) and written in random order; its testimonies' identity terms
     # feed the scrubber first.
     scan = (types | {"testimony"} if scrubbing else types) - {"site"}
-    classes = _ALL_CLASSES if identity_required else _ALL_CLASSES - {"identity"}
     rows = source.export_records(frozenset(scan), classes=classes)
     for site_ref, site_rows in itertools.groupby(rows, key=lambda row: row[0]):
         batch = [(subject, record) for _ref, subject, record in site_rows]
@@ -392,10 +387,9 @@ def _sites(
     redactor: Redactor,
     sites: Mapping[str, SiteInfo],
     result: ExportResult,
+    classes: frozenset[str],
 ) -> Iterator[dict[str, Any]]:
-    for ref, _subject, record in source.export_records(
-        frozenset({"site"}), classes=_ALL_CLASSES - {"identity"}
-    ):
+    for ref, _subject, record in source.export_records(frozenset({"site"}), classes=classes):
         assert record is not None
         reason = gate(policy, record, sites.get(ref))
         if reason is not None:
