@@ -3,7 +3,7 @@ chosen point, and the checks every fault ends with.
 
 Every command runs as ``evault`` would, in a process of its own. To keep a run of
 hundreds of commands quick, the processes are forked from one that imported the
-vault once (:class:`Forks`); each fork sets its own environment, standard streams
+vault and every command once (:class:`Forks`); each fork sets its own environment, standard streams
 and temporary folder, runs the CLI's ``main`` and exits with its code.
 
 A kill point is a count of the line events the fork executes inside ``vault/``
@@ -82,10 +82,17 @@ def log(fault: str, target: str, backend: str, outcome: str) -> None:
 # Forked commands ----------------------------------------------------------------------
 
 _FORKS = r"""
-import atexit, json, linecache, os, signal, sys, tempfile, threading, traceback
+import atexit, importlib, json, linecache, os, signal, sys, tempfile, threading, traceback
 import vault
 import vault.cli
-from vault.cli import main
+import vault.core
+from vault.cli import COMMANDS, main
+
+# The command line loads its commands and the library on first use; load them all
+# here, once, so that each fork starts with them (as a process that imported the
+# vault before forking should).
+for _module, _help in COMMANDS.values():
+    importlib.import_module(f"vault.cli.{_module}")
 
 ROOT = os.path.dirname(vault.__file__) + os.sep
 

@@ -153,13 +153,14 @@ import json, os, signal, sys
 from vault import Passphrase, Vault
 folder, path = sys.argv[1], sys.argv[2]
 chunks = []
-def committed(size):
-    chunks.append(size)
-    if len(chunks) < 3:
+def committed(stage, done, total):
+    # On SQLite the bytes sealed are reported as each chunk commits.
+    if 0 < done < total:
+        chunks.append(done)
         os.kill(os.getpid(), signal.SIGSTOP)
 with Vault.open(folder, Passphrase(os.environ["EVAULT_PASSPHRASE"])) as v:
     info = v.attach("T-0002", path, description="dormitory", progress=committed)
-print(json.dumps({"id": info.id, "sha256": info.sha256, "chunks": len(chunks)}))
+print(json.dumps({"id": info.id, "sha256": info.sha256, "stops": len(chunks)}))
 """
 
 
@@ -209,7 +210,7 @@ def test_others_go_between_the_chunks_of_a_large_file_and_never_see_it_half(
         run = FORKS.wait(attacher)
         assert run.status == 0, run.stderr
         result = json.loads(run.stdout)
-        assert result["chunks"] == 3
+        assert result["stops"] == 2  # three chunks, and a stop between each two
         assert [f["sha256"] for f in _files(case)] == [result["sha256"]]
         with case.open() as v:
             v.verify_attachment(result["id"])
