@@ -57,6 +57,7 @@ from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
 from vault.progress import Progress
 from vault.reads import RecordSummary, VersionInfo
+from vault.report import Report
 from vault.schema import RECORD_TYPES
 from vault.sources import CsvOptions
 from vault.tables import Statistics
@@ -735,6 +736,13 @@ class Vault:
         return stats.statistics(
             self._ctx, () if by is None else by, policy=policy, measures=count, as_of=as_of
         )
+
+    def report(self, policy: Policy, *, as_of: dt.date | None = None) -> Report:
+        """The statistics a shared report shows, all under ``policy`` (its filters,
+        consent and threshold): by allegation, by site (with where findings stand),
+        by allegation and site, and by month; a breakdown the policy refuses is
+        named with its reason. Render it with :mod:`vault.report`."""
+        return stats.report(self._ctx, policy, as_of=as_of)
 
     # Recipients and exports ----------------------------------------------------------
 

@@ -1,0 +1,412 @@
+"""Reports: the statistics of one policy as a self-contained HTML page (tables and
+inline SVG charts), one CSV, or an XLSX workbook.
+
+Invariants:
+
+* **Only statistics.** A report is built from :class:`~vault.tables.Statistics`
+  computed under a policy, so the policy's filters, consent and threshold have
+  already applied; nothing here sees a record. A suppressed count holds no value
+  in a table, so no renderer can show one: it shows :data:`MARK`.
+* **Labels only.** What a report prints is dimension labels (allegation codes, site
+  ids, months, statuses), counts, the policy's name, hash and threshold, and the
+  reasons things were left out; every one is HTML-escaped in the page, and a label
+  a spreadsheet would read as a formula is written as text.
+* **Self-contained.** The page loads nothing (a Content-Security-Policy forbids it)
+  and runs no script; charts are inline SVG drawn by matplotlib without pyplot's
+  global state, text kept as text.
+
+Nothing here reads the vault: :func:`vault.stats.report` gathers the statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+
+from vault.tables import ALL_LABEL, Cell, Statistics, Table
+
+__all__ = ["MARK", "VIEWS", "Report", "View", "render_csv", "render_html", "render_xlsx"]
+
+MARK: Final = "x"  # how a suppressed count shows, everywhere
+# The breakdowns a report shows, in order: bars by allegation and by site (the
+# site view also says where findings stand), the cross table, the timeline.
+VIEWS: Final[tuple[tuple[str, ...], ...]] = (
+    ("allegation",),
+    ("site",),
+    ("allegation", "site"),
+    ("month",),
+)
+_TITLES: Final = {
+    ("allegation",): "By allegation",
+    ("site",): "By site",
+    ("allegation", "site"): "By allegation and site",
+    ("month",): "By month",
+}
+_FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class View:
+    """One breakdown: its statistics (None if the policy refuses it outright) and
+    why counts of it are missing (measures the policy does not allow by it)."""
+
+    by: tuple[str, ...]
+    stats: Statistics | None
+    refused: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        return _TITLES.get(self.by, " × ".join(self.by))
+
+
+@dataclass(frozen=True)
+class Report:
+    """The statistics of one policy for sharing (see :func:`vault.stats.report`)."""
+
+    policy: str
+    policy_sha256: str
+    threshold: int
+    as_of: dt.date
+    views: tuple[View, ...]
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    def tables(self) -> Iterator[tuple[str, Table]]:
+        """Every table once, with a name: the measures of each view, then where
+        findings stand (by status and site, overdue plans)."""
+        for view in self.views:
+            if view.stats is None:
+                continue
+            for table in view.stats.tables:
+                yield table.title, table
+            rem = view.stats.remediation
+            if rem is not None and view.by == ("site",):
+                yield "findings by site × status", rem.by_status
+                yield f"overdue findings by site on {rem.as_of.isoformat()}", rem.overdue
+
+
+def _shown(cell: Cell) -> str:
+    return MARK if cell.value is None else f"{cell.value:,}"
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# HTML ------------------------------------------------------------------------------
+
+_CSS: Final = """
+body{font:15px/1.45 system-ui,sans-serif;color:#1b1b1b;max-width:62rem;margin:2rem auto;
+padding:0 1rem}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ccc}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
+dl.meta dt{font-weight:600}code{font-size:.85em;word-break:break-all}
+table{border-collapse:collapse;margin:.8rem 0 1.4rem}caption{text-align:left;font-weight:600;
+padding-bottom:.3rem}
+th,td{border:1px solid #bbb;padding:.2rem .55rem}td{text-align:right;font-variant-numeric:
+tabular-nums}th{background:#f1f1f1;text-align:left}tr.total td,td.total{font-weight:600}
+td.suppressed{color:#a33;background:#fbeeee;text-align:center}
+.note{color:#555;font-size:.9em}figure{margin:1rem 0}svg{max-width:100%;height:auto}
+"""
+
+
+def _html_table(table: Table, caption: str) -> Iterator[str]:
+    yield f"<table><caption>{_esc(caption)}</caption>"
+    if not table.by:
+        yield f"<tr><th>{_esc(table.measure)}</th>{_td(table.total)}</tr></table>"
+        return
+    columns = [" / ".join(c) for c in table.columns] if table.column_dims else [table.measure]
+    head = [*table.row_dims, *columns, *(["total"] if table.row_totals is not None else [])]
+    yield "<thead><tr>" + "".join(f"<th scope='col'>{_esc(h)}</th>" for h in head)
+    yield "</tr></thead><tbody>"
+    for i, (row, cells) in enumerate(zip(table.rows, table.cells, strict=True)):
+        line = "".join(f"<th scope='row'>{_esc(k)}</th>" for k in row)
+        line += "".join(_td(c) for c in cells)
+        if table.row_totals is not None:
+            line += _td(table.row_totals[i], "total")
+        yield f"<tr>{line}</tr>"
+    if table.column_totals is not None:
+        line = f"<th scope='row'>{ALL_LABEL}</th>" + "<th></th>" * (len(table.row_dims) - 1)
+        line += "".join(_td(c, "total") for c in table.column_totals) + _td(table.total, "total")
+        yield f"<tr class='total'>{line}</tr>"
+    elif table.by:
+        yield f"<tr class='total'><th scope='row'>{ALL_LABEL}</th>{_td(table.total)}</tr>"
+    yield "</tbody></table>"
+    if table.repeats:
+        yield (
+            f"<p class='note'>One record may count under several {_esc(', '.join(table.repeats))}"
+            " values, so totals add up mentions.</p>"
+        )
+
+
+def _td(cell: Cell, css: str = "") -> str:
+    if cell.value is None:
+        return f"<td class='suppressed {css}' title='suppressed'>{MARK}</td>"
+    return f"<td class='{css}'>{cell.value:,}</td>" if css else f"<td>{cell.value:,}</td>"
+
+
+def _svg(figure: Any) -> str:
+    """A matplotlib figure as an inline ``<svg>`` element (no XML prolog, no
+    metadata, text as text)."""
+    buf = io.StringIO()
+    figure.savefig(
+        buf,
+        format="svg",
+        bbox_inches="tight",
+        metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+    )
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float, height: float) -> Any:
+    # Imported here: matplotlib is loaded only by a report, not by every command.
+    from matplotlib.figure import Figure  # noqa: PLC0415 - loaded by a report only
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _one_dim_chart(stats: Statistics, timeline: bool) -> str | None:
+    """Grouped bars (or lines, for a timeline) of every measure of a one-dimension
+    view; suppressed counts drawn as a mark on the axis, not as a value."""
+    tables = [t for t in stats.tables if len(t.by) == 1 and t.rows]
+    if not tables:
+        return None
+    labels = sorted({r[0] for t in tables for r in t.rows})
+    figure = _figure(max(5.0, 0.6 * len(labels) * len(tables) + 2), 3.2)
+    ax = figure.add_subplot()
+    x = np.arange(len(labels))
+    width = 0.8 / len(tables)
+    for n, table in enumerate(tables):
+        value = {r[0]: row[0].value for r, row in zip(table.rows, table.cells, strict=True)}
+        ys = [value.get(label, 0) for label in labels]
+        shown = np.array([np.nan if y is None else y for y in ys], dtype=float)
+        if timeline:
+            ax.plot(x, shown, marker="o", label=table.measure)
+            hidden = [float(at) for at in x]
+        else:
+            pos = x - 0.4 + width * (n + 0.5)
+            ax.bar(pos, np.nan_to_num(shown), width, label=table.measure)
+            hidden = [float(at) for at in pos]
+        for at, y in zip(hidden, ys, strict=True):
+            if y is None:
+                ax.annotate(MARK, (at, 0), ha="center", va="bottom", color="#a33")
+    ax.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0, ha="right")
+    ax.set_ylabel("count")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(figure)
+
+
+def _remediation_chart(table: Table) -> str | None:
+    """Findings by site, stacked by status; a suppressed count is left out of its
+    bar and marked at the bar's end."""
+    if len(table.by) != 2 or not table.rows:
+        return None
+    figure = _figure(7.0, 0.45 * len(table.rows) + 1.4)
+    ax = figure.add_subplot()
+    sites = [r[0] for r in table.rows]
+    left = [0.0] * len(sites)
+    marks = [0] * len(sites)
+    for j, col in enumerate(table.columns):
+        widths = []
+        for i in range(len(sites)):
+            v = table.cells[i][j].value
+            marks[i] += v is None
+            widths.append(float(v or 0))
+        ax.barh(sites, widths, left=left, label=col[0])
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for i, n in enumerate(marks):
+        if n:
+            ax.annotate(f" +{MARK}", (left[i], i), va="center", color="#a33")
+    ax.set_xlabel("findings")
+    ax.invert_yaxis()
+    ax.legend(frameon=False, ncols=min(4, len(table.columns)), loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(figure)
+
+
+def _figure_html(svg: str | None, caption: str) -> Iterator[str]:
+    if svg is not None:
+        yield f"<figure role='img' aria-label='{_esc(caption)}'>{svg}"
+        yield f"<figcaption class='note'>{_esc(caption)}</figcaption></figure>"
+
+
+def render_html(report: Report) -> str:
+    """The report as one HTML page that loads nothing and runs no script."""
+    from matplotlib import rc_context  # noqa: PLC0415 - loaded by a report only
+
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "evault", "text.parse_math": False}):
+        return "\n".join(_page(report))
+
+
+def _page(report: Report) -> Iterator[str]:
+    yield "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+    yield (
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+        "style-src 'unsafe-inline'\">"
+    )
+    yield f"<title>Monitoring report — {_esc(report.policy)}</title><style>{_CSS}</style>"
+    yield "</head><body><h1>Monitoring report</h1>"
+    yield "<dl class='meta'>"
+    yield f"<dt>Policy</dt><dd>{_esc(report.policy)}</dd>"
+    yield f"<dt>Policy SHA-256</dt><dd><code>{_esc(report.policy_sha256)}</code></dd>"
+    yield f"<dt>Suppression threshold</dt><dd>{report.threshold} people</dd>"
+    yield f"<dt>As of</dt><dd>{report.as_of.isoformat()}</dd></dl>"
+    yield (
+        "<p>Only records this policy would export are counted, and a worker counts once "
+        "however many testimonies they gave. A count of fewer than "
+        f"{report.threshold} people, and any count that would give one back from the "
+        f"totals, is suppressed and shown as <strong>{MARK}</strong>.</p>"
+    )
+    yield from _left_out(report)
+    for view in report.views:
+        yield f"<h2>{_esc(view.title)}</h2>"
+        for reason in view.refused:
+            yield f"<p class='note'>Not shown: {_esc(reason)}.</p>"
+        if view.stats is None:
+            continue
+        if len(view.by) == 1:
+            timeline = view.by == ("month",)
+            kind = "Timeline" if timeline else "Bars"
+            caption = f"{kind} of {', '.join(t.measure for t in view.stats.tables)}"
+            caption += f" by {view.by[0]} ({MARK}: suppressed)"
+            yield from _figure_html(_one_dim_chart(view.stats, timeline), caption)
+        for table in view.stats.tables:
+            yield from _html_table(table, table.title.capitalize())
+        rem = view.stats.remediation
+        if rem is not None and view.by == ("site",):
+            yield from _remediation(rem.by_status, rem.overdue, rem.timing, rem.as_of)
+    yield "</body></html>"
+
+
+def _left_out(report: Report) -> Iterator[str]:
+    yield "<h2>What was left out, and why</h2><ul>"
+    for why, n in sorted(report.left_out.items()):
+        yield f"<li>{n:,} records: {_esc(why)} (the policy would not export them)</li>"
+    if not report.left_out:
+        yield "<li>No record was held back by the policy's filters or consent.</li>"
+    for view in report.views:
+        for reason in view.refused:
+            yield f"<li>{_esc(view.title)}: {_esc(reason)}</li>"
+    hidden = sum(t.suppressed for _name, t in report.tables())
+    yield f"<li>{hidden:,} counts suppressed ({MARK}) across the tables below.</li></ul>"
+
+
+def _remediation(by_status: Table, overdue: Table, timing: Sequence[Any], as_of: dt.date) -> Any:
+    yield "<h2>Remediation progress</h2>"
+    yield from _figure_html(
+        _remediation_chart(by_status), f"Findings by site and status ({MARK}: suppressed)"
+    )
+    yield from _html_table(by_status, "Findings by site × status")
+    yield from _html_table(overdue, f"Findings past their plan's due date on {as_of.isoformat()}")
+    yield "<table><caption>Days from audit to remediation</caption>"
+    yield "<thead><tr><th>site</th><th>median</th><th>90th percentile</th></tr></thead><tbody>"
+    for t in timing:
+        key = " / ".join(t.key) if t.key else ALL_LABEL
+        if t.median_days is None or t.p90_days is None:
+            row = _td(Cell(None)) * 2
+        else:
+            row = f"<td>{t.median_days:g}</td><td>{t.p90_days:g}</td>"
+        yield f"<tr><th scope='row'>{_esc(key)}</th>{row}</tr>"
+    yield "</tbody></table>"
+
+
+# Spreadsheets ----------------------------------------------------------------------
+
+
+def _text_cell(label: str) -> str:
+    """A label a spreadsheet will not run as a formula."""
+    return f"'{label}" if label.startswith(_FORMULA) else label
+
+
+def render_csv(report: Report) -> str:
+    """Every count of the report as one CSV: a ``table`` column names the table,
+    one column per dimension (``(all)`` for a total), ``value`` (empty when
+    suppressed) and ``suppressed``."""
+    tables = list(report.tables())
+    dims: list[str] = []
+    for _name, table in tables:
+        dims += [d for d in table.by if d not in dims]
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["table", *dims, "value", "suppressed"])
+    for name, table in tables:
+        for key, cell in table.long():
+            labels = dict(zip(table.by, key, strict=True))
+            out.writerow(
+                [
+                    name,
+                    *(_text_cell(labels.get(d, "")) for d in dims),
+                    "" if cell.value is None else cell.value,
+                    str(cell.suppressed).lower(),
+                ]
+            )
+    return buf.getvalue()
+
+
+def _sheet_name(name: str, taken: set[str]) -> str:
+    base = "".join(" " if ch in "[]:*?/\\" else ch for ch in name.replace(" × ", "-"))[:31]
+    title, n = base, 2
+    while title.lower() in taken:
+        title = f"{base[:28]}~{n}"
+        n += 1
+    taken.add(title.lower())
+    return title
+
+
+def render_xlsx(report: Report) -> bytes:
+    """The report as a workbook: an ``about`` sheet (policy, hash, threshold, what
+    was left out), then one sheet per table laid out as in the page, a suppressed
+    count written as the text ``x``."""
+    from openpyxl import Workbook  # noqa: PLC0415 - loaded by a report only
+
+    book = Workbook()
+    about = book.active
+    about.title = "about"
+    rows: list[list[Any]] = [
+        ["policy", report.policy],
+        ["policy sha256", report.policy_sha256],
+        ["suppression threshold (people)", report.threshold],
+        ["as of", report.as_of.isoformat()],
+        ["suppressed counts show as", MARK],
+    ]
+    rows += [[f"left out: {why}", n] for why, n in sorted(report.left_out.items())]
+    rows += [[f"not shown: {v.title}", r] for v in report.views for r in v.refused]
+    for row in rows:
+        about.append([_text_cell(str(c)) if isinstance(c, str) else c for c in row])
+    taken = {"about"}
+    for name, table in report.tables():
+        sheet = book.create_sheet(_sheet_name(name, taken))
+        for line in _grid(table):
+            sheet.append([_text_cell(c) if isinstance(c, str) else c for c in line])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()
+
+
+def _grid(table: Table) -> Iterator[list[str | int]]:
+    def value(cell: Cell) -> str | int:
+        return MARK if cell.value is None else cell.value
+
+    if not table.by:
+        yield [table.measure, value(table.total)]
+        return
+    columns = [" / ".join(c) for c in table.columns] if table.column_dims else [table.measure]
+    yield [*table.row_dims, *columns, *(["total"] if table.row_totals is not None else [])]
+    for i, (row, cells) in enumerate(zip(table.rows, table.cells, strict=True)):
+        line: list[str | int] = [*row, *(value(c) for c in cells)]
+        if table.row_totals is not None:
+            line.append(value(table.row_totals[i]))
+        yield line
+    pad: list[str | int] = [""] * (len(table.row_dims) - 1)
+    if table.column_totals is not None:
+        yield [ALL_LABEL, *pad, *(value(c) for c in table.column_totals), value(table.total)]
+    else:
+        yield [ALL_LABEL, *pad, value(table.total)]
