@@ -108,7 +108,7 @@ h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px s
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}
 dl.meta dt{font-weight:600}code{font-size:.85em;word-break:break-all}
 table{border-collapse:collapse;margin:.8rem 0 1.4rem}caption{text-align:left;font-weight:600;
-padding-bottom:.3rem}
+padding-bottom:.3rem;white-space:nowrap}
 th,td{border:1px solid #bbb;padding:.2rem .55rem}td{text-align:right;font-variant-numeric:
 tabular-nums}th{background:#f1f1f1;text-align:left}tr.total td,td.total{font-weight:600}
 td.suppressed{color:#a33;background:#fbeeee;text-align:center}
@@ -209,15 +209,21 @@ def _remediation_chart(table: Table) -> str | None:
     bar and marked at the bar's end."""
     if len(table.by) != 2 or not table.rows:
         return None
-    figure = _figure(7.0, 0.45 * len(table.rows) + 1.4)
-    ax = figure.add_subplot()
+    # Every site, then all of them: the column totals often survive where a
+    # site's own counts are suppressed.
     sites = [r[0] for r in table.rows]
+    grid = [list(row) for row in table.cells]
+    if table.column_totals is not None:
+        sites.append(ALL_LABEL)
+        grid.append(list(table.column_totals))
+    figure = _figure(7.0, 0.45 * len(sites) + 1.4)
+    ax = figure.add_subplot()
     left = [0.0] * len(sites)
     marks = [0] * len(sites)
     for j, col in enumerate(table.columns):
         widths = []
         for i in range(len(sites)):
-            v = table.cells[i][j].value
+            v = grid[i][j].value
             marks[i] += v is None
             widths.append(float(v or 0))
         ax.barh(sites, widths, left=left, label=col[0])
@@ -225,9 +231,15 @@ def _remediation_chart(table: Table) -> str | None:
     for i, n in enumerate(marks):
         if n:
             ax.annotate(f" +{MARK}", (left[i], i), va="center", color="#a33")
+    ax.set_xlim(left=0, right=max(1.0, *left) * 1.1)
     ax.set_xlabel("findings")
     ax.invert_yaxis()
-    ax.legend(frameon=False, ncols=min(4, len(table.columns)), loc="lower right")
+    ax.legend(
+        frameon=False,
+        ncols=min(4, len(table.columns)),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.25),
+    )
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(figure)
 
