@@ -6,17 +6,24 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from exporting import new_identity, open_export, repack
 from openpyxl import load_workbook
 from test_stats import AS_OF, records
 
 from conftest import PASSPHRASE, Backend, require_tool
 from vault.cli import cli
-from vault.policy import find_policy
+from vault.errors import IntegrityError, InvalidInputError
+from vault.export.flat import flatten
+from vault.export.verify import verify_export
+from vault.policy import find_policy, parse_policy
 from vault.report import MARK, Report, View, render_csv, render_html, render_xlsx
 from vault.tables import Statistics, Tally
 
@@ -139,3 +146,59 @@ def test_a_report_needs_no_vault_to_render() -> None:
     empty = Report("p", "00" * 32, 5, dt.date(2026, 1, 1), (View(("month",), None, ("no",)),))
     assert "Not shown: no." in render_html(empty)
     assert render_csv(empty) == "table,value,suppressed\n"
+
+
+def test_an_export_carries_the_formats_its_policy_asks_for(
+    sqlite_backend: Backend, tmp_path: Path
+) -> None:
+    buyers = find_policy("buyers")
+    policy = parse_policy(
+        buyers.text.replace("policy: buyers", "policy: sheets") + "formats: [jsonl, csv, report]\n",
+        "sheets.yaml",
+    )
+    identity, key, public = new_identity(tmp_path)
+    with sqlite_backend.create() as v:
+        v.import_records(records())
+        v.add_recipient("brand", public)
+        v.export(policy, "brand", tmp_path / "out.age")
+        v.export(buyers, "brand", tmp_path / "plain.age")
+        signer = tmp_path / "signer.pem"
+        signer.write_bytes(v.public_signing_key_pem())
+    assert verify_export(tmp_path / "out.age", key, signer).lines > 0
+    members = open_export(tmp_path / "out.age", identity)
+    manifest = json.loads(members["manifest.json"])
+    derived = {e["name"]: e for e in manifest["derived"]}
+    assert set(derived) == {
+        "records-site.csv",
+        "records-testimony.csv",
+        "records-finding.csv",
+        "report.html",
+    } & set(members)
+    assert "records-testimony.csv" in derived
+    assert "report.html" in derived
+    for name, entry in derived.items():
+        assert hashlib.sha256(members[name]).hexdigest() == entry["sha256"]
+    # The CSV holds what records.jsonl holds, one row per record, fields flattened.
+    lines = [json.loads(x) for x in members["records.jsonl"].splitlines()]
+    testimonies = [r for r in lines if r["type"] == "testimony"]
+    rows = list(csv.DictReader(io.StringIO(members["records-testimony.csv"].decode())))
+    assert len(rows) == len(testimonies)
+    assert rows[0]["id"] == testimonies[0]["id"]
+    assert rows[0]["allegations"] == json.dumps(testimonies[0]["allegations"])
+    assert flatten({"worker": {"gender": "f"}, "note": "=1+2", "gone": None, "ok": True}) == {
+        "worker.gender": "f",
+        "note": "'=1+2",
+        "gone": "",
+        "ok": "true",
+    }
+    assert policy.sha256 in members["report.html"].decode()
+    assert "derived" not in json.loads(
+        open_export(tmp_path / "plain.age", identity)["manifest.json"]
+    )
+    # A derived member is checked like every other.
+    members["report.html"] = members["report.html"].replace(b"Monitoring", b"Monitorinq")
+    repack(members, public, tmp_path / "forged.age")
+    with pytest.raises(IntegrityError, match=r"report\.html"):
+        verify_export(tmp_path / "forged.age", key, signer)
+    with pytest.raises(InvalidInputError, match="formats: must include jsonl"):
+        parse_policy(buyers.text + "formats: [csv]\n", "b.yaml")
