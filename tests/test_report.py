@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.extract import extract_from_file
+from catalogues import WORDS
 from click.testing import CliRunner
 from exporting import new_identity, open_export, repack
 from openpyxl import load_workbook
@@ -20,12 +22,21 @@ from test_stats import AS_OF, records
 
 from conftest import PASSPHRASE, Backend, require_tool
 from vault.cli import cli
-from vault.errors import IntegrityError, InvalidInputError
+from vault.errors import IntegrityError, InvalidInputError, UsageError
 from vault.export.flat import flatten
 from vault.export.verify import verify_export
 from vault.policy import find_policy, parse_policy
-from vault.report import MARK, Report, View, render_csv, render_html, render_xlsx
-from vault.tables import Statistics, Tally
+from vault.report import (
+    MARK,
+    VIEWS,
+    Report,
+    View,
+    render_csv,
+    render_html,
+    render_xlsx,
+    translator,
+)
+from vault.tables import MEASURES, Statistics, Tally
 
 
 def _hostile_report() -> Report:
@@ -64,6 +75,7 @@ def test_a_report_under_a_policy(sqlite_backend: Backend, tmp_path: Path) -> Non
     runner = CliRunner()
     env = {"EVAULT_PASSPHRASE": PASSPHRASE}
     base = [*sqlite_backend.cli_args(), "report", "--policy", "buyers", "--as-of", "2026-12-01"]
+    base += ["--lang", "en"]
     outputs = {"html": tmp_path / "report.html", "xlsx": tmp_path / "report.xlsx"}
     result = runner.invoke(cli, [*base, "--out", str(outputs["html"])], env=env)
     assert result.exit_code == 0, result.output
@@ -202,3 +214,31 @@ def test_an_export_carries_the_formats_its_policy_asks_for(
         verify_export(tmp_path / "forged.age", key, signer)
     with pytest.raises(InvalidInputError, match="formats: must include jsonl"):
         parse_policy(buyers.text + "formats: [csv]\n", "b.yaml")
+
+
+def test_the_page_speaks_english_french_and_spanish() -> None:
+    report = _hostile_report()
+    words = {lang: render_html(report, lang) for lang in ("en", "fr", "es")}
+    assert "Monitoring report" in words["en"]
+    assert "Rapport de suivi" in words["fr"]
+    assert "lang='fr'" in words["fr"]
+    assert "Informe de seguimiento" in words["es"]
+    assert "Umbral de supresión" in words["es"]
+    for page in words.values():  # labels and reasons are never translated
+        assert "&lt;script&gt;" in page
+        assert (
+            "3 records: consent" in page
+            or "3 enregistrements : consent" in page
+            or ("3 registros: consent" in page)
+        )
+    with pytest.raises(UsageError, match="unknown language"):
+        translator("de")
+    # Every word of the page is in each catalogue, and the compiled catalogues say
+    # what tests/catalogues.py (their source) says.
+    used = {m for _l, m, _c, _x in extract_from_file("python", "vault/report.py")}
+    used |= {*MEASURES, "overdue findings", "allegation", "site", "month", "status"}
+    used |= {View(by, None).title for by in VIEWS}
+    assert used <= set(WORDS)
+    for n, lang in enumerate(("fr", "es")):
+        _ = translator(lang)
+        assert {m: _(m) for m in WORDS} == {m: w[n] for m, w in WORDS.items()}

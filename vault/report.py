@@ -24,15 +24,27 @@ import csv
 import datetime as dt
 import html
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
+from vault.errors import UsageError
 from vault.tables import ALL_LABEL, Cell, Statistics, Table
 
-__all__ = ["MARK", "VIEWS", "Report", "View", "render_csv", "render_html", "render_xlsx"]
+__all__ = [
+    "LANGUAGES",
+    "MARK",
+    "VIEWS",
+    "Report",
+    "View",
+    "render_csv",
+    "render_html",
+    "render_xlsx",
+    "translator",
+]
 
 MARK: Final = "x"  # how a suppressed count shows, everywhere
 # The breakdowns a report shows, in order: bars by allegation and by site (the
@@ -50,6 +62,21 @@ _TITLES: Final = {
     ("month",): "By month",
 }
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+LANGUAGES: Final = ("en", "fr", "es")
+_LOCALES: Final = Path(__file__).resolve().parent / "locales"
+Gettext = Callable[[str], str]
+
+
+def translator(lang: str | None) -> Gettext:
+    """The report's labels in ``lang`` (``en``, ``fr``, ``es``; None: the locale's
+    language from ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES`` or ``LANG``, else
+    English). Only the report's own words translate, never a label or a reason."""
+    from babel.support import Translations  # noqa: PLC0415 - loaded by a report only
+
+    if lang is not None and lang not in LANGUAGES:
+        raise UsageError(f"unknown language; use {', '.join(LANGUAGES)}")
+    wanted = [lang] if lang else None
+    return Translations.load(str(_LOCALES), wanted, domain="evault").gettext
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,13 @@ class View:
     @property
     def title(self) -> str:
         return _TITLES.get(self.by, " × ".join(self.by))
+
+
+def _title(table: Table, _: Gettext) -> str:
+    what = _(table.measure)
+    if not table.by:
+        return what
+    return _("{what} by {dims}").format(what=what, dims=" × ".join(_(d) for d in table.by))
 
 
 @dataclass(frozen=True)
@@ -116,13 +150,17 @@ td.suppressed{color:#a33;background:#fbeeee;text-align:center}
 """
 
 
-def _html_table(table: Table, caption: str) -> Iterator[str]:
+def _html_table(table: Table, caption: str, _: Gettext) -> Iterator[str]:
     yield f"<table><caption>{_esc(caption)}</caption>"
     if not table.by:
-        yield f"<tr><th>{_esc(table.measure)}</th>{_td(table.total)}</tr></table>"
+        yield f"<tr><th>{_esc(_(table.measure))}</th>{_td(table.total)}</tr></table>"
         return
-    columns = [" / ".join(c) for c in table.columns] if table.column_dims else [table.measure]
-    head = [*table.row_dims, *columns, *(["total"] if table.row_totals is not None else [])]
+    columns = [" / ".join(c) for c in table.columns] if table.column_dims else [_(table.measure)]
+    head = [
+        *(_(d) for d in table.row_dims),
+        *columns,
+        *([_("total")] if table.row_totals is not None else []),
+    ]
     yield "<thead><tr>" + "".join(f"<th scope='col'>{_esc(h)}</th>" for h in head)
     yield "</tr></thead><tbody>"
     for i, (row, cells) in enumerate(zip(table.rows, table.cells, strict=True)):
@@ -139,10 +177,9 @@ def _html_table(table: Table, caption: str) -> Iterator[str]:
         yield f"<tr class='total'><th scope='row'>{ALL_LABEL}</th>{_td(table.total)}</tr>"
     yield "</tbody></table>"
     if table.repeats:
-        yield (
-            f"<p class='note'>One record may count under several {_esc(', '.join(table.repeats))}"
-            " values, so totals add up mentions.</p>"
-        )
+        note = _("One record may count under several {dims} values, so totals add up mentions.")
+        dims = ", ".join(_(d) for d in table.repeats)
+        yield f"<p class='note'>{_esc(note.format(dims=dims))}</p>"
 
 
 def _td(cell: Cell, css: str = "") -> str:
@@ -172,7 +209,7 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _one_dim_chart(stats: Statistics, timeline: bool) -> str | None:
+def _one_dim_chart(stats: Statistics, timeline: bool, _: Gettext) -> str | None:
     """Grouped bars (or lines, for a timeline) of every measure of a one-dimension
     view; suppressed counts drawn as a mark on the axis, not as a value."""
     tables = [t for t in stats.tables if len(t.by) == 1 and t.rows]
@@ -188,23 +225,23 @@ def _one_dim_chart(stats: Statistics, timeline: bool) -> str | None:
         ys = [value.get(label, 0) for label in labels]
         shown = np.array([np.nan if y is None else y for y in ys], dtype=float)
         if timeline:
-            ax.plot(x, shown, marker="o", label=table.measure)
+            ax.plot(x, shown, marker="o", label=_(table.measure))
             hidden = [float(at) for at in x]
         else:
             pos = x - 0.4 + width * (n + 0.5)
-            ax.bar(pos, np.nan_to_num(shown), width, label=table.measure)
+            ax.bar(pos, np.nan_to_num(shown), width, label=_(table.measure))
             hidden = [float(at) for at in pos]
         for at, y in zip(hidden, ys, strict=True):
             if y is None:
                 ax.annotate(MARK, (at, 0), ha="center", va="bottom", color="#a33")
     ax.set_xticks(x, labels, rotation=30 if len(labels) > 6 else 0, ha="right")
-    ax.set_ylabel("count")
+    ax.set_ylabel(_("count"))
     ax.legend(frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(figure)
 
 
-def _remediation_chart(table: Table) -> str | None:
+def _remediation_chart(table: Table, _: Gettext) -> str | None:
     """Findings by site, stacked by status; a suppressed count is left out of its
     bar and marked at the bar's end."""
     if len(table.by) != 2 or not table.rows:
@@ -232,7 +269,7 @@ def _remediation_chart(table: Table) -> str | None:
         if n:
             ax.annotate(f" +{MARK}", (left[i], i), va="center", color="#a33")
     ax.set_xlim(left=0, right=max(1.0, *left) * 1.1)
-    ax.set_xlabel("findings")
+    ax.set_xlabel(_("findings"))
     ax.invert_yaxis()
     ax.legend(
         frameon=False,
@@ -250,76 +287,101 @@ def _figure_html(svg: str | None, caption: str) -> Iterator[str]:
         yield f"<figcaption class='note'>{_esc(caption)}</figcaption></figure>"
 
 
-def render_html(report: Report) -> str:
-    """The report as one HTML page that loads nothing and runs no script."""
+def render_html(report: Report, lang: str | None = "en") -> str:
+    """The report as one HTML page that loads nothing and runs no script, its
+    words in ``lang`` (see :func:`translator`)."""
+    _ = translator(lang)
     from matplotlib import rc_context  # noqa: PLC0415 - loaded by a report only
 
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "evault", "text.parse_math": False}):
-        return "\n".join(_page(report))
+        return "\n".join(_page(report, _))
 
 
-def _page(report: Report) -> Iterator[str]:
-    yield "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+def _page(report: Report, _: Gettext) -> Iterator[str]:
+    lang = _("en")
+    yield f"<!DOCTYPE html><html lang='{_esc(lang)}'><head><meta charset='utf-8'>"
     yield (
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
         "style-src 'unsafe-inline'\">"
     )
-    yield f"<title>Monitoring report — {_esc(report.policy)}</title><style>{_CSS}</style>"
-    yield "</head><body><h1>Monitoring report</h1>"
-    yield "<dl class='meta'>"
-    yield f"<dt>Policy</dt><dd>{_esc(report.policy)}</dd>"
-    yield f"<dt>Policy SHA-256</dt><dd><code>{_esc(report.policy_sha256)}</code></dd>"
-    yield f"<dt>Suppression threshold</dt><dd>{report.threshold} people</dd>"
-    yield f"<dt>As of</dt><dd>{report.as_of.isoformat()}</dd></dl>"
-    yield (
-        "<p>Only records this policy would export are counted, and a worker counts once "
-        "however many testimonies they gave. A count of fewer than "
-        f"{report.threshold} people, and any count that would give one back from the "
-        f"totals, is suppressed and shown as <strong>{MARK}</strong>.</p>"
+    title = _("Monitoring report")
+    yield f"<title>{_esc(title)} — {_esc(report.policy)}</title><style>{_CSS}</style>"
+    yield f"</head><body><h1>{_esc(title)}</h1>"
+    people = _("{n} people").format(n=report.threshold)
+    meta = [
+        (_("Policy"), _esc(report.policy)),
+        (_("Policy SHA-256"), f"<code>{_esc(report.policy_sha256)}</code>"),
+        (_("Suppression threshold"), _esc(people)),
+        (_("As of"), report.as_of.isoformat()),
+    ]
+    yield "<dl class='meta'>" + "".join(f"<dt>{_esc(k)}</dt><dd>{v}</dd>" for k, v in meta)
+    yield "</dl>"
+    intro = _(
+        "Only records this policy would export are counted, and a worker counts once "
+        "however many testimonies they gave. A count of fewer than {n} people, and any "
+        "count that would give one back from the totals, is suppressed and shown as {mark}."
     )
-    yield from _left_out(report)
+    yield f"<p>{_esc(intro.format(n=report.threshold, mark=MARK))}</p>"
+    yield from _left_out(report, _)
     for view in report.views:
-        yield f"<h2>{_esc(view.title)}</h2>"
+        yield f"<h2>{_esc(_(view.title))}</h2>"
         for reason in view.refused:
-            yield f"<p class='note'>Not shown: {_esc(reason)}.</p>"
+            note = _("Not shown: {reason}.").format(reason=reason)
+            yield f"<p class='note'>{_esc(note)}</p>"
         if view.stats is None:
             continue
         if len(view.by) == 1:
             timeline = view.by == ("month",)
-            kind = "Timeline" if timeline else "Bars"
-            caption = f"{kind} of {', '.join(t.measure for t in view.stats.tables)}"
-            caption += f" by {view.by[0]} ({MARK}: suppressed)"
-            yield from _figure_html(_one_dim_chart(view.stats, timeline), caption)
+            kind = _("Timeline of {what} by {dim}") if timeline else _("Bars of {what} by {dim}")
+            caption = kind.format(
+                what=", ".join(_(t.measure) for t in view.stats.tables), dim=_(view.by[0])
+            )
+            caption += " ({mark}: {word})".format(mark=MARK, word=_("suppressed"))
+            yield from _figure_html(_one_dim_chart(view.stats, timeline, _), caption)
         for table in view.stats.tables:
-            yield from _html_table(table, table.title.capitalize())
+            yield from _html_table(table, _title(table, _).capitalize(), _)
         rem = view.stats.remediation
         if rem is not None and view.by == ("site",):
-            yield from _remediation(rem.by_status, rem.overdue, rem.timing, rem.as_of)
+            yield from _remediation(rem.by_status, rem.overdue, rem.timing, rem.as_of, _)
     yield "</body></html>"
 
 
-def _left_out(report: Report) -> Iterator[str]:
-    yield "<h2>What was left out, and why</h2><ul>"
+def _left_out(report: Report, _: Gettext) -> Iterator[str]:
+    heading = _("What was left out, and why")
+    yield f"<h2>{_esc(heading)}</h2><ul>"
     for why, n in sorted(report.left_out.items()):
-        yield f"<li>{n:,} records: {_esc(why)} (the policy would not export them)</li>"
+        line = _("{n} records: {why} (the policy would not export them)").format(
+            n=f"{n:,}", why=why
+        )
+        yield f"<li>{_esc(line)}</li>"
     if not report.left_out:
-        yield "<li>No record was held back by the policy's filters or consent.</li>"
+        none = _("No record was held back by the policy filters or consent.")
+        yield f"<li>{_esc(none)}</li>"
     for view in report.views:
         for reason in view.refused:
-            yield f"<li>{_esc(view.title)}: {_esc(reason)}</li>"
+            yield f"<li>{_esc(_(view.title))}: {_esc(reason)}</li>"
     hidden = sum(t.suppressed for _name, t in report.tables())
-    yield f"<li>{hidden:,} counts suppressed ({MARK}) across the tables below.</li></ul>"
+    line = _("{n} counts suppressed ({mark}) across the tables below.")
+    yield f"<li>{_esc(line.format(n=f'{hidden:,}', mark=MARK))}</li></ul>"
 
 
-def _remediation(by_status: Table, overdue: Table, timing: Sequence[Any], as_of: dt.date) -> Any:
-    yield "<h2>Remediation progress</h2>"
-    yield from _figure_html(
-        _remediation_chart(by_status), f"Findings by site and status ({MARK}: suppressed)"
+def _remediation(
+    by_status: Table, overdue: Table, timing: Sequence[Any], as_of: dt.date, _: Gettext
+) -> Iterator[str]:
+    heading = _("Remediation progress")
+    yield f"<h2>{_esc(heading)}</h2>"
+    caption = _("Findings by site and status") + " ({mark}: {word})".format(
+        mark=MARK, word=_("suppressed")
     )
-    yield from _html_table(by_status, "Findings by site × status")
-    yield from _html_table(overdue, f"Findings past their plan's due date on {as_of.isoformat()}")
-    yield "<table><caption>Days from audit to remediation</caption>"
-    yield "<thead><tr><th>site</th><th>median</th><th>90th percentile</th></tr></thead><tbody>"
+    yield from _figure_html(_remediation_chart(by_status, _), caption)
+    yield from _html_table(by_status, _("Findings by site × status"), _)
+    due = _("Findings past their plan's due date on {day}").format(day=as_of.isoformat())
+    yield from _html_table(overdue, due, _)
+    days = _("Days from audit to remediation")
+    yield f"<table><caption>{_esc(days)}</caption><thead><tr>"
+    for head in (_("site"), _("median"), _("90th percentile")):
+        yield f"<th>{_esc(head)}</th>"
+    yield "</tr></thead><tbody>"
     for t in timing:
         key = " / ".join(t.key) if t.key else ALL_LABEL
         if t.median_days is None or t.p90_days is None:

@@ -17,7 +17,7 @@ import click
 
 from vault.cli._common import State, cli, complete_policy, done, json_option
 from vault.errors import UsageError, from_os_error
-from vault.report import render_csv, render_html, render_xlsx
+from vault.report import LANGUAGES, render_csv, render_html, render_xlsx
 
 __all__ = ["report"]
 
@@ -50,6 +50,12 @@ __all__ = ["report"]
     type=click.DateTime(["%Y-%m-%d"]),
     help="The day overdue remediation plans are judged on (default: today).",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(list(LANGUAGES)),
+    help="The language of the page's words (default: the locale's, else en); labels "
+    "and record content are never translated.",
+)
 @json_option
 @click.pass_obj
 def report(
@@ -58,6 +64,7 @@ def report(
     out: Path,
     fmt: str,
     as_of: dt.datetime | None,
+    lang: str | None,
     as_json: bool,
 ) -> None:
     """Write a monitoring report under --policy: counts of testimonies, findings and
@@ -74,7 +81,7 @@ def report(
         result = v.report(policy, as_of=as_of.date() if as_of else None)
     body: bytes
     if fmt == "html":
-        body = render_html(result).encode()
+        body = render_html(result, lang).encode()
     elif fmt == "csv":
         body = render_csv(result).encode()
     else:
