@@ -45,6 +45,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "received",
         "suppress",
         "tables",
+        "report",
         "shipped_policies",
     ),
     "storage": ("store", "migrations"),

@@ -59,6 +59,7 @@ from vault.policy import Policy, find_policy, vault_policy_dirs
 from vault.precheck import ImportCheck
 from vault.progress import Progress
 from vault.reads import RecordSummary, VersionInfo
+from vault.report import Report, render_html
 from vault.schema import RECORD_TYPES
 from vault.sources import CsvOptions
 from vault.tables import Statistics
@@ -769,6 +770,13 @@ class Vault:
             self._ctx, () if by is None else by, policy=policy, measures=count, as_of=as_of
         )
 
+    def report(self, policy: Policy, *, as_of: dt.date | None = None) -> Report:
+        """The statistics a shared report shows, all under ``policy`` (its filters,
+        consent and threshold): by allegation, by site (with where findings stand),
+        by allegation and site, and by month; a breakdown the policy refuses is
+        named with its reason. Render it with :mod:`vault.report`."""
+        return stats.report(self._ctx, policy, as_of=as_of)
+
     # Recipients and exports ----------------------------------------------------------
 
     def add_recipient(self, name: str, public_key: str) -> str:
@@ -800,7 +808,13 @@ class Vault:
         ``progress(done, total)`` hears how many records are decided so far; an
         error it raises ends the export, and no file is left.
         """
-        return sharing.export(self._ctx, self._policy(policy), recipient, out, progress=progress)
+        chosen = self._policy(policy)
+        page = None
+        if "report" in chosen.formats:
+            # Refused before anything is counted, as the export itself would be.
+            sharing.check_export(self._ctx, chosen, recipient)
+            page = render_html(stats.report(self._ctx, chosen, as_of=None)).encode()
+        return sharing.export(self._ctx, chosen, recipient, out, progress=progress, report=page)
 
     def check_export(self, policy: Policy | str, recipient: str | Sequence[str]) -> None:
         """Raise what :meth:`export` would raise before writing anything: the role,

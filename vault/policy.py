@@ -32,6 +32,8 @@ The file format (see the shipped policies in ``policies/`` for commented example
     onward: none                   # or same-audience, or {audiences: [...]}: what the
                                    # recipient may pass on (see vault.terms)
     stats: {threshold: 5}          # statistics: cells of fewer people are suppressed
+    formats: [jsonl, csv, report]  # what an export carries beside records.jsonl
+                                   # (default [jsonl]; see vault.export.format)
 
 ``stats.threshold`` defaults to the largest of 5, ``k_anonymity.k`` and one more
 than ``aggregate.suppress_at_or_below``, and is never below ``k_anonymity.k``:
@@ -96,9 +98,11 @@ _TOP_KEYS: Final = frozenset(
         "review_by_exporters",
         "onward",
         "stats",
+        "formats",
     }
 )
 DEFAULT_STATS_THRESHOLD: Final = 5
+EXPORT_FORMATS: Final = ("jsonl", "csv", "report")
 REVIEW_MODES: Final = ("required", "flagged", "none")
 # Audiences further from the workplace see free text only once a person has read it.
 _REVIEW_DEFAULT: Final = {
@@ -206,6 +210,8 @@ class Policy:
     onward: Terms = field(default_factory=Terms)
     # Statistics under this policy suppress cells counting fewer people than this.
     stats_threshold: int = DEFAULT_STATS_THRESHOLD
+    # What an export under this policy carries: always jsonl, then csv and report.
+    formats: tuple[str, ...] = ("jsonl",)
 
     def narrowed(
         self,
@@ -669,7 +675,20 @@ def parse_policy(text: str, source: str) -> Policy:
         review_by_exporters=review_by_exporters,
         onward=onward,
         stats_threshold=threshold,
+        formats=_formats(source, top["formats"][1]) if "formats" in top else ("jsonl",),
     )
+
+
+def _formats(source: str, node: yaml.Node) -> tuple[str, ...]:
+    names = _string_list(source, node, "formats")
+    for name in names:
+        if name not in EXPORT_FORMATS:
+            raise _err(source, node, "formats", f"use {', '.join(EXPORT_FORMATS)}")
+    if "jsonl" not in names:
+        raise _err(source, node, "formats", "must include jsonl (records.jsonl is the export)")
+    if len(set(names)) != len(names):
+        raise _err(source, node, "formats", "names a format twice")
+    return tuple(n for n in EXPORT_FORMATS if n in names)
 
 
 def _meet(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:

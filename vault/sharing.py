@@ -18,7 +18,7 @@ import datetime as dt
 import inspect
 import json
 import os
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NotRequired, TypedDict, TypeVar, cast
@@ -39,6 +39,9 @@ from vault.export import (
     plan_records,
     write_archive,
 )
+from vault.export.archive import Derive
+from vault.export.flat import records_csv
+from vault.export.format import REPORT
 from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
 from vault.progress import Progress, Stage
@@ -530,6 +533,26 @@ def _finisher(policy: Policy, result: ExportResult) -> Callable[[dict[str, Any]]
     return finish
 
 
+def _derive(policy: Policy, report: bytes | None) -> Derive | None:
+    """The members the policy's ``formats`` add beside records.jsonl: CSVs read
+    back from the exported records, and ``report`` (the page of the same policy's
+    statistics)."""
+    if policy.formats == ("jsonl",):
+        return None
+    if ("report" in policy.formats) != (report is not None):
+        raise UsageError(f"policy {policy.name!r}: a report is exported exactly when it asks")
+
+    def derive(
+        reread: Callable[[], Iterator[dict[str, Any]]],
+    ) -> list[tuple[str, str, Iterable[bytes]]]:
+        members = records_csv(reread) if "csv" in policy.formats else []
+        if report is not None:
+            members.append((REPORT, "text/html", [report]))
+        return members
+
+    return derive
+
+
 def export(
     ctx: Context,
     policy: Policy,
@@ -537,8 +560,11 @@ def export(
     out: str | os.PathLike[str],
     *,
     progress: Progress | None = None,
+    report: bytes | None = None,
 ) -> ExportSummary:
     """Write a signed, age-encrypted export, to one recipient or jointly to several;
+    ``report`` is the page the policy's ``formats`` ask to carry (see
+    :meth:`vault.Vault.export`).
     returns the manifest without per-line hashes. ``progress`` hears of the records
     looked at ("exporting": let through or left out, of those of the types the policy
     exports); an error it raises ends the export with nothing written but its audit
@@ -573,6 +599,7 @@ def export(
         # that the log reached this point.
         size, head = audit.current_head(conn, ctx.keys.audit_key())
     signing = ctx.signing_key()
+    derive = _derive(policy, report)
     redactor = _redactor(ctx.keys, policy, [r.fingerprint for r in rows])
     source = ExportSource(ctx)
     result = ExportResult()
@@ -591,6 +618,7 @@ def export(
             manifest=manifest,
             finish=_finisher(policy, result),
             files=result.files,
+            derive=derive,
         )
     finally:
         # A failed export must not leave its readers (and their transactions) open.

@@ -34,6 +34,7 @@ from vault.errors import PermissionDeniedError
 from vault.export.plan import gate, people_of
 from vault.policy import Policy
 from vault.redaction import SiteInfo
+from vault.report import VIEWS, Report, View
 from vault.sharing import ExportSource
 from vault.tables import (
     MEASURE_TYPE,
@@ -47,7 +48,7 @@ from vault.tables import (
     parse_dimensions,
 )
 
-__all__ = ["statistics"]
+__all__ = ["report", "statistics"]
 
 _OPERATIONAL: Final = frozenset({"operational"})
 _PENDING: Final = ("open", "in_remediation")
@@ -131,6 +132,41 @@ def statistics(
     finally:
         source.close()
     return count.result()
+
+
+def report(ctx: Context, policy: Policy, *, as_of: dt.date | None) -> Report:
+    """The statistics a report shows (:data:`vault.report.VIEWS`), each under
+    ``policy``; a breakdown or measure the policy refuses is named with its
+    reason, not counted."""
+    _may_count(ctx, policy)
+    today = as_of or dt.datetime.now(dt.UTC).date()
+    views: list[View] = []
+    left_out: dict[str, int] = {}
+    for dims in VIEWS:
+        try:
+            result = statistics(ctx, dims, policy=policy, measures=None, as_of=today)
+        except PermissionDeniedError as exc:
+            views.append(View(dims, None, (str(exc),)))
+            continue
+        refused: list[str] = []
+        counted = {t.measure for t in result.tables}
+        for measure in measures_for(dims):
+            if measure not in counted:
+                try:
+                    check_policy(policy, dims, (measure,))
+                except PermissionDeniedError as exc:
+                    refused.append(str(exc))
+        views.append(View(dims, result, tuple(dict.fromkeys(refused))))
+        for why, n in result.left_out.items():
+            left_out[why] = max(left_out.get(why, 0), n)
+    return Report(
+        policy=policy.name,
+        policy_sha256=policy.sha256,
+        threshold=policy.stats_threshold,
+        as_of=today,
+        views=tuple(views),
+        left_out=left_out,
+    )
 
 
 class _Counting:

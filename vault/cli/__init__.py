@@ -99,6 +99,15 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     ),
     "recipient": ("_sharing", "Manage export recipients (a name and an age public key)."),
     "recovery": ("_custody", "Shamir recovery shares (SLIP-39 words) for a lost admin passphrase."),
+    "report": (
+        "_report",
+        (
+            "Write a monitoring report under --policy: counts of testimonies, findings "
+            "and workers by allegation, site and month, and where findings stand, as one "
+            "HTML page with charts (loads nothing, needs no script), a CSV or an XLSX "
+            "workbook."
+        ),
+    ),
     "restore": (
         "_backup",
         "Restore a backup into a new, empty vault folder (--vault / EVAULT_DIR).",

@@ -39,6 +39,12 @@ _MAX_NAME: Final = 100
 """The ustar name field; a longer name would need a prefix or an extension header."""
 
 
+# Derived members: given a way to read the records again, (name, media type, content).
+Derive = Callable[
+    [Callable[[], Iterator[dict[str, Any]]]], Iterable[tuple[str, str, Iterable[bytes]]]
+]
+
+
 def _spool_chunks(chunks: Iterable[bytes], folder: Path, recipient: Any) -> IO[bytes]:
     """An anonymous temporary file in ``folder`` holding ``chunks`` as age ciphertext."""
     spool = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 - returned open
@@ -147,6 +153,18 @@ def _copy(source: IO[bytes], size: int) -> Iterator[bytes]:
         yield chunk
 
 
+def _derive(spooled: _Spooled, derive: Derive, into: FileSpool) -> None:
+    def reread() -> Iterator[dict[str, Any]]:
+        spooled.file.seek(0)
+        with _read_back(spooled.file, spooled.identity) as body:
+            for line in body:
+                yield json.loads(line)
+
+    for name, media_type, chunks in derive(reread):
+        into.add(name, chunks, {"name": name, "media_type": media_type})
+    spooled.file.seek(0)
+
+
 def write_archive(
     out: Path,
     records: Iterable[dict[str, Any]],
@@ -156,6 +174,7 @@ def write_archive(
     manifest: dict[str, Any],
     finish: Callable[[dict[str, Any]], None],
     files: FileSpool | None = None,
+    derive: Derive | None = None,
 ) -> tuple[Path, int]:
     """Write the encrypted export beside ``out``; return the temporary path and the
     open descriptor that holds its lock (see :mod:`vault.partial`).
@@ -164,12 +183,19 @@ def write_archive(
     the file to ``out`` (after recording the export) or deletes it, then closes the
     descriptor: until then no other writer to the folder takes the finished file
     for a killed writer's leftover.
+
+    ``derive``, given a way to read the spooled records again (as often as it
+    needs), returns the derived members (name, media type, content) that follow
+    ``records.jsonl``; they are spooled as age ciphertext too.
     """
     folder = out.resolve().parent
     if not folder.is_dir():
         raise NotFoundError(f"no folder {folder} for the export")
     spooled = _spool(records, folder)
-    with spooled.file:
+    derived = FileSpool(folder)
+    with spooled.file, contextlib.closing(derived):
+        if derive is not None:
+            _derive(spooled, derive, derived)
         finish(manifest)
         hashes = spooled.lines_sha256()
         manifest["records"] = {
@@ -178,6 +204,8 @@ def write_archive(
             "bytes": spooled.size,
             "sha256": hashes,
         }
+        if derived.entries:
+            manifest["derived"] = derived.manifest()
         if files is not None and files.entries:
             manifest["files"] = files.manifest()
         manifest_bytes = (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode()
@@ -196,6 +224,11 @@ def write_archive(
                 yield _tar_member(RECORDS, spooled.size, mtime)
                 yield from _copy(body, spooled.size)
                 yield _padding(spooled.size)
+                for i, (entry, _spool) in enumerate(derived.entries):
+                    yield _tar_member(entry["name"], entry["size"], mtime)
+                    with derived.plaintext(i) as content:
+                        yield from _copy(content, entry["size"])
+                    yield _padding(entry["size"])
                 for i, (entry, _spool) in enumerate(files.entries if files else ()):
                     assert files is not None
                     yield _tar_member(entry["name"], entry["size"], mtime)

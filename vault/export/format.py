@@ -18,8 +18,14 @@ holding
 * ``signing-key.pem`` — the vault's public signing key (SubjectPublicKeyInfo);
 * ``records.jsonl`` — one redacted record (or aggregate cell) per line;
 
-then, when the policy exports evidence files, one ``attachments/…`` member per file,
-listed under ``files`` in the manifest with its size, SHA-256 and media type, the
+then, when the policy's ``formats`` ask for them, the *derived* members, made from
+``records.jsonl`` and listed under ``derived`` in the manifest with their size,
+SHA-256 and media type: ``records-<type>.csv`` (one per record type, flattened
+columns) and ``report.html`` (:mod:`vault.report`, statistics under the same
+policy); a verifier that does not know ``derived`` refuses the file, as it refuses
+any member it did not check. Then, when the policy exports evidence files, one
+``attachments/…`` member per file, listed under ``files`` in the manifest with its
+size, SHA-256 and media type, the
 record it belongs to, whether it was rebuilt from its content or is the original,
 and the keyed digest of the original (see :mod:`vault.export.files`).
 
@@ -37,6 +43,7 @@ format: changing one breaks every verifier in the field, so it needs a new
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 __all__ = [
@@ -45,8 +52,11 @@ __all__ = [
     "MANIFEST",
     "MEMBERS",
     "RECORDS",
+    "REPORT",
     "SIGNATURE",
     "SIGNING_KEY",
+    "csv_name",
+    "is_derived_name",
 ]
 
 EXPORT_FORMAT: Final = "evidence-vault-export/1"
@@ -58,3 +68,18 @@ MEMBERS: Final = (MANIFEST, SIGNATURE, SIGNING_KEY, RECORDS)
 """The members every export holds, in the order they are written."""
 ATTACHMENTS: Final = "attachments/"
 """The folder of the evidence files, which follow the members above."""
+REPORT: Final = "report.html"
+_CSV_NAME: Final = re.compile(r"records-[a-z][a-z_]{0,40}\.csv")
+
+
+def csv_name(record_type: str) -> str:
+    """The derived CSV member holding the records of ``record_type``."""
+    name = f"records-{record_type}.csv"
+    if not _CSV_NAME.fullmatch(name):
+        raise ValueError("not a record type")
+    return name
+
+
+def is_derived_name(name: str) -> bool:
+    """Whether ``name`` may be a derived member (checked before it is read)."""
+    return name == REPORT or _CSV_NAME.fullmatch(name) is not None

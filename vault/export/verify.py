@@ -44,6 +44,7 @@ from vault.export.format import (
     RECORDS,
     SIGNATURE,
     SIGNING_KEY,
+    is_derived_name,
 )
 
 __all__ = ["ExportReader", "VerifyReport", "verify_export", "verify_stream"]
@@ -156,6 +157,8 @@ def _verify_tar(
         reader.manifest(manifest, included, seen[MANIFEST])
     records = tar.next_member(RECORDS)
     _check_records(records, manifest, label, reader)
+    for entry in _listed_files(manifest, label, "derived"):
+        _check_file(tar.next_member(entry["name"]), entry, label)
     for entry in _listed_files(manifest, label):
         _check_file(tar.next_member(entry["name"]), entry, label)
     tar.end()
@@ -206,9 +209,13 @@ def _check_manifest(seen: Mapping[str, bytes], signer: bytes | None, label: str)
     return manifest
 
 
-def _listed_files(manifest: Mapping[str, Any], label: str) -> list[dict[str, Any]]:
-    """The files the (verified) manifest lists, each once, with a name, size and hash."""
-    files = manifest.get("files", [])
+def _listed_files(
+    manifest: Mapping[str, Any], label: str, key: str = "files"
+) -> list[dict[str, Any]]:
+    """The files (or ``derived`` members) the (verified) manifest lists, each once,
+    with a name of their kind, size and hash."""
+    files = manifest.get(key, [])
+    named = is_derived_name if key == "derived" else lambda n: n.startswith(ATTACHMENTS)
     names: set[str] = set()
     if not isinstance(files, list):
         raise IntegrityError(f"{label}: the export manifest's file list is malformed")
@@ -216,7 +223,7 @@ def _listed_files(manifest: Mapping[str, Any], label: str) -> list[dict[str, Any
         if (
             not isinstance(entry, dict)
             or not isinstance(entry.get("name"), str)
-            or not entry["name"].startswith(ATTACHMENTS)
+            or not named(entry["name"])
             or not isinstance(entry.get("size"), int)
             or not isinstance(entry.get("sha256"), str)
         ):

@@ -1,0 +1,120 @@
+"""``evault report``: the statistics of one policy as a page, a CSV or a workbook.
+
+Invariants kept here: what is counted and suppressed is the library's
+(:meth:`vault.Vault.report`), how it reads is :mod:`vault.report`'s; this module
+writes the file whole or not at all (a temporary file beside it, renamed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from vault.cli._common import State, cli, complete_policy, done, json_option
+from vault.errors import UsageError, from_os_error
+from vault.report import LANGUAGES, render_csv, render_html, render_xlsx
+
+__all__ = ["report"]
+
+
+@cli.command(name="report")
+@click.option(
+    "--policy",
+    "policy_name",
+    required=True,
+    shell_complete=complete_policy,
+    help="The policy the report is shared under: its filters, consent and threshold.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The file to write (replaced whole once it is complete).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "csv", "xlsx"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained page with tables and charts; csv: every count in "
+    "one CSV with a table column; xlsx: one sheet per table.",
+)
+@click.option(
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day overdue remediation plans are judged on (default: today).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(list(LANGUAGES)),
+    help="The language of the page's words (default: the locale's, else en); labels "
+    "and record content are never translated.",
+)
+@json_option
+@click.pass_obj
+def report(
+    state: State,
+    policy_name: str,
+    out: Path,
+    fmt: str,
+    as_of: dt.datetime | None,
+    lang: str | None,
+    as_json: bool,
+) -> None:
+    """Write a monitoring report under --policy: counts of testimonies, findings and
+    workers by allegation, site and month, and where findings stand, as one HTML
+    page with charts (loads nothing, needs no script), a CSV or an XLSX workbook.
+
+    Everything in it is statistics under the policy: only records it would export
+    count, a worker counts once, and counts of fewer people than its threshold are
+    suppressed (x), with others so that no total gives them back. It says what was
+    left out and why.
+    """
+    policy = state.policy(policy_name)
+    with state.open() as v:
+        result = v.report(policy, as_of=as_of.date() if as_of else None)
+    body: bytes
+    if fmt == "html":
+        body = render_html(result, lang).encode()
+    elif fmt == "csv":
+        body = render_csv(result).encode()
+    else:
+        body = render_xlsx(result)
+    _write(out, body)
+    hidden = sum(t.suppressed for _name, t in result.tables())
+    done(
+        as_json,
+        f"Wrote {out} ({fmt}) under policy {result.policy}: "
+        f"{hidden} counts suppressed (threshold {result.threshold}).",
+        out=str(out),
+        format=fmt,
+        policy=result.policy,
+        policy_sha256=result.policy_sha256,
+        threshold=result.threshold,
+        suppressed=hidden,
+    )
+
+
+def _write(out: Path, body: bytes) -> None:
+    folder = out.resolve().parent
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".report-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as exc:
+        raise from_os_error(exc, out) or UsageError(f"{out}: cannot write") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
