@@ -22,7 +22,7 @@ from exporting import new_identity
 from sqlalchemy import create_engine, text
 from test_at_rest import _stored_bytes
 
-from conftest import PASSPHRASE, Backend, fast_kdf, sample_records
+from conftest import PASSPHRASE, Backend, fast_kdf, passphrase_of, sample_records
 from vault import (
     IntegrityError,
     InvalidInputError,
@@ -218,9 +218,13 @@ def test_a_partner_is_pinned_by_an_admin_with_its_fingerprint_audited(pair: Pair
     with pytest.raises(InvalidInputError, match="not an Ed25519 public key"):
         pair.union.add_partner("garbage", b"-----BEGIN PUBLIC KEY-----\nAAAA\n")
     pair.union.add_custodian(
-        "ana", Passphrase("ana passphrase"), role="custodian", classes=["narrative"], kdf=fast_kdf()
+        "ana",
+        Passphrase(passphrase_of("ana")),
+        role="custodian",
+        classes=["narrative"],
+        kdf=fast_kdf(),
     )
-    with pair.backend.open("ana passphrase", custodian="ana") as ana:
+    with pair.backend.open(passphrase_of("ana"), custodian="ana") as ana:
         with pytest.raises(PermissionDeniedError):
             ana.add_partner("other", pem)
         with pytest.raises(PermissionDeniedError):

@@ -104,7 +104,14 @@ def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
             assert "server" not in {k.lower() for k in r.headers}
             body = {"policy": "ours", "recipient": "partner"}
             r = c.post("/exports", json=body, headers=exporter)
-            assert r.status_code == 201, r.text
+            assert r.status_code == 202, r.text
+            job = r.headers["location"]
+            for _ in range(1200):
+                state = c.get(job, headers=exporter).json()
+                if state["state"] in ("done", "failed"):
+                    break
+                time.sleep(0.05)
+            assert state["state"] == "done", state
         proc.terminate()
         out, err = proc.communicate(timeout=30)
     assert not folder.exists()  # removed when the server stopped
