@@ -33,7 +33,7 @@ from vault import crypto
 from vault.crypto import SecretKey, SigningKey
 from vault.errors import IntegrityError, InvalidInputError, StorageError
 from vault.partial import new_partial
-from vault.store import AuditEntry, Base, driver_execute, driver_scan, utcnow
+from vault.store import AuditEntry, Base, driver_execute, driver_scan, one_snapshot, utcnow
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -305,6 +305,9 @@ def verify(
         seen = read_witness(path, key, vault_id, other_vault_ok=False)
         if seen is not None:
             expected.setdefault(seen[0], []).append((seen[1], f"the witness {path}"))
+    # The head and the entries from one snapshot: an append committed between reading
+    # them is neither half-seen nor taken for an extension of the log.
+    one_snapshot(conn)
     previous = _GENESIS
     seq = 0
     for row_seq, at, actor, action, refs, details, row_mac in driver_scan(conn, _ENTRY_SCAN):

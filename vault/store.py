@@ -546,6 +546,15 @@ def driver_execute(conn: Connection, sql: str, params: Sequence[Any]) -> None:
         cur.close()
 
 
+def one_snapshot(conn: Connection) -> None:
+    """Let every statement of ``conn``'s next transaction read one snapshot (PostgreSQL
+    reads each statement's own by default; SQLite's read transaction already holds
+    one): a check that reads a table and then its summary must not see a write
+    committed between them."""
+    if conn.dialect.name == "postgresql" and not conn.in_transaction():
+        conn.execution_options(isolation_level="REPEATABLE READ")
+
+
 def driver_scan(conn: Connection, sql: str, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
     """The rows of one fixed query, fetched ``batch`` at a time on the driver's own
     cursor (server-side on PostgreSQL, so memory stays flat in the table's size)."""
