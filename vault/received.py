@@ -36,6 +36,7 @@ from vault import crypto
 from vault.crypto import Context
 from vault.errors import IntegrityError, InvalidInputError, PermissionDeniedError
 from vault.keys import KeyClass, Keyring
+from vault.records import load_payload
 from vault.schema import (
     LONG_TEXT,
     MAX_LIST,
@@ -168,16 +169,6 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _loads(raw: bytes, what: str) -> Any:
-    try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise IntegrityError(f"integrity check failed for {what}") from None
-    if not isinstance(value, dict):
-        raise IntegrityError(f"integrity check failed for {what}")
-    return value
-
-
 class ReceivedCodec:
     """Seals and opens received versions for one unlocked vault."""
 
@@ -249,7 +240,7 @@ class ReceivedCodec:
         dek = crypto.unwrap_key(
             self._keys.class_kek(kc, version), wrapped, class_ctx.extend(version), what=what
         )
-        return _loads(crypto.open_sealed(dek, data, class_ctx, what=what), what)
+        return load_payload(crypto.open_sealed(dek, data, class_ctx, what=what), what)
 
     def open(
         self,

@@ -36,6 +36,7 @@ __all__ = [
     "RecordCodec",
     "SealedExtras",
     "SealedVersion",
+    "load_payload",
     "normalize_email",
     "normalize_employee_id",
     "normalize_name",
@@ -354,7 +355,7 @@ class RecordCodec:
         kek = self._keys.class_kek(kc, version)
         class_ctx = ctx.extend(kc.value)
         dek = crypto.unwrap_key(kek, wrapped, class_ctx.extend(version), what=what)
-        return _loads(crypto.open_sealed(dek, data, class_ctx, what=what), what)
+        return load_payload(crypto.open_sealed(dek, data, class_ctx, what=what), what)
 
     def replace_class(
         self,
@@ -518,7 +519,7 @@ class RecordCodec:
         if KeyClass.IDENTITY in wanted and identity is not None and subject is not None:
             subject_key_id, key = subject
             values.update(
-                _loads(
+                load_payload(
                     crypto.open_sealed(
                         key, identity, ctx.extend("identity", subject_key_id), what=what
                     ),
@@ -567,7 +568,8 @@ def _extras_of(payload: dict[str, Any], what: str) -> SealedExtras:
     return SealedExtras(index, at, True, subject, by)
 
 
-def _loads(raw: bytes, what: str) -> Any:
+def load_payload(raw: bytes, what: str) -> Any:
+    """A decrypted class payload: a JSON object, or the record counts as tampered."""
     try:
         value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
