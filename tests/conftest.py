@@ -31,7 +31,7 @@ def passphrase_of(name: str) -> str:
 
 
 # Audit witnesses go to a folder of the test run, never the user's own state folder
-# (subprocesses inherit it).
+# (subprocesses inherit it); each test gets one of its own (``_own_state_folder``).
 os.environ.setdefault("EVAULT_STATE_DIR", tempfile.mkdtemp(prefix="evault-state-"))
 SAMPLES = Path(__file__).resolve().parent.parent / "vault" / "samples" / "evidence.jsonl"
 PG_URL = os.environ.get("EVAULT_TEST_DATABASE_URL")
@@ -97,6 +97,15 @@ def _backends() -> list[object]:
         )
     )
     return params
+
+
+@pytest.fixture(autouse=True)
+def _own_state_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A state folder per test, so that tests running side by side (``-n``) never see
+    each other's audit witnesses."""
+    monkeypatch.setenv("EVAULT_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(params=_backends())

@@ -88,3 +88,33 @@ def test_head_revision_is_alembics_head() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(vault.store.__file__).parent / "migrations"))
     assert ScriptDirectory.from_config(cfg).get_current_head() == head_revision()
+
+
+def test_a_new_vault_is_the_migrated_schema_and_migrates_as_one(backend: Backend) -> None:
+    # A new vault is built from the models and stamped, not by replaying migrations:
+    # it must be the schema the migrations build, and Alembic must take it as its own.
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+    engine = connect(_url(backend))
+    assert schema_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    migrate(engine, "0001")
+    assert "recipients" not in inspect(engine).get_table_names()
+    engine.dispose()
+    with backend.open() as v:
+        assert v.get("T-0001", identity=True) == sample_records()[4]
+
+
+def test_a_new_vault_is_not_built_over_tables_already_there(backend: Backend) -> None:
+    if backend.db_url is None:
+        pytest.skip("a vault folder holds its own database file: only a server's is shared")
+    engine = connect(backend.db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE records (x INTEGER)")
+    engine.dispose()
+    with pytest.raises(StorageError, match="cannot create the vault's tables"):
+        backend.create()
+    engine = connect(backend.db_url)
+    assert inspect(engine).get_table_names() == ["records"]  # nothing half-made
+    engine.dispose()

@@ -100,8 +100,11 @@ class Batch:
                 .first()
             )
             if clash is not None:
+                # Staged as new, so the vault did not hold it when this import looked:
+                # another writer stored it since.
                 raise ConflictError(
-                    f"record {self.refs[clash]} already exists (use 'evault update')"
+                    f"record {self.refs[clash]} was stored by another writer meanwhile: "
+                    "changed concurrently, retry"
                 )
         for model, rows in (
             (Subject, self.subjects),

@@ -1099,6 +1099,32 @@ def schema_revision(engine: Engine) -> str | None:
         raise driver_error(exc, "cannot read the database", engine) from None
 
 
+def create_schema(engine: Engine) -> None:
+    """Build the current schema in an empty database, stamped with the head revision.
+
+    The models are the head schema (tests/test_migrations.py checks that the
+    migrations build exactly them), so a new vault is made from them in one
+    transaction rather than by replaying every migration; the stamp is the row
+    Alembic keeps, so later migrations run on it as on a migrated vault.
+    """
+    try:
+        with write_transaction(engine) as conn:
+            # Not checkfirst: a table of that name already there is an error, not reused.
+            Base.metadata.create_all(conn, checkfirst=False)
+            conn.execute(
+                text(
+                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+                )
+            )
+            conn.execute(
+                text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+                {"v": head_revision()},
+            )
+    except SQLAlchemyError as exc:
+        raise driver_error(exc, "cannot create the vault's tables", engine) from None
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade (or with a revision, move) the schema inside one transaction."""
     from alembic import command  # noqa: PLC0415 - see _alembic_config

@@ -46,6 +46,7 @@ from vault.store import (
     Custodian,
     Meta,
     connect,
+    create_schema,
     driver_error,
     head_revision,
     migrate,
@@ -143,7 +144,8 @@ def create(
     if schema_revision(engine) is not None:
         engine.dispose()
         raise ConflictError("the database already holds a vault")
-    migrate(engine)
+    with _disposed_on_failure(engine):
+        create_schema(engine)
     params = kdf or KdfParams()
     vault_id = crypto.random_token(16)
     keyring = Keyring.new(vault_id)
