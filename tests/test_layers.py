@@ -18,7 +18,7 @@ import pytest
 VAULT = Path(__file__).resolve().parent.parent / "vault"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "primitives": ("errors", "crypto", "age", "partial", "progress"),
+    "primitives": ("errors", "crypto", "age", "partial", "progress", "lazy"),
     "domain": (
         "keys",
         "registry",
@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "scrub",
         "sources",
         "filesource",
+        "presets",
         "mapping",
         "rebuild",
         "export",
@@ -50,6 +51,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "storage": ("store", "migrations"),
     "services": (
+        "leftovers",
         "context",
         "audit",
         "custody",

@@ -27,9 +27,11 @@ from vault.errors import (
 )
 
 if TYPE_CHECKING:
-    from vault.core import ImportResult, RecordSummary, Vault, VersionInfo, load_policy
+    from vault.core import Vault, load_policy
     from vault.crypto import KdfParams, Passphrase
+    from vault.ingest import ImportResult
     from vault.policy import Policy
+    from vault.reads import RecordSummary, VersionInfo
 
 __all__ = [
     "AuthenticationError",
@@ -53,10 +55,10 @@ __all__ = [
 ]
 
 _LAZY: Final = {
-    "ImportResult": "vault.core",
-    "RecordSummary": "vault.core",
+    "ImportResult": "vault.ingest",
+    "RecordSummary": "vault.reads",
     "Vault": "vault.core",
-    "VersionInfo": "vault.core",
+    "VersionInfo": "vault.reads",
     "KdfParams": "vault.crypto",
     "Passphrase": "vault.crypto",
     "Policy": "vault.policy",

@@ -95,7 +95,14 @@ def checked(function: F, namespace: dict[str, Any] | None = None) -> F:
     """``function`` with its arguments checked against its annotations (see above);
     ``namespace`` resolves names the module does not hold (the class being made)."""
     signature = inspect.signature(function)
-    hints = typing.get_type_hints(function, localns=namespace)
+    # The parameters only: a return type may name a class its module imports for type
+    # checkers alone (a service loaded on first use, see vault/lazy.py).
+    parameters = {k: v for k, v in function.__annotations__.items() if k != "return"}
+    hints = typing.get_type_hints(
+        types.SimpleNamespace(__annotations__=parameters),
+        globalns=function.__globals__,
+        localns=namespace,
+    )
     checks = {
         name: check
         for name in signature.parameters

@@ -42,6 +42,7 @@ from vault.errors import (
     UsageError,
     from_os_error,
 )
+from vault.leftovers import SNAPSHOT_PREFIX, remove_leftovers
 from vault.partial import new_partial
 from vault.progress import Progress, Stage, counting, size_of
 from vault.sharing import list_recipients
@@ -53,15 +54,10 @@ __all__ = [
     "backup",
     "check_backup",
     "make_backup",
-    "remove_leftovers",
     "restore_backup",
     "verify_backup",
 ]
 
-# Plaintext snapshots of a killed backup (private temporary folders, and the copies
-# older versions left in the vault folder) and unfinished restores.
-_SNAPSHOT_PREFIX = "evault-backup-"
-_LEFTOVER_PREFIXES = (".evault-backup-", ".evault-restore-")
 _RESTORE_PREFIX = ".evault-restore-"
 _PARTIAL_PREFIX = ".evault-partial-"
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -162,7 +158,7 @@ def make_backup(db_file: Path, out: Path, recipient: str, progress: Progress | N
         raise InvalidInputError("no such folder", where=str(folder))
     # The pid in the name lets the next open tell a killed backup's folder from a
     # running one's.
-    private = Path(tempfile.mkdtemp(prefix=f"{_SNAPSHOT_PREFIX}{os.getpid()}-"))
+    private = Path(tempfile.mkdtemp(prefix=f"{SNAPSHOT_PREFIX}{os.getpid()}-"))
     tmp_out: str | None = None
     try:
         os.chmod(private, 0o700)
@@ -219,35 +215,6 @@ class _Pages:
     def finish(self) -> None:
         if self._progress is not None:
             self._progress("copying", self._total, self._total)
-
-
-def remove_leftovers(folder: Path) -> None:
-    """Remove what a killed backup or restore left: plaintext snapshots in the vault
-    folder (older versions wrote them there), unfinished restores, and the private
-    snapshot folders of backups whose process is gone."""
-    with contextlib.suppress(OSError):
-        for entry in folder.iterdir():
-            if entry.name.startswith(_LEFTOVER_PREFIXES) and entry.is_file():
-                with contextlib.suppress(OSError):
-                    entry.unlink()
-    with contextlib.suppress(OSError):
-        for entry in Path(tempfile.gettempdir()).iterdir():
-            if not entry.name.startswith(_SNAPSHOT_PREFIX):
-                continue
-            pid = entry.name[len(_SNAPSHOT_PREFIX) :].partition("-")[0]
-            with contextlib.suppress(OSError):
-                if pid.isdigit() and entry.stat().st_uid == os.getuid() and not _alive(int(pid)):
-                    shutil.rmtree(entry, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Sink:

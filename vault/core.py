@@ -19,52 +19,82 @@ import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Self, overload
+from typing import IO, TYPE_CHECKING, Any, Self, overload
 
-from vault import (
-    attachments,
-    auditing,
-    backup,
-    checking,
-    crypto,
-    custody,
-    ingest,
-    journal,
-    lifecycle,
-    partners,
-    precheck,
-    reads,
-    receiving,
-    review,
-    sharing,
-    stats,
-    store,
-    tokens,
-    unlock,
-    uploads,
-)
 from vault.arguments import checked, checked_class
-from vault.attachments import AttachmentInfo
 from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
+from vault.edits import MatchKey, OnConflict
 from vault.errors import InvalidInputError, UsageError, VaultError
 from vault.filesource import AttachmentSource
-from vault.ingest import ImportResult, MatchKey, OnConflict
 from vault.keys import Grant, Role
-from vault.mapping import find_mapping
-from vault.pacing import CHUNK_RECORDS
+from vault.lazy import lazy_module
+from vault.pacing import CHUNK_RECORDS, REWRAP_BATCH
 from vault.policy import Policy, find_policy, vault_policy_dirs
-from vault.precheck import ImportCheck
 from vault.progress import Progress
 from vault.reads import RecordSummary, VersionInfo
-from vault.report import Report, render_html
 from vault.schema import RECORD_TYPES
 from vault.sources import CsvOptions
-from vault.tables import Statistics
 
-__all__ = ["ImportResult", "RecordSummary", "Vault", "VersionInfo", "load_policy"]
+if TYPE_CHECKING:
+    from vault import (
+        attachments,
+        auditing,
+        backup,
+        checking,
+        crypto,
+        custody,
+        ingest,
+        journal,
+        lifecycle,
+        partners,
+        precheck,
+        reads,
+        receiving,
+        review,
+        sharing,
+        stats,
+        store,
+        tokens,
+        unlock,
+        uploads,
+    )
+    from vault import mapping as mapping_module
+    from vault import report as report_module
+    from vault.attachments import AttachmentInfo
+    from vault.ingest import ImportResult
+    from vault.precheck import ImportCheck
+    from vault.report import Report
+    from vault.tables import Statistics
+else:
+    # The services load when a method first needs them (vault/lazy.py): opening a
+    # vault to read a record loads no media library, statistics or backup code.
+    attachments = lazy_module("vault.attachments")
+    auditing = lazy_module("vault.auditing")
+    backup = lazy_module("vault.backup")
+    checking = lazy_module("vault.checking")
+    crypto = lazy_module("vault.crypto")
+    custody = lazy_module("vault.custody")
+    ingest = lazy_module("vault.ingest")
+    journal = lazy_module("vault.journal")
+    lifecycle = lazy_module("vault.lifecycle")
+    partners = lazy_module("vault.partners")
+    precheck = lazy_module("vault.precheck")
+    reads = lazy_module("vault.reads")
+    receiving = lazy_module("vault.receiving")
+    review = lazy_module("vault.review")
+    sharing = lazy_module("vault.sharing")
+    stats = lazy_module("vault.stats")
+    store = lazy_module("vault.store")
+    tokens = lazy_module("vault.tokens")
+    unlock = lazy_module("vault.unlock")
+    uploads = lazy_module("vault.uploads")
+    report_module = lazy_module("vault.report")
+    mapping_module = lazy_module("vault.mapping")
+
+__all__ = ["RecordSummary", "Vault", "VersionInfo", "load_policy"]
 
 
 @checked
@@ -468,7 +498,7 @@ class Vault:
         self,
         *,
         reencrypt: bool = False,
-        batch: int = lifecycle.BATCH,
+        batch: int = REWRAP_BATCH,
         progress: Progress | None = None,
     ) -> lifecycle.RotationReport:
         """New KEK version; rewrap every data and subject key (resumable, in batches).
@@ -813,7 +843,7 @@ class Vault:
         if "report" in chosen.formats:
             # Refused before anything is counted, as the export itself would be.
             sharing.check_export(self._ctx, chosen, recipient)
-            page = render_html(stats.report(self._ctx, chosen, as_of=None)).encode()
+            page = report_module.render_html(stats.report(self._ctx, chosen, as_of=None)).encode()
         return sharing.export(self._ctx, chosen, recipient, out, progress=progress, report=page)
 
     def check_export(self, policy: Policy | str, recipient: str | Sequence[str]) -> None:
@@ -944,5 +974,5 @@ def _csv_options(
     """How a CSV import is read, when the caller says anything about it."""
     if mapping is None and delimiter is None and encoding is None:
         return None
-    found = find_mapping(mapping) if mapping is not None else None
+    found = mapping_module.find_mapping(mapping) if mapping is not None else None
     return CsvOptions(delimiter=delimiter, encoding=encoding, mapping=found)

@@ -26,6 +26,7 @@ from vault import attachments, receiving
 from vault.context import Context, read_settings, write_setting
 from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
+from vault.pacing import REWRAP_BATCH
 from vault.progress import Progress, Stage
 from vault.records import SOURCE_INDEX, RecordCodec, normalize_employee_id, phone_key
 from vault.scrub import Scrubber, SiteTerms
@@ -52,7 +53,7 @@ __all__ = [
     "set_retention",
 ]
 
-BATCH: Final = 500
+BATCH: Final = REWRAP_BATCH
 _SEALED: Final = ("special", "narrative", "operational")
 
 _VERSIONS = Base.metadata.tables["record_versions"]

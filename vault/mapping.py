@@ -51,7 +51,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -60,6 +59,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from vault.errors import InvalidInputError, NotFoundError
+from vault.presets import shipped_mappings
 from vault.schema import FIELDS, GEO_KEYS, RECORD_SPECS, RECORD_TYPES, FieldSpec, validate_record
 
 __all__ = [
@@ -899,16 +899,6 @@ def load_mapping(path: str | os.PathLike[str]) -> SurveyMapping:
     except UnicodeDecodeError:
         raise InvalidInputError("not valid UTF-8", where=str(p)) from None
     return parse_mapping(text, str(p))
-
-
-def shipped_mappings() -> dict[str, str]:
-    """Names and texts of the mappings shipped with Evidence Vault."""
-    folder = resources.files("vault") / "mappings"
-    return {
-        entry.name.removesuffix(".yaml"): entry.read_text(encoding="utf-8")
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".yaml")
-    }
 
 
 def find_mapping(name_or_path: str | os.PathLike[str]) -> SurveyMapping:

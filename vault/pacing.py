@@ -26,9 +26,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-__all__ = ["CHUNK_BYTES", "CHUNK_RECORDS", "CHUNK_SECONDS", "PAUSE_SECONDS", "Pacer"]
+__all__ = [
+    "CHUNK_BYTES",
+    "CHUNK_RECORDS",
+    "CHUNK_SECONDS",
+    "PAUSE_SECONDS",
+    "REWRAP_BATCH",
+    "Pacer",
+]
 
 CHUNK_RECORDS: Final = 2_000
+# Keys a key rotation rewraps per transaction (vault.lifecycle).
+REWRAP_BATCH: Final = 500
 CHUNK_BYTES: Final = 8 << 20
 CHUNK_SECONDS: Final = 1.0
 PAUSE_SECONDS: Final = 0.15

@@ -26,7 +26,6 @@ from sqlalchemy import Connection, Engine, delete, insert, inspect, select, upda
 from sqlalchemy.exc import SQLAlchemyError
 
 from vault import audit, crypto, custody, registry, uploads
-from vault.backup import remove_leftovers
 from vault.context import Context, read_settings, write_setting
 from vault.crypto import KdfParams, Passphrase, SigningKey
 from vault.errors import (
@@ -39,6 +38,7 @@ from vault.errors import (
     UsageError,
 )
 from vault.keys import Grant, Keyring, open_keyring, seal_keyring
+from vault.leftovers import remove_leftovers
 from vault.schema import check_name, shown_name
 from vault.store import (
     DB_FILENAME,

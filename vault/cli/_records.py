@@ -15,17 +15,24 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from vault import KdfParams, UsageError, Vault
 from vault.cli._common import State, cli, done, json_option, render_summaries
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
-from vault.mapping import describe_shipped, find_mapping, shipped_mappings
+from vault.lazy import lazy_module
 from vault.pacing import CHUNK_RECORDS
+from vault.presets import shipped_mappings
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
+
+if TYPE_CHECKING:
+    from vault import mapping as mapping_module
+else:
+    # Loaded only to read a survey export (it brings pydantic with it).
+    mapping_module = lazy_module("vault.mapping")
 
 __all__ = ["add", "find", "import_", "init", "list_", "show", "update"]
 
@@ -108,7 +115,7 @@ def _list_mappings(ctx: click.Context, _param: click.Parameter, value: str | Non
     """``--map list``: the shipped mappings, then exit (no FILE, no vault needed)."""
     if value != "list" or ctx.resilient_parsing:
         return value
-    for name, description in describe_shipped():
+    for name, description in mapping_module.describe_shipped():
         click.echo(f"{name:<8} {description}")
     raise click.exceptions.Exit(0)
 
@@ -226,7 +233,7 @@ def import_(
     if path is not None and fmt is None and mapping is None:
         detect_format(str(path))  # a name that says no format is refused before unlocking
     if mapping is not None:
-        find_mapping(mapping)  # a bad mapping is refused before unlocking
+        mapping_module.find_mapping(mapping)  # a bad mapping is refused before unlocking
     source: Path | IO[bytes] = sys.stdin.buffer if path is None else path
     shown = sys.stderr.isatty() and not as_json
     reading: dict[str, Any] = {
