@@ -1,6 +1,6 @@
 """Write vault/locales/<lang>/LC_MESSAGES/evault.po and .mo from the words below.
 
-Run after changing a report's words: ``python tests/catalogues.py``
+Run after changing a report's or the command line's words: ``python tests/catalogues.py``
 (tests/test_report.py checks that every word of vault/report.py is translated and
 that the .mo files are compiled from the .po files).
 """
@@ -97,6 +97,120 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+# What the command line itself says (vault/cli, and the import summary it prints),
+# and the words of Click it shows (usage, help, its errors): Click reads them through
+# gettext's global domain, which the command line points at these catalogues.
+CLI_WORDS: dict[str, tuple[str, str]] = {
+    "error": ("erreur", "error"),
+    "warning": ("avertissement", "aviso"),
+    "Commands": ("Commandes", "Comandos"),
+    "Passphrase": ("Phrase de passe", "Frase de contraseña"),
+    "New passphrase": ("Nouvelle phrase de passe", "Nueva frase de contraseña"),
+    "Passphrase for {name}": ("Phrase de passe de {name}", "Frase de contraseña de {name}"),
+    "Argon2id parameters below RFC 9106 recommendation": (
+        "paramètres Argon2id en dessous de la recommandation de la RFC 9106",
+        "parámetros de Argon2id por debajo de la recomendación del RFC 9106",
+    ),
+    "Created vault {vault_id} at {location} (custodian {custodian}).": (
+        "Coffre {vault_id} créé à {location} (gardien {custodian}).",
+        "Bóveda {vault_id} creada en {location} (custodio {custodian}).",
+    ),
+    "Imported {n} records ({parts})": (
+        "{n} enregistrements importés ({parts})",
+        "{n} registros importados ({parts})",
+    ),
+    "none": ("aucun", "ninguno"),
+    "{n} new versions": ("{n} nouvelles versions", "{n} versiones nuevas"),
+    "{n} unchanged": ("{n} inchangés", "{n} sin cambios"),
+    "{n} skipped": ("{n} ignorés", "{n} omitidos"),
+    "committed in {n} chunks": ("validé en {n} tranches", "confirmado en {n} tramos"),
+    "Added {type} {id}.": ("Ajouté : {type} {id}.", "Añadido: {type} {id}."),
+    "Updated {id}: now at version {version}.": (
+        "{id} mis à jour : désormais en version {version}.",
+        "{id} actualizado: ahora en la versión {version}.",
+    ),
+    "version {n} of {total}": ("version {n} sur {total}", "versión {n} de {total}"),
+    "Added recipient {name} (key fingerprint {fingerprint}).": (
+        "Destinataire {name} ajouté (empreinte de clé {fingerprint}).",
+        "Destinatario {name} añadido (huella de clave {fingerprint}).",
+    ),
+    "Removed recipient {name}.": ("Destinataire {name} retiré.", "Destinatario {name} eliminado."),
+    "Exported to {out} for {recipients} under policy {policy} (export {id}).": (
+        "Exporté vers {out} pour {recipients} selon la politique {policy} (export {id}).",
+        "Exportado a {out} para {recipients} según la política {policy} (exportación {id}).",
+    ),
+    "OK: export {id} from vault {vault_id}": (
+        "OK : export {id} du coffre {vault_id}",
+        "OK: exportación {id} de la bóveda {vault_id}",
+    ),
+    "{n} record lines, every hash matches the signed manifest": (
+        "{n} lignes d'enregistrements, chaque empreinte correspond au manifeste signé",
+        "{n} líneas de registros, cada hash coincide con el manifiesto firmado",
+    ),
+    "Wrote {out} ({fmt}) under policy {policy}: {hidden} counts suppressed "
+    "(threshold {threshold}).": (
+        "{out} écrit ({fmt}) selon la politique {policy} : {hidden} nombres masqués "
+        "(seuil {threshold}).",
+        "{out} escrito ({fmt}) según la política {policy}: {hidden} números suprimidos "
+        "(umbral {threshold}).",
+    ),
+    # Click's own words.
+    "Usage:": ("Utilisation :", "Uso:"),
+    "Options": ("Options", "Opciones"),
+    "Show this message and exit.": (
+        "Afficher ce message et quitter.",
+        "Mostrar este mensaje y salir.",
+    ),
+    "Show the version and exit.": (
+        "Afficher la version et quitter.",
+        "Mostrar la versión y salir.",
+    ),
+    "Error: {message}": ("Erreur : {message}", "Error: {message}"),
+    "Try '{command} {option}' for help.": (
+        "Essayez « {command} {option} » pour obtenir de l'aide.",
+        "Pruebe «{command} {option}» para obtener ayuda.",
+    ),
+    "No such command {name!r}.": (
+        "Commande inconnue : {name!r}.",
+        "No existe el comando {name!r}.",
+    ),
+    "No such option {name!r}.": ("Option inconnue : {name!r}.", "No existe la opción {name!r}."),
+    "Missing argument": ("Argument manquant", "Falta un argumento"),
+    "Missing option": ("Option manquante", "Falta una opción"),
+    "Missing command.": ("Commande manquante.", "Falta un comando."),
+    "Invalid value for {param_hint}: {message}": (
+        "Valeur invalide pour {param_hint} : {message}",
+        "Valor no válido para {param_hint}: {message}",
+    ),
+    "Repeat for confirmation": ("Répétez pour confirmer", "Repita para confirmar"),
+    "Error: The two entered values do not match.": (
+        "Erreur : les deux valeurs saisies ne correspondent pas.",
+        "Error: los dos valores introducidos no coinciden.",
+    ),
+    "Aborted!": ("Abandon !", "¡Cancelado!"),
+    "env var: {var}": ("variable d'environnement : {var}", "variable de entorno: {var}"),
+    "default: {default}": ("par défaut : {default}", "por defecto: {default}"),
+}
+# Click's words that change with a number: (singular, plural) -> French, Spanish.
+CLI_PLURALS: dict[tuple[str, str], tuple[tuple[str, str], tuple[str, str]]] = {
+    ("{value!r} is not {choice}.", "{value!r} is not one of {choices}."): (
+        ("{value!r} n'est pas {choice}.", "{value!r} n'est pas l'une des valeurs {choices}."),
+        ("{value!r} no es {choice}.", "{value!r} no es uno de {choices}."),
+    ),
+    ("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"): (
+        (
+            "Argument supplémentaire inattendu ({args})",
+            "Arguments supplémentaires inattendus ({args})",
+        ),
+        ("Argumento adicional inesperado ({args})", "Argumentos adicionales inesperados ({args})"),
+    ),
+    ("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"): (
+        ("Vouliez-vous dire {possibility} ?", "(Vouliez-vous dire l'une de : {possibilities} ?)"),
+        ("¿Quiso decir {possibility}?", "(¿Quiso decir uno de: {possibilities}?)"),
+    ),
+}
+
+
 def catalogue(lang: str) -> Catalog:
     index = {"fr": 0, "es": 1}[lang]
     catalog = Catalog(
@@ -108,8 +222,12 @@ def catalogue(lang: str) -> Catalog:
         revision_date=FIXED,
         fuzzy=False,
     )
-    for msgid, words in WORDS.items():
+    for msgid, words in (WORDS | CLI_WORDS).items():
         catalog.add(msgid, words[index])
+    for plural, forms in CLI_PLURALS.items():
+        # CLDR's rules give French and Spanish a third form (for a million): the plural.
+        one, many = forms[index]
+        catalog.add(plural, (one, *[many] * (catalog.num_plurals - 1)))
     return catalog
 
 

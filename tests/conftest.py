@@ -104,8 +104,13 @@ def _own_state_folder(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """A state folder per test, so that tests running side by side (``-n``) never see
-    each other's audit witnesses."""
+    each other's audit witnesses; and the locale pinned."""
     monkeypatch.setenv("EVAULT_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    # The command line speaks the locale's language: tests read its English, whatever
+    # the machine's locale (tests of the other languages set their own).
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
 
 
 @pytest.fixture(params=_backends())

@@ -111,22 +111,23 @@ class ImportResult:
             "chunks": self.chunks,
         }
 
-    def summary(self) -> str:
-        """One line: what was added, and what was found stored already."""
+    def summary(self, _: Callable[[str], str] = str) -> str:
+        """One line: what was added, and what was found stored already (its words
+        through ``_``, a gettext: the command line's language)."""
         parts = ", ".join(f"{n} {t}" for t, n in sorted(self.by_type.items()))
-        line = f"Imported {self.count} records ({parts or 'none'})"
+        line = _("Imported {n} records ({parts})").format(n=self.count, parts=parts or _("none"))
         held = [
-            f"{n} {what}"
+            what.format(n=n)
             for n, what in (
-                (self.versions, "new versions"),
-                (self.unchanged, "unchanged"),
-                (self.skipped, "skipped"),
+                (self.versions, _("{n} new versions")),
+                (self.unchanged, _("{n} unchanged")),
+                (self.skipped, _("{n} skipped")),
             )
             if n
         ]
         line += f"; {', '.join(held)}" if held else ""
         if self.chunks > 1:
-            line += f"; committed in {self.chunks} chunks"
+            line += "; " + _("committed in {n} chunks").format(n=self.chunks)
         return line + "."
 
 

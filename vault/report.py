@@ -24,14 +24,13 @@ import csv
 import datetime as dt
 import html
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
-from vault.errors import UsageError
+from vault import i18n
 from vault.tables import ALL_LABEL, Cell, Statistics, Table
 
 __all__ = [
@@ -62,21 +61,15 @@ _TITLES: Final = {
     ("month",): "By month",
 }
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
-LANGUAGES: Final = ("en", "fr", "es")
-_LOCALES: Final = Path(__file__).resolve().parent / "locales"
-Gettext = Callable[[str], str]
+LANGUAGES: Final = i18n.LANGUAGES
+Gettext = i18n.Gettext
 
 
 def translator(lang: str | None) -> Gettext:
     """The report's labels in ``lang`` (``en``, ``fr``, ``es``; None: the locale's
-    language from ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES`` or ``LANG``, else
-    English). Only the report's own words translate, never a label or a reason."""
-    from babel.support import Translations  # noqa: PLC0415 - loaded by a report only
-
-    if lang is not None and lang not in LANGUAGES:
-        raise UsageError(f"unknown language; use {', '.join(LANGUAGES)}")
-    wanted = [lang] if lang else None
-    return Translations.load(str(_LOCALES), wanted, domain="evault").gettext
+    language, see :mod:`vault.i18n`). Only the report's own words translate, never a
+    label or a reason."""
+    return i18n.translations(i18n.chosen(lang)).gettext
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 import importlib
 import itertools
 import json
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 import click
 
 import vault
+from vault import i18n
 from vault.errors import InvalidInputError, UsageError, VaultError, from_os_error
 from vault.progress import Progress
 
@@ -82,8 +84,8 @@ class State:
         if env:
             return vault.Passphrase(env)
         if new_for is not None:
-            return _prompt_new("New passphrase", new_for)
-        return vault.Passphrase(click.prompt("Passphrase", hide_input=True, err=True))
+            return _prompt_new(_("New passphrase"), new_for)
+        return vault.Passphrase(click.prompt(_("Passphrase"), hide_input=True, err=True))
 
     @property
     def policy_dirs(self) -> tuple[Path, ...]:
@@ -116,7 +118,7 @@ class State:
             yield v
 
 
-def new_passphrase(file: Path | None, who: str | None, what: str = "New passphrase") -> Passphrase:
+def new_passphrase(file: Path | None, who: str | None, what: str | None = None) -> Passphrase:
     """A new passphrase for custodian ``who`` from ``file``, EVAULT_NEW_PASSPHRASE, or
     a confirmed prompt (asked again while it is too easy to guess)."""
     if file is not None:
@@ -124,7 +126,7 @@ def new_passphrase(file: Path | None, who: str | None, what: str = "New passphra
     env = os.environ.get("EVAULT_NEW_PASSPHRASE")
     if env:
         return vault.Passphrase(env)
-    return _prompt_new(what, who)
+    return _prompt_new(what or _("New passphrase"), who)
 
 
 # Tries at a prompt for a new passphrase before giving up (exit 5, the last reason).
@@ -207,7 +209,7 @@ def duration(text: str) -> dt.timedelta:
 
 # The root's options, which no command uses for anything else: accepted after the
 # command too ("evault list --vault v" as "evault --vault v list").
-_GLOBAL_OPTIONS: Final = ("--vault", "--db-url", "--passphrase-file", "--custodian")
+_GLOBAL_OPTIONS: Final = ("--vault", "--db-url", "--passphrase-file", "--custodian", "--lang")
 
 
 def _hoist_global_options(args: list[str]) -> list[str]:
@@ -265,6 +267,66 @@ def _wants_json(args: list[str]) -> bool:
     return "--json" in head
 
 
+class _Speech:
+    """The language the command line speaks in while it runs (see :func:`speaking`)."""
+
+    def __init__(self) -> None:
+        self.lang = "en"
+        self.words: gettext.NullTranslations = gettext.NullTranslations()
+
+
+_SPEECH: Final = _Speech()
+
+
+def _(message: str) -> str:
+    """``message`` (the command line's own words, never data) in its language."""
+    return _SPEECH.words.gettext(message)
+
+
+def spoken_language() -> str:
+    """The language the command line speaks in (``--lang``, else the locale's)."""
+    return _SPEECH.lang
+
+
+def _lang_asked(args: list[str]) -> str | None:
+    """The ``--lang`` of a command line, read before parsing so that Click's own usage
+    errors speak it too; a value not offered is left to the option to refuse."""
+    head = args[: args.index("--")] if "--" in args else args
+    for i, arg in enumerate(head):
+        name, eq, value = arg.partition("=")
+        if name == "--lang":
+            value = value if eq else (head[i + 1] if i + 1 < len(head) else "")
+            return value if value in i18n.LANGUAGES else None
+    return None
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[None]:
+    """Speak ``lang`` (None: the locale's) for one run of the command line.
+
+    Click reads its own words (usage, help, its errors) through gettext's global
+    domain and the LANGUAGE variable, so both are set for the run and put back after
+    it: a program calling the command line in-process keeps its own.
+    """
+    lang = i18n.chosen(lang)
+    saved_language = os.environ.get("LANGUAGE")
+    saved_domain = gettext.textdomain()
+    saved_speech = (_SPEECH.lang, _SPEECH.words)
+    gettext.bindtextdomain(i18n.DOMAIN, str(i18n.LOCALES))
+    gettext.textdomain(i18n.DOMAIN)
+    os.environ["LANGUAGE"] = lang
+    _SPEECH.lang, _SPEECH.words = lang, i18n.translations(lang)
+    try:
+        yield
+    finally:
+        _SPEECH.lang, _SPEECH.words = saved_speech
+        gettext.textdomain(saved_domain)
+        if saved_language is None:
+            os.environ.pop("LANGUAGE", None)
+        else:
+            os.environ["LANGUAGE"] = saved_language
+
+
 class _Group(click.Group):
     """Turns library errors into one line on stderr and the documented exit code
     (with --json, one JSON object on that line).
@@ -277,6 +339,11 @@ class _Group(click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy: dict[str, tuple[str, str]] = {}
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        given = list(sys.argv[1:] if args is None else args)
+        with speaking(_lang_asked(given)):
+            return super().main(given, *rest, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(self.commands) | set(self.lazy))
@@ -301,7 +368,7 @@ class _Group(click.Group):
             else:
                 text = click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)
             rows.append((name, text))
-        with formatter.section("Commands"):
+        with formatter.section(_("Commands")):
             formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -369,7 +436,7 @@ def _fail(message: str, code: int, ctx: click.Context, kind: str | None = None) 
         error = {"code": code, "kind": kind or ERROR_KINDS.get(code, "error"), "message": message}
         click.echo(json.dumps({"error": error}, ensure_ascii=False), err=True)
     else:
-        click.echo(f"evault: error: {message}", err=True)
+        click.echo(f"evault: {_('error')}: {message}", err=True)
     sys.exit(code)
 
 
@@ -398,6 +465,14 @@ def _fail(message: str, code: int, ctx: click.Context, kind: str | None = None) 
     "--custodian",
     envvar="EVAULT_CUSTODIAN",
     help="Custodian name, when the vault has several (or EVAULT_CUSTODIAN).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(list(i18n.LANGUAGES)),
+    expose_value=False,
+    help="Language of the command line's own words and of reports: en, fr or es "
+    "(default: the locale's, else en). Record content is never translated; --json "
+    "output never is.",
 )
 @click.pass_context
 def cli(

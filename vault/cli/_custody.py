@@ -19,6 +19,7 @@ import click
 from vault import UsageError, Vault
 from vault.cli._common import (
     State,
+    _,
     cli,
     comma_list,
     done,
@@ -79,7 +80,7 @@ def custodian_add(
     with state.open() as v:
         v.add_custodian(
             name,
-            new_passphrase(new_passphrase_file, name, f"Passphrase for {name}"),
+            new_passphrase(new_passphrase_file, name, _("Passphrase for {name}").format(name=name)),
             role=role,
             classes=comma_list(classes),
             policies=comma_list(policies),

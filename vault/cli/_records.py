@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 
 from vault import KdfParams, UsageError, Vault
-from vault.cli._common import State, cli, done, json_option, render_summaries
+from vault.cli._common import State, _, cli, done, json_option, render_summaries
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.lazy import lazy_module
 from vault.pacing import CHUNK_RECORDS
@@ -72,7 +72,10 @@ def init(
     """Create a new, empty vault and its first (admin) custodian."""
     params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
     if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
-        click.echo("evault: warning: Argon2id parameters below RFC 9106's recommendation", err=True)
+        click.echo(
+            f"evault: {_('warning')}: {_('Argon2id parameters below RFC 9106 recommendation')}",
+            err=True,
+        )
     passphrase = state.passphrase(new_for=custodian)
     with Vault.create(
         state.vault_dir,
@@ -82,7 +85,9 @@ def init(
         kdf=params,
         identity_approvals=identity_approvals,
     ) as v:
-        text = f"Created vault {v.vault_id} at {v.location} (custodian {custodian!r})."
+        text = _("Created vault {vault_id} at {location} (custodian {custodian}).").format(
+            vault_id=v.vault_id, location=v.location, custodian=repr(custodian)
+        )
         done(as_json, text, vault_id=v.vault_id, location=v.location, custodian=custodian)
 
 
@@ -273,7 +278,7 @@ def import_(
             chunk_records=chunk_size,
             **reading,
         )
-    click.echo(json.dumps(result.to_dict()) if as_json else result.summary())
+    click.echo(json.dumps(result.to_dict()) if as_json else result.summary(_))
 
 
 def _read_one(file: Path) -> tuple[str, Any]:
@@ -293,7 +298,7 @@ def add(state: State, file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(summary.to_dict()))
     else:
-        click.echo(f"Added {summary.type} {summary.id}.")
+        click.echo(_("Added {type} {id}.").format(type=summary.type, id=summary.id))
 
 
 @cli.command()
@@ -341,7 +346,9 @@ def update(
     if as_json:
         click.echo(json.dumps({"id": record_id, "version": version}))
     else:
-        click.echo(f"Updated {record_id}: now at version {version}.")
+        click.echo(
+            _("Updated {id}: now at version {version}.").format(id=record_id, version=version)
+        )
 
 
 @cli.command()
@@ -367,7 +374,8 @@ def show(state: State, record_id: str, version: int | None, identity: bool, as_j
         click.echo(json.dumps(record, ensure_ascii=False))
         return
     shown = version or history[-1].version
-    click.echo(f"# {record_id} · {record['type']} · version {shown} of {len(history)}", err=True)
+    at = _("version {n} of {total}").format(n=shown, total=len(history))
+    click.echo(f"# {record_id} · {record['type']} · {at}", err=True)
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import click
 
-from vault.cli._common import State, cli, complete_policy, done, json_option
+from vault.cli._common import State, _, cli, complete_policy, done, json_option, spoken_language
 from vault.errors import UsageError, from_os_error
-from vault.report import LANGUAGES, render_csv, render_html, render_xlsx
+from vault.report import render_csv, render_html, render_xlsx
 
 __all__ = ["report"]
 
@@ -50,12 +50,6 @@ __all__ = ["report"]
     type=click.DateTime(["%Y-%m-%d"]),
     help="The day overdue remediation plans are judged on (default: today).",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(list(LANGUAGES)),
-    help="The language of the page's words (default: the locale's, else en); labels "
-    "and record content are never translated.",
-)
 @json_option
 @click.pass_obj
 def report(
@@ -64,7 +58,6 @@ def report(
     out: Path,
     fmt: str,
     as_of: dt.datetime | None,
-    lang: str | None,
     as_json: bool,
 ) -> None:
     """Write a monitoring report under --policy: counts of testimonies, findings and
@@ -74,14 +67,15 @@ def report(
     Everything in it is statistics under the policy: only records it would export
     count, a worker counts once, and counts of fewer people than its threshold are
     suppressed (x), with others so that no total gives them back. It says what was
-    left out and why.
+    left out and why. Its words are in the language of --lang (en, fr, es; default:
+    the locale's); labels and record content are never translated.
     """
     policy = state.policy(policy_name)
     with state.open() as v:
         result = v.report(policy, as_of=as_of.date() if as_of else None)
     body: bytes
     if fmt == "html":
-        body = render_html(result, lang).encode()
+        body = render_html(result, spoken_language()).encode()
     elif fmt == "csv":
         body = render_csv(result).encode()
     else:
@@ -90,8 +84,10 @@ def report(
     hidden = sum(t.suppressed for _name, t in result.tables())
     done(
         as_json,
-        f"Wrote {out} ({fmt}) under policy {result.policy}: "
-        f"{hidden} counts suppressed (threshold {result.threshold}).",
+        _(
+            "Wrote {out} ({fmt}) under policy {policy}: {hidden} counts suppressed "
+            "(threshold {threshold})."
+        ).format(out=out, fmt=fmt, policy=result.policy, hidden=hidden, threshold=result.threshold),
         out=str(out),
         format=fmt,
         policy=result.policy,

@@ -18,6 +18,7 @@ import click
 from vault import UsageError
 from vault.cli._common import (
     State,
+    _,
     cli,
     complete_policy,
     counts_text,
@@ -49,7 +50,11 @@ def recipient_add(state: State, name: str, public_key: str, as_json: bool) -> No
     if as_json:
         click.echo(json.dumps({"name": name, "fingerprint": fingerprint}))
     else:
-        click.echo(f"Added recipient {name} (key fingerprint {fingerprint[:16]}).")
+        click.echo(
+            _("Added recipient {name} (key fingerprint {fingerprint}).").format(
+                name=name, fingerprint=fingerprint[:16]
+            )
+        )
 
 
 @recipient.command(name="list")
@@ -74,7 +79,7 @@ def recipient_remove(state: State, name: str, as_json: bool) -> None:
     """Remove a recipient (past exports stay recorded)."""
     with state.open() as v:
         v.remove_recipient(name)
-    done(as_json, f"Removed recipient {name}.", removed=name)
+    done(as_json, _("Removed recipient {name}.").format(name=name), removed=name)
 
 
 @cli.group()
@@ -204,8 +209,12 @@ def export_(
         click.echo(json.dumps(manifest, ensure_ascii=False))
         return
     click.echo(
-        f"Exported to {out} for {', '.join(recipient_names)} under policy {p.name} "
-        f"(export {manifest['export_id']})."
+        _("Exported to {out} for {recipients} under policy {policy} (export {id}).").format(
+            out=out,
+            recipients=", ".join(recipient_names),
+            policy=p.name,
+            id=manifest["export_id"],
+        )
     )
     click.echo(counts_text(manifest["counts"]))
 
@@ -268,7 +277,11 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
     if as_json:
         click.echo(json.dumps({"valid": True, **report.to_dict()}))
         return
-    click.echo(f"OK: export {report.export_id} from vault {report.vault_id}")
+    click.echo(
+        _("OK: export {id} from vault {vault_id}").format(
+            id=report.export_id, vault_id=report.vault_id
+        )
+    )
     names = ", ".join(r["name"] for r in report.recipients) or report.recipient
     click.echo(
         f"  policy {report.policy} (sha256 {report.policy_sha256[:16]}…), "
@@ -279,7 +292,9 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
         "  onward terms (signed): "
         + ("may be passed on only to " + ", ".join(onward) if onward else "not to be passed on")
     )
-    click.echo(f"  {report.lines} record lines, every hash matches the signed manifest")
+    click.echo(
+        "  " + _("{n} record lines, every hash matches the signed manifest").format(n=report.lines)
+    )
     pin = "pinned with --signer" if report.signer_pinned else "NOT pinned"
     click.echo(f"  signed by key {report.signer_fingerprint[:16]}… ({pin})")
     if not report.signer_pinned:
