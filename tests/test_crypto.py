@@ -245,3 +245,25 @@ def test_secrets_hide_their_repr_and_refuse_pickling() -> None:
         assert signing.seed().hex() not in text
         with pytest.raises(TypeError):
             pickle.dumps(obj)
+
+
+def test_associated_data_encoding_is_fixed() -> None:
+    # Every stored blob is bound to these bytes: a change here makes every vault
+    # unreadable, so the encoding is pinned (length with type byte, type, bytes).
+    from vault.crypto import Context
+
+    encoded = Context.of("v1", "record", 7, b"\x00\xff", "é")
+    assert bytes(encoded) == (
+        b"\x00\x00\x00\x03sv1"
+        b"\x00\x00\x00\x07srecord"
+        b"\x00\x00\x00\x02i7"
+        b"\x00\x00\x00\x03b\x00\xff"
+        b"\x00\x00\x00\x03s\xc3\xa9"
+    )
+    assert Context.of("v1", "record").extend(7, b"\x00\xff", "é") == encoded
+    assert Context.of("ab", "c") != Context.of("a", "bc")
+    assert Context.of(1) != Context.of("1")
+    assert Context.of(Context.of("x")) == Context.of(b"\x00\x00\x00\x02sx")
+    for bad in (True, 1.5, None):
+        with pytest.raises(TypeError):
+            Context.of(bad)  # type: ignore[arg-type]

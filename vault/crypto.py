@@ -79,6 +79,7 @@ _MAGIC: Final = b"EV"
 _FORMAT: Final = 1
 _ALG_AES256GCM: Final = 1
 _HEADER = struct.Struct(">2sBBI12s")
+_LENGTH = struct.Struct(">I")
 HEADER_SIZE: Final = _HEADER.size
 
 ContextPart = str | int | bytes
@@ -266,20 +267,30 @@ def derive_subkey(root: SecretKey, purpose: str, *, salt: bytes = b"") -> Secret
 
 
 def _encode_context(context: Sequence[ContextPart]) -> bytes:
-    # Length-prefixed and typed, so that ("ab", "c") and ("a", "bc") never collide.
-    out: list[bytes] = []
+    # Length-prefixed and typed, so that ("ab", "c") and ("a", "bc") never collide:
+    # each part is its length (4 bytes, big-endian, counting the type byte), a type
+    # byte and its bytes. Every record opened pays for this: it stays plain.
+    out = bytearray()
     for part in context:
-        if isinstance(part, str):
-            raw = b"s" + part.encode("utf-8")
-        elif isinstance(part, bytes):
-            raw = b"b" + part
-        elif type(part) is int:
-            raw = b"i%d" % part
+        kind = type(part)
+        if kind is str:
+            raw = part.encode("utf-8")  # type: ignore[union-attr]
+            tag = b"s"
+        elif kind is bytes or isinstance(part, bytes):
+            raw = part
+            tag = b"b"
+        elif kind is int:
+            raw = b"%d" % part  # type: ignore[str-format]
+            tag = b"i"
+        elif isinstance(part, str):
+            raw = part.encode("utf-8")
+            tag = b"s"
         else:
             raise TypeError("context parts are str, int or bytes")
-        out.append(len(raw).to_bytes(4, "big"))
-        out.append(raw)
-    return b"".join(out)
+        out += _LENGTH.pack(len(raw) + 1)
+        out += tag
+        out += raw
+    return bytes(out)
 
 
 def _seal_from_parts(

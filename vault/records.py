@@ -149,6 +149,10 @@ class RecordCodec:
     def __init__(self, keyring: Keyring, kek_version: int, min_version: int = 1) -> None:
         self._keys = keyring
         self._vault_id = keyring.vault_id
+        # The parts every record version's context starts with, encoded once per type.
+        self._record_prefix = {
+            rtype: Context.of(self._vault_id, "record", rtype) for rtype in RECORD_SPECS
+        }
         self.kek_version = kek_version
         self.min_version = min_version
         self._ref_key = keyring.reference_key()
@@ -263,7 +267,10 @@ class RecordCodec:
     # Record versions ------------------------------------------------------------
 
     def _context(self, rtype: str, ref: str, version: int) -> Context:
-        return Context.of(self._vault_id, "record", rtype, ref, version)
+        prefix = self._record_prefix.get(rtype)
+        if prefix is None:
+            return Context.of(self._vault_id, "record", rtype, ref, version)
+        return prefix.extend(ref, version)
 
     def seal(
         self,
