@@ -154,6 +154,58 @@ CLI_WORDS: dict[str, tuple[str, str]] = {
         "{out} escrito ({fmt}) según la política {policy}: {hidden} números suprimidos "
         "(umbral {threshold}).",
     ),
+    "(one record may count under several {dims} values)": (
+        "(un enregistrement peut compter sous plusieurs valeurs de {dims})",
+        "(un registro puede contar bajo varios valores de {dims})",
+    ),
+    "Exact counts, inside the vault (not for sharing).": (
+        "Nombres exacts, dans le coffre (à ne pas partager).",
+        "Números exactos, dentro de la bóveda (no para compartir).",
+    ),
+    "Under policy {policy}: counts of fewer than {n} people, and counts that would give "
+    "one back, are suppressed ({mark}).": (
+        "Selon la politique {policy} : les nombres de moins de {n} personnes, et ceux qui "
+        "permettraient de les retrouver, sont masqués ({mark}).",
+        "Según la política {policy}: los números de menos de {n} personas, y los que "
+        "permitirían recuperarlos, se suprimen ({mark}).",
+    ),
+    "Remediation plans past their due date on {day}:": (
+        "Plans de remédiation ayant dépassé leur échéance au {day} :",
+        "Planes de remediación que superaron su fecha límite el {day}:",
+    ),
+    "Days from audit to remediation (median, 90th percentile):": (
+        "Jours entre l'audit et la remédiation (médiane, 90e centile) :",
+        "Días entre la auditoría y la remediación (mediana, percentil 90):",
+    ),
+    "no remediated finding carries a remediation date": (
+        "aucun constat remédié ne porte de date de remédiation",
+        "ningún hallazgo remediado lleva fecha de remediación",
+    ),
+    "(fewer than {n} findings)": ("(moins de {n} constats)", "(menos de {n} hallazgos)"),
+    "Left out, as the policy would leave them out of an export: {left}.": (
+        "Écartés, comme la politique les écarterait d'un export : {left}.",
+        "Dejados fuera, como la política los dejaría fuera de una exportación: {left}.",
+    ),
+    "Wrote {out} ({size} bytes, sha256 {sha256}).": (
+        "{out} écrit ({size} octets, sha256 {sha256}).",
+        "{out} escrito ({size} bytes, sha256 {sha256}).",
+    ),
+    "OK: {id} matches its intake SHA-256 {sha256}.": (
+        "OK : {id} correspond à son SHA-256 d'entrée {sha256}.",
+        "OK: {id} coincide con su SHA-256 de entrada {sha256}.",
+    ),
+    "Wrote {out} ({size} bytes).": (
+        "{out} écrit ({size} octets).",
+        "{out} escrito ({size} bytes).",
+    ),
+    "Wrote checkpoint of {n} entries to {out}.": (
+        "Point de contrôle de {n} entrées écrit dans {out}.",
+        "Punto de control de {n} entradas escrito en {out}.",
+    ),
+    "Key versions below {n} are retired.": (
+        "Les versions de clé inférieures à {n} sont retirées.",
+        "Las versiones de clave inferiores a {n} quedan retiradas.",
+    ),
     # Click's own words.
     "Usage:": ("Utilisation :", "Uso:"),
     "Options": ("Options", "Opciones"),

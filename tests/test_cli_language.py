@@ -94,6 +94,15 @@ def test_help_and_usage_errors_speak_the_language(monkeypatch: pytest.MonkeyPatc
     assert "'de' is not one of 'en', 'fr', 'es'" in r.stderr
 
 
+def test_json_stays_english_and_the_last_lang_counts() -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["--lang", "fr", "list", "--json", "--bogus"])
+    assert r.exit_code == 2
+    assert json.loads(r.stderr)["error"]["message"] == "No such option '--bogus'."
+    r = runner.invoke(cli, ["--lang", "de", "--lang", "fr", "--help"])
+    assert r.output.startswith("Utilisation :")
+
+
 def test_a_run_leaves_the_callers_language_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANGUAGE", "en")
     domain = gettext.textdomain()

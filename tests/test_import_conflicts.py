@@ -155,6 +155,25 @@ def test_source_key_matches_a_record_whatever_its_id_in_the_file(
         assert v.stats()["testimony"] == 5 + 3
 
 
+def test_an_id_held_under_another_source_key_already_exists(
+    backend: Backend, tmp_path: Path
+) -> None:
+    # Matched by source key, a new source key on an id the vault holds is a record
+    # that exists (nothing concurrent happened): said so, not "retry".
+    records = _survey(2)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        v.import_file(_jsonl(tmp_path / "first.jsonl", records))
+        again = [records[0] | {"source_key": "uuid-another"}]
+        with pytest.raises(ConflictError, match=r"already exists \(use 'evault update'\)"):
+            v.import_file(
+                _jsonl(tmp_path / "second.jsonl", again),
+                key="source_key",
+                on_conflict="new-version",
+            )
+        assert _versions(v, "K-0000") == [1]
+
+
 def test_source_keys_are_required_and_unique_to_match_by_them(
     on_sqlite: Vault, tmp_path: Path
 ) -> None:

@@ -428,7 +428,8 @@ class _Writer:
             matched = [held_sources.get(s) if s is not None else None for s in sources]
         names = {ref: str(item.record["id"]) for ref, item in zip(refs, items, strict=True)}
         held = revisions.stored(conn, [m for m in matched if m is not None], lock=True, names=names)
-        batch = Batch()
+        # Matched by id, every new record's id was looked up just now.
+        batch = Batch(ids_looked_up=self._key == "id")
         fresh: list[_Item] = []
         filed: list[tuple[_Item, str, str, bool]] = []  # item, ref, stored id, new
         for item, ref, source, match in zip(items, refs, sources, matched, strict=True):

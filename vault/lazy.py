@@ -20,8 +20,10 @@ __all__ = ["lazy_module"]
 
 class _LazyModule(ModuleType):
     def __getattr__(self, attr: str) -> Any:
-        module = sys.modules.get(self.__name__) or importlib.import_module(self.__name__)
-        return getattr(module, attr)
+        # Always through import_module, never sys.modules directly: a module another
+        # thread is still loading is listed there half-made, and import_module waits
+        # for it (it returns at once once the module is loaded).
+        return getattr(importlib.import_module(self.__name__), attr)
 
     def __repr__(self) -> str:
         return f"<lazy module {self.__name__!r}>"

@@ -74,9 +74,15 @@ class Pending:
 
 
 class Batch:
-    """Rows of a batch of records, inserted together with executemany."""
+    """Rows of a batch of records, inserted together with executemany.
 
-    def __init__(self) -> None:
+    ``ids_looked_up``: the caller looked every new record's id up in this
+    transaction and found none, so one found stored at insert time was stored by
+    another writer since (a concurrent change); otherwise it was there already.
+    """
+
+    def __init__(self, *, ids_looked_up: bool = False) -> None:
+        self.ids_looked_up = ids_looked_up
         self.now = utcnow()
         self.subjects: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
@@ -99,12 +105,14 @@ class Batch:
                 .scalars()
                 .first()
             )
-            if clash is not None:
-                # Staged as new, so the vault did not hold it when this import looked:
-                # another writer stored it since.
+            if clash is not None and self.ids_looked_up:
                 raise ConflictError(
                     f"record {self.refs[clash]} was stored by another writer meanwhile: "
                     "changed concurrently, retry"
+                )
+            if clash is not None:
+                raise ConflictError(
+                    f"record {self.refs[clash]} already exists (use 'evault update')"
                 )
         for model, rows in (
             (Subject, self.subjects),

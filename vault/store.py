@@ -1099,30 +1099,28 @@ def schema_revision(engine: Engine) -> str | None:
         raise driver_error(exc, "cannot read the database", engine) from None
 
 
-def create_schema(engine: Engine) -> None:
-    """Build the current schema in an empty database, stamped with the head revision.
+def create_schema(conn: Connection) -> None:
+    """Build the current schema in an empty database, stamped with the head revision,
+    inside the caller's transaction (the one that also writes the new vault's keys,
+    so that a vault is made whole or not at all).
 
     The models are the head schema (tests/test_migrations.py checks that the
-    migrations build exactly them), so a new vault is made from them in one
-    transaction rather than by replaying every migration; the stamp is the row
-    Alembic keeps, so later migrations run on it as on a migrated vault.
+    migrations build exactly them), so a new vault is made from them rather than by
+    replaying every migration; the stamp is the row Alembic keeps, so later
+    migrations run on it as on a migrated vault.
     """
-    try:
-        with write_transaction(engine) as conn:
-            # Not checkfirst: a table of that name already there is an error, not reused.
-            Base.metadata.create_all(conn, checkfirst=False)
-            conn.execute(
-                text(
-                    "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-                )
-            )
-            conn.execute(
-                text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
-                {"v": head_revision()},
-            )
-    except SQLAlchemyError as exc:
-        raise driver_error(exc, "cannot create the vault's tables", engine) from None
+    # Not checkfirst: a table of that name already there is an error, not reused.
+    Base.metadata.create_all(conn, checkfirst=False)
+    conn.execute(
+        text(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    conn.execute(
+        text("INSERT INTO alembic_version (version_num) VALUES (:v)"),
+        {"v": head_revision()},
+    )
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -144,8 +144,6 @@ def create(
     if schema_revision(engine) is not None:
         engine.dispose()
         raise ConflictError("the database already holds a vault")
-    with _disposed_on_failure(engine):
-        create_schema(engine)
     params = kdf or KdfParams()
     vault_id = crypto.random_token(16)
     keyring = Keyring.new(vault_id)
@@ -166,15 +164,19 @@ def create(
         "signing_public_key": signing.public_bytes().hex(),
     }
     meta["registry_anchor"] = _sealed_anchor(keyring)
+    # Argon2id before the transaction, which then holds the write lock only briefly.
+    sealed_keyring = seal_keyring(keyring, custodian, admin, passphrase, params)
     try:
+        # Tables, stamp, settings, the admin and the first audit entry: one transaction.
         with write_transaction(engine) as conn:
+            create_schema(conn)
             for key, value in meta.items():
                 write_setting(conn, keyring, key, value)
             conn.execute(
                 insert(Custodian).values(
                     **custody.signed_custodian(keyring, check_name(custodian), admin),
                     kdf=json.dumps(params.to_dict()),
-                    keyring=seal_keyring(keyring, custodian, admin, passphrase, params),
+                    keyring=sealed_keyring,
                     created_at=now,
                 )
             )

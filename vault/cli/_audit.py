@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli._common import State, cli, done, json_option, render_rows
+from vault.cli._common import State, _, cli, done, json_option, render_rows
 
 __all__ = ["audit_"]
 
@@ -74,5 +74,5 @@ def audit_checkpoint(state: State, out: Path, as_json: bool) -> None:
     with state.open() as v:
         cp = v.audit_checkpoint()
     out.write_text(json.dumps(cp, indent=1) + "\n", encoding="utf-8")
-    text = f"Wrote checkpoint of {cp['size']} entries to {out}."
+    text = _("Wrote checkpoint of {n} entries to {out}.").format(n=cp["size"], out=out)
     done(as_json, text, out=str(out), size=cp["size"], head=cp["head"])

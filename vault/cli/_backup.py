@@ -21,7 +21,7 @@ import click
 
 from vault import IntegrityError, UsageError
 from vault.backup import check_backup, restore_backup
-from vault.cli._common import State, cli, done, json_option, progress_bars
+from vault.cli._common import State, _, cli, done, json_option, progress_bars
 
 __all__ = ["backup", "restore", "verify_backup_"]
 
@@ -60,7 +60,12 @@ def backup(state: State, out: Path, recipient: str, force: bool, as_json: bool) 
     """
     with state.open() as v, progress_bars(as_json) as progress:
         size = v.backup(out, recipient, force=force, progress=progress)
-    done(as_json, f"Wrote {out} ({size} bytes).", out=str(out), size=size)
+    done(
+        as_json,
+        _("Wrote {out} ({size} bytes).").format(out=out, size=size),
+        out=str(out),
+        size=size,
+    )
 
 
 @cli.command(name="verify-backup")

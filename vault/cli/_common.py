@@ -292,30 +292,34 @@ def _lang_asked(args: list[str]) -> str | None:
     """The ``--lang`` of a command line, read before parsing so that Click's own usage
     errors speak it too; a value not offered is left to the option to refuse."""
     head = args[: args.index("--")] if "--" in args else args
+    asked: str | None = None
     for i, arg in enumerate(head):
         name, eq, value = arg.partition("=")
-        if name == "--lang":
+        if name == "--lang":  # the last one counts, as it does for Click
             value = value if eq else (head[i + 1] if i + 1 < len(head) else "")
-            return value if value in i18n.LANGUAGES else None
-    return None
+            asked = value if value in i18n.LANGUAGES else None
+    return asked
 
 
 @contextmanager
-def speaking(lang: str | None) -> Iterator[None]:
-    """Speak ``lang`` (None: the locale's) for one run of the command line.
+def speaking(lang: str | None, *, for_machines: bool = False) -> Iterator[None]:
+    """Speak ``lang`` (None: the locale's) for one run of the command line; with
+    ``for_machines`` (--json) its messages stay English and only a report it writes
+    is in ``lang``.
 
     Click reads its own words (usage, help, its errors) through gettext's global
     domain and the LANGUAGE variable, so both are set for the run and put back after
     it: a program calling the command line in-process keeps its own.
     """
     lang = i18n.chosen(lang)
+    words = "en" if for_machines else lang
     saved_language = os.environ.get("LANGUAGE")
     saved_domain = gettext.textdomain()
     saved_speech = (_SPEECH.lang, _SPEECH.words)
     gettext.bindtextdomain(i18n.DOMAIN, str(i18n.LOCALES))
     gettext.textdomain(i18n.DOMAIN)
-    os.environ["LANGUAGE"] = lang
-    _SPEECH.lang, _SPEECH.words = lang, i18n.translations(lang)
+    os.environ["LANGUAGE"] = words
+    _SPEECH.lang, _SPEECH.words = lang, i18n.translations(words)
     try:
         yield
     finally:
@@ -342,7 +346,7 @@ class _Group(click.Group):
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
         given = list(sys.argv[1:] if args is None else args)
-        with speaking(_lang_asked(given)):
+        with speaking(_lang_asked(given), for_machines=_wants_json(given)):
             return super().main(given, *rest, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli._common import State, cli, done, json_option, progress_bars, render_rows
+from vault.cli._common import State, _, cli, done, json_option, progress_bars, render_rows
 
 __all__ = ["attach", "attachments_", "extract", "verify_attachment"]
 
@@ -74,7 +74,9 @@ def extract(state: State, attachment_id: str, out: Path, as_json: bool) -> None:
     """Write the original file to --out (only after every chunk verified)."""
     with state.open() as v, progress_bars(as_json) as progress:
         info = v.extract(attachment_id, out, progress=progress)
-    text = f"Wrote {out} ({info.size} bytes, sha256 {info.sha256})."
+    text = _("Wrote {out} ({size} bytes, sha256 {sha256}).").format(
+        out=out, size=info.size, sha256=info.sha256
+    )
     done(as_json, text, out=str(out), size=info.size, sha256=info.sha256)
 
 
@@ -89,4 +91,8 @@ def verify_attachment(state: State, attachment_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"valid": True, "sha256": info.sha256, "size": info.size}))
     else:
-        click.echo(f"OK: {attachment_id} matches its intake SHA-256 {info.sha256}.")
+        click.echo(
+            _("OK: {id} matches its intake SHA-256 {sha256}.").format(
+                id=attachment_id, sha256=info.sha256
+            )
+        )

@@ -13,7 +13,7 @@ import json
 import click
 
 from vault import UsageError
-from vault.cli._common import State, cli, done, json_option, progress_bars
+from vault.cli._common import State, _, cli, done, json_option, progress_bars
 
 __all__ = ["erase_subject", "retention", "retire_keys", "rotate_keys"]
 
@@ -48,7 +48,11 @@ def retire_keys(state: State, below: int, as_json: bool) -> None:
     """Refuse key versions below N from now on (after a finished rotation)."""
     with state.open() as v:
         v.retire_keys(below)
-    done(as_json, f"Key versions below {below} are retired.", retired_below=below)
+    done(
+        as_json,
+        _("Key versions below {n} are retired.").format(n=below),
+        retired_below=below,
+    )
 
 
 @cli.command(name="erase-subject")

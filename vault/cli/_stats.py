@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 
 import click
 
-from vault.cli._common import State, cli, json_option
+from vault.cli._common import State, _, cli, json_option
 from vault.tables import ALL_LABEL, DIMENSIONS, MEASURES, Cell, Statistics, Table
 
 __all__ = ["stats"]
@@ -112,16 +112,20 @@ def _table_lines(table: Table) -> Iterator[str]:
             for k, (cell, w) in enumerate(zip(line, widths, strict=True))
         ).rstrip()
     if table.repeats:
-        yield f"(one record may count under several {', '.join(table.repeats)} values)"
+        yield _("(one record may count under several {dims} values)").format(
+            dims=", ".join(table.repeats)
+        )
 
 
 def _text(result: Statistics) -> None:
     if result.threshold is None:
-        click.echo("Exact counts, inside the vault (not for sharing).")
+        click.echo(_("Exact counts, inside the vault (not for sharing)."))
     else:
         click.echo(
-            f"Under policy {result.policy}: counts of fewer than {result.threshold} "
-            f"people, and counts that would give one back, are suppressed ({HIDDEN})."
+            _(
+                "Under policy {policy}: counts of fewer than {n} people, and counts that "
+                "would give one back, are suppressed ({mark})."
+            ).format(policy=result.policy, n=result.threshold, mark=HIDDEN)
         )
     for table in result.tables:
         click.echo()
@@ -136,24 +140,31 @@ def _text(result: Statistics) -> None:
                 click.echo(line)
         click.echo()
         overdue = rem.overdue
-        click.echo(f"Remediation plans past their due date on {rem.as_of.isoformat()}:")
+        click.echo(
+            _("Remediation plans past their due date on {day}:").format(day=rem.as_of.isoformat())
+        )
         for line in _table_lines(overdue):
             click.echo(line)
         click.echo()
-        click.echo("Days from audit to remediation (median, 90th percentile):")
+        click.echo(_("Days from audit to remediation (median, 90th percentile):"))
         if not rem.timing:
-            click.echo("  no remediated finding carries a remediation date")
+            click.echo("  " + _("no remediated finding carries a remediation date"))
         for t in rem.timing:
             label = " / ".join(t.key) if t.key else ALL_LABEL
             shown = (
                 f"{t.median_days:g}, {t.p90_days:g}"
                 if t.median_days is not None and t.p90_days is not None
-                else f"{HIDDEN} (fewer than {result.threshold} findings)"
+                else f"{HIDDEN} " + _("(fewer than {n} findings)").format(n=result.threshold)
             )
             click.echo(f"  {label}: {shown}")
     if result.left_out:
         left = ", ".join(f"{n} {why}" for why, n in sorted(result.left_out.items()))
-        click.echo(f"\nLeft out, as the policy would leave them out of an export: {left}.")
+        click.echo(
+            "\n"
+            + _("Left out, as the policy would leave them out of an export: {left}.").format(
+                left=left
+            )
+        )
 
 
 def _csv(result: Statistics) -> None:
