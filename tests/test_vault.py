@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, sample_records
 from corpus import canary_records
 from vault import (
     AuthenticationError,
@@ -19,6 +19,7 @@ from vault import (
     InvalidInputError,
     NotFoundError,
     Passphrase,
+    StorageError,
     UsageError,
     Vault,
 )
@@ -232,3 +233,28 @@ def test_vault_and_its_parts_hide_keys_in_repr(loaded: Vault) -> None:
     assert master.hex() not in text
     assert PASSPHRASE not in text
     assert "[secure]" in repr(loaded._ctx.keys)
+
+
+def test_a_failed_create_leaves_nothing_a_second_try_would_trip_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "new"
+    with pytest.raises(InvalidInputError, match="custodian name"):
+        Vault.create(folder, Passphrase(PASSPHRASE), custodian="a b/c", kdf=fast_kdf())
+    assert not folder.exists()
+    # A failure inside the transaction (here the first audit entry) makes nothing
+    # either: no tables, no file, and the folder the caller made stays as it was.
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise StorageError("the disk is full")
+
+    monkeypatch.setattr("vault.unlock.audit.append", refuse)
+    with pytest.raises(StorageError, match="the disk is full"):
+        Vault.create(folder, Passphrase(PASSPHRASE), kdf=fast_kdf())
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    monkeypatch.undo()
+    with Vault.create(folder, Passphrase(PASSPHRASE), kdf=fast_kdf()) as v:
+        v.import_file(SAMPLES)
+        assert v.stats()["testimony"] == 5

@@ -130,20 +130,61 @@ def create(
     """A new vault (a folder with one SQLite file, or a database URL) and its admin."""
     if identity_approvals < 0:
         raise UsageError("identity_approvals cannot be negative")
+    check_name(custodian)  # refused before anything is made
     check_new_passphrase(passphrase, names=[custodian])
     folder = Path(path) if path is not None else None
     url = _resolve_db_url(folder, db_url)
+    made: list[Path] = []  # what this call made, removed again if it fails
     if folder is not None and not db_url:
         if (folder / DB_FILENAME).exists():
             raise ConflictError(f"a vault already exists in {folder}")
+        if not folder.exists():
+            made.append(folder)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Create the file owner-only before SQLite does; its WAL and shared-memory
         # files take the same mode.
         os.close(os.open(folder / DB_FILENAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        made.append(folder / DB_FILENAME)
+    try:
+        return _create_in(url, passphrase, custodian, kdf, identity_approvals)
+    except BaseException:
+        # A vault is made whole or not at all: a failed create leaves no database
+        # file behind that a second try would take for a vault.
+        _remove_made(made)
+        raise
+
+
+def _remove_made(made: list[Path]) -> None:
+    for path in reversed(made):
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()  # only if empty: nothing of anyone else's goes
+            else:
+                for suffix in ("-wal", "-shm", ""):
+                    path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def _create_in(
+    url: str,
+    passphrase: Passphrase,
+    custodian: str,
+    kdf: KdfParams | None,
+    identity_approvals: int,
+) -> Context:
     engine = connect(url)
-    if schema_revision(engine) is not None:
-        engine.dispose()
-        raise ConflictError("the database already holds a vault")
+    with _disposed_on_failure(engine):
+        if schema_revision(engine) is not None:
+            raise ConflictError("the database already holds a vault")
+        return _create_vault(engine, passphrase, custodian, kdf, identity_approvals)
+
+
+def _create_vault(
+    engine: Engine,
+    passphrase: Passphrase,
+    custodian: str,
+    kdf: KdfParams | None,
+    identity_approvals: int,
+) -> Context:
     params = kdf or KdfParams()
     vault_id = crypto.random_token(16)
     keyring = Keyring.new(vault_id)
@@ -188,7 +229,6 @@ def create(
                 details={"identity_approvals": identity_approvals},
             )
     except SQLAlchemyError as exc:
-        engine.dispose()
         raise driver_error(exc, "cannot create the vault", engine) from None
     return _context(engine, keyring, custodian, admin, meta)
 
