@@ -206,6 +206,271 @@ CLI_WORDS: dict[str, tuple[str, str]] = {
         "Les versions de clé inférieures à {n} sont retirées.",
         "Las versiones de clave inferiores a {n} quedan retiradas.",
     ),
+    # Custodians, sessions, identity requests and recovery.
+    "Added custodian {name} ({role}).": (
+        "Gardien {name} ajouté ({role}).",
+        "Custodio {name} añadido ({role}).",
+    ),
+    "Removed custodian {name}.": ("Gardien {name} retiré.", "Custodio {name} eliminado."),
+    "Passphrase changed for custodian {name!r}.": (
+        "Phrase de passe changée pour le gardien {name!r}.",
+        "Frase de contraseña cambiada para el custodio {name!r}.",
+    ),
+    "# export EVAULT_SESSION=<the line above>   (until {time} UTC)": (
+        "# export EVAULT_SESSION=<la ligne ci-dessus>   (jusqu'à {time} UTC)",
+        "# export EVAULT_SESSION=<la línea de arriba>   (hasta las {time} UTC)",
+    ),
+    "Session ended; unset EVAULT_SESSION.": (
+        "Session terminée ; retirez EVAULT_SESSION (unset).",
+        "Sesión terminada; quite EVAULT_SESSION (unset).",
+    ),
+    "Approved {id}.": ("{id} approuvée.", "{id} aprobada."),
+    "Refused {id}.": ("{id} refusée.", "{id} rechazada."),
+    "pending": ("en attente", "pendiente"),
+    "share {n}: {words}": ("part {n} : {words}", "parte {n}: {words}"),
+    "Wrote {n} shares to {out} (any {threshold} restore).": (
+        "{n} parts écrites dans {out} ({threshold} d'entre elles suffisent à restaurer).",
+        "{n} partes escritas en {out} (cualesquiera {threshold} bastan para restaurar).",
+    ),
+    "share (empty to finish)": ("part (vide pour terminer)", "parte (vacía para terminar)"),
+    "Restored: custodian {name!r} has a new passphrase.": (
+        "Restauré : le gardien {name!r} a une nouvelle phrase de passe.",
+        "Restaurado: el custodio {name!r} tiene una nueva frase de contraseña.",
+    ),
+    # Policies, exports and their verification.
+    "{file}: valid policy {name!r} for audience {audience!r} (sha256 {sha256}).": (
+        "{file} : politique {name!r} valide pour le public {audience!r} (sha256 {sha256}).",
+        "{file}: política {name!r} válida para el público {audience!r} (sha256 {sha256}).",
+    ),
+    "{name:<10} needs {classes:<38} {description}": (
+        "{name:<10} exige {classes:<38} {description}",
+        "{name:<10} requiere {classes:<38} {description}",
+    ),
+    "{at}  {id}  {policy:<8} -> {recipient:<16} by {custodian}  {n} included": (
+        "{at}  {id}  {policy:<8} -> {recipient:<16} par {custodian}  {n} inclus",
+        "{at}  {id}  {policy:<8} -> {recipient:<16} por {custodian}  {n} incluidos",
+    ),
+    "policy {policy} (sha256 {sha256}…), for {names}, created {at}": (
+        "politique {policy} (sha256 {sha256}…), pour {names}, créé le {at}",
+        "política {policy} (sha256 {sha256}…), para {names}, creada el {at}",
+    ),
+    "onward terms (signed): {terms}": (
+        "conditions de transmission (signées) : {terms}",
+        "condiciones de transmisión (firmadas): {terms}",
+    ),
+    "Onward terms (signed): {terms}.": (
+        "Conditions de transmission (signées) : {terms}.",
+        "Condiciones de transmisión (firmadas): {terms}.",
+    ),
+    "may be passed on only to {audiences}": (
+        "ne peut être transmis qu'à {audiences}",
+        "solo puede transmitirse a {audiences}",
+    ),
+    "not to be passed on": ("à ne pas transmettre", "no debe transmitirse"),
+    "pinned with --signer": ("épinglée avec --signer", "fijada con --signer"),
+    "NOT pinned": ("NON épinglée", "NO fijada"),
+    "signed by key {fingerprint}… ({pin})": (
+        "signé par la clé {fingerprint}… ({pin})",
+        "firmado con la clave {fingerprint}… ({pin})",
+    ),
+    "the signer is not verified; pass --signer with the vault's public key obtained "
+    "from its custodian": (
+        "le signataire n'est pas vérifié ; passez --signer avec la clé publique du coffre "
+        "obtenue auprès de son gardien",
+        "el firmante no está verificado; pase --signer con la clave pública de la bóveda "
+        "obtenida de su custodio",
+    ),
+    "Wrote {out} (key fingerprint {fingerprint}).": (
+        "{out} écrit (empreinte de clé {fingerprint}).",
+        "{out} escrito (huella de clave {fingerprint}).",
+    ),
+    # Keys over time, erasure and retention.
+    "Rotated to key version {version}: {records} record versions and {subjects} worker "
+    "keys rewrapped.": (
+        "Rotation vers la version de clé {version} : {records} versions d'enregistrements "
+        "et {subjects} clés de travailleurs réenveloppées.",
+        "Rotación a la versión de clave {version}: {records} versiones de registros y "
+        "{subjects} claves de trabajadores reenvueltas.",
+    ),
+    "Erase this worker's identity for good?": (
+        "Effacer définitivement l'identité de ce travailleur ?",
+        "¿Borrar para siempre la identidad de este trabajador?",
+    ),
+    "Already erased: no identity key of this worker is left.": (
+        "Déjà effacée : il ne reste aucune clé d'identité de ce travailleur.",
+        "Ya borrada: no queda ninguna clave de identidad de este trabajador.",
+    ),
+    "Erased {n} worker identity key(s).": (
+        "{n} clé(s) d'identité de travailleur effacée(s).",
+        "{n} clave(s) de identidad de trabajador borrada(s).",
+    ),
+    "Retention rule removed.": (
+        "Règle de conservation supprimée.",
+        "Regla de conservación eliminada.",
+    ),
+    "Identities go {n} days after remediation.": (
+        "Les identités sont effacées {n} jours après la remédiation.",
+        "Las identidades se borran {n} días después de la remediación.",
+    ),
+    "{due} worker identities due; would erase {n}.": (
+        "{due} identités de travailleurs à échéance ; {n} seraient effacées.",
+        "{due} identidades de trabajadores vencidas; se borrarían {n}.",
+    ),
+    "{due} worker identities due; erased {n}.": (
+        "{due} identités de travailleurs à échéance ; {n} effacées.",
+        "{due} identidades de trabajadores vencidas; {n} borradas.",
+    ),
+    # Partners and what they send.
+    "Pinned partner {name}: signing key fingerprint {fingerprint}": (
+        "Partenaire {name} épinglé : empreinte de la clé de signature {fingerprint}",
+        "Socio {name} fijado: huella de la clave de firma {fingerprint}",
+    ),
+    "Compare it with the partner's own, by a channel other than the one the key came by.": (
+        "Comparez-la avec celle du partenaire, par un autre canal que celui par lequel la "
+        "clé est arrivée.",
+        "Compárela con la del socio, por un canal distinto de aquel por el que llegó la clave.",
+    ),
+    "nothing received yet": ("rien reçu pour l'instant", "nada recibido todavía"),
+    "last export {id} made {at}": (
+        "dernier export {id} fait le {at}",
+        "última exportación {id} hecha el {at}",
+    ),
+    "Removed partner {name}.": ("Partenaire {name} retiré.", "Socio {name} eliminado."),
+    "Received export {id} from partner {partner} (policy {policy}, made {at}): {new} new, "
+    "{updated} updated, {unchanged} unchanged ({kinds}).": (
+        "Export {id} reçu du partenaire {partner} (politique {policy}, fait le {at}) : "
+        "{new} nouveaux, {updated} mis à jour, {unchanged} inchangés ({kinds}).",
+        "Exportación {id} recibida del socio {partner} (política {policy}, hecha el {at}): "
+        "{new} nuevos, {updated} actualizados, {unchanged} sin cambios ({kinds}).",
+    ),
+    "Evidence files not received: {n}.": (
+        "Fichiers de preuve non reçus : {n}.",
+        "Archivos de prueba no recibidos: {n}.",
+    ),
+    # Checking the vault and its backups.
+    "damaged: {finding}": ("endommagé : {finding}", "dañado: {finding}"),
+    "... and {n} more": ("... et {n} de plus", "... y {n} más"),
+    "{n} damaged": ("{n} endommagés", "{n} dañados"),
+    "no damage found": ("aucun dommage trouvé", "ningún daño encontrado"),
+    "{n} received versions": ("{n} versions reçues", "{n} versiones recibidas"),
+    "Checked the {database} database, {signed_rows} signed rows, {worker_keys} worker "
+    "keys, {records} records ({versions} versions; classes opened: {classes}), "
+    "{received}{files} files and {audit_entries} audit entries: {verdict}": (
+        "Vérifié : la base de données {database}, {signed_rows} lignes signées, "
+        "{worker_keys} clés de travailleurs, {records} enregistrements ({versions} "
+        "versions ; classes ouvertes : {classes}), {received}{files} fichiers et "
+        "{audit_entries} entrées d'audit : {verdict}",
+        "Comprobado: la base de datos {database}, {signed_rows} filas firmadas, "
+        "{worker_keys} claves de trabajadores, {records} registros ({versions} versiones; "
+        "clases abiertas: {classes}), {received}{files} archivos y {audit_entries} "
+        "entradas de auditoría: {verdict}",
+    ),
+    "(the audit log could not record this check).": (
+        "(le journal d'audit n'a pas pu enregistrer cette vérification).",
+        "(el registro de auditoría no pudo anotar esta comprobación).",
+    ),
+    "{n} reads were recorded in {journal} while the audit log could not take them.": (
+        "{n} lectures ont été consignées dans {journal} tant que le journal d'audit ne "
+        "pouvait pas les recevoir.",
+        "{n} lecturas se anotaron en {journal} mientras el registro de auditoría no podía "
+        "recibirlas.",
+    ),
+    "records opened": ("enregistrements ouverts", "registros abiertos"),
+    "records not opened": ("enregistrements non ouverts", "registros no abiertos"),
+    "OK": ("OK", "OK"),
+    "{verdict}: vault {vault_id}, {records} records, {audit_entries} audit entries ({opened}).": (
+        "{verdict} : coffre {vault_id}, {records} enregistrements, {audit_entries} "
+        "entrées d'audit ({opened}).",
+        "{verdict}: bóveda {vault_id}, {records} registros, {audit_entries} entradas de "
+        "auditoría ({opened}).",
+    ),
+    "Restored vault {vault_id} ({records} records) into {folder}; run 'evault audit "
+    "verify' once unlocked.": (
+        "Coffre {vault_id} restauré ({records} enregistrements) dans {folder} ; lancez "
+        "« evault audit verify » une fois déverrouillé.",
+        "Bóveda {vault_id} restaurada ({records} registros) en {folder}; ejecute "
+        "«evault audit verify» una vez desbloqueada.",
+    ),
+    "OK: {n} entries, head {head}…": (
+        "OK : {n} entrées, tête {head}…",
+        "OK: {n} entradas, cabeza {head}…",
+    ),
+    "OK: {n} entries, head {head}…, consistent with the checkpoint at {size}": (
+        "OK : {n} entrées, tête {head}…, cohérent avec le point de contrôle à {size}",
+        "OK: {n} entradas, cabeza {head}…, coherente con el punto de control en {size}",
+    ),
+    # Review, tokens and the server.
+    "Applied {n} review decisions for policy {policy}.": (
+        "{n} décisions de relecture appliquées pour la politique {policy}.",
+        "{n} decisiones de revisión aplicadas para la política {policy}.",
+    ),
+    "revoked": ("révoqué", "revocado"),
+    "expires {at}": ("expire {at}", "caduca {at}"),
+    "never": ("jamais", "nunca"),
+    "Revoked {name}.": ("{name} révoqué.", "{name} revocado."),
+    "serving the HTTP API on {url} (export files wait in {folder})": (
+        "API HTTP servie sur {url} (les fichiers d'export attendent dans {folder})",
+        "API HTTP servida en {url} (los archivos de exportación esperan en {folder})",
+    ),
+    # The demo.
+    "1. Creating a vault in {folder} (Argon2id, 64 MiB, t=3, p=4) ...": (
+        "1. Création d'un coffre dans {folder} (Argon2id, 64 MiB, t=3, p=4) ...",
+        "1. Creando una bóveda en {folder} (Argon2id, 64 MiB, t=3, p=4) ...",
+    ),
+    "2. Imported the fictional sample data: {parts}.": (
+        "2. Données d'exemple fictives importées : {parts}.",
+        "2. Datos de ejemplo ficticios importados: {parts}.",
+    ),
+    "3. The records (list shows no sensitive field):": (
+        "3. Les enregistrements (la liste ne montre aucun champ sensible) :",
+        "3. Los registros (la lista no muestra ningún campo sensible):",
+    ),
+    "4. One testimony, decrypted; the worker's identity stays sealed:": (
+        "4. Un témoignage, déchiffré ; l'identité du travailleur reste scellée :",
+        "4. Un testimonio, descifrado; la identidad del trabajador sigue sellada:",
+    ),
+    "Identity after a request and a second custodian's approval (audited): {name}, {phone}": (
+        "Identité après une demande et l'approbation d'un second gardien (auditée) : "
+        "{name}, {phone}",
+        "Identidad tras una solicitud y la aprobación de un segundo custodio (auditada): "
+        "{name}, {phone}",
+    ),
+    "5. Blind-index lookup of employee id {id}: {hits}": (
+        "5. Recherche par index aveugle du matricule {id} : {hits}",
+        "5. Búsqueda por índice ciego del número de empleado {id}: {hits}",
+    ),
+    "6. Exported under the {policy!r} policy to {file} (age-encrypted, signed): {counts}": (
+        "6. Exporté selon la politique {policy!r} vers {file} (chiffré avec age, signé) : {counts}",
+        "6. Exportado según la política {policy!r} a {file} (cifrado con age, firmado): {counts}",
+    ),
+    "7. Verified as the recipient would: signature by the pinned vault key, {n} record "
+    "lines, every hash matches.": (
+        "7. Vérifié comme le ferait le destinataire : signature par la clé épinglée du "
+        "coffre, {n} lignes d'enregistrements, chaque empreinte correspond.",
+        "7. Verificado como lo haría el destinatario: firma con la clave fijada de la "
+        "bóveda, {n} líneas de registros, cada hash coincide.",
+    ),
+    "Where everything is:": ("Où tout se trouve :", "Dónde está todo:"),
+    "vault folder": ("dossier du coffre", "carpeta de la bóveda"),
+    "(one encrypted SQLite file)": (
+        "(un fichier SQLite chiffré)",
+        "(un archivo SQLite cifrado)",
+    ),
+    "passphrase": ("phrase de passe", "frase de contraseña"),
+    "(demo only; keep real ones out of files)": (
+        "(démo seulement ; gardez les vraies hors des fichiers)",
+        "(solo para la demo; no guarde las reales en archivos)",
+    ),
+    "sample data": ("données d'exemple", "datos de ejemplo"),
+    "export": ("export", "exportación"),
+    "recipient's key": ("clé du destinataire", "clave del destinatario"),
+    "vault public key": ("clé publique du coffre", "clave pública de la bóveda"),
+    "second custodian": ("second gardien", "segundo custodio"),
+    "{name}, passphrase in {file}": (
+        "{name}, phrase de passe dans {file}",
+        "{name}, frase de contraseña en {file}",
+    ),
+    "Try:": ("Essayez :", "Pruebe:"),
     # Click's own words.
     "Usage:": ("Utilisation :", "Uso:"),
     "Options": ("Options", "Opciones"),

@@ -103,6 +103,20 @@ def test_json_stays_english_and_the_last_lang_counts() -> None:
     assert r.output.startswith("Utilisation :")
 
 
+def test_result_lines_speak_the_language_and_keep_the_data() -> None:
+    """Commands that need no vault: the words translate, names and codes do not."""
+    runner = CliRunner()
+    union = VAULT.parent / "policies" / "union.yaml"
+    r = runner.invoke(cli, ["--lang", "fr", "policy", "check", str(union)])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"{union} : politique 'union' valide pour le public ")
+    r = runner.invoke(cli, ["--lang", "es", "policy", "list"])
+    assert r.exit_code == 0, r.output
+    assert any(line.startswith("union      requiere ") for line in r.stdout.splitlines())
+    english = runner.invoke(cli, ["policy", "list"]).stdout
+    assert "union      needs " in english
+
+
 def test_a_run_leaves_the_callers_language_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANGUAGE", "en")
     domain = gettext.textdomain()
@@ -124,6 +138,9 @@ def test_a_custodian_works_in_french_and_the_records_stay_as_written(tmp_path: P
     # --lang after the command, as every global option may be.
     r = _run(fr, "import", str(SAMPLES), "--lang", "fr")
     assert r.stdout == "11 enregistrements importés (2 finding, 4 site, 5 testimony).\n"
+    r = _run(fr, "--lang", "fr", "audit", "verify")
+    assert r.stdout.startswith("OK : "), r.stderr
+    assert " entrées, tête " in r.stdout
     r = _run(fr, "show", "T-0001", env={"LANG": "fr_FR.UTF-8"})
     assert r.stderr == "# T-0001 · testimony · version 1 sur 1\n"
     shown_fr = r.stdout

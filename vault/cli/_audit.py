@@ -61,8 +61,12 @@ def audit_verify(state: State, against: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"valid": True, **report.to_dict()}))
         return
-    extra = f", consistent with the checkpoint at {report.checkpoint_size}" if against else ""
-    click.echo(f"OK: {report.size} entries, head {report.head[:16]}…{extra}")
+    text = (
+        _("OK: {n} entries, head {head}…, consistent with the checkpoint at {size}")
+        if against
+        else _("OK: {n} entries, head {head}…")
+    )
+    click.echo(text.format(n=report.size, head=report.head[:16], size=report.checkpoint_size))
 
 
 @audit_.command(name="checkpoint")

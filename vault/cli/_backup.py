@@ -96,14 +96,24 @@ def verify_backup_(
         click.echo(json.dumps({"valid": not report["damaged"], **report}))
     else:
         for finding in report["findings"]:
-            click.echo(f"damaged: {finding['table']}: {finding['where']}: {finding['problem']}")
+            where = f"{finding['table']}: {finding['where']}: {finding['problem']}"
+            click.echo(_("damaged: {finding}").format(finding=where))
         if report["damaged"] > len(report["findings"]):
-            click.echo(f"damaged: ... and {report['damaged'] - len(report['findings'])} more")
-        opened = "records opened" if report["records_opened"] else "records not opened"
-        verdict = f"{report['damaged']} damaged" if report["damaged"] else "OK"
+            more = _("... and {n} more").format(n=report["damaged"] - len(report["findings"]))
+            click.echo(_("damaged: {finding}").format(finding=more))
+        opened = _("records opened") if report["records_opened"] else _("records not opened")
+        verdict = _("{n} damaged").format(n=report["damaged"]) if report["damaged"] else _("OK")
         click.echo(
-            f"{verdict}: vault {report['vault_id']}, {_count(report['records'])} records, "
-            f"{_count(report['audit_entries'])} audit entries ({opened})."
+            _(
+                "{verdict}: vault {vault_id}, {records} records, {audit_entries} audit entries "
+                "({opened})."
+            ).format(
+                verdict=verdict,
+                vault_id=report["vault_id"],
+                records=_count(report["records"]),
+                audit_entries=_count(report["audit_entries"]),
+                opened=opened,
+            )
         )
     if report["damaged"]:
         raise IntegrityError(
@@ -126,8 +136,8 @@ def restore(state: State, file: Path, identity: Path, as_json: bool) -> None:
         raise UsageError("restore needs --vault DIR (a new, empty folder)")
     with progress_bars(as_json) as progress:
         report = restore_backup(file, identity, state.vault_dir, progress)
-    text = (
-        f"Restored vault {report['vault_id']} ({report['records']} records) into "
-        f"{state.vault_dir}; run 'evault audit verify' once unlocked."
-    )
+    text = _(
+        "Restored vault {vault_id} ({records} records) into {folder}; run "
+        "'evault audit verify' once unlocked."
+    ).format(vault_id=report["vault_id"], records=report["records"], folder=state.vault_dir)
     done(as_json, text, **report, vault=str(state.vault_dir))

@@ -16,7 +16,7 @@ import click
 
 from vault import IntegrityError
 from vault.checking import CheckRun, CheckSummary
-from vault.cli._common import State, cli, json_option, progress_bars
+from vault.cli._common import State, _, cli, json_option, progress_bars
 from vault.progress import Progress
 
 __all__ = ["check"]
@@ -38,23 +38,35 @@ def _by_records(run: list[CheckRun], progress: Progress | None) -> Callable[[int
 
 def summary_text(summary: CheckSummary) -> str:
     """The totals of a check as one sentence."""
-    opened = ", ".join(summary.classes) or "none"
-    return (
-        f"Checked the {summary.database} database, {summary.signed_rows} signed rows, "
-        f"{summary.worker_keys} worker keys, {summary.records} records "
-        f"({summary.versions} versions; classes opened: {opened}), "
-        + (f"{summary.received} received versions, " if summary.received else "")
-        + f"{summary.files} files "
-        f"and {summary.audit_entries} audit entries: "
-        + (f"{summary.findings} damaged" if summary.findings else "no damage found")
-        + ("." if summary.audited else " (the audit log could not record this check).")
-        + (
-            f" {summary.journal_entries} reads were recorded in {summary.journal} while "
-            "the audit log could not take them."
-            if summary.journal_entries
-            else ""
-        )
+    opened = ", ".join(summary.classes) or _("none")
+    received = (
+        _("{n} received versions").format(n=summary.received) + ", " if summary.received else ""
     )
+    verdict = (
+        _("{n} damaged").format(n=summary.findings) if summary.findings else _("no damage found")
+    )
+    text = _(
+        "Checked the {database} database, {signed_rows} signed rows, {worker_keys} worker "
+        "keys, {records} records ({versions} versions; classes opened: {classes}), "
+        "{received}{files} files and {audit_entries} audit entries: {verdict}"
+    ).format(
+        database=summary.database,
+        signed_rows=summary.signed_rows,
+        worker_keys=summary.worker_keys,
+        records=summary.records,
+        versions=summary.versions,
+        classes=opened,
+        received=received,
+        files=summary.files,
+        audit_entries=summary.audit_entries,
+        verdict=verdict,
+    )
+    text += "." if summary.audited else " " + _("(the audit log could not record this check).")
+    if summary.journal_entries:
+        text += " " + _(
+            "{n} reads were recorded in {journal} while the audit log could not take them."
+        ).format(n=summary.journal_entries, journal=summary.journal)
+    return text
 
 
 @cli.command()
@@ -86,7 +98,7 @@ def check(state: State, as_json: bool) -> None:
             )
         else:
             for finding in run:
-                click.echo(f"damaged: {finding}")
+                click.echo(_("damaged: {finding}").format(finding=finding))
             summary = run.summary
             if progress is not None:
                 progress("checking", run.total or 0, run.total or 0)

@@ -85,7 +85,12 @@ def custodian_add(
             classes=comma_list(classes),
             policies=comma_list(policies),
         )
-    done(as_json, f"Added custodian {name} ({role}).", name=name, role=role)
+    done(
+        as_json,
+        _("Added custodian {name} ({role}).").format(name=name, role=role),
+        name=name,
+        role=role,
+    )
 
 
 @custodian.command(name="list")
@@ -111,7 +116,7 @@ def custodian_remove(state: State, name: str, as_json: bool) -> None:
     """Remove a custodian; their keys are destroyed and their passphrase opens nothing."""
     with state.open() as v:
         v.remove_custodian(name)
-    done(as_json, f"Removed custodian {name}.", removed=name)
+    done(as_json, _("Removed custodian {name}.").format(name=name), removed=name)
 
 
 def _change_passphrase(state: State, new_passphrase_file: Path | None, as_json: bool) -> None:
@@ -119,7 +124,7 @@ def _change_passphrase(state: State, new_passphrase_file: Path | None, as_json: 
     with state.open() as v:
         v.change_passphrase(new_passphrase(new_passphrase_file, v.custodian))
         who = v.custodian
-    done(as_json, f"Passphrase changed for custodian {who!r}.", custodian=who)
+    done(as_json, _("Passphrase changed for custodian {name!r}.").format(name=who), custodian=who)
 
 
 @custodian.command(name="passwd")
@@ -160,7 +165,10 @@ def unlock(state: State, ttl: str, as_json: bool) -> None:
         return
     click.echo(token)
     click.echo(
-        f"# export EVAULT_SESSION=<the line above>   (until {expires:%H:%M:%S} UTC)", err=True
+        _("# export EVAULT_SESSION=<the line above>   (until {time} UTC)").format(
+            time=f"{expires:%H:%M:%S}"
+        ),
+        err=True,
     )
 
 
@@ -174,7 +182,7 @@ def lock(state: State, as_json: bool) -> None:
         raise UsageError("EVAULT_SESSION is not set")
     with state.open() as v:
         v.lock(token)
-    done(as_json, "Session ended; unset EVAULT_SESSION.", locked=True)
+    done(as_json, _("Session ended; unset EVAULT_SESSION."), locked=True)
 
 
 # Identity approvals --------------------------------------------------------------------
@@ -201,7 +209,7 @@ def _decide(state: State, request_id: str, *, approve: bool, as_json: bool) -> N
     """What 'identity approve' and 'identity refuse' both do."""
     with state.open() as v:
         v.decide_identity(request_id, approve=approve)
-    text = f"{'Approved' if approve else 'Refused'} {request_id}."
+    text = (_("Approved {id}.") if approve else _("Refused {id}.")).format(id=request_id)
     done(as_json, text, request_id=request_id, approved=approve)
 
 
@@ -230,12 +238,13 @@ def identity_list(state: State, as_json: bool) -> None:
     """List identity requests, their reasons and decisions."""
     with state.open() as v:
         rows = v.identity_requests()
+    pending = _("pending")
     render_rows(
         rows,
         as_json,
         lambda r: (
             f"{r['id']}  {r['requester']:<16} {r['created_at'][:19]}  "
-            f"{r['decisions'] or 'pending'}  {r['reason']}"
+            f"{r['decisions'] or pending}  {r['reason']}"
         ),
         ensure_ascii=False,
     )
@@ -277,7 +286,7 @@ def recovery_split(
             click.echo(json.dumps({"threshold": threshold, "shares": words}))
             return
         for i, share in enumerate(words, start=1):
-            click.echo(f"share {i}: {share}")
+            click.echo(_("share {n}: {words}").format(n=i, words=share))
         return
     try:
         out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -318,7 +327,9 @@ def recovery_split(
     for old in out_dir.glob("share-*.txt"):
         if old not in {final for _tmp, final in staged}:
             old.unlink()  # an earlier split's extra shares open nothing now
-    text = f"Wrote {shares} shares to {out_dir} (any {threshold} restore)."
+    text = _("Wrote {n} shares to {out} (any {threshold} restore).").format(
+        n=shares, out=out_dir, threshold=threshold
+    )
     files = [str(final) for _tmp, final in staged]
     done(as_json, text, threshold=threshold, files=files)
 
@@ -353,11 +364,11 @@ def recovery_restore(
     shares = [f.read_text(encoding="utf-8").strip() for f in share_files]
     if not shares:
         while line := click.prompt(
-            "share (empty to finish)", default="", show_default=False, err=True
+            _("share (empty to finish)"), default="", show_default=False, err=True
         ).strip():
             shares.append(line)
     new = new_passphrase(new_passphrase_file, admin_name)
     with Vault.recover(state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name):
         pass
-    text = f"Restored: custodian {admin_name!r} has a new passphrase."
+    text = _("Restored: custodian {name!r} has a new passphrase.").format(name=admin_name)
     done(as_json, text, custodian=admin_name)

@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from vault import Passphrase, UsageError, Vault
-from vault.cli._common import cli, counts_text, render_summaries
+from vault.cli._common import _, cli, counts_text, render_summaries
 from vault.export import verify_export, write_age_identity
 from vault.policy import find_policy
 
@@ -55,15 +55,21 @@ def demo(demo_dir: Path) -> None:
     passphrase = secrets.token_urlsafe(24)
     _write_secret(pass_file, passphrase)
     sample = resources.files("vault") / "samples" / "evidence.jsonl"
-    click.echo(f"1. Creating a vault in {vault_dir} (Argon2id, 64 MiB, t=3, p=4) ...")
+    click.echo(
+        _("1. Creating a vault in {folder} (Argon2id, 64 MiB, t=3, p=4) ...").format(
+            folder=vault_dir
+        )
+    )
     with Vault.create(vault_dir, Passphrase(passphrase)) as v:
         with sample.open("rb") as stream:
             result = v.import_file(stream, name="samples/evidence.jsonl")
         parts = ", ".join(f"{n} {t}s" for t, n in sorted(result.by_type.items()))
-        click.echo(f"2. Imported the fictional sample data: {parts}.")
-        click.echo("3. The records (list shows no sensitive field):\n")
+        click.echo(_("2. Imported the fictional sample data: {parts}.").format(parts=parts))
+        click.echo(_("3. The records (list shows no sensitive field):") + "\n")
         render_summaries(v.list(), as_json=False)
-        click.echo("\n4. One testimony, decrypted; the worker's identity stays sealed:\n")
+        click.echo(
+            "\n" + _("4. One testimony, decrypted; the worker's identity stays sealed:") + "\n"
+        )
         click.echo(json.dumps(v.get("T-0001"), ensure_ascii=False, indent=2))
         reviewer_pass = secrets.token_urlsafe(24)
         reviewer_file = demo_dir / "reviewer-passphrase.txt"
@@ -79,40 +85,68 @@ def demo(demo_dir: Path) -> None:
             r.decide_identity(request_id, approve=True)
         worker = v.get("T-0001", identity=True)["worker"]
         click.echo(
-            f"\n   Identity after a request and a second custodian's approval (audited): "
-            f"{worker['name']}, {worker['phone']}"
+            "\n   "
+            + _(
+                "Identity after a request and a second custodian's approval (audited): "
+                "{name}, {phone}"
+            ).format(name=worker["name"], phone=worker["phone"])
         )
         hits = v.find(employee_id="EMP-55001")
-        click.echo(f"\n5. Blind-index lookup of employee id EMP-55001: {[h.id for h in hits]}")
+        click.echo(
+            "\n"
+            + _("5. Blind-index lookup of employee id {id}: {hits}").format(
+                id="EMP-55001", hits=[h.id for h in hits]
+            )
+        )
         key_file = demo_dir / "union-recipient-key.txt"
         public = write_age_identity(key_file)
         v.add_recipient("demo-union", public)
         export_file = demo_dir / "union-export.age"
         manifest = v.export(find_policy("union"), "demo-union", export_file)
         click.echo(
-            f"\n6. Exported under the 'union' policy to {export_file.name} (age-encrypted, "
-            f"signed): {counts_text(manifest['counts'])}"
+            "\n"
+            + _(
+                "6. Exported under the {policy!r} policy to {file} (age-encrypted, signed): "
+                "{counts}"
+            ).format(policy="union", file=export_file.name, counts=counts_text(manifest["counts"]))
         )
         signer = demo_dir / "vault-signing-key.pem"
         signer.write_bytes(v.public_signing_key_pem())
     report = verify_export(export_file, key_file, signer)
     click.echo(
-        f"7. Verified as the recipient would: signature by the pinned vault key, "
-        f"{report.lines} record lines, every hash matches."
+        _(
+            "7. Verified as the recipient would: signature by the pinned vault key, "
+            "{n} record lines, every hash matches."
+        ).format(n=report.lines)
     )
     vault_args = f"--vault {vault_dir} --custodian admin --passphrase-file {pass_file}"
+    where = [
+        (
+            _("vault folder"),
+            f"{vault_dir.resolve()}  " + _("(one encrypted SQLite file)"),
+        ),
+        (
+            _("passphrase"),
+            f"{pass_file.resolve()}  " + _("(demo only; keep real ones out of files)"),
+        ),
+        (_("sample data"), str(sample)),
+        (_("export"), str(export_file.resolve())),
+        (_("recipient's key"), str(key_file.resolve())),
+        (_("vault public key"), str(signer.resolve())),
+        (
+            _("second custodian"),
+            _("{name}, passphrase in {file}").format(name="reviewer", file=reviewer_file.resolve()),
+        ),
+    ]
+    width = max(len(label) for label, _value in where) + 2
+    places = "\n".join(f"  {label:<{width}}{value}" for label, value in where)
+    heading, try_heading = _("Where everything is:"), _("Try:")
     click.echo(
         f"""
-Where everything is:
-  vault folder      {vault_dir.resolve()}  (one encrypted SQLite file)
-  passphrase        {pass_file.resolve()}  (demo only; keep real ones out of files)
-  sample data       {sample}
-  export            {export_file.resolve()}
-  recipient's key   {key_file.resolve()}
-  vault public key  {signer.resolve()}
-  second custodian  reviewer, passphrase in {reviewer_file.resolve()}
+{heading}
+{places}
 
-Try:
+{try_heading}
   evault {vault_args} list --type testimony
   evault {vault_args} show T-0002
   evault {vault_args} find --phone 0812345678 --country TH

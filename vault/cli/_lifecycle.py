@@ -35,8 +35,10 @@ def rotate_keys(state: State, reencrypt: bool, batch: int, as_json: bool) -> Non
         click.echo(json.dumps(report.to_dict()))
     else:
         click.echo(
-            f"Rotated to key version {report.target}: {report.records} record "
-            f"versions and {report.subjects} worker keys rewrapped."
+            _(
+                "Rotated to key version {version}: {records} record versions and "
+                "{subjects} worker keys rewrapped."
+            ).format(version=report.target, records=report.records, subjects=report.subjects)
         )
 
 
@@ -75,16 +77,16 @@ def erase_subject(
     """Destroy a worker's identity key: their identity fields can never be opened
     again from this vault. Backups taken before keep the key (see SECURITY.md)."""
     if not yes:
-        click.confirm("Erase this worker's identity for good?", abort=True, err=True)
+        click.confirm(_("Erase this worker's identity for good?"), abort=True, err=True)
     with state.open() as v:
         n = v.erase_subject(
             testimony_id=testimony_id, employee_id=employee_id, phone=phone, region=country
         )
     # A re-run (after a kill, or of a finished erase) is not an error.
     text = (
-        "Already erased: no identity key of this worker is left."
+        _("Already erased: no identity key of this worker is left.")
         if n == 0
-        else f"Erased {n} worker identity key(s)."
+        else _("Erased {n} worker identity key(s).").format(n=n)
     )
     done(as_json, text, erased=n)
 
@@ -112,9 +114,9 @@ def retention_set(
     with state.open() as v:
         v.set_retention(None if off else days_after_remediation)
     text = (
-        "Retention rule removed."
+        _("Retention rule removed.")
         if off
-        else f"Identities go {days_after_remediation} days after remediation."
+        else _("Identities go {n} days after remediation.").format(n=days_after_remediation)
     )
     done(as_json, text, days_after_remediation=None if off else days_after_remediation)
 
@@ -130,8 +132,9 @@ def retention_run(state: State, dry_run: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result))
     else:
-        verb = "would erase" if dry_run else "erased"
-        click.echo(
-            f"{result['due']} worker identities due; {verb} "
-            f"{result['due'] if dry_run else result['erased']}."
+        text = (
+            _("{due} worker identities due; would erase {n}.")
+            if dry_run
+            else _("{due} worker identities due; erased {n}.")
         )
+        click.echo(text.format(due=result["due"], n=result["due"] if dry_run else result["erased"]))

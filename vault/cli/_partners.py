@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli._common import State, cli, done, json_option, render_rows
+from vault.cli._common import State, _, cli, done, json_option, render_rows
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,9 +50,13 @@ def partner_add(state: State, name: str, signing_key: Path, as_json: bool) -> No
     if as_json:
         click.echo(json.dumps({"name": name, "fingerprint": fingerprint}))
         return
-    click.echo(f"Pinned partner {name}: signing key fingerprint {fingerprint}")
     click.echo(
-        "Compare it with the partner's own, by a channel other than the one the key came by."
+        _("Pinned partner {name}: signing key fingerprint {fingerprint}").format(
+            name=name, fingerprint=fingerprint
+        )
+    )
+    click.echo(
+        _("Compare it with the partner's own, by a channel other than the one the key came by.")
     )
 
 
@@ -67,9 +71,11 @@ def partner_list(state: State, as_json: bool) -> None:
     def line(r: PartnerInfo) -> str:
         last = r["last_export"]
         received = (
-            "nothing received yet"
+            _("nothing received yet")
             if last is None
-            else f"last export {last['export_id'][:12]} made {last['exported_at']}"
+            else _("last export {id} made {at}").format(
+                id=last["export_id"][:12], at=last["exported_at"]
+            )
         )
         return f"{r['name']:<24} {r['fingerprint'][:16]}  {received}"
 
@@ -84,7 +90,7 @@ def partner_remove(state: State, name: str, as_json: bool) -> None:
     """Unpin NAME: nothing more is received from it (what was received stays)."""
     with state.open() as v:
         v.remove_partner(name)
-    done(as_json, f"Removed partner {name}.", removed=name)
+    done(as_json, _("Removed partner {name}.").format(name=name), removed=name)
 
 
 @cli.command()
@@ -117,20 +123,33 @@ def receive(
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     records = data["records"]
-    kinds = ", ".join(f"{n} {t}" for t, n in data["by_type"].items()) or "none"
+    kinds = ", ".join(f"{n} {t}" for t, n in data["by_type"].items()) or _("none")
     click.echo(
-        f"Received export {data['export_id']} from partner {data['partner']} "
-        f"(policy {data['policy']}, made {data['exported_at']}): {records['new']} new, "
-        f"{records['updated']} updated, {records['unchanged']} unchanged ({kinds})."
+        _(
+            "Received export {id} from partner {partner} (policy {policy}, made {at}): "
+            "{new} new, {updated} updated, {unchanged} unchanged ({kinds})."
+        ).format(
+            id=data["export_id"],
+            partner=data["partner"],
+            policy=data["policy"],
+            at=data["exported_at"],
+            new=records["new"],
+            updated=records["updated"],
+            unchanged=records["unchanged"],
+            kinds=kinds,
+        )
     )
     onward = data["terms"]["audiences"]
-    click.echo(
-        "Onward terms (signed): "
-        + ("may be passed on only to " + ", ".join(onward) if onward else "not to be passed on")
-        + "."
+    terms = (
+        _("may be passed on only to {audiences}").format(audiences=", ".join(onward))
+        if onward
+        else _("not to be passed on")
     )
+    click.echo(_("Onward terms (signed): {terms}.").format(terms=terms))
     if data["files_left_out"]:
-        click.echo(f"Evidence files not received: {data['files_left_out']}.", err=True)
+        click.echo(
+            _("Evidence files not received: {n}.").format(n=data["files_left_out"]), err=True
+        )
 
 
 @cli.group()

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from vault import InvalidInputError
-from vault.cli._common import State, cli, complete_policy, json_option
+from vault.cli._common import State, _, cli, complete_policy, json_option
 from vault.cli._review_page import serve_review
 
 __all__ = ["review"]
@@ -154,4 +154,6 @@ def review_apply(state: State, file: Path, policy_name: str, as_json: bool) -> N
     if as_json:
         click.echo(json.dumps({"applied": n, "policy": policy.name}))
     else:
-        click.echo(f"Applied {n} review decisions for policy {policy.name}.")
+        click.echo(
+            _("Applied {n} review decisions for policy {policy}.").format(n=n, policy=policy.name)
+        )

@@ -19,6 +19,7 @@ import click
 from vault import UsageError
 from vault.cli._common import (
     State,
+    _,
     cli,
     comma_list,
     done,
@@ -84,7 +85,11 @@ def token_list(state: State, as_json: bool) -> None:
         as_json,
         lambda r: (
             f"{r['name']:<20} {r['role']:<10} "
-            + ("revoked" if r["revoked"] else f"expires {r['expires_at'] or 'never'}")
+            + (
+                _("revoked")
+                if r["revoked"]
+                else _("expires {at}").format(at=r["expires_at"] or _("never"))
+            )
         ),
     )
 
@@ -97,7 +102,7 @@ def token_revoke(state: State, name: str, as_json: bool) -> None:
     """Revoke a token at once."""
     with state.open() as v:
         v.revoke_token(name)
-    done(as_json, f"Revoked {name}.", revoked=name)
+    done(as_json, _("Revoked {name}.").format(name=name), revoked=name)
 
 
 @cli.command()
@@ -209,8 +214,10 @@ def serve(
         where = f"[{bound}]" if ":" in bound else bound
         scheme = "https" if ssl_certfile else "http"
         click.echo(
-            f"evault: serving the HTTP API on {scheme}://{where}:{at} "
-            f"(export files wait in {jobs.folder})"
+            "evault: "
+            + _("serving the HTTP API on {url} (export files wait in {folder})").format(
+                url=f"{scheme}://{where}:{at}", folder=jobs.folder
+            )
         )
         try:
             uvicorn.Server(config).run(sockets=[listening])

@@ -110,7 +110,11 @@ def policy_check(file: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"valid": True, "file": str(file), **_policy_json(p)}))
         return
-    click.echo(f"{file}: valid policy {p.name!r} for audience {p.audience!r} (sha256 {p.sha256}).")
+    click.echo(
+        _("{file}: valid policy {name!r} for audience {audience!r} (sha256 {sha256}).").format(
+            file=file, name=p.name, audience=p.audience, sha256=p.sha256
+        )
+    )
 
 
 @policy.command(name="explain")
@@ -139,7 +143,11 @@ def policy_list(state: State, as_json: bool) -> None:
         return
     for p in policies:
         classes = ",".join(sorted(p.key_classes()))
-        click.echo(f"{p.name:<10} needs {classes:<38} {p.description}")
+        click.echo(
+            _("{name:<10} needs {classes:<38} {description}").format(
+                name=p.name, classes=classes, description=p.description
+            )
+        )
 
 
 @cli.command(name="export")
@@ -245,12 +253,24 @@ def exports_(state: State, as_json: bool) -> None:
     render_rows(
         rows,
         as_json,
-        lambda r: (
-            f"{r['created_at']}  {r['export_id'][:12]}  {r['policy']:<8} "
-            f"-> {r['recipient']:<16} by {r['custodian']}  "
-            f"{sum(r['counts']['included'].values())} included"
+        lambda r: _(
+            "{at}  {id}  {policy:<8} -> {recipient:<16} by {custodian}  {n} included"
+        ).format(
+            at=r["created_at"],
+            id=r["export_id"][:12],
+            policy=r["policy"],
+            recipient=r["recipient"],
+            custodian=r["custodian"],
+            n=sum(r["counts"]["included"].values()),
         ),
     )
+
+
+def _onward_terms(audiences: list[str]) -> str:
+    """An export's signed onward terms, in words: to whom it may be passed on."""
+    if audiences:
+        return _("may be passed on only to {audiences}").format(audiences=", ".join(audiences))
+    return _("not to be passed on")
 
 
 @cli.command(name="verify-export")
@@ -284,26 +304,33 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
     )
     names = ", ".join(r["name"] for r in report.recipients) or report.recipient
     click.echo(
-        f"  policy {report.policy} (sha256 {report.policy_sha256[:16]}…), "
-        f"for {names}, created {report.created_at}"
+        "  "
+        + _("policy {policy} (sha256 {sha256}…), for {names}, created {at}").format(
+            policy=report.policy,
+            sha256=report.policy_sha256[:16],
+            names=names,
+            at=report.created_at,
+        )
     )
     onward = report.terms.get("audiences") or []
-    click.echo(
-        "  onward terms (signed): "
-        + ("may be passed on only to " + ", ".join(onward) if onward else "not to be passed on")
-    )
+    click.echo("  " + _("onward terms (signed): {terms}").format(terms=_onward_terms(onward)))
     click.echo(
         "  " + _("{n} record lines, every hash matches the signed manifest").format(n=report.lines)
     )
-    pin = "pinned with --signer" if report.signer_pinned else "NOT pinned"
-    click.echo(f"  signed by key {report.signer_fingerprint[:16]}… ({pin})")
+    pin = _("pinned with --signer") if report.signer_pinned else _("NOT pinned")
+    click.echo(
+        "  "
+        + _("signed by key {fingerprint}… ({pin})").format(
+            fingerprint=report.signer_fingerprint[:16], pin=pin
+        )
+    )
     if not report.signer_pinned:
         # Anyone who knows the recipient's public key can make a self-consistent file.
-        click.echo(
-            "evault: warning: the signer is not verified; pass --signer with the vault's "
-            "public key obtained from its custodian",
-            err=True,
+        warning = _(
+            "the signer is not verified; pass --signer with the vault's "
+            "public key obtained from its custodian"
         )
+        click.echo(f"evault: {_('warning')}: {warning}", err=True)
 
 
 @cli.command(name="signing-key")
@@ -331,6 +358,10 @@ def signing_key(state: State, out: Path | None, as_json: bool) -> None:
             )
         )
     elif out:
-        click.echo(f"Wrote {out} (key fingerprint {fingerprint}).")
+        click.echo(
+            _("Wrote {out} (key fingerprint {fingerprint}).").format(
+                out=out, fingerprint=fingerprint
+            )
+        )
     else:
         click.echo(pem.decode().rstrip())
