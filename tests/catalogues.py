@@ -471,6 +471,24 @@ CLI_WORDS: dict[str, tuple[str, str]] = {
         "{name}, frase de contraseña en {file}",
     ),
     "Try:": ("Essayez :", "Pruebe:"),
+    "({n} record)": ("({n} enregistrement)", "({n} registro)"),
+    "({n} records)": ("({n} enregistrements)", "({n} registros)"),
+    "nothing": ("rien", "nada"),
+    "Included: {included}. Left out: {excluded}.": (
+        "Inclus : {included}. Écartés : {excluded}.",
+        "Incluidos: {included}. Dejados fuera: {excluded}.",
+    ),
+    "Free text still carrying a risk cue: {n} records ({kinds}).": (
+        "Texte libre portant encore un indice de risque : {n} enregistrements ({kinds}).",
+        "Texto libre que aún lleva un indicio de riesgo: {n} registros ({kinds}).",
+    ),
+    "Free texts reviewed: {reviewed}; held back awaiting review: {waiting} "
+    "(see `evault review --policy ...`).": (
+        "Textes libres relus : {reviewed} ; retenus en attente de relecture : {waiting} "
+        "(voir `evault review --policy ...`).",
+        "Textos libres revisados: {reviewed}; retenidos a la espera de revisión: {waiting} "
+        "(véase `evault review --policy ...`).",
+    ),
     # Click's own words.
     "Usage:": ("Utilisation :", "Uso:"),
     "Options": ("Options", "Opciones"),

@@ -164,3 +164,12 @@ def test_a_custodian_works_in_french_and_the_records_stay_as_written(tmp_path: P
     assert again["es"] == again["en"]
     r = _run(fr, "--lang", "es", "show", "T-9999", "--json")
     assert json.loads(r.stderr)["error"]["kind"] == "not_found"
+
+
+def test_an_exports_counts_speak_the_language_and_keep_their_codes() -> None:
+    from vault.cli._common import counts_text, speaking
+
+    counts = {"included": {"testimony": 3}, "excluded": {"no consent": 1}}
+    with speaking("es"):
+        assert counts_text(counts) == "Incluidos: 3 testimony. Dejados fuera: 1 no consent."
+    assert counts_text(counts) == "Included: 3 testimony. Left out: 1 no consent."

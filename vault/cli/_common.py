@@ -584,22 +584,26 @@ def render_summaries(rows: Iterable[RecordSummary], as_json: bool) -> None:
             f"{row.id:<24} {row.type:<10} {row.version:>3}  {row.site_id or '-':<16} "
             f"{row.date or '-'}"
         )
-    click.echo(f"({count} record{'' if count == 1 else 's'})", err=True)
+    shown = _("({n} record)") if count == 1 else _("({n} records)")
+    click.echo(shown.format(n=count), err=True)
 
 
 def counts_text(counts: dict[str, Any]) -> str:
     """An export's counts as one sentence: what went out and what was left out, why."""
-    inc = ", ".join(f"{n} {t}" for t, n in counts["included"].items()) or "nothing"
-    exc = ", ".join(f"{n} {r}" for r, n in counts["excluded"].items()) or "none"
-    text = f"Included: {inc}. Left out: {exc}."
+    # The words translate; the types and reasons counted are codes and stay as they are.
+    inc = ", ".join(f"{n} {t}" for t, n in counts["included"].items()) or _("nothing")
+    exc = ", ".join(f"{n} {r}" for r, n in counts["excluded"].items()) or _("none")
+    text = _("Included: {included}. Left out: {excluded}.").format(included=inc, excluded=exc)
     flags = dict(counts.get("risk_flags") or {})
     if flagged := flags.pop("records", 0):
         kinds = ", ".join(f"{n} {k}" for k, n in flags.items())
-        text += f" Free text still carrying a risk cue: {flagged} records ({kinds})."
+        text += " " + _("Free text still carrying a risk cue: {n} records ({kinds}).").format(
+            n=flagged, kinds=kinds
+        )
     review = counts.get("review") or {}
     if review.get("reviewed") or review.get("awaiting_review"):
-        text += (
-            f" Free texts reviewed: {review.get('reviewed', 0)}; held back awaiting review: "
-            f"{review.get('awaiting_review', 0)} (see `evault review --policy ...`)."
-        )
+        text += " " + _(
+            "Free texts reviewed: {reviewed}; held back awaiting review: {waiting} "
+            "(see `evault review --policy ...`)."
+        ).format(reviewed=review.get("reviewed", 0), waiting=review.get("awaiting_review", 0))
     return text
