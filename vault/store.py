@@ -645,11 +645,13 @@ def _sqlite_begin(conn: Any) -> None:
     if not conn.get_execution_options().get("evault_write"):
         conn.exec_driver_sql("BEGIN")
     elif (wait := _WAIT_MS.get()) is not None:
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait)}")
+        # On the driver's connection: a setting, run before every read's audit entry.
+        raw = conn.connection.driver_connection
+        raw.execute(f"PRAGMA busy_timeout={int(wait)}")
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
