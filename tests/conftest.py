@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -52,6 +53,15 @@ def require_tool(name: str, install: str = "") -> str:
         how = f" ({install})" if install else ""
         pytest.skip(f"the {name} command-line tool is not installed{how}")
     return path
+
+
+def served_url(said: str) -> str:
+    """The base URL in `evault serve`'s first line. Tests start it with ``--port 0``:
+    it binds a free port itself and says which, so no other test's server can take
+    a port between a test choosing it and the server binding it."""
+    found = re.search(r"serving the HTTP API on (https?://\S+) \(", said)
+    assert found, said
+    return found[1]
 
 
 def fast_kdf() -> KdfParams:

@@ -30,18 +30,15 @@ from vault.api import FAILED_AUTH_LIMIT, MAX_BODY, create_app, openapi_document
 from vault.export import verify_export
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serving(app: FastAPI) -> Iterator[str]:
-    """A real uvicorn server for ``app`` on a free loopback port."""
-    port = _free_port()
+    """A real uvicorn server for ``app`` on a free loopback port (bound here and handed
+    over, so that no other test's server can take it in between)."""
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = int(listening.getsockname()[1])
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=srv.run, daemon=True)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -55,6 +52,7 @@ def _serving(app: FastAPI) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
+        listening.close()
 
 
 @pytest.fixture

@@ -35,15 +35,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     vault = Backend("sqlite", folder / "vault", None).create()
     vault.import_file(SAMPLES)
     token, _ = vault.create_token("fuzz", role="custodian", classes=["narrative", "special"])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # Bound here and handed over: no other test's server can take the port between.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(vault, export_dir=folder), host="127.0.0.1", port=port, log_level="error"
         )
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -55,6 +56,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     yield base, token
     server.should_exit = True
     thread.join(timeout=10)
+    listening.close()
     vault.close()
 
 

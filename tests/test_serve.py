@@ -23,29 +23,30 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from exporting import new_identity
 
-from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
+from conftest import PASSPHRASE, SAMPLES, Backend, sample_records, served_url
 from vault.policy import shipped_policies
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# What each server said first (where it listens), by process id.
+_SAID: dict[int, str] = {}
 
 
 @contextlib.contextmanager
 def _serve(
     backend: Backend, *args: str, scheme: str = "http", verify: ssl.SSLContext | bool = False
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    # --port 0: the server binds a free port itself and says which; a port chosen
+    # here could be taken by another test's server before it binds.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vault", *backend.cli_args(), "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "vault", *backend.cli_args(), "serve", "--port", "0", *args],
         env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"{scheme}://127.0.0.1:{port}"
+    assert proc.stdout is not None
+    said = proc.stdout.readline()
+    _SAID[proc.pid] = said
+    base = served_url(said) if said else f"{scheme}://127.0.0.1:1"
     try:
         for _ in range(200):
             if proc.poll() is not None:
@@ -84,8 +85,7 @@ def test_evault_serve_unlocks_once_and_logs_nothing_sensitive(
     exporter = {"Authorization": f"Bearer {created.stdout.strip()}"}
     testimony = sample_records()[4]
     with _serve(backend) as (base, proc):
-        assert proc.stdout is not None
-        said = proc.stdout.readline()
+        said = _SAID.pop(proc.pid)
         # One line: where it listens, and where export files wait (a private folder
         # it made, since no --export-dir was given).
         prefix = f"evault: serving the HTTP API on {base} (export files wait in "
@@ -186,8 +186,7 @@ def test_evault_serve_over_tls(tmp_path: Path) -> None:
         base,
         proc,
     ):
-        assert proc.stdout is not None
-        said = proc.stdout.readline()
+        said = _SAID.pop(proc.pid)
         assert said == f"evault: serving the HTTP API on {base} (export files wait in {exports})\n"
         assert stat.S_IMODE(exports.stat().st_mode) == 0o700
         headers = {"Authorization": f"Bearer {token}"}

@@ -34,7 +34,6 @@ import secrets
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,15 @@ import pytest
 from exporting import new_identity
 from sqlalchemy import create_engine, text
 
-from conftest import PASSPHRASE, PG_URL, SAMPLES, Backend, fast_kdf, sample_records
+from conftest import (
+    PASSPHRASE,
+    PG_URL,
+    SAMPLES,
+    Backend,
+    fast_kdf,
+    sample_records,
+    served_url,
+)
 from vault import AuthenticationError, Passphrase, Vault
 
 FULL = os.environ.get("EVAULT_FAULTS") == "full"
@@ -619,24 +626,20 @@ def _write_zeros(fh: IO[bytes], n: int) -> None:
             n -= len(block)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def serve(case: Case) -> Iterator[str]:
     """`evault serve` for ``case``'s vault on a free loopback port; its base URL."""
-    port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vault", *case.argv("serve", "--port", str(port))],
+        [sys.executable, "-m", "vault", *case.argv("serve", "--port", "0")],
         env={**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE, "TMPDIR": str(case.tmp)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    assert proc.stdout is not None
+    said = proc.stdout.readline()
+    assert said, proc.communicate()
+    base = served_url(said)
     try:
         for _ in range(400):
             assert proc.poll() is None, proc.communicate()
