@@ -25,10 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import write_jsonl
+from synthetic import vault_of
 
-from vault import KdfParams, Passphrase, Vault
-from vault.export import write_age_identity
+from vault import Passphrase, Vault
 from vault.policy import find_policy
 from vault.sharing import ExportSource
 
@@ -76,18 +75,6 @@ def _run(target: object, folder: Path) -> tuple:  # type: ignore[type-arg]
     return result  # type: ignore[no-any-return]
 
 
-def _prepare(tmp: Path, n: int) -> Path:
-    data = tmp / f"in-{n}.jsonl"
-    write_jsonl(data, n)
-    folder = tmp / f"vault-{n}"
-    kdf = KdfParams(memory_kib=64 * 1024, time_cost=3, parallelism=4)
-    with Vault.create(folder, PASS, kdf=kdf) as v:
-        v.import_file(data)
-        v.add_recipient("bench", write_age_identity(tmp / f"key-{n}.txt"))
-    data.unlink()
-    return folder
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -96,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         print(f"preparing a vault with {args.n:,} synthetic testimonies (not timed) ...")
-        folder = _prepare(tmp, args.n)
+        folder = vault_of(tmp, args.n, PASS, recipient="bench")
         dn, dt_, drss = _run(_decrypt_only, folder)
         en, et, erss, counts = _run(_export, folder)
         d_rate, e_rate = dn / dt_, en / et
@@ -110,7 +97,7 @@ def main() -> None:
         print(f"export testimonies/s : {e_rate:,.0f}  (target >= 5,000)")
         print(f"counts: {counts}")
         if args.memory_check:
-            small = _prepare(tmp, args.n // 4)
+            small = vault_of(tmp, args.n // 4, PASS, recipient="bench")
             _, _, srss, _ = _run(_export, small)
             print(f"peak RSS exporting N/4 : {srss:6.1f} MiB  (at N: {erss:.1f} MiB)")
 

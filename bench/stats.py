@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import write_jsonl
+from synthetic import vault_of
 
-from vault import KdfParams, Passphrase, Vault
+from vault import Passphrase, Vault
 from vault.policy import find_policy
 from vault.sharing import ExportSource
 
@@ -93,17 +93,6 @@ def _run(target: object, folder: Path, by: str) -> tuple:  # type: ignore[type-a
     return q.get()  # type: ignore[no-any-return]
 
 
-def _prepare(tmp: Path, n: int) -> Path:
-    data = tmp / f"in-{n}.jsonl"
-    write_jsonl(data, n)
-    folder = tmp / f"vault-{n}"
-    kdf = KdfParams(memory_kib=64 * 1024, time_cost=3, parallelism=4)
-    with Vault.create(folder, PASS, kdf=kdf) as v:
-        v.import_file(data)
-    data.unlink()
-    return folder
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -112,7 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         print(f"preparing a vault with {args.n:,} synthetic testimonies (not timed) ...")
-        folder = _prepare(tmp, args.n)
+        folder = vault_of(tmp, args.n, PASS)
         # Each phase twice, interleaved, the faster run kept: on a shared machine
         # the load of others shifts between phases.
         runs = [

@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from vault import KdfParams, Passphrase, Vault
+from vault.export import write_age_identity
+
 FIRST = ["Nguyễn", "Trần", "Lê", "Somchai", "Wang", "Jiří", "Ana", "Ibrahim", "Mai", "Petra"]
 LAST = ["Thị Hoa", "Văn Minh", "Jaidee", "Xiaoming", "Dvořák", "Kowalska", "Okafor", "Sato"]
 COUNTRIES = ["VN", "TH", "CN", "CZ", "ID", "MY", "PH", "CD"]
@@ -69,3 +72,19 @@ def write_jsonl(path: Path, n: int) -> None:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
         for rec in testimonies(n):
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def vault_of(tmp: Path, n: int, passphrase: Passphrase, *, recipient: str | None = None) -> Path:
+    """A vault (real Argon2id parameters) holding the sites and ``n`` testimonies,
+    imported from a JSONL file removed afterwards; with ``recipient``, an age identity
+    of that name is written to ``tmp`` and the vault exports to it."""
+    data = tmp / f"in-{n}.jsonl"
+    write_jsonl(data, n)
+    folder = tmp / f"vault-{n}"
+    kdf = KdfParams(memory_kib=64 * 1024, time_cost=3, parallelism=4)
+    with Vault.create(folder, passphrase, kdf=kdf) as v:
+        v.import_file(data)
+        if recipient is not None:
+            v.add_recipient(recipient, write_age_identity(tmp / f"key-{n}.txt"))
+    data.unlink()
+    return folder
