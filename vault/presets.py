@@ -6,14 +6,21 @@ from __future__ import annotations
 
 from importlib import resources
 
-__all__ = ["shipped_mappings"]
+__all__ = ["shipped_mapping_names", "shipped_mappings"]
+
+
+def shipped_mapping_names() -> list[str]:
+    """The names of the mappings shipped with Evidence Vault (no file is read)."""
+    folder = resources.files("vault") / "mappings"
+    return sorted(
+        e.name.removesuffix(".yaml") for e in folder.iterdir() if e.name.endswith(".yaml")
+    )
 
 
 def shipped_mappings() -> dict[str, str]:
     """Names and texts of the mappings shipped with Evidence Vault."""
     folder = resources.files("vault") / "mappings"
     return {
-        entry.name.removesuffix(".yaml"): entry.read_text(encoding="utf-8")
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".yaml")
+        name: (folder / f"{name}.yaml").read_text(encoding="utf-8")
+        for name in shipped_mapping_names()
     }

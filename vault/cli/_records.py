@@ -24,7 +24,7 @@ from vault.cli._common import State, _, cli, done, json_option, render_summaries
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.lazy import lazy_module
 from vault.pacing import CHUNK_RECORDS
-from vault.presets import shipped_mappings
+from vault.presets import shipped_mapping_names
 from vault.schema import RECORD_TYPES
 from vault.sources import FORMATS, detect_format, read_one
 
@@ -131,7 +131,7 @@ def _delimiter(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     return value
 
 
-_MAPS = ", ".join(shipped_mappings())
+_MAPS = ", ".join(shipped_mapping_names())
 
 
 @cli.command(name="import")
