@@ -63,7 +63,7 @@ from vault.staging import (
     subject_mac,
     subject_matches,
 )
-from vault.store import BlindIndexEntry, checkpoint_passive, single_writer
+from vault.store import BlindIndexEntry, checkpoint_passive, single_writer, writers_waiting
 
 __all__ = [
     "BATCH_SIZE",
@@ -554,7 +554,11 @@ class _Chunked:
         self._ctx = ctx
         self._files = files
         self._writer = _Writer(ctx, files, on_conflict, key, True)
-        self._pacer = Pacer(lambda: checkpoint_passive(ctx.engine), records=max(1, chunk_records))
+        self._pacer = Pacer(
+            lambda: checkpoint_passive(ctx.engine),
+            lambda: writers_waiting(ctx.engine),
+            records=max(1, chunk_records),
+        )
         self._total = _Tally()
         self._chunks = 0
 

@@ -13,8 +13,9 @@ Invariants:
 * Once its chunks have held the write lock for :data:`CHUNK_SECONDS` since it last
   paused, the writer pauses after its commit for :data:`PAUSE_SECONDS`, longer than
   one poll of a process waiting in SQLite's busy handler (100 ms), so that a waiting
-  writer takes the lock before the next chunk does. A write done within a second
-  never pauses. Readers never wait for it.
+  writer takes the lock before the next chunk does — but only while another writer
+  says it waits (``store.writers_waiting``): alone, a long write goes on at once. A
+  write done within a second never pauses. Readers never wait for it.
 * After each commit the write-ahead log is checkpointed without waiting for anyone
   (``PASSIVE``), so that it holds about one chunk, not the whole write.
 """
@@ -48,10 +49,12 @@ class Pacer:
     """When a chunk of a long write ends, and the pause after its commit.
 
     ``checkpoint`` folds the write-ahead log into the database without waiting
-    (``store.checkpoint_passive``); it is given, so that this module needs no
-    database layer (the command line reads its defaults)."""
+    (``store.checkpoint_passive``) and ``waiting`` says whether another writer waits
+    for the lock (``store.writers_waiting``); both are given, so that this module
+    needs no database layer (the command line reads its defaults)."""
 
     checkpoint: Callable[[], None]
+    waiting: Callable[[], bool] = field(default=lambda: True)
     records: int = CHUNK_RECORDS
     size: int = CHUNK_BYTES
     seconds: float = CHUNK_SECONDS
@@ -75,6 +78,6 @@ class Pacer:
         started = time.monotonic()
         self._held += started - self._start
         self.checkpoint()
-        if self._held >= self.seconds:
+        if self._held >= self.seconds and self.waiting():
             self._held = 0.0
             time.sleep(max(0.0, PAUSE_SECONDS - (time.monotonic() - started)))

@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import contextvars
 import datetime as dt
+import fcntl
 import os
 import re
 import shutil
@@ -653,7 +654,69 @@ def _sqlite_begin(conn: Any) -> None:
         finally:
             raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # First without waiting: only a writer that must wait says so (see
+        # writers_waiting), so an uncontended write costs two settings, no file.
+        raw = conn.connection.driver_connection
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.Error as exc:
+            # Any other error comes again below, as SQLAlchemy reports it.
+            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        with _waiting(sqlite_file(conn.engine) if busy else None):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# A writer waiting for SQLite's write lock holds a shared lock (flock) on this file
+# beside the database; a long write pauses between its chunks only while someone
+# does (see vault.pacing). The file is empty and is made on the first wait.
+WAITING_SUFFIX: Final = "-writers"
+
+
+def _waiting_file(db: Path | None) -> Path | None:
+    if db is None or not db.name or db.name == ":memory:":
+        return None
+    return db.with_name(db.name + WAITING_SUFFIX)
+
+
+@contextlib.contextmanager
+def _waiting(db: Path | None) -> Iterator[None]:
+    """Say, for as long as this block runs, that a writer waits for the write lock."""
+    path = _waiting_file(db)
+    fd = -1
+    if path is not None:
+        with contextlib.suppress(OSError):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+    try:
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)  # and with it the lock
+
+
+def writers_waiting(engine: Engine) -> bool:
+    """Whether another writer (a thread or a process) waits for the write lock of
+    this SQLite vault; True where that cannot be told, so a long write yields."""
+    path = _waiting_file(sqlite_file(engine))
+    if path is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False  # no writer has ever waited for this vault
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 # SQLite has one writer at a time; threads of one process that wait in its busy
@@ -806,7 +869,9 @@ def write_transaction(engine: Engine, *, synced: bool = True) -> Iterator[Connec
     wait = _WAIT_MS.get()
     if wait is not None and isinstance(lock, _RLOCK_TYPE):
         # Another thread of this process is writing: wait no longer than allowed.
-        if not lock.acquire(timeout=wait / 1000):
+        with _waiting(sqlite_file(engine)):
+            acquired = lock.acquire(timeout=wait / 1000)
+        if not acquired:
             raise StorageBusyError(
                 f"the database is busy with a long write; this waited {wait / 1000:g} s and gave up"
             )
@@ -815,8 +880,18 @@ def write_transaction(engine: Engine, *, synced: bool = True) -> Iterator[Connec
         finally:
             lock.release()
         return
-    with lock:
+    if not isinstance(lock, _RLOCK_TYPE):
+        with lock:
+            yield from _in_write(engine, late)
+        return
+    if not lock.acquire(blocking=False):
+        # Another thread of this process is writing: wait, and say so.
+        with _waiting(sqlite_file(engine)):
+            lock.acquire()
+    try:
         yield from _in_write(engine, late)
+    finally:
+        lock.release()
 
 
 def _in_write(engine: Engine, late: _LateSync | None) -> Iterator[Connection]:

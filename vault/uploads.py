@@ -49,6 +49,7 @@ from vault.store import (
     single_writer,
     sqlite_file,
     write_transaction,
+    writers_waiting,
 )
 
 __all__ = ["attach", "sweep"]
@@ -141,7 +142,9 @@ class _Upload:
         self._stream = stream
         self._id = attachment_id
         self._sealing: Sealing | None = None  # from the first chunk's transaction
-        self._pacer = Pacer(lambda: checkpoint_passive(ctx.engine))
+        self._pacer = Pacer(
+            lambda: checkpoint_passive(ctx.engine), lambda: writers_waiting(ctx.engine)
+        )
         self._sent = 0  # bytes of the file reported to progress
 
     def run(

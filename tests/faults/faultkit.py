@@ -75,7 +75,8 @@ DRIVER_NAMES = (
 )
 
 # What an SQLite vault folder may hold once the vault is closed.
-VAULT_FILES = frozenset({"vault.db", "audit-witness.json", "policies"})
+# vault.db-writers: empty; a writer waiting for the write lock holds a lock on it.
+VAULT_FILES = frozenset({"vault.db", "vault.db-writers", "audit-witness.json", "policies"})
 
 
 def log(fault: str, target: str, backend: str, outcome: str) -> None:
