@@ -18,7 +18,7 @@ import pytest
 VAULT = Path(__file__).resolve().parent.parent / "vault"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "primitives": ("errors", "crypto", "age", "partial", "progress", "lazy", "i18n"),
+    "primitives": ("errors", "crypto", "age", "partial", "progress", "lazy", "i18n", "heap"),
     "domain": (
         "keys",
         "registry",

@@ -335,3 +335,29 @@ def test_a_thai_name_that_is_a_word_counts_only_as_a_whole_word() -> None:
     out = s.scrub("วันดีคืนดีหัวหน้าก็มา คุณวันดีทำงานที่นี่")
     assert out.startswith("วันดีคืนดี")
     assert "วันดี" not in out[len("วันดีคืนดี") :]
+
+
+_TERM_TEXT = st.text(
+    alphabet=st.sampled_from(
+        [
+            *"aZ 0.-'\t\n",
+            *("\u00e6", "\u00df", "\u0301", "\u0640", "\u00ad", "\u200d", "\u00a0", "\ufb01"),
+            *("\u1ec5", "\u0e01", "\u0e34", "\u4e2d", "\u0623", "\u0130", "\u03a3", "\u2160"),
+        ]
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_TERM_TEXT, max_size=8))
+def test_a_sites_terms_fold_together_as_each_alone(texts: list[str]) -> None:
+    # A site's terms are folded in one pass (joined by NUL); each comes out as if
+    # folded alone: characters that fold to none or to two never cross a term.
+    from vault.scrub import _fold_term, _fold_terms
+
+    unique = list(dict.fromkeys(texts))
+    assert _fold_terms(unique) == {t: _fold_term(t) for t in unique}
+    # A term that holds the separator itself is folded alone.
+    odd = [*unique, "x\x00y"]
+    assert _fold_terms(odd) == {t: _fold_term(t) for t in odd}

@@ -48,6 +48,7 @@ from vault.crypto import SecretKey
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.errors import ConflictError, InvalidInputError, UsageError, VaultError
 from vault.filesource import AttachmentSource, open_media
+from vault.heap import bulk
 from vault.pacing import CHUNK_RECORDS, Pacer
 from vault.precheck import ImportProblem, bad_places
 from vault.records import SOURCE_INDEX
@@ -185,6 +186,7 @@ def _check_options(on_conflict: str, key: str) -> None:
         raise UsageError(f"key must be one of: {', '.join(MATCH_KEYS)}")
 
 
+@bulk()
 def import_file(
     ctx: Context,
     source: str | os.PathLike[str] | IO[bytes],

@@ -161,6 +161,17 @@ def _fold_term(text: str) -> str:
     return fold_text(text).strip()
 
 
+def _fold_terms(texts: list[str]) -> dict[str, str]:
+    """Each of ``texts`` folded and stripped (:func:`_fold_term`), in one pass over
+    them all: folding goes character by character, so a separator no term holds
+    (NUL, which validation refuses in text) keeps them apart."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return {text: _fold_term(text) for text in texts}
+    folded = fold_text(joined).split("\x00")
+    return {text: f.strip() for text, f in zip(texts, folded, strict=True)}
+
+
 def _has_unspaced(text: str) -> bool:
     return any(_no_space_script(c) for c in text)
 
@@ -497,11 +508,9 @@ class Scrubber:
         """Build the automaton for one site's terms (replacing the previous site's)."""
         grouped: dict[str, dict[tuple[Rule, str, int], set[Owner]]] = {}
         parts: dict[str, set[Owner]] = {}
-        folds: dict[str, str] = {}  # a site's spellings repeat (name parts, initials)
+        folds = _fold_terms(list(dict.fromkeys(term.text for term in site.terms)))
         for term in site.terms:
-            folded = folds.get(term.text)
-            if folded is None:
-                folded = folds[term.text] = _fold_term(term.text)
+            folded = folds[term.text]
             if not folded:
                 continue
             if not folded.isascii() and _has_unspaced(folded):

@@ -42,6 +42,7 @@ from vault.export import (
 from vault.export.archive import Derive
 from vault.export.flat import records_csv
 from vault.export.format import REPORT
+from vault.heap import bulk
 from vault.keys import KeyClass, Keyring
 from vault.policy import Policy
 from vault.progress import Progress, Stage
@@ -553,6 +554,7 @@ def _derive(policy: Policy, report: bytes | None) -> Derive | None:
     return derive
 
 
+@bulk()
 def export(
     ctx: Context,
     policy: Policy,
