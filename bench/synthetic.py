@@ -30,9 +30,10 @@ def sites() -> Iterator[dict[str, Any]]:
         }
 
 
-def testimonies(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
-    rng = random.Random(seed)
-    for i in range(n):
+def testimonies(n: int, seed: int = 7, start: int = 0) -> Iterator[dict[str, Any]]:
+    """``n`` testimonies numbered from ``start`` (a later batch of the same vault)."""
+    rng = random.Random(seed + start)
+    for i in range(start, start + n):
         site = rng.randrange(SITES)
         first, last = rng.choice(FIRST), rng.choice(LAST)
         yield {
@@ -66,11 +67,13 @@ def testimonies(n: int, seed: int = 7) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_jsonl(path: Path, n: int) -> None:
+def write_jsonl(path: Path, n: int, start: int = 0) -> None:
+    """The sites (with the first batch only) and ``n`` testimonies from ``start``."""
     with path.open("w", encoding="utf-8") as fh:
-        for rec in sites():
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        for rec in testimonies(n):
+        if start == 0:
+            for rec in sites():
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        for rec in testimonies(n, start=start):
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
