@@ -133,6 +133,23 @@ def test_find_by_blind_index(loaded: Vault) -> None:
         loaded.find()
 
 
+def test_list_pages_are_stretches_of_the_whole_list(loaded: Vault) -> None:
+    # A page is picked from the records first, then their newest versions: an
+    # updated record keeps its place, and filters apply before the page is cut.
+    record = loaded.get("T-0001")
+    loaded.update("T-0001", record | {"channel": "hotline"})
+    for kind, site in ((None, None), ("testimony", None), (None, "SITE-003"), ("site", None)):
+        whole = [(s.id, s.version) for s in loaded.list(type=kind, site=site)]
+        assert whole, (kind, site)
+        for limit, offset in itertools.product((1, 2, 3, 100), (0, 1, 2, len(whole))):
+            page = loaded.list(type=kind, site=site, limit=limit, offset=offset)
+            assert [(s.id, s.version) for s in page] == whole[offset : offset + limit]
+        assert [s.id for s in loaded.list(type=kind, site=site, offset=1)] == [
+            i for i, _v in whole[1:]
+        ]
+    assert ("T-0001", 2) in [(s.id, s.version) for s in loaded.list()]
+
+
 def test_list_filters(loaded: Vault) -> None:
     assert [s.id for s in loaded.list(type="site")] == [
         "SITE-001",

@@ -48,6 +48,7 @@ from vault.store import (
     RecordVersion,
     as_utc,
     latest_versions,
+    latest_versions_in,
     may_wait,
     record_counts,
     sealed_columns,
@@ -247,15 +248,21 @@ def list_records(
     if (limit is not None and limit < 1) or offset < 0:
         raise UsageError("limit must be 1 or more and offset 0 or more")
     _log_read(ctx, "list", details={"type": record_type, "site_filter": site is not None})
-    # In the order records came in; a page is a stretch of that order.
-    query = latest_versions().order_by(Record.seq).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    # In the order records came in; a page is a stretch of that order, picked from
+    # the records before any version is looked at (a page costs the same at any size).
+    filters = []
     if record_type is not None:
-        query = query.where(Record.type == record_type)
+        filters.append(Record.type == record_type)
     if site is not None:
-        query = query.where(Record.site_ref == ctx.codec.reference(site))
-    yield from _summaries(ctx, query)
+        filters.append(Record.site_ref == ctx.codec.reference(site))
+    if limit is None and offset == 0:
+        query = latest_versions().where(*filters)
+    else:
+        page = select(Record.ref).where(*filters).order_by(Record.seq).offset(offset)
+        if limit is not None:
+            page = page.limit(limit)
+        query = latest_versions_in(page)
+    yield from _summaries(ctx, query.order_by(Record.seq))
 
 
 def _summaries(

@@ -437,11 +437,11 @@ class ApiToken(Base):
     sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
-def _latest(some: bool) -> Any:
+def _latest(some: Any) -> Any:
     grouped = select(RecordVersion.record_ref, func.max(RecordVersion.version).label("v"))
-    if some:
+    if some is not None:
         # Filter before grouping: a look-up of a few records stays a few index reads.
-        grouped = grouped.where(RecordVersion.record_ref.in_(bindparam("refs", expanding=True)))
+        grouped = grouped.where(RecordVersion.record_ref.in_(some))
     newest = grouped.group_by(RecordVersion.record_ref).subquery()
     return (
         select(
@@ -456,8 +456,8 @@ def _latest(some: bool) -> Any:
 
 
 # Built once: a subquery's columns cost more to set up than a look-up costs to run.
-_LATEST_ALL: Final = _latest(False)
-_LATEST_SOME: Final = _latest(True)
+_LATEST_ALL: Final = _latest(None)
+_LATEST_SOME: Final = _latest(bindparam("refs", expanding=True))
 
 
 def latest_versions(refs: list[str] | None = None) -> Any:
@@ -467,6 +467,11 @@ def latest_versions(refs: list[str] | None = None) -> Any:
     if refs is None:
         return _LATEST_ALL
     return _LATEST_SOME.params(refs=list(refs))
+
+
+def latest_versions_in(refs: Any) -> Any:
+    """:func:`latest_versions` of the records a ``SELECT`` of refs picks (a page)."""
+    return _latest(refs)
 
 
 _SEALED_COLUMNS: Final = (
