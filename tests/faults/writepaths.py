@@ -436,7 +436,8 @@ def _observe_restore(case: Case, op: Op) -> tuple[dict[str, Any], list[str]]:
     with private_tempdir(case.tmp), Vault.open(target, Passphrase(PASSPHRASE)) as v:
         v.audit_verify()
         state = snapshot(v, op.watched)
-    stray = [p.name for p in target.iterdir() if p.name not in ("vault.db", "audit-witness.json")]
+    kept = ("vault.db", "vault.db-writers", "audit-witness.json")
+    stray = [p.name for p in target.iterdir() if p.name not in kept]
     return {"restored": state}, sorted(stray + case.stray_files())
 
 
