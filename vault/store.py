@@ -44,6 +44,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     bindparam,
@@ -210,15 +211,20 @@ class RecordVersion(Base):
 
 
 class BlindIndexEntry(Base):
-    """Keyed HMAC of a normalized value (employee id, phone, e-mail) for exact match."""
+    """Keyed HMAC of a normalized value (employee id, phone, e-mail) for exact match.
+
+    Keyed by what a look-up asks (kind, mac) and, on SQLite, without a rowid: one
+    B-tree holds the rows, and one more finds a record's entries."""
 
     __tablename__ = "blind_index"
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    record_ref: Mapped[str] = mapped_column(ForeignKey("records.ref", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    __table_args__ = (
+        PrimaryKeyConstraint("kind", "mac", "record_ref", name="blind_index_pkey"),
+        Index("ix_blind_index_record_ref", "record_ref"),
+        {"sqlite_with_rowid": False},
     )
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    __table_args__ = (Index("ix_blind_index_kind_mac", "kind", "mac"),)
 
 
 class RecordLink(Base):
