@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 import vault.store
 from conftest import SAMPLES, Backend, sample_records
@@ -76,10 +76,45 @@ def test_a_0001_vault_upgrades_to_head_on_open(backend: Backend) -> None:
     with backend.open() as v:
         assert v.get("T-0001", identity=True) == sample_records()[4]
         assert v.recipients() == []
+        # The blind index moved with its rows (0009 rebuilds it).
+        assert [s.id for s in v.find(employee_id="EMP-55001")] == ["T-0001"]
     engine = connect(_url(backend))
     assert schema_revision(engine) == head_revision()
     assert head_revision() > "0001"
     engine.dispose()
+
+
+def _blind_index_layout(engine: Engine) -> tuple[list[str], bool]:
+    """The blind index's key columns in order, and whether it has rows ids (SQLite)."""
+    key = inspect(engine).get_pk_constraint("blind_index")["constrained_columns"]
+    if engine.dialect.name != "sqlite":
+        return key, False
+    with engine.connect() as conn:
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'blind_index'"
+        ).scalar_one()
+    return key, "WITHOUT ROWID" not in sql.upper()
+
+
+def test_the_blind_index_is_keyed_by_look_ups_new_or_migrated(backend: Backend) -> None:
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+    engine = connect(_url(backend))
+    assert _blind_index_layout(engine) == (["kind", "mac", "record_ref"], False)
+    with engine.connect() as conn:
+        held = conn.exec_driver_sql("SELECT COUNT(*) FROM blind_index").scalar_one()
+    migrate(engine, "0008")
+    assert _blind_index_layout(engine) == (
+        ["record_ref", "kind", "mac"],
+        engine.dialect.name == "sqlite",
+    )
+    migrate(engine)
+    assert _blind_index_layout(engine) == (["kind", "mac", "record_ref"], False)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM blind_index").scalar_one() == held
+    engine.dispose()
+    with backend.open() as v:
+        assert [s.id for s in v.find(employee_id="EMP-55001")] == ["T-0001"]
 
 
 def test_head_revision_is_alembics_head() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from vault import pacing
-from vault.store import connect, write_transaction, writers_waiting
+from vault.store import connect, wait_at_most, write_transaction, writers_waiting
 
 _DEADLINE_S = 60.0  # only against a hang: each step waits for a state, not a time
 
@@ -129,3 +129,28 @@ def test_a_pacer_pauses_only_while_someone_waits(monkeypatch: pytest.MonkeyPatch
     clock[0] += 0.1  # just paused: the next short chunk does not
     pacer.pause()
     assert len(slept) == 1
+
+
+def test_a_writer_that_waits_a_bounded_time_is_seen_too(db: Path) -> None:
+    # As a read's audit entry does (wait_at_most): it says it waits while it does.
+    engine = connect(f"sqlite:///{db}")
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    done = threading.Event()
+
+    def bounded() -> None:
+        with wait_at_most(int(_DEADLINE_S * 1000)), write_transaction(engine) as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (4)")
+        done.set()
+
+    thread = threading.Thread(target=bounded)
+    thread.start()
+    try:
+        _until(lambda: writers_waiting(engine), "the bounded waiter was never seen")
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    thread.join()
+    assert done.is_set()
+    assert not writers_waiting(engine)
+    engine.dispose()

@@ -132,3 +132,10 @@ def test_the_policy_floor_covers_identity_in_every_record_type(
     with pytest.raises(InvalidInputError, match="identity fields may only be dropped"):
         parse_policy(text.replace(anchor, anchor + "      informant: keep\n"), "monitor.yaml")
     parse_policy(text, "monitor.yaml")  # dropping it, by saying nothing, stays allowed
+
+
+def test_every_kind_of_field_has_its_check() -> None:
+    from vault.schema import _CHECKS, RECORD_SPECS
+
+    kinds = {f.kind for spec in RECORD_SPECS.values() for f in spec.fields.values()}
+    assert kinds - {"group"} <= set(_CHECKS)

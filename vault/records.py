@@ -14,6 +14,8 @@ This module turns a validated record into the sealed columns of one
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import json
 import re
@@ -48,6 +50,69 @@ _SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
 _UNCHECKED: Final = object()  # no subject pointer given (or none sealed)
 SOURCE_INDEX: Final = "source"  # the blind-index kind of records' source keys
+# A version's field order is sealed as numbers: each path's place in its type's list
+# here. The lists only ever grow at their end, whatever order the contract lists its
+# fields in (tests/test_records_layout.py holds every path of the contract here, and
+# pins these), so a number means one path forever.
+ORDER_CODES: Final[dict[str, tuple[str, ...]]] = {
+    "site": ("type", "id", "source_key", "name", "kind", "country", "region", "operator"),
+    "testimony": (
+        "type",
+        "id",
+        "source_key",
+        "site_id",
+        "received_on",
+        "channel",
+        "language",
+        "worker",
+        "worker.name",
+        "worker.employee_id",
+        "worker.phone",
+        "worker.email",
+        "worker.address",
+        "worker.location",
+        "worker.aliases",
+        "worker.gender",
+        "worker.birth_year",
+        "worker.nationality",
+        "worker.migrant",
+        "worker.job_title",
+        "worker.department",
+        "worker.union_member",
+        "worker.union_name",
+        "persons_mentioned",
+        "allegations",
+        "narrative",
+        "consent",
+        "consent.share_with",
+        "consent.recorded_on",
+        "consent.withdrawn",
+        "risk",
+        "risk.retaliation",
+    ),
+    "finding": (
+        "type",
+        "id",
+        "source_key",
+        "site_id",
+        "audit_date",
+        "monitor",
+        "category",
+        "standard_refs",
+        "severity",
+        "summary",
+        "details",
+        "evidence",
+        "status",
+        "remediation",
+        "remediation.plan",
+        "remediation.due",
+        "remediation.updated",
+    ),
+}
+_CODE_OF: Final[dict[str, dict[str, int]]] = {
+    rtype: {path: n for n, path in enumerate(paths)} for rtype, paths in ORDER_CODES.items()
+}
 
 
 @dataclass(frozen=True)
@@ -321,20 +386,9 @@ class RecordCodec:
                 continue
             payload: dict[str, Any] = fields
             if name == "operational":
-                payload = {"order": order, "fields": fields}
-                if index:
-                    payload["index"] = [f"{kind}:{mac.hex()}" for kind, mac in index]
-                if rtype == "testimony":
-                    # The worker this version belongs to: the plaintext subject pointer
-                    # beside it (erasure, retention, k-anonymity) is checked against it.
-                    payload["subject"] = subject_id
-                if stored_at is not None:
-                    # When the vault stored it, by its own clock: what retention counts
-                    # from (the stored_at column beside it is not authenticated).
-                    payload["stored_at"] = stored_at.isoformat()
-                if stored_by is not None:
-                    # Who stored it, authenticated with it: a version's author.
-                    payload["stored_by"] = stored_by
+                payload = _operational(
+                    rtype, order, fields, index, subject_id, stored_at, stored_by
+                )
             dek = crypto.random_key()
             class_ctx = ctx.extend(name)
             kek = self._current_keks.get(name)
@@ -457,7 +511,7 @@ class RecordCodec:
         With ``subject_id`` (the row's subject pointer), a version sealed with another
         worker's is refused."""
         payload = self._operational_payload(columns, rtype, ref, version, what)
-        return _fields_of(payload, what, subject_id)
+        return _fields_of(payload, rtype, what, subject_id)
 
     def sealed_extras(
         self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
@@ -516,7 +570,7 @@ class RecordCodec:
         subject_id: str | object | None,
     ) -> dict[str, Any]:
         wanted = set(classes)
-        order, values = _fields_of(payload, what, subject_id)
+        order, values = _fields_of(payload, rtype, what, subject_id)
         ctx = self._context(rtype, ref, version)
         for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
             wrapped, data = columns[f"{kc.value}_key"], columns[f"{kc.value}_data"]
@@ -544,25 +598,98 @@ class RecordCodec:
         return unflatten(order, values)
 
 
-def _fields_of(
-    payload: dict[str, Any], what: str, subject_id: str | object | None
-) -> tuple[list[str], dict[str, Any]]:
-    if not isinstance(payload.get("order"), list):
+def _operational(
+    rtype: str,
+    order: list[str],
+    fields: dict[str, Any],
+    index: Sequence[tuple[str, bytes]],
+    subject_id: str | object | None,
+    stored_at: dt.datetime | None,
+    stored_by: str | None,
+) -> dict[str, Any]:
+    """What a version's operational blob holds besides its fields."""
+    codes = _CODE_OF[rtype]
+    payload: dict[str, Any]
+    if all(path in codes for path in order):
+        payload = {"o": [codes[path] for path in order], "fields": fields}
+    else:  # a path without a number yet: the paths themselves
+        payload = {"order": order, "fields": fields}
+    if index:
+        # Keyed values in base64 (43 characters), not hex (64).
+        payload["ix"] = [f"{kind}:{_b64(mac)}" for kind, mac in index]
+    if rtype == "testimony":
+        # The worker this version belongs to: the plaintext subject pointer beside it
+        # (erasure, retention, k-anonymity) is checked against it.
+        payload["subject"] = subject_id
+    if stored_at is not None:
+        # When the vault stored it, by its own clock: what retention counts from (the
+        # stored_at column beside it is not authenticated).
+        payload["stored_at"] = stored_at.isoformat()
+    if stored_by is not None:
+        # Who stored it, authenticated with it: a version's author.
+        payload["stored_by"] = stored_by
+    return payload
+
+
+def _b64(mac: bytes) -> str:
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+
+def _order_of(payload: dict[str, Any], rtype: str, what: str) -> list[str]:
+    """The sealed field order: numbers into :data:`ORDER_CODES`, or (versions sealed
+    before) the paths themselves."""
+    coded = payload.get("o")
+    if isinstance(coded, list):
+        paths = ORDER_CODES[rtype]
+        if not all(type(n) is int and 0 <= n < len(paths) for n in coded):
+            raise IntegrityError(f"integrity check failed for {what}")
+        return [paths[n] for n in coded]
+    order = payload.get("order")
+    if not isinstance(order, list):
         raise IntegrityError(f"integrity check failed for {what}")
+    return order
+
+
+def _fields_of(
+    payload: dict[str, Any], rtype: str, what: str, subject_id: str | object | None
+) -> tuple[list[str], dict[str, Any]]:
+    order = _order_of(payload, rtype, what)
     fields = payload.get("fields")
     if not isinstance(fields, dict):
         raise IntegrityError(f"integrity check failed for {what}")
     if subject_id is not _UNCHECKED and payload.get("subject", subject_id) != subject_id:
         raise IntegrityError(f"integrity check failed for {what} (its worker)")
-    return payload["order"], fields
+    return order, fields
+
+
+def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
+    """The sealed blind-index entries as ``kind:mac-hex``, whichever way they were
+    sealed (base64 since, hex before)."""
+    coded = payload.get("ix")
+    if coded is None:
+        entries = payload.get("index")
+        return None if entries is None else frozenset(str(e) for e in entries)
+    if not isinstance(coded, list):
+        raise IntegrityError(f"integrity check failed for {what}")
+    out = set()
+    for entry in coded:
+        kind, sep, value = entry.partition(":") if isinstance(entry, str) else ("", "", "")
+        try:
+            mac = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (ValueError, binascii.Error):
+            raise IntegrityError(f"integrity check failed for {what}") from None
+        if not sep or not kind or _b64(mac) != value:
+            raise IntegrityError(f"integrity check failed for {what}")
+        out.add(f"{kind}:{mac.hex()}")
+    return frozenset(out)
 
 
 def _extras_of(payload: dict[str, Any], what: str) -> SealedExtras:
-    entries, stored = payload.get("index"), payload.get("stored_at")
+    entries, stored = _index_of(payload, what), payload.get("stored_at")
     subject = payload.get("subject", _UNCHECKED)
     by = payload.get("stored_by")
     try:
-        index = None if entries is None else frozenset(str(e) for e in entries)
+        index = entries
         at = None if stored is None else dt.datetime.fromisoformat(str(stored))
     except (TypeError, ValueError):
         raise IntegrityError(f"integrity check failed for {what}") from None

@@ -24,7 +24,7 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -306,13 +306,13 @@ PERSON_FIELDS: Final = _PERSON_KEYS  # what a person mentioned holds; name is re
 def _check_text(value: Any, limit: int, where: str, path: str) -> None:
     if not isinstance(value, str):
         raise InvalidInputError(f"field {path!r} must be a string", where=where)
-    if not value.strip():
+    if not value or value.isspace():
         raise InvalidInputError(f"field {path!r} must not be empty", where=where)
     if len(value) > limit:
         raise InvalidInputError(f"field {path!r} is longer than {limit} characters", where=where)
     if "\x00" in value:
         raise InvalidInputError(f"field {path!r} contains a NUL character", where=where)
-    if _SURROGATE_RE.search(value):
+    if not value.isascii() and _SURROGATE_RE.search(value):
         # JSON may escape half of a UTF-16 pair ("\ud800"): not text, and not storable.
         raise InvalidInputError(f"field {path!r} is not valid Unicode text", where=where)
 
@@ -334,72 +334,118 @@ def _check_list(value: Any, where: str, path: str) -> list[Any]:
     return value
 
 
-def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
+def _check_id(spec: FieldSpec, value: Any, where: str) -> None:
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+        raise InvalidInputError(
+            f"field {spec.path!r} must be an identifier (letters, digits, . _ : -; "
+            "at most 128 characters)",
+            where=where,
+        )
+
+
+def _check_short(spec: FieldSpec, value: Any, where: str) -> None:
+    _check_text(value, SHORT_TEXT, where, spec.path)
+
+
+def _check_long(spec: FieldSpec, value: Any, where: str) -> None:
+    _check_text(value, LONG_TEXT, where, spec.path)
+
+
+def _check_int(spec: FieldSpec, value: Any, where: str) -> None:
     path = spec.path
-    kind = spec.kind
-    if kind == "id":
-        if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"field {path!r} must be an integer", where=where)
+    if path.endswith("birth_year") and not 1900 <= value <= dt.date.today().year:
+        raise InvalidInputError(f"field {path!r} is out of range", where=where)
+
+
+def _check_bool(spec: FieldSpec, value: Any, where: str) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"field {spec.path!r} must be true or false", where=where)
+
+
+def _check_a_date(spec: FieldSpec, value: Any, where: str) -> None:
+    _check_date(value, where, spec.path)
+
+
+def _check_enum(spec: FieldSpec, value: Any, where: str) -> None:
+    if not isinstance(value, str) or value not in spec.choices:
+        raise InvalidInputError(
+            f"field {spec.path!r} must be one of: {', '.join(spec.choices)}", where=where
+        )
+
+
+def _check_country(spec: FieldSpec, value: Any, where: str) -> None:
+    if (
+        not isinstance(value, str)
+        or len(value) != 2
+        or not value.isupper()
+        or pycountry.countries.get(alpha_2=value) is None
+    ):
+        raise InvalidInputError(
+            f"field {spec.path!r} must be an ISO 3166-1 alpha-2 code", where=where
+        )
+
+
+def _check_language(spec: FieldSpec, value: Any, where: str) -> None:
+    if not isinstance(value, str) or not _LANG_RE.fullmatch(value):
+        raise InvalidInputError(
+            f"field {spec.path!r} must be a language tag such as 'vi' or 'th'", where=where
+        )
+
+
+def _check_ids(spec: FieldSpec, value: Any, where: str) -> None:
+    for item in _check_list(value, where, spec.path):
+        if not isinstance(item, str) or not _ID_RE.fullmatch(item):
+            raise InvalidInputError(f"field {spec.path!r} must list identifiers", where=where)
+
+
+def _check_texts(spec: FieldSpec, value: Any, where: str) -> None:
+    for item in _check_list(value, where, spec.path):
+        _check_text(item, SHORT_TEXT, where, spec.path)
+
+
+def _check_enums(spec: FieldSpec, value: Any, where: str) -> None:
+    path = spec.path
+    items = _check_list(value, where, path)
+    for item in items:
+        if not isinstance(item, str) or item not in spec.choices:
             raise InvalidInputError(
-                f"field {path!r} must be an identifier (letters, digits, . _ : -; "
-                "at most 128 characters)",
-                where=where,
+                f"field {path!r} items must be among: {', '.join(spec.choices)}", where=where
             )
-    elif kind == "text":
-        _check_text(value, SHORT_TEXT, where, path)
-    elif kind == "longtext":
-        _check_text(value, LONG_TEXT, where, path)
-    elif kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInputError(f"field {path!r} must be an integer", where=where)
-        if path.endswith("birth_year") and not 1900 <= value <= dt.date.today().year:
-            raise InvalidInputError(f"field {path!r} is out of range", where=where)
-    elif kind == "bool":
-        if not isinstance(value, bool):
-            raise InvalidInputError(f"field {path!r} must be true or false", where=where)
-    elif kind == "date":
-        _check_date(value, where, path)
-    elif kind == "enum":
-        if not isinstance(value, str) or value not in spec.choices:
-            raise InvalidInputError(
-                f"field {path!r} must be one of: {', '.join(spec.choices)}", where=where
-            )
-    elif kind == "country":
-        if (
-            not isinstance(value, str)
-            or len(value) != 2
-            or not value.isupper()
-            or pycountry.countries.get(alpha_2=value) is None
-        ):
-            raise InvalidInputError(
-                f"field {path!r} must be an ISO 3166-1 alpha-2 code", where=where
-            )
-    elif kind == "language":
-        if not isinstance(value, str) or not _LANG_RE.fullmatch(value):
-            raise InvalidInputError(
-                f"field {path!r} must be a language tag such as 'vi' or 'th'", where=where
-            )
-    elif kind == "ids":
-        for item in _check_list(value, where, path):
-            if not isinstance(item, str) or not _ID_RE.fullmatch(item):
-                raise InvalidInputError(f"field {path!r} must list identifiers", where=where)
-    elif kind == "texts":
-        for item in _check_list(value, where, path):
-            _check_text(item, SHORT_TEXT, where, path)
-    elif kind == "enums":
-        items = _check_list(value, where, path)
-        for item in items:
-            if not isinstance(item, str) or item not in spec.choices:
-                raise InvalidInputError(
-                    f"field {path!r} items must be among: {', '.join(spec.choices)}", where=where
-                )
-        if len(set(items)) != len(items):
-            raise InvalidInputError(f"field {path!r} lists an item twice", where=where)
-    elif kind == "persons":
-        _check_persons(value, where, path)
-    elif kind == "geo":
-        _check_geo(value, where, path)
-    else:  # pragma: no cover - the table above is closed
-        raise AssertionError(kind)
+    if len(set(items)) != len(items):
+        raise InvalidInputError(f"field {path!r} lists an item twice", where=where)
+
+
+def _check_a_person_list(spec: FieldSpec, value: Any, where: str) -> None:
+    _check_persons(value, where, spec.path)
+
+
+def _check_a_point(spec: FieldSpec, value: Any, where: str) -> None:
+    _check_geo(value, where, spec.path)
+
+
+# One check per kind of field, looked up once per value.
+_CHECKS: Final[dict[str, Callable[[FieldSpec, Any, str], None]]] = {
+    "id": _check_id,
+    "text": _check_short,
+    "longtext": _check_long,
+    "int": _check_int,
+    "bool": _check_bool,
+    "date": _check_a_date,
+    "enum": _check_enum,
+    "country": _check_country,
+    "language": _check_language,
+    "ids": _check_ids,
+    "texts": _check_texts,
+    "enums": _check_enums,
+    "persons": _check_a_person_list,
+    "geo": _check_a_point,
+}
+
+
+def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
+    _CHECKS[spec.kind](spec, value, where)
 
 
 def _check_persons(value: Any, where: str, path: str) -> None:

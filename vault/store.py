@@ -44,6 +44,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     bindparam,
@@ -210,15 +211,20 @@ class RecordVersion(Base):
 
 
 class BlindIndexEntry(Base):
-    """Keyed HMAC of a normalized value (employee id, phone, e-mail) for exact match."""
+    """Keyed HMAC of a normalized value (employee id, phone, e-mail) for exact match.
+
+    Keyed by what a look-up asks (kind, mac) and, on SQLite, without a rowid: one
+    B-tree holds the rows, and one more finds a record's entries."""
 
     __tablename__ = "blind_index"
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    record_ref: Mapped[str] = mapped_column(ForeignKey("records.ref", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    __table_args__ = (
+        PrimaryKeyConstraint("kind", "mac", "record_ref", name="blind_index_pkey"),
+        Index("ix_blind_index_record_ref", "record_ref"),
+        {"sqlite_with_rowid": False},
     )
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    mac: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    __table_args__ = (Index("ix_blind_index_kind_mac", "kind", "mac"),)
 
 
 class RecordLink(Base):
@@ -665,9 +671,13 @@ def _sqlite_begin(conn: Any) -> None:
     elif (wait := _WAIT_MS.get()) is not None:
         # On the driver's connection: a setting, run before every read's audit entry.
         raw = conn.connection.driver_connection
-        raw.execute(f"PRAGMA busy_timeout={int(wait)}")
+        raw.execute("PRAGMA busy_timeout=0")
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if not _began(raw):
+                raw.execute(f"PRAGMA busy_timeout={max(0, int(wait))}")
+                # A writer that waits says so; one that may not wait fails at once.
+                with _waiting(sqlite_file(conn.engine) if wait > 0 else None):
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
             raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
     else:
@@ -676,15 +686,23 @@ def _sqlite_begin(conn: Any) -> None:
         raw = conn.connection.driver_connection
         raw.execute("PRAGMA busy_timeout=0")
         try:
-            raw.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.Error as exc:
-            # Any other error comes again below, as SQLAlchemy reports it.
-            busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+            began = _began(raw)
         finally:
             raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        with _waiting(sqlite_file(conn.engine) if busy else None):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not began:
+            with _waiting(sqlite_file(conn.engine)):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _began(raw: Any) -> bool:
+    """``BEGIN IMMEDIATE`` on the driver's connection, if the lock is free at once.
+    False when it must wait, or on any other error, which the caller's own
+    ``BEGIN IMMEDIATE`` meets again and reports as SQLAlchemy does."""
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error:
+        return False
+    return True
 
 
 # A writer waiting for SQLite's write lock holds a shared lock (flock) on this file

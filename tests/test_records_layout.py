@@ -1,0 +1,143 @@
+"""How a version's operational blob is laid out: its field order as numbers into a
+table that only grows at its end, its blind-index entries in base64; versions
+sealed before (paths and hex) read as they did, and a tampered number is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from conftest import Backend, sample_records
+from vault import IntegrityError, crypto
+from vault.keys import KeyClass
+from vault.records import ORDER_CODES, RecordCodec, SealedVersion
+from vault.schema import RECORD_SPECS
+
+# The tables as they first were: a number, once given, names its path forever.
+PINNED = {
+    "site": ("type", "id", "source_key", "name", "kind", "country", "region", "operator"),
+    "testimony": (
+        *("type", "id", "source_key", "site_id", "received_on", "channel", "language"),
+        *("worker", "worker.name", "worker.employee_id", "worker.phone", "worker.email"),
+        *("worker.address", "worker.location", "worker.aliases", "worker.gender"),
+        *("worker.birth_year", "worker.nationality", "worker.migrant", "worker.job_title"),
+        *("worker.department", "worker.union_member", "worker.union_name"),
+        *("persons_mentioned", "allegations", "narrative", "consent", "consent.share_with"),
+        *("consent.recorded_on", "consent.withdrawn", "risk", "risk.retaliation"),
+    ),
+    "finding": (
+        *("type", "id", "source_key", "site_id", "audit_date", "monitor", "category"),
+        *("standard_refs", "severity", "summary", "details", "evidence", "status"),
+        *("remediation", "remediation.plan", "remediation.due", "remediation.updated"),
+    ),
+}
+
+SUBJECT = "subject-1"
+INDEX = [("employee_id", bytes(range(32))), ("phone", b"\xff" * 32)]
+
+
+def test_the_tables_only_grow_and_hold_every_path_of_the_contract() -> None:
+    assert set(ORDER_CODES) == set(RECORD_SPECS)
+    for rtype, paths in ORDER_CODES.items():
+        assert paths[: len(PINNED[rtype])] == PINNED[rtype], rtype
+        assert len(set(paths)) == len(paths), rtype
+        assert set(RECORD_SPECS[rtype].fields) <= set(paths), (
+            f"add the contract's new {rtype} fields at the end of records.ORDER_CODES"
+        )
+
+
+def _testimony() -> dict[str, Any]:
+    record = next(r for r in sample_records() if r["type"] == "testimony" and "worker" in r)
+    # Keys out of the contract's order: the order read back is the one sealed.
+    return dict(reversed(list(record.items())))
+
+
+def _sealed(codec: RecordCodec, record: dict[str, Any]) -> tuple[SealedVersion, Any]:
+    subject = (SUBJECT, crypto.random_key())
+    ref = codec.reference(record["id"])
+    sealed = codec.seal(record, "testimony", ref, 1, subject, index=INDEX, subject_id=SUBJECT)
+    return sealed, subject
+
+
+def _resealed(
+    codec: RecordCodec, columns: dict[str, Any], ref: str, change: Callable[[Any], Any]
+) -> dict[str, Any]:
+    new = codec.replace_class(columns, "testimony", ref, 1, KeyClass.OPERATIONAL, change, "t")
+    assert new is not None
+    return columns | new
+
+
+def _opened(codec: RecordCodec, columns: dict[str, Any], ref: str, subject: Any) -> Any:
+    return codec.open(columns, "testimony", ref, 1, subject, "t", subject_id=SUBJECT)
+
+
+def _old_form(payload: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in payload.items() if k not in ("o", "ix")}
+    out["order"] = [ORDER_CODES["testimony"][n] for n in payload["o"]]
+    out["index"] = [f"{kind}:{mac.hex()}" for kind, mac in INDEX]
+    return out
+
+
+def test_new_versions_are_numbered_and_old_ones_read_the_same(sqlite_backend: Backend) -> None:
+    with sqlite_backend.create() as v:
+        codec: RecordCodec = v._ctx.codec
+        record = _testimony()
+        sealed, subject = _sealed(codec, record)
+        ref = codec.reference(record["id"])
+        columns: dict[str, Any] = sealed.columns()
+        payload = codec._operational_payload(columns, "testimony", ref, 1, "t")
+        assert "order" not in payload
+        assert "index" not in payload
+        assert all(type(n) is int for n in payload["o"])
+        opened = _opened(codec, columns, ref, subject)
+        assert opened == record
+        assert list(opened) == list(record)
+        extras = codec.sealed_extras(columns, "testimony", ref, 1, "t")
+        assert extras.index == frozenset(f"{kind}:{mac.hex()}" for kind, mac in INDEX)
+        # Smaller than the same version sealed the way versions were before.
+        old = _resealed(codec, columns, ref, _old_form)
+        assert len(columns["operational_data"]) + 250 < len(old["operational_data"])
+        assert _opened(codec, old, ref, subject) == record
+        assert list(_opened(codec, old, ref, subject)) == list(record)
+        assert codec.sealed_extras(old, "testimony", ref, 1, "t") == extras
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"o": [999]},
+        {"o": [-1]},
+        {"o": [True]},
+        {"o": ["0"]},
+        {"o": "0"},
+        {"o": None},
+    ],
+    ids=["beyond", "negative", "bool", "text", "not-a-list", "none"],
+)
+def test_a_bad_number_is_refused(sqlite_backend: Backend, change: dict[str, Any]) -> None:
+    with sqlite_backend.create() as v:
+        codec: RecordCodec = v._ctx.codec
+        record = _testimony()
+        sealed, subject = _sealed(codec, record)
+        ref = codec.reference(record["id"])
+        bad = _resealed(codec, sealed.columns(), ref, lambda p: p | change)
+        with pytest.raises(IntegrityError):
+            _opened(codec, bad, ref, subject)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [["employee_id:***"], ["employee_id"], [":AAAA"], [7], "employee_id:AAAA", ["phone:AAAAB"]],
+    ids=["not-base64", "no-value", "no-kind", "not-text", "not-a-list", "not-canonical"],
+)
+def test_bad_index_entries_are_refused(sqlite_backend: Backend, entries: Any) -> None:
+    with sqlite_backend.create() as v:
+        codec: RecordCodec = v._ctx.codec
+        record = _testimony()
+        sealed, _subject = _sealed(codec, record)
+        ref = codec.reference(record["id"])
+        bad = _resealed(codec, sealed.columns(), ref, lambda p: p | {"ix": entries})
+        with pytest.raises(IntegrityError):
+            codec.sealed_extras(bad, "testimony", ref, 1, "t")
