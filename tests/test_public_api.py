@@ -127,3 +127,20 @@ def test_bad_arguments_to_the_facade_are_vault_errors(
         preview = v.preview(vault.load_policy("public"))
         assert not list(preview.records)  # the samples' cells are all small
         assert preview.result.to_dict()["excluded"]["small_cells"]
+
+
+def test_every_facade_annotation_resolves_and_is_checked() -> None:
+    # Annotations resolve on a method's first call (their classes may load late):
+    # every one must resolve, and a policy argument is checked like any other.
+    import inspect
+
+    from vault import Vault
+
+    resolved = {}
+    for name, attr in vars(Vault).items():
+        function = attr.__func__ if isinstance(attr, classmethod | staticmethod) else attr
+        if name.startswith("_") or not inspect.isfunction(function):
+            continue
+        resolved[name] = function.__dict__["checks_of"]()
+    assert "policy" in resolved["export"]
+    assert "files" in resolved["import_file"]

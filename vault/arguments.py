@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections.abc
 import functools
+import importlib
 import inspect
 import os
 import types
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from vault.errors import UsageError
 
-__all__ = ["checked", "checked_class"]
+__all__ = ["LazyNames", "checked", "checked_class"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -98,17 +99,26 @@ def checked(function: F, namespace: dict[str, Any] | None = None) -> F:
     # The parameters only: a return type may name a class its module imports for type
     # checkers alone (a service loaded on first use, see vault/lazy.py).
     parameters = {k: v for k, v in function.__annotations__.items() if k != "return"}
-    hints = typing.get_type_hints(
-        types.SimpleNamespace(__annotations__=parameters),
-        globalns=function.__globals__,
-        localns=namespace,
-    )
-    checks = {
-        name: check
-        for name in signature.parameters
-        if name in hints and (check := _check_for(hints[name])) is not None
-    }
     what = function.__qualname__.replace("Vault.", "")
+    resolved: list[dict[str, tuple[_Check, str]]] = []
+
+    def checks_of() -> dict[str, tuple[_Check, str]]:
+        # On the first call, not at import: a parameter's class may live in a module
+        # loaded on first use (``namespace`` may load it, see :class:`LazyNames`).
+        if not resolved:
+            hints = typing.get_type_hints(
+                types.SimpleNamespace(__annotations__=parameters),
+                globalns=function.__globals__,
+                localns=namespace,
+            )
+            resolved.append(
+                {
+                    name: check
+                    for name in signature.parameters
+                    if name in hints and (check := _check_for(hints[name])) is not None
+                }
+            )
+        return resolved[0]
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -117,6 +127,7 @@ def checked(function: F, namespace: dict[str, Any] | None = None) -> F:
         except TypeError as exc:
             # Names of parameters only (missing, unexpected): never a value.
             raise UsageError(f"{what}: {exc}") from None
+        checks = checks_of()
         for name, value in bound.arguments.items():
             check = checks.get(name)
             if check is None:
@@ -133,12 +144,33 @@ def checked(function: F, namespace: dict[str, Any] | None = None) -> F:
                 raise UsageError(f"{what}: {name} must be {description}")
         return function(*args, **kwargs)
 
+    wrapper.__dict__["checks_of"] = checks_of  # for tests: every hint resolves
     return typing.cast(F, wrapper)
 
 
-def checked_class(cls: C) -> C:
-    """Every public method, class method and static method of ``cls``, :func:`checked`."""
-    own = {cls.__name__: cls}
+class LazyNames(dict[str, Any]):
+    """Names for resolving annotations that load their module when first asked for:
+    ``{"Policy": "vault.policy"}`` imports ``vault.policy`` only when a ``Policy``
+    parameter is first checked."""
+
+    def __init__(self, known: dict[str, Any], lazy: dict[str, str]) -> None:
+        super().__init__(known)
+        self._lazy = lazy
+
+    def __missing__(self, name: str) -> Any:
+        module = self._lazy.get(name)
+        if module is None:
+            raise KeyError(name)
+        value = getattr(importlib.import_module(module), name)
+        self[name] = value
+        return value
+
+
+def checked_class(cls: C, lazy: dict[str, str] | None = None) -> C:
+    """Every public method, class method and static method of ``cls``, :func:`checked`;
+    ``lazy`` names classes its annotations use and the modules that hold them, loaded
+    on first use (see :class:`LazyNames`)."""
+    own = LazyNames({cls.__name__: cls}, lazy or {})
     for name, attr in list(vars(cls).items()):
         if name.startswith("_"):
             continue

@@ -26,17 +26,14 @@ from vault.audit import AuditRecord, AuditReport, Checkpoint
 from vault.context import Context, ProgressCallback
 from vault.crypto import KdfParams, Passphrase
 from vault.decisions import Decision
-from vault.edits import MatchKey, OnConflict
 from vault.errors import InvalidInputError, UsageError, VaultError
-from vault.filesource import AttachmentSource
 from vault.keys import Grant, Role
 from vault.lazy import lazy_module
 from vault.pacing import CHUNK_RECORDS, REWRAP_BATCH
-from vault.policy import Policy, find_policy, vault_policy_dirs
+from vault.presets import vault_policy_dirs
 from vault.progress import Progress
 from vault.reads import RecordSummary, VersionInfo
 from vault.schema import RECORD_TYPES
-from vault.sources import CsvOptions
 
 if TYPE_CHECKING:
     from vault import (
@@ -55,6 +52,7 @@ if TYPE_CHECKING:
         receiving,
         review,
         sharing,
+        sources,
         stats,
         store,
         tokens,
@@ -62,11 +60,16 @@ if TYPE_CHECKING:
         uploads,
     )
     from vault import mapping as mapping_module
+    from vault import policy as policy_module
     from vault import report as report_module
     from vault.attachments import AttachmentInfo
+    from vault.edits import MatchKey, OnConflict
+    from vault.filesource import AttachmentSource
     from vault.ingest import ImportResult
+    from vault.policy import Policy
     from vault.precheck import ImportCheck
     from vault.report import Report
+    from vault.sources import CsvOptions
     from vault.tables import Statistics
 else:
     # The services load when a method first needs them (vault/lazy.py): opening a
@@ -93,6 +96,17 @@ else:
     uploads = lazy_module("vault.uploads")
     report_module = lazy_module("vault.report")
     mapping_module = lazy_module("vault.mapping")
+    policy_module = lazy_module("vault.policy")
+    sources = lazy_module("vault.sources")
+
+# Classes the facade's annotations name, loaded when a method first checks them.
+_LAZY_NAMES = {
+    "AttachmentSource": "vault.filesource",
+    "CsvOptions": "vault.sources",
+    "MatchKey": "vault.edits",
+    "OnConflict": "vault.edits",
+    "Policy": "vault.policy",
+}
 
 __all__ = ["RecordSummary", "Vault", "VersionInfo", "load_policy"]
 
@@ -118,10 +132,9 @@ def load_policy(
         if not isinstance(folder, str | os.PathLike):
             raise UsageError("policy_dirs is a list of folders")
         dirs.append(Path(folder))
-    return find_policy(name_or_path, tuple(dirs))
+    return policy_module.find_policy(name_or_path, tuple(dirs))
 
 
-@checked_class
 class Vault:
     """An unlocked vault. Use :meth:`create` or :meth:`open`, ideally as a context manager.
 
@@ -895,10 +908,12 @@ class Vault:
         return review.apply_decisions(self._ctx, self._policy(policy), decisions, source=source)
 
     def _policy(self, policy: Policy | str) -> Policy:
-        return policy if isinstance(policy, Policy) else load_policy(policy, self.policy_dirs)
+        if isinstance(policy, policy_module.Policy):
+            return policy
+        return load_policy(policy, self.policy_dirs)
 
     def _policies(self, policies: Iterable[Policy | str]) -> list[Policy | str]:
-        if isinstance(policies, str | Policy):
+        if isinstance(policies, str | policy_module.Policy):
             # One name is not a list of names (nor a list of its letters).
             raise UsageError("policies are a list of policies or policy names")
         return [self._policy(p) for p in policies]
@@ -968,6 +983,10 @@ class Vault:
         )
 
 
+# Every public method's arguments checked (vault/arguments.py).
+checked_class(Vault, _LAZY_NAMES)
+
+
 def _csv_options(
     mapping: str | os.PathLike[str] | None, delimiter: str | None, encoding: str | None
 ) -> CsvOptions | None:
@@ -975,4 +994,4 @@ def _csv_options(
     if mapping is None and delimiter is None and encoding is None:
         return None
     found = mapping_module.find_mapping(mapping) if mapping is not None else None
-    return CsvOptions(delimiter=delimiter, encoding=encoding, mapping=found)
+    return sources.CsvOptions(delimiter=delimiter, encoding=encoding, mapping=found)

@@ -56,6 +56,7 @@ import yaml
 from vault import crypto
 from vault.errors import InvalidInputError, NotFoundError, UsageError
 from vault.filerules import FILE_ACTIONS, FILE_KINDS, REBUILDABLE, SHORT_FORM_KINDS, FileRules
+from vault.presets import vault_policy_dirs
 from vault.schema import AUDIENCES, FIELDS, RECORD_TYPES, STATUSES, FieldSpec, Sensitivity
 from vault.terms import Terms
 
@@ -979,13 +980,6 @@ def shipped_policies() -> dict[str, str]:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".yaml")
     }
-
-
-def vault_policy_dirs(folder: str | os.PathLike[str] | None) -> tuple[Path, ...]:
-    """The folders whose ``NAME.yaml`` files a vault in ``folder`` finds by name: its
-    ``policies/``. The command line, the library and the server all look there, so a
-    name that exports is a name that can be granted."""
-    return () if folder is None else (Path(folder) / "policies",)
 
 
 def policy_names(extra_dirs: tuple[Path, ...] = ()) -> list[str]:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-
-import phonenumbers
 
 from vault import crypto
 from vault.crypto import Context, SecretKey
@@ -143,7 +142,13 @@ def normalize_name(value: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
-_CALLING_CODES: Final = frozenset(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+# phonenumbers loads its metadata on import (a tenth of a second): only a phone
+# number's blind index needs it, never a read.
+@functools.cache
+def _calling_codes() -> frozenset[str]:
+    import phonenumbers  # noqa: PLC0415
+
+    return frozenset(str(c) for c in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 
 
 def phone_key(value: str, region: str | None) -> str | None:
@@ -161,10 +166,12 @@ def phone_key(value: str, region: str | None) -> str | None:
     if text.startswith(("+", "00")):
         international = digits[2:] if text.startswith("00") else digits
         for size in (1, 2, 3):
-            if international[:size] in _CALLING_CODES:
+            if international[:size] in _calling_codes():
                 return international[size:].lstrip("0") or None
         return digits.lstrip("0")
     if region:
+        import phonenumbers  # noqa: PLC0415
+
         try:
             parsed = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
