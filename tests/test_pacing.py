@@ -4,12 +4,15 @@ says so while it waits (store.writers_waiting)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -153,4 +156,88 @@ def test_a_writer_that_waits_a_bounded_time_is_seen_too(db: Path) -> None:
     thread.join()
     assert done.is_set()
     assert not writers_waiting(engine)
+    engine.dispose()
+
+
+def _in_thread(work: Callable[[], object]) -> None:
+    """Run ``work`` in a thread; fail (rather than hang the suite) if it blocks."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(_DEADLINE_S)
+    assert not thread.is_alive(), "it blocked"
+    assert not errors, errors
+
+
+def test_a_held_waiting_file_never_blocks_a_writer(db: Path) -> None:
+    engine = connect(f"sqlite:///{db}")
+    writers = db.with_name("vault.db-writers")
+    holder = os.open(writers, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # a stuck process, say
+
+    def writes() -> None:
+        with write_transaction(engine) as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (5)")
+        with wait_at_most(200), write_transaction(engine) as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (6)")
+
+    try:
+        _in_thread(writes)
+        assert writers_waiting(engine)  # it cannot tell: a long write yields
+    finally:
+        os.close(holder)
+    assert not writers_waiting(engine)
+    engine.dispose()
+
+
+def test_an_uncontended_bounded_write_says_nothing(db: Path) -> None:
+    engine = connect(f"sqlite:///{db}")
+    with wait_at_most(200), write_transaction(engine) as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (7)")
+    assert not db.with_name("vault.db-writers").exists()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link", "foreign"])
+def test_a_waiting_file_that_is_not_ours_is_not_trusted(db: Path, kind: str) -> None:
+    engine = connect(f"sqlite:///{db}")
+    writers = db.with_name("vault.db-writers")
+    if kind == "fifo":
+        os.mkfifo(writers)
+    elif kind == "link":
+        writers.symlink_to(db.with_name("elsewhere"))
+    else:
+        writers.touch(mode=0o600)
+        if os.getuid() != 0:
+            pytest.skip("only root can give a file to another user")
+        os.chown(writers, 12345, 12345)
+    verdict: list[bool] = []
+    _in_thread(lambda: verdict.append(writers_waiting(engine)))
+    assert verdict == [True]  # cannot tell: a long write yields, as it always did
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    done = threading.Event()
+
+    def contended() -> None:
+        with write_transaction(engine) as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (8)")
+        done.set()
+
+    thread = threading.Thread(target=contended, daemon=True)
+    thread.start()
+    time.sleep(0.05)  # only so that the writer meets the lock taken; not asserted
+    other.execute("COMMIT")
+    other.close()
+    thread.join(_DEADLINE_S)
+    assert done.is_set()
+    if kind == "link":
+        assert writers.is_symlink()  # left as it was, never followed
+        assert not db.with_name("elsewhere").exists()
     engine.dispose()

@@ -340,7 +340,7 @@ def test_a_thai_name_that_is_a_word_counts_only_as_a_whole_word() -> None:
 _TERM_TEXT = st.text(
     alphabet=st.sampled_from(
         [
-            *"aZ 0.-'\t\n",
+            *"aZ 0.-'\t\n\x1c\x1f",
             *("\u00e6", "\u00df", "\u0301", "\u0640", "\u00ad", "\u200d", "\u00a0", "\ufb01"),
             *("\u1ec5", "\u0e01", "\u0e34", "\u4e2d", "\u0623", "\u0130", "\u03a3", "\u2160"),
         ]
@@ -361,3 +361,12 @@ def test_a_sites_terms_fold_together_as_each_alone(texts: list[str]) -> None:
     # A term that holds the separator itself is folded alone.
     odd = [*unique, "x\x00y"]
     assert _fold_terms(odd) == {t: _fold_term(t) for t in odd}
+
+
+def test_a_full_table_of_folds_starts_again_and_still_folds() -> None:
+    # Past 65,536 characters seen, the table of folds is replaced whole: texts
+    # folded after (or by another thread meanwhile) fold as before.
+    many = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 70_000) if chr(c).isprintable())
+    fold(many)
+    fold("\u00e9" + many[:10])
+    assert fold("Nguy\u1ec5n \u00c6sa")[0] == "nguyen aesa"

@@ -114,40 +114,44 @@ def fold(text: str) -> tuple[str, list[int]]:
 
 
 # Characters seen so far and, for those that fold to something else, what they fold
-# to: ``str.translate`` then folds a whole text in one call.
-_FOLDS: dict[int, str] = {}
-_SEEN: set[str] = set()
+# to: ``str.translate`` then folds a whole text in one call. Replaced whole (never
+# emptied in place) when it grows too large, so that a thread folding a text keeps
+# the table it filled for that text; a character is marked seen only once its fold
+# is in the table.
+_TABLES: tuple[dict[int, str], set[str]] = ({}, set())
 
 
 _FORMAT_CHARS: Final = re.compile("[\u00ad\u0640\u200b-\u200f\u2060-\u2064\ufeff]")
 _NAME_TOKENS: Final = ("WORKER", "PERSON", "NAME")
-_ASCII_SPACES: Final = str.maketrans("\t\n\r\x0b\x0c", "     ")
+# Every ASCII character str.isspace() knows, as _fold_char folds it in other texts.
+_ASCII_SPACES: Final = str.maketrans("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", " " * 9)
 
 
 def _fold_indexed(text: str) -> tuple[str, list[int] | None]:
     """:func:`fold`, with ``None`` for an index that is the identity (most texts)."""
     if text.isascii():
         return text.lower().translate(_ASCII_SPACES), None
+    global _TABLES  # noqa: PLW0603 - replaced whole, see above
+    folds, seen = _TABLES
     chars = set(text)
-    new = chars.difference(_SEEN)
+    new = chars.difference(seen)
     if new:
-        if len(_SEEN) > 65536:
-            _FOLDS.clear()
-            _SEEN.clear()
+        if len(seen) > 65536:
+            folds, seen = _TABLES = ({}, set())
             new = chars
         for c in new:
             f = _fold_char(c)
             if f != c:
-                _FOLDS[ord(c)] = f
-        _SEEN.update(new)
-    folded = text.translate(_FOLDS)
+                folds[ord(c)] = f
+        seen.update(new)
+    folded = text.translate(folds)
     # Positions line up unless some character folds to none (a combining mark) or
     # to two (æ -> ae).
-    if all(len(_FOLDS.get(ord(c), c)) == 1 for c in chars):
+    if all(len(folds.get(ord(c), c)) == 1 for c in chars):
         return folded, None
     index: list[int] = []
     for i, c in enumerate(text):
-        index.extend([i] * len(_FOLDS.get(ord(c), c)))
+        index.extend([i] * len(folds.get(ord(c), c)))
     return folded, index
 
 

@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import sqlite3
+import stat
 import threading
 import time
 import weakref
@@ -673,10 +674,12 @@ def _sqlite_begin(conn: Any) -> None:
         raw = conn.connection.driver_connection
         raw.execute("PRAGMA busy_timeout=0")
         try:
-            if not _began(raw):
+            began = _began(raw)
+            if began != "began":
                 raw.execute(f"PRAGMA busy_timeout={max(0, int(wait))}")
                 # A writer that waits says so; one that may not wait fails at once.
-                with _waiting(sqlite_file(conn.engine) if wait > 0 else None):
+                waits = began == "busy" and wait > 0
+                with _waiting(sqlite_file(conn.engine) if waits else None):
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
             raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
@@ -689,26 +692,28 @@ def _sqlite_begin(conn: Any) -> None:
             began = _began(raw)
         finally:
             raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-        if not began:
-            with _waiting(sqlite_file(conn.engine)):
+        if began != "began":
+            with _waiting(sqlite_file(conn.engine) if began == "busy" else None):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _began(raw: Any) -> bool:
-    """``BEGIN IMMEDIATE`` on the driver's connection, if the lock is free at once.
-    False when it must wait, or on any other error, which the caller's own
+def _began(raw: Any) -> str:
+    """``BEGIN IMMEDIATE`` on the driver's connection if the lock is free at once:
+    ``"began"``, else ``"busy"`` (it must wait) or ``"error"``, which the caller's own
     ``BEGIN IMMEDIATE`` meets again and reports as SQLAlchemy does."""
     try:
         raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error:
-        return False
-    return True
+    except sqlite3.Error as exc:
+        code = getattr(exc, "sqlite_errorcode", 0)
+        return "busy" if code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) else "error"
+    return "began"
 
 
 # A writer waiting for SQLite's write lock holds a shared lock (flock) on this file
 # beside the database; a long write pauses between its chunks only while someone
 # does (see vault.pacing). The file is empty and is made on the first wait.
 WAITING_SUFFIX: Final = "-writers"
+_WAITING_FLAGS: Final = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 def _waiting_file(db: Path | None) -> Path | None:
@@ -717,33 +722,53 @@ def _waiting_file(db: Path | None) -> Path | None:
     return db.with_name(db.name + WAITING_SUFFIX)
 
 
+def _open_waiting(path: Path, flags: int) -> int:
+    """The waiting file, opened without following a link or blocking (a FIFO): -1
+    unless it is a regular file of this user's."""
+    fd = os.open(path, flags | _WAITING_FLAGS, 0o600)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        os.close(fd)
+        return -1
+    return fd
+
+
 @contextlib.contextmanager
 def _waiting(db: Path | None) -> Iterator[None]:
-    """Say, for as long as this block runs, that a writer waits for the write lock."""
+    """Say, for as long as this block runs, that a writer waits for the write lock.
+    Best effort, and never a wait of its own: where the file cannot be made or
+    locked at once, the writer waits unannounced (and the long write it waits for
+    yields anyway, see :func:`writers_waiting`)."""
     path = _waiting_file(db)
     fd = -1
     if path is not None:
         with contextlib.suppress(OSError):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fd = _open_waiting(path, os.O_RDWR | os.O_CREAT)
+            if fd >= 0:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     try:
         yield
     finally:
         if fd >= 0:
-            os.close(fd)  # and with it the lock
+            with contextlib.suppress(OSError):
+                os.close(fd)  # and with it the lock
 
 
 def writers_waiting(engine: Engine) -> bool:
     """Whether another writer (a thread or a process) waits for the write lock of
-    this SQLite vault; True where that cannot be told, so a long write yields."""
+    this SQLite vault; True where that cannot be told (a waiting file that cannot be
+    made, opened or is not this user's plain file), so a long write yields."""
     path = _waiting_file(sqlite_file(engine))
     if path is None:
         return False
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        fd = _open_waiting(path, os.O_RDONLY)
     except FileNotFoundError:
-        return False  # no writer has ever waited for this vault
+        # No writer has waited yet, or none could make the file to say so.
+        return not os.access(path.parent, os.W_OK)
     except OSError:
+        return True
+    if fd < 0:
         return True
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -904,8 +929,10 @@ def write_transaction(engine: Engine, *, synced: bool = True) -> Iterator[Connec
     wait = _WAIT_MS.get()
     if wait is not None and isinstance(lock, _RLOCK_TYPE):
         # Another thread of this process is writing: wait no longer than allowed.
-        with _waiting(sqlite_file(engine)):
-            acquired = lock.acquire(timeout=wait / 1000)
+        acquired = lock.acquire(blocking=False)
+        if not acquired:
+            with _waiting(sqlite_file(engine)):
+                acquired = lock.acquire(timeout=wait / 1000)
         if not acquired:
             raise StorageBusyError(
                 f"the database is busy with a long write; this waited {wait / 1000:g} s and gave up"

@@ -42,6 +42,7 @@ from vault.leftovers import remove_leftovers
 from vault.schema import check_name, shown_name
 from vault.store import (
     DB_FILENAME,
+    WAITING_SUFFIX,
     Base,
     Custodian,
     Meta,
@@ -160,7 +161,7 @@ def _remove_made(made: list[Path]) -> None:
             if path.is_dir():
                 path.rmdir()  # only if empty: nothing of anyone else's goes
             else:
-                for suffix in ("-wal", "-shm", ""):
+                for suffix in ("-wal", "-shm", WAITING_SUFFIX, ""):
                     path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
