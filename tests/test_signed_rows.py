@@ -366,6 +366,25 @@ def test_a_copied_index_row_widens_nothing(team: tuple[Backend, Engine]) -> None
     assert not _key_alive(engine, a)
 
 
+def test_an_index_row_added_to_a_record_sealed_with_none_is_refused(
+    team: tuple[Backend, Engine],
+) -> None:
+    # A finding has no index entries: it is sealed with an empty list of them, so a
+    # row pointing a worker's identifier at it is caught like any other.
+    backend, engine = team
+    a, f = _refs(backend, "T-0001", "F-0001")
+    _sql(
+        engine,
+        "INSERT INTO blind_index (record_ref, kind, mac) "
+        "SELECT :f, kind, mac FROM blind_index WHERE record_ref = :a AND kind = 'employee_id'",
+        a=a,
+        f=f,
+    )
+    with backend.open(custodian="admin") as v:
+        with pytest.raises(TamperedRowError, match="index entries"):
+            v.find(employee_id="EMP-55001")
+
+
 def test_a_swapped_registry_anchor_is_refused(team: tuple[Backend, Engine]) -> None:
     backend, engine = team
     _sql(engine, "UPDATE meta SET value = 'QUFBQQ==' WHERE key = 'registry_anchor'")

@@ -621,9 +621,9 @@ def _operational(
         payload = {"o": [codes[path] for path in order], "fields": fields}
     else:  # a path without a number yet: the paths themselves
         payload = {"order": order, "fields": fields}
-    if index:
-        # Keyed values in base64 (43 characters), not hex (64).
-        payload["ix"] = [f"{kind}:{_b64(mac)}" for kind, mac in index]
+    # Keyed values in base64 (43 characters), not hex (64); sealed even when there
+    # are none, so that no index row can be added to a version that has none.
+    payload["ix"] = [f"{kind}:{_b64(mac)}" for kind, mac in index]
     if rtype == "testimony":
         # The worker this version belongs to: the plaintext subject pointer beside it
         # (erasure, retention, k-anonymity) is checked against it.
