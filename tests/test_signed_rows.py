@@ -380,9 +380,11 @@ def test_an_index_row_added_to_a_record_sealed_with_none_is_refused(
         a=a,
         f=f,
     )
-    with backend.open(custodian="admin") as v:
-        with pytest.raises(TamperedRowError, match="index entries"):
-            v.find(employee_id="EMP-55001")
+    with (
+        backend.open(custodian="admin") as v,
+        pytest.raises(TamperedRowError, match="index entries"),
+    ):
+        v.find(employee_id="EMP-55001")
 
 
 def test_a_swapped_registry_anchor_is_refused(team: tuple[Backend, Engine]) -> None:
