@@ -12,7 +12,8 @@ Invariants:
 * Garbage is still collected, cycles too: only less often, so memory held by cycles
   grows by at most one threshold's worth of objects between collections.
 * The thresholds are the process's: the first of overlapping ``bulk`` blocks (threads
-  of a server) raises them, the last one out restores what they were before.
+  of a server) raises them, the last one out restores what they were before (a
+  threshold other code sets meanwhile is replaced then).
 """
 
 from __future__ import annotations
