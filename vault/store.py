@@ -669,32 +669,24 @@ def _sqlite_begin(conn: Any) -> None:
     # so that several may run at once.
     if not conn.get_execution_options().get("evault_write"):
         conn.exec_driver_sql("BEGIN")
-    elif (wait := _WAIT_MS.get()) is not None:
-        # On the driver's connection: a setting, run before every read's audit entry.
-        raw = conn.connection.driver_connection
-        raw.execute("PRAGMA busy_timeout=0")
-        try:
-            began = _began(raw)
-            if began != "began":
-                raw.execute(f"PRAGMA busy_timeout={max(0, int(wait))}")
-                # A writer that waits says so; one that may not wait fails at once.
-                waits = began == "busy" and wait > 0
-                with _waiting(sqlite_file(conn.engine) if waits else None):
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    else:
-        # First without waiting: only a writer that must wait says so (see
-        # writers_waiting), so an uncontended write costs two settings, no file.
-        raw = conn.connection.driver_connection
-        raw.execute("PRAGMA busy_timeout=0")
-        try:
-            began = _began(raw)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        return
+    # On the driver's connection: settings, run before every write (reads' audit
+    # entries too). First without waiting: only a writer that must wait says so
+    # (see writers_waiting), so an uncontended write costs two settings, no file.
+    wait = _WAIT_MS.get()
+    raw = conn.connection.driver_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        began = _began(raw)
         if began != "began":
-            with _waiting(sqlite_file(conn.engine) if began == "busy" else None):
+            limit = _BUSY_TIMEOUT_MS if wait is None else max(0, int(wait))
+            raw.execute(f"PRAGMA busy_timeout={limit}")
+            # A writer that waits says so; one that may not wait fails at once.
+            waits = began == "busy" and limit > 0
+            with _waiting(sqlite_file(conn.engine) if waits else None):
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
 
 
 def _began(raw: Any) -> str:
@@ -926,30 +918,22 @@ def write_transaction(engine: Engine, *, synced: bool = True) -> Iterator[Connec
     disk flush per read."""
     lock = _writer_lock(engine)
     late = None if synced else _late_sync(engine)
-    wait = _WAIT_MS.get()
-    if wait is not None and isinstance(lock, _RLOCK_TYPE):
-        # Another thread of this process is writing: wait no longer than allowed.
-        acquired = lock.acquire(blocking=False)
-        if not acquired:
-            with _waiting(sqlite_file(engine)):
-                acquired = lock.acquire(timeout=wait / 1000)
-        if not acquired:
-            raise StorageBusyError(
-                f"the database is busy with a long write; this waited {wait / 1000:g} s and gave up"
-            )
-        try:
-            yield from _in_write(engine, late)
-        finally:
-            lock.release()
-        return
     if not isinstance(lock, _RLOCK_TYPE):
         with lock:
             yield from _in_write(engine, late)
         return
-    if not lock.acquire(blocking=False):
-        # Another thread of this process is writing: wait, and say so.
+    wait = _WAIT_MS.get()
+    acquired = lock.acquire(blocking=False)
+    if not acquired:
+        # Another thread of this process is writing: wait (no longer than allowed,
+        # within a wait_at_most() block), and say so.
         with _waiting(sqlite_file(engine)):
-            lock.acquire()
+            acquired = lock.acquire(timeout=-1 if wait is None else wait / 1000)
+    if not acquired:
+        assert wait is not None  # only a bounded wait gives up
+        raise StorageBusyError(
+            f"the database is busy with a long write; this waited {wait / 1000:g} s and gave up"
+        )
     try:
         yield from _in_write(engine, late)
     finally:
