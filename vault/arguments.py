@@ -100,25 +100,21 @@ def checked(function: F, namespace: dict[str, Any] | None = None) -> F:
     # checkers alone (a service loaded on first use, see vault/lazy.py).
     parameters = {k: v for k, v in function.__annotations__.items() if k != "return"}
     what = function.__qualname__.replace("Vault.", "")
-    resolved: list[dict[str, tuple[_Check, str]]] = []
 
+    @functools.cache
     def checks_of() -> dict[str, tuple[_Check, str]]:
         # On the first call, not at import: a parameter's class may live in a module
         # loaded on first use (``namespace`` may load it, see :class:`LazyNames`).
-        if not resolved:
-            hints = typing.get_type_hints(
-                types.SimpleNamespace(__annotations__=parameters),
-                globalns=function.__globals__,
-                localns=namespace,
-            )
-            resolved.append(
-                {
-                    name: check
-                    for name in signature.parameters
-                    if name in hints and (check := _check_for(hints[name])) is not None
-                }
-            )
-        return resolved[0]
+        hints = typing.get_type_hints(
+            types.SimpleNamespace(__annotations__=parameters),
+            globalns=function.__globals__,
+            localns=namespace,
+        )
+        return {
+            name: check
+            for name in signature.parameters
+            if name in hints and (check := _check_for(hints[name])) is not None
+        }
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -675,7 +675,11 @@ def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
     coded = payload.get("ix")
     if coded is None:
         entries = payload.get("index")
-        return None if entries is None else frozenset(str(e) for e in entries)
+        if entries is None:
+            return None
+        if not isinstance(entries, list):
+            raise IntegrityError(f"integrity check failed for {what}")
+        return frozenset(str(e) for e in entries)
     if not isinstance(coded, list):
         raise IntegrityError(f"integrity check failed for {what}")
     out = set()
@@ -692,11 +696,10 @@ def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
 
 
 def _extras_of(payload: dict[str, Any], what: str) -> SealedExtras:
-    entries, stored = _index_of(payload, what), payload.get("stored_at")
+    index, stored = _index_of(payload, what), payload.get("stored_at")
     subject = payload.get("subject", _UNCHECKED)
     by = payload.get("stored_by")
     try:
-        index = entries
         at = None if stored is None else dt.datetime.fromisoformat(str(stored))
     except (TypeError, ValueError):
         raise IntegrityError(f"integrity check failed for {what}") from None
