@@ -317,7 +317,8 @@ def _check_text(value: Any, limit: int, where: str, path: str) -> None:
         raise InvalidInputError(f"field {path!r} is not valid Unicode text", where=where)
 
 
-def _check_date(value: Any, where: str, path: str) -> None:
+def _check_date(spec: FieldSpec, value: Any, where: str) -> None:
+    path = spec.path
     if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise InvalidInputError(f"field {path!r} must be a date YYYY-MM-DD", where=where)
     try:
@@ -362,10 +363,6 @@ def _check_int(spec: FieldSpec, value: Any, where: str) -> None:
 def _check_bool(spec: FieldSpec, value: Any, where: str) -> None:
     if not isinstance(value, bool):
         raise InvalidInputError(f"field {spec.path!r} must be true or false", where=where)
-
-
-def _check_a_date(spec: FieldSpec, value: Any, where: str) -> None:
-    _check_date(value, where, spec.path)
 
 
 def _check_enum(spec: FieldSpec, value: Any, where: str) -> None:
@@ -417,38 +414,8 @@ def _check_enums(spec: FieldSpec, value: Any, where: str) -> None:
         raise InvalidInputError(f"field {path!r} lists an item twice", where=where)
 
 
-def _check_a_person_list(spec: FieldSpec, value: Any, where: str) -> None:
-    _check_persons(value, where, spec.path)
-
-
-def _check_a_point(spec: FieldSpec, value: Any, where: str) -> None:
-    _check_geo(value, where, spec.path)
-
-
-# One check per kind of field, looked up once per value.
-_CHECKS: Final[dict[str, Callable[[FieldSpec, Any, str], None]]] = {
-    "id": _check_id,
-    "text": _check_short,
-    "longtext": _check_long,
-    "int": _check_int,
-    "bool": _check_bool,
-    "date": _check_a_date,
-    "enum": _check_enum,
-    "country": _check_country,
-    "language": _check_language,
-    "ids": _check_ids,
-    "texts": _check_texts,
-    "enums": _check_enums,
-    "persons": _check_a_person_list,
-    "geo": _check_a_point,
-}
-
-
-def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
-    _CHECKS[spec.kind](spec, value, where)
-
-
-def _check_persons(value: Any, where: str, path: str) -> None:
+def _check_persons(spec: FieldSpec, value: Any, where: str) -> None:
+    path = spec.path
     for i, person in enumerate(_check_list(value, where, path)):
         if not isinstance(person, dict):
             raise InvalidInputError(f"field {path}[{i}] must be an object", where=where)
@@ -464,7 +431,8 @@ def _check_persons(value: Any, where: str, path: str) -> None:
 GEO_RANGES: Final = {"lat": (-90.0, 90.0), "lon": (-180.0, 180.0), "precision": (0.0, 1e7)}
 
 
-def _check_geo(value: Any, where: str, path: str) -> None:
+def _check_geo(spec: FieldSpec, value: Any, where: str) -> None:
+    path = spec.path
     if not isinstance(value, dict):
         raise InvalidInputError(
             f"field {path!r} must be an object with lat, lon and (optionally) precision",
@@ -487,6 +455,29 @@ def _check_geo(value: Any, where: str, path: str) -> None:
             raise InvalidInputError(
                 f"field '{path}.{key}' must be a number from {low:g} to {high:g}", where=where
             )
+
+
+# One check per kind of field, looked up once per value.
+_CHECKS: Final[dict[str, Callable[[FieldSpec, Any, str], None]]] = {
+    "id": _check_id,
+    "text": _check_short,
+    "longtext": _check_long,
+    "int": _check_int,
+    "bool": _check_bool,
+    "date": _check_date,
+    "enum": _check_enum,
+    "country": _check_country,
+    "language": _check_language,
+    "ids": _check_ids,
+    "texts": _check_texts,
+    "enums": _check_enums,
+    "persons": _check_persons,
+    "geo": _check_geo,
+}
+
+
+def _check_value(spec: FieldSpec, value: Any, where: str) -> None:
+    _CHECKS[spec.kind](spec, value, where)
 
 
 def validate_record(raw: Any, where: str, *, expect_type: str | None = None) -> dict[str, Any]:

@@ -216,7 +216,7 @@ def _create_vault(
                 write_setting(conn, keyring, key, value)
             conn.execute(
                 insert(Custodian).values(
-                    **custody.signed_custodian(keyring, check_name(custodian), admin),
+                    **custody.signed_custodian(keyring, custodian, admin),
                     kdf=json.dumps(params.to_dict()),
                     keyring=sealed_keyring,
                     created_at=now,
