@@ -42,7 +42,7 @@ from vault.errors import (
     UsageError,
     from_os_error,
 )
-from vault.leftovers import SNAPSHOT_PREFIX, remove_leftovers
+from vault.leftovers import RESTORE_PREFIX, SNAPSHOT_PREFIX, remove_leftovers
 from vault.partial import new_partial
 from vault.progress import Progress, Stage, counting, size_of
 from vault.sharing import list_recipients
@@ -58,7 +58,6 @@ __all__ = [
     "verify_backup",
 ]
 
-_RESTORE_PREFIX = ".evault-restore-"
 _PARTIAL_PREFIX = ".evault-partial-"
 _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _LISTED: Final = 1000  # findings a backup's report lists (it counts them all)
@@ -431,7 +430,7 @@ def restore_backup(
         if any(folder.iterdir()):
             raise UsageError(f"{folder} is not empty")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=_RESTORE_PREFIX)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=RESTORE_PREFIX)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -13,12 +13,13 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-__all__ = ["SNAPSHOT_PREFIX", "remove_leftovers"]
+__all__ = ["RESTORE_PREFIX", "SNAPSHOT_PREFIX", "remove_leftovers"]
 
 # Plaintext snapshots of a killed backup (private temporary folders, and the copies
 # older versions left in the vault folder) and unfinished restores.
 SNAPSHOT_PREFIX: Final = "evault-backup-"
-_LEFTOVER_PREFIXES: Final = (".evault-backup-", ".evault-restore-")
+RESTORE_PREFIX: Final = ".evault-restore-"
+_LEFTOVER_PREFIXES: Final = (f".{SNAPSHOT_PREFIX}", RESTORE_PREFIX)
 
 
 def remove_leftovers(folder: Path) -> None:
