@@ -4,7 +4,8 @@ Builds one SQLite vault in batches up to each size of ``--sizes`` (default 10k, 
 1M) and, at each size, measures in the same run:
 
 * ingest: the batch's ``import_file`` rate, against the same lines inserted as JSON
-  text rows with plain ``sqlite3`` (the batch alone, in a fresh database);
+  text rows with plain ``sqlite3`` as bench/ingest.py does (the batch alone, in a
+  fresh database);
 * storage: the vault's bytes per testimony (database and write-ahead log, after a
   checkpoint) against the JSON lines' own bytes;
 * list: the first page (``list(limit=100)``) and a full streamed pass;
@@ -32,6 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ingest import plain_insert
 from synthetic import SITES, write_jsonl
 
 from vault import KdfParams, Passphrase, Vault
@@ -43,24 +45,10 @@ _LOOKUPS = 200
 
 
 def _plain_rate(path: Path, folder: Path) -> float:
-    db = sqlite3.connect(str(folder / "plain.db"), isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE records (id TEXT PRIMARY KEY, type TEXT NOT NULL, body TEXT)")
-    start = time.perf_counter()
-    count = 0
-    db.execute("BEGIN")
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            rec = json.loads(line)
-            db.execute(
-                "INSERT INTO records VALUES (?, ?, ?)",
-                (rec["id"], rec["type"], json.dumps(rec, ensure_ascii=False)),
-            )
-            count += 1
-    db.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    db.close()
-    (folder / "plain.db").unlink()
+    db_file = folder / "plain.db"
+    count, elapsed = plain_insert(path, db_file)
+    for leftover in folder.glob("plain.db*"):
+        leftover.unlink()
     return count / elapsed
 
 
