@@ -348,16 +348,21 @@ def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]
     assert _key_alive(engine, b)  # B's key is intact
 
 
+def _copy_employee_id_row(engine: Engine, source: str, target: str) -> None:
+    """The employee-id index row of record ``source``, copied onto record ``target``."""
+    _sql(
+        engine,
+        "INSERT INTO blind_index (record_ref, kind, mac) SELECT :target, kind, mac "
+        "FROM blind_index WHERE record_ref = :source AND kind = 'employee_id'",
+        source=source,
+        target=target,
+    )
+
+
 def test_a_copied_index_row_widens_nothing(team: tuple[Backend, Engine]) -> None:
     backend, engine = team
     a, b = _refs(backend, "T-0001", "T-0002")
-    _sql(
-        engine,
-        "INSERT INTO blind_index (record_ref, kind, mac) "
-        "SELECT :b, kind, mac FROM blind_index WHERE record_ref = :a AND kind = 'employee_id'",
-        a=a,
-        b=b,
-    )
+    _copy_employee_id_row(engine, a, b)
     with backend.open(custodian="admin") as v:
         with pytest.raises(TamperedRowError, match="index entries"):
             v.find(employee_id="EMP-55001")
@@ -373,13 +378,7 @@ def test_an_index_row_added_to_a_record_sealed_with_none_is_refused(
     # row pointing a worker's identifier at it is caught like any other.
     backend, engine = team
     a, f = _refs(backend, "T-0001", "F-0001")
-    _sql(
-        engine,
-        "INSERT INTO blind_index (record_ref, kind, mac) "
-        "SELECT :f, kind, mac FROM blind_index WHERE record_ref = :a AND kind = 'employee_id'",
-        a=a,
-        f=f,
-    )
+    _copy_employee_id_row(engine, a, f)
     with (
         backend.open(custodian="admin") as v,
         pytest.raises(TamperedRowError, match="index entries"),
