@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import vault.cli
+from conftest import PASSPHRASE, fast_kdf, sample_records
+from vault import Passphrase, Vault
 from vault.cli import COMMANDS, cli
 
 HEAVY = ("sqlalchemy", "alembic", "PIL", "pikepdf", "pypdfium2", "phonenumbers", "pyrage")
@@ -38,6 +42,36 @@ def _loaded_after(args: list[str]) -> set[str]:
 @pytest.mark.parametrize("args", [["--version"], ["--help"]])
 def test_start_loads_no_heavy_layer(args: list[str]) -> None:
     assert _loaded_after(args) & set(HEAVY) == set()
+
+
+def test_a_show_loads_neither_the_orm_nor_migrations_nor_media(tmp_path: Path) -> None:
+    # The tables are SQLAlchemy Core: a read costs the SQL layer, not its ORM.
+    folder = tmp_path / "v"
+    with Vault.create(folder, Passphrase(PASSPHRASE), kdf=fast_kdf()) as v:
+        v.import_records(sample_records())
+    code = (
+        "import json, sys\n"
+        "from vault.cli import cli\n"
+        f"try:\n    cli.main(['--vault', {str(folder)!r}, 'show', 'T-0001'], prog_name='evault')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "EVAULT_PASSPHRASE": PASSPHRASE}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "T-0001" in out.stdout
+    loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
+    assert "sqlalchemy" in loaded  # the probe did read the vault
+    top = {m.split(".")[0] for m in loaded}
+    assert top & {"alembic", "PIL", "pikepdf", "pypdfium2", "phonenumbers", "pyrage"} == set()
+    assert {m for m in loaded if m.startswith("sqlalchemy.orm")} == set()
 
 
 def test_table_names_every_command_with_its_help() -> None:

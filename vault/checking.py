@@ -36,7 +36,6 @@ from typing import Any, Concatenate, Final, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import aliased
 
 from vault import attachments, audit, crypto, custody, journal, receiving, registry
 from vault.context import Context, ProgressCallback, read_settings
@@ -724,16 +723,16 @@ def _received_after(conn: Connection, after: tuple[str, int]) -> list[Any]:
 
 
 def _decision_rows(conn: Connection) -> list[Any]:
-    request = aliased(IdentityRequest)
+    request = IdentityRequest.__table__.alias()
     query = select(
         IdentityDecision.custodian,
         IdentityDecision.decision,
         IdentityDecision.sig,
-        request.id,
-        request.requester,
-        request.record_ref,
-        request.expires_at,
-    ).join(request, request.id == IdentityDecision.request_id)
+        request.c.id,
+        request.c.requester,
+        request.c.record_ref,
+        request.c.expires_at,
+    ).join(request, request.c.id == IdentityDecision.request_id)
     return list(conn.execute(query).all())
 
 

@@ -25,7 +25,6 @@ from typing import Any, Final, NotRequired, TypedDict, TypeVar, cast
 
 from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
-from sqlalchemy.orm import aliased
 
 from vault import attachments, audit, crypto, receiving, registry
 from vault.context import Context
@@ -81,15 +80,15 @@ __all__ = [
     "remove_recipient",
 ]
 
-_OTHER_VERSION = aliased(RecordVersion)
+_OTHER_VERSION = RecordVersion.__table__.alias()
 
 
 def _newest_version() -> Any:
     """A record's latest version number, as a correlated look-up on the primary key
     (a query for one site costs that site's records, not the whole table)."""
     return (
-        select(func.max(_OTHER_VERSION.version))
-        .where(_OTHER_VERSION.record_ref == Record.ref)
+        select(func.max(_OTHER_VERSION.c.version))
+        .where(_OTHER_VERSION.c.record_ref == Record.ref)
         .scalar_subquery()
     )
 

@@ -34,10 +34,11 @@ import time
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Column,
     Connection,
     DateTime,
     Engine,
@@ -45,8 +46,10 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     PrimaryKeyConstraint,
     String,
+    Table,
     Text,
     bindparam,
     create_engine,
@@ -58,7 +61,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.sql.expression import ColumnClause
+from sqlalchemy.types import TypeEngine
 
 from vault.errors import (
     ConflictError,
@@ -115,6 +120,7 @@ __all__ = [
 ]
 
 DB_FILENAME = "vault.db"
+_T = TypeVar("_T")
 
 
 def utcnow() -> dt.datetime:
@@ -126,51 +132,95 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-class Base(DeclarativeBase):
-    def __repr__(self) -> str:
-        # Rows hold sealed blobs and keyed references; show only the table name.
-        return f"<{type(self).__name__}>"
+def _column(
+    kind: TypeEngine[_T] | type[TypeEngine[_T]],
+    *args: SchemaItem,
+    nullable: bool = False,
+    **kwargs: Any,
+) -> ColumnClause[_T]:
+    """A column of a table class below: NOT NULL unless it says otherwise, and typed
+    as a column expression (``Record.ref == ref``), which is all the vault uses it as."""
+    return Column(kind, *args, nullable=nullable, **kwargs)
+
+
+class Base:
+    """A table of the vault, written as a class: its columns are class attributes
+    (``Record.ref``), its :class:`~sqlalchemy.Table` is ``__table__``, and the class
+    stands for the table in ``select``, ``insert`` and the like.
+
+    Plain SQLAlchemy Core: the vault reads and writes rows through connections only,
+    never as objects, and loading the ORM would cost every command a tenth of a
+    second at start. A class is never instantiated.
+    """
+
+    metadata: ClassVar[MetaData] = MetaData()
+    __tablename__: ClassVar[str]
+    __table__: ClassVar[Table]
+    __table_args__: ClassVar[tuple[Any, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        columns = []
+        for name, value in vars(cls).items():
+            if isinstance(value, Column):
+                # Named by its attribute, as a declarative mapping names it.
+                if value.name is not None and value.name != name:
+                    raise TypeError(f"column {value.name!r} is set as {cls.__name__}.{name}")
+                value.name = value.key = name
+                columns.append(value)
+        options: dict[str, Any] = {}
+        args = list(cls.__table_args__)
+        if args and isinstance(args[-1], dict):
+            options = args.pop()
+        cls.__table__ = Table(cls.__tablename__, Base.metadata, *columns, *args, **options)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Base:
+        raise TypeError("a table class has no instances: rows are read as rows")
+
+    @classmethod
+    def __clause_element__(cls) -> Table:
+        return cls.__table__
 
 
 class Meta(Base):
     """Vault-wide settings that are not secret: vault id, current key versions."""
 
     __tablename__ = "meta"
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    key = _column(String(64), primary_key=True)
+    value = _column(Text)
     # Settings that decide who may see what are signed by the registry key.
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sig = _column(LargeBinary, nullable=True)
 
 
 class Custodian(Base):
     """A person who can unlock the vault: KDF parameters and the sealed keyring."""
 
     __tablename__ = "custodians"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    id = _column(Integer, primary_key=True, autoincrement=True)
+    name = _column(String(64), unique=True)
+    role = _column(String(16))
     # Field classes and (for exporters) policies, comma-separated; also bound into
     # the sealed keyring, so an edit here makes the keyring fail to open.
-    classes: Mapped[str] = mapped_column(Text, server_default="")
-    policies: Mapped[str] = mapped_column(Text, server_default="")
-    kdf: Mapped[str] = mapped_column(Text)
-    keyring: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    classes = _column(Text, server_default="")
+    policies = _column(Text, server_default="")
+    kdf = _column(Text)
+    keyring = _column(LargeBinary)
+    created_at = _column(DateTime(timezone=True))
     # The public key that checks this custodian's approvals, and the registry's
     # signature over name, role, grants and that key.
-    approval_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    approval_key = _column(String(64), nullable=True)
+    sig = _column(LargeBinary, nullable=True)
 
 
 class Subject(Base):
     """A worker (data subject): the key that seals their identity fields."""
 
     __tablename__ = "subjects"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    kek_version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    id = _column(String(32), primary_key=True)
+    wrapped_key = _column(LargeBinary, nullable=True)
+    kek_version = _column(Integer)
+    created_at = _column(DateTime(timezone=True))
+    erased_at = _column(DateTime(timezone=True), nullable=True)
 
 
 class Record(Base):
@@ -178,14 +228,12 @@ class Record(Base):
 
     __tablename__ = "records"
     # Insertion order; other tables refer to the keyed reference, not to this.
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ref: Mapped[str] = mapped_column(String(32), unique=True)
-    type: Mapped[str] = mapped_column(String(16), index=True)
-    site_ref: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    subject_id: Mapped[str | None] = mapped_column(
-        ForeignKey("subjects.id"), nullable=True, index=True
-    )
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    seq = _column(Integer, primary_key=True, autoincrement=True)
+    ref = _column(String(32), unique=True)
+    type = _column(String(16), index=True)
+    site_ref = _column(String(32), nullable=True, index=True)
+    subject_id = _column(String(32), ForeignKey("subjects.id"), nullable=True, index=True)
+    created_at = _column(DateTime(timezone=True))
 
 
 class RecordVersion(Base):
@@ -195,20 +243,20 @@ class RecordVersion(Base):
     """
 
     __tablename__ = "record_versions"
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    record_ref = _column(
+        String(32), ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
     )
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    version = _column(Integer, primary_key=True)
+    created_at = _column(DateTime(timezone=True))
     # The KEK version that wraps this row's data keys (key rotation finds old rows).
-    kek_version: Mapped[int] = mapped_column(Integer, server_default="1", index=True)
-    identity_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    special_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    special_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    narrative_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    narrative_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    operational_key: Mapped[bytes] = mapped_column(LargeBinary)
-    operational_data: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_version = _column(Integer, server_default="1", index=True)
+    identity_data = _column(LargeBinary, nullable=True)
+    special_key = _column(LargeBinary, nullable=True)
+    special_data = _column(LargeBinary, nullable=True)
+    narrative_key = _column(LargeBinary, nullable=True)
+    narrative_data = _column(LargeBinary, nullable=True)
+    operational_key = _column(LargeBinary)
+    operational_data = _column(LargeBinary)
 
 
 class BlindIndexEntry(Base):
@@ -218,9 +266,9 @@ class BlindIndexEntry(Base):
     B-tree holds the rows, and one more finds a record's entries."""
 
     __tablename__ = "blind_index"
-    record_ref: Mapped[str] = mapped_column(ForeignKey("records.ref", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
-    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    record_ref = _column(String(32), ForeignKey("records.ref", ondelete="CASCADE"))
+    kind = _column(String(16))
+    mac = _column(LargeBinary(32))
     __table_args__ = (
         PrimaryKeyConstraint("kind", "mac", "record_ref", name="blind_index_pkey"),
         Index("ix_blind_index_record_ref", "record_ref"),
@@ -232,39 +280,39 @@ class RecordLink(Base):
     """A reference from one record to another (a finding's evidence), by keyed reference."""
 
     __tablename__ = "record_links"
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    record_ref = _column(
+        String(32), ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
     )
-    target_ref: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    target_ref = _column(String(32), primary_key=True, index=True)
 
 
 class Recipient(Base):
     """A registered export recipient: a name and an age public key (not secret)."""
 
     __tablename__ = "recipients"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    public_key: Mapped[str] = mapped_column(Text)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    id = _column(Integer, primary_key=True, autoincrement=True)
+    name = _column(String(64), unique=True)
+    public_key = _column(Text)
+    fingerprint = _column(String(64))
+    created_at = _column(DateTime(timezone=True))
+    sig = _column(LargeBinary, nullable=True)
 
 
 class ExportRecord(Base):
     """One export that left the vault: who, when, under which policy, to whom, counts."""
 
     __tablename__ = "exports"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    custodian: Mapped[str] = mapped_column(String(64))
-    policy: Mapped[str] = mapped_column(String(64))
-    policy_sha256: Mapped[str] = mapped_column(String(64))
-    recipient: Mapped[str] = mapped_column(String(64))
-    recipient_fingerprint: Mapped[str] = mapped_column(String(64))
-    counts: Mapped[str] = mapped_column(Text)
+    id = _column(String(32), primary_key=True)
+    created_at = _column(DateTime(timezone=True))
+    custodian = _column(String(64))
+    policy = _column(String(64))
+    policy_sha256 = _column(String(64))
+    recipient = _column(String(64))
+    recipient_fingerprint = _column(String(64))
+    counts = _column(Text)
     # Every recipient of a joint export, as a JSON list of names (``recipient`` is
     # the first); None for exports made before joint exports.
-    recipients: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recipients = _column(Text, nullable=True)
 
 
 class Partner(Base):
@@ -272,12 +320,12 @@ class Partner(Base):
     pinned for it (not secret), signed by the registry."""
 
     __tablename__ = "partners"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    signing_key: Mapped[str] = mapped_column(String(64))  # raw Ed25519 key, hex
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    id = _column(Integer, primary_key=True, autoincrement=True)
+    name = _column(String(64), unique=True)
+    signing_key = _column(String(64))  # raw Ed25519 key, hex
+    fingerprint = _column(String(64))
+    created_at = _column(DateTime(timezone=True))
+    sig = _column(LargeBinary, nullable=True)
 
 
 class PartnerReceipt(Base):
@@ -286,18 +334,18 @@ class PartnerReceipt(Base):
     from that partner must be newer than."""
 
     __tablename__ = "partner_receipts"
-    partner: Mapped[str] = mapped_column(String(64), primary_key=True)
-    export_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sequence: Mapped[int] = mapped_column(BigInteger)
-    exported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    custodian: Mapped[str] = mapped_column(String(64))
-    manifest_sha256: Mapped[str] = mapped_column(String(64))
-    policy: Mapped[str] = mapped_column(String(64))
-    policy_sha256: Mapped[str] = mapped_column(String(64))
-    terms: Mapped[str] = mapped_column(Text)
-    counts: Mapped[str] = mapped_column(Text)
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    partner = _column(String(64), primary_key=True)
+    export_id = _column(String(64), primary_key=True)
+    sequence = _column(BigInteger)
+    exported_at = _column(DateTime(timezone=True))
+    received_at = _column(DateTime(timezone=True))
+    custodian = _column(String(64))
+    manifest_sha256 = _column(String(64))
+    policy = _column(String(64))
+    policy_sha256 = _column(String(64))
+    terms = _column(Text)
+    counts = _column(Text)
+    sig = _column(LargeBinary, nullable=True)
     __table_args__ = (Index("ix_partner_receipts_sequence", "partner", "sequence"),)
 
 
@@ -306,11 +354,11 @@ class ReceivedRecord(Base):
     :class:`ReceivedVersion` rows, whose associated data binds the partner and type."""
 
     __tablename__ = "received_records"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    ref: Mapped[str] = mapped_column(String(32), unique=True)
-    partner: Mapped[str] = mapped_column(String(64), index=True)
-    type: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    seq = _column(Integer, primary_key=True, autoincrement=True)
+    ref = _column(String(32), unique=True)
+    partner = _column(String(64), index=True)
+    type = _column(String(16))
+    created_at = _column(DateTime(timezone=True))
 
 
 class ReceivedVersion(Base):
@@ -318,70 +366,70 @@ class ReceivedVersion(Base):
     (never an identity class: received records carry none)."""
 
     __tablename__ = "received_versions"
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("received_records.ref", ondelete="CASCADE"), primary_key=True
+    record_ref = _column(
+        String(32), ForeignKey("received_records.ref", ondelete="CASCADE"), primary_key=True
     )
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    export_id: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    kek_version: Mapped[int] = mapped_column(Integer, index=True)
-    special_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    special_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    narrative_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    narrative_data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    operational_key: Mapped[bytes] = mapped_column(LargeBinary)
-    operational_data: Mapped[bytes] = mapped_column(LargeBinary)
+    version = _column(Integer, primary_key=True)
+    export_id = _column(String(64))
+    created_at = _column(DateTime(timezone=True))
+    kek_version = _column(Integer, index=True)
+    special_key = _column(LargeBinary, nullable=True)
+    special_data = _column(LargeBinary, nullable=True)
+    narrative_key = _column(LargeBinary, nullable=True)
+    narrative_data = _column(LargeBinary, nullable=True)
+    operational_key = _column(LargeBinary)
+    operational_data = _column(LargeBinary)
 
 
 class Session(Base):
     """An unlocked session: the keyring sealed under a key only the token holds."""
 
     __tablename__ = "sessions"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    custodian: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    keyring: Mapped[bytes] = mapped_column(LargeBinary)
+    id = _column(String(32), primary_key=True)
+    custodian = _column(String(64))
+    created_at = _column(DateTime(timezone=True))
+    expires_at = _column(DateTime(timezone=True))
+    keyring = _column(LargeBinary)
 
 
 class AuditEntry(Base):
     """One entry of the tamper-evident audit log (a keyed hash chain)."""
 
     __tablename__ = "audit_log"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq = _column(Integer, primary_key=True, autoincrement=False)
     # Microseconds since 1970-01-01 UTC: exact and the same on every driver.
-    at: Mapped[int] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32))
-    refs: Mapped[str] = mapped_column(Text)
-    details: Mapped[str] = mapped_column(Text)
-    mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    at = _column(BigInteger)
+    actor = _column(String(64))
+    action = _column(String(32))
+    refs = _column(Text)
+    details = _column(Text)
+    mac = _column(LargeBinary(32))
 
 
 class IdentityRequest(Base):
     """A request to see one record's identity fields, with a sealed reason."""
 
     __tablename__ = "identity_requests"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    requester: Mapped[str] = mapped_column(String(64))
-    record_ref: Mapped[str] = mapped_column(String(32), index=True)
-    reason: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    id = _column(String(32), primary_key=True)
+    requester = _column(String(64))
+    record_ref = _column(String(32), index=True)
+    reason = _column(LargeBinary)
+    created_at = _column(DateTime(timezone=True))
+    expires_at = _column(DateTime(timezone=True))
 
 
 class IdentityDecision(Base):
     """One custodian's approval or refusal of an identity request."""
 
     __tablename__ = "identity_decisions"
-    request_id: Mapped[str] = mapped_column(
-        ForeignKey("identity_requests.id", ondelete="CASCADE"), primary_key=True
+    request_id = _column(
+        String(32), ForeignKey("identity_requests.id", ondelete="CASCADE"), primary_key=True
     )
-    custodian: Mapped[str] = mapped_column(String(64), primary_key=True)
-    decision: Mapped[str] = mapped_column(String(8))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    custodian = _column(String(64), primary_key=True)
+    decision = _column(String(8))
+    at = _column(DateTime(timezone=True))
     # Signed by the deciding custodian's approval key (see custodians.approval_key).
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    sig = _column(LargeBinary, nullable=True)
 
 
 class Review(Base):
@@ -391,57 +439,55 @@ class Review(Base):
     audience or field does not open."""
 
     __tablename__ = "reviews"
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
+    record_ref = _column(
+        String(32), ForeignKey("records.ref", ondelete="CASCADE"), primary_key=True
     )
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    audience: Mapped[str] = mapped_column(String(16), primary_key=True)
-    field: Mapped[str] = mapped_column(String(64), primary_key=True)
-    reviewer: Mapped[str] = mapped_column(String(64))
-    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    version = _column(Integer, primary_key=True)
+    audience = _column(String(16), primary_key=True)
+    field = _column(String(64), primary_key=True)
+    reviewer = _column(String(64))
+    reviewed_at = _column(DateTime(timezone=True))
+    sealed = _column(LargeBinary)
 
 
 class Attachment(Base):
     """An evidence file: its data key and sealed description; chunks hold the bytes."""
 
     __tablename__ = "attachments"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    record_ref: Mapped[str] = mapped_column(
-        ForeignKey("records.ref", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    kek_version: Mapped[int] = mapped_column(Integer)
-    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)
-    chunks: Mapped[int] = mapped_column(Integer)
+    id = _column(String(32), primary_key=True)
+    record_ref = _column(String(32), ForeignKey("records.ref", ondelete="CASCADE"), index=True)
+    created_at = _column(DateTime(timezone=True))
+    kek_version = _column(Integer)
+    wrapped_key = _column(LargeBinary)
+    sealed_meta = _column(LargeBinary)
+    chunks = _column(Integer)
 
 
 class AttachmentChunk(Base):
     """One sealed chunk of an attachment (STREAM construction)."""
 
     __tablename__ = "attachment_chunks"
-    attachment_id: Mapped[str] = mapped_column(
-        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True
+    attachment_id = _column(
+        String(32), ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True
     )
-    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    idx = _column(Integer, primary_key=True)
+    data = _column(LargeBinary)
 
 
 class ApiToken(Base):
     """A bearer token for the HTTP API: only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
-    classes: Mapped[str] = mapped_column(Text, server_default="")
-    policies: Mapped[str] = mapped_column(Text, server_default="")
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    sig: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    id = _column(String(32), primary_key=True)
+    name = _column(String(64), unique=True)
+    role = _column(String(16))
+    classes = _column(Text, server_default="")
+    policies = _column(Text, server_default="")
+    token_hash = _column(LargeBinary(32), unique=True)
+    created_at = _column(DateTime(timezone=True))
+    expires_at = _column(DateTime(timezone=True), nullable=True)
+    revoked_at = _column(DateTime(timezone=True), nullable=True)
+    sig = _column(LargeBinary, nullable=True)
 
 
 def _latest(some: Any) -> Any:
