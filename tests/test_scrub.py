@@ -363,6 +363,19 @@ def test_a_sites_terms_fold_together_as_each_alone(texts: list[str]) -> None:
     assert _fold_terms(odd) == {t: _fold_term(t) for t in odd}
 
 
+@settings(max_examples=300)
+@given(st.lists(_TERM_TEXT, max_size=8))
+def test_a_sites_spellings_compose_together_as_each_alone(texts: list[str]) -> None:
+    # The exact spellings (NFC, case-folded) are made in one pass too, NUL apart: a
+    # combining mark at a term's start never composes with the term before it.
+    from vault.scrub import _nfc, _nfc_terms
+
+    unique = list(dict.fromkeys([*texts, "e", "\u0301x", "A\u030a", "\u0308\u00df"]))
+    assert _nfc_terms(unique) == {t: _nfc(t) for t in unique}
+    odd = [*unique, "x\x00\u0301"]
+    assert _nfc_terms(odd) == {t: _nfc(t) for t in odd}
+
+
 def test_a_full_table_of_folds_starts_again_and_still_folds() -> None:
     # Past 65,536 characters seen, the table of folds is replaced whole: texts
     # folded after (or by another thread meanwhile) fold as before.

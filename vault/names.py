@@ -47,8 +47,11 @@ __all__ = [
 ]
 
 
-class Rule(enum.Enum):
-    """When a match of a variant counts (the matcher in ``scrub`` applies these)."""
+class Rule(enum.StrEnum):
+    """When a match of a variant counts (the matcher in ``scrub`` applies these).
+
+    A string enum: a site holds hundreds of thousands of variants, and a plain
+    enum member hashes in Python code where a string hashes in C."""
 
     ANY = "any"  # Always: a whole name, a run of parts, a non-Vietnamese part.
     VI = "vi"  # A Vietnamese syllable alone (see the module docstring).
@@ -604,4 +607,4 @@ def variants(name: str, hints: Collection[str] = ()) -> list[Variant]:
 def _unique(items: Iterable[Variant]) -> list[Variant]:
     # A spelling without a letter ("Lan (2)" gives "2") is no name, and digits may
     # touch a name: it would match inside every number.
-    return list(dict.fromkeys(v for v in items if any(c.isalpha() for c in v.text)))
+    return list(dict.fromkeys(v for v in items if any(map(str.isalpha, v.text))))

@@ -277,11 +277,11 @@ class SiteTerms:
 Owner = tuple[str, str]  # (token kind, person key)
 
 
-class _Option(NamedTuple):
-    rule: Rule
-    exact: str  # the NFC case-folded spelling, for the rules that compare it
-    boundary: int  # _NONE, _LETTERS or _ALNUM
-    owners: frozenset[Owner]
+# What a folded term stands for, in the automaton: per way it may count (its rule,
+# its NFC case-folded spelling for the rules that compare it, and which neighbours
+# may touch it: _NONE, _LETTERS or _ALNUM), whose name it is. Plain tuples and sets:
+# a site holds thousands of terms, and few of them ever match.
+_Options = dict[tuple[Rule, str, int], set[Owner]]
 
 
 _NONE, _LETTERS, _ALNUM = 0, 1, 2
@@ -303,6 +303,15 @@ _NEXT_WORD: Final = re.compile(r"[\s,]+([^\W\d_]+)")
 
 def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
+
+
+def _nfc_terms(texts: list[str]) -> dict[str, str]:
+    """:func:`_nfc` of each of ``texts``, in one pass: NUL (refused in text) composes
+    with nothing and folds to itself, so it keeps them apart."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != len(texts) - 1:
+        return {text: _nfc(text) for text in texts}
+    return dict(zip(texts, _nfc(joined).split("\x00"), strict=True))
 
 
 def _resolve(owners: Iterable[Owner]) -> Owner:
@@ -396,22 +405,22 @@ class _Text:
             return True
         return bool(after in ("._@") and after and end + 1 < len(text) and text[end + 1].isalnum())
 
-    def judge(self, option: _Option, start: int, end: int) -> int:
-        rule = option.rule
+    def judge(self, rule: Rule, exact: str, start: int, end: int) -> int:
+        """Whether a match of a term with this rule and exact spelling counts."""
         if rule is Rule.ANY:
             return _ACCEPT
         # Invisible format characters (a zero-width space inside a name) are no
         # part of how it is spelled.
         seen = _FORMAT_CHARS.sub("", self.text[start:end])
         if rule is Rule.UPPER:
-            return _ACCEPT if seen == option.exact else _REJECT
+            return _ACCEPT if seen == exact else _REJECT
         if rule is Rule.VI_RUN:
             # Capitalised, or written without diacritics, or three syllables as
             # spelled: "minh tâm" and "thì lần" are ordinary words.
             words = [w for w in _NOT_LETTERS.split(seen) if w]
             if seen.isascii() or all(w[0].isupper() for w in words):
                 return _ACCEPT
-            return _ACCEPT if len(words) >= 3 and _nfc(seen) == option.exact else _REJECT
+            return _ACCEPT if len(words) >= 3 and _nfc(seen) == exact else _REJECT
         if rule is Rule.HAN_TITLE or rule is Rule.THAI_TITLE:
             return self._unspaced(rule, start, end)
         if rule is Rule.CASED:
@@ -420,7 +429,7 @@ class _Text:
                 return _ACCEPT
             return _REJECT
         # CAP, CAP_ANYWHERE and VI: a name part that is also an ordinary word.
-        return self._capitalised(option, seen, start, end)
+        return self._capitalised(rule, exact, seen, start, end)
 
     def _unspaced(self, rule: Rule, start: int, end: int) -> int:
         """A Chinese family name (金) or a Thai one (ใจดี) is a name beside a title,
@@ -440,8 +449,7 @@ class _Text:
             return _ACCEPT
         return _BESIDE
 
-    def _capitalised(self, option: _Option, seen: str, start: int, end: int) -> int:
-        rule = option.rule
+    def _capitalised(self, rule: Rule, exact: str, seen: str, start: int, end: int) -> int:
         if self.in_handle(start, end):
             return _ACCEPT
         if not seen[:1].isupper():
@@ -451,7 +459,7 @@ class _Text:
         if rule is Rule.CAP:
             return _DEFER if self.sentence_start(start) else _ACCEPT
         # Vietnamese: Lan is not lần, Lương at a sentence start may be the salary.
-        same = _nfc(seen) == option.exact
+        same = _nfc(seen) == exact
         if not same and (self.vietnamese or not seen.isascii()):
             return _REJECT
         if not self.sentence_start(start):
@@ -510,30 +518,38 @@ class Scrubber:
 
     def load_site(self, site: SiteTerms) -> None:
         """Build the automaton for one site's terms (replacing the previous site's)."""
-        grouped: dict[str, dict[tuple[Rule, str, int], set[Owner]]] = {}
+        grouped: dict[str, _Options] = {}
         parts: dict[str, set[Owner]] = {}
-        folds = _fold_terms(list(dict.fromkeys(term.text for term in site.terms)))
-        for term in site.terms:
-            folded = folds[term.text]
+        # A site's names repeat (a worker's testimonies, people several of them
+        # name): each distinct term is placed once, its spellings folded in one pass.
+        terms = dict.fromkeys(site.terms)
+        texts = list(dict.fromkeys(term.text for term in terms))
+        folds = _fold_terms(texts)
+        exacts = _nfc_terms(texts)
+        unspaced: dict[str, bool] = {}
+        for text, kind, key, rule, name in terms:
+            folded = folds[text]
             if not folded:
                 continue
-            if not folded.isascii() and _has_unspaced(folded):
-                boundary = _NONE
+            if folded.isascii():
+                boundary = _LETTERS if name else _ALNUM
             else:
-                boundary = _LETTERS if term.name else _ALNUM
-            exact = term.text if term.rule is Rule.UPPER else _nfc(term.text)
-            grouped.setdefault(folded, {}).setdefault((term.rule, exact, boundary), set()).add(
-                (term.kind, term.key)
-            )
-            if term.name and boundary and " " not in folded:
-                parts.setdefault(folded, set()).add((term.kind, term.key))
+                if folded not in unspaced:
+                    unspaced[folded] = _has_unspaced(folded)
+                boundary = _NONE if unspaced[folded] else _LETTERS if name else _ALNUM
+            exact = text if rule is Rule.UPPER else exacts[text]
+            options = grouped.get(folded)
+            if options is None:
+                options = grouped[folded] = {}
+            owners = options.get((rule, exact, boundary))
+            if owners is None:
+                owners = options[rule, exact, boundary] = set()
+            owners.add((kind, key))
+            if name and boundary and " " not in folded:
+                parts.setdefault(folded, set()).add((kind, key))
         automaton = ahocorasick.Automaton()
         for folded, options in grouped.items():
-            value = tuple(
-                _Option(rule, exact, boundary, frozenset(owners))
-                for (rule, exact, boundary), owners in options.items()
-            )
-            automaton.add_word(folded, (len(folded), value))
+            automaton.add_word(folded, (len(folded), options))
         if len(automaton):
             automaton.make_automaton()
             self._automaton = automaton
@@ -635,21 +651,21 @@ class Scrubber:
             waiting: set[Owner] = set()
             near: set[Owner] = set()
             strict = False
-            for option in options:
-                if option.boundary and (
+            for (rule, exact, boundary), owners in options.items():
+                if boundary and (
                     (_is_letter(left) or _is_letter(right))
-                    if option.boundary == _LETTERS
+                    if boundary == _LETTERS
                     else (_is_word_char(left) or _is_word_char(right))
                 ):
                     continue
-                verdict = seen.judge(option, src_start, src_end)
+                verdict = seen.judge(rule, exact, src_start, src_end)
                 if verdict == _ACCEPT:
-                    taken |= option.owners
+                    taken |= owners
                 elif verdict in (_DEFER, _DEFER_STRICT):
-                    waiting |= option.owners
+                    waiting |= owners
                     strict = strict or verdict == _DEFER_STRICT
                 elif verdict == _BESIDE:
-                    near |= option.owners
+                    near |= owners
             if taken:
                 accepted.append((src_start, src_end, frozenset(taken | waiting | near)))
             elif waiting:
