@@ -44,7 +44,7 @@ def test_start_loads_no_heavy_layer(args: list[str]) -> None:
     assert _loaded_after(args) & set(HEAVY) == set()
 
 
-def test_a_show_loads_neither_the_orm_nor_migrations_nor_media(tmp_path: Path) -> None:
+def test_a_show_loads_neither_the_orm_nor_policies_nor_migrations_nor_media(tmp_path: Path) -> None:
     # The tables are SQLAlchemy Core: a read costs the SQL layer, not its ORM.
     folder = tmp_path / "v"
     with Vault.create(folder, Passphrase(PASSPHRASE), kdf=fast_kdf()) as v:
@@ -70,8 +70,11 @@ def test_a_show_loads_neither_the_orm_nor_migrations_nor_media(tmp_path: Path) -
     loaded = set(json.loads(out.stderr.strip().splitlines()[-1]))
     assert "sqlalchemy" in loaded  # the probe did read the vault
     top = {m.split(".")[0] for m in loaded}
-    assert top & {"alembic", "PIL", "pikepdf", "pypdfium2", "phonenumbers", "pyrage"} == set()
+    media = {"PIL", "pikepdf", "pypdfium2", "phonenumbers", "pyrage"}
+    assert top & {"alembic", "yaml", *media} == set()
     assert {m for m in loaded if m.startswith("sqlalchemy.orm")} == set()
+    # Policies load when a grant or an export names one, not to unlock and read.
+    assert "vault.policy" not in loaded
 
 
 def test_table_names_every_command_with_its_help() -> None:

@@ -22,7 +22,7 @@ import base64
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 import shamir_mnemonic
 from sqlalchemy import Connection, delete, insert, select, update
@@ -50,7 +50,7 @@ from vault.keys import (
     seal_keyring,
     seal_keyring_with_key,
 )
-from vault.policy import Policy, find_policy
+from vault.lazy import lazy_module
 from vault.schema import check_name, shown_id, shown_name
 from vault.store import (
     Custodian,
@@ -63,6 +63,14 @@ from vault.store import (
     utcnow,
 )
 from vault.strength import check_new_passphrase
+
+if TYPE_CHECKING:
+    from vault import policy as policy_module
+    from vault.policy import Policy
+else:
+    # Policies (and their YAML reader) load only when a grant names one: unlocking
+    # a vault to read a record does not need them.
+    policy_module = lazy_module("vault.policy")
 
 __all__ = [
     "CustodianInfo",
@@ -144,9 +152,11 @@ def custodian_grant(row: Any) -> Grant:
 def resolve_policies(policies: Iterable[Policy | str]) -> list[Policy]:
     """Policies given as themselves or by a shipped policy's name (the facade has
     looked names up in the vault's own folder already)."""
-    if isinstance(policies, str | Policy):
+    if isinstance(policies, str | policy_module.Policy):
         raise UsageError("policies are a list of policies or policy names")
-    return [p if isinstance(p, Policy) else find_policy(p) for p in policies]
+    return [
+        p if isinstance(p, policy_module.Policy) else policy_module.find_policy(p) for p in policies
+    ]
 
 
 def grant_for(role: str, classes: Iterable[str], policies: Iterable[Policy | str]) -> Grant:

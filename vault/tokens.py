@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Iterable
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -23,9 +23,11 @@ from vault.context import Context
 from vault.custody import grant_for
 from vault.errors import AuthenticationError, ConflictError, NotFoundError, TamperedRowError
 from vault.keys import Grant, Keyring
-from vault.policy import Policy
 from vault.schema import check_name, shown_name
 from vault.store import ApiToken, as_utc, utcnow
+
+if TYPE_CHECKING:
+    from vault.policy import Policy
 
 __all__ = [
     "PREFIX",
