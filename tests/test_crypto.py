@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import threading
 from pathlib import Path
 
 import cryptography_vectors
@@ -267,3 +269,52 @@ def test_associated_data_encoding_is_fixed() -> None:
     for bad in (True, 1.5, None):
         with pytest.raises(TypeError):
             Context.of(bad)  # type: ignore[arg-type]
+
+
+def test_random_bytes_are_handed_out_once_across_threads() -> None:
+    # Keys, nonces and identifiers are cut from shared blocks: no two share bytes.
+    from vault.crypto import _RANDOM
+
+    taken: list[list[bytes]] = [[] for _ in range(8)]
+
+    def draw(out: list[bytes]) -> None:
+        for _ in range(2_000):
+            out.append(_RANDOM.take(12))
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in taken]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [b for out in taken for b in out]
+    assert all(len(b) == 12 for b in every)
+    assert len(set(every)) == len(every)
+    # Drawn over many blocks, the bytes are not a block repeated.
+    assert len(set(b"".join(every))) == 256
+
+
+def test_a_forked_child_never_hands_out_its_parents_random_bytes() -> None:
+    from vault.crypto import _RANDOM
+
+    _RANDOM.take(12)  # the parent holds a part-used block
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.close(read)
+            os.write(write, b"".join(_RANDOM.take(12) for _ in range(300)))
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = b""
+    while chunk := os.read(read, 65536):
+        child += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = b"".join(_RANDOM.take(12) for _ in range(300))
+    assert len(child) == len(parent) == 3600
+    child_nonces = {child[i : i + 12] for i in range(0, 3600, 12)}
+    parent_nonces = {parent[i : i + 12] for i in range(0, 3600, 12)}
+    assert child_nonces.isdisjoint(parent_nonces)
+    # Keys made in both after the fork differ too.
+    assert crypto.random_key() != crypto.random_key()

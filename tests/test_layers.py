@@ -18,7 +18,17 @@ import pytest
 VAULT = Path(__file__).resolve().parent.parent / "vault"
 
 LAYERS: dict[str, tuple[str, ...]] = {
-    "primitives": ("errors", "crypto", "age", "partial", "progress", "lazy", "i18n", "heap"),
+    "primitives": (
+        "errors",
+        "crypto",
+        "age",
+        "partial",
+        "progress",
+        "lazy",
+        "i18n",
+        "heap",
+        "forked",
+    ),
     "domain": (
         "keys",
         "registry",

@@ -15,7 +15,9 @@ and computing a blind index; it never sees AES, nonces or HMAC. Invariants kept 
 * Passphrases go through Argon2id (RFC 9106) with parameters stored beside the salt.
 * Purpose keys come from HKDF-SHA256 with a purpose label as ``info``; blind indexes
   and references are HMAC-SHA256 under purpose keys, never plain hashes.
-* Randomness comes from ``os.urandom`` (via ``secrets``) only.
+* Randomness comes from ``os.urandom`` only: keys, nonces and identifiers are cut
+  from blocks of it (:class:`_Randomness`), each byte handed out once, and a forked
+  child never starts with its parent's bytes.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 import struct
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -214,13 +218,57 @@ class KdfParams:
             raise IntegrityError("malformed key-derivation parameters") from exc
 
 
+class _Randomness:
+    """Bytes of ``os.urandom``, drawn a block at a time and cut into keys, nonces and
+    identifiers: sealing a record takes a dozen of them, and one system call each
+    cost more than the sealing. Every byte is handed out once (a lock keeps threads
+    apart), and a forked child starts with none (see :func:`_forget_in_child`), so
+    no two processes ever hand out the same bytes."""
+
+    BLOCK: Final = 4096
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._block = b""
+        self._used = 0
+
+    def __repr__(self) -> str:
+        return "_Randomness([secure])"
+
+    def take(self, n: int) -> bytes:
+        if n > self.BLOCK // 4:
+            return os.urandom(n)
+        with self._lock:
+            start = self._used
+            if start + n > len(self._block):
+                self._block, start = os.urandom(self.BLOCK), 0
+            self._used = start + n
+            return self._block[start : start + n]
+
+    def forget(self) -> None:
+        # A lock another thread held at the fork would stay held in the child.
+        self._lock = threading.Lock()
+        self._block, self._used = b"", 0
+
+
+_RANDOM: Final = _Randomness()
+
+
+def _forget_in_child() -> None:
+    _RANDOM.forget()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def random_key() -> SecretKey:
-    return SecretKey(secrets.token_bytes(KEY_SIZE))
+    return SecretKey(_RANDOM.take(KEY_SIZE))
 
 
 def random_token(nbytes: int = 16) -> str:
     """A random identifier (hex); not a key."""
-    return secrets.token_hex(nbytes)
+    return _RANDOM.take(nbytes).hex()
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:
@@ -304,7 +352,7 @@ def _seal_from_parts(
 
 def seal(key: SecretKey, plaintext: bytes, context: AnyContext, *, key_version: int = 0) -> bytes:
     """Encrypt and authenticate ``plaintext`` bound to ``context`` and ``key_version``."""
-    return _seal_from_parts(key, secrets.token_bytes(NONCE_SIZE), plaintext, context, key_version)
+    return _seal_from_parts(key, _RANDOM.take(NONCE_SIZE), plaintext, context, key_version)
 
 
 def blob_key_version(blob: bytes) -> int:

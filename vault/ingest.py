@@ -42,8 +42,8 @@ from typing import IO, Any, Final
 
 from sqlalchemy import Connection, select
 
-from vault import attachments, precheck, revisions
-from vault.context import Context, ProgressCallback
+from vault import attachments, forked, precheck, revisions
+from vault.context import Context, ProgressCallback, Transaction
 from vault.crypto import SecretKey
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.errors import ConflictError, InvalidInputError, UsageError, VaultError
@@ -166,6 +166,21 @@ class _Tally:
 
 
 @dataclass(frozen=True, slots=True)
+class _Sealed:
+    """A batch of new records as a second process sealed it (:meth:`_Writer.seal_ahead`):
+    the rows to insert (keyed references, sealed blobs, keys wrapped under the
+    vault's class keys, keyed index values), new records by type, and where each
+    keyed source key was given. No plaintext and no key: what crosses a pipe."""
+
+    number: int
+    batch: Batch
+    by_type: dict[str, int]
+    sources: list[tuple[str, bytes]]
+    count: int
+    read: int  # bytes of the file read since the batch before
+
+
+@dataclass(frozen=True, slots=True)
 class _Item:
     """A validated record as read, with the evidence files it names."""
 
@@ -200,10 +215,12 @@ def import_file(
     on_conflict: OnConflict = "fail",
     key: MatchKey = "id",
     chunk_records: int = CHUNK_RECORDS,
+    jobs: int = 1,
 ) -> ImportResult:
     """Import a file or stream (see :func:`vault.sources.open_records`), with the
     evidence files it names from ``files``: in chunks on SQLite where the source
-    can be read twice (checked whole first), else in one transaction."""
+    can be read twice (checked whole first), else in one transaction. With
+    ``jobs=2``, a chunked import of new records is sealed in a second process."""
     ctx.require("admin", "custodian")
     _check_options(on_conflict, key)
     with contextlib.ExitStack() as stack:
@@ -225,7 +242,7 @@ def import_file(
                 ) as rows:
                     yield rows
 
-            return _Chunked(ctx, attached, on_conflict, key, chunk_records).run(
+            return _Chunked(ctx, attached, on_conflict, key, chunk_records, jobs).run(
                 reading, progress, read_progress
             )
         rows = stack.enter_context(
@@ -423,7 +440,7 @@ class _Writer:
         sources = [source_match(ctx, i.record) for i in items]
         for item, ref, source in zip(items, refs, sources, strict=True):
             self._once(item, ref, source)
-        held_sources = self._held_sources(conn, [s for s in sources if s is not None])
+        held_sources = self.held_sources(conn, [s for s in sources if s is not None])
         if self._key == "id":
             matched: list[str | None] = list(refs)
         else:
@@ -469,7 +486,7 @@ class _Writer:
                 where=item.shown,
             )
 
-    def _held_sources(self, conn: Connection, macs: list[bytes]) -> dict[bytes, str]:
+    def held_sources(self, conn: Connection, macs: list[bytes]) -> dict[bytes, str]:
         """The records of the vault that hold these source keys, by keyed index."""
         out: dict[bytes, str] = {}
         for i in range(0, len(macs), 500):
@@ -510,6 +527,62 @@ class _Writer:
         self._tally.versions += 1
         self._tally.revised.append(stored.row.ref)
         return stored_id
+
+    def count_new(self, by_type: Mapping[str, int]) -> None:
+        """New records stored from batches sealed elsewhere (:meth:`seal_ahead`)."""
+        for rtype, n in by_type.items():
+            self._tally.by_type[rtype] = self._tally.by_type.get(rtype, 0) + n
+
+    def seal_ahead(self, reading: _Reading, channel: forked.Channel, per: int) -> None:
+        """In a second process: read the file again and send each batch of its
+        records checked and sealed as new records (as :meth:`write` stages them),
+        for the first process to store."""
+        ctx = self._ctx
+        ctx.engine.dispose(close=False)  # the first process's connections stay its own
+        # Workers given a new identity key in batches not yet committed: their later
+        # testimonies share it. Workers stored before are found in the vault.
+        fresh: dict[bytes, tuple[int, str, SecretKey]] = {}
+        number = 0
+        size = [0, 0]  # bytes read, bytes reported
+
+        def note(n: int) -> None:
+            size[0] += n
+
+        with reading(note) as rows:
+            pairs = _pairs(rows)
+            while chunk := list(itertools.islice(pairs, per)):
+                number += 1
+                heard = channel.heard()
+                for mac in [m for m, (n, _sid, _key) in fresh.items() if n <= heard]:
+                    del fresh[mac]
+                items = [_item(where, raw, None) for where, raw in chunk]
+                found = [source_match(ctx, i.record) for i in items]
+                for item, source in zip(items, found, strict=True):
+                    self._once(item, ctx.codec.reference(item.record["id"]), source)
+                macs = [subject_mac(ctx, item.record) for item in items]
+                batch = Batch(ids_looked_up=True)
+                by_type: dict[str, int] = {}
+                # One short read per batch: the first process's checkpoints go on.
+                with Transaction(ctx.engine, write=False) as conn:
+                    matches = subject_matches(ctx, conn, [m for m in macs if m not in fresh])
+                    subjects: dict[str, tuple[str, SecretKey] | None] = {}
+                    for mac, (_n, subject_id, subject_key) in fresh.items():
+                        matches[mac] = subject_id
+                        subjects[subject_id] = (subject_id, subject_key)
+                    for item, match in zip(items, macs, strict=True):
+                        stage_new(
+                            ctx, conn, batch, item.record, item.shown, match, matches, subjects
+                        )
+                        rtype = item.record["type"]
+                        by_type[rtype] = by_type.get(rtype, 0) + 1
+                made = {row["id"] for row in batch.subjects}
+                for mac, subject_id in matches.items():
+                    subject = subjects.get(subject_id)
+                    if subject_id in made and subject is not None:
+                        fresh[mac] = (number, subject_id, subject[1])
+                places = [(i.shown, s) for i, s in zip(items, found, strict=True) if s is not None]
+                channel.send(_Sealed(number, batch, by_type, places, len(items), size[0] - size[1]))
+                size[1] = size[0]
 
     def _stage_new(self, conn: Connection, batch: Batch, fresh: list[_Item]) -> None:
         ctx = self._ctx
@@ -552,9 +625,12 @@ class _Chunked:
         on_conflict: OnConflict,
         key: MatchKey,
         chunk_records: int,
+        jobs: int = 1,
     ) -> None:
         self._ctx = ctx
         self._files = files
+        self._key = key
+        self._jobs = jobs
         self._writer = _Writer(ctx, files, on_conflict, key, True)
         self._pacer = Pacer(
             lambda: checkpoint_passive(ctx.engine),
@@ -570,7 +646,9 @@ class _Chunked:
         progress: ProgressCallback | None,
         read_progress: ProgressCallback | None,
     ) -> ImportResult:
-        self._check(reading)
+        all_new = self._check(reading)
+        if all_new and self._jobs > 1 and self._files is None and forked.usable():
+            return self._run_forked(reading, progress, read_progress)
         with reading(read_progress) as rows:
             pairs = _pairs(rows)
             try:
@@ -582,8 +660,9 @@ class _Chunked:
                 raise
         return self._total.result(self._chunks)
 
-    def _check(self, reading: _Reading) -> None:
-        """The whole file, as ``import --check`` reads it: refused if anything is wrong."""
+    def _check(self, reading: _Reading) -> bool:
+        """The whole file, as ``import --check`` reads it: refused if anything is
+        wrong; True if every record of it is new to the vault."""
         with self._ctx.read() as conn, reading(None) as rows:
             checker = self._writer.checker(conn)
             for where, raw in rows:
@@ -592,6 +671,85 @@ class _Chunked:
         if problems:
             raise _refusal(problems)
         self._writer.unchanged_at = checker.unchanged_at
+        return not (checker.unchanged or checker.skipped or checker.versions)
+
+    def _run_forked(
+        self,
+        reading: _Reading,
+        progress: ProgressCallback | None,
+        read_progress: ProgressCallback | None,
+    ) -> ImportResult:
+        """Pass two with a second process: it reads the file again, checks and seals
+        its records (:func:`_seal_ahead`), and this one stores them chunk by chunk."""
+        kek_version = self._ctx.codec.kek_version
+        writer = self._writer
+        # Batches that add up to a chunk, so that chunks end where they would in one
+        # process (a chunk ends between batches).
+        per = -(-self._pacer.records // -(-self._pacer.records // _CHUNK_BATCH))
+        with forked.Forked(lambda channel: writer.seal_ahead(reading, channel, per)) as helper:
+            try:
+                while self._forked_chunk(helper, kek_version, progress, read_progress):
+                    self._pacer.pause()
+            except VaultError as exc:
+                if self._chunks:
+                    raise self._partial(exc) from None
+                raise
+        return self._total.result(self._chunks)
+
+    def _forked_chunk(
+        self,
+        helper: forked.Forked,
+        kek_version: int,
+        progress: ProgressCallback | None,
+        read_progress: ProgressCallback | None,
+    ) -> bool:
+        """Store and commit the next chunk of sealed batches; False once through."""
+        ctx, writer, pacer = self._ctx, self._writer, self._pacer
+        message: _Sealed | None = helper.receive()
+        if message is None and self._chunks:
+            return False
+        read = 0
+        last = 0
+        with ctx.write() as conn:
+            pacer.begin()
+            ctx.refresh_key_version(conn)
+            if ctx.codec.kek_version != kek_version:
+                # The batches were sealed under the keys of the import's start.
+                raise ConflictError(
+                    "the vault's keys were rotated during this import: changed concurrently, retry"
+                )
+            while message is not None:
+                held = writer.held_sources(conn, [mac for _where, mac in message.sources])
+                for where, mac in message.sources:
+                    if mac in held:
+                        raise ConflictError(
+                            f"{where}: a record with the same source_key was stored by "
+                            "another writer meanwhile: changed concurrently, retry"
+                        )
+                bad = message.batch.flush(conn, writer.pending)
+                if bad:
+                    raise bad[0]
+                writer.count_new(message.by_type)
+                if read_progress:
+                    read_progress(message.read)
+                read += message.count
+                last = message.number
+                if pacer.due(read):
+                    # A chunk ends where everything it refers to is stored.
+                    bad = resolve_pending(conn, writer.pending, final=False)
+                    if bad:
+                        raise bad[0]
+                    if not writer.pending:
+                        break
+                message = helper.receive()
+            more = message is not None
+            tally = self._end_chunk(conn, more)
+        helper.acknowledge(last)
+        self._chunks += 1
+        self._total.add(tally)
+        if progress:
+            progress(read)
+        return more
 
     def _chunk(self, pairs: Iterator[tuple[str, Any]], progress: ProgressCallback | None) -> bool:
         """Write and commit the next chunk; False once the file is through."""
@@ -626,18 +784,25 @@ class _Chunked:
                 more = False
             if staged:
                 writer.write(conn, staged)
-            if not more:
-                bad = resolve_pending(conn, writer.pending, final=True)
-                if bad:
-                    raise bad[0]
-            tally = writer.take()
-            details = tally.details() | {"chunk": self._chunks + 1, "last": not more}
-            ctx.audit(conn, "import", refs=tally.revised, details=details)
+            tally = self._end_chunk(conn, more)
         self._chunks += 1
         self._total.add(tally)
         if progress:
             progress(read)
         return more
+
+    def _end_chunk(self, conn: Connection, more: bool) -> _Tally:
+        """A chunk's last step: with the file through, every reference must resolve;
+        then what the chunk did goes to the audit log, in its transaction."""
+        writer = self._writer
+        if not more:
+            bad = resolve_pending(conn, writer.pending, final=True)
+            if bad:
+                raise bad[0]
+        tally = writer.take()
+        details = tally.details() | {"chunk": self._chunks + 1, "last": not more}
+        self._ctx.audit(conn, "import", refs=tally.revised, details=details)
+        return tally
 
     def _partial(self, exc: VaultError) -> VaultError:
         """``exc``, saying what the chunks before it committed and how to finish."""

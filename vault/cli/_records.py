@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -190,6 +191,13 @@ _MAPS = ", ".join(shipped_mapping_names())
     show_default=True,
     help="SQLite: records per transaction at most (a chunk also ends after about a second).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=2),
+    default=None,
+    help="SQLite: 2 seals the records in a second process while this one stores them "
+    "(default: 2 on a machine with two cores or more).",
+)
 @json_option
 @click.pass_obj
 def import_(
@@ -204,6 +212,7 @@ def import_(
     on_conflict: OnConflict,
     key: MatchKey,
     chunk_size: int,
+    jobs: int | None,
     as_json: bool,
 ) -> None:
     """Import records from FILE (JSONL, JSON array or CSV).
@@ -276,6 +285,7 @@ def import_(
             on_conflict=on_conflict,
             key=key,
             chunk_records=chunk_size,
+            jobs=jobs if jobs is not None else min(2, os.cpu_count() or 1),
             **reading,
         )
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary(_))

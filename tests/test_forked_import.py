@@ -1,0 +1,285 @@
+"""A file import sealed in a second process (``jobs=2``) stores what one process
+stores, sends nothing plain or secret through its pipe, and fails as one error.
+
+Each import that must fork runs in a fresh interpreter: a process forks only while
+it has one thread, and a test worker may hold threads other tests left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PASSPHRASE, fast_kdf
+from vault import Passphrase, Vault
+from vault.crypto import SecretKey, random_key
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+
+SITES = 7
+# Each worker gives testimonies far apart in the file: in other batches and chunks.
+WORKERS = 160
+
+
+def _records(n: int) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {
+            "type": "site",
+            "id": f"S-{s}",
+            "name": f"Plant {s}",
+            "kind": "manufacturing",
+            "country": "VN",
+        }
+        for s in range(SITES)
+    ]
+    for i in range(n):
+        w = i % WORKERS
+        out.append(
+            {
+                "type": "testimony",
+                "id": f"T-{i:05d}",
+                "site_id": f"S-{w % SITES}",
+                "received_on": "2026-03-14",
+                "channel": "interview",
+                "language": "vi",
+                "worker": {
+                    "name": f"Nguyễn Văn Hùng{w:03d}",
+                    "employee_id": f"EMP-{w:04d}",
+                    "phone": f"+84 912 {w:03d} 678",
+                    "email": f"worker{w:03d}@example.org",
+                },
+                "allegations": ["wages"],
+                "narrative": f"Anh Hùng{w:03d} kể rằng ca làm việc kéo dài {i % 9 + 8} giờ.",
+                "consent": {"share_with": ["union"], "recorded_on": "2026-03-14"},
+            }
+        )
+    return out
+
+
+def _write(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def _new_vault(folder: Path) -> Path:
+    with Vault.create(folder, Passphrase(PASSPHRASE), kdf=fast_kdf(), identity_approvals=0):
+        pass
+    return folder
+
+
+# Runs in a fresh interpreter: imports FILE into VAULT with jobs=2, small chunks,
+# records every message the second process sent and every fork, and prints a JSON
+# summary. PLAN may kill the second process after the first chunk.
+_PROBE = textwrap.dedent(
+    """
+    import json, os, pickle, signal, sys
+    from vault import Passphrase, Vault, forked
+    from vault.errors import VaultError
+
+    folder, path, plan = sys.argv[1], sys.argv[2], sys.argv[3]
+    forks, messages = [], []
+    opened = forked.Forked.__init__
+    received = forked.Forked.receive
+
+    def init(self, work):
+        opened(self, work)
+        forks.append(self)
+
+    def receive(self):
+        message = received(self)
+        messages.append(message)
+        return message
+
+    forked.Forked.__init__ = init
+    forked.Forked.receive = receive
+
+    def progress(n):
+        if plan == "kill" and forks and forks[-1].pid:
+            os.kill(forks[-1].pid, signal.SIGKILL)
+
+    out = {}
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        try:
+            result = v.import_file(path, jobs=2, chunk_records=600, progress=progress)
+            out["result"] = result.to_dict()
+        except VaultError as exc:
+            out["error"] = [type(exc).__name__, str(exc)]
+    out["forks"] = len(forks)
+    out["sent"] = pickle.dumps(messages).hex()
+    print(json.dumps(out))
+    """
+).replace("PASSPHRASE", repr(PASSPHRASE))
+
+
+def _probe(folder: Path, path: Path, plan: str = "") -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(folder), str(path), plan],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _subjects(folder: Path) -> list[tuple[str, ...]]:
+    """Which testimonies share a worker's identity key, as groups of record refs."""
+    db = sqlite3.connect(folder / "vault.db")
+    try:
+        rows = db.execute(
+            "SELECT subject_id, group_concat(ref) FROM records WHERE subject_id IS NOT NULL "
+            "GROUP BY subject_id"
+        ).fetchall()
+    finally:
+        db.close()
+    return sorted(tuple(sorted(refs.split(","))) for _sid, refs in rows)
+
+
+def test_a_forked_import_stores_what_one_process_stores(tmp_path: Path) -> None:
+    records = _records(1500)
+    path = _write(tmp_path / "in.jsonl", records)
+    one = _new_vault(tmp_path / "one")
+    two = _new_vault(tmp_path / "two")
+    with Vault.open(one, Passphrase(PASSPHRASE)) as v:
+        alone = v.import_file(path, jobs=1, chunk_records=600).to_dict()
+    probe = _probe(two, path)
+    assert probe["forks"] == 1
+    assert probe["result"] == alone
+    assert alone["imported"] == len(records)
+    assert alone["chunks"] >= 3
+    with Vault.open(two, Passphrase(PASSPHRASE)) as v:
+        for record in records[:: len(records) // 40]:
+            assert v.get(record["id"], identity=True) == record
+        # One worker's testimonies, in batches and chunks apart, share one key.
+        found = {s.id for s in v.find(employee_id="EMP-0007")}
+        given = {r["id"] for r in records if r.get("worker", {}).get("employee_id") == "EMP-0007"}
+        assert found == given
+        assert len(found) > 5
+        assert v.audit_verify().size > 0
+        chunks = [e for e in v.audit_entries() if e.action == "import"]
+        assert len(chunks) == alone["chunks"]
+    groups = _subjects(two)
+    assert len(groups) == WORKERS
+    # References are keyed per vault: compare the shapes of the groups.
+    assert sorted(len(g) for g in groups) == sorted(len(g) for g in _subjects(one))
+
+
+def test_nothing_plain_or_secret_crosses_the_pipe(tmp_path: Path) -> None:
+    records = _records(600)
+    path = _write(tmp_path / "in.jsonl", records)
+    probe = _probe(_new_vault(tmp_path / "v"), path)
+    assert probe["forks"] == 1
+    assert "error" not in probe
+    sent = bytes.fromhex(probe["sent"])
+    assert len(sent) > 100_000  # the sealed rows did cross
+    for record in [r for r in records if r["type"] == "testimony"][::37]:
+        worker = record["worker"]
+        for value in (worker["name"], worker["phone"], worker["email"], record["narrative"]):
+            assert value.encode("utf-8") not in sent
+            assert value.encode("utf-16-le") not in sent
+        assert worker["employee_id"].encode() not in sent
+    # A key put in a message by mistake stops the work instead of crossing.
+    with pytest.raises(TypeError):
+        __import__("pickle").dumps(random_key())
+    assert isinstance(random_key(), SecretKey)
+
+
+def test_a_line_bad_only_at_the_second_reading_stops_with_what_was_committed(
+    tmp_path: Path,
+) -> None:
+    # Another program edits the file once the check has read it: after the first
+    # chunk committed, in place, a line the second process has not read yet (it
+    # runs at most a batch or two ahead of what is stored).
+    records = _records(1500)
+    path = _write(tmp_path / "in.jsonl", records)
+    lines = path.read_bytes().splitlines(keepends=True)
+    at = 1300  # line 1301
+    good = lines[at]
+    bad = good.replace(b'"channel": "interview"', b'"channel": 12345678901')
+    assert len(bad) == len(good)
+    assert bad != good
+    offset = sum(len(line) for line in lines[:at])
+    folder = _new_vault(tmp_path / "v")
+    probe_code = _PROBE.replace(
+        "def progress(n):\n",
+        "def progress(n):\n"
+        "    if plan == 'edit' and 'edited' not in messages:\n"
+        "        with open(path, 'r+b') as fh:\n"
+        f"            fh.seek({offset})\n"
+        f"            fh.write({bad!r})\n"
+        "        messages.append('edited')\n",
+    )
+    assert probe_code != _PROBE
+    done = subprocess.run(
+        [sys.executable, "-c", probe_code, str(folder), str(path), "edit"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["forks"] == 1
+    assert "error" in out, out.get("result")
+    name, message = out["error"]
+    assert name == "InvalidInputError"
+    assert "line 1301" in message
+    assert "channel" in message
+    assert "were committed in" in message
+    assert "run the same import again" in message
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        stored = sum(1 for _ in v.list())
+    assert 0 < stored < len(records)
+
+
+def test_a_killed_second_process_is_one_error_and_a_rerun_finishes(tmp_path: Path) -> None:
+    records = _records(1500)
+    path = _write(tmp_path / "in.jsonl", records)
+    folder = _new_vault(tmp_path / "v")
+    out = _probe(folder, path, "kill")
+    name, message = out["error"]
+    assert name == "VaultError"
+    assert "second process stopped" in message
+    assert "were committed in" in message
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        stored = sum(1 for _ in v.list())
+        assert 0 < stored < len(records)
+        again = v.import_file(path, jobs=2, chunk_records=600)
+        assert again.count + again.unchanged == len(records)
+        assert sum(1 for _ in v.list()) == len(records)
+
+
+def test_a_process_with_another_thread_does_not_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vault import forked
+
+    forks: list[object] = []
+    monkeypatch.setattr(forked.Forked, "__init__", lambda self, work: forks.append(work))
+    records = _records(300)
+    path = _write(tmp_path / "in.jsonl", records)
+    stop = threading.Event()
+    beside = threading.Thread(target=stop.wait, daemon=True)
+    beside.start()
+    try:
+        with Vault.create(
+            tmp_path / "v", Passphrase(PASSPHRASE), kdf=fast_kdf(), identity_approvals=0
+        ) as v:
+            result = v.import_file(path, jobs=2)
+            assert result.count == len(records)
+    finally:
+        stop.set()
+        beside.join()
+    assert forks == []
