@@ -44,6 +44,37 @@ def test_start_loads_no_heavy_layer(args: list[str]) -> None:
     assert _loaded_after(args) & set(HEAVY) == set()
 
 
+# Statistics and reports load their tables (numpy) to list the dimensions in --help.
+_TABLES_IN_HELP = ("report", "stats")
+
+
+def test_no_commands_help_loads_a_heavy_layer() -> None:
+    # Every command's --help, one after another in one process (those that load
+    # the tables last): after each, no database layer, migrations, media library or
+    # policy reader is loaded.
+    order = sorted(COMMANDS, key=lambda name: (name in _TABLES_IN_HELP, name))
+    code = (
+        "import json, sys\n"
+        "from vault.cli import cli\n"
+        "out = {}\n"
+        f"for name in {order!r}:\n"
+        "    try:\n"
+        "        cli.main([name, '--help'], prog_name='evault')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "    out[name] = sorted({m.split('.')[0] for m in sys.modules})\n"
+        "print(json.dumps(out), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert set(loaded) == set(COMMANDS)
+    heavy = {*HEAVY, "yaml"}
+    found = {n: sorted(set(m) & heavy) for n, m in loaded.items() if n not in _TABLES_IN_HELP}
+    assert found == {name: [] for name in found}
+
+
 def test_a_show_loads_neither_the_orm_nor_policies_nor_migrations_nor_media(tmp_path: Path) -> None:
     # The tables are SQLAlchemy Core: a read costs the SQL layer, not its ORM.
     folder = tmp_path / "v"

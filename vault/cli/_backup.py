@@ -15,13 +15,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vault import IntegrityError, UsageError
-from vault.backup import check_backup, restore_backup
 from vault.cli._common import State, _, cli, done, json_option, progress_bars
+from vault.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from vault import backup as backup_module
+else:
+    # Loaded when a backup is checked or restored, not for --help.
+    backup_module = lazy_module("vault.backup")
 
 __all__ = ["backup", "restore", "verify_backup_"]
 
@@ -89,7 +95,7 @@ def verify_backup_(
     """
     passphrase = None if database_only else state.passphrase()
     with progress_bars(as_json) as progress:
-        report = check_backup(
+        report = backup_module.check_backup(
             file, identity, passphrase, custodian=state.custodian, progress=progress
         )
     if as_json:
@@ -135,7 +141,7 @@ def restore(state: State, file: Path, identity: Path, as_json: bool) -> None:
     if state.vault_dir is None:
         raise UsageError("restore needs --vault DIR (a new, empty folder)")
     with progress_bars(as_json) as progress:
-        report = restore_backup(file, identity, state.vault_dir, progress)
+        report = backup_module.restore_backup(file, identity, state.vault_dir, progress)
     text = _(
         "Restored vault {vault_id} ({records} records) into {folder}; run "
         "'evault audit verify' once unlocked."

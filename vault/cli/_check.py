@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from vault import IntegrityError
-from vault.checking import CheckRun, CheckSummary
 from vault.cli._common import State, _, cli, json_option, progress_bars
-from vault.progress import Progress
+
+if TYPE_CHECKING:
+    from vault.checking import CheckRun, CheckSummary
+    from vault.progress import Progress
 
 __all__ = ["check"]
 

@@ -13,10 +13,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from vault import UsageError, Vault
+import vault
+from vault import UsageError
 from vault.cli._common import (
     State,
     _,
@@ -29,9 +31,11 @@ from vault.cli._common import (
     new_passphrase_option,
     render_rows,
 )
-from vault.custody import CustodianInfo
 from vault.errors import from_os_error
 from vault.partial import sweep
+
+if TYPE_CHECKING:
+    from vault.custody import CustodianInfo
 
 __all__ = ["custodian", "identity", "lock", "passwd", "recovery", "unlock"]
 
@@ -368,7 +372,9 @@ def recovery_restore(
         ).strip():
             shares.append(line)
     new = new_passphrase(new_passphrase_file, admin_name)
-    with Vault.recover(state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name):
+    with vault.Vault.recover(
+        state.vault_dir, shares, new, db_url=state.db_url, custodian=admin_name
+    ):
         pass
     text = _("Restored: custodian {name!r} has a new passphrase.").format(name=admin_name)
     done(as_json, text, custodian=admin_name)

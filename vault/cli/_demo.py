@@ -14,13 +14,22 @@ import secrets
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from vault import Passphrase, UsageError, Vault
+import vault
+from vault import UsageError
 from vault.cli._common import _, cli, counts_text, render_summaries
-from vault.export import verify_export, write_age_identity
-from vault.policy import find_policy
+from vault.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from vault import export as export_module
+    from vault import policy as policy_module
+else:
+    # Loaded when the command runs: its --help needs neither.
+    export_module = lazy_module("vault.export")
+    policy_module = lazy_module("vault.policy")
 
 __all__ = ["demo"]
 
@@ -60,7 +69,7 @@ def demo(demo_dir: Path) -> None:
             folder=vault_dir
         )
     )
-    with Vault.create(vault_dir, Passphrase(passphrase)) as v:
+    with vault.Vault.create(vault_dir, vault.Passphrase(passphrase)) as v:
         with sample.open("rb") as stream:
             result = v.import_file(stream, name="samples/evidence.jsonl")
         parts = ", ".join(f"{n} {t}s" for t, n in sorted(result.by_type.items()))
@@ -76,12 +85,14 @@ def demo(demo_dir: Path) -> None:
         _write_secret(reviewer_file, reviewer_pass)
         v.add_custodian(
             "reviewer",
-            Passphrase(reviewer_pass),
+            vault.Passphrase(reviewer_pass),
             role="custodian",
             classes=["identity", "special", "narrative", "operational"],
         )
         request_id = v.request_identity("T-0001", "Demo: follow-up interview needs contact")
-        with Vault.open(vault_dir, Passphrase(reviewer_pass), custodian="reviewer") as r:
+        with vault.Vault.open(
+            vault_dir, vault.Passphrase(reviewer_pass), custodian="reviewer"
+        ) as r:
             r.decide_identity(request_id, approve=True)
         worker = v.get("T-0001", identity=True)["worker"]
         click.echo(
@@ -99,10 +110,10 @@ def demo(demo_dir: Path) -> None:
             )
         )
         key_file = demo_dir / "union-recipient-key.txt"
-        public = write_age_identity(key_file)
+        public = export_module.write_age_identity(key_file)
         v.add_recipient("demo-union", public)
         export_file = demo_dir / "union-export.age"
-        manifest = v.export(find_policy("union"), "demo-union", export_file)
+        manifest = v.export(policy_module.find_policy("union"), "demo-union", export_file)
         click.echo(
             "\n"
             + _(
@@ -112,7 +123,7 @@ def demo(demo_dir: Path) -> None:
         )
         signer = demo_dir / "vault-signing-key.pem"
         signer.write_bytes(v.public_signing_key_pem())
-    report = verify_export(export_file, key_file, signer)
+    report = export_module.verify_export(export_file, key_file, signer)
     click.echo(
         _(
             "7. Verified as the recipient would: signature by the pinned vault key, "

@@ -20,7 +20,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from vault import KdfParams, UsageError, Vault
+import vault
+from vault import UsageError
 from vault.cli._common import State, _, cli, done, json_option, render_summaries
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
 from vault.lazy import lazy_module
@@ -71,14 +72,14 @@ def init(
     as_json: bool,
 ) -> None:
     """Create a new, empty vault and its first (admin) custodian."""
-    params = KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
+    params = vault.KdfParams(kdf_memory_kib, kdf_time_cost, kdf_parallelism)
     if kdf_memory_kib < 64 * 1024 or kdf_time_cost < 3:
         click.echo(
             f"evault: {_('warning')}: {_('Argon2id parameters below RFC 9106 recommendation')}",
             err=True,
         )
     passphrase = state.passphrase(new_for=custodian)
-    with Vault.create(
+    with vault.Vault.create(
         state.vault_dir,
         passphrase,
         db_url=state.db_url,

@@ -12,12 +12,19 @@ import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli._common import State, _, cli, complete_policy, done, json_option, spoken_language
 from vault.errors import UsageError, from_os_error
-from vault.report import render_csv, render_html, render_xlsx
+from vault.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from vault import report as report_module
+else:
+    # The renderers (and numpy) load when a report is written, not for --help.
+    report_module = lazy_module("vault.report")
 
 __all__ = ["report"]
 
@@ -75,11 +82,11 @@ def report(
         result = v.report(policy, as_of=as_of.date() if as_of else None)
     body: bytes
     if fmt == "html":
-        body = render_html(result, spoken_language()).encode()
+        body = report_module.render_html(result, spoken_language()).encode()
     elif fmt == "csv":
-        body = render_csv(result).encode()
+        body = report_module.render_csv(result).encode()
     else:
-        body = render_xlsx(result)
+        body = report_module.render_xlsx(result)
     _write(out, body)
     hidden = sum(t.suppressed for _name, t in result.tables())
     done(

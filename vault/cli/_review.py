@@ -13,13 +13,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vault import InvalidInputError
 from vault.cli._common import State, _, cli, complete_policy, json_option
-from vault.cli._review_page import serve_review
+from vault.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from vault.cli import _review_page as review_page
+else:
+    # The page's server loads when a review starts, not for --help.
+    review_page = lazy_module("vault.cli._review_page")
 
 __all__ = ["review"]
 
@@ -58,7 +64,7 @@ def review(
     state: State = click_ctx.obj
     with state.open() as v:
         policy = state.policy(policy_name)
-        serve_review(v, policy, every=every, port=port, idle_timeout=idle_timeout)
+        review_page.serve_review(v, policy, every=every, port=port, idle_timeout=idle_timeout)
 
 
 @review.command(name="dump")

@@ -24,7 +24,7 @@ import unicodedata
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
@@ -35,10 +35,12 @@ from vault import (
     PermissionDeniedError,
     StorageError,
     UsageError,
-    Vault,
     VaultError,
 )
-from vault.policy import Policy
+
+if TYPE_CHECKING:
+    from vault import Vault
+    from vault.policy import Policy
 
 __all__ = ["serve_review"]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -27,8 +28,16 @@ from vault.cli._common import (
     progress_bars,
     render_rows,
 )
-from vault.export import verify_export
-from vault.policy import Policy, load_policy, policy_names
+from vault.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from vault import export as export_module
+    from vault import policy as policy_module
+    from vault.policy import Policy
+else:
+    # Loaded when the command runs: its --help needs neither.
+    export_module = lazy_module("vault.export")
+    policy_module = lazy_module("vault.policy")
 
 __all__ = ["export_", "exports_", "policy", "recipient", "signing_key", "verify_export_"]
 
@@ -106,7 +115,7 @@ def _policy_json(p: Policy) -> dict[str, object]:
 @json_option
 def policy_check(file: Path, as_json: bool) -> None:
     """Validate a policy FILE; errors name the line and key."""
-    p = load_policy(file)
+    p = policy_module.load_policy(file)
     if as_json:
         click.echo(json.dumps({"valid": True, "file": str(file), **_policy_json(p)}))
         return
@@ -137,7 +146,7 @@ def policy_explain(state: State, name: str, as_json: bool) -> None:
 def policy_list(state: State, as_json: bool) -> None:
     """List the policies an export may name: the shipped ones and those in the vault
     folder's policies/, with the classes an exporter needs for each."""
-    policies = [state.policy(name) for name in policy_names(state.policy_dirs)]
+    policies = [state.policy(name) for name in policy_module.policy_names(state.policy_dirs)]
     if as_json:
         click.echo(json.dumps([_policy_json(p) for p in policies], ensure_ascii=False))
         return
@@ -293,7 +302,7 @@ def verify_export_(file: Path, identity: Path, signer: Path | None, as_json: boo
 
     Needs no vault. Any change to the file or its contents fails (exit code 4).
     """
-    report = verify_export(file, identity, signer)
+    report = export_module.verify_export(file, identity, signer)
     if as_json:
         click.echo(json.dumps({"valid": True, **report.to_dict()}))
         return
