@@ -30,6 +30,10 @@ SITES = 7
 WORKERS = 160
 
 
+# A worker first met late in the file: testimonies at these places only.
+LATE = (700, 1000, 1300)
+
+
 def _records(n: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
         {
@@ -42,7 +46,7 @@ def _records(n: int) -> list[dict[str, Any]]:
         for s in range(SITES)
     ]
     for i in range(n):
-        w = i % WORKERS
+        w = WORKERS + 1 if i in LATE else i % WORKERS
         out.append(
             {
                 "type": "testimony",
@@ -94,9 +98,10 @@ _PROBE = textwrap.dedent(
         opened(self, work)
         forks.append(self)
 
-    def receive(self):
-        message = received(self)
-        messages.append(message)
+    def receive(self, *args, **kwargs):
+        message = received(self, *args, **kwargs)
+        if message is not forked.WAITING:
+            messages.append(message)
         return message
 
     forked.Forked.__init__ = init
@@ -171,7 +176,7 @@ def test_a_forked_import_stores_what_one_process_stores(tmp_path: Path) -> None:
         chunks = [e for e in v.audit_entries() if e.action == "import"]
         assert len(chunks) == alone["chunks"]
     groups = _subjects(two)
-    assert len(groups) == WORKERS
+    assert len(groups) == WORKERS + 1
     # References are keyed per vault: compare the shapes of the groups.
     assert sorted(len(g) for g in groups) == sorted(len(g) for g in _subjects(one))
 
@@ -202,10 +207,10 @@ def test_a_line_bad_only_at_the_second_reading_stops_with_what_was_committed(
     # Another program edits the file once the check has read it: after the first
     # chunk committed, in place, a line the second process has not read yet (it
     # runs at most a batch or two ahead of what is stored).
-    records = _records(1500)
+    records = _records(2500)
     path = _write(tmp_path / "in.jsonl", records)
     lines = path.read_bytes().splitlines(keepends=True)
-    at = 1300  # line 1301
+    at = 2300  # line 2301
     good = lines[at]
     bad = good.replace(b'"channel": "interview"', b'"channel": 12345678901')
     assert len(bad) == len(good)
@@ -235,7 +240,7 @@ def test_a_line_bad_only_at_the_second_reading_stops_with_what_was_committed(
     assert "error" in out, out.get("result")
     name, message = out["error"]
     assert name == "InvalidInputError"
-    assert "line 1301" in message
+    assert "line 2301" in message
     assert "channel" in message
     assert "were committed in" in message
     assert "run the same import again" in message
@@ -283,3 +288,173 @@ def test_a_process_with_another_thread_does_not_fork(
         stop.set()
         beside.join()
     assert forks == []
+
+
+# Runs in a fresh interpreter: imports FILE into VAULT with JOBS and chunks of PER
+# records; after the first chunk, PLAN "other" has another writer add OTHER (a
+# testimony), and "stop" stops the second process and has a thread measure how long
+# another connection waits for the write lock, then let the process go on.
+_BESIDE = textwrap.dedent(
+    """
+    import json, os, signal, sqlite3, sys, threading, time
+    from vault import Passphrase, Vault, forked
+
+    folder, path, jobs, per, plan, other = sys.argv[1:7]
+    forks, done, out = [], [], {}
+    opened = forked.Forked.__init__
+
+    def init(self, work):
+        opened(self, work)
+        forks.append(self)
+
+    forked.Forked.__init__ = init
+
+    def measure(pid):
+        started = time.monotonic()
+        db = sqlite3.connect(os.path.join(folder, "vault.db"), timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        db.rollback()
+        db.close()
+        out["lock_wait"] = time.monotonic() - started
+        os.kill(pid, signal.SIGCONT)
+
+    def progress(n):
+        if done:
+            return
+        done.append(1)
+        if plan == "other":
+            time.sleep(1.0)  # the second process has sealed its next batches by now
+            with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
+                o.add(json.loads(other))
+        elif plan == "stop":
+            os.kill(forks[-1].pid, signal.SIGSTOP)
+            threading.Thread(target=measure, args=(forks[-1].pid,)).start()
+
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        try:
+            result = v.import_file(
+                path, jobs=int(jobs), chunk_records=int(per), progress=progress
+            )
+            out["result"] = result.to_dict()
+        except Exception as exc:
+            out["error"] = [type(exc).__name__, str(exc)]
+        out["chunks"] = [
+            sum(e.details["records"].values()) for e in v.audit_entries() if e.action == "import"
+        ]
+    out["forks"] = len(forks)
+    print(json.dumps(out))
+    """
+).replace("PASSPHRASE", repr(PASSPHRASE))
+
+
+def _beside(
+    folder: Path, path: Path, jobs: int, per: int, plan: str = "", other: str = ""
+) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _BESIDE, str(folder), str(path), str(jobs), str(per), plan, other],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _subject_ids(folder: Path, ids: set[str]) -> set[str]:
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        refs = {v._ctx.codec.reference(i) for i in ids}
+    db = sqlite3.connect(folder / "vault.db")
+    try:
+        rows = db.execute("SELECT ref, subject_id FROM records").fetchall()
+    finally:
+        db.close()
+    return {sid for ref, sid in rows if ref in refs}
+
+
+def test_a_worker_another_writer_adds_meanwhile_is_a_conflict_not_a_second_key(
+    tmp_path: Path,
+) -> None:
+    # The second process chose worker EMP-0161's identity key before another writer
+    # stored a testimony of theirs: storing the batch would give them two keys, so
+    # that erasing by one testimony would leave the others readable.
+    records = _records(1500)
+    path = _write(tmp_path / "in.jsonl", records)
+    folder = _new_vault(tmp_path / "v")
+    # Worker EMP-0161 first comes in a batch sealed before the other writer stores
+    # a testimony of theirs, and stored after.
+    other = {**records[SITES + LATE[0]], "id": "T-OTHER"}
+    out = _beside(folder, path, 2, 600, "other", json.dumps(other))
+    assert out["forks"] == 1
+    assert "error" in out, out
+    name, message = out["error"]
+    assert name == "ConflictError"
+    assert "another writer stored or erased a testimony of the same worker" in message
+    assert "were committed in" in message
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        again = v.import_file(path, jobs=2, chunk_records=600)
+        assert again.count + again.unchanged == len(records)
+        worker = {s.id for s in v.find(employee_id="EMP-0161")}
+    assert worker == {"T-OTHER", *(f"T-{i:05d}" for i in LATE)}
+    assert len(_subject_ids(folder, worker)) == 1
+
+
+def test_forked_chunks_hold_at_most_their_records_as_one_process_does(tmp_path: Path) -> None:
+    records = _records(600)
+    path = _write(tmp_path / "in.jsonl", records)
+    one = _beside(_new_vault(tmp_path / "one"), path, 1, 251)
+    two = _beside(_new_vault(tmp_path / "two"), path, 2, 251)
+    assert two["forks"] == 1
+    assert two["chunks"] == one["chunks"] == [251, 251, 105]
+
+
+def test_a_stopped_second_process_holds_no_lock(tmp_path: Path) -> None:
+    # Stopped after the first chunk, the second process sends nothing: the chunk
+    # being written ends within its second, and others write meanwhile.
+    records = _records(1500)
+    path = _write(tmp_path / "in.jsonl", records)
+    out = _beside(_new_vault(tmp_path / "v"), path, 2, 600, "stop")
+    assert out["forks"] == 1
+    assert out["result"]["imported"] == len(records)
+    assert out["lock_wait"] < 3.0
+
+
+def test_a_second_process_leaves_the_connections_it_inherited_open(tmp_path: Path) -> None:
+    # Closing an SQLite connection carried across fork is a use of it (it may fold
+    # or delete the other process's log): the second process never closes one.
+    import gc
+
+    from vault import forked
+    from vault.ingest import inherit
+
+    def handles() -> set[str]:
+        out = set()
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if "vault.db" in target:
+                out.add(f"{fd}:{target}")
+        return out
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process: it may not fork")
+    with Vault.create(
+        tmp_path / "v", Passphrase(PASSPHRASE), kdf=fast_kdf(), identity_approvals=0
+    ) as v:
+        v.add({"type": "site", "id": "S-0", "name": "P", "kind": "manufacturing", "country": "VN"})
+        engine = v._ctx.engine
+        assert handles()
+
+        def work(channel: forked.Channel) -> None:
+            before = handles()
+            inherit(engine)
+            gc.collect()
+            channel.send(sorted(before - handles()))
+
+        with forked.Forked(work) as child:
+            closed = child.receive()
+            assert child.receive() is None
+    assert closed == []

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vault.names import Rule, case_forms, has_vietnamese_marks, is_vietnamese, variants
 from vault.scrub import Scrubber, fold, site_terms_from
@@ -312,3 +314,24 @@ def test_every_variant_has_a_rule_and_a_letter() -> None:
         for variant in variants(name, {"VN", "CZ"}):
             assert isinstance(variant.rule, Rule)
             assert any(c.isalpha() for c in variant.text), (name, variant)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*"LanNguyễn .-'(),", "\u0300", "\u0301", "\u0308", "\u200d", "\u0e34", "金", "ใ"]
+        ),
+        max_size=24,
+    )
+)
+def test_every_name_gives_variants_without_failing(name: str) -> None:
+    # A stray combining mark (after a space, at the start) is no part of a name: a
+    # worker so written must not stop the export of a whole site.
+    for variant in variants(name, {"VN"}):
+        assert variant.text.strip()
+
+
+def test_a_stray_mark_after_a_space_is_no_part() -> None:
+    assert variants("Lan \u0300") == variants("Lan")
+    assert {v.text for v in variants("\u0301 Lan Tran")} == {v.text for v in variants("Lan Tran")}

@@ -14,15 +14,20 @@ Invariants:
   (``SecretKey.__reduce__``), so one put in a message by mistake stops the work
   instead of crossing. What the child sends is the caller's to keep out of it.
 * A failure in the child reaches the caller as one error: a vault error keeps its
-  class, its words and where it happened; anything else is one line that names no
-  value. A child that dies is noticed at once (end of pipe), never waited for, and
-  a caller that stops kills and reaps its child.
+  class, its words and where it happened, a failed file operation is the storage
+  error it would be in the caller; anything else is one line that names no value.
+* The caller never blocks on its child for longer than it says
+  (:meth:`Forked.receive` with a timeout): a thread of the caller reads the pipe,
+  so a child stopped half-way through a message holds no lock of the caller's. A
+  child that dies is noticed at once (end of pipe), and a caller that stops kills
+  and reaps its child.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import sys
 import threading
@@ -32,13 +37,15 @@ from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from vault import errors
-from vault.errors import InvalidInputError, TamperedRowError, VaultError
+from vault.errors import InvalidInputError, TamperedRowError, VaultError, from_os_error
 
-__all__ = ["Channel", "Forked", "usable"]
+__all__ = ["WAITING", "Channel", "Forked", "usable"]
 
 _END: Final = "end"
 _ERROR: Final = "error"
 _STOPPED: Final = "the import's second process stopped before it finished"
+WAITING: Final = object()
+"""What :meth:`Forked.receive` returns when nothing came within its timeout."""
 
 
 def usable() -> bool:
@@ -66,6 +73,10 @@ class Channel:
 
 def _described(exc: BaseException) -> tuple[str, str, str | None, str | None]:
     """An error as the caller rebuilds it: class name, words, place, table."""
+    if isinstance(exc, OSError):
+        known = from_os_error(exc)
+        if known is not None:
+            exc = known
     if not isinstance(exc, VaultError):
         return "VaultError", _STOPPED + " (an internal error)", None, None
     message = str(exc)
@@ -96,8 +107,9 @@ class Forked:
         receive, child_out = Pipe(duplex=False)
         child_back, acknowledge = Pipe(duplex=False)
         # What the caller buffered for the terminal must not be written twice.
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; its work is checked by its results
             code = 0
@@ -120,19 +132,44 @@ class Forked:
         self._receive = receive
         self._acknowledge = acknowledge
         self._through = False
+        # One message waits here at most: the child runs at most a little ahead of
+        # the caller (it waits to send), so memory does not grow with the work.
+        self._messages: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="evault-forked-reader", daemon=True)
+        self._reader.start()
 
     def __repr__(self) -> str:
         return f"Forked(pid={self.pid})"
 
-    def receive(self) -> Any:
-        """The child's next message; None once it is through. Its error is raised."""
+    def _read(self) -> None:
+        # Whole messages only reach the caller: a child stopped half-way through
+        # one leaves this thread waiting, not the caller.
+        while True:
+            try:
+                message = self._receive.recv()
+            except (EOFError, OSError):
+                message = (_ERROR, "VaultError", _STOPPED, None, None)
+            while not self._stop.is_set():
+                try:
+                    self._messages.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if self._stop.is_set() or (
+                isinstance(message, tuple) and message and message[0] in (_END, _ERROR)
+            ):
+                return
+
+    def receive(self, timeout: float | None = None) -> Any:
+        """The child's next message; None once it is through; :data:`WAITING` if
+        nothing came within ``timeout`` seconds. Its error is raised."""
         if self._through:
             return None
         try:
-            message = self._receive.recv()
-        except (EOFError, OSError):
-            self._through = True
-            raise VaultError(_STOPPED) from None
+            message = self._messages.get(timeout=timeout)
+        except queue.Empty:
+            return WAITING
         if isinstance(message, tuple) and message and message[0] == _END:
             self._through = True
             return None
@@ -149,8 +186,6 @@ class Forked:
     def close(self) -> None:
         """End the child (if it still runs) and reap it."""
         pid, self.pid = self.pid, None
-        self._receive.close()
-        self._acknowledge.close()
         if pid is None:
             return
         with contextlib.suppress(OSError):
@@ -158,6 +193,12 @@ class Forked:
                 os.kill(pid, signal.SIGKILL)
             # Through, the child is leaving (or gone): waiting for it is short.
             os.waitpid(pid, 0)
+        # The child is gone: the reader meets the end of the pipe, or gives up
+        # handing over a message nobody will take, and stops.
+        self._stop.set()
+        self._reader.join()
+        self._receive.close()
+        self._acknowledge.close()
 
     def __enter__(self) -> Forked:
         return self

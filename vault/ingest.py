@@ -40,13 +40,19 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import IO, Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from vault import attachments, forked, precheck, revisions
 from vault.context import Context, ProgressCallback, Transaction
 from vault.crypto import SecretKey
 from vault.edits import MATCH_KEYS, ON_CONFLICT, MatchKey, OnConflict
-from vault.errors import ConflictError, InvalidInputError, UsageError, VaultError
+from vault.errors import (
+    ConflictError,
+    InvalidInputError,
+    TamperedRowError,
+    UsageError,
+    VaultError,
+)
 from vault.filesource import AttachmentSource, open_media
 from vault.heap import bulk
 from vault.pacing import CHUNK_RECORDS, Pacer
@@ -63,8 +69,15 @@ from vault.staging import (
     stage_new,
     subject_mac,
     subject_matches,
+    subject_sets,
 )
-from vault.store import BlindIndexEntry, checkpoint_passive, single_writer, writers_waiting
+from vault.store import (
+    BlindIndexEntry,
+    Subject,
+    checkpoint_passive,
+    single_writer,
+    writers_waiting,
+)
 
 __all__ = [
     "BATCH_SIZE",
@@ -83,6 +96,12 @@ BATCH_SIZE: Final = 2_000
 # Within a chunk, records are sealed and stored a few hundred at a time, so that the
 # chunk's clock is read while it works, not only once it has read its records.
 _CHUNK_BATCH: Final = 250
+# Holding the write lock, how long to wait for a second process that has gone
+# quiet while a chunk cannot end yet (references pending) before giving up.
+_QUIET_SECONDS: Final = 60.0
+# The connections a second process inherited: never closed there (closing one is a
+# use of SQLite across fork), they stay referenced until the process leaves.
+_INHERITED: list[object] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +184,14 @@ class _Tally:
         return ImportResult(dict(self.by_type), self.versions, self.unchanged, self.skipped, chunks)
 
 
+def inherit(engine: Engine) -> None:
+    """In a forked process: leave the connections of the process it came from
+    alone (new ones are opened as needed), never closing one: closing is a use of
+    SQLite across fork, and may fold or delete the other process's log."""
+    _INHERITED.append(engine.pool)
+    engine.dispose(close=False)
+
+
 @dataclass(frozen=True, slots=True)
 class _Sealed:
     """A batch of new records as a second process sealed it (:meth:`_Writer.seal_ahead`):
@@ -178,6 +205,10 @@ class _Sealed:
     sources: list[tuple[str, bytes]]
     count: int
     read: int  # bytes of the file read since the batch before
+    # Per testimony with an employee id: its place, keyed worker match, the
+    # subject it was sealed under, and the subjects the vault held for that worker
+    # when that was decided (re-checked where the batch is stored).
+    subjects: list[tuple[str, bytes, str, frozenset[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,15 +564,17 @@ class _Writer:
         for rtype, n in by_type.items():
             self._tally.by_type[rtype] = self._tally.by_type.get(rtype, 0) + n
 
-    def seal_ahead(self, reading: _Reading, channel: forked.Channel, per: int) -> None:
+    def seal_ahead(self, reading: _Reading, channel: forked.Channel, per: list[int]) -> None:
         """In a second process: read the file again and send each batch of its
         records checked and sealed as new records (as :meth:`write` stages them),
         for the first process to store."""
         ctx = self._ctx
-        ctx.engine.dispose(close=False)  # the first process's connections stay its own
+        inherit(ctx.engine)
         # Workers given a new identity key in batches not yet committed: their later
-        # testimonies share it. Workers stored before are found in the vault.
-        fresh: dict[bytes, tuple[int, str, SecretKey]] = {}
+        # testimonies share it (with the subjects the vault held for them then).
+        # Workers stored before are found in the vault.
+        fresh: dict[bytes, tuple[int, str, SecretKey, frozenset[str]]] = {}
+        sizes = itertools.cycle(per)
         number = 0
         size = [0, 0]  # bytes read, bytes reported
 
@@ -550,10 +583,10 @@ class _Writer:
 
         with reading(note) as rows:
             pairs = _pairs(rows)
-            while chunk := list(itertools.islice(pairs, per)):
+            while chunk := list(itertools.islice(pairs, next(sizes))):
                 number += 1
                 heard = channel.heard()
-                for mac in [m for m, (n, _sid, _key) in fresh.items() if n <= heard]:
+                for mac in [m for m, held in fresh.items() if held[0] <= heard]:
                     del fresh[mac]
                 items = [_item(where, raw, None) for where, raw in chunk]
                 found = [source_match(ctx, i.record) for i in items]
@@ -564,11 +597,13 @@ class _Writer:
                 by_type: dict[str, int] = {}
                 # One short read per batch: the first process's checkpoints go on.
                 with Transaction(ctx.engine, write=False) as conn:
-                    matches = subject_matches(ctx, conn, [m for m in macs if m not in fresh])
+                    seen = subject_sets(conn, [m for m in macs if m not in fresh])
+                    matches = {mac: max(ids, default="") for mac, ids in seen.items()}
                     subjects: dict[str, tuple[str, SecretKey] | None] = {}
-                    for mac, (_n, subject_id, subject_key) in fresh.items():
+                    for mac, (_n, subject_id, subject_key, before) in fresh.items():
                         matches[mac] = subject_id
                         subjects[subject_id] = (subject_id, subject_key)
+                        seen[mac] = before
                     for item, match in zip(items, macs, strict=True):
                         stage_new(
                             ctx, conn, batch, item.record, item.shown, match, matches, subjects
@@ -579,9 +614,15 @@ class _Writer:
                 for mac, subject_id in matches.items():
                     subject = subjects.get(subject_id)
                     if subject_id in made and subject is not None:
-                        fresh[mac] = (number, subject_id, subject[1])
+                        fresh[mac] = (number, subject_id, subject[1], seen.get(mac, frozenset()))
                 places = [(i.shown, s) for i, s in zip(items, found, strict=True) if s is not None]
-                channel.send(_Sealed(number, batch, by_type, places, len(items), size[0] - size[1]))
+                decided = [
+                    (item.shown, mac, matches[mac], seen.get(mac, frozenset()))
+                    for item, mac in zip(items, macs, strict=True)
+                    if mac is not None
+                ]
+                read = size[0] - size[1]
+                channel.send(_Sealed(number, batch, by_type, places, len(items), read, decided))
                 size[1] = size[0]
 
     def _stage_new(self, conn: Connection, batch: Batch, fresh: list[_Item]) -> None:
@@ -680,17 +721,24 @@ class _Chunked:
         read_progress: ProgressCallback | None,
     ) -> ImportResult:
         """Pass two with a second process: it reads the file again, checks and seals
-        its records (:func:`_seal_ahead`), and this one stores them chunk by chunk."""
+        its records (:meth:`_Writer.seal_ahead`), and this one stores them chunk by
+        chunk."""
         kek_version = self._ctx.codec.kek_version
         writer = self._writer
-        # Batches that add up to a chunk, so that chunks end where they would in one
-        # process (a chunk ends between batches).
-        per = -(-self._pacer.records // -(-self._pacer.records // _CHUNK_BATCH))
+        # Batches that add up to a chunk exactly, so that chunks end where they would
+        # in one process (a chunk ends between batches, and holds at most this many).
+        records = self._pacer.records
+        k = -(-records // _CHUNK_BATCH)
+        per = [records // k + (i < records % k) for i in range(k)]
         with forked.Forked(lambda channel: writer.seal_ahead(reading, channel, per)) as helper:
+            carried: list[_Sealed] = []
             try:
-                while self._forked_chunk(helper, kek_version, progress, read_progress):
+                while self._forked_chunk(helper, carried, kek_version, progress, read_progress):
                     self._pacer.pause()
             except VaultError as exc:
+                if isinstance(exc, TamperedRowError):
+                    # Refused by the second process: recorded here, as one process does.
+                    self._ctx.log_refusal(exc)
                 if self._chunks:
                     raise self._partial(exc) from None
                 raise
@@ -699,13 +747,19 @@ class _Chunked:
     def _forked_chunk(
         self,
         helper: forked.Forked,
+        carried: list[_Sealed],
         kek_version: int,
         progress: ProgressCallback | None,
         read_progress: ProgressCallback | None,
     ) -> bool:
-        """Store and commit the next chunk of sealed batches; False once through."""
+        """Store and commit the next chunk of sealed batches; False once through.
+
+        The write lock is held only while batches arrive: a chunk whose next batch
+        is late ends early (where it may end), and the next waits outside any
+        transaction. A batch that would take the chunk past its records goes to the
+        next chunk (``carried``)."""
         ctx, writer, pacer = self._ctx, self._writer, self._pacer
-        message: _Sealed | None = helper.receive()
+        message: Any = carried.pop() if carried else helper.receive()
         if message is None and self._chunks:
             return False
         read = 0
@@ -719,17 +773,17 @@ class _Chunked:
                     "the vault's keys were rotated during this import: changed concurrently, retry"
                 )
             while message is not None:
-                held = writer.held_sources(conn, [mac for _where, mac in message.sources])
-                for where, mac in message.sources:
-                    if mac in held:
-                        raise ConflictError(
-                            f"{where}: a record with the same source_key was stored by "
-                            "another writer meanwhile: changed concurrently, retry"
-                        )
-                bad = message.batch.flush(conn, writer.pending)
-                if bad:
-                    raise bad[0]
-                writer.count_new(message.by_type)
+                if message is forked.WAITING:
+                    if not writer.pending:
+                        break  # end the chunk here rather than hold the lock
+                    raise VaultError(
+                        f"the import's second process sent nothing for {_QUIET_SECONDS:.0f} "
+                        "seconds while this chunk waited for it"
+                    )
+                if read and read + message.count > pacer.records and not writer.pending:
+                    carried.append(message)
+                    break
+                self._store_sealed(conn, message)
                 if read_progress:
                     read_progress(message.read)
                 read += message.count
@@ -741,15 +795,51 @@ class _Chunked:
                         raise bad[0]
                     if not writer.pending:
                         break
-                message = helper.receive()
+                message = helper.receive(timeout=_QUIET_SECONDS if writer.pending else pacer.left())
             more = message is not None
             tally = self._end_chunk(conn, more)
-        helper.acknowledge(last)
+        if last:
+            helper.acknowledge(last)
         self._chunks += 1
         self._total.add(tally)
         if progress:
             progress(read)
         return more
+
+    def _store_sealed(self, conn: Connection, message: _Sealed) -> None:
+        """Store a batch sealed in the second process, once what it was sealed
+        against still holds: no source key and no worker's subjects changed since."""
+        writer = self._writer
+        held = writer.held_sources(conn, [mac for _where, mac in message.sources])
+        for where, mac in message.sources:
+            if mac in held:
+                raise ConflictError(
+                    f"{where}: a record with the same source_key was stored by "
+                    "another writer meanwhile: changed concurrently, retry"
+                )
+        if message.subjects:
+            now = subject_sets(conn, [mac for _where, mac, _sid, _seen in message.subjects])
+            made = {str(row["id"]) for row in message.batch.subjects}
+            used = sorted({sid for _where, _mac, sid, _seen in message.subjects} - made)
+            alive = set(
+                conn.execute(
+                    select(Subject.id).where(Subject.id.in_(used), Subject.wrapped_key.is_not(None))
+                ).scalars()
+            )
+            for where, mac, sid, seen in message.subjects:
+                if now.get(mac, frozenset()) - {sid} != seen - {sid} or (
+                    sid not in made and sid not in alive
+                ):
+                    # Another writer stored or erased a testimony of this worker: the
+                    # worker's identity key was chosen against what no longer holds.
+                    raise ConflictError(
+                        f"{where}: another writer stored or erased a testimony of the same "
+                        "worker meanwhile: changed concurrently, retry"
+                    )
+        bad = message.batch.flush(conn, writer.pending)
+        if bad:
+            raise bad[0]
+        writer.count_new(message.by_type)
 
     def _chunk(self, pairs: Iterator[tuple[str, Any]], progress: ProgressCallback | None) -> bool:
         """Write and commit the next chunk; False once the file is through."""

@@ -586,7 +586,8 @@ def variants(name: str, hints: Collection[str] = ()) -> list[Variant]:
             out.extend(variants(core, hints))
         return _unique(out)
     script = script_of(name)
-    parts = [p for p in _SPLIT.split(name) if p]
+    # A mark with nothing to sit on (a stray accent after a space) is no part.
+    parts = [p for p in _SPLIT.split(name) if p and _plain(p)]
     if script == "han":
         joined = "".join(parts)
         return _unique([Variant(name, Rule.ANY), *_han_variants(joined)])

@@ -73,6 +73,10 @@ class Pacer:
             or time.monotonic() - self._start >= self.seconds
         )
 
+    def left(self) -> float:
+        """Seconds left before the chunk is due by time (0 once it is)."""
+        return max(0.0, self.seconds - (time.monotonic() - self._start))
+
     def pause(self) -> None:
         """After a commit: keep the write-ahead log short, and let waiting writers in."""
         started = time.monotonic()

@@ -20,7 +20,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -230,20 +230,27 @@ def _region(ctx: Context, conn: Connection, site: str, record: Mapping[str, Any]
     return region
 
 
-def subject_matches(ctx: Context, conn: Connection, macs: list[bytes | None]) -> dict[bytes, str]:
-    """The subjects of the vault's testimonies whose workers these macs match (one
-    query); a worker the vault does not know maps to ''."""
-    matches: dict[bytes, str] = dict.fromkeys((m for m in macs if m is not None), "")
-    if matches:
+def subject_sets(conn: Connection, macs: Iterable[bytes | None]) -> dict[bytes, frozenset[str]]:
+    """Every subject of the vault's testimonies whose workers these macs match (one
+    query); a worker the vault does not know maps to an empty set."""
+    sets: dict[bytes, set[str]] = {m: set() for m in macs if m is not None}
+    if sets:
         found = conn.execute(
             select(BlindIndexEntry.mac, Record.subject_id)
             .join(Record, Record.ref == BlindIndexEntry.record_ref)
-            .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(matches)))
+            .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(sets)))
         ).all()
         for found_mac, subject_id in found:
             if subject_id:
-                matches[found_mac] = subject_id
-    return matches
+                sets[bytes(found_mac)].add(str(subject_id))
+    return {mac: frozenset(ids) for mac, ids in sets.items()}
+
+
+def subject_matches(ctx: Context, conn: Connection, macs: list[bytes | None]) -> dict[bytes, str]:
+    """The subject of the vault's testimonies whose workers these macs match (one
+    query; of several, the same one every time); a worker the vault does not know
+    maps to ''."""
+    return {mac: max(ids, default="") for mac, ids in subject_sets(conn, macs).items()}
 
 
 def stage_new(

@@ -286,10 +286,17 @@ def import_(
             on_conflict=on_conflict,
             key=key,
             chunk_records=chunk_size,
-            jobs=jobs if jobs is not None else min(2, os.cpu_count() or 1),
+            jobs=jobs if jobs is not None else min(2, _cores()),
             **reading,
         )
     click.echo(json.dumps(result.to_dict()) if as_json else result.summary(_))
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _read_one(file: Path) -> tuple[str, Any]:
