@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-import pycountry
-
 from vault.errors import InvalidInputError
 from vault.keys import KeyClass
 
@@ -372,12 +370,21 @@ def _check_enum(spec: FieldSpec, value: Any, where: str) -> None:
         )
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    # pycountry reads its tables on import (a fiftieth of a second): only checking
+    # a record needs them, never reading one.
+    import pycountry  # noqa: PLC0415
+
+    return frozenset(str(c.alpha_2) for c in pycountry.countries)
+
+
 def _check_country(spec: FieldSpec, value: Any, where: str) -> None:
     if (
         not isinstance(value, str)
         or len(value) != 2
         or not value.isupper()
-        or pycountry.countries.get(alpha_2=value) is None
+        or value not in _country_codes()
     ):
         raise InvalidInputError(
             f"field {spec.path!r} must be an ISO 3166-1 alpha-2 code", where=where
