@@ -22,6 +22,7 @@ import pytest
 from conftest import PASSPHRASE, fast_kdf
 from vault import Passphrase, Vault
 from vault.crypto import SecretKey, random_key
+from vault.errors import VaultError
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 
@@ -297,9 +298,10 @@ def test_a_process_with_another_thread_does_not_fork(
 _BESIDE = textwrap.dedent(
     """
     import json, os, signal, sqlite3, sys, threading, time
-    from vault import Passphrase, Vault, forked
+    from vault import Passphrase, Vault, forked, ingest
 
     folder, path, jobs, per, plan, other = sys.argv[1:7]
+    ingest._QUIET_SECONDS = 5.0  # a wait for nothing shows within the test's time
     forks, done, out = [], [], {}
     opened = forked.Forked.__init__
 
@@ -310,6 +312,7 @@ _BESIDE = textwrap.dedent(
     forked.Forked.__init__ = init
 
     def measure(pid):
+        time.sleep(1.5)  # the first process is back at its next chunk by now
         started = time.monotonic()
         db = sqlite3.connect(os.path.join(folder, "vault.db"), timeout=30)
         db.execute("BEGIN IMMEDIATE")
@@ -326,7 +329,12 @@ _BESIDE = textwrap.dedent(
             time.sleep(1.0)  # the second process has sealed its next batches by now
             with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
                 o.add(json.loads(other))
+        elif plan == "move":
+            time.sleep(1.0)
+            with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
+                o.update(other, {"worker": {"employee_id": "EMP-9999"}})
         elif plan == "stop":
+            time.sleep(0.5)
             os.kill(forks[-1].pid, signal.SIGSTOP)
             threading.Thread(target=measure, args=(forks[-1].pid,)).start()
 
@@ -410,9 +418,23 @@ def test_forked_chunks_hold_at_most_their_records_as_one_process_does(tmp_path: 
 
 
 def test_a_stopped_second_process_holds_no_lock(tmp_path: Path) -> None:
-    # Stopped after the first chunk, the second process sends nothing: the chunk
-    # being written ends within its second, and others write meanwhile.
+    # Stopped after the first chunk, the second process sends nothing more: the
+    # chunk being written ends within its second, once the finding it holds finds
+    # the testimony it cites further down, and others write meanwhile.
     records = _records(1500)
+    cited = records[900]
+    records[650] = {
+        "type": "finding",
+        "id": "F-1",
+        "site_id": cited["site_id"],
+        "audit_date": "2026-08-15",
+        "monitor": "Example Monitor",
+        "category": "working_hours",
+        "severity": "high",
+        "summary": "Overtime above the legal limit.",
+        "evidence": [cited["id"]],
+        "status": "open",
+    }
     path = _write(tmp_path / "in.jsonl", records)
     out = _beside(_new_vault(tmp_path / "v"), path, 2, 600, "stop")
     assert out["forks"] == 1
@@ -458,3 +480,49 @@ def test_a_second_process_leaves_the_connections_it_inherited_open(tmp_path: Pat
             closed = child.receive()
             assert child.receive() is None
     assert closed == []
+
+
+def test_a_key_that_moved_to_another_worker_meanwhile_is_a_conflict(tmp_path: Path) -> None:
+    # The second process sealed a testimony of worker EMP-0161 under the key of the
+    # vault's T-OLD; another writer then corrected T-OLD to another worker. Storing
+    # the batch would put two workers under one key (erasing one erases the other).
+    records = _records(1500)
+    folder = _new_vault(tmp_path / "v")
+    old = {**records[SITES + LATE[0]], "id": "T-OLD"}
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        v.import_records([*records[:SITES], old])
+    path = _write(tmp_path / "in.jsonl", records[SITES:])  # all new to the vault
+    out = _beside(folder, path, 2, 600, "move", "T-OLD")
+    assert out["forks"] == 1
+    assert out["error"][0] == "ConflictError", out
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        v.import_file(path, jobs=2, chunk_records=600)
+        late = {s.id for s in v.find(employee_id="EMP-0161")}
+    assert late == {f"T-{i:05d}" for i in LATE}
+    assert _subject_ids(folder, {"T-OLD"}).isdisjoint(_subject_ids(folder, late))
+
+
+def _refuse_to_load() -> None:
+    raise MemoryError("a batch too large")
+
+
+class _Unreadable:
+    """Pickles in the second process; reading it in the first raises."""
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_refuse_to_load, ())
+
+
+def test_a_message_the_first_process_cannot_read_ends_the_work() -> None:
+    # Whatever stops the reading of a message (memory, a broken pickle) is the end
+    # of the second process's work, never a wait for ever.
+    from vault import forked
+
+    def work(channel: forked.Channel) -> None:
+        channel.send(_Unreadable())
+        channel.send("after")
+
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process: it may not fork")
+    with forked.Forked(work) as child, pytest.raises(VaultError, match="stopped"):
+        child.receive(timeout=10)

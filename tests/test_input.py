@@ -60,6 +60,9 @@ BAD_RECORDS = {
     ),
     "bad audience": (_testimony(consent__share_with=["everyone"]), "'consent.share_with' items"),
     "bad country": (_testimony(worker__nationality="Vietnam"), "ISO 3166-1"),
+    "unassigned country": (_testimony(worker__nationality="XX"), "ISO 3166-1"),
+    # KELVIN SIGN + E lower-cases to "ke" (Kenya): a code is its two capitals only.
+    "country that is no code": (_testimony(worker__nationality="\u212aE"), "ISO 3166-1"),
     "birth year out of range": (_testimony(worker__birth_year=1200), "out of range"),
     "missing required": (_testimony(received_on=_DELETE), "'received_on' is required"),
     "null required": (_testimony(site_id=None), "'site_id' is required"),

@@ -150,6 +150,8 @@ class Forked:
                 message = self._receive.recv()
             except (EOFError, OSError):
                 message = (_ERROR, "VaultError", _STOPPED, None, None)
+            except BaseException:  # a message that cannot be read is the end too
+                message = (_ERROR, "VaultError", _STOPPED + " (an internal error)", None, None)
             while not self._stop.is_set():
                 try:
                     self._messages.put(message, timeout=0.1)

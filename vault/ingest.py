@@ -774,6 +774,9 @@ class _Chunked:
                 )
             while message is not None:
                 if message is forked.WAITING:
+                    bad = resolve_pending(conn, writer.pending, final=False)
+                    if bad:
+                        raise bad[0]
                     if not writer.pending:
                         break  # end the chunk here rather than hold the lock
                     raise VaultError(
@@ -795,6 +798,10 @@ class _Chunked:
                         raise bad[0]
                     if not writer.pending:
                         break
+                if writer.pending:
+                    bad = resolve_pending(conn, writer.pending, final=False)
+                    if bad:
+                        raise bad[0]
                 message = helper.receive(timeout=_QUIET_SECONDS if writer.pending else pacer.left())
             more = message is not None
             tally = self._end_chunk(conn, more)
@@ -810,9 +817,9 @@ class _Chunked:
         """Store a batch sealed in the second process, once what it was sealed
         against still holds: no source key and no worker's subjects changed since."""
         writer = self._writer
-        held = writer.held_sources(conn, [mac for _where, mac in message.sources])
+        taken = writer.held_sources(conn, [mac for _where, mac in message.sources])
         for where, mac in message.sources:
-            if mac in held:
+            if mac in taken:
                 raise ConflictError(
                     f"{where}: a record with the same source_key was stored by "
                     "another writer meanwhile: changed concurrently, retry"
@@ -827,11 +834,13 @@ class _Chunked:
                 ).scalars()
             )
             for where, mac, sid, seen in message.subjects:
-                if now.get(mac, frozenset()) - {sid} != seen - {sid} or (
-                    sid not in made and sid not in alive
+                held = now.get(mac, frozenset())
+                # A subject another writer gave this worker since; or the key chosen
+                # no longer theirs (erased, or its testimonies moved to another
+                # worker): the choice was made against what no longer holds.
+                if (held - seen) - {sid} or (
+                    sid not in made and (sid not in held or sid not in alive)
                 ):
-                    # Another writer stored or erased a testimony of this worker: the
-                    # worker's identity key was chosen against what no longer holds.
                     raise ConflictError(
                         f"{where}: another writer stored or erased a testimony of the same "
                         "worker meanwhile: changed concurrently, retry"
