@@ -36,7 +36,7 @@ import functools
 import importlib
 import re
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -160,20 +160,22 @@ def fold_text(text: str) -> str:
     return _fold_indexed(text)[0]
 
 
-# No cache of names outlives the site being scrubbed: none is kept module-wide.
-def _fold_term(text: str) -> str:
-    return fold_text(text).strip()
-
-
-def _fold_terms(texts: list[str]) -> dict[str, str]:
-    """Each of ``texts`` folded and stripped (:func:`_fold_term`), in one pass over
-    them all: folding goes character by character, so a separator no term holds
-    (NUL, which validation refuses in text) keeps them apart."""
+def _in_one_pass(texts: list[str], change: Callable[[str], str]) -> dict[str, str]:
+    """``change`` of each of ``texts``, made once over them all joined by NUL (which
+    validation refuses in text): for a change that leaves NUL as it is and never
+    lets it touch its neighbours (folding, NFC composition). A text that holds NUL
+    itself is changed alone."""
     joined = "\x00".join(texts)
     if joined.count("\x00") != len(texts) - 1:
-        return {text: _fold_term(text) for text in texts}
-    folded = fold_text(joined).split("\x00")
-    return {text: f.strip() for text, f in zip(texts, folded, strict=True)}
+        return {text: change(text) for text in texts}
+    return dict(zip(texts, change(joined).split("\x00"), strict=True))
+
+
+# No cache of names outlives the site being scrubbed: none is kept module-wide.
+def _fold_terms(texts: list[str]) -> dict[str, str]:
+    """Each of ``texts`` folded and stripped, in one pass over them all: folding goes
+    character by character."""
+    return {text: f.strip() for text, f in _in_one_pass(texts, fold_text).items()}
 
 
 def _has_unspaced(text: str) -> bool:
@@ -306,12 +308,9 @@ def _nfc(text: str) -> str:
 
 
 def _nfc_terms(texts: list[str]) -> dict[str, str]:
-    """:func:`_nfc` of each of ``texts``, in one pass: NUL (refused in text) composes
-    with nothing and folds to itself, so it keeps them apart."""
-    joined = "\x00".join(texts)
-    if joined.count("\x00") != len(texts) - 1:
-        return {text: _nfc(text) for text in texts}
-    return dict(zip(texts, _nfc(joined).split("\x00"), strict=True))
+    """:func:`_nfc` of each of ``texts``, in one pass: NUL composes with nothing and
+    folds to itself."""
+    return _in_one_pass(texts, _nfc)
 
 
 def _resolve(owners: Iterable[Owner]) -> Owner:
