@@ -670,7 +670,6 @@ class _Chunked:
     ) -> None:
         self._ctx = ctx
         self._files = files
-        self._key = key
         self._jobs = jobs
         self._writer = _Writer(ctx, files, on_conflict, key, True)
         self._pacer = Pacer(
@@ -774,9 +773,7 @@ class _Chunked:
                 )
             while message is not None:
                 if message is forked.WAITING:
-                    bad = resolve_pending(conn, writer.pending, final=False)
-                    if bad:
-                        raise bad[0]
+                    # References were looked up again just before this wait.
                     if not writer.pending:
                         break  # end the chunk here rather than hold the lock
                     raise VaultError(
@@ -791,26 +788,19 @@ class _Chunked:
                     read_progress(message.read)
                 read += message.count
                 last = message.number
-                if pacer.due(read):
-                    # A chunk ends where everything it refers to is stored.
-                    bad = resolve_pending(conn, writer.pending, final=False)
-                    if bad:
-                        raise bad[0]
-                    if not writer.pending:
-                        break
-                if writer.pending:
-                    bad = resolve_pending(conn, writer.pending, final=False)
-                    if bad:
-                        raise bad[0]
+                # A chunk ends where everything it refers to is stored; references a
+                # later batch answered are looked up before any wait, too.
+                bad = resolve_pending(conn, writer.pending, final=False)
+                if bad:
+                    raise bad[0]
+                if pacer.due(read) and not writer.pending:
+                    break
                 message = helper.receive(timeout=_QUIET_SECONDS if writer.pending else pacer.left())
             more = message is not None
             tally = self._end_chunk(conn, more)
         if last:
             helper.acknowledge(last)
-        self._chunks += 1
-        self._total.add(tally)
-        if progress:
-            progress(read)
+        self._committed(tally, read, progress)
         return more
 
     def _store_sealed(self, conn: Connection, message: _Sealed) -> None:
@@ -884,10 +874,7 @@ class _Chunked:
             if staged:
                 writer.write(conn, staged)
             tally = self._end_chunk(conn, more)
-        self._chunks += 1
-        self._total.add(tally)
-        if progress:
-            progress(read)
+        self._committed(tally, read, progress)
         return more
 
     def _end_chunk(self, conn: Connection, more: bool) -> _Tally:
@@ -902,6 +889,13 @@ class _Chunked:
         details = tally.details() | {"chunk": self._chunks + 1, "last": not more}
         self._ctx.audit(conn, "import", refs=tally.revised, details=details)
         return tally
+
+    def _committed(self, tally: _Tally, read: int, progress: ProgressCallback | None) -> None:
+        """Count a chunk once its transaction committed, and report its records."""
+        self._chunks += 1
+        self._total.add(tally)
+        if progress:
+            progress(read)
 
     def _partial(self, exc: VaultError) -> VaultError:
         """``exc``, saying what the chunks before it committed and how to finish."""
