@@ -222,7 +222,7 @@ class _Randomness:
     """Bytes of ``os.urandom``, drawn a block at a time and cut into keys, nonces and
     identifiers: sealing a record takes a dozen of them, and one system call each
     cost more than the sealing. Every byte is handed out once (a lock keeps threads
-    apart), and a forked child starts with none (see :func:`_forget_in_child`), so
+    apart), and a forked child starts with none (:meth:`forget`, run at fork), so
     no two processes ever hand out the same bytes."""
 
     BLOCK: Final = 4096
@@ -254,12 +254,8 @@ class _Randomness:
 _RANDOM: Final = _Randomness()
 
 
-def _forget_in_child() -> None:
-    _RANDOM.forget()
-
-
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_in_child)
+    os.register_at_fork(after_in_child=_RANDOM.forget)
 
 
 def random_key() -> SecretKey:

@@ -64,6 +64,7 @@ from vault.sources import CsvOptions, Unreadable, open_records
 from vault.staging import (
     Batch,
     Pending,
+    chosen_subjects,
     resolve_pending,
     source_match,
     stage_new,
@@ -598,7 +599,7 @@ class _Writer:
                 # One short read per batch: the first process's checkpoints go on.
                 with Transaction(ctx.engine, write=False) as conn:
                     seen = subject_sets(conn, [m for m in macs if m not in fresh])
-                    matches = {mac: max(ids, default="") for mac, ids in seen.items()}
+                    matches = chosen_subjects(seen)
                     subjects: dict[str, tuple[str, SecretKey] | None] = {}
                     for mac, (_n, subject_id, subject_key, before) in fresh.items():
                         matches[mac] = subject_id

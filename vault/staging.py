@@ -47,6 +47,7 @@ __all__ = [
     "LOCK_RECORD",
     "Batch",
     "Pending",
+    "chosen_subjects",
     "resolve_pending",
     "site_ref",
     "source_match",
@@ -54,6 +55,7 @@ __all__ = [
     "stage_version",
     "subject_mac",
     "subject_matches",
+    "subject_sets",
 ]
 
 # Concurrent writers of one record take turns on its row before they count its
@@ -246,11 +248,16 @@ def subject_sets(conn: Connection, macs: Iterable[bytes | None]) -> dict[bytes, 
     return {mac: frozenset(ids) for mac, ids in sets.items()}
 
 
+def chosen_subjects(sets: Mapping[bytes, frozenset[str]]) -> dict[bytes, str]:
+    """The subject each worker's new testimony is sealed under, of those the vault
+    holds (:func:`subject_sets`): of several, the same one every time; '' for none."""
+    return {mac: max(ids, default="") for mac, ids in sets.items()}
+
+
 def subject_matches(ctx: Context, conn: Connection, macs: list[bytes | None]) -> dict[bytes, str]:
     """The subject of the vault's testimonies whose workers these macs match (one
-    query; of several, the same one every time); a worker the vault does not know
-    maps to ''."""
-    return {mac: max(ids, default="") for mac, ids in subject_sets(conn, macs).items()}
+    query; see :func:`chosen_subjects`)."""
+    return chosen_subjects(subject_sets(conn, macs))
 
 
 def stage_new(
