@@ -48,6 +48,13 @@ WAITING: Final = object()
 """What :meth:`Forked.receive` returns when nothing came within its timeout."""
 
 
+def _marker(message: Any) -> str | None:
+    """``_END`` or ``_ERROR`` for the child's last message, None for its work."""
+    if isinstance(message, tuple) and message and message[0] in (_END, _ERROR):
+        return str(message[0])
+    return None
+
+
 def usable() -> bool:
     """Whether this process may fork a helper now (see the module's invariants)."""
     return hasattr(os, "fork") and threading.active_count() == 1
@@ -158,9 +165,7 @@ class Forked:
                     break
                 except queue.Full:
                     continue
-            if self._stop.is_set() or (
-                isinstance(message, tuple) and message and message[0] in (_END, _ERROR)
-            ):
+            if self._stop.is_set() or _marker(message) is not None:
                 return
 
     def receive(self, timeout: float | None = None) -> Any:
@@ -172,12 +177,12 @@ class Forked:
             message = self._messages.get(timeout=timeout)
         except queue.Empty:
             return WAITING
-        if isinstance(message, tuple) and message and message[0] == _END:
+        marker = _marker(message)
+        if marker is not None:
             self._through = True
+            if marker == _ERROR:
+                raise _rebuilt(*message[1:])
             return None
-        if isinstance(message, tuple) and message and message[0] == _ERROR:
-            self._through = True
-            raise _rebuilt(*message[1:])
         return message
 
     def acknowledge(self, number: int) -> None:
