@@ -81,17 +81,22 @@ def _new_vault(folder: Path) -> Path:
     return folder
 
 
-# Runs in a fresh interpreter: imports FILE into VAULT with jobs=2, small chunks,
-# records every message the second process sent and every fork, and prints a JSON
-# summary. PLAN may kill the second process after the first chunk.
+# Runs in a fresh interpreter: imports FILE into VAULT with JOBS and chunks of PER
+# records, records every fork and every message the second process sent, and prints
+# a JSON summary (the result or the error, the records of each chunk's audit entry,
+# the forks, the messages pickled). After the first chunk, PLAN "kill" kills the
+# second process; "other" has another writer add OTHER (a testimony); "move" has
+# another writer correct record OTHER to another worker; "stop" stops the second
+# process and has a thread measure how long another connection waits for the write
+# lock, then let the process go on.
 _PROBE = textwrap.dedent(
     """
-    import json, os, pickle, signal, sys
-    from vault import Passphrase, Vault, forked
-    from vault.errors import VaultError
+    import json, os, pickle, signal, sqlite3, sys, threading, time
+    from vault import Passphrase, Vault, forked, ingest
 
-    folder, path, plan = sys.argv[1], sys.argv[2], sys.argv[3]
-    forks, messages = [], []
+    folder, path, jobs, per, plan, other = sys.argv[1:7]
+    ingest._QUIET_SECONDS = 5.0  # a wait for nothing shows within the test's time
+    forks, messages, done, out = [], [], [], {}
     opened = forked.Forked.__init__
     received = forked.Forked.receive
 
@@ -108,17 +113,46 @@ _PROBE = textwrap.dedent(
     forked.Forked.__init__ = init
     forked.Forked.receive = receive
 
+    def measure(pid):
+        time.sleep(1.5)  # the first process is back at its next chunk by now
+        started = time.monotonic()
+        db = sqlite3.connect(os.path.join(folder, "vault.db"), timeout=30)
+        db.execute("BEGIN IMMEDIATE")
+        db.rollback()
+        db.close()
+        out["lock_wait"] = time.monotonic() - started
+        os.kill(pid, signal.SIGCONT)
+
     def progress(n):
         if plan == "kill" and forks and forks[-1].pid:
             os.kill(forks[-1].pid, signal.SIGKILL)
+        if done:
+            return
+        done.append(1)
+        if plan == "other":
+            time.sleep(1.0)  # the second process has sealed its next batches by now
+            with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
+                o.add(json.loads(other))
+        elif plan == "move":
+            time.sleep(1.0)
+            with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
+                o.update(other, {"worker": {"employee_id": "EMP-9999"}})
+        elif plan == "stop":
+            time.sleep(0.5)
+            os.kill(forks[-1].pid, signal.SIGSTOP)
+            threading.Thread(target=measure, args=(forks[-1].pid,)).start()
 
-    out = {}
     with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
         try:
-            result = v.import_file(path, jobs=2, chunk_records=600, progress=progress)
+            result = v.import_file(
+                path, jobs=int(jobs), chunk_records=int(per), progress=progress
+            )
             out["result"] = result.to_dict()
-        except VaultError as exc:
+        except Exception as exc:
             out["error"] = [type(exc).__name__, str(exc)]
+        out["chunks"] = [
+            sum(e.details["records"].values()) for e in v.audit_entries() if e.action == "import"
+        ]
     out["forks"] = len(forks)
     out["sent"] = pickle.dumps(messages).hex()
     print(json.dumps(out))
@@ -126,9 +160,19 @@ _PROBE = textwrap.dedent(
 ).replace("PASSPHRASE", repr(PASSPHRASE))
 
 
-def _probe(folder: Path, path: Path, plan: str = "") -> dict[str, Any]:
+def _probe(
+    folder: Path,
+    path: Path,
+    plan: str = "",
+    *,
+    jobs: int = 2,
+    per: int = 600,
+    other: str = "",
+    code: str = _PROBE,
+) -> dict[str, Any]:
+    args = [str(folder), str(path), str(jobs), str(per), plan, other]
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(folder), str(path), plan],
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -228,15 +272,7 @@ def test_a_line_bad_only_at_the_second_reading_stops_with_what_was_committed(
         "        messages.append('edited')\n",
     )
     assert probe_code != _PROBE
-    done = subprocess.run(
-        [sys.executable, "-c", probe_code, str(folder), str(path), "edit"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = _probe(folder, path, "edit", code=probe_code)
     assert out["forks"] == 1
     assert "error" in out, out.get("result")
     name, message = out["error"]
@@ -291,85 +327,6 @@ def test_a_process_with_another_thread_does_not_fork(
     assert forks == []
 
 
-# Runs in a fresh interpreter: imports FILE into VAULT with JOBS and chunks of PER
-# records; after the first chunk, PLAN "other" has another writer add OTHER (a
-# testimony), and "stop" stops the second process and has a thread measure how long
-# another connection waits for the write lock, then let the process go on.
-_BESIDE = textwrap.dedent(
-    """
-    import json, os, signal, sqlite3, sys, threading, time
-    from vault import Passphrase, Vault, forked, ingest
-
-    folder, path, jobs, per, plan, other = sys.argv[1:7]
-    ingest._QUIET_SECONDS = 5.0  # a wait for nothing shows within the test's time
-    forks, done, out = [], [], {}
-    opened = forked.Forked.__init__
-
-    def init(self, work):
-        opened(self, work)
-        forks.append(self)
-
-    forked.Forked.__init__ = init
-
-    def measure(pid):
-        time.sleep(1.5)  # the first process is back at its next chunk by now
-        started = time.monotonic()
-        db = sqlite3.connect(os.path.join(folder, "vault.db"), timeout=30)
-        db.execute("BEGIN IMMEDIATE")
-        db.rollback()
-        db.close()
-        out["lock_wait"] = time.monotonic() - started
-        os.kill(pid, signal.SIGCONT)
-
-    def progress(n):
-        if done:
-            return
-        done.append(1)
-        if plan == "other":
-            time.sleep(1.0)  # the second process has sealed its next batches by now
-            with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
-                o.add(json.loads(other))
-        elif plan == "move":
-            time.sleep(1.0)
-            with Vault.open(folder, Passphrase(PASSPHRASE)) as o:
-                o.update(other, {"worker": {"employee_id": "EMP-9999"}})
-        elif plan == "stop":
-            time.sleep(0.5)
-            os.kill(forks[-1].pid, signal.SIGSTOP)
-            threading.Thread(target=measure, args=(forks[-1].pid,)).start()
-
-    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
-        try:
-            result = v.import_file(
-                path, jobs=int(jobs), chunk_records=int(per), progress=progress
-            )
-            out["result"] = result.to_dict()
-        except Exception as exc:
-            out["error"] = [type(exc).__name__, str(exc)]
-        out["chunks"] = [
-            sum(e.details["records"].values()) for e in v.audit_entries() if e.action == "import"
-        ]
-    out["forks"] = len(forks)
-    print(json.dumps(out))
-    """
-).replace("PASSPHRASE", repr(PASSPHRASE))
-
-
-def _beside(
-    folder: Path, path: Path, jobs: int, per: int, plan: str = "", other: str = ""
-) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", _BESIDE, str(folder), str(path), str(jobs), str(per), plan, other],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return out
-
-
 def _subject_ids(folder: Path, ids: set[str]) -> set[str]:
     with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
         refs = {v._ctx.codec.reference(i) for i in ids}
@@ -393,7 +350,7 @@ def test_a_worker_another_writer_adds_meanwhile_is_a_conflict_not_a_second_key(
     # Worker EMP-0161 first comes in a batch sealed before the other writer stores
     # a testimony of theirs, and stored after.
     other = {**records[SITES + LATE[0]], "id": "T-OTHER"}
-    out = _beside(folder, path, 2, 600, "other", json.dumps(other))
+    out = _probe(folder, path, "other", other=json.dumps(other))
     assert out["forks"] == 1
     assert "error" in out, out
     name, message = out["error"]
@@ -411,8 +368,8 @@ def test_a_worker_another_writer_adds_meanwhile_is_a_conflict_not_a_second_key(
 def test_forked_chunks_hold_at_most_their_records_as_one_process_does(tmp_path: Path) -> None:
     records = _records(600)
     path = _write(tmp_path / "in.jsonl", records)
-    one = _beside(_new_vault(tmp_path / "one"), path, 1, 251)
-    two = _beside(_new_vault(tmp_path / "two"), path, 2, 251)
+    one = _probe(_new_vault(tmp_path / "one"), path, jobs=1, per=251)
+    two = _probe(_new_vault(tmp_path / "two"), path, per=251)
     assert two["forks"] == 1
     assert two["chunks"] == one["chunks"] == [251, 251, 105]
 
@@ -436,7 +393,7 @@ def test_a_stopped_second_process_holds_no_lock(tmp_path: Path) -> None:
         "status": "open",
     }
     path = _write(tmp_path / "in.jsonl", records)
-    out = _beside(_new_vault(tmp_path / "v"), path, 2, 600, "stop")
+    out = _probe(_new_vault(tmp_path / "v"), path, "stop")
     assert out["forks"] == 1
     assert out["result"]["imported"] == len(records)
     assert out["lock_wait"] < 3.0
@@ -492,7 +449,7 @@ def test_a_key_that_moved_to_another_worker_meanwhile_is_a_conflict(tmp_path: Pa
     with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
         v.import_records([*records[:SITES], old])
     path = _write(tmp_path / "in.jsonl", records[SITES:])  # all new to the vault
-    out = _beside(folder, path, 2, 600, "move", "T-OLD")
+    out = _probe(folder, path, "move", other="T-OLD")
     assert out["forks"] == 1
     assert out["error"][0] == "ConflictError", out
     with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
