@@ -1,9 +1,11 @@
-"""How a version's operational blob is laid out: its field order as numbers into a
-table that only grows at its end, its blind-index entries in base64; versions
-sealed before (paths and hex) read as they did, and a tampered number is refused."""
+"""How a version's blobs are laid out: its field order as numbers into a table that
+only grows at its end, each class's fields keyed by the same numbers, its
+blind-index entries in base64; versions sealed before (paths and hex) read as they
+did, and a tampered number is refused."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -73,9 +75,15 @@ def _opened(codec: RecordCodec, columns: dict[str, Any], ref: str, subject: Any)
     return codec.open(columns, "testimony", ref, 1, subject, "t", subject_id=SUBJECT)
 
 
+def _paths(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields keyed by their paths, as versions were sealed before."""
+    return {ORDER_CODES["testimony"][int(k)] if k.isdigit() else k: v for k, v in fields.items()}
+
+
 def _old_form(payload: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in payload.items() if k not in ("o", "ix")}
     out["order"] = [ORDER_CODES["testimony"][n] for n in payload["o"]]
+    out["fields"] = _paths(payload["fields"])
     out["index"] = [f"{kind}:{mac.hex()}" for kind, mac in INDEX]
     return out
 
@@ -102,6 +110,91 @@ def test_new_versions_are_numbered_and_old_ones_read_the_same(sqlite_backend: Ba
         assert _opened(codec, old, ref, subject) == record
         assert list(_opened(codec, old, ref, subject)) == list(record)
         assert codec.sealed_extras(old, "testimony", ref, 1, "t") == extras
+
+
+def test_no_path_of_the_contract_reads_as_a_number() -> None:
+    for paths in ORDER_CODES.values():
+        assert not any(p.isdigit() for p in paths)
+
+
+def _class_fields(codec: RecordCodec, columns: dict[str, Any], ref: str, kc: KeyClass) -> Any:
+    seen: list[Any] = []
+
+    def keep(fields: Any) -> None:
+        seen.append(fields)
+
+    codec.replace_class(columns, "testimony", ref, 1, kc, keep, "t")
+    return seen[0] if seen else None
+
+
+def _raw_class(codec: RecordCodec, columns: dict[str, Any], ref: str, kc: KeyClass) -> Any:
+    ctx = codec._context("testimony", ref, 1)
+    return codec._open_class(kc, columns[f"{kc.value}_key"], columns[f"{kc.value}_data"], ctx, "t")
+
+
+def _reseal_raw(
+    codec: RecordCodec, columns: dict[str, Any], ref: str, kc: KeyClass, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """A class sealed again with exactly these stored fields (no numbering)."""
+    ctx = codec._context("testimony", ref, 1).extend(kc.value)
+    dek = crypto.random_key()
+    kv = codec.kek_version
+    return columns | {
+        f"{kc.value}_key": crypto.wrap_key(
+            codec._keys.class_kek(kc, kv), dek, ctx.extend(kv), key_version=kv
+        ),
+        f"{kc.value}_data": crypto.seal(dek, json.dumps(fields).encode(), ctx),
+    }
+
+
+def test_every_class_keys_its_fields_by_number_and_old_blobs_read_the_same(
+    sqlite_backend: Backend,
+) -> None:
+    with sqlite_backend.create() as v:
+        codec: RecordCodec = v._ctx.codec
+        record = _testimony()
+        sealed, subject = _sealed(codec, record)
+        ref = codec.reference(record["id"])
+        columns: dict[str, Any] = sealed.columns()
+        identity = json.loads(
+            crypto.open_sealed(
+                subject[1],
+                columns["identity_data"],
+                codec._context("testimony", ref, 1).extend("identity", SUBJECT),
+            )
+        )
+        assert {"8", "9"} <= set(identity)  # worker.name, worker.employee_id
+        assert all(k.isdigit() for k in identity)
+        narrative = _raw_class(codec, columns, ref, KeyClass.NARRATIVE)
+        assert narrative
+        assert all(k.isdigit() for k in narrative)
+        assert "25" in narrative  # narrative
+        # replace_class hands over paths, whatever is stored.
+        assert "narrative" in _class_fields(codec, columns, ref, KeyClass.NARRATIVE)
+        # The same class sealed keyed by paths (as before) reads the same.
+        old = _reseal_raw(codec, columns, ref, KeyClass.NARRATIVE, _paths(narrative))
+        assert len(old["narrative_data"]) > len(columns["narrative_data"])
+        assert _opened(codec, old, ref, subject) == record
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"999": "x"}, {"025": "x"}, {"25": "x", "narrative": "y"}, {"\u0662\u0665": "x"}],
+    ids=["beyond", "leading-zero", "twice", "not-ascii-digits"],
+)
+def test_a_bad_field_key_is_refused(sqlite_backend: Backend, fields: dict[str, Any]) -> None:
+    with sqlite_backend.create() as v:
+        codec: RecordCodec = v._ctx.codec
+        record = _testimony()
+        sealed, subject = _sealed(codec, record)
+        ref = codec.reference(record["id"])
+        bad = _reseal_raw(codec, sealed.columns(), ref, KeyClass.NARRATIVE, fields)
+        if fields == {"\u0662\u0665": "x"}:
+            # Arabic-Indic digits are no number: not read as the narrative's 25.
+            assert "narrative" not in _opened(codec, bad, ref, subject)
+            return
+        with pytest.raises(IntegrityError):
+            _opened(codec, bad, ref, subject)
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,12 @@ ORDER_CODES: Final[dict[str, tuple[str, ...]]] = {
 _CODE_OF: Final[dict[str, dict[str, int]]] = {
     rtype: {path: n for n, path in enumerate(paths)} for rtype, paths in ORDER_CODES.items()
 }
+# The same numbers as the keys a class's sealed fields are stored under ("9" for
+# worker.employee_id): a path repeated in every blob cost more than its value. No
+# path of the contract is made of digits, so a key of digits is always a number.
+_KEY_OF: Final[dict[str, dict[str, str]]] = {
+    rtype: {path: str(n) for path, n in codes.items()} for rtype, codes in _CODE_OF.items()
+}
 
 
 @dataclass(frozen=True)
@@ -382,7 +388,9 @@ class RecordCodec:
                 raise ValueError("identity fields need a subject key")
             subject_id, subject_key = subject
             identity_data = crypto.seal(
-                subject_key, _dumps(parts["identity"]), ctx.extend("identity", subject_id)
+                subject_key,
+                _dumps(_coded(rtype, parts["identity"])),
+                ctx.extend("identity", subject_id),
             )
         sealed: dict[str, bytes | None] = {}
         kv = self.kek_version
@@ -391,7 +399,7 @@ class RecordCodec:
             if fields is None:
                 sealed[name + "_key"] = sealed[name + "_data"] = None
                 continue
-            payload: dict[str, Any] = fields
+            payload: dict[str, Any] = _coded(rtype, fields)
             if name == "operational":
                 payload = _operational(
                     rtype, order, fields, index, subject_id, stored_at, stored_by
@@ -446,9 +454,12 @@ class RecordCodec:
         fields = self._open_class(kc, wrapped, data, ctx, what)
         if not isinstance(fields, dict):
             raise IntegrityError(f"integrity check failed for {what}")
-        changed = change(fields)
+        operational = kc is KeyClass.OPERATIONAL  # its fields are one part of its blob
+        changed = change(fields if operational else _decoded(rtype, fields, what))
         if changed is None:
             return None
+        if not operational:
+            changed = _coded(rtype, changed)
         kv = self.kek_version
         class_ctx = ctx.extend(kc.value)
         dek = crypto.random_key()
@@ -582,14 +593,18 @@ class RecordCodec:
         for kc in (KeyClass.SPECIAL, KeyClass.NARRATIVE):
             wrapped, data = columns[f"{kc.value}_key"], columns[f"{kc.value}_data"]
             if kc in wanted and wrapped is not None and data is not None:
-                values.update(self._open_class(kc, wrapped, data, ctx, what))
+                values.update(_decoded(rtype, self._open_class(kc, wrapped, data, ctx, what), what))
         identity = columns["identity_data"]
         if KeyClass.IDENTITY in wanted and identity is not None and subject is not None:
             subject_key_id, key = subject
             values.update(
-                load_payload(
-                    crypto.open_sealed(
-                        key, identity, ctx.extend("identity", subject_key_id), what=what
+                _decoded(
+                    rtype,
+                    load_payload(
+                        crypto.open_sealed(
+                            key, identity, ctx.extend("identity", subject_key_id), what=what
+                        ),
+                        what,
                     ),
                     what,
                 )
@@ -618,9 +633,9 @@ def _operational(
     codes = _CODE_OF[rtype]
     payload: dict[str, Any]
     if all(path in codes for path in order):
-        payload = {"o": [codes[path] for path in order], "fields": fields}
+        payload = {"o": [codes[path] for path in order], "fields": _coded(rtype, fields)}
     else:  # a path without a number yet: the paths themselves
-        payload = {"order": order, "fields": fields}
+        payload = {"order": order, "fields": _coded(rtype, fields)}
     # Keyed values in base64 (43 characters), not hex (64); sealed even when there
     # are none, so that no index row can be added to a version that has none.
     payload["ix"] = [f"{kind}:{_b64(mac)}" for kind, mac in index]
@@ -636,6 +651,33 @@ def _operational(
         # Who stored it, authenticated with it: a version's author.
         payload["stored_by"] = stored_by
     return payload
+
+
+def _coded(rtype: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A class's fields keyed by their paths' numbers (a path without one yet as itself)."""
+    keys = _KEY_OF[rtype]
+    return {keys.get(path, path): value for path, value in fields.items()}
+
+
+def _decoded(rtype: str, fields: Any, what: str) -> dict[str, Any]:
+    """The fields of a sealed class keyed by their paths again, whichever way they
+    were sealed (numbers since, paths before); a number beyond the table, or one path
+    given twice, is tampering."""
+    if not isinstance(fields, dict):
+        raise IntegrityError(f"integrity check failed for {what}")
+    paths = ORDER_CODES[rtype]
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        path = key
+        if key.isascii() and key.isdigit():
+            n = int(key)
+            if n >= len(paths) or key != str(n):
+                raise IntegrityError(f"integrity check failed for {what}")
+            path = paths[n]
+        if path in out:
+            raise IntegrityError(f"integrity check failed for {what}")
+        out[path] = value
+    return out
 
 
 def _b64(mac: bytes) -> str:
@@ -664,6 +706,7 @@ def _fields_of(
     fields = payload.get("fields")
     if not isinstance(fields, dict):
         raise IntegrityError(f"integrity check failed for {what}")
+    fields = _decoded(rtype, fields, what)
     if subject_id is not _UNCHECKED and payload.get("subject", subject_id) != subject_id:
         raise IntegrityError(f"integrity check failed for {what} (its worker)")
     return order, fields
