@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,16 @@ from sqlalchemy import Engine, inspect
 import vault.store
 from conftest import SAMPLES, Backend, sample_records
 from vault import StorageError
-from vault.store import Base, connect, head_revision, migrate, schema_revision, sqlite_url
+from vault.store import (
+    DB_FILENAME,
+    PAGE_SIZE,
+    Base,
+    connect,
+    head_revision,
+    migrate,
+    schema_revision,
+    sqlite_url,
+)
 
 
 def _url(backend: Backend) -> str:
@@ -153,3 +164,30 @@ def test_a_new_vault_is_not_built_over_tables_already_there(backend: Backend) ->
     engine = connect(backend.db_url)
     assert inspect(engine).get_table_names() == ["records"]  # nothing half-made
     engine.dispose()
+
+
+def test_a_new_vault_has_large_pages_and_an_older_one_keeps_its_own(
+    sqlite_backend: Backend,
+) -> None:
+    with sqlite_backend.create() as v:
+        v.import_file(SAMPLES)
+    db = sqlite_backend.folder / DB_FILENAME
+
+    def page_size() -> int:
+        with closing(sqlite3.connect(db)) as conn:
+            return int(conn.execute("PRAGMA page_size").fetchone()[0])
+
+    assert page_size() == PAGE_SIZE
+    # A vault made before, with SQLite's default pages, opens and writes as it did.
+    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA journal_mode=WAL")
+    assert page_size() == 4096
+    with sqlite_backend.open() as v:
+        assert v.get("T-0001", identity=True) == sample_records()[4]
+        assert v.erase_subject(testimony_id="T-0001") == 1
+    assert page_size() == 4096
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
