@@ -50,6 +50,7 @@ from vault.errors import (
     VaultError,
 )
 from vault.keys import KeyClass, Keyring, open_keyring
+from vault.records import index_entry
 from vault.schema import shown_id, shown_name
 from vault.store import (
     ApiToken,
@@ -806,7 +807,7 @@ def _index_rows(conn: Connection, refs: list[str]) -> dict[str, set[str]]:
             BlindIndexEntry.record_ref.in_(refs)
         )
     ):
-        out.setdefault(str(ref), set()).add(f"{kind}:{bytes(mac).hex()}")
+        out.setdefault(str(ref), set()).add(index_entry(str(kind), bytes(mac)))
     return out
 
 

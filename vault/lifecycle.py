@@ -28,7 +28,13 @@ from vault.errors import NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
 from vault.pacing import REWRAP_BATCH
 from vault.progress import Progress, Stage
-from vault.records import SOURCE_INDEX, RecordCodec, normalize_employee_id, phone_key
+from vault.records import (
+    SOURCE_INDEX,
+    RecordCodec,
+    index_entry,
+    normalize_employee_id,
+    phone_key,
+)
 from vault.scrub import Scrubber, SiteTerms
 from vault.store import (
     Base,
@@ -323,7 +329,7 @@ def _sealed_matches(
 ) -> tuple[set[str], set[str]]:
     """Testimonies any of whose versions was sealed with one of these index entries,
     and testimonies with a version sealed before entries were."""
-    wanted = {f"{kind}:{mac.hex()}" for kind, mac in index}
+    wanted = {index_entry(kind, mac) for kind, mac in index}
     found: set[str] = set()
     unsealed: set[str] = set()
     if not wanted:

@@ -40,7 +40,7 @@ from vault.errors import (
     UsageError,
 )
 from vault.keys import KeyClass
-from vault.records import normalize_email, normalize_employee_id, phone_key
+from vault.records import index_entry, normalize_email, normalize_employee_id, phone_key
 from vault.schema import DATE_FIELDS, shown_id
 from vault.store import (
     BlindIndexEntry,
@@ -358,7 +358,7 @@ def find(
         ):
             if values is not None:
                 macs = [ctx.codec.index_mac(kind, v) for v in values]
-                entries.append({f"{kind}:{mac.hex()}" for mac in macs})
+                entries.append({index_entry(kind, mac) for mac in macs})
                 sets.append(_lookup(conn, kind, macs))
         if site is not None:
             sets.append(

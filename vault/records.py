@@ -37,6 +37,7 @@ __all__ = [
     "RecordCodec",
     "SealedExtras",
     "SealedVersion",
+    "index_entry",
     "load_payload",
     "normalize_email",
     "normalize_employee_id",
@@ -49,6 +50,10 @@ _SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
 _UNCHECKED: Final = object()  # no subject pointer given (or none sealed)
 SOURCE_INDEX: Final = "source"  # the blind-index kind of records' source keys
+# A version seals the first 128 bits of each of its blind-index values: enough to
+# tell its own rows from any other (a row is only ever compared with the entries of
+# its own version), at half the bytes in every version.
+SEALED_MAC_BYTES: Final = 16
 # A version's field order is sealed as numbers: each path's place in its type's list
 # here. The lists only ever grow at their end, whatever order the contract lists its
 # fields in (tests/test_records_layout.py holds every path of the contract here, and
@@ -123,9 +128,9 @@ _KEY_OF: Final[dict[str, dict[str, str]]] = {
 @dataclass(frozen=True)
 class SealedExtras:
     """What a version was sealed with besides its fields: its blind-index entries
-    (``kind:mac-hex``), when the vault stored it, the worker (subject id) it belongs
-    to, and who stored it (a custodian, or ``token:NAME``); each None (``has_subject``
-    False) in a version sealed before."""
+    (as :func:`index_entry` gives them), when the vault stored it, the worker
+    (subject id) it belongs to, and who stored it (a custodian, or ``token:NAME``);
+    each None (``has_subject`` False) in a version sealed before."""
 
     index: frozenset[str] | None
     stored_at: dt.datetime | None
@@ -638,7 +643,7 @@ def _operational(
         payload = {"order": order, "fields": _coded(rtype, fields)}
     # Keyed values in base64 (43 characters), not hex (64); sealed even when there
     # are none, so that no index row can be added to a version that has none.
-    payload["ix"] = [f"{kind}:{_b64(mac)}" for kind, mac in index]
+    payload["ix"] = [f"{kind}:{_b64(mac[:SEALED_MAC_BYTES])}" for kind, mac in index]
     if rtype == "testimony":
         # The worker this version belongs to: the plaintext subject pointer beside it
         # (erasure, retention, k-anonymity) is checked against it.
@@ -680,6 +685,12 @@ def _decoded(rtype: str, fields: Any, what: str) -> dict[str, Any]:
     return out
 
 
+def index_entry(kind: str, mac: bytes) -> str:
+    """A blind-index value as a version's sealed entries are compared with it:
+    ``kind:`` and the hex of its first :data:`SEALED_MAC_BYTES` bytes."""
+    return f"{kind}:{mac[:SEALED_MAC_BYTES].hex()}"
+
+
 def _b64(mac: bytes) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
@@ -713,8 +724,8 @@ def _fields_of(
 
 
 def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
-    """The sealed blind-index entries as ``kind:mac-hex``, whichever way they were
-    sealed (base64 since, hex before)."""
+    """The sealed blind-index entries as :func:`index_entry` gives them, whichever
+    way they were sealed (128 bits in base64 since, 256 bits in base64 or hex before)."""
     coded = payload.get("ix")
     if coded is None:
         entries = payload.get("index")
@@ -722,7 +733,17 @@ def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
             return None
         if not isinstance(entries, list):
             raise IntegrityError(f"integrity check failed for {what}")
-        return frozenset(str(e) for e in entries)
+        out = set()
+        for entry in entries:
+            kind, sep, value = entry.partition(":") if isinstance(entry, str) else ("", "", "")
+            try:
+                mac = bytes.fromhex(value)
+            except ValueError:
+                raise IntegrityError(f"integrity check failed for {what}") from None
+            if not sep or not kind or len(mac) < SEALED_MAC_BYTES:
+                raise IntegrityError(f"integrity check failed for {what}")
+            out.add(index_entry(kind, mac))
+        return frozenset(out)
     if not isinstance(coded, list):
         raise IntegrityError(f"integrity check failed for {what}")
     out = set()
@@ -732,9 +753,9 @@ def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
             mac = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         except (ValueError, binascii.Error):
             raise IntegrityError(f"integrity check failed for {what}") from None
-        if not sep or not kind or _b64(mac) != value:
+        if not sep or not kind or _b64(mac) != value or len(mac) < SEALED_MAC_BYTES:
             raise IntegrityError(f"integrity check failed for {what}")
-        out.add(f"{kind}:{mac.hex()}")
+        out.add(index_entry(kind, mac))
     return frozenset(out)
 
 
