@@ -150,9 +150,9 @@ _PROBE = textwrap.dedent(
             out["result"] = result.to_dict()
         except Exception as exc:
             out["error"] = [type(exc).__name__, str(exc)]
-        out["chunks"] = [
-            sum(e.details["records"].values()) for e in v.audit_entries() if e.action == "import"
-        ]
+        entries = [e for e in v.audit_entries() if e.action == "import"]
+        out["chunks"] = [sum(e.details["records"].values()) for e in entries]
+        out["last"] = [e.details["last"] for e in entries]
     out["forks"] = len(forks)
     out["sent"] = pickle.dumps(messages).hex()
     print(json.dumps(out))
@@ -372,6 +372,19 @@ def test_forked_chunks_hold_at_most_their_records_as_one_process_does(tmp_path: 
     two = _probe(_new_vault(tmp_path / "two"), path, per=251)
     assert two["forks"] == 1
     assert two["chunks"] == one["chunks"] == [251, 251, 105]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_that_ends_with_a_chunk_ends_with_the_last_audit_entry(
+    tmp_path: Path, jobs: int
+) -> None:
+    path = _write(tmp_path / "in.jsonl", _records(600 - SITES))
+    probe = _probe(_new_vault(tmp_path / "v"), path, jobs=jobs, per=300)
+    assert probe["forks"] == jobs - 1
+    assert probe["result"]["chunks"] == 2
+    assert probe["chunks"] == [300, 300]
+    # The import finished: its last entry says so, as when the file ends mid-chunk.
+    assert probe["last"] == [False, True]
 
 
 def test_a_stopped_second_process_holds_no_lock(tmp_path: Path) -> None:

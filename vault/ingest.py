@@ -210,6 +210,7 @@ class _Sealed:
     # subject it was sealed under, and the subjects the vault held for that worker
     # when that was decided (re-checked where the batch is stored).
     subjects: list[tuple[str, bytes, str, frozenset[str]]]
+    final: bool = False  # the file's last batch: its chunk is the import's last
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,7 +585,10 @@ class _Writer:
 
         with reading(note) as rows:
             pairs = _pairs(rows)
-            while chunk := list(itertools.islice(pairs, next(sizes))):
+            ahead = next(pairs, None)
+            while ahead is not None:
+                chunk = [ahead, *itertools.islice(pairs, next(sizes) - 1)]
+                ahead = next(pairs, None)  # whether this batch is the file's last
                 number += 1
                 heard = channel.heard()
                 for mac in [m for m, held in fresh.items() if held[0] <= heard]:
@@ -623,7 +627,11 @@ class _Writer:
                     if mac is not None
                 ]
                 read = size[0] - size[1]
-                channel.send(_Sealed(number, batch, by_type, places, len(items), read, decided))
+                channel.send(
+                    _Sealed(
+                        number, batch, by_type, places, len(items), read, decided, ahead is None
+                    )
+                )
                 size[1] = size[0]
 
     def _stage_new(self, conn: Connection, batch: Batch, fresh: list[_Item]) -> None:
@@ -680,6 +688,8 @@ class _Chunked:
         )
         self._total = _Tally()
         self._chunks = 0
+        # The line read after a chunk ended, to tell whether it was the file's last.
+        self._ahead: tuple[str, Any] | None = None
 
     def run(
         self,
@@ -789,6 +799,9 @@ class _Chunked:
                     read_progress(message.read)
                 read += message.count
                 last = message.number
+                if message.final:
+                    message = None  # the file is through: this chunk is the last
+                    break
                 # A chunk ends where everything it refers to is stored; references a
                 # later batch answered are looked up before any wait, too.
                 bad = resolve_pending(conn, writer.pending, final=False)
@@ -844,9 +857,9 @@ class _Chunked:
     def _chunk(self, pairs: Iterator[tuple[str, Any]], progress: ProgressCallback | None) -> bool:
         """Write and commit the next chunk; False once the file is through."""
         ctx, writer, pacer = self._ctx, self._writer, self._pacer
-        first = next(pairs, None)
+        first, self._ahead = self._ahead or next(pairs, None), None
         if first is None and self._chunks:
-            return False  # the last chunk ended with the file
+            return False  # the file ended with the chunk before (an empty file: one)
         read = 0
         more = True
         cut = 0  # where the chunk may end next
@@ -868,6 +881,10 @@ class _Chunked:
                     if bad:
                         raise bad[0]
                     if not writer.pending:
+                        # A file that ends here ends with this chunk: its audit
+                        # entry is the import's last.
+                        self._ahead = next(pairs, None)
+                        more = self._ahead is not None
                         break
                     cut = read + max(1, pacer.records // 10)
             else:
