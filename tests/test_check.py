@@ -228,6 +228,25 @@ def test_moved_routing_and_index_rows_and_broken_keys_are_found(
     ]
 
 
+def test_an_index_row_changed_in_its_last_bits_is_found(sample: tuple[Backend, Engine]) -> None:
+    backend, engine = sample
+    t1 = ref_of(backend, "T-0001")
+    with engine.begin() as conn:
+        mac = conn.execute(
+            text("SELECT mac FROM blind_index WHERE record_ref = :r AND kind = 'employee_id'"),
+            {"r": t1},
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE blind_index SET mac = :n WHERE record_ref = :r AND kind = 'employee_id'"),
+            {"n": bytes(mac[:16]) + bytes(16), "r": t1},
+        )
+    with backend.open() as v:
+        assert v.find(employee_id="EMP-55001") == []
+    assert [str(f) for f in findings(backend)] == [
+        "blind_index: record T-0001 version 1: rows not sealed with the record"
+    ]
+
+
 def test_signed_rows_that_were_edited_are_found(
     sample: tuple[Backend, Engine], tmp_path: Path
 ) -> None:

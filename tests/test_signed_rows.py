@@ -25,7 +25,7 @@ from vault import (
 from vault import tokens as token_service
 from vault.errors import TamperedRowError
 from vault.keys import Grant, Keyring, seal_keyring
-from vault.policy import find_policy
+from vault.policy import find_policy, parse_policy
 from vault.store import connect, migrate, sqlite_url
 
 ALL = ["identity", "special", "narrative", "operational"]
@@ -346,6 +346,43 @@ def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]
         with pytest.raises(IntegrityError, match="its worker"):
             v.get("T-0001")
     assert _key_alive(engine, b)  # B's key is intact
+
+
+# k-anonymity counted on a location (identity until generalized) reads testimonies
+# with their identity class, and an erased worker's without it.
+GRID_POLICY = """
+policy: union-grid
+audience: union
+k_anonymity:
+  k: 2
+  quasi_identifiers: [worker.location]
+records:
+  testimony:
+    rules:
+      id: {pseudonymize: recipient}
+      worker.location: {generalize: 0.5}
+"""
+
+
+def test_a_pointer_moved_between_erased_workers_is_refused(team: tuple[Backend, Engine]) -> None:
+    # Erased workers' testimonies are read for what ties them to a worker: a
+    # pointer moved from one erased worker to another is refused as on a live one.
+    backend, engine = team
+    grid = parse_policy(GRID_POLICY, "union-grid.yaml")
+    with backend.open(custodian="admin") as v:
+        assert v.erase_subject(testimony_id="T-0001") == 1
+        assert v.erase_subject(testimony_id="T-0002") == 1
+        assert list(v.preview(grid).records)
+    a, b = _refs(backend, "T-0001", "T-0002")
+    _sql(
+        engine,
+        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
+        "WHERE ref = :a",
+        a=a,
+        b=b,
+    )
+    with backend.open(custodian="admin") as v, pytest.raises(IntegrityError, match="its worker"):
+        list(v.preview(grid).records)
 
 
 def _copy_employee_id_row(engine: Engine, source: str, target: str) -> None:

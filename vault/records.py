@@ -50,10 +50,9 @@ _SEALED_CLASS_NAMES: Final = tuple(kc.value for kc in _SEALED_CLASSES)
 _NON_DIGIT = re.compile(r"\D+")
 _UNCHECKED: Final = object()  # no subject pointer given (or none sealed)
 SOURCE_INDEX: Final = "source"  # the blind-index kind of records' source keys
-# A version seals the first 128 bits of each of its blind-index values: enough to
-# tell its own rows from any other (a row is only ever compared with the entries of
-# its own version), at half the bytes in every version.
-SEALED_MAC_BYTES: Final = 16
+# A version seals each of its blind-index values whole: `check` compares the rows
+# with them, and a row changed in any of its bits no longer finds its record.
+BLIND_MAC_BYTES: Final = 32
 # A version's field order is sealed as numbers: each path's place in its type's list
 # here. The lists only ever grow at their end, whatever order the contract lists its
 # fields in (tests/test_records_layout.py holds every path of the contract here, and
@@ -614,6 +613,9 @@ class RecordCodec:
                     what,
                 )
             )
+        if not values.keys() <= set(order):
+            # Every sealed value has its place in the sealed order: none is dropped.
+            raise IntegrityError(f"integrity check failed for {what}")
         # A class whose blob was dropped from the row must not read as "field absent".
         class_of = RECORD_SPECS[rtype].key_class_names
         expected = {class_of.get(p, "operational") for p in order}
@@ -643,7 +645,7 @@ def _operational(
         payload = {"order": order, "fields": _coded(rtype, fields)}
     # Keyed values in base64 (43 characters), not hex (64); sealed even when there
     # are none, so that no index row can be added to a version that has none.
-    payload["ix"] = [f"{kind}:{_b64(mac[:SEALED_MAC_BYTES])}" for kind, mac in index]
+    payload["ix"] = [f"{kind}:{_b64(mac)}" for kind, mac in index]
     if rtype == "testimony":
         # The worker this version belongs to: the plaintext subject pointer beside it
         # (erasure, retention, k-anonymity) is checked against it.
@@ -687,8 +689,8 @@ def _decoded(rtype: str, fields: Any, what: str) -> dict[str, Any]:
 
 def index_entry(kind: str, mac: bytes) -> str:
     """A blind-index value as a version's sealed entries are compared with it:
-    ``kind:`` and the hex of its first :data:`SEALED_MAC_BYTES` bytes."""
-    return f"{kind}:{mac[:SEALED_MAC_BYTES].hex()}"
+    ``kind:`` and the hex of the whole value."""
+    return f"{kind}:{mac.hex()}"
 
 
 def _b64(mac: bytes) -> str:
@@ -725,7 +727,7 @@ def _fields_of(
 
 def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
     """The sealed blind-index entries as :func:`index_entry` gives them, whichever
-    way they were sealed (128 bits in base64 since, 256 bits in base64 or hex before)."""
+    way they were sealed (base64 since, hex before); each value is whole."""
     coded = payload.get("ix")
     if coded is None:
         entries = payload.get("index")
@@ -740,7 +742,7 @@ def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
                 mac = bytes.fromhex(value)
             except ValueError:
                 raise IntegrityError(f"integrity check failed for {what}") from None
-            if not sep or not kind or len(mac) < SEALED_MAC_BYTES:
+            if not sep or not kind or len(mac) != BLIND_MAC_BYTES:
                 raise IntegrityError(f"integrity check failed for {what}")
             out.add(index_entry(kind, mac))
         return frozenset(out)
@@ -753,7 +755,7 @@ def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:
             mac = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         except (ValueError, binascii.Error):
             raise IntegrityError(f"integrity check failed for {what}") from None
-        if not sep or not kind or _b64(mac) != value or len(mac) < SEALED_MAC_BYTES:
+        if not sep or not kind or _b64(mac) != value or len(mac) != BLIND_MAC_BYTES:
             raise IntegrityError(f"integrity check failed for {what}")
         out.add(index_entry(kind, mac))
     return frozenset(out)

@@ -29,7 +29,13 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from vault import attachments, audit, crypto, receiving, registry
 from vault.context import Context
 from vault.decisions import Decision
-from vault.errors import ConflictError, NotFoundError, PermissionDeniedError, UsageError
+from vault.errors import (
+    ConflictError,
+    IntegrityError,
+    NotFoundError,
+    PermissionDeniedError,
+    UsageError,
+)
 from vault.export import (
     EXPORT_FORMAT,
     ExportResult,
@@ -239,12 +245,16 @@ class ExportSource:
                     if row.type == "testimony" and identity:
                         if alive is None:
                             if linked:
-                                tie = _links(
-                                    codec.sealed_extras(
-                                        sealed_columns(row), row.type, row.ref, row.version, what
-                                    ),
-                                    row.subject_id,
+                                extras = codec.sealed_extras(
+                                    sealed_columns(row), row.type, row.ref, row.version, what
                                 )
+                                if extras.has_subject and extras.subject_id != row.subject_id:
+                                    # A moved pointer must not tie this testimony to
+                                    # another worker (or untie it from its own).
+                                    raise IntegrityError(
+                                        f"integrity check failed for {what} (its worker)"
+                                    )
+                                tie = _links(extras, row.subject_id)
                             yield row.site_ref, None, None, tie
                             continue
                         subject = (
@@ -343,9 +353,10 @@ def _filters(policy: Policy) -> dict[str, Any]:
 
 
 def _links(extras: SealedExtras, subject_id: str | None) -> frozenset[str]:
-    """What ties a testimony to its worker: its sealed index entries and subject."""
+    """What ties a testimony to its worker: its sealed index entries and subject
+    (named apart from the index's own ``subject:`` entries)."""
     tie = extras.index or frozenset()
-    return tie | {f"subject:{subject_id}"} if subject_id else tie
+    return tie | {f"worker:{subject_id}"} if subject_id else tie
 
 
 def _without_links(
