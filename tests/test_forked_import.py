@@ -152,7 +152,7 @@ _PROBE = textwrap.dedent(
             out["error"] = [type(exc).__name__, str(exc)]
         entries = [e for e in v.audit_entries() if e.action == "import"]
         out["chunks"] = [sum(e.details["records"].values()) for e in entries]
-        out["last"] = [e.details["last"] for e in entries]
+        out["last"] = [e.details.get("last") for e in entries]
     out["forks"] = len(forks)
     out["sent"] = pickle.dumps(messages).hex()
     print(json.dumps(out))
@@ -363,6 +363,31 @@ def test_a_worker_another_writer_adds_meanwhile_is_a_conflict_not_a_second_key(
         worker = {s.id for s in v.find(employee_id="EMP-0161")}
     assert worker == {"T-OTHER", *(f"T-{i:05d}" for i in LATE)}
     assert len(_subject_ids(folder, worker)) == 1
+
+
+def test_a_copied_worker_row_stops_a_forked_import(tmp_path: Path) -> None:
+    # A `subject` index row copied onto another worker's testimony would have the
+    # second process seal a returning worker's testimony under that other key.
+    records = _records(400)
+    folder = _new_vault(tmp_path / "v")
+    with Vault.open(folder, Passphrase(PASSPHRASE)) as v:
+        v.import_file(_write(tmp_path / "first.jsonl", records), jobs=1)
+        a, b = (v._ctx.codec.reference(r) for r in ("T-00000", "T-00001"))
+    db = sqlite3.connect(folder / "vault.db")
+    with db:
+        db.execute(
+            "INSERT INTO blind_index (record_ref, kind, mac) SELECT ?, kind, mac "
+            "FROM blind_index WHERE record_ref = ? AND kind = 'subject'",
+            (b, a),
+        )
+    db.close()
+    again = [{**r, "id": r["id"] + "-B"} for r in records[SITES:]]
+    out = _probe(folder, _write(tmp_path / "again.jsonl", again))
+    assert out["forks"] == 1
+    name, message = out["error"]
+    assert name == "TamperedRowError"
+    assert "its worker's index entry" in message
+    assert out["chunks"] == [len(records)]  # the first import's only
 
 
 def test_forked_chunks_hold_at_most_their_records_as_one_process_does(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text
 
-from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of
+from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of, sample_records
 from vault import (
     IntegrityError,
     Passphrase,
@@ -383,6 +383,65 @@ def test_a_pointer_moved_between_erased_workers_is_refused(team: tuple[Backend, 
     )
     with backend.open(custodian="admin") as v, pytest.raises(IntegrityError, match="its worker"):
         list(v.preview(grid).records)
+
+
+def _later_testimony_of_t0001() -> dict[str, object]:
+    first = next(r for r in sample_records() if r["id"] == "T-0001")
+    return {**first, "id": "T-LATER", "received_on": "2026-05-02"}
+
+
+@pytest.mark.parametrize("change", ["copied row", "moved pointer"])
+def test_a_new_testimony_is_never_sealed_under_another_workers_key(
+    team: tuple[Backend, Engine], change: str
+) -> None:
+    # Worker A (T-0001) speaks again. A `subject` index row copied from A's testimony
+    # onto B's, or A's pointer moved to B's key, would have the new testimony sealed
+    # under B's key: erasing A would then erase B. The import refuses instead.
+    backend, engine = team
+    a, b = _refs(backend, "T-0001", "T-0002")
+    if change == "copied row":
+        _sql(
+            engine,
+            "INSERT INTO blind_index (record_ref, kind, mac) SELECT :b, kind, mac "
+            "FROM blind_index WHERE record_ref = :a AND kind = 'subject'",
+            a=a,
+            b=b,
+        )
+    else:
+        _sql(
+            engine,
+            "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
+            "WHERE ref = :a",
+            a=a,
+            b=b,
+        )
+    with backend.open(custodian="admin") as v:
+        with pytest.raises(TamperedRowError, match="its worker"):
+            v.add(_later_testimony_of_t0001())
+        with pytest.raises(TamperedRowError, match="its worker"):
+            v.import_records([_later_testimony_of_t0001()])
+    (later,) = _refs(backend, "T-LATER")
+    with engine.connect() as conn:
+        held = conn.execute(text("SELECT COUNT(*) FROM records WHERE ref = :r"), {"r": later})
+        assert held.scalar_one() == 0
+    assert _key_alive(engine, b)
+
+
+def test_an_untouched_worker_speaking_again_shares_their_key(
+    team: tuple[Backend, Engine],
+) -> None:
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        v.add(_later_testimony_of_t0001())
+    first, later = _refs(backend, "T-0001", "T-LATER")
+    with engine.connect() as conn:
+        subjects = {
+            conn.execute(
+                text("SELECT subject_id FROM records WHERE ref = :r"), {"r": r}
+            ).scalar_one()
+            for r in (first, later)
+        }
+    assert len(subjects) == 1
 
 
 def _copy_employee_id_row(engine: Engine, source: str, target: str) -> None:

@@ -602,7 +602,7 @@ class _Writer:
                 by_type: dict[str, int] = {}
                 # One short read per batch: the first process's checkpoints go on.
                 with Transaction(ctx.engine, write=False) as conn:
-                    seen = subject_sets(conn, [m for m in macs if m not in fresh])
+                    seen = subject_sets(ctx, conn, [m for m in macs if m not in fresh])
                     matches = chosen_subjects(seen)
                     subjects: dict[str, tuple[str, SecretKey] | None] = {}
                     for mac, (_n, subject_id, subject_key, before) in fresh.items():
@@ -829,7 +829,9 @@ class _Chunked:
                     "another writer meanwhile: changed concurrently, retry"
                 )
         if message.subjects:
-            now = subject_sets(conn, [mac for _where, mac, _sid, _seen in message.subjects])
+            now = subject_sets(
+                self._ctx, conn, [mac for _where, mac, _sid, _seen in message.subjects]
+            )
             made = {str(row["id"]) for row in message.batch.subjects}
             used = sorted({sid for _where, _mac, sid, _seen in message.subjects} - made)
             alive = set(

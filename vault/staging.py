@@ -29,8 +29,8 @@ from sqlalchemy import Connection, select
 from vault import crypto
 from vault.context import Context
 from vault.crypto import SecretKey
-from vault.errors import ConflictError, InvalidInputError
-from vault.records import SOURCE_INDEX
+from vault.errors import ConflictError, InvalidInputError, TamperedRowError
+from vault.records import SOURCE_INDEX, index_entry
 from vault.store import (
     BlindIndexEntry,
     Record,
@@ -232,19 +232,46 @@ def _region(ctx: Context, conn: Connection, site: str, record: Mapping[str, Any]
     return region
 
 
-def subject_sets(conn: Connection, macs: Iterable[bytes | None]) -> dict[bytes, frozenset[str]]:
-    """Every subject of the vault's testimonies whose workers these macs match (one
-    query); a worker the vault does not know maps to an empty set."""
+def subject_sets(
+    ctx: Context, conn: Connection, macs: Iterable[bytes | None]
+) -> dict[bytes, frozenset[str]]:
+    """Every subject of the vault's testimonies whose workers these macs match; a
+    worker the vault does not know maps to an empty set.
+
+    Each index row found, and the subject pointer beside it, must be what the
+    testimony's newest version was sealed with: a row copied onto another worker's
+    testimony, or a pointer moved to another worker, would seal this worker's new
+    testimony under someone else's key (and erasing either would erase both)."""
     sets: dict[bytes, set[str]] = {m: set() for m in macs if m is not None}
-    if sets:
-        found = conn.execute(
-            select(BlindIndexEntry.mac, Record.subject_id)
-            .join(Record, Record.ref == BlindIndexEntry.record_ref)
-            .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(sets)))
-        ).all()
-        for found_mac, subject_id in found:
-            if subject_id:
-                sets[bytes(found_mac)].add(str(subject_id))
+    if not sets:
+        return {}
+    found = conn.execute(
+        select(BlindIndexEntry.mac, BlindIndexEntry.record_ref).where(
+            BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(sets))
+        )
+    ).all()
+    by_ref: dict[str, list[bytes]] = {}
+    for found_mac, ref in found:
+        by_ref.setdefault(str(ref), []).append(bytes(found_mac))
+    if by_ref:
+        for ver in conn.execute(latest_versions(sorted(by_ref))):
+            if not ver.subject_id:
+                continue
+            what = f"record ref {ver.ref[:12]}"
+            sealed = ctx.codec.sealed_extras(
+                sealed_columns(ver), ver.type, ver.ref, ver.version, what
+            )
+            for found_mac in by_ref[ver.ref]:
+                if (sealed.has_subject and sealed.subject_id != ver.subject_id) or (
+                    sealed.index is not None
+                    and index_entry("subject", found_mac) not in sealed.index
+                ):
+                    raise TamperedRowError(
+                        f"integrity check failed for {what} (its worker's index entry or "
+                        "pointer); `evault check` names what was changed",
+                        table="blind_index",
+                    )
+                sets[found_mac].add(str(ver.subject_id))
     return {mac: frozenset(ids) for mac, ids in sets.items()}
 
 
@@ -257,7 +284,7 @@ def chosen_subjects(sets: Mapping[bytes, frozenset[str]]) -> dict[bytes, str]:
 def subject_matches(ctx: Context, conn: Connection, macs: list[bytes | None]) -> dict[bytes, str]:
     """The subject of the vault's testimonies whose workers these macs match (one
     query; see :func:`chosen_subjects`)."""
-    return chosen_subjects(subject_sets(conn, macs))
+    return chosen_subjects(subject_sets(ctx, conn, macs))
 
 
 def stage_new(
