@@ -13,13 +13,16 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import create_engine, text
 from test_cli import FAST_INIT
 from test_survey_import import KOBO_ANSWERS, KOBO_HEADER, UUIDS, _kobo_media, _write_csv
 
 from conftest import PASSPHRASE, SAMPLES, Backend, sample_records
 from vault import ConflictError, InvalidInputError, Vault
 from vault.cli import cli
+from vault.errors import TamperedRowError
 from vault.ingest import ON_CONFLICT
+from vault.store import sqlite_url
 
 
 def _survey(n: int, prefix: str = "K") -> list[dict[str, Any]]:
@@ -346,3 +349,35 @@ def test_the_next_download_of_a_kobo_survey_with_its_media(
     assert on_sqlite.get(UUIDS[0])["narrative"] == "Bản tường thuật đã sửa."
     assert _versions(on_sqlite, UUIDS[0]) == [1, 2]
     assert {u: sorted(a.id for a in on_sqlite.attachments(u)) for u in UUIDS} == files
+
+
+@pytest.mark.parametrize("check_first", [False, True])
+def test_a_moved_source_row_rewrites_no_other_record(
+    backend: Backend, tmp_path: Path, check_first: bool
+) -> None:
+    # K-0000's source-key index row moved onto K-0001: the survey's next download
+    # of K-0000 must not become a new version of K-0001 (another worker's testimony,
+    # under their key). The import, and its check, refuse instead.
+    records = _survey(2)
+    with backend.create() as v:
+        v.import_file(SAMPLES)
+        v.import_file(_jsonl(tmp_path / "first.jsonl", records))
+        a, b = (v._ctx.codec.reference(r) for r in ("K-0000", "K-0001"))
+    engine = create_engine(backend.db_url or sqlite_url(backend.folder))
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "UPDATE blind_index SET record_ref = :b WHERE record_ref = :a AND kind = 'source'"
+                ),
+                {"a": a, "b": b},
+            )
+    finally:
+        engine.dispose()
+    again = _jsonl(tmp_path / "again.jsonl", [records[0] | {"narrative": "Later, in other words."}])
+    with backend.open() as v:
+        run = v.check_import if check_first else v.import_file
+        with pytest.raises(TamperedRowError, match="its source key"):
+            run(again, key="source_key", on_conflict="new-version")
+        assert _versions(v, "K-0001") == [1]
+        assert v.get("K-0001", identity=True) == records[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from exporting import new_identity
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, text, update
 
 from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of, sample_records
 from vault import (
@@ -24,9 +24,17 @@ from vault import (
 )
 from vault import tokens as token_service
 from vault.errors import TamperedRowError
-from vault.keys import Grant, Keyring, seal_keyring
+from vault.keys import Grant, KeyClass, Keyring, seal_keyring
 from vault.policy import find_policy, parse_policy
-from vault.store import connect, migrate, sqlite_url
+from vault.staging import subject_mac, subject_sets
+from vault.store import (
+    RecordVersion,
+    connect,
+    latest_versions,
+    migrate,
+    sealed_columns,
+    sqlite_url,
+)
 
 ALL = ["identity", "special", "narrative", "operational"]
 
@@ -390,31 +398,41 @@ def _later_testimony_of_t0001() -> dict[str, object]:
     return {**first, "id": "T-LATER", "received_on": "2026-05-02"}
 
 
-@pytest.mark.parametrize("change", ["copied row", "moved pointer"])
+@pytest.mark.parametrize(
+    "change", ["copied row", "moved pointer", "no pointer", "row on a site", "old version"]
+)
 def test_a_new_testimony_is_never_sealed_under_another_workers_key(
     team: tuple[Backend, Engine], change: str
 ) -> None:
     # Worker A (T-0001) speaks again. A `subject` index row copied from A's testimony
     # onto B's, or A's pointer moved to B's key, would have the new testimony sealed
-    # under B's key: erasing A would then erase B. The import refuses instead.
+    # under B's key: erasing A would then erase B; a pointer to none would give A a
+    # second key. The import refuses instead.
     backend, engine = team
     a, b = _refs(backend, "T-0001", "T-0002")
+    copy = (
+        "INSERT INTO blind_index (record_ref, kind, mac) SELECT :b, kind, mac "
+        "FROM blind_index WHERE record_ref = :a AND kind = 'subject'"
+    )
+    move = (
+        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
+        "WHERE ref = :a"
+    )
     if change == "copied row":
-        _sql(
-            engine,
-            "INSERT INTO blind_index (record_ref, kind, mac) SELECT :b, kind, mac "
-            "FROM blind_index WHERE record_ref = :a AND kind = 'subject'",
-            a=a,
-            b=b,
-        )
+        _sql(engine, copy, a=a, b=b)
+    elif change == "moved pointer":
+        _sql(engine, move, a=a, b=b)
+    elif change == "no pointer":
+        _sql(engine, "UPDATE records SET subject_id = NULL WHERE ref = :a", a=a)
+    elif change == "row on a site":
+        (site,) = _refs(backend, "SITE-001")
+        _sql(engine, copy, a=a, b=site)
+        _sql(engine, "DELETE FROM blind_index WHERE record_ref = :a AND kind = 'subject'", a=a)
     else:
-        _sql(
-            engine,
-            "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
-            "WHERE ref = :a",
-            a=a,
-            b=b,
-        )
+        # A version sealed before its worker and index entries were: proven by its
+        # identity, which opens only under its own worker's key.
+        _as_sealed_before(backend, "T-0001")
+        _sql(engine, move, a=a, b=b)
     with backend.open(custodian="admin") as v:
         with pytest.raises(TamperedRowError, match="its worker"):
             v.add(_later_testimony_of_t0001())
@@ -427,10 +445,38 @@ def test_a_new_testimony_is_never_sealed_under_another_workers_key(
     assert _key_alive(engine, b)
 
 
+def _as_sealed_before(backend: Backend, record_id: str) -> None:
+    """Reseal a testimony's operational class as versions were sealed before the
+    worker and the index entries were sealed with them."""
+    with backend.open(custodian="admin") as v:
+        ctx = v._ctx
+        (ref,) = _refs(backend, record_id)
+        with ctx.engine.begin() as conn:
+            row = conn.execute(latest_versions([ref])).one()
+            new = ctx.codec.replace_class(
+                sealed_columns(row),
+                "testimony",
+                ref,
+                row.version,
+                KeyClass.OPERATIONAL,
+                lambda p: {k: w for k, w in p.items() if k not in ("ix", "subject")},
+                "t",
+            )
+            assert new is not None
+            conn.execute(
+                update(RecordVersion)
+                .where(RecordVersion.record_ref == ref, RecordVersion.version == row.version)
+                .values(**new)
+            )
+
+
+@pytest.mark.parametrize("sealed_before", [False, True])
 def test_an_untouched_worker_speaking_again_shares_their_key(
-    team: tuple[Backend, Engine],
+    team: tuple[Backend, Engine], sealed_before: bool
 ) -> None:
     backend, engine = team
+    if sealed_before:
+        _as_sealed_before(backend, "T-0001")
     with backend.open(custodian="admin") as v:
         v.add(_later_testimony_of_t0001())
     first, later = _refs(backend, "T-0001", "T-LATER")
@@ -442,6 +488,67 @@ def test_an_untouched_worker_speaking_again_shares_their_key(
             for r in (first, later)
         }
     assert len(subjects) == 1
+
+
+def test_an_erased_key_is_never_taken_again(team: tuple[Backend, Engine]) -> None:
+    # Worker A's key was erased, and A spoke again under a new key. A `subject` row
+    # put back on A's erased testimony (its sealed entries still name it) must not
+    # make the erased key a candidate: of two, the larger id would be taken, and a
+    # third key made for A.
+    backend, engine = team
+    with backend.open(custodian="admin") as v:
+        assert v.erase_subject(testimony_id="T-0001") == 1
+        v.add(_later_testimony_of_t0001())
+    first, later = _refs(backend, "T-0001", "T-LATER")
+    _sql(
+        engine,
+        "INSERT INTO blind_index (record_ref, kind, mac) SELECT :f, kind, mac "
+        "FROM blind_index WHERE record_ref = :l AND kind = 'subject'",
+        f=first,
+        l=later,
+    )
+    with backend.open(custodian="admin") as v:
+        ctx = v._ctx
+        record = _later_testimony_of_t0001()
+        mac = subject_mac(ctx, record)
+        assert mac is not None
+        with ctx.engine.connect() as conn:
+            found = subject_sets(ctx, conn, [mac])[mac]
+            live = conn.execute(
+                text("SELECT subject_id FROM records WHERE ref = :r"), {"r": later}
+            ).scalar_one()
+    assert found == {live}
+
+
+def test_a_moved_pointer_on_a_version_sealed_before_erases_no_one_else(
+    team: tuple[Backend, Engine],
+) -> None:
+    # A version sealed before its worker was sealed with it: the pointer is proven
+    # by the identity, which opens only under the worker's own key.
+    backend, engine = team
+    _as_sealed_before(backend, "T-0001")
+    a, b = _refs(backend, "T-0001", "T-0002")
+    _sql(
+        engine,
+        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
+        "WHERE ref = :a",
+        a=a,
+        b=b,
+    )
+    with backend.open(custodian="admin") as v, pytest.raises(IntegrityError):
+        v.erase_subject(testimony_id="T-0001")
+    assert _key_alive(engine, b)
+
+
+def test_a_version_sealed_before_its_worker_is_still_erased(
+    team: tuple[Backend, Engine],
+) -> None:
+    backend, engine = team
+    _as_sealed_before(backend, "T-0001")
+    with backend.open(custodian="admin") as v:
+        assert v.erase_subject(testimony_id="T-0001") == 1
+    (a,) = _refs(backend, "T-0001")
+    assert not _key_alive(engine, a)
 
 
 def _copy_employee_id_row(engine: Engine, source: str, target: str) -> None:

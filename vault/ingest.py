@@ -544,6 +544,8 @@ class _Writer:
             self._tally.unchanged += 1
             return None
         current = revisions.open_current(ctx, stored, None)
+        if self._key == "source_key":
+            precheck.check_source_owner(current.record, item.record, stored.row.ref)
         # Matched by source key, a record keeps the id it has in the vault.
         stored_id = str(current.record["id"])
         given = item.record | {"id": stored_id}

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from vault import attachments, receiving
 from vault.context import Context, read_settings, write_setting
-from vault.errors import NotFoundError, UsageError
+from vault.errors import IntegrityError, NotFoundError, UsageError
 from vault.keys import KeyClass, Keyring
 from vault.pacing import REWRAP_BATCH
 from vault.progress import Progress, Stage
@@ -417,14 +417,27 @@ def _subjects_for(ctx: Context, conn: Connection, refs: Iterable[str]) -> set[st
     for i in range(0, len(wanted), 500):
         query = latest_versions(wanted[i : i + 500]).where(Record.type == "testimony")
         for row in conn.execute(query).all():
-            ctx.codec.open_operational(
-                sealed_columns(row),
-                "testimony",
-                row.ref,
-                row.version,
-                f"record ref {row.ref[:12]}",
-                subject_id=row.subject_id,
+            what = f"record ref {row.ref[:12]}"
+            extras = ctx.codec.sealed_extras(
+                sealed_columns(row), "testimony", row.ref, row.version, what
             )
+            if extras.has_subject:
+                if extras.subject_id != row.subject_id:
+                    raise IntegrityError(f"integrity check failed for {what} (its worker)")
+            elif row.subject_id and row.identity_data is not None:
+                # Sealed before its worker was: its identity opens only under its
+                # own worker's key.
+                key = ctx.subject_key(conn, str(row.subject_id))
+                if key is not None:
+                    ctx.codec.open(
+                        sealed_columns(row),
+                        "testimony",
+                        row.ref,
+                        row.version,
+                        key,
+                        what,
+                        classes=(KeyClass.IDENTITY,),
+                    )
             # A worker's testimonies at one site share one subject key: erasing it
             # covers all of them.
             if row.subject_id:

@@ -39,7 +39,7 @@ from sqlalchemy import Connection, select
 
 from vault import revisions
 from vault.context import Context, ProgressCallback
-from vault.errors import ConflictError, InvalidInputError, VaultError
+from vault.errors import ConflictError, InvalidInputError, TamperedRowError, VaultError
 from vault.filesource import AttachmentSource, open_media
 from vault.records import SOURCE_INDEX
 from vault.schema import validate_record
@@ -53,6 +53,7 @@ __all__ = [
     "ImportProblem",
     "bad_places",
     "check_file",
+    "check_source_owner",
     "differs",
     "source_taken",
 ]
@@ -102,6 +103,18 @@ class ImportProblem:
             "message": self.message,
             "where": self.where,
         }
+
+
+def check_source_owner(held: Mapping[str, Any], given: Mapping[str, Any], ref: str) -> None:
+    """A record found by the keyed index of a source key must hold that source key
+    itself: an index row moved onto another record would make a survey's later
+    download rewrite someone else's testimony."""
+    if held.get("source_key") != given.get("source_key"):
+        raise TamperedRowError(
+            f"integrity check failed for record ref {ref[:12]} (its source key's index "
+            "entry); `evault check` names what was changed",
+            table="blind_index",
+        )
 
 
 def differs(record_id: str) -> str:
@@ -416,6 +429,8 @@ class Checker:
     def _judge(self, fresh: _Fresh, stored: revisions.Stored) -> None:
         ctx = self._ctx
         current = revisions.open_current(ctx, stored, None)
+        if self._key == "source_key":
+            check_source_owner(current.record, fresh.record, stored.row.ref)
         given = fresh.record | {"id": current.record["id"]}
         if not revisions.changes(current, given, fresh.where):
             self.unchanged += 1

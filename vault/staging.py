@@ -29,7 +29,8 @@ from sqlalchemy import Connection, select
 from vault import crypto
 from vault.context import Context
 from vault.crypto import SecretKey
-from vault.errors import ConflictError, InvalidInputError, TamperedRowError
+from vault.errors import ConflictError, IntegrityError, InvalidInputError, TamperedRowError
+from vault.keys import KeyClass
 from vault.records import SOURCE_INDEX, index_entry
 from vault.store import (
     BlindIndexEntry,
@@ -235,44 +236,82 @@ def _region(ctx: Context, conn: Connection, site: str, record: Mapping[str, Any]
 def subject_sets(
     ctx: Context, conn: Connection, macs: Iterable[bytes | None]
 ) -> dict[bytes, frozenset[str]]:
-    """Every subject of the vault's testimonies whose workers these macs match; a
-    worker the vault does not know maps to an empty set.
+    """The live subjects (identity keys not erased) of the vault's testimonies whose
+    workers these macs match; a worker the vault does not know maps to an empty set.
 
-    Each index row found, and the subject pointer beside it, must be what the
-    testimony's newest version was sealed with: a row copied onto another worker's
-    testimony, or a pointer moved to another worker, would seal this worker's new
-    testimony under someone else's key (and erasing either would erase both)."""
+    What is found must be what the testimonies were sealed with: an index row
+    copied onto another worker's testimony, or a pointer moved to another worker (or
+    to none), would seal this worker's new testimony under someone else's key, or
+    give them a second one, and erasure would then miss or overreach. One testimony
+    is proven for each worker and key found, however many share them."""
     sets: dict[bytes, set[str]] = {m: set() for m in macs if m is not None}
     if not sets:
         return {}
     found = conn.execute(
-        select(BlindIndexEntry.mac, BlindIndexEntry.record_ref).where(
-            BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(sets))
-        )
+        select(BlindIndexEntry.mac, Record.ref, Record.subject_id, Subject.wrapped_key.is_not(None))
+        .join(Record, Record.ref == BlindIndexEntry.record_ref)
+        .outerjoin(Subject, Subject.id == Record.subject_id)
+        .where(BlindIndexEntry.kind == "subject", BlindIndexEntry.mac.in_(list(sets)))
     ).all()
-    by_ref: dict[str, list[bytes]] = {}
-    for found_mac, ref in found:
-        by_ref.setdefault(str(ref), []).append(bytes(found_mac))
-    if by_ref:
-        for ver in conn.execute(latest_versions(sorted(by_ref))):
-            if not ver.subject_id:
-                continue
-            what = f"record ref {ver.ref[:12]}"
-            sealed = ctx.codec.sealed_extras(
-                sealed_columns(ver), ver.type, ver.ref, ver.version, what
+    pairs: dict[tuple[bytes, str | None], tuple[str, bool]] = {}
+    for found_mac, ref, subject_id, alive in found:
+        pair = (bytes(found_mac), None if subject_id is None else str(subject_id))
+        if pair not in pairs or str(ref) < pairs[pair][0]:
+            pairs[pair] = (str(ref), bool(alive))
+    if not pairs:
+        return {mac: frozenset() for mac in sets}
+    proven = {ref for ref, _alive in pairs.values()}
+    versions = {str(v.ref): v for v in conn.execute(latest_versions(sorted(proven)))}
+    for (mac, sid), (ref, alive) in sorted(pairs.items(), key=lambda p: p[1][0]):
+        ver = versions.get(ref)
+        if ver is None or not _sealed_with(ctx, conn, ver, mac, sid, alive):
+            raise TamperedRowError(
+                f"integrity check failed for record ref {ref[:12]} (its worker's index "
+                "entry or pointer); `evault check` names what was changed",
+                table="blind_index",
             )
-            for found_mac in by_ref[ver.ref]:
-                if (sealed.has_subject and sealed.subject_id != ver.subject_id) or (
-                    sealed.index is not None
-                    and index_entry("subject", found_mac) not in sealed.index
-                ):
-                    raise TamperedRowError(
-                        f"integrity check failed for {what} (its worker's index entry or "
-                        "pointer); `evault check` names what was changed",
-                        table="blind_index",
-                    )
-                sets[found_mac].add(str(ver.subject_id))
+        if sid is not None and alive:
+            sets[mac].add(sid)
     return {mac: frozenset(ids) for mac, ids in sets.items()}
+
+
+def _sealed_with(
+    ctx: Context, conn: Connection, ver: Any, mac: bytes, subject_id: str | None, alive: bool
+) -> bool:
+    """Whether testimony version ``ver`` was sealed with worker match ``mac`` and
+    under ``subject_id``. A version sealed before both were sealed with it is proven
+    by its identity: it opens under that worker's key and gives that match."""
+    if ver.type != "testimony":
+        return False
+    what = f"record ref {ver.ref[:12]}"
+    sealed = ctx.codec.sealed_extras(sealed_columns(ver), ver.type, ver.ref, ver.version, what)
+    if sealed.has_subject and sealed.subject_id != subject_id:
+        return False
+    if sealed.index is not None and index_entry("subject", mac) not in sealed.index:
+        return False
+    if sealed.has_subject and sealed.index is not None:
+        return True
+    if subject_id is None:
+        return False  # a worker's testimony always has a key (a pointer to none is moved)
+    if not alive:
+        return True  # an erased key cannot be opened, and is never chosen
+    key = ctx.subject_key(conn, subject_id)
+    if key is None:
+        return True  # erased meanwhile: never chosen
+    try:
+        record = ctx.codec.open(
+            sealed_columns(ver),
+            ver.type,
+            ver.ref,
+            ver.version,
+            key,
+            what,
+            classes=(KeyClass.IDENTITY, KeyClass.OPERATIONAL),
+            subject_id=subject_id,
+        )
+    except IntegrityError:
+        return False
+    return subject_mac(ctx, record) == mac
 
 
 def chosen_subjects(sets: Mapping[bytes, frozenset[str]]) -> dict[bytes, str]:
