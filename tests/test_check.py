@@ -247,6 +247,35 @@ def test_an_index_row_changed_in_its_last_bits_is_found(sample: tuple[Backend, E
     ]
 
 
+@pytest.mark.parametrize("kind", ["subject", "employee_id", "source"])
+def test_a_deleted_index_row_is_found_and_an_erasure_is_not(
+    sample: tuple[Backend, Engine], tmp_path: Path, kind: str
+) -> None:
+    # A deleted `subject` row would give a returning worker a second key; a deleted
+    # employee-id row hides a testimony from a search; a deleted source row lets a
+    # survey's record be stored twice. Erasure removes all but the source key's.
+    backend, engine = sample
+    survey = {**sample_records()[4], "id": "T-SURVEY", "source_key": "uuid-1"}
+    survey["worker"] = survey["worker"] | {"employee_id": "EMP-77001"}
+    with backend.open() as v:
+        v.add(survey)
+        assert v.erase_subject(testimony_id="T-0003") == 1
+        erased_survey = {**survey, "id": "T-GONE", "source_key": "uuid-2"}
+        erased_survey["worker"] = survey["worker"] | {"employee_id": "EMP-77002"}
+        v.add(erased_survey)
+        assert v.erase_subject(testimony_id="T-GONE") == 1
+    assert findings(backend) == []
+    with engine.begin() as conn:
+        gone = conn.execute(
+            text("DELETE FROM blind_index WHERE record_ref = :r AND kind = :k"),
+            {"r": ref_of(backend, "T-SURVEY"), "k": kind},
+        )
+        assert gone.rowcount == 1
+    assert [str(f) for f in findings(backend)] == [
+        "blind_index: record T-SURVEY version 1: rows it was sealed with are missing"
+    ]
+
+
 def test_signed_rows_that_were_edited_are_found(
     sample: tuple[Backend, Engine], tmp_path: Path
 ) -> None:

@@ -50,7 +50,7 @@ from vault.errors import (
     VaultError,
 )
 from vault.keys import KeyClass, Keyring, open_keyring
-from vault.records import index_entry
+from vault.records import SOURCE_INDEX, index_entry
 from vault.schema import shown_id, shown_name
 from vault.store import (
     ApiToken,
@@ -540,9 +540,11 @@ class CheckRun:
                 routed = _attempt(ctx.check_site_ref, ref, rtype, record.site_ref, values)
                 if isinstance(routed, IntegrityError):
                     bad.append((ver.version, "records", _reason(routed)))
-                extra = _attempt(self._index_matches, record, ver, index) if index else None
-                if isinstance(extra, IntegrityError):
-                    bad.append((ver.version, "blind_index", "rows not sealed with the record"))
+                extra = _attempt(self._index_matches, record, ver, index)
+                if isinstance(extra, TamperedRowError):
+                    bad.append((ver.version, "blind_index", str(extra)))
+                elif isinstance(extra, IntegrityError):
+                    bad.append((ver.version, "blind_index", _reason(extra)))
         # Named by its id when any version opened; otherwise by reference and type.
         named = f"record {shown_id(record_id)}" if record_id else f"record ref {ref[:12]}"
         kind = "" if record_id else f" ({rtype})"
@@ -578,13 +580,23 @@ class CheckRun:
         return values
 
     def _index_matches(self, record: Any, ver: Any, rows: set[str]) -> None:
-        """Every index row of a record must be one its newest version was sealed with."""
+        """A record's index rows must be those its newest version was sealed with: no
+        other, and none missing but what erasure removes (all but the source key's).
+        A missing row hides a testimony from a search, lets a survey's record be
+        stored twice, or gives a returning worker a second key."""
         what = f"record ref {record.ref[:12]}"
         sealed = self._ctx.codec.sealed_extras(
             sealed_columns(ver), record.type, record.ref, ver.version, what
         )
-        if sealed.index is not None and not rows <= sealed.index:
-            raise TamperedRowError(f"integrity check failed for {what}", table="blind_index")
+        if sealed.index is None:
+            return  # sealed before its entries were: its rows are all there is
+        if not rows <= sealed.index:
+            raise TamperedRowError("rows not sealed with the record", table="blind_index")
+        expected = sealed.index
+        if record.subject_id is not None and record.key_gone:
+            expected = frozenset(e for e in expected if e.startswith(SOURCE_INDEX + ":"))
+        if rows != expected:
+            raise TamperedRowError("rows it was sealed with are missing", table="blind_index")
 
     # Files and the audit chain -----------------------------------------------------
 
@@ -760,7 +772,15 @@ def _record_count(conn: Connection) -> int:
 
 def _records_after(conn: Connection, after: int, limit: int) -> list[Any]:
     query = (
-        select(Record.seq, Record.ref, Record.type, Record.site_ref, Record.subject_id)
+        select(
+            Record.seq,
+            Record.ref,
+            Record.type,
+            Record.site_ref,
+            Record.subject_id,
+            Subject.wrapped_key.is_(None).label("key_gone"),
+        )
+        .outerjoin(Subject, Subject.id == Record.subject_id)
         .where(Record.seq > after)
         .order_by(Record.seq)
         .limit(limit)
