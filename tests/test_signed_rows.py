@@ -26,7 +26,6 @@ from vault import tokens as token_service
 from vault.errors import TamperedRowError
 from vault.keys import Grant, KeyClass, Keyring, seal_keyring
 from vault.policy import find_policy, parse_policy
-from vault.staging import subject_mac, subject_sets
 from vault.store import (
     RecordVersion,
     connect,
@@ -490,34 +489,76 @@ def test_an_untouched_worker_speaking_again_shares_their_key(
     assert len(subjects) == 1
 
 
-def test_an_erased_key_is_never_taken_again(team: tuple[Backend, Engine]) -> None:
-    # Worker A's key was erased, and A spoke again under a new key. A `subject` row
-    # put back on A's erased testimony (its sealed entries still name it) must not
-    # make the erased key a candidate: of two, the larger id would be taken, and a
-    # third key made for A.
+MOVE = (
+    "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) WHERE ref = :a"
+)
+
+
+@pytest.mark.parametrize("sealed_before", [False, True])
+def test_an_erased_key_is_never_taken_again(
+    team: tuple[Backend, Engine], sealed_before: bool
+) -> None:
+    # Erasure takes a worker's index rows with their key. A `subject` row put back
+    # on an erased testimony (its sealed entries still name it), or a worker's
+    # pointer moved to an erased key, would have the erased key chosen (and a new
+    # one made) or the worker's own key left out: the import refuses.
+    backend, engine = team
+    if sealed_before:
+        _as_sealed_before(backend, "T-0001")
+        with backend.open(custodian="admin") as v:
+            assert v.erase_subject(testimony_id="T-0002") == 1
+        a, b = _refs(backend, "T-0001", "T-0002")
+        _sql(engine, MOVE, a=a, b=b)
+    else:
+        with backend.open(custodian="admin") as v:
+            assert v.erase_subject(testimony_id="T-0001") == 1
+            v.add(_later_testimony_of_t0001() | {"id": "T-AGAIN"})
+        first, later = _refs(backend, "T-0001", "T-AGAIN")
+        _sql(
+            engine,
+            "INSERT INTO blind_index (record_ref, kind, mac) SELECT :f, kind, mac "
+            "FROM blind_index WHERE record_ref = :l AND kind = 'subject'",
+            f=first,
+            l=later,
+        )
+    with backend.open(custodian="admin") as v, pytest.raises(TamperedRowError, match="its worker"):
+        v.add(_later_testimony_of_t0001())
+
+
+def test_an_anonymous_testimony_sealed_before_erases_no_one_else(
+    team: tuple[Backend, Engine],
+) -> None:
+    # Without identity fields a testimony never shares its key: pointed at another
+    # worker's, erasing it must not erase theirs.
     backend, engine = team
     with backend.open(custodian="admin") as v:
-        assert v.erase_subject(testimony_id="T-0001") == 1
-        v.add(_later_testimony_of_t0001())
-    first, later = _refs(backend, "T-0001", "T-LATER")
-    _sql(
-        engine,
-        "INSERT INTO blind_index (record_ref, kind, mac) SELECT :f, kind, mac "
-        "FROM blind_index WHERE record_ref = :l AND kind = 'subject'",
-        f=first,
-        l=later,
-    )
+        v.add(
+            {
+                "type": "testimony",
+                "id": "T-ANON",
+                "site_id": "SITE-001",
+                "received_on": "2026-05-01",
+            }
+        )
+    _as_sealed_before(backend, "T-ANON")
+    anon, b = _refs(backend, "T-ANON", "T-0002")
+    _sql(engine, MOVE, a=anon, b=b)
+    with backend.open(custodian="admin") as v, pytest.raises(IntegrityError, match="its worker"):
+        v.erase_subject(testimony_id="T-ANON")
+    assert _key_alive(engine, b)
+
+
+def test_an_old_pointer_moved_to_an_erased_key_is_refused(team: tuple[Backend, Engine]) -> None:
+    # Erasing by such a testimony would say "already erased" and leave the worker's
+    # own key alive.
+    backend, engine = team
+    _as_sealed_before(backend, "T-0001")
     with backend.open(custodian="admin") as v:
-        ctx = v._ctx
-        record = _later_testimony_of_t0001()
-        mac = subject_mac(ctx, record)
-        assert mac is not None
-        with ctx.engine.connect() as conn:
-            found = subject_sets(ctx, conn, [mac])[mac]
-            live = conn.execute(
-                text("SELECT subject_id FROM records WHERE ref = :r"), {"r": later}
-            ).scalar_one()
-    assert found == {live}
+        assert v.erase_subject(testimony_id="T-0002") == 1
+    a, b = _refs(backend, "T-0001", "T-0002")
+    _sql(engine, MOVE, a=a, b=b)
+    with backend.open(custodian="admin") as v, pytest.raises(IntegrityError, match="its worker"):
+        v.erase_subject(testimony_id="T-0001")
 
 
 def test_a_moved_pointer_on_a_version_sealed_before_erases_no_one_else(

@@ -424,25 +424,48 @@ def _subjects_for(ctx: Context, conn: Connection, refs: Iterable[str]) -> set[st
             if extras.has_subject:
                 if extras.subject_id != row.subject_id:
                     raise IntegrityError(f"integrity check failed for {what} (its worker)")
-            elif row.subject_id and row.identity_data is not None:
-                # Sealed before its worker was: its identity opens only under its
-                # own worker's key.
-                key = ctx.subject_key(conn, str(row.subject_id))
-                if key is not None:
-                    ctx.codec.open(
-                        sealed_columns(row),
-                        "testimony",
-                        row.ref,
-                        row.version,
-                        key,
-                        what,
-                        classes=(KeyClass.IDENTITY,),
-                    )
+            elif row.subject_id:
+                _prove_old_pointer(ctx, conn, row, what)
             # A worker's testimonies at one site share one subject key: erasing it
             # covers all of them.
             if row.subject_id:
                 found.add(str(row.subject_id))
     return found
+
+
+def _prove_old_pointer(ctx: Context, conn: Connection, row: Any, what: str) -> None:
+    """The subject pointer of a version sealed before its worker was sealed with it.
+    Its identity opens only under its own worker's key; a testimony without identity
+    never shares its key (only an employee id finds a worker again); and erasure
+    takes a worker's index rows with their key, so a pointer to an erased key beside
+    such rows was moved there."""
+    sid = str(row.subject_id)
+    moved = IntegrityError(f"integrity check failed for {what} (its worker)")
+    key = ctx.subject_key(conn, sid)
+    if key is None:
+        left = conn.execute(
+            select(func.count())
+            .select_from(BlindIndexEntry)
+            .where(BlindIndexEntry.record_ref == row.ref, BlindIndexEntry.kind != SOURCE_INDEX)
+        ).scalar_one()
+        if left:
+            raise moved
+    elif row.identity_data is not None:
+        ctx.codec.open(
+            sealed_columns(row),
+            "testimony",
+            row.ref,
+            row.version,
+            key,
+            what,
+            classes=(KeyClass.IDENTITY,),
+        )
+    elif conn.execute(
+        select(func.count())
+        .select_from(Record)
+        .where(Record.subject_id == sid, Record.ref != row.ref)
+    ).scalar_one():
+        raise moved
 
 
 def _erase_subjects(ctx: Context, conn: Connection, subject_ids: set[str]) -> int:

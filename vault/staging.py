@@ -279,9 +279,12 @@ def _sealed_with(
     ctx: Context, conn: Connection, ver: Any, mac: bytes, subject_id: str | None, alive: bool
 ) -> bool:
     """Whether testimony version ``ver`` was sealed with worker match ``mac`` and
-    under ``subject_id``. A version sealed before both were sealed with it is proven
-    by its identity: it opens under that worker's key and gives that match."""
-    if ver.type != "testimony":
+    under ``subject_id``, a live key. A version sealed before both were sealed with
+    it is proven by its identity: it opens under that worker's key and gives that
+    match."""
+    if ver.type != "testimony" or subject_id is None or not alive:
+        # A worker's testimony always has a key, and erasure removes the worker's
+        # rows with it: a row beside no key, or an erased one, was put there.
         return False
     what = f"record ref {ver.ref[:12]}"
     sealed = ctx.codec.sealed_extras(sealed_columns(ver), ver.type, ver.ref, ver.version, what)
@@ -291,13 +294,9 @@ def _sealed_with(
         return False
     if sealed.has_subject and sealed.index is not None:
         return True
-    if subject_id is None:
-        return False  # a worker's testimony always has a key (a pointer to none is moved)
-    if not alive:
-        return True  # an erased key cannot be opened, and is never chosen
     key = ctx.subject_key(conn, subject_id)
     if key is None:
-        return True  # erased meanwhile: never chosen
+        return False
     try:
         record = ctx.codec.open(
             sealed_columns(ver),
