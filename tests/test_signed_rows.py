@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from exporting import new_identity
 from sqlalchemy import Engine, create_engine, text, update
+from test_location import GRID_POLICY
 
 from conftest import PASSPHRASE, SAMPLES, Backend, fast_kdf, passphrase_of, sample_records
 from vault import (
@@ -68,6 +69,12 @@ def _as(backend: Backend, name: str) -> Vault:
 def _sql(engine: Engine, sql: str, **params: object) -> None:
     with engine.begin() as conn:
         conn.execute(text(sql), params)
+
+
+# A testimony's worker pointer moved to another testimony's worker (refs :a, :b).
+MOVE = (
+    "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) WHERE ref = :a"
+)
 
 
 def _refusals(backend: Backend) -> list[str]:
@@ -340,13 +347,7 @@ def test_signing_keys_go_only_to_the_roles_that_sign(team: tuple[Backend, Engine
 def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]) -> None:
     backend, engine = team
     a, b = _refs(backend, "T-0001", "T-0002")
-    _sql(
-        engine,
-        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
-        "WHERE ref = :a",
-        a=a,
-        b=b,
-    )
+    _sql(engine, MOVE, a=a, b=b)
     with backend.open(custodian="admin") as v:
         with pytest.raises(IntegrityError, match="its worker"):
             v.erase_subject(testimony_id="T-0001")
@@ -355,39 +356,19 @@ def test_a_moved_subject_pointer_erases_no_one_else(team: tuple[Backend, Engine]
     assert _key_alive(engine, b)  # B's key is intact
 
 
-# k-anonymity counted on a location (identity until generalized) reads testimonies
-# with their identity class, and an erased worker's without it.
-GRID_POLICY = """
-policy: union-grid
-audience: union
-k_anonymity:
-  k: 2
-  quasi_identifiers: [worker.location]
-records:
-  testimony:
-    rules:
-      id: {pseudonymize: recipient}
-      worker.location: {generalize: 0.5}
-"""
-
-
 def test_a_pointer_moved_between_erased_workers_is_refused(team: tuple[Backend, Engine]) -> None:
     # Erased workers' testimonies are read for what ties them to a worker: a
     # pointer moved from one erased worker to another is refused as on a live one.
     backend, engine = team
-    grid = parse_policy(GRID_POLICY, "union-grid.yaml")
+    # k-anonymity counted on a location (identity until generalized) reads
+    # testimonies with their identity class, and an erased worker's without it.
+    grid = parse_policy(GRID_POLICY.replace("  k: 3\n", "  k: 2\n"), "union-grid.yaml")
     with backend.open(custodian="admin") as v:
         assert v.erase_subject(testimony_id="T-0001") == 1
         assert v.erase_subject(testimony_id="T-0002") == 1
         assert list(v.preview(grid).records)
     a, b = _refs(backend, "T-0001", "T-0002")
-    _sql(
-        engine,
-        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
-        "WHERE ref = :a",
-        a=a,
-        b=b,
-    )
+    _sql(engine, MOVE, a=a, b=b)
     with backend.open(custodian="admin") as v, pytest.raises(IntegrityError, match="its worker"):
         list(v.preview(grid).records)
 
@@ -413,14 +394,10 @@ def test_a_new_testimony_is_never_sealed_under_another_workers_key(
         "INSERT INTO blind_index (record_ref, kind, mac) SELECT :b, kind, mac "
         "FROM blind_index WHERE record_ref = :a AND kind = 'subject'"
     )
-    move = (
-        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
-        "WHERE ref = :a"
-    )
     if change == "copied row":
         _sql(engine, copy, a=a, b=b)
     elif change == "moved pointer":
-        _sql(engine, move, a=a, b=b)
+        _sql(engine, MOVE, a=a, b=b)
     elif change == "no pointer":
         _sql(engine, "UPDATE records SET subject_id = NULL WHERE ref = :a", a=a)
     elif change == "row on a site":
@@ -431,7 +408,7 @@ def test_a_new_testimony_is_never_sealed_under_another_workers_key(
         # A version sealed before its worker and index entries were: proven by its
         # identity, which opens only under its own worker's key.
         _as_sealed_before(backend, "T-0001")
-        _sql(engine, move, a=a, b=b)
+        _sql(engine, MOVE, a=a, b=b)
     with backend.open(custodian="admin") as v:
         with pytest.raises(TamperedRowError, match="its worker"):
             v.add(_later_testimony_of_t0001())
@@ -487,11 +464,6 @@ def test_an_untouched_worker_speaking_again_shares_their_key(
             for r in (first, later)
         }
     assert len(subjects) == 1
-
-
-MOVE = (
-    "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) WHERE ref = :a"
-)
 
 
 @pytest.mark.parametrize("sealed_before", [False, True])
@@ -569,13 +541,7 @@ def test_a_moved_pointer_on_a_version_sealed_before_erases_no_one_else(
     backend, engine = team
     _as_sealed_before(backend, "T-0001")
     a, b = _refs(backend, "T-0001", "T-0002")
-    _sql(
-        engine,
-        "UPDATE records SET subject_id = (SELECT subject_id FROM records WHERE ref = :b) "
-        "WHERE ref = :a",
-        a=a,
-        b=b,
-    )
+    _sql(engine, MOVE, a=a, b=b)
     with backend.open(custodian="admin") as v, pytest.raises(IntegrityError):
         v.erase_subject(testimony_id="T-0001")
     assert _key_alive(engine, b)
