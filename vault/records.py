@@ -403,11 +403,12 @@ class RecordCodec:
             if fields is None:
                 sealed[name + "_key"] = sealed[name + "_data"] = None
                 continue
-            payload: dict[str, Any] = _coded(rtype, fields)
             if name == "operational":
                 payload = _operational(
                     rtype, order, fields, index, subject_id, stored_at, stored_by
                 )
+            else:
+                payload = _coded(rtype, fields)
             dek = crypto.random_key()
             class_ctx = ctx.extend(name)
             kek = self._current_keks.get(name)
