@@ -74,7 +74,6 @@ from vault.staging import (
 )
 from vault.store import (
     BlindIndexEntry,
-    Subject,
     checkpoint_passive,
     single_writer,
     writers_waiting,
@@ -835,20 +834,13 @@ class _Chunked:
                 self._ctx, conn, [mac for _where, mac, _sid, _seen in message.subjects]
             )
             made = {str(row["id"]) for row in message.batch.subjects}
-            used = sorted({sid for _where, _mac, sid, _seen in message.subjects} - made)
-            alive = set(
-                conn.execute(
-                    select(Subject.id).where(Subject.id.in_(used), Subject.wrapped_key.is_not(None))
-                ).scalars()
-            )
             for where, mac, sid, seen in message.subjects:
+                # The worker's live keys, as this transaction finds them.
                 held = now.get(mac, frozenset())
                 # A subject another writer gave this worker since; or the key chosen
                 # no longer theirs (erased, or its testimonies moved to another
                 # worker): the choice was made against what no longer holds.
-                if (held - seen) - {sid} or (
-                    sid not in made and (sid not in held or sid not in alive)
-                ):
+                if (held - seen) - {sid} or (sid not in made and sid not in held):
                     raise ConflictError(
                         f"{where}: another writer stored or erased a testimony of the same "
                         "worker meanwhile: changed concurrently, retry"

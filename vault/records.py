@@ -537,10 +537,21 @@ class RecordCodec:
         return _fields_of(payload, rtype, what, subject_id)
 
     def sealed_extras(
-        self, columns: Mapping[str, Any], rtype: str, ref: str, version: int, what: str
+        self,
+        columns: Mapping[str, Any],
+        rtype: str,
+        ref: str,
+        version: int,
+        what: str,
+        *,
+        subject_id: str | object | None = _UNCHECKED,
     ) -> SealedExtras:
-        """What a version was sealed with besides its fields (see :class:`SealedExtras`)."""
-        return _extras_of(self._operational_payload(columns, rtype, ref, version, what), what)
+        """What a version was sealed with besides its fields (see :class:`SealedExtras`).
+        With ``subject_id`` (the row's subject pointer), a version sealed with another
+        worker's is refused."""
+        payload = self._operational_payload(columns, rtype, ref, version, what)
+        _check_worker(payload, subject_id, what)
+        return _extras_of(payload, what)
 
     def open(
         self,
@@ -720,10 +731,14 @@ def _fields_of(
     fields = payload.get("fields")
     if not isinstance(fields, dict):
         raise IntegrityError(f"integrity check failed for {what}")
-    fields = _decoded(rtype, fields, what)
+    _check_worker(payload, subject_id, what)
+    return order, _decoded(rtype, fields, what)
+
+
+def _check_worker(payload: dict[str, Any], subject_id: str | object | None, what: str) -> None:
+    """A version sealed with a worker must be read beside that worker's pointer."""
     if subject_id is not _UNCHECKED and payload.get("subject", subject_id) != subject_id:
         raise IntegrityError(f"integrity check failed for {what} (its worker)")
-    return order, fields
 
 
 def _index_of(payload: dict[str, Any], what: str) -> frozenset[str] | None:

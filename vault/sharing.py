@@ -29,13 +29,7 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from vault import attachments, audit, crypto, receiving, registry
 from vault.context import Context
 from vault.decisions import Decision
-from vault.errors import (
-    ConflictError,
-    IntegrityError,
-    NotFoundError,
-    PermissionDeniedError,
-    UsageError,
-)
+from vault.errors import ConflictError, NotFoundError, PermissionDeniedError, UsageError
 from vault.export import (
     EXPORT_FORMAT,
     ExportResult,
@@ -245,15 +239,16 @@ class ExportSource:
                     if row.type == "testimony" and identity:
                         if alive is None:
                             if linked:
+                                # A moved pointer must not tie this testimony to
+                                # another worker (or untie it from its own).
                                 extras = codec.sealed_extras(
-                                    sealed_columns(row), row.type, row.ref, row.version, what
+                                    sealed_columns(row),
+                                    row.type,
+                                    row.ref,
+                                    row.version,
+                                    what,
+                                    subject_id=row.subject_id,
                                 )
-                                if extras.has_subject and extras.subject_id != row.subject_id:
-                                    # A moved pointer must not tie this testimony to
-                                    # another worker (or untie it from its own).
-                                    raise IntegrityError(
-                                        f"integrity check failed for {what} (its worker)"
-                                    )
                                 tie = _links(extras, row.subject_id)
                             yield row.site_ref, None, None, tie
                             continue

@@ -649,7 +649,7 @@ def sqlite_url(folder: Path) -> str:
 
 _BUSY_TIMEOUT_MS: Final = 10_000
 # A new database's page size (one already made keeps its own: in WAL mode the page
-# size cannot change). Versions of 1-2 KB left a third of each 4 KiB page empty,
+# size cannot change). Versions of 1-2 KB left a fifth of each 4 KiB page empty,
 # and 64 KiB evidence chunks spanned 17 pages; 16 KiB measured best for both
 # (bench/README.md), without the fixed cost of 64 KiB pages in a small vault.
 PAGE_SIZE: Final = 16384
