@@ -6,7 +6,7 @@ did, and a tampered number is refused."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -63,6 +63,20 @@ def _sealed(codec: RecordCodec, record: dict[str, Any]) -> tuple[SealedVersion, 
     return sealed, subject
 
 
+# A sealed testimony in a new vault: its codec, record, reference, sealed columns
+# and worker key.
+Sealed = tuple[RecordCodec, dict[str, Any], str, dict[str, Any], Any]
+
+
+@pytest.fixture
+def sealed(sqlite_backend: Backend) -> Iterator[Sealed]:
+    with sqlite_backend.create() as v:
+        codec: RecordCodec = v._ctx.codec
+        record = _testimony()
+        version, subject = _sealed(codec, record)
+        yield codec, record, codec.reference(record["id"]), version.columns(), subject
+
+
 def _resealed(
     codec: RecordCodec, columns: dict[str, Any], ref: str, change: Callable[[Any], Any]
 ) -> dict[str, Any]:
@@ -88,34 +102,29 @@ def _old_form(payload: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def test_new_versions_are_numbered_and_old_ones_read_the_same(sqlite_backend: Backend) -> None:
-    with sqlite_backend.create() as v:
-        codec: RecordCodec = v._ctx.codec
-        record = _testimony()
-        sealed, subject = _sealed(codec, record)
-        ref = codec.reference(record["id"])
-        columns: dict[str, Any] = sealed.columns()
-        payload = codec._operational_payload(columns, "testimony", ref, 1, "t")
-        assert "order" not in payload
-        assert "index" not in payload
-        assert all(type(n) is int for n in payload["o"])
-        opened = _opened(codec, columns, ref, subject)
-        assert opened == record
-        assert list(opened) == list(record)
-        extras = codec.sealed_extras(columns, "testimony", ref, 1, "t")
-        # Each value sealed whole, as index_entry compares rows with them.
-        assert extras.index == frozenset(f"{kind}:{mac.hex()}" for kind, mac in INDEX)
-        assert extras.index == frozenset(index_entry(kind, mac) for kind, mac in INDEX)
-        assert all(len(e.partition(":")[2]) == 43 for e in payload["ix"])
-        # The operational fields are keyed by number too.
-        assert payload["fields"]
-        assert all(k.isdigit() for k in payload["fields"])
-        # Smaller than the same version sealed the way versions were before.
-        old = _resealed(codec, columns, ref, _old_form)
-        assert len(columns["operational_data"]) + 250 < len(old["operational_data"])
-        assert _opened(codec, old, ref, subject) == record
-        assert list(_opened(codec, old, ref, subject)) == list(record)
-        assert codec.sealed_extras(old, "testimony", ref, 1, "t") == extras
+def test_new_versions_are_numbered_and_old_ones_read_the_same(sealed: Sealed) -> None:
+    codec, record, ref, columns, subject = sealed
+    payload = codec._operational_payload(columns, "testimony", ref, 1, "t")
+    assert "order" not in payload
+    assert "index" not in payload
+    assert all(type(n) is int for n in payload["o"])
+    opened = _opened(codec, columns, ref, subject)
+    assert opened == record
+    assert list(opened) == list(record)
+    extras = codec.sealed_extras(columns, "testimony", ref, 1, "t")
+    # Each value sealed whole, as index_entry compares rows with them.
+    assert extras.index == frozenset(f"{kind}:{mac.hex()}" for kind, mac in INDEX)
+    assert extras.index == frozenset(index_entry(kind, mac) for kind, mac in INDEX)
+    assert all(len(e.partition(":")[2]) == 43 for e in payload["ix"])
+    # The operational fields are keyed by number too.
+    assert payload["fields"]
+    assert all(k.isdigit() for k in payload["fields"])
+    # Smaller than the same version sealed the way versions were before.
+    old = _resealed(codec, columns, ref, _old_form)
+    assert len(columns["operational_data"]) + 250 < len(old["operational_data"])
+    assert _opened(codec, old, ref, subject) == record
+    assert list(_opened(codec, old, ref, subject)) == list(record)
+    assert codec.sealed_extras(old, "testimony", ref, 1, "t") == extras
 
 
 def test_no_path_of_the_contract_reads_as_a_number() -> None:
@@ -154,47 +163,42 @@ def _reseal_raw(
 
 
 def test_every_class_keys_its_fields_by_number_and_old_blobs_read_the_same(
-    sqlite_backend: Backend,
+    sealed: Sealed,
 ) -> None:
-    with sqlite_backend.create() as v:
-        codec: RecordCodec = v._ctx.codec
-        record = _testimony()
-        sealed, subject = _sealed(codec, record)
-        ref = codec.reference(record["id"])
-        columns: dict[str, Any] = sealed.columns()
-        identity = json.loads(
-            crypto.open_sealed(
-                subject[1],
-                columns["identity_data"],
-                codec._context("testimony", ref, 1).extend("identity", SUBJECT),
-            )
+    codec, record, ref, columns, subject = sealed
+    identity = json.loads(
+        crypto.open_sealed(
+            subject[1],
+            columns["identity_data"],
+            codec._context("testimony", ref, 1).extend("identity", SUBJECT),
         )
-        assert {"8", "9"} <= set(identity)  # worker.name, worker.employee_id
-        assert all(k.isdigit() for k in identity)
-        narrative = _raw_class(codec, columns, ref, KeyClass.NARRATIVE)
-        assert narrative
-        assert all(k.isdigit() for k in narrative)
-        assert "25" in narrative  # narrative
-        # replace_class hands over paths, whatever is stored.
-        assert "narrative" in _class_fields(codec, columns, ref, KeyClass.NARRATIVE)
-        # The same class sealed keyed by paths (as before) reads the same.
-        old = _reseal_raw(codec, columns, ref, KeyClass.NARRATIVE, _paths(narrative))
-        assert len(old["narrative_data"]) > len(columns["narrative_data"])
-        assert _opened(codec, old, ref, subject) == record
-        # An erasure's rewrite keeps them numbered.
-        rewritten = codec.replace_class(
-            columns,
-            "testimony",
-            ref,
-            1,
-            KeyClass.NARRATIVE,
-            lambda f: {p: "[removed]" if p == "narrative" else v for p, v in f.items()},
-            "t",
-        )
-        assert rewritten is not None
-        again = _raw_class(codec, columns | rewritten, ref, KeyClass.NARRATIVE)
-        assert again["25"] == "[removed]"
-        assert all(k.isdigit() for k in again)
+    )
+    assert {"8", "9"} <= set(identity)  # worker.name, worker.employee_id
+    assert all(k.isdigit() for k in identity)
+    narrative = _raw_class(codec, columns, ref, KeyClass.NARRATIVE)
+    assert narrative
+    assert all(k.isdigit() for k in narrative)
+    assert "25" in narrative  # narrative
+    # replace_class hands over paths, whatever is stored.
+    assert "narrative" in _class_fields(codec, columns, ref, KeyClass.NARRATIVE)
+    # The same class sealed keyed by paths (as before) reads the same.
+    old = _reseal_raw(codec, columns, ref, KeyClass.NARRATIVE, _paths(narrative))
+    assert len(old["narrative_data"]) > len(columns["narrative_data"])
+    assert _opened(codec, old, ref, subject) == record
+    # An erasure's rewrite keeps them numbered.
+    rewritten = codec.replace_class(
+        columns,
+        "testimony",
+        ref,
+        1,
+        KeyClass.NARRATIVE,
+        lambda f: {p: "[removed]" if p == "narrative" else v for p, v in f.items()},
+        "t",
+    )
+    assert rewritten is not None
+    again = _raw_class(codec, columns | rewritten, ref, KeyClass.NARRATIVE)
+    assert again["25"] == "[removed]"
+    assert all(k.isdigit() for k in again)
 
 
 @pytest.mark.parametrize(
@@ -202,19 +206,15 @@ def test_every_class_keys_its_fields_by_number_and_old_blobs_read_the_same(
     [["employee_id:00"], ["employee_id:zz"], ["employee_id"], [7], "employee_id:00"],
     ids=["short", "not-hex", "no-value", "not-text", "not-a-list"],
 )
-def test_bad_index_entries_sealed_before_are_refused(sqlite_backend: Backend, entries: Any) -> None:
-    with sqlite_backend.create() as v:
-        codec: RecordCodec = v._ctx.codec
-        record = _testimony()
-        sealed, _subject = _sealed(codec, record)
-        ref = codec.reference(record["id"])
+def test_bad_index_entries_sealed_before_are_refused(sealed: Sealed, entries: Any) -> None:
+    codec, _record, ref, columns, _subject = sealed
 
-        def old(p: dict[str, Any]) -> dict[str, Any]:
-            return {k: w for k, w in p.items() if k != "ix"} | {"index": entries}
+    def old(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: w for k, w in p.items() if k != "ix"} | {"index": entries}
 
-        bad = _resealed(codec, sealed.columns(), ref, old)
-        with pytest.raises(IntegrityError):
-            codec.sealed_extras(bad, "testimony", ref, 1, "t")
+    bad = _resealed(codec, columns, ref, old)
+    with pytest.raises(IntegrityError):
+        codec.sealed_extras(bad, "testimony", ref, 1, "t")
 
 
 @pytest.mark.parametrize(
@@ -222,16 +222,12 @@ def test_bad_index_entries_sealed_before_are_refused(sqlite_backend: Backend, en
     [{"999": "x"}, {"025": "x"}, {"25": "x", "narrative": "y"}, {"\u0662\u0665": "x"}],
     ids=["beyond", "leading-zero", "twice", "not-ascii-digits"],
 )
-def test_a_bad_field_key_is_refused(sqlite_backend: Backend, fields: dict[str, Any]) -> None:
-    with sqlite_backend.create() as v:
-        codec: RecordCodec = v._ctx.codec
-        record = _testimony()
-        sealed, subject = _sealed(codec, record)
-        ref = codec.reference(record["id"])
-        bad = _reseal_raw(codec, sealed.columns(), ref, KeyClass.NARRATIVE, fields)
-        # Arabic-Indic digits are no number: a path the sealed order does not hold.
-        with pytest.raises(IntegrityError):
-            _opened(codec, bad, ref, subject)
+def test_a_bad_field_key_is_refused(sealed: Sealed, fields: dict[str, Any]) -> None:
+    codec, _record, ref, columns, subject = sealed
+    bad = _reseal_raw(codec, columns, ref, KeyClass.NARRATIVE, fields)
+    # Arabic-Indic digits are no number: a path the sealed order does not hold.
+    with pytest.raises(IntegrityError):
+        _opened(codec, bad, ref, subject)
 
 
 @pytest.mark.parametrize(
@@ -246,15 +242,11 @@ def test_a_bad_field_key_is_refused(sqlite_backend: Backend, fields: dict[str, A
     ],
     ids=["beyond", "negative", "bool", "text", "not-a-list", "none"],
 )
-def test_a_bad_number_is_refused(sqlite_backend: Backend, change: dict[str, Any]) -> None:
-    with sqlite_backend.create() as v:
-        codec: RecordCodec = v._ctx.codec
-        record = _testimony()
-        sealed, subject = _sealed(codec, record)
-        ref = codec.reference(record["id"])
-        bad = _resealed(codec, sealed.columns(), ref, lambda p: p | change)
-        with pytest.raises(IntegrityError):
-            _opened(codec, bad, ref, subject)
+def test_a_bad_number_is_refused(sealed: Sealed, change: dict[str, Any]) -> None:
+    codec, _record, ref, columns, subject = sealed
+    bad = _resealed(codec, columns, ref, lambda p: p | change)
+    with pytest.raises(IntegrityError):
+        _opened(codec, bad, ref, subject)
 
 
 @pytest.mark.parametrize(
@@ -274,12 +266,8 @@ def test_a_bad_number_is_refused(sqlite_backend: Backend, change: dict[str, Any]
         *("short", "half"),
     ],
 )
-def test_bad_index_entries_are_refused(sqlite_backend: Backend, entries: Any) -> None:
-    with sqlite_backend.create() as v:
-        codec: RecordCodec = v._ctx.codec
-        record = _testimony()
-        sealed, _subject = _sealed(codec, record)
-        ref = codec.reference(record["id"])
-        bad = _resealed(codec, sealed.columns(), ref, lambda p: p | {"ix": entries})
-        with pytest.raises(IntegrityError):
-            codec.sealed_extras(bad, "testimony", ref, 1, "t")
+def test_bad_index_entries_are_refused(sealed: Sealed, entries: Any) -> None:
+    codec, _record, ref, columns, _subject = sealed
+    bad = _resealed(codec, columns, ref, lambda p: p | {"ix": entries})
+    with pytest.raises(IntegrityError):
+        codec.sealed_extras(bad, "testimony", ref, 1, "t")
